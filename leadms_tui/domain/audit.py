@@ -1,0 +1,78 @@
+"""The audit trail: every service write records who did what, before and after.
+
+Only `record` writes here, and only inserts: the application has no update or
+delete path for audit events.
+"""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Any
+
+from sqlmodel import Session, SQLModel
+
+from leadms_tui.domain import clock
+from leadms_tui.domain.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a signed-in user, or an automatic process (`user_id` None)."""
+
+    user_id: int | None
+    name: str
+
+
+SYSTEM = Actor(None, "system")
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity: str,
+    entity_id: object,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Add one audit event to the current transaction (it commits or rolls back with the write)."""
+    session.add(
+        AuditEvent(
+            at=at or clock.now(),
+            actor_id=actor.user_id,
+            actor=actor.name,
+            action=action,
+            entity=entity,
+            entity_id=str(entity_id),
+            changes=diff(before or {}, after or {}),
+        )
+    )
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """Field -> [before, after] for every field whose value changed."""
+    keys = list(dict.fromkeys([*before, *after]))
+    return {
+        key: [_plain(before.get(key)), _plain(after.get(key))]
+        for key in keys
+        if _plain(before.get(key)) != _plain(after.get(key))
+    }
+
+
+def snapshot(model: SQLModel, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The model's column values, for a before/after diff."""
+    return {k: v for k, v in model.model_dump().items() if k not in exclude}
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-safe form of a column value."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value

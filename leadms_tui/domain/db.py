@@ -1,0 +1,195 @@
+"""Engines, sessions, write transactions with retry, and schema migrations.
+
+SQLite runs in WAL mode; write transactions start with `BEGIN IMMEDIATE` so a
+writer takes the lock before it reads (no read-then-upgrade deadlocks), waits
+out a busy timeout, and is retried a bounded number of times. PostgreSQL uses
+psycopg 3 with READ COMMITTED and row locks taken by the services.
+"""
+
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlmodel import Session
+
+from leadms_tui.domain.errors import DatabaseError
+
+T = TypeVar("T")
+
+# The newest migration; compared with the database before Alembic is ever imported (fast start).
+SCHEMA_HEAD = "0001"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+WRITE_RETRIES = 8
+_MIGRATION_LOCK_ID = 7_272_023  # pg advisory lock key: one upgrader at a time
+_WRITE_OPTION = "leadms_write"
+
+
+def normalize_url(url: str) -> str:
+    """Accept the usual spellings; PostgreSQL always goes through psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url.removeprefix("postgres://")
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    return url
+
+
+def describe_url(url: str) -> str:
+    """The URL without its password, for titles and messages."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class Database:
+    """One database: its engine, short sessions for reads, retried transactions for writes."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalize_url(url)
+        parsed = make_url(self.url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            self.engine = _sqlite_engine(self.url, parsed.database)
+        elif parsed.get_backend_name() == "postgresql":
+            self.engine = create_engine(
+                self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, future=True
+            )
+        else:
+            raise DatabaseError(f"unsupported database URL {describe_url(self.url)!r}")
+        self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+
+    @property
+    def label(self) -> str:
+        return describe_url(self.url)
+
+    def session(self) -> Session:
+        """A session for reading; close it (use `with`) before handing data to the UI."""
+        return Session(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        with translate_errors(), self.session() as session:
+            yield session
+
+    def write(self, work: Callable[[Session], T], *, retries: int = WRITE_RETRIES) -> T:
+        """Run `work(session)` in one write transaction, retrying lock contention and deadlocks.
+
+        `work` must be safe to run again: everything it did is rolled back before a retry.
+        """
+        for attempt in range(retries + 1):
+            try:
+                session = Session(self._write_engine, expire_on_commit=False)
+                with session, session.begin():
+                    return work(session)
+            except OperationalError as exc:
+                if attempt == retries or not _is_retryable(exc):
+                    raise DatabaseError(describe_db_error(exc)) from exc
+            except DBAPIError as exc:
+                if attempt == retries or not _is_retryable(exc):
+                    raise
+            time.sleep(random.uniform(0.005, 0.05) * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    # --- schema ---------------------------------------------------------------
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at, or None for an empty database."""
+        with translate_errors(), self.engine.connect() as conn:
+            try:
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            except (OperationalError, ProgrammingError):
+                return None
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (idempotent, safe to run concurrently)."""
+        from alembic import command  # imported only when a migration really has to run
+
+        with translate_errors(), self._write_engine.begin() as conn:
+            if not self.is_sqlite:
+                conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
+            command.upgrade(_alembic_config(conn), "head")
+
+    def ensure_schema(self, *, migrate: bool) -> None:
+        """Check the schema is current; upgrade it when `migrate`, else explain what to run."""
+        if self.schema_revision() == SCHEMA_HEAD:
+            return
+        if migrate:
+            self.upgrade()
+            return
+        raise DatabaseError(
+            f"the database schema is not current (run `leadms db upgrade` for {self.label})"
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(url: str) -> Database:
+    """Open `url`: a SQLite file is migrated automatically; PostgreSQL must be upgraded first."""
+    database = Database(url)
+    database.ensure_schema(migrate=database.is_sqlite)
+    return database
+
+
+def _sqlite_engine(url: str, path: str | None) -> Engine:
+    if path and path != ":memory:":
+        Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(_WRITE_OPTION)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _alembic_config(connection: Connection) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _is_retryable(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    if "database is locked" in message or "database is busy" in message:
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def describe_db_error(exc: BaseException) -> str:
+    """One line a user can act on, for an error raised by the driver."""
+    orig = getattr(exc, "orig", None) or exc
+    first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if isinstance(exc, OperationalError):
+        return f"database error: {first_line}"
+    return first_line
+
+
+@contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn driver-level connection failures into a `DatabaseError` with a one-line message."""
+    try:
+        yield
+    except OperationalError as exc:
+        raise DatabaseError(describe_db_error(exc)) from exc

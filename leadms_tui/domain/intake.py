@@ -1,0 +1,199 @@
+"""The intake service: every new lead, from any channel, enters through here.
+
+One transaction: validate the contact, take the day's next number (locking the
+counter), check for a repeat of an earlier lead, insert the lead, its first
+inquiry and the audit event. Manual entry, the CLI, file imports and the
+webhook service all call `intake_lead`.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import func, or_, select
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock, numbering
+from leadms_tui.domain.db import Database
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.models import Channel, Inquiry, Lead, PhoneFlag
+from leadms_tui.domain.phones import Phone, normalize_phone
+from leadms_tui.domain.settings import TeamSettings, load_settings
+
+MAX_NAME_LENGTH = 200
+
+
+class LeadCreate(BaseModel):
+    """What an intake channel knows about a new lead."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    channel: Channel
+    phone: str | None = None
+    email: str | None = None
+    message: str | None = None
+    external_id: str | None = None  # the sender on its channel (wa_id, PSID)
+    dedupe_key: str | None = None  # makes a re-delivery or re-import a no-op
+    received_at: datetime | None = None
+    payload_ref: str | None = None
+    attributes: dict[str, Any] = {}
+    owner_id: int | None = None
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    lead_id: int
+    number: str
+    created: bool  # False when the same delivery was taken in before (dedupe key)
+    repeat_of: str | None = None  # number of the earliest earlier lead with this phone/email
+    repeat_count: int = 0
+    phone_flag: PhoneFlag | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str
+    phone: Phone | None
+    email: str | None
+
+
+def check_contact(data: LeadCreate, region: str) -> Contact:
+    """Normalize name, phone and email; refuse a lead nobody could get back to."""
+    name = " ".join((data.name or "").split())[:MAX_NAME_LENGTH]
+    email = (data.email or "").strip() or None
+    if email is not None and not _looks_like_email(email):
+        raise ValidationError(f"invalid email {email!r}")
+    phone = None
+    if data.phone and data.phone.strip():
+        international = data.channel == Channel.WHATSAPP
+        phone = normalize_phone(data.phone, region, international=international)
+    has_channel_id = bool(data.external_id and data.external_id.strip())
+    if phone is not None and not phone.usable and email is None and not has_channel_id:
+        raise ValidationError(f"invalid phone number {data.phone!r} and no other contact")
+    if phone is None and email is None and not has_channel_id:
+        raise ValidationError("a lead needs a phone number, an email or a channel sender id")
+    if not name:
+        name = email or (phone.raw if phone else None) or f"{data.channel.value} contact"
+    return Contact(name=name, phone=phone, email=email)
+
+
+def intake_lead(
+    session: Session,
+    data: LeadCreate,
+    *,
+    actor: audit.Actor,
+    settings: TeamSettings | None = None,
+    now: datetime | None = None,
+) -> IntakeResult:
+    """Create a lead inside the caller's write transaction (see `Database.write`)."""
+    settings = settings or load_settings(session)
+    contact = check_contact(data, settings.phone_region)
+    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+        return known
+    at = clock.as_utc(now or clock.now())
+    day = clock.business_date(at, settings.timezone)
+    seq = numbering.take_next_seq(session, day)  # from here on, intake of this day is serialized
+    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+        numbering.give_back_seq(session, day)  # a concurrent re-delivery won the race
+        return known
+
+    e164 = contact.phone.e164 if contact.phone else None
+    email_lower = contact.email.lower() if contact.email else None
+    earliest_id, earliest_number, earliest_owner, repeat_count = _earlier_leads(
+        session, e164, email_lower
+    )
+    lead = Lead(
+        number=numbering.format_lead_number(day, seq),
+        business_date=day,
+        seq=seq,
+        name=contact.name,
+        phone_raw=contact.phone.raw if contact.phone else None,
+        phone_e164=e164,
+        phone_flag=contact.phone.flag if contact.phone else None,
+        email=contact.email,
+        email_lower=email_lower,
+        channel=data.channel,
+        external_id=(data.external_id or "").strip() or None,
+        first_message=data.message,
+        owner_id=data.owner_id if data.owner_id is not None else earliest_owner,
+        repeat_of_id=earliest_id,
+        repeat_count=repeat_count,
+        created_at=at,
+        updated_at=at,
+    )
+    session.add(lead)
+    session.flush()
+    session.add(
+        Inquiry(
+            lead_id=lead.id,
+            channel=data.channel,
+            received_at=clock.as_utc(data.received_at) if data.received_at else at,
+            message=data.message,
+            dedupe_key=data.dedupe_key,
+            payload_ref=data.payload_ref,
+            attributes=data.attributes,
+        )
+    )
+    audit.record(session, actor, "lead.create", "lead", lead.id, after=audit.snapshot(lead), at=at)
+    warnings = []
+    if lead.phone_flag == PhoneFlag.UNUSABLE:
+        warnings.append(f"phone {lead.phone_raw!r} could not be read; kept as written")
+    elif lead.phone_flag == PhoneFlag.NOT_VALID:
+        warnings.append(f"phone {lead.phone_e164} is not a valid number in its country")
+    return IntakeResult(
+        lead_id=lead.id,  # type: ignore[arg-type]
+        number=lead.number,
+        created=True,
+        repeat_of=earliest_number,
+        repeat_count=repeat_count,
+        phone_flag=lead.phone_flag,
+        warnings=warnings,
+    )
+
+
+def create_lead(
+    db: Database, data: LeadCreate, *, actor: audit.Actor, now: datetime | None = None
+) -> IntakeResult:
+    """Take in one lead in its own transaction (retried on lock contention)."""
+    return db.write(lambda session: intake_lead(session, data, actor=actor, now=now))
+
+
+def _earlier_leads(
+    session: Session, e164: str | None, email_lower: str | None
+) -> tuple[int | None, str | None, int | None, int]:
+    """(id, number, owner id) of the earliest lead sharing the phone or email, and how many do."""
+    matches = []
+    if e164:
+        matches.append(Lead.phone_e164 == e164)
+    if email_lower:
+        matches.append(Lead.email_lower == email_lower)
+    if not matches:
+        return None, None, None, 0
+    row = session.execute(
+        select(Lead.id, Lead.number, Lead.owner_id, func.count().over())
+        .where(or_(*matches))
+        .order_by(Lead.created_at, Lead.id)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None, None, None, 0
+    return row[0], row[1], row[2], row[3]
+
+
+def _find_delivery(session: Session, data: LeadCreate) -> IntakeResult | None:
+    row = session.execute(
+        select(Lead.id, Lead.number)
+        .join(Inquiry, Inquiry.lead_id == Lead.id)
+        .where(Inquiry.channel == data.channel, Inquiry.dedupe_key == data.dedupe_key)
+    ).first()
+    if row is None:
+        return None
+    return IntakeResult(lead_id=row[0], number=row[1], created=False)
+
+
+def _looks_like_email(text: str) -> bool:
+    local, at, domain = text.rpartition("@")
+    return bool(at and local and "." in domain and " " not in text and not domain.endswith("."))

@@ -1,0 +1,372 @@
+"""SQLModel tables of Lead MS, and the enums their string columns hold.
+
+Timestamps are stored as naive UTC and come back as aware UTC (`UTCDateTime`);
+business dates are plain dates in the team's timezone.
+"""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlmodel import Field, SQLModel
+
+from leadms_tui.domain import clock
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in Python, naive UTC in the database (same on SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return clock.as_utc(value).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+def _timestamp(**kwargs: Any) -> Any:
+    return Field(sa_type=UTCDateTime, **kwargs)
+
+
+def _created_at() -> Any:
+    return Field(default_factory=clock.now, sa_type=UTCDateTime, nullable=False)
+
+
+def _text(length: int, **kwargs: Any) -> Any:
+    return Field(sa_type=String(length), **kwargs)
+
+
+class Role(StrEnum):
+    REP = "rep"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Channel(StrEnum):
+    WHATSAPP = "whatsapp"
+    MESSENGER = "messenger"
+    WEBSITE = "website"
+    META_ADS = "meta_ads"
+    WALK_IN = "walk_in"
+    PHONE = "phone"
+    EMAIL = "email"
+    OTHER = "other"
+
+
+class LeadStatus(StrEnum):
+    NEW = "new"
+    CONTACTED = "contacted"
+    QUALIFIED = "qualified"
+    MEETING_SCHEDULED = "meeting_scheduled"
+    WON = "won"
+    LOST = "lost"
+
+
+class PhoneFlag(StrEnum):
+    """Why a kept phone is not a clean, valid number."""
+
+    NOT_VALID = "not_valid"  # possible length, but not in the numbering plan: kept, E.164 stored
+    UNUSABLE = "unusable"  # could not be parsed at all: raw text kept, no E.164
+
+
+class CallOutcome(StrEnum):
+    INTERESTED = "interested"
+    NOT_INTERESTED = "not_interested"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    WRONG_NUMBER = "wrong_number"
+    CALLBACK_REQUESTED = "callback_requested"
+    VOICEMAIL = "voicemail"
+
+
+class FollowUpState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    SKIPPED = "skipped"
+    MISSED = "missed"
+
+
+class MeetingKind(StrEnum):
+    MEETING = "meeting"
+    DEMO = "demo"
+
+
+class MeetingOutcome(StrEnum):
+    HELD = "held"
+    NO_SHOW = "no_show"
+    RESCHEDULED = "rescheduled"
+    CANCELLED = "cancelled"
+
+
+class FieldEntity(StrEnum):
+    LEAD = "lead"
+    CLIENT = "client"
+    MEETING = "meeting"
+
+
+class FieldKind(StrEnum):
+    TEXT = "text"
+    LONG_TEXT = "long_text"
+    NUMBER = "number"
+    DATE = "date"
+    LINK = "link"
+    EMAIL = "email"
+    PHONE = "phone"
+    CHOICE = "choice"
+    YES_NO = "yes_no"
+    IMAGE = "image"
+    DOCUMENT = "document"
+
+
+class Setting(SQLModel, table=True):
+    """One team setting (timezone, phone region, ...); typed and validated in `settings.py`."""
+
+    __tablename__ = "settings"
+
+    key: str = Field(sa_type=String(64), primary_key=True)
+    value: str = Field(sa_type=String(1000))
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = _text(64, unique=True, index=True)
+    display_name: str = _text(200)
+    role: Role = _text(16)
+    active: bool = True
+    capacity: int = 25  # open leads a rep can carry; used by assignment
+    languages: str = _text(200, default="")  # comma-separated ISO codes, e.g. "en,es"
+    password_hash: str | None = _text(200, default=None)
+    created_at: datetime = _created_at()
+
+
+class DayCounter(SQLModel, table=True):
+    """Last lead sequence number given out on a business day; the row lock that orders intake."""
+
+    __tablename__ = "day_counters"
+
+    business_date: date = Field(primary_key=True)
+    last_seq: int = 0
+
+
+class Lead(SQLModel, table=True):
+    __tablename__ = "leads"
+    __table_args__ = (
+        UniqueConstraint("business_date", "seq", name="uq_lead_business_date_seq"),
+        Index("ix_lead_owner_status", "owner_id", "status"),
+        Index("ix_lead_channel_external_id", "channel", "external_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = _text(32, unique=True, index=True)  # LEAD-YYYYMMDD-NNN
+    business_date: date = Field(index=True)
+    seq: int
+    name: str = _text(200)
+    phone_raw: str | None = _text(64, default=None)
+    phone_e164: str | None = _text(20, default=None, index=True)
+    phone_flag: PhoneFlag | None = _text(16, default=None)
+    email: str | None = _text(254, default=None)
+    email_lower: str | None = _text(254, default=None, index=True)
+    channel: Channel = _text(16)
+    external_id: str | None = _text(128, default=None)  # sender id on its channel (wa_id, PSID)
+    first_message: str | None = Field(default=None, sa_type=Text)
+    status: LeadStatus = _text(24, default=LeadStatus.NEW, index=True)
+    lost_reason: str | None = _text(200, default=None)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    repeat_of_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
+    repeat_count: int = 0  # earlier leads with the same phone or email
+    created_at: datetime = _timestamp(default_factory=clock.now, nullable=False, index=True)
+    updated_at: datetime = _created_at()
+    version: int = 1  # optimistic concurrency: every update bumps it and checks the old value
+
+
+class Inquiry(SQLModel, table=True):
+    """One inbound contact of a lead: the first message, a repeat message, a form post."""
+
+    __tablename__ = "inquiries"
+    __table_args__ = (
+        UniqueConstraint("channel", "dedupe_key", name="uq_inquiry_channel_dedupe_key"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", index=True)
+    channel: Channel = _text(16)
+    received_at: datetime = _created_at()
+    message: str | None = Field(default=None, sa_type=Text)
+    # What makes a delivery unique on its channel (message id, Meta lead id, file fingerprint+row).
+    dedupe_key: str | None = _text(200, default=None)
+    payload_ref: str | None = _text(500, default=None)  # where the raw payload came from
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # utm, campaign, ...
+
+
+class Call(SQLModel, table=True):
+    __tablename__ = "calls"
+    __table_args__ = (
+        Index("ix_call_user_called_at", "user_id", "called_at"),
+        Index("ix_call_lead_called_at", "lead_id", "called_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    outcome: CallOutcome = _text(24)
+    note: str | None = Field(default=None, sa_type=Text)
+    called_at: datetime = _timestamp(nullable=False)
+    created_at: datetime = _created_at()
+
+
+class FollowUp(SQLModel, table=True):
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_followup_owner_state_due", "owner_id", "state", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    due_at: datetime = _timestamp(nullable=False, index=True)
+    reason: str = _text(500, default="")
+    attempt: int = 1
+    state: FollowUpState = _text(16, default=FollowUpState.OPEN)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    rule_id: int | None = Field(default=None)  # set when an automation rule made it
+    call_id: int | None = Field(default=None, foreign_key="calls.id")  # the call that completed it
+    completed_at: datetime | None = _timestamp(default=None)
+    created_at: datetime = _created_at()
+    version: int = 1
+
+
+class Meeting(SQLModel, table=True):
+    __tablename__ = "meetings"
+    __table_args__ = (Index("ix_meeting_owner_starts_at", "owner_id", "starts_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", index=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    kind: MeetingKind = _text(16, default=MeetingKind.MEETING)
+    starts_at: datetime = _timestamp(nullable=False, index=True)
+    duration_minutes: int = 30
+    place: str | None = _text(300, default=None)
+    video_link: str | None = _text(500, default=None)
+    notes: str | None = Field(default=None, sa_type=Text)
+    outcome: MeetingOutcome | None = _text(16, default=None)
+    created_at: datetime = _created_at()
+    version: int = 1
+
+
+class MeetingAttendee(SQLModel, table=True):
+    __tablename__ = "meeting_attendees"
+
+    meeting_id: int = Field(foreign_key="meetings.id", primary_key=True)
+    user_id: int = Field(foreign_key="users.id", primary_key=True)
+
+
+class Client(SQLModel, table=True):
+    """A won lead, converted: the customer record with its commission metadata."""
+
+    __tablename__ = "clients"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", unique=True)
+    name: str = _text(200)
+    phone_e164: str | None = _text(20, default=None, index=True)
+    email: str | None = _text(254, default=None)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    deal_value: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    commission_rate: Decimal | None = Field(default=None, sa_type=Numeric(6, 4))
+    commission_amount: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
+    converted_at: datetime = _created_at()
+    version: int = 1
+
+
+class FieldDefinition(SQLModel, table=True):
+    """An admin-defined field on leads, clients or meetings (no schema change needed)."""
+
+    __tablename__ = "field_definitions"
+    __table_args__ = (UniqueConstraint("entity", "key", name="uq_field_definition_entity_key"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    entity: FieldEntity = _text(16)
+    key: str = _text(64)
+    label: str = _text(200)
+    kind: FieldKind = _text(16)
+    required: bool = False
+    choices: list[str] = Field(default_factory=list, sa_type=JSON)
+    position: int = 0
+    active: bool = True
+    created_at: datetime = _created_at()
+
+
+class StoredFile(SQLModel, table=True):
+    """An image or document kept in the database so every terminal on it can open it."""
+
+    __tablename__ = "stored_files"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = _text(255)
+    mime_type: str = _text(100)
+    size: int
+    sha256: str = _text(64, index=True)
+    content: bytes = Field(sa_type=LargeBinary)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _created_at()
+
+
+class FieldValue(SQLModel, table=True):
+    __tablename__ = "field_values"
+    __table_args__ = (
+        UniqueConstraint("definition_id", "entity_id", name="uq_field_value_definition_entity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    definition_id: int = Field(foreign_key="field_definitions.id")
+    entity_id: int = Field(index=True)
+    value_text: str | None = Field(default=None, sa_type=Text)
+    value_number: Decimal | None = Field(default=None, sa_type=Numeric(20, 6))
+    value_date: date | None = Field(default=None)
+    value_bool: bool | None = Field(default=None)
+    file_id: int | None = Field(default=None, foreign_key="stored_files.id")
+
+
+class Notification(SQLModel, table=True):
+    """An in-app message for one user (rules, escalations)."""
+
+    __tablename__ = "notifications"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    lead_id: int | None = Field(default=None, foreign_key="leads.id")
+    message: str = _text(1000)
+    created_at: datetime = _created_at()
+    read_at: datetime | None = _timestamp(default=None)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Append-only: the application has no path that updates or deletes these rows."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_auditevent_entity", "entity", "entity_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _timestamp(nullable=False, index=True)
+    actor_id: int | None = Field(default=None, foreign_key="users.id")
+    actor: str = _text(64)  # username, or "system" / "intake" for automatic writes
+    action: str = _text(64)  # e.g. lead.create, lead.update, setting.set
+    entity: str = _text(32)
+    entity_id: str = _text(64)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # field -> [before, after]

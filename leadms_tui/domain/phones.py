@@ -1,0 +1,75 @@
+"""Phone normalization to E.164 with `phonenumbers`, keeping the raw text and a flag."""
+
+import re
+from dataclasses import dataclass
+
+import phonenumbers
+from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
+
+from leadms_tui.domain.models import PhoneFlag
+
+_TRUNK_ZERO = re.compile(r"\(0\)")  # "+44 (0)7700 900123": the (0) is dialled only nationally
+_TYPE_PREFIX = re.compile(r"^\s*p:", re.IGNORECASE)  # Meta Lead Ads exports write "p:+44..."
+
+
+@dataclass(frozen=True)
+class Phone:
+    raw: str
+    e164: str | None  # None when the text could not be read as a phone number
+    flag: PhoneFlag | None  # None for a clean, valid number
+
+    @property
+    def usable(self) -> bool:
+        return self.e164 is not None
+
+
+def normalize_phone(raw: str, region: str, *, international: bool = False) -> Phone:
+    """Read `raw` as a phone number; national numbers use `region`.
+
+    `international` marks ids written without "+" (WhatsApp's `wa_id`). A number that is
+    not even possible is kept raw and flagged unusable; a possible number outside the
+    numbering plan keeps its E.164 form and is flagged not valid.
+    """
+    text = _TRUNK_ZERO.sub("", _TYPE_PREFIX.sub("", raw)).strip()
+    digits = re.sub(r"[\s.\-()/]", "", text)
+    if digits.startswith("00"):
+        text = "+" + digits[2:]
+    elif international and digits.isdigit():
+        text = "+" + digits
+    candidates = [text]
+    if digits.isdigit() and not digits.startswith("0") and not text.startswith("+"):
+        candidates.append("+" + digits)  # a bare international number typed without "+"
+    best: Phone | None = None
+    for candidate in candidates:
+        phone = _parse(raw.strip(), candidate, region)
+        if phone.flag is None:
+            return phone
+        if best is None or (best.e164 is None and phone.e164 is not None):
+            best = phone
+    assert best is not None
+    return best
+
+
+def _parse(raw: str, text: str, region: str) -> Phone:
+    try:
+        number = phonenumbers.parse(text, region)
+    except NumberParseException:
+        return Phone(raw, None, PhoneFlag.UNUSABLE)
+    if phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
+        return Phone(raw, None, PhoneFlag.UNUSABLE)
+    e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
+    flag = None if phonenumbers.is_valid_number(number) else PhoneFlag.NOT_VALID
+    return Phone(raw, e164, flag)
+
+
+def is_valid_region(region: str) -> bool:
+    return region.upper() in phonenumbers.SUPPORTED_REGIONS
+
+
+def display_phone(e164: str) -> str:
+    """International format for screens: +44 7700 900123."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,1 @@
+"""Repositories: queries only, as plain functions taking a keyword-only session."""

@@ -1,0 +1,97 @@
+"""Team settings stored in the database: typed, validated, audited, with sensible defaults."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, fields
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from sqlmodel import Session, select
+
+from leadms_tui.domain import audit
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.models import Setting
+from leadms_tui.domain.phones import is_valid_region
+
+
+@dataclass(frozen=True)
+class TeamSettings:
+    """The settings every service reads; a missing row means the default."""
+
+    timezone: str = "UTC"
+    phone_region: str = "US"
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    description: str
+    parse: Callable[[str], str]  # returns the canonical value or raises ValidationError
+
+
+def _parse_timezone(value: str) -> str:
+    name = value.strip()
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        hint = _closest_timezone(name)
+        suffix = f" (did you mean {hint}?)" if hint else ""
+        raise ValidationError(
+            f"unknown timezone {value!r}: use an IANA name such as Europe/London{suffix}"
+        ) from None
+    return name
+
+
+def _closest_timezone(name: str) -> str | None:
+    lowered = name.lower().replace(" ", "_")
+    matches = sorted(tz for tz in available_timezones() if tz.lower().endswith(lowered))
+    return matches[0] if matches else None
+
+
+def _parse_region(value: str) -> str:
+    region = value.strip().upper()
+    if not is_valid_region(region):
+        raise ValidationError(
+            f"unknown phone region {value!r}: use a two-letter country code such as GB or US"
+        )
+    return region
+
+
+SPECS: dict[str, SettingSpec] = {
+    "timezone": SettingSpec("Team timezone (IANA name); sets business dates", _parse_timezone),
+    "phone_region": SettingSpec("Region for phone numbers written without +", _parse_region),
+}
+DEFAULTS = TeamSettings()
+
+
+def load_settings(session: Session) -> TeamSettings:
+    stored = {row.key: row.value for row in session.exec(select(Setting))}
+    known = {f.name for f in fields(TeamSettings)}
+    return TeamSettings(**{k: v for k, v in stored.items() if k in known})
+
+
+def describe_settings(session: Session) -> list[tuple[str, str, str]]:
+    """(key, value, description) for every setting, defaults included."""
+    current = load_settings(session)
+    return [(key, getattr(current, key), spec.description) for key, spec in SPECS.items()]
+
+
+def set_setting(session: Session, key: str, value: str, *, actor: audit.Actor) -> str:
+    """Validate and store one setting; returns the canonical value stored."""
+    spec = SPECS.get(key)
+    if spec is None:
+        raise ValidationError(f"unknown setting {key!r}: choose one of {', '.join(SPECS)}")
+    canonical = spec.parse(value)
+    row = session.get(Setting, key)
+    before = row.value if row else getattr(DEFAULTS, key)
+    if row is None:
+        session.add(Setting(key=key, value=canonical))
+    else:
+        row.value = canonical
+    audit.record(
+        session,
+        actor,
+        "setting.set",
+        "setting",
+        key,
+        before={"value": before},
+        after={"value": canonical},
+    )
+    return canonical
