@@ -1,0 +1,43 @@
+"""The `leadms` command: the TUI by default, and one sub-command group per area."""
+
+import typer
+
+from leadms_tui.cli import db, demo, leads, settings, users
+from leadms_tui.cli.common import LeadMSGroup, database_url, options
+
+app = typer.Typer(
+    cls=LeadMSGroup,
+    help="Lead MS: a keyboard-first terminal CRM. Without a command, opens the TUI.",
+    invoke_without_command=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(db.app, name="db")
+app.add_typer(settings.app, name="settings")
+app.add_typer(users.app, name="users")
+app.add_typer(leads.app, name="leads")
+app.command("demo")(demo.demo)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    database_url_option: str | None = typer.Option(
+        None,
+        "--database-url",
+        envvar="LEADMS_DATABASE_URL",
+        help="SQLite or PostgreSQL URL; default: leadms.db in the user data directory.",
+    ),
+    user: str | None = typer.Option(None, "--user", help="Preselect this user at login."),
+) -> None:
+    options(ctx).database_url = database_url_option
+    if ctx.invoked_subcommand is None:
+        from leadms_tui.domain.db import open_database
+        from leadms_tui.app import run_tui
+
+        run_tui(open_database(database_url(ctx)), username=user)
+
+
+def main() -> None:
+    app()

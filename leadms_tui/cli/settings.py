@@ -1,0 +1,38 @@
+"""`leadms settings`: team settings stored in the database."""
+
+import json
+
+import typer
+
+from leadms_tui.cli.common import actor_for, open_db
+
+app = typer.Typer(help="Show and change team settings.", no_args_is_help=True)
+
+
+@app.command()
+def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")):
+    """Show every setting with its current value."""
+    from leadms_tui.domain.settings import describe_settings
+
+    with open_db(ctx).reading() as session:
+        rows = describe_settings(session)
+    if as_json:
+        typer.echo(json.dumps({key: value for key, value, _ in rows}, indent=2))
+        return
+    width = max(len(key) for key, _, _ in rows)
+    for key, value, description in rows:
+        typer.echo(f"{key:<{width}}  {value:<20}  {description}")
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    key: str = typer.Argument(..., help="Setting name: timezone or phone_region."),
+    value: str = typer.Argument(..., help="New value, e.g. Europe/London or GB."),
+):
+    """Change one setting (validated; recorded in the audit trail)."""
+    from leadms_tui.domain.settings import set_setting
+
+    db = open_db(ctx)
+    stored = db.write(lambda session: set_setting(session, key, value, actor=actor_for(None)))
+    typer.echo(f"{key} = {stored}")

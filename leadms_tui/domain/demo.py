@@ -1,0 +1,198 @@
+"""The demo database: built from the CSV files in data/demo, placed relative to today.
+
+Leads go through the real intake service (numbering, repeat detection, audit);
+their later history (calls, follow-ups, meetings) is seeded as it stands in the files.
+"""
+
+import csv
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, inspect, select, text
+from sqlmodel import Session, SQLModel
+
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.db import Database, open_database
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.intake import LeadCreate, intake_lead
+from leadms_tui.domain.models import (
+    Call,
+    CallOutcome,
+    Channel,
+    FollowUp,
+    FollowUpState,
+    Lead,
+    LeadStatus,
+    Meeting,
+    MeetingAttendee,
+    MeetingKind,
+    MeetingOutcome,
+    Role,
+    Setting,
+)
+from leadms_tui.domain.settings import TeamSettings, set_setting
+from leadms_tui.domain.users import add_user
+
+DEMO_MARKER = "demo_built_at"  # a settings row that says "this database may be rebuilt"
+DEMO_TIMEZONE = "Europe/London"
+DEMO_REGION = "GB"
+DEMO_ACTOR = audit.Actor(None, "demo")
+
+
+def demo_data_dir() -> Path:
+    """data/demo in the source tree, or $LEADMS_DATA_DIR/demo."""
+    root = os.environ.get("LEADMS_DATA_DIR")
+    base = Path(root) if root else Path(__file__).resolve().parents[2] / "data"
+    return base / "demo"
+
+
+def build_demo(url: str, *, now: datetime | None = None) -> tuple[Database, str]:
+    """Wipe and rebuild the demo database at `url`; refuses a database with real data."""
+    database = _fresh_database(url)
+    moment = clock.as_utc(now or clock.now())
+    summary = database.write(lambda session: _load(session, demo_data_dir(), moment))
+    return database, summary
+
+
+def _fresh_database(url: str) -> Database:
+    database = Database(url)
+    if database.is_sqlite:
+        path = Path(database.engine.url.database or "")
+        if path.exists():
+            _refuse_real_data(database)
+            database.dispose()
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        return open_database(url)
+    _refuse_real_data(database)
+    with database.engine.begin() as conn:
+        SQLModel.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    database.upgrade()
+    return database
+
+
+def _refuse_real_data(database: Database) -> None:
+    with database.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if "leads" not in tables:
+            return
+        is_demo = "settings" in tables and conn.execute(
+            select(Setting.value).where(Setting.key == DEMO_MARKER)
+        ).first()
+        has_leads = conn.execute(select(func.count()).select_from(Lead)).scalar()
+    if has_leads and not is_demo:
+        raise ValidationError(
+            f"{database.label} holds leads not made by `leadms demo`; "
+            "refusing to overwrite it (point --database-url at an empty database)"
+        )
+
+
+def _load(session: Session, folder: Path, now: datetime) -> str:
+    if not (folder / "leads.csv").exists():
+        raise ValidationError(f"demo data not found in {folder}")
+    set_setting(session, "timezone", DEMO_TIMEZONE, actor=DEMO_ACTOR)
+    set_setting(session, "phone_region", DEMO_REGION, actor=DEMO_ACTOR)
+    session.add(Setting(key=DEMO_MARKER, value=now.isoformat()))
+    settings = TeamSettings(timezone=DEMO_TIMEZONE, phone_region=DEMO_REGION)
+    zone = ZoneInfo(DEMO_TIMEZONE)
+    today = now.astimezone(zone).date()
+
+    def at(day_offset: str, hhmm: str) -> datetime:
+        local = datetime.combine(today + timedelta(days=int(day_offset)), time.fromisoformat(hhmm))
+        return local.replace(tzinfo=zone).astimezone(UTC)
+
+    users = {}
+    for row in _rows(folder / "users.csv"):
+        user = add_user(
+            session, row["username"], role=Role(row["role"]), actor=DEMO_ACTOR,
+            display_name=row["display_name"], password=row["password"],
+            capacity=int(row["capacity"] or 0), languages=row["languages"].split(","),
+        )
+        users[user.username] = user
+
+    leads: dict[str, Lead] = {}
+    created_times: dict[str, datetime] = {}
+    rows = sorted(_rows(folder / "leads.csv"), key=lambda r: (int(r["day_offset"]), r["time"]))
+    for index, row in enumerate(rows):
+        created = at(row["day_offset"], row["time"])
+        if created > now:  # today's leads "arrived" in the last hours, never in the future
+            created = now - timedelta(minutes=7 * (len(rows) - index))
+        owner = users.get(row["owner"])
+        channel = Channel(row["channel"])
+        data = LeadCreate(
+            name=row["name"], phone=row["phone"] or None, email=row["email"] or None,
+            channel=channel, message=row["message"] or None,
+            external_id=f"psid-{row['key']}" if channel == Channel.MESSENGER else None,
+            dedupe_key=f"demo:{row['key']}", owner_id=owner.id if owner else None,
+        )
+        result = intake_lead(session, data, actor=DEMO_ACTOR, settings=settings, now=created)
+        lead = session.get(Lead, result.lead_id)
+        assert lead is not None
+        lead.status = LeadStatus(row["status"])
+        lead.lost_reason = row["lost_reason"] or None
+        leads[row["key"]] = lead
+        created_times[row["key"]] = created
+
+    calls = 0
+    for row in _rows(folder / "calls.csv"):
+        lead = leads[row["lead_key"]]
+        called = max(at(row["day_offset"], row["time"]), created_times[row["lead_key"]])
+        if called > now:
+            continue
+        user = users.get(row["by"])
+        session.add(
+            Call(
+                lead_id=lead.id, user_id=user.id if user else None,  # type: ignore[arg-type]
+                outcome=CallOutcome(row["outcome"]), note=row["note"] or None, called_at=called,
+            )
+        )
+        calls += 1
+
+    for row in _rows(folder / "followups.csv"):
+        owner = users.get(row["owner"])
+        due = at(row["day_offset"], row["time"])
+        state = FollowUpState(row["state"])
+        session.add(
+            FollowUp(
+                lead_id=leads[row["lead_key"]].id, owner_id=owner.id if owner else None,  # type: ignore[arg-type]
+                due_at=due, reason=row["reason"], attempt=int(row["attempt"] or 1), state=state,
+                completed_at=due if state != FollowUpState.OPEN else None,
+                created_at=min(due, now) - timedelta(days=1),
+            )
+        )
+
+    for row in _rows(folder / "meetings.csv"):
+        owner = users.get(row["owner"])
+        meeting = Meeting(
+            lead_id=leads[row["lead_key"]].id,  # type: ignore[arg-type]
+            owner_id=owner.id if owner else None,
+            kind=MeetingKind(row["kind"]),
+            starts_at=at(row["day_offset"], row["time"]),
+            duration_minutes=int(row["duration_minutes"] or 30),
+            place=row["place"] or None,
+            video_link=row["video_link"] or None,
+            notes=row["notes"] or None,
+            outcome=MeetingOutcome(row["outcome"]) if row["outcome"] else None,
+        )
+        session.add(meeting)
+        session.flush()
+        if owner:
+            session.add(MeetingAttendee(meeting_id=meeting.id, user_id=owner.id))  # type: ignore[arg-type]
+
+    repeats = sum(1 for lead in leads.values() if lead.repeat_of_id)
+    return (
+        f"demo database ready: {len(users)} users, {len(leads)} leads ({repeats} repeats), "
+        f"{calls} calls; sign in as ana/bruno/chloe/dev/emeka (reps), maria (manager) "
+        "or admin, password 'demo'"
+    )
+
+
+def _rows(path: Path) -> Iterator[dict[str, str]]:
+    if not path.exists():
+        return
+    with path.open(newline="", encoding="utf-8") as handle:
+        yield from csv.DictReader(handle)

@@ -1,0 +1,66 @@
+"""Sign-in: username and password checked against the configured database."""
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Label
+
+from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.users import UserInfo, authenticate
+
+
+class LoginScreen(Screen[None]):
+    DEFAULT_CSS = """
+    LoginScreen { align: center middle; }
+    LoginScreen #login-box { width: 50; height: auto; border: round $accent; padding: 1 2; }
+    LoginScreen Input { margin-bottom: 1; }
+    LoginScreen #login-error { color: $error; height: auto; }
+    """
+
+    def __init__(self, username: str | None = None) -> None:
+        super().__init__()
+        self._username = username or ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Vertical(id="login-box"):
+            yield Label("Sign in to Lead MS")
+            yield Input(self._username, placeholder="username", id="username")
+            yield Input(placeholder="password", password=True, id="password")
+            yield Label("", id="login-error")
+            yield Button("Sign in", variant="primary", id="sign-in")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#password" if self._username else "#username", Input).focus()
+
+    @on(Input.Submitted, "#username")
+    def _next_field(self) -> None:
+        self.query_one("#password", Input).focus()
+
+    @on(Input.Submitted, "#password")
+    @on(Button.Pressed, "#sign-in")
+    def _submit(self) -> None:
+        username = self.query_one("#username", Input).value
+        password = self.query_one("#password", Input).value
+        self.query_one("#login-error", Label).update("Signing in…")
+        self._check(username, password)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="login")
+    def _check(self, username: str, password: str) -> None:
+        try:
+            with self.app.database.reading() as session:  # type: ignore[attr-defined]
+                user = authenticate(session, username, password)
+        except LeadMSError as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._succeeded, user)
+
+    def _failed(self, message: str) -> None:
+        self.query_one("#login-error", Label).update(message)
+        self.query_one("#password", Input).value = ""
+        self.query_one("#password", Input).focus()
+
+    def _succeeded(self, user: UserInfo) -> None:
+        self.app.sign_in(user)  # type: ignore[attr-defined]

@@ -1,0 +1,106 @@
+"""Lead numbers: format, gapless per day, rollback, rollover, many processes at once."""
+
+import time
+from collections import Counter, defaultdict
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, date, datetime
+from multiprocessing import get_context
+
+import pytest
+from sqlalchemy import func, select
+
+from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.intake import LeadCreate, create_lead, intake_lead
+from leadms_tui.domain.models import DayCounter, Lead
+from leadms_tui.domain.numbering import format_lead_number
+from leadms_tui.domain.settings import set_setting
+from tests.workers import take_leads
+
+
+def _lead(i: int = 0, **extra) -> LeadCreate:
+    return LeadCreate(name=f"Lead {i}", email=f"lead{i}@example.com", channel="website", **extra)
+
+
+def test_format_widens_past_999():
+    assert format_lead_number(date(2026, 11, 25), 7) == "LEAD-20261125-007"
+    assert format_lead_number(date(2026, 11, 25), 999) == "LEAD-20261125-999"
+    assert format_lead_number(date(2026, 11, 25), 1000) == "LEAD-20261125-1000"
+
+
+def test_numbers_follow_each_other_within_a_day(db):
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    numbers = [create_lead(db, _lead(i), actor=SYSTEM, now=now).number for i in range(3)]
+    assert numbers == ["LEAD-20261125-001", "LEAD-20261125-002", "LEAD-20261125-003"]
+
+
+def test_a_rolled_back_intake_leaves_no_gap(db):
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    create_lead(db, _lead(1), actor=SYSTEM, now=now)
+
+    class Boom(Exception):
+        pass
+
+    def fails_after_numbering(session):
+        intake_lead(session, _lead(2), actor=SYSTEM, now=now)
+        raise Boom
+
+    with pytest.raises(Boom):
+        db.write(fails_after_numbering)
+    assert create_lead(db, _lead(3), actor=SYSTEM, now=now).number == "LEAD-20261125-002"
+    with db.reading() as session:
+        assert session.scalar(select(func.count()).select_from(Lead)) == 2
+        assert session.get(DayCounter, date(2026, 11, 25)).last_seq == 2
+
+
+def test_business_date_rolls_over_at_midnight_in_team_timezone(db):
+    db.write(lambda s: set_setting(s, "timezone", "America/Sao_Paulo", actor=SYSTEM))
+    # 02:59 UTC is 23:59 on the 24th in São Paulo (UTC-3); 03:00 UTC is midnight of the 25th.
+    before = create_lead(db, _lead(1), actor=SYSTEM, now=datetime(2026, 11, 25, 2, 59, tzinfo=UTC))
+    after = create_lead(db, _lead(2), actor=SYSTEM, now=datetime(2026, 11, 25, 3, 0, tzinfo=UTC))
+    again = create_lead(db, _lead(3), actor=SYSTEM, now=datetime(2026, 11, 25, 3, 1, tzinfo=UTC))
+    assert before.number == "LEAD-20261124-001"
+    assert after.number == "LEAD-20261125-001"
+    assert again.number == "LEAD-20261125-002"
+
+
+def _run_writers(url: str, processes: int, per_process: int) -> tuple[list[str], list[str]]:
+    start_at = time.time() + 2.0  # every child has imported and connected by then
+    with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(take_leads, url, worker, per_process, start_at)
+            for worker in range(processes)
+        ]
+        results = [future.result(timeout=600) for future in futures]
+    numbers = [n for numbers, _ in results for n in numbers]
+    errors = [e for _, errors in results for e in errors]
+    return numbers, errors
+
+
+def _assert_unique_and_gapless(numbers: list[str]) -> None:
+    assert not [n for n, c in Counter(numbers).items() if c > 1], "duplicate numbers"
+    by_day = defaultdict(list)
+    for number in numbers:
+        _, day, seq = number.split("-")
+        by_day[day].append(int(seq))
+    for seqs in by_day.values():
+        assert sorted(seqs) == list(range(1, len(seqs) + 1)), "gap in a day's numbers"
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_eight_processes_on_postgresql_get_unique_gapless_numbers(pg_url):
+    numbers, errors = _run_writers(pg_url, processes=8, per_process=200)
+    assert errors == []
+    assert len(numbers) == 1600
+    _assert_unique_and_gapless(numbers)
+
+
+@pytest.mark.slow
+def test_four_processes_on_sqlite_get_unique_gapless_numbers(sqlite_url):
+    from leadms_tui.domain.db import open_database
+
+    open_database(sqlite_url).dispose()  # migrate once before the race
+    numbers, errors = _run_writers(sqlite_url, processes=4, per_process=200)
+    assert errors == [], "a 'database is locked' reached the caller"
+    assert len(numbers) == 800
+    _assert_unique_and_gapless(numbers)
