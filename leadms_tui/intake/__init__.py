@@ -1,0 +1,1 @@
+"""Channel parsers and the ASGI intake service."""

@@ -1,0 +1,42 @@
+"""Migrations take an empty database to head on both engines, and match the models."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+from sqlmodel import SQLModel
+
+from leadms_tui.domain.db import SCHEMA_HEAD, Database, _alembic_config
+
+
+def _empty_database(request, engine: str) -> Database:
+    if engine == "sqlite":
+        return Database(request.getfixturevalue("sqlite_url"))
+    url = request.getfixturevalue("pg_url")
+    database = Database(url)
+    with database.engine.begin() as conn:  # the fixture's copy is migrated: empty it
+        SQLModel.metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE alembic_version")
+    return database
+
+
+def test_empty_database_upgrades_to_head_and_matches_models(request, db_url):
+    engine = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    database = _empty_database(request, engine)
+    assert database.schema_revision() is None
+    database.upgrade()
+    database.upgrade()  # idempotent
+    assert database.schema_revision() == SCHEMA_HEAD
+    with database.engine.connect() as conn:
+        assert {"leads", "users", "day_counters", "audit_events"} <= set(
+            inspect(conn).get_table_names()
+        )
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, SQLModel.metadata) == []
+
+
+def test_schema_head_constant_is_the_newest_migration(sqlite_url):
+    database = Database(sqlite_url)
+    with database.engine.connect() as conn:
+        heads = ScriptDirectory.from_config(_alembic_config(conn)).get_heads()
+    assert heads == [SCHEMA_HEAD]

@@ -1,0 +1,26 @@
+"""The domain layer knows nothing of Textual, Typer or Rich."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_importing_the_whole_domain_loads_no_ui_or_cli_module():
+    code = (
+        "import pkgutil, importlib, sys, leadms_tui.domain as d\n"
+        "for m in pkgutil.walk_packages(d.__path__, 'leadms_tui.domain.'):\n"
+        "    if '.migrations' not in m.name: importlib.import_module(m.name)\n"
+        "bad = sorted(n for n in sys.modules if n.split('.')[0] in {'textual', 'typer', 'rich'}\n"
+        "             or n.startswith(('leadms_tui.screens', 'leadms_tui.cli', 'leadms_tui.app')))\n"
+        "print(bad); sys.exit(1 if bad else 0)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_import_linter_contract_holds():
+    lint = Path(sys.executable).with_name("lint-imports")
+    run = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
