@@ -5,15 +5,14 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
 from leadms_tui.domain.errors import LeadMSError
 
 
-class CLIError(click.ClickException):
-    """A one-line error on stderr with a chosen exit code."""
+class CLIError(Exception):
+    """A one-line error for stderr, with the exit code to leave with."""
 
     def __init__(self, message: str, exit_code: int = 1) -> None:
         super().__init__(message)
@@ -21,22 +20,27 @@ class CLIError(click.ClickException):
 
 
 class LeadMSGroup(TyperGroup):
-    """Root command group: turns every domain error into one line on stderr, never a traceback."""
+    """Root command group: turns every error into one line on stderr, never a traceback."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort):
+        except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except CLIError as exc:
+            _fail(str(exc), exc.exit_code)
         except LeadMSError as exc:
-            raise CLIError(str(exc)) from exc
+            _fail(str(exc), 1)
         except Exception as exc:
             if os.environ.get("LEADMS_DEBUG"):
                 traceback.print_exc()
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise CLIError(
-                f"unexpected {type(exc).__name__}: {detail} (set LEADMS_DEBUG=1 for details)"
-            ) from exc
+            _fail(f"unexpected {type(exc).__name__}: {detail} (LEADMS_DEBUG=1 shows more)", 1)
+
+
+def _fail(message: str, exit_code: int) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(exit_code)
 
 
 @dataclass
