@@ -33,8 +33,8 @@ def root(
 ) -> None:
     options(ctx).database_url = database_url_option
     if ctx.invoked_subcommand is None:
-        from leadms_tui.domain.db import open_database
         from leadms_tui.app import run_tui
+        from leadms_tui.domain.db import open_database
 
         run_tui(open_database(database_url(ctx)), username=user)
 

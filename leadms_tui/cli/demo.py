@@ -24,8 +24,8 @@ def demo(
     typer.echo(summary, err=True)
     if build_only:
         return
-    from leadms_tui.domain.users import get_user
     from leadms_tui.app import run_tui
+    from leadms_tui.domain.users import get_user
 
     with database.reading() as session:
         user = get_user(session, as_user)

@@ -35,7 +35,11 @@ def add(
         user = acting_user(session, as_user)
         owner = user.id if user is not None and user.role == Role.REP else None
         data = LeadCreate(
-            name=name, phone=phone, email=email, channel=parsed_channel, message=message,
+            name=name,
+            phone=phone,
+            email=email,
+            channel=parsed_channel,
+            message=message,
             owner_id=owner,
         )
         return intake_lead(session, data, actor=actor_for(user))
@@ -70,7 +74,8 @@ def list_(
                 typer.echo(json.dumps(row.as_json(), ensure_ascii=False))
             else:
                 repeat = f"repeat of {row.repeat_of}" if row.repeat_of else ""
+                phone = row.phone_e164 or row.phone_raw or ""
                 typer.echo(
-                    f"{row.number}  {row.name[:28]:<28}  {row.phone_e164 or row.phone_raw or '':<16}"
-                    f"  {row.channel:<9}  {row.status:<17}  {row.owner or '-':<10}  {repeat}"
+                    f"{row.number}  {row.name[:28]:<28}  {phone:<16}  {row.channel:<9}"
+                    f"  {row.status:<17}  {row.owner or '-':<10}  {repeat}"
                 )

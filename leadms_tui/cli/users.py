@@ -34,8 +34,14 @@ def add(
     db = open_db(ctx)
     user = db.write(
         lambda session: add_user(
-            session, username, role=parsed_role, actor=actor_for(None), display_name=name,
-            password=password, capacity=capacity, languages=languages.split(","),
+            session,
+            username,
+            role=parsed_role,
+            actor=actor_for(None),
+            display_name=name,
+            password=password,
+            capacity=capacity,
+            languages=languages.split(","),
         )
     )
     typer.echo(f"added {user.username} ({user.role.value})")
@@ -50,8 +56,14 @@ def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
         users = list_users(session)
     if as_json:
         rows = [
-            {"username": u.username, "name": u.display_name, "role": u.role.value,
-             "active": u.active, "capacity": u.capacity, "languages": u.languages}
+            {
+                "username": u.username,
+                "name": u.display_name,
+                "role": u.role.value,
+                "active": u.active,
+                "capacity": u.capacity,
+                "languages": u.languages,
+            }
             for u in users
         ]
         typer.echo(json.dumps(rows, indent=2))

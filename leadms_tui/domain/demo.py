@@ -80,9 +80,10 @@ def _refuse_real_data(database: Database) -> None:
         tables = set(inspect(conn).get_table_names())
         if "leads" not in tables:
             return
-        is_demo = "settings" in tables and conn.execute(
-            select(Setting.value).where(Setting.key == DEMO_MARKER)
-        ).first()
+        is_demo = (
+            "settings" in tables
+            and conn.execute(select(Setting.value).where(Setting.key == DEMO_MARKER)).first()
+        )
         has_leads = conn.execute(select(func.count()).select_from(Lead)).scalar()
     if has_leads and not is_demo:
         raise ValidationError(
@@ -108,9 +109,14 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     users = {}
     for row in _rows(folder / "users.csv"):
         user = add_user(
-            session, row["username"], role=Role(row["role"]), actor=DEMO_ACTOR,
-            display_name=row["display_name"], password=row["password"],
-            capacity=int(row["capacity"] or 0), languages=row["languages"].split(","),
+            session,
+            row["username"],
+            role=Role(row["role"]),
+            actor=DEMO_ACTOR,
+            display_name=row["display_name"],
+            password=row["password"],
+            capacity=int(row["capacity"] or 0),
+            languages=row["languages"].split(","),
         )
         users[user.username] = user
 
@@ -124,10 +130,14 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
         owner = users.get(row["owner"])
         channel = Channel(row["channel"])
         data = LeadCreate(
-            name=row["name"], phone=row["phone"] or None, email=row["email"] or None,
-            channel=channel, message=row["message"] or None,
+            name=row["name"],
+            phone=row["phone"] or None,
+            email=row["email"] or None,
+            channel=channel,
+            message=row["message"] or None,
             external_id=f"psid-{row['key']}" if channel == Channel.MESSENGER else None,
-            dedupe_key=f"demo:{row['key']}", owner_id=owner.id if owner else None,
+            dedupe_key=f"demo:{row['key']}",
+            owner_id=owner.id if owner else None,
         )
         result = intake_lead(session, data, actor=DEMO_ACTOR, settings=settings, now=created)
         lead = session.get(Lead, result.lead_id)
@@ -146,8 +156,11 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
         user = users.get(row["by"])
         session.add(
             Call(
-                lead_id=lead.id, user_id=user.id if user else None,  # type: ignore[arg-type]
-                outcome=CallOutcome(row["outcome"]), note=row["note"] or None, called_at=called,
+                lead_id=lead.id,
+                user_id=user.id if user else None,  # type: ignore[arg-type]
+                outcome=CallOutcome(row["outcome"]),
+                note=row["note"] or None,
+                called_at=called,
             )
         )
         calls += 1
@@ -158,8 +171,12 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
         state = FollowUpState(row["state"])
         session.add(
             FollowUp(
-                lead_id=leads[row["lead_key"]].id, owner_id=owner.id if owner else None,  # type: ignore[arg-type]
-                due_at=due, reason=row["reason"], attempt=int(row["attempt"] or 1), state=state,
+                lead_id=leads[row["lead_key"]].id,
+                owner_id=owner.id if owner else None,  # type: ignore[arg-type]
+                due_at=due,
+                reason=row["reason"],
+                attempt=int(row["attempt"] or 1),
+                state=state,
                 completed_at=due if state != FollowUpState.OPEN else None,
                 created_at=min(due, now) - timedelta(days=1),
             )

@@ -41,7 +41,13 @@ class HomeScreen(Screen[None]):
         table.clear()
         for row in rows:
             table.add_row(
-                row.number, row.name, row.phone_e164 or row.phone_raw or "", row.channel,
-                row.status, row.owner or "", row.repeat_of or "", key=str(row.id),
+                row.number,
+                row.name,
+                row.phone_e164 or row.phone_raw or "",
+                row.channel,
+                row.status,
+                row.owner or "",
+                row.repeat_of or "",
+                key=str(row.id),
             )
         table.border_title = f"Today's leads ({len(rows)})"

@@ -52,13 +52,25 @@ def test_invalid_setting_is_one_line_on_stderr(db_url, db):
 
 
 def test_users_add_and_list(db_url, db):
-    added = leadms(db_url, "users", "add", "ana", "--role", "rep", "--name", "Ana Ruiz",
-                   "--password-stdin", input="s3cret\n")
+    added = leadms(
+        db_url,
+        "users",
+        "add",
+        "ana",
+        "--role",
+        "rep",
+        "--name",
+        "Ana Ruiz",
+        "--password-stdin",
+        input="s3cret\n",
+    )
     assert added.exit_code == 0, added.output
     leadms(db_url, "users", "add", "maria", "--role", "manager")
     users = json.loads(leadms(db_url, "users", "list", "--json").output)
     assert [(u["username"], u["role"], u["name"]) for u in users] == [
-        ("maria", "manager", "maria"), ("ana", "rep", "Ana Ruiz")]
+        ("maria", "manager", "maria"),
+        ("ana", "rep", "Ana Ruiz"),
+    ]
     bad = leadms(db_url, "users", "add", "zed", "--role", "boss")
     assert bad.exit_code == 1 and "unknown role 'boss'" in bad.stderr
 
@@ -66,13 +78,35 @@ def test_users_add_and_list(db_url, db):
 def test_leads_add_prints_the_number_and_list_streams_json(db_url, db):
     leadms(db_url, "settings", "set", "phone_region", "GB")
     leadms(db_url, "users", "add", "ana", "--role", "rep")
-    first = leadms(db_url, "leads", "add", "--name", "Ana Ruiz", "--phone", "07700 900123",
-                   "--channel", "website", "--as", "ana")
+    first = leadms(
+        db_url,
+        "leads",
+        "add",
+        "--name",
+        "Ana Ruiz",
+        "--phone",
+        "07700 900123",
+        "--channel",
+        "website",
+        "--as",
+        "ana",
+    )
     assert first.exit_code == 0, first.output
     number = first.stdout.strip()
     assert number.startswith("LEAD-") and number.endswith("-001")
-    again = leadms(db_url, "leads", "add", "--name", "Ana", "--phone", "447700900123",
-                   "--channel", "whatsapp", "--message", "Hi again")
+    again = leadms(
+        db_url,
+        "leads",
+        "add",
+        "--name",
+        "Ana",
+        "--phone",
+        "447700900123",
+        "--channel",
+        "whatsapp",
+        "--message",
+        "Hi again",
+    )
     assert f"repeat of {number}" in again.stderr
 
     lines = leadms(db_url, "leads", "list", "--json").stdout.splitlines()
@@ -80,8 +114,17 @@ def test_leads_add_prints_the_number_and_list_streams_json(db_url, db):
     assert [r["repeat_of"] for r in rows] == [None, number]
     assert rows[0]["owner"] == "ana" and rows[1]["owner"] == "ana"  # a repeat stays with its rep
     assert rows[0]["phone_e164"] == "+447700900123"
-    assert set(rows[0]) >= {"number", "name", "phone_e164", "email", "channel", "status",
-                            "owner", "repeat_of", "created_at"}
+    assert set(rows[0]) >= {
+        "number",
+        "name",
+        "phone_e164",
+        "email",
+        "channel",
+        "status",
+        "owner",
+        "repeat_of",
+        "created_at",
+    }
     assert len(leadms(db_url, "leads", "list", "--limit", "1").stdout.splitlines()) == 1
     day = number.split("-")[1]
     iso_day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
@@ -107,9 +150,18 @@ def test_bad_lead_input_is_refused_with_one_line(sqlite_url, args, message):
 
 def test_unreachable_database_is_one_line_not_a_traceback(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "leadms_tui", "--database-url",
-         "postgresql://nobody@127.0.0.1:1/none", "leads", "list"],
-        capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "leadms_tui",
+            "--database-url",
+            "postgresql://nobody@127.0.0.1:1/none",
+            "leads",
+            "list",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
@@ -123,10 +175,19 @@ def test_leads_add_from_eight_shells_at_once(db_url, db):
     start = time.time()
     shells = [
         subprocess.Popen(
-            ["sh", "-c", " ; ".join(
-                f"{sys.executable} -m leadms_tui leads add --name 'Shell {s} #{i}' "
-                f"--email s{s}.{i}@example.com --channel phone" for i in range(3))],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+            [
+                "sh",
+                "-c",
+                " ; ".join(
+                    f"{sys.executable} -m leadms_tui leads add --name 'Shell {s} #{i}' "
+                    f"--email s{s}.{i}@example.com --channel phone"
+                    for i in range(3)
+                ),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
         )
         for s in range(8)
     ]

@@ -24,24 +24,32 @@ def _events(db):
 
 def test_each_write_records_actor_action_and_diff(db):
     user = db.write(lambda s: add_user(s, "ana", role=Role.REP, actor=SYSTEM, password="secret1"))
-    result = create_lead(db, LeadCreate(name="Bo", email="bo@example.com", channel="website"),
-                         actor=user.actor)
+    result = create_lead(
+        db, LeadCreate(name="Bo", email="bo@example.com", channel="website"), actor=user.actor
+    )
     db.write(lambda s: set_setting(s, "timezone", "Europe/Lisbon", actor=Actor(user.id, "ana")))
 
     created_user, created_lead, setting = _events(db)
     assert (created_user.action, created_user.entity, created_user.actor) == (
-        "user.create", "user", "system")
+        "user.create",
+        "user",
+        "system",
+    )
     assert "password_hash" not in created_user.changes
     assert (created_lead.action, created_lead.entity_id, created_lead.actor_id) == (
-        "lead.create", str(result.lead_id), user.id)
+        "lead.create",
+        str(result.lead_id),
+        user.id,
+    )
     assert created_lead.changes["number"] == [None, result.number]
     assert setting.changes == {"value": ["UTC", "Europe/Lisbon"]}
 
 
 def test_a_failed_write_leaves_no_audit_event(db):
     def fails(session):
-        intake_lead(session, LeadCreate(name="X", email="x@example.com", channel="website"),
-                    actor=SYSTEM)
+        intake_lead(
+            session, LeadCreate(name="X", email="x@example.com", channel="website"), actor=SYSTEM
+        )
         raise RuntimeError("disk full")
 
     with pytest.raises(RuntimeError):
@@ -57,9 +65,13 @@ def test_application_code_never_updates_or_deletes_audit_events():
             continue
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-                if node.func.attr in {"update", "delete"} and "AuditEvent" in ast.unparse(node):
-                    offenders.append(f"{path.name}:{node.lineno}")
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in {"update", "delete"}
+                and "AuditEvent" in ast.unparse(node)
+            ):
+                offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
 
 

@@ -22,30 +22,39 @@ def gb_db(db):
 
 
 def test_same_phone_on_another_channel_in_another_format_is_a_repeat(gb_db):
-    first = create_lead(gb_db, LeadCreate(name="Ana", phone="07700 900123", channel="website"),
-                        actor=SYSTEM)
-    second = create_lead(gb_db, LeadCreate(name="Ana R", phone="447700900123", channel="whatsapp"),
-                         actor=SYSTEM)
-    third = create_lead(gb_db, LeadCreate(name="Ana", phone="+44 (0)7700-900-123",
-                                          channel="meta_ads"), actor=SYSTEM)
+    first = create_lead(
+        gb_db, LeadCreate(name="Ana", phone="07700 900123", channel="website"), actor=SYSTEM
+    )
+    second = create_lead(
+        gb_db, LeadCreate(name="Ana R", phone="447700900123", channel="whatsapp"), actor=SYSTEM
+    )
+    third = create_lead(
+        gb_db, LeadCreate(name="Ana", phone="+44 (0)7700-900-123", channel="meta_ads"), actor=SYSTEM
+    )
     assert first.repeat_of is None
     assert (second.repeat_of, second.repeat_count) == (first.number, 1)
     assert (third.repeat_of, third.repeat_count) == (first.number, 2)  # earliest, not latest
 
 
 def test_email_matches_regardless_of_case(gb_db):
-    first = create_lead(gb_db, LeadCreate(name="Li", email="Li.Wei@Example.com", channel="email"),
-                        actor=SYSTEM)
-    second = create_lead(gb_db, LeadCreate(name="Li", email="li.wei@example.com",
-                                           phone="+34 612 345 678", channel="website"),
-                         actor=SYSTEM)
+    first = create_lead(
+        gb_db, LeadCreate(name="Li", email="Li.Wei@Example.com", channel="email"), actor=SYSTEM
+    )
+    second = create_lead(
+        gb_db,
+        LeadCreate(
+            name="Li", email="li.wei@example.com", phone="+34 612 345 678", channel="website"
+        ),
+        actor=SYSTEM,
+    )
     assert second.repeat_of == first.number
 
 
 def test_a_different_person_is_not_a_repeat(gb_db):
     create_lead(gb_db, LeadCreate(name="A", phone="+12025550143", channel="phone"), actor=SYSTEM)
-    other = create_lead(gb_db, LeadCreate(name="B", phone="+12025550144", channel="phone"),
-                        actor=SYSTEM)
+    other = create_lead(
+        gb_db, LeadCreate(name="B", phone="+12025550144", channel="phone"), actor=SYSTEM
+    )
     assert other.repeat_of is None and other.repeat_count == 0
 
 
@@ -57,8 +66,11 @@ def test_unreadable_phone_alone_is_refused_and_nothing_is_written(gb_db):
 
 
 def test_unreadable_phone_with_an_email_is_kept_raw_and_flagged(gb_db):
-    result = create_lead(gb_db, LeadCreate(name="X", phone="0770", email="x@example.com",
-                                           channel="website"), actor=SYSTEM)
+    result = create_lead(
+        gb_db,
+        LeadCreate(name="X", phone="0770", email="x@example.com", channel="website"),
+        actor=SYSTEM,
+    )
     with gb_db.reading() as session:
         lead = session.get(Lead, result.lead_id)
     assert (lead.phone_raw, lead.phone_e164, lead.phone_flag) == ("0770", None, PhoneFlag.UNUSABLE)
@@ -66,8 +78,9 @@ def test_unreadable_phone_with_an_email_is_kept_raw_and_flagged(gb_db):
 
 
 def test_a_messenger_sender_id_is_contact_enough(gb_db):
-    result = create_lead(gb_db, LeadCreate(name="", external_id="6543210987", channel="messenger"),
-                         actor=SYSTEM)
+    result = create_lead(
+        gb_db, LeadCreate(name="", external_id="6543210987", channel="messenger"), actor=SYSTEM
+    )
     assert result.created
 
 
@@ -77,8 +90,9 @@ def test_no_contact_at_all_is_refused(gb_db):
 
 
 def test_redelivery_with_the_same_dedupe_key_creates_nothing(gb_db):
-    data = LeadCreate(name="Bruno", phone="5511987654321", channel="whatsapp",
-                      dedupe_key="wamid.ABC")
+    data = LeadCreate(
+        name="Bruno", phone="5511987654321", channel="whatsapp", dedupe_key="wamid.ABC"
+    )
     first = create_lead(gb_db, data, actor=SYSTEM)
     again = create_lead(gb_db, data, actor=SYSTEM)
     assert again.created is False and again.number == first.number
@@ -90,8 +104,9 @@ def test_redelivery_with_the_same_dedupe_key_creates_nothing(gb_db):
 def test_simultaneous_inquiries_from_one_phone_are_all_linked(db_url, db):
     start_at = time.time() + 2.0
     with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
-        futures = [pool.submit(take_leads, db_url, w, 5, start_at, "+12025550199")
-                   for w in range(4)]
+        futures = [
+            pool.submit(take_leads, db_url, w, 5, start_at, "+12025550199") for w in range(4)
+        ]
         assert all(future.result(timeout=300)[1] == [] for future in futures)
     with db.reading() as session:
         leads = session.execute(select(Lead).order_by(Lead.created_at, Lead.id)).scalars().all()
