@@ -40,6 +40,7 @@ DEMO_MARKER = "demo_built_at"  # a settings row that says "this database may be 
 DEMO_TIMEZONE = "Europe/London"
 DEMO_REGION = "GB"
 DEMO_ACTOR = audit.Actor(None, "demo")
+LAST_EVENT_MINUTE = 20 * 60  # today's leads and calls in the files end before 20:00
 
 
 def demo_data_dir() -> Path:
@@ -102,9 +103,21 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     zone = ZoneInfo(DEMO_TIMEZONE)
     today = now.astimezone(zone).date()
 
+    local_now = now.astimezone(zone)
+    minutes_so_far = local_now.hour * 60 + local_now.minute
+
     def at(day_offset: str, hhmm: str) -> datetime:
         local = datetime.combine(today + timedelta(days=int(day_offset)), time.fromisoformat(hhmm))
         return local.replace(tzinfo=zone).astimezone(UTC)
+
+    def happened(day_offset: str, hhmm: str) -> datetime:
+        """`at` for past events: today's are squeezed into the hours already gone, in order."""
+        moment = at(day_offset, hhmm)
+        if int(day_offset) != 0 or moment <= now:
+            return moment
+        minutes = time.fromisoformat(hhmm).hour * 60 + time.fromisoformat(hhmm).minute
+        squeezed = minutes * minutes_so_far // LAST_EVENT_MINUTE
+        return at("0", f"{squeezed // 60:02d}:{squeezed % 60:02d}")
 
     users = {}
     for row in _rows(folder / "users.csv"):
@@ -123,10 +136,8 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     leads: dict[str, Lead] = {}
     created_times: dict[str, datetime] = {}
     rows = sorted(_rows(folder / "leads.csv"), key=lambda r: (int(r["day_offset"]), r["time"]))
-    for index, row in enumerate(rows):
-        created = at(row["day_offset"], row["time"])
-        if created > now:  # today's leads "arrived" in the last hours, never in the future
-            created = now - timedelta(minutes=7 * (len(rows) - index))
+    for row in rows:
+        created = happened(row["day_offset"], row["time"])
         owner = users.get(row["owner"])
         channel = Channel(row["channel"])
         data = LeadCreate(
@@ -150,9 +161,7 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     calls = 0
     for row in _rows(folder / "calls.csv"):
         lead = leads[row["lead_key"]]
-        called = max(at(row["day_offset"], row["time"]), created_times[row["lead_key"]])
-        if called > now:
-            continue
+        called = max(happened(row["day_offset"], row["time"]), created_times[row["lead_key"]])
         user = users.get(row["by"])
         session.add(
             Call(
