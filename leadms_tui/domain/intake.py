@@ -96,6 +96,9 @@ def intake_lead(
     at = clock.as_utc(now or clock.now())
     day = clock.business_date(at, settings.timezone)
     seq = numbering.take_next_seq(session, day)  # from here on, intake of this day is serialized
+    if now is None:  # stamp after the wait for the lock, so creation times follow the numbers
+        locked_at = clock.now()
+        at = locked_at if clock.business_date(locked_at, settings.timezone) == day else at
     if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
         numbering.give_back_seq(session, day)  # a concurrent re-delivery won the race
         return known
@@ -175,7 +178,7 @@ def _earlier_leads(
     row = session.execute(
         select(Lead.id, Lead.number, Lead.owner_id, func.count().over())
         .where(or_(*matches))
-        .order_by(Lead.created_at, Lead.id)
+        .order_by(Lead.id)  # ids are handed out under the day's lock: the first lead has the lowest
         .limit(1)
     ).first()
     if row is None:
