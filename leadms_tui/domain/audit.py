@@ -18,10 +18,19 @@ from leadms_tui.domain.models import AuditEvent
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: a signed-in user, or an automatic process (`user_id` None)."""
+    """Who is acting: a signed-in user, or an automatic process (`user_id` None).
+
+    `role` is the user's role ("rep", "manager", "admin"); None for automatic processes,
+    which act with full rights.
+    """
 
     user_id: int | None
     name: str
+    role: str | None = None
+
+    @property
+    def is_rep(self) -> bool:
+        return self.role == "rep"
 
 
 SYSTEM = Actor(None, "system")
@@ -64,7 +73,8 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
 
 def snapshot(model: SQLModel, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The model's column values, for a before/after diff."""
-    return {k: v for k, v in model.model_dump().items() if k not in exclude}
+    columns = model.__table__.columns  # type: ignore[attr-defined]
+    return {c.key: getattr(model, c.key) for c in columns if c.key not in exclude}
 
 
 def _plain(value: Any) -> Any:

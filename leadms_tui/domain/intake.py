@@ -63,9 +63,7 @@ class Contact:
 def check_contact(data: LeadCreate, region: str) -> Contact:
     """Normalize name, phone and email; refuse a lead nobody could get back to."""
     name = " ".join((data.name or "").split())[:MAX_NAME_LENGTH]
-    email = (data.email or "").strip() or None
-    if email is not None and not _looks_like_email(email):
-        raise ValidationError(f"invalid email {email!r}")
+    email = validated_email(data.email)
     phone = None
     if data.phone and data.phone.strip():
         international = data.channel == Channel.WHATSAPP
@@ -105,7 +103,7 @@ def intake_lead(
 
     e164 = contact.phone.e164 if contact.phone else None
     email_lower = contact.email.lower() if contact.email else None
-    earliest_id, earliest_number, earliest_owner, repeat_count = _earlier_leads(
+    earliest_id, earliest_number, earliest_owner, repeat_count = earlier_leads(
         session, e164, email_lower
     )
     lead = Lead(
@@ -164,10 +162,13 @@ def create_lead(
     return db.write(lambda session: intake_lead(session, data, actor=actor, now=now))
 
 
-def _earlier_leads(
-    session: Session, e164: str | None, email_lower: str | None
+def earlier_leads(
+    session: Session, e164: str | None, email_lower: str | None, *, before: int | None = None
 ) -> tuple[int | None, str | None, int | None, int]:
-    """(id, number, owner id) of the earliest lead sharing the phone or email, and how many do."""
+    """(id, number, owner id) of the first lead sharing the phone or email, and how many do.
+
+    `before` limits the search to leads taken in before that lead id.
+    """
     matches = []
     if e164:
         matches.append(Lead.phone_e164 == e164)
@@ -175,11 +176,13 @@ def _earlier_leads(
         matches.append(Lead.email_lower == email_lower)
     if not matches:
         return None, None, None, 0
+    query = select(Lead.id, Lead.number, Lead.owner_id, func.count().over()).where(or_(*matches))
+    if before is not None:
+        query = query.where(Lead.id < before)
     row = session.execute(
-        select(Lead.id, Lead.number, Lead.owner_id, func.count().over())
-        .where(or_(*matches))
-        .order_by(Lead.id)  # ids are handed out under the day's lock: the first lead has the lowest
-        .limit(1)
+        query.order_by(
+            Lead.id
+        ).limit(1)  # ids are handed out under the day's lock: the first lead has the lowest
     ).first()
     if row is None:
         return None, None, None, 0
@@ -197,6 +200,12 @@ def _find_delivery(session: Session, data: LeadCreate) -> IntakeResult | None:
     return IntakeResult(lead_id=row[0], number=row[1], created=False)
 
 
-def _looks_like_email(text: str) -> bool:
-    local, at, domain = text.rpartition("@")
-    return bool(at and local and "." in domain and " " not in text and not domain.endswith("."))
+def validated_email(text: str | None) -> str | None:
+    """The trimmed address, None for blank, or a ValidationError for something that is not one."""
+    email = (text or "").strip() or None
+    if email is None:
+        return None
+    local, at, domain = email.rpartition("@")
+    if not (at and local and "." in domain and " " not in email and not domain.endswith(".")):
+        raise ValidationError(f"invalid email {email!r}")
+    return email

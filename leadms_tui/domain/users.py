@@ -30,7 +30,7 @@ class UserInfo:
 
     @property
     def actor(self) -> audit.Actor:
-        return audit.Actor(self.id, self.username)
+        return audit.Actor(self.id, self.username, self.role.value)
 
 
 def info(user: User) -> UserInfo:

@@ -1,14 +1,20 @@
-"""Lead queries."""
+"""Lead queries: streaming every lead, and the lead list's search, paged by keyset."""
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from leadms_tui.domain.models import Lead, User
+from leadms_tui.domain.phones import normalize_phone
+
+_NUMBER = re.compile(r"^(LEAD-?(\d{1,8}(-\d*)?)?|\d{8}-\d*)$", re.IGNORECASE)
+_PHONE_TEXT = re.compile(r"^[\d\s+().\-/]+$")
+_HIGHEST = "\uffff"  # upper bound for prefix ranges that can use an index
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,10 @@ class LeadRow:
     repeat_count: int
     created_at: datetime
 
+    @property
+    def phone(self) -> str:
+        return self.phone_e164 or self.phone_raw or ""
+
     def as_json(self) -> dict[str, object]:
         return {
             "number": self.number,
@@ -44,12 +54,23 @@ class LeadRow:
         }
 
 
-def iter_leads(
-    *, session: Session, day: date | None = None, limit: int | None = None, batch: int = 1000
-) -> Iterator[LeadRow]:
-    """Leads in number order (of `day`, if given), streamed in batches, never all in memory."""
+@dataclass(frozen=True)
+class LeadFilter:
+    """What the lead list is narrowed to; every field is optional."""
+
+    text: str = ""
+    status: str | None = None
+    channel: str | None = None
+    owner_id: int | None = None
+    unassigned: bool = False
+    date_from: date | None = None
+    date_to: date | None = None
+    repeats_only: bool = False
+
+
+def _lead_rows() -> Select:
     earlier = aliased(Lead)
-    stmt = (
+    return (
         select(
             Lead.id,
             Lead.number,
@@ -66,12 +87,69 @@ def iter_leads(
         )
         .outerjoin(User, User.id == Lead.owner_id)
         .outerjoin(earlier, earlier.id == Lead.repeat_of_id)
-        .order_by(Lead.business_date, Lead.seq)
     )
+
+
+def iter_leads(
+    *, session: Session, day: date | None = None, limit: int | None = None, batch: int = 1000
+) -> Iterator[LeadRow]:
+    """Leads in number order (of `day`, if given), streamed in batches, never all in memory."""
+    stmt = _lead_rows().order_by(Lead.business_date, Lead.seq)
     if day is not None:
         stmt = stmt.where(Lead.business_date == day)
     if limit is not None:
         stmt = stmt.limit(limit)
-    result = session.execute(stmt.execution_options(yield_per=batch))
-    for row in result:
+    for row in session.execute(stmt.execution_options(yield_per=batch)):
         yield LeadRow(*row)
+
+
+def search_leads(
+    *,
+    session: Session,
+    where: LeadFilter,
+    phone_region: str,
+    before_id: int | None = None,
+    limit: int = 100,
+) -> list[LeadRow]:
+    """One page of matching leads, newest first; pass the last row's id for the next page."""
+    conditions = [*_text_conditions(where.text, phone_region)]
+    if where.status:
+        conditions.append(Lead.status == where.status)
+    if where.channel:
+        conditions.append(Lead.channel == where.channel)
+    if where.unassigned:
+        conditions.append(Lead.owner_id.is_(None))
+    elif where.owner_id is not None:
+        conditions.append(Lead.owner_id == where.owner_id)
+    if where.date_from:
+        conditions.append(Lead.business_date >= where.date_from)
+    if where.date_to:
+        conditions.append(Lead.business_date <= where.date_to)
+    if where.repeats_only:
+        conditions.append(Lead.repeat_of_id.is_not(None))
+    if before_id is not None:
+        conditions.append(Lead.id < before_id)
+    stmt = _lead_rows().order_by(Lead.id.desc()).limit(limit)
+    if conditions:
+        stmt = stmt.where(*conditions)
+    return [LeadRow(*row) for row in session.execute(stmt)]
+
+
+def _text_conditions(text: str, phone_region: str) -> list:
+    """Read the search text as a lead number, an email, a phone or a name."""
+    text = " ".join(text.split())
+    if not text:
+        return []
+    if _NUMBER.match(text):
+        prefix = "LEAD-" + text.upper().removeprefix("LEAD").removeprefix("-")
+        return [Lead.number >= prefix, Lead.number < prefix + _HIGHEST]
+    if "@" in text:
+        prefix = text.lower()
+        return [Lead.email_lower >= prefix, Lead.email_lower < prefix + _HIGHEST]
+    digits = re.sub(r"\D", "", text)
+    if _PHONE_TEXT.match(text) and len(digits) >= 3:
+        phone = normalize_phone(text, phone_region)
+        if phone.e164 and len(digits) >= 7:
+            return [Lead.phone_e164 == phone.e164]
+        return [Lead.phone_e164.contains(digits.lstrip("0"), autoescape=True)]
+    return [func.lower(Lead.name).contains(text.lower(), autoescape=True)]

@@ -1,0 +1,175 @@
+"""The call service: log a call outcome, close the follow-ups it answers, book the next one.
+
+Everything a call changes happens in one transaction: the call row, the status
+change, the completed follow-ups, the next follow-up, and their audit events.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.errors import NotFoundError
+from leadms_tui.domain.leads import check_may_edit
+from leadms_tui.domain.models import Call, CallOutcome, FollowUp, FollowUpState, Lead, LeadStatus
+
+FOLLOWUP_REASONS = {
+    CallOutcome.NO_ANSWER: "Retry: no answer",
+    CallOutcome.BUSY: "Retry: line busy",
+    CallOutcome.VOICEMAIL: "Retry: left a voicemail",
+    CallOutcome.CALLBACK_REQUESTED: "Callback requested",
+    CallOutcome.INTERESTED: "Book a meeting or demo",
+}
+# Outcomes that close the lead, with the lost reason they record.
+CLOSING_OUTCOMES = {
+    CallOutcome.NOT_INTERESTED: "not interested",
+    CallOutcome.WRONG_NUMBER: "wrong number",
+}
+RETRY_AFTER = timedelta(hours=4)
+NEXT_DAY_AT = time(10, 0)
+
+
+@dataclass(frozen=True)
+class CallLogged:
+    call_id: int
+    lead_number: str
+    status: LeadStatus
+    followup_due: datetime | None
+    completed_followups: int
+
+
+def default_followup(outcome: CallOutcome, now: datetime, timezone: str) -> datetime | None:
+    """When to try again after `outcome`; the call modal prefills it and the rep may change it."""
+    if outcome in CLOSING_OUTCOMES:
+        return None
+    if outcome in (CallOutcome.NO_ANSWER, CallOutcome.BUSY):
+        return now + RETRY_AFTER
+    zone = ZoneInfo(timezone)
+    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, NEXT_DAY_AT, tzinfo=zone)
+
+
+def status_after(current: LeadStatus, outcome: CallOutcome) -> tuple[LeadStatus, str | None]:
+    """The lead's status (and lost reason) once a call with `outcome` is logged."""
+    if current in (LeadStatus.WON, LeadStatus.LOST):
+        return current, None
+    if outcome in CLOSING_OUTCOMES:
+        return LeadStatus.LOST, CLOSING_OUTCOMES[outcome]
+    if outcome == CallOutcome.INTERESTED and current in (LeadStatus.NEW, LeadStatus.CONTACTED):
+        return LeadStatus.QUALIFIED, None
+    if current == LeadStatus.NEW:
+        return LeadStatus.CONTACTED, None
+    return current, None
+
+
+def log_call(
+    session: Session,
+    lead_id: int,
+    outcome: CallOutcome,
+    *,
+    actor: audit.Actor,
+    note: str | None = None,
+    next_followup_at: datetime | None = None,
+    followup_reason: str | None = None,
+    called_at: datetime | None = None,
+    now: datetime | None = None,
+) -> CallLogged:
+    """Record a call on `lead_id` inside the caller's write transaction."""
+    at = clock.as_utc(now or clock.now())
+    lead = session.get(Lead, lead_id, with_for_update=True)
+    if lead is None:
+        raise NotFoundError(f"no lead with id {lead_id}")
+    check_may_edit(lead, actor)
+    before = audit.snapshot(lead)
+
+    call = Call(
+        lead_id=lead_id,
+        user_id=actor.user_id,
+        outcome=outcome,
+        note=(note or "").strip() or None,
+        called_at=clock.as_utc(called_at) if called_at else at,
+        created_at=at,
+    )
+    session.add(call)
+    session.flush()
+    audit.record(session, actor, "call.create", "call", call.id, after=audit.snapshot(call), at=at)
+
+    answered = (
+        session.execute(
+            select(FollowUp).where(
+                FollowUp.lead_id == lead_id, FollowUp.state == FollowUpState.OPEN
+            )
+        )
+        .scalars()
+        .all()
+    )
+    for followup in answered:
+        followup_before = audit.snapshot(followup)
+        followup.state = FollowUpState.DONE
+        followup.completed_at = at
+        followup.call_id = call.id
+        followup.version += 1
+        audit.record(
+            session,
+            actor,
+            "followup.complete",
+            "followup",
+            followup.id,
+            before=followup_before,
+            after=audit.snapshot(followup),
+            at=at,
+        )
+
+    status, lost_reason = status_after(LeadStatus(lead.status), outcome)
+    lead.status = status
+    if lost_reason:
+        lead.lost_reason = lost_reason
+    if lead.owner_id is None and actor.is_rep:
+        lead.owner_id = actor.user_id  # the rep who calls an unassigned lead takes it
+    lead.updated_at = at
+    lead.version += 1
+    audit.record(
+        session,
+        actor,
+        "lead.update",
+        "lead",
+        lead.id,
+        before=before,
+        after=audit.snapshot(lead),
+        at=at,
+    )
+
+    if next_followup_at is not None and status not in (LeadStatus.WON, LeadStatus.LOST):
+        attempt = max((f.attempt for f in answered), default=0) + 1
+        followup = FollowUp(
+            lead_id=lead_id,
+            owner_id=lead.owner_id,
+            due_at=clock.as_utc(next_followup_at),
+            reason=followup_reason or FOLLOWUP_REASONS.get(outcome, "Follow up"),
+            attempt=attempt,
+            created_by_id=actor.user_id,
+            created_at=at,
+        )
+        session.add(followup)
+        session.flush()
+        audit.record(
+            session,
+            actor,
+            "followup.create",
+            "followup",
+            followup.id,
+            after=audit.snapshot(followup),
+            at=at,
+        )
+    else:
+        next_followup_at = None
+    return CallLogged(
+        call_id=call.id,  # type: ignore[arg-type]
+        lead_number=lead.number,
+        status=status,
+        followup_due=next_followup_at,
+        completed_followups=len(answered),
+    )

@@ -1,0 +1,195 @@
+"""Call logging and lead edits: one transaction each, concurrency-safe, permission-checked."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from leadms_tui.domain.calls import default_followup, log_call
+from leadms_tui.domain.errors import ConflictError, PermissionDeniedError, ValidationError
+from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads import LeadUpdate, update_lead
+from leadms_tui.domain.models import AuditEvent, Call, CallOutcome, FollowUp, Lead, LeadStatus
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+def _lead(db, team, owner="ana", phone="+5511987654321", **extra):
+    data = LeadCreate(
+        name="Bruno Lima",
+        phone=phone,
+        channel="whatsapp",
+        owner_id=team[owner].id if owner else None,
+        **extra,
+    )
+    return create_lead(db, data, actor=team["maria"].actor, now=NOW).lead_id
+
+
+def _get(db, model, **where):
+    with db.reading() as session:
+        return session.execute(select(model).filter_by(**where)).scalars().all()
+
+
+def test_no_answer_logs_call_contacts_lead_and_books_retry(db, team):
+    lead_id = _lead(db, team)
+    due = default_followup(CallOutcome.NO_ANSWER, NOW, "Europe/London")
+    assert due == NOW + timedelta(hours=4)
+    logged = db.write(
+        lambda s: log_call(
+            s,
+            lead_id,
+            CallOutcome.NO_ANSWER,
+            actor=team["ana"].actor,
+            next_followup_at=due,
+            now=NOW,
+        )
+    )
+    assert logged.status == LeadStatus.CONTACTED
+    (lead,) = _get(db, Lead, id=lead_id)
+    (call,) = _get(db, Call, lead_id=lead_id)
+    (followup,) = _get(db, FollowUp, lead_id=lead_id)
+    assert (lead.status, lead.version) == (LeadStatus.CONTACTED, 2)
+    assert (call.outcome, call.user_id) == (CallOutcome.NO_ANSWER, team["ana"].id)
+    assert (followup.due_at, followup.state, followup.attempt) == (due, "open", 1)
+    actions = [e.action for e in _get(db, AuditEvent)]
+    assert actions[-3:] == ["call.create", "lead.update", "followup.create"]
+
+
+def test_next_call_completes_the_open_followup(db, team):
+    lead_id = _lead(db, team)
+    for outcome in (CallOutcome.NO_ANSWER, CallOutcome.BUSY):
+        db.write(
+            lambda s, o=outcome: log_call(
+                s,
+                lead_id,
+                o,
+                actor=team["ana"].actor,
+                next_followup_at=NOW + timedelta(hours=4),
+                now=NOW,
+            )
+        )
+    first, second = sorted(_get(db, FollowUp, lead_id=lead_id), key=lambda f: f.id)
+    assert (first.state, second.state, second.attempt) == ("done", "open", 2)
+    assert first.call_id is not None
+
+
+def test_not_interested_closes_the_lead_without_followup(db, team):
+    lead_id = _lead(db, team)
+    db.write(
+        lambda s: log_call(
+            s,
+            lead_id,
+            CallOutcome.NOT_INTERESTED,
+            actor=team["ana"].actor,
+            next_followup_at=NOW + timedelta(days=1),
+            now=NOW,
+        )
+    )
+    (lead,) = _get(db, Lead, id=lead_id)
+    assert (lead.status, lead.lost_reason) == (LeadStatus.LOST, "not interested")
+    assert _get(db, FollowUp, lead_id=lead_id) == []
+
+
+def test_a_rep_cannot_call_another_reps_lead_and_takes_unassigned_ones(db, team):
+    theirs = _lead(db, team, owner="bruno")
+    with pytest.raises(PermissionDeniedError):
+        db.write(lambda s: log_call(s, theirs, CallOutcome.BUSY, actor=team["ana"].actor))
+    assert _get(db, Call) == []
+    unassigned = _lead(db, team, owner=None, phone="+34612345678")
+    db.write(lambda s: log_call(s, unassigned, CallOutcome.BUSY, actor=team["ana"].actor))
+    assert _get(db, Lead, id=unassigned)[0].owner_id == team["ana"].id
+
+
+def test_concurrent_edit_is_refused_not_overwritten(db, team):
+    lead_id = _lead(db, team)
+    db.write(
+        lambda s: update_lead(
+            s,
+            lead_id,
+            LeadUpdate(name="Bruno Lima Jr"),
+            expected_version=1,
+            actor=team["maria"].actor,
+        )
+    )
+    with pytest.raises(ConflictError, match="changed by maria"):
+        db.write(
+            lambda s: update_lead(
+                s,
+                lead_id,
+                LeadUpdate(email="b@example.com"),
+                expected_version=1,
+                actor=team["ana"].actor,
+            )
+        )
+    (lead,) = _get(db, Lead, id=lead_id)
+    assert (lead.name, lead.email, lead.version) == ("Bruno Lima Jr", None, 2)
+
+
+def test_status_rules(db, team):
+    lead_id = _lead(db, team)
+    ana = team["ana"].actor
+
+    def edit(version, **changes):
+        return db.write(
+            lambda s: update_lead(
+                s, lead_id, LeadUpdate(**changes), expected_version=version, actor=ana
+            )
+        )
+
+    edit(1, status=LeadStatus.QUALIFIED)
+    with pytest.raises(PermissionDeniedError, match="move a lead back"):
+        edit(2, status=LeadStatus.NEW)
+    with pytest.raises(ValidationError, match="lost reason"):
+        edit(2, status=LeadStatus.LOST)
+    edit(2, status=LeadStatus.LOST, lost_reason="price")
+    with pytest.raises(PermissionDeniedError, match="reopen"):
+        edit(3, status=LeadStatus.CONTACTED)
+    db.write(
+        lambda s: update_lead(
+            s,
+            lead_id,
+            LeadUpdate(status=LeadStatus.CONTACTED),
+            expected_version=3,
+            actor=team["maria"].actor,
+        )
+    )
+    (lead,) = _get(db, Lead, id=lead_id)
+    assert (lead.status, lead.lost_reason) == (LeadStatus.CONTACTED, None)
+
+
+def test_a_phone_learned_later_links_the_lead_as_a_repeat(db, team):
+    first = _lead(db, team)
+    messenger = create_lead(
+        db,
+        LeadCreate(name="Bruno", external_id="psid-1", channel="messenger"),
+        actor=team["maria"].actor,
+        now=NOW,
+    )
+    assert messenger.repeat_of is None
+    db.write(
+        lambda s: update_lead(
+            s,
+            messenger.lead_id,
+            LeadUpdate(phone="+55 11 98765-4321"),
+            expected_version=1,
+            actor=team["maria"].actor,
+        )
+    )
+    (lead,) = _get(db, Lead, id=messenger.lead_id)
+    assert (lead.repeat_of_id, lead.phone_e164) == (first, "+5511987654321")
+
+
+def test_invalid_edits_are_refused(db, team):
+    lead_id = _lead(db, team)
+    for changes, message in [
+        ({"phone": "call me"}, "invalid phone"),
+        ({"email": "not-an-email"}, "invalid email"),
+        ({"name": "  "}, "cannot be empty"),
+    ]:
+        with pytest.raises(ValidationError, match=message):
+            db.write(
+                lambda s, c=changes: update_lead(
+                    s, lead_id, LeadUpdate(**c), expected_version=1, actor=team["ana"].actor
+                )
+            )
+    assert _get(db, Lead, id=lead_id)[0].version == 1
