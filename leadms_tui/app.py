@@ -1,16 +1,22 @@
 """The Textual application: sign-in, then the rep's screens on top of the domain services."""
 
+from textual import on, work
 from textual.app import App
 from textual.binding import Binding
+from textual.worker import Worker, WorkerState
 
 from leadms_tui.domain.db import Database
+from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.settings import TeamSettings, load_settings
 from leadms_tui.domain.users import UserInfo
 
 
 class LeadMSApp(App[None]):
     TITLE = "Lead MS"
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", id="quit", priority=True),
+        Binding("question_mark", "help", "Keys", id="app.help"),
+        Binding("slash", "search", "Search", id="app.search"),
+        Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
     def __init__(
@@ -23,27 +29,67 @@ class LeadMSApp(App[None]):
         super().__init__()
         self.database = database
         self.user: UserInfo | None = None
+        self.settings = TeamSettings()
         self._signed_in = signed_in
         self._username = username
 
     def on_mount(self) -> None:
         from leadms_tui.screens.login import LoginScreen
 
+        self.sub_title = self.database.short_label
         if self._signed_in is not None:
-            self.sign_in(self._signed_in)
+            self._sign_in_known_user(self._signed_in)
         else:
-            self.sub_title = self.database.label
             self.push_screen(LoginScreen(username=self._username))
 
-    def sign_in(self, user: UserInfo) -> None:
-        from leadms_tui.screens.home import HomeScreen
+    @work(thread=True, exit_on_error=False, description="Opening the database")
+    def _sign_in_known_user(self, user: UserInfo) -> None:
+        with self.database.reading() as session:
+            settings = load_settings(session)
+        self.call_from_thread(self.sign_in, user, settings)
+
+    def sign_in(self, user: UserInfo, settings: TeamSettings) -> None:
+        """Called with the authenticated user and the team settings: open the day view."""
+        from leadms_tui.screens.day_view import DayViewScreen
 
         self.user = user
-        self.sub_title = f"{user.display_name} · {user.role.value} · {self.database.label}"
+        self.settings = settings
+        self.sub_title = f"{user.display_name} ({user.role.value}) · {self.database.short_label}"
         if len(self.screen_stack) > 1:
-            self.switch_screen(HomeScreen())
+            self.switch_screen(DayViewScreen())
         else:
-            self.push_screen(HomeScreen())
+            self.push_screen(DayViewScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "search" and self.user is None:
+            return False  # nothing to search before signing in
+        return True
+
+    def action_help(self) -> None:
+        from leadms_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_search(self) -> None:
+        from leadms_tui.screens.lead_list import LeadListScreen
+
+        if isinstance(self.screen, LeadListScreen):
+            self.screen.action_focus_search()
+        else:
+            self.push_screen(LeadListScreen())
+
+    @on(Worker.StateChanged)
+    def _report_failed_worker(self, event: Worker.StateChanged) -> None:
+        """A worker that failed becomes a notification, never a traceback."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        if isinstance(error, LeadMSError):
+            message = str(error)
+        else:
+            message = f"{event.worker.description or event.worker.name} failed: {error}"
+        self.notify(message, title="Not done", severity="error", timeout=8)
 
 
 def run_tui(

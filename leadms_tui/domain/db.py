@@ -65,6 +65,14 @@ class Database:
     def label(self) -> str:
         return describe_url(self.url)
 
+    @property
+    def short_label(self) -> str:
+        """"leadms.db" or "postgresql db.example.com/leadms": for titles."""
+        parsed = make_url(self.url)
+        if self.is_sqlite:
+            return Path(parsed.database or ":memory:").name
+        return f"postgresql {parsed.host or 'localhost'}/{parsed.database or ''}"
+
     def session(self) -> Session:
         """A session for reading; close it (use `with`) before handing data to the UI."""
         return Session(self.engine, expire_on_commit=False)

@@ -34,11 +34,11 @@ def normalize_phone(raw: str, region: str, *, international: bool = False) -> Ph
     digits = re.sub(r"[\s.\-()/]", "", text)
     if digits.startswith("00"):
         text = "+" + digits[2:]
-    elif international and digits.isdigit():
-        text = "+" + digits
     candidates = [text]
     if digits.isdigit() and not digits.startswith("0") and not text.startswith("+"):
-        candidates.append("+" + digits)  # a bare international number typed without "+"
+        # a bare international number typed without "+" (always so for a WhatsApp id)
+        bare = "+" + digits
+        candidates = [bare, text] if international else [text, bare]
     best: Phone | None = None
     for candidate in candidates:
         phone = _parse(raw.strip(), candidate, region)

@@ -7,6 +7,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Input, Label
 
 from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.settings import TeamSettings, load_settings
 from leadms_tui.domain.users import UserInfo, authenticate
 
 
@@ -52,15 +53,16 @@ class LoginScreen(Screen[None]):
         try:
             with self.app.database.reading() as session:  # type: ignore[attr-defined]
                 user = authenticate(session, username, password)
+                settings = load_settings(session)
         except LeadMSError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
-        self.app.call_from_thread(self._succeeded, user)
+        self.app.call_from_thread(self._succeeded, user, settings)
 
     def _failed(self, message: str) -> None:
         self.query_one("#login-error", Label).update(message)
         self.query_one("#password", Input).value = ""
         self.query_one("#password", Input).focus()
 
-    def _succeeded(self, user: UserInfo) -> None:
-        self.app.sign_in(user)  # type: ignore[attr-defined]
+    def _succeeded(self, user: UserInfo, settings: TeamSettings) -> None:
+        self.app.sign_in(user, settings)  # type: ignore[attr-defined]

@@ -44,3 +44,7 @@ def test_unreadable_numbers_are_flagged_unusable(raw):
 def test_any_text_normalizes_without_raising(raw, region, international):
     phone = normalize_phone(raw, region, international=international)
     assert phone.e164 is None or phone.e164.startswith("+")
+
+
+def test_a_national_number_on_whatsapp_still_uses_the_region():
+    assert normalize_phone("07700 900222", "GB", international=True).e164 == "+447700900222"

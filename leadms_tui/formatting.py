@@ -1,0 +1,66 @@
+"""How times, ages and phones read on screen (team timezone, short and scannable)."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from leadms_tui.domain import clock
+from leadms_tui.domain.phones import display_phone
+
+DATETIME_INPUT = "%Y-%m-%d %H:%M"
+
+
+def local(moment: datetime, timezone: str) -> datetime:
+    return clock.as_utc(moment).astimezone(ZoneInfo(timezone))
+
+
+def hhmm(moment: datetime, timezone: str) -> str:
+    return f"{local(moment, timezone):%H:%M}"
+
+
+def when(moment: datetime, timezone: str, today: date) -> str:
+    """ "09:30" today, "Tue 09:30" within a week, else "2026-11-03 09:30"."""
+    at = local(moment, timezone)
+    if at.date() == today:
+        return f"{at:%H:%M}"
+    if abs((at.date() - today).days) < 7:
+        return f"{at:%a %H:%M}"
+    return f"{at:%Y-%m-%d %H:%M}"
+
+
+def age(since: datetime, now: datetime) -> str:
+    """ "2h 10m", "3d 4h", "12m": how long something has waited."""
+    minutes = max(0, int((now - since).total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {mins:02d}m"
+    return f"{mins}m"
+
+
+def phone(e164_or_raw: str | None) -> str:
+    if not e164_or_raw:
+        return ""
+    return display_phone(e164_or_raw) if e164_or_raw.startswith("+") else e164_or_raw
+
+
+def parse_local_datetime(text: str, timezone: str) -> datetime:
+    """ "2026-11-26 10:00" in the team timezone, as an aware datetime; ValueError otherwise."""
+    naive = datetime.strptime(text.strip(), DATETIME_INPUT)
+    return naive.replace(tzinfo=ZoneInfo(timezone))
+
+
+def format_local_datetime(moment: datetime, timezone: str) -> str:
+    return local(moment, timezone).strftime(DATETIME_INPUT)
+
+
+def parse_day(text: str, today: date) -> date:
+    """A date typed by a person: 2026-11-25, today, yesterday, tomorrow, +3, -2."""
+    word = text.strip().lower()
+    shortcuts = {"today": 0, "t": 0, "yesterday": -1, "tomorrow": 1}
+    if word in shortcuts:
+        return today + timedelta(days=shortcuts[word])
+    if word[:1] in "+-" and word[1:].isdigit():
+        return today + timedelta(days=int(word))
+    return date.fromisoformat(word)

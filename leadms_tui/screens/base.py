@@ -1,0 +1,74 @@
+"""What every screen that shows leads shares: open, call, new lead, j/k, reload on return."""
+
+from typing import TYPE_CHECKING, cast
+
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable
+
+if TYPE_CHECKING:
+    from leadms_tui.app import LeadMSApp
+
+
+class LeadScreen(Screen[None]):
+    """A screen with a "current lead" (the row under the cursor, or the lead shown)."""
+
+    BINDINGS = [
+        Binding("c", "log_call", "Log call", id="lead.call"),
+        Binding("n", "new_lead", "New lead", id="lead.new"),
+        Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
+        Binding("escape", "back", "Back", id="nav.back"),
+    ]
+
+    @property
+    def leadms(self) -> "LeadMSApp":
+        return cast("LeadMSApp", self.app)
+
+    def current_lead(self) -> tuple[int, str] | None:
+        """(lead id, "LEAD-… Name") of the lead an action applies to, if any."""
+        return None
+
+    def reload(self) -> None:
+        """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("log_call", "open_lead"):
+            return self.current_lead() is not None or None  # None: shown greyed out
+        if action == "back":
+            return len(self.app.screen_stack) > 2  # the day view is home: nothing below it
+        return True
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+
+    def action_log_call(self) -> None:
+        from leadms_tui.screens.call_modal import CallModal
+
+        lead = self.current_lead()
+        if lead is not None:
+            self.app.push_screen(CallModal(*lead), lambda _saved: self.reload())
+
+    def action_open_lead(self) -> None:
+        from leadms_tui.screens.lead_detail import LeadDetailScreen
+
+        lead = self.current_lead()
+        if lead is not None:
+            self.app.push_screen(LeadDetailScreen(lead[0]))
+
+    def action_new_lead(self) -> None:
+        from leadms_tui.screens.new_lead import NewLeadModal
+
+        self.app.push_screen(NewLeadModal(), lambda _created: self.reload())
+
+    def action_cursor_down(self) -> None:
+        if isinstance(self.focused, DataTable):
+            self.focused.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if isinstance(self.focused, DataTable):
+            self.focused.action_cursor_up()

@@ -1,0 +1,168 @@
+"""`c`: log a call. One key per outcome, an optional note, the next follow-up prefilled.
+
+From the day view, "no answer, try again later" is `c`, `n`, `enter`.
+"""
+
+from datetime import datetime
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets.option_list import Option
+
+from leadms_tui import formatting
+from leadms_tui.domain import clock
+from leadms_tui.domain.calls import CallLogged, default_followup, log_call
+from leadms_tui.domain.models import CallOutcome
+
+OUTCOME_KEYS = {
+    CallOutcome.INTERESTED: "i",
+    CallOutcome.NOT_INTERESTED: "x",
+    CallOutcome.NO_ANSWER: "n",
+    CallOutcome.BUSY: "b",
+    CallOutcome.WRONG_NUMBER: "w",
+    CallOutcome.CALLBACK_REQUESTED: "r",
+    CallOutcome.VOICEMAIL: "v",
+}
+
+
+class CallModal(ModalScreen[CallLogged | None]):
+    DEFAULT_CSS = """
+    CallModal { align: center middle; }
+    CallModal > Vertical { width: 64; height: auto; max-height: 100%; border: round $accent;
+        background: $surface; padding: 0 1; }
+    CallModal OptionList { height: auto; max-height: 9; margin-bottom: 1; }
+    CallModal Input { margin-bottom: 0; }
+    CallModal .hint { color: $text-muted; }
+    CallModal #call-status { height: auto; color: $error; }
+    """
+    BINDINGS = [
+        *(
+            Binding(
+                key,
+                f"choose('{outcome.value}')",
+                outcome.value.replace("_", " "),
+                show=False,
+                id=f"call.{outcome.value}",
+            )
+            for outcome, key in OUTCOME_KEYS.items()
+        ),
+        Binding("enter", "save", "Save", id="call.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="call.cancel"),
+        Binding("tab", "app.focus_next", "Next field", show=False, id="call.next"),
+    ]
+
+    def __init__(self, lead_id: int, label: str) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.label = label
+        self.outcome: CallOutcome | None = None
+        self._armed = False  # the list's own first highlight is not the rep's choice
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"[b]Log call[/b] — {self.label}")
+            yield OptionList(
+                *(
+                    Option(f"[b]{key}[/b]  {outcome.value.replace('_', ' ')}", id=outcome.value)
+                    for outcome, key in OUTCOME_KEYS.items()
+                ),
+                id="outcomes",
+            )
+            yield Label("Note", classes="hint")
+            yield Input(placeholder="optional", id="note")
+            yield Label("Next follow-up (YYYY-MM-DD HH:MM, empty for none)", classes="hint")
+            yield Input(id="followup")
+            yield Label("", id="call-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        outcomes = self.query_one("#outcomes", OptionList)
+        outcomes.focus()
+        outcomes.highlighted = None
+        self.call_after_refresh(self._arm)
+
+    def _arm(self) -> None:
+        self._armed = True
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "choose" and isinstance(self.focused, Input):
+            return False  # letters typed into the note are text, not outcomes
+        return True
+
+    def action_choose(self, value: str) -> None:
+        outcomes = self.query_one("#outcomes", OptionList)
+        outcomes.highlighted = outcomes.get_option_index(value)
+        self._select(CallOutcome(value))
+
+    @on(OptionList.OptionHighlighted, "#outcomes")
+    def _highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        if self._armed and event.option.id:
+            self._select(CallOutcome(event.option.id))
+
+    def _select(self, outcome: CallOutcome) -> None:
+        if outcome == self.outcome:
+            return
+        self.outcome = outcome
+        timezone = self.app.settings.timezone  # type: ignore[attr-defined]
+        due = default_followup(outcome, clock.now(), timezone)
+        self.query_one("#followup", Input).value = (
+            formatting.format_local_datetime(due, timezone) if due else ""
+        )
+
+    def action_save(self) -> None:
+        if self.outcome is None:
+            self.query_one("#call-status", Label).update("Choose an outcome first (i x n b w r v)")
+            return
+        timezone = self.app.settings.timezone  # type: ignore[attr-defined]
+        text = self.query_one("#followup", Input).value.strip()
+        try:
+            due = formatting.parse_local_datetime(text, timezone) if text else None
+        except ValueError:
+            self.query_one("#call-status", Label).update(
+                f"Follow-up {text!r} is not a date and time like 2026-11-26 10:00"
+            )
+            self.query_one("#followup", Input).focus()
+            return
+        self.query_one("#call-status", Label).update("Saving…")
+        self._save(self.outcome, self.query_one("#note", Input).value, due)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="call",
+        description="Saving the call",
+    )
+    def _save(self, outcome: CallOutcome, note: str, due: datetime | None) -> None:
+        app = self.app
+        user = app.user  # type: ignore[attr-defined]
+        try:
+            logged = app.database.write(  # type: ignore[attr-defined]
+                lambda session: log_call(
+                    session,
+                    self.lead_id,
+                    outcome,
+                    actor=user.actor,
+                    note=note,
+                    next_followup_at=due,
+                )
+            )
+        except Exception:
+            app.call_from_thread(self.query_one("#call-status", Label).update, "Not saved")
+            raise  # the app turns it into a notification; what was typed stays here
+        app.call_from_thread(self._saved, logged)
+
+    def _saved(self, logged: CallLogged) -> None:
+        next_step = ""
+        if logged.followup_due:
+            tz = self.app.settings.timezone  # type: ignore[attr-defined]
+            next_step = f"; next try {formatting.format_local_datetime(logged.followup_due, tz)}"
+        self.app.notify(f"{logged.lead_number}: call saved, {logged.status.value}{next_step}")
+        self.dismiss(logged)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

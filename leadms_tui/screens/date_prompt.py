@@ -1,0 +1,43 @@
+"""`g`: go to a date (2026-11-25, today, yesterday, tomorrow, +3, -2)."""
+
+from datetime import date
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+
+class DatePrompt(ModalScreen[date | None]):
+    DEFAULT_CSS = """
+    DatePrompt { align: center middle; }
+    DatePrompt > Vertical { width: 50; height: auto; border: round $accent;
+        background: $surface; padding: 0 1; }
+    DatePrompt #date-error { color: $error; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="date.cancel")]
+
+    def __init__(self, current: date, today: date) -> None:
+        super().__init__()
+        self._current = current
+        self._today = today
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Go to date (YYYY-MM-DD, today, yesterday, +3, -2)")
+            yield Input(self._current.isoformat(), id="date-input", select_on_focus=True)
+            yield Label("", id="date-error")
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        from leadms_tui.formatting import parse_day
+
+        try:
+            self.dismiss(parse_day(event.value, self._today))
+        except ValueError:
+            self.query_one("#date-error", Label).update(f"Not a date: {event.value!r}")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,287 @@
+"""The day view (home): follow-ups due, new leads, meetings and calls of one day."""
+
+from datetime import date, timedelta
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Label, Select
+
+from leadms_tui import formatting
+from leadms_tui.domain import clock
+from leadms_tui.domain.models import Role
+from leadms_tui.domain.repositories.dayview import DayView, load_day_view
+from leadms_tui.domain.users import UserInfo, list_users
+from leadms_tui.screens.base import LeadScreen
+
+REFRESH_SECONDS = 30
+SECTIONS = {
+    "followups": ("Follow-ups due", ("Due", "Lead", "Name", "Phone", "Reason", "Tries", "Rep")),
+    "new-leads": (
+        "New leads, not yet contacted",
+        ("Waiting", "Lead", "Name", "Phone", "Channel", "Repeat", "Rep"),
+    ),
+    "meetings": ("Meetings and demos", ("Time", "Lead", "Name", "Kind", "Length", "Where", "Rep")),
+    "calls": ("Calls logged", ("Time", "Lead", "Name", "Outcome", "Note", "By")),
+}
+ALL_REPS = -1
+
+
+class DayViewScreen(LeadScreen):
+    DEFAULT_CSS = """
+    DayViewScreen #day-bar { height: 1; padding: 0 1; background: $boost; }
+    DayViewScreen #day-title { width: 1fr; text-style: bold; }
+    DayViewScreen #rep-filter { width: 30; height: 1; border: none; padding: 0; }
+    DayViewScreen #rep-filter > SelectCurrent { border: none; height: 1; padding: 0 1; }
+    DayViewScreen DataTable { height: auto; max-height: 14; margin: 0 0 1 0;
+        border: round $panel; }
+    DayViewScreen DataTable:focus { border: round $accent; }
+    """
+    BINDINGS = [
+        Binding("enter", "open_lead", "Open", id="lead.open", show=False),
+        Binding("left_square_bracket", "shift_day(-1)", "Prev day", key_display="[", id="day.prev"),
+        Binding("right_square_bracket", "shift_day(1)", "Next day", key_display="]", id="day.next"),
+        Binding("t", "today", "Today", id="day.today"),
+        Binding("g", "go_to_date", "Go to date", id="day.goto"),
+        Binding("u", "rep_filter", "Rep filter", id="day.rep"),
+        Binding("r", "reload", "Refresh", id="day.refresh"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.day: date | None = None
+        self.owner_filter: int | None = None
+        self._lead_of_row: dict[str, dict[str, tuple[int, str]]] = {key: {} for key in SECTIONS}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="day-bar"):
+            yield Label("", id="day-title")
+            yield Select[int]([("All reps", ALL_REPS)], value=ALL_REPS, allow_blank=False,
+                              id="rep-filter")
+        with VerticalScroll():
+            for key, (title, columns) in SECTIONS.items():
+                table: DataTable[str | Text] = DataTable(
+                    id=key, cursor_type="row", zebra_stripes=True
+                )
+                table.border_title = title
+                table.add_columns(*columns)
+                yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        user = self.leadms.user
+        assert user is not None
+        self.day = self._today()
+        self.owner_filter = user.id if user.role == Role.REP else None
+        self.query_one("#rep-filter").display = user.role != Role.REP
+        if user.role != Role.REP:
+            self._load_reps()
+        self.query_one("#followups", DataTable).focus()
+        self.set_interval(REFRESH_SECONDS, self.reload)
+        self.reload()
+
+    def _today(self) -> date:
+        return clock.business_date(clock.now(), self.leadms.settings.timezone)
+
+    # --- loading ---------------------------------------------------------------
+
+    def reload(self) -> None:
+        if self.day is not None:
+            self._load(self.day, self.owner_filter)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="day-view",
+        description="Loading the day view",
+    )
+    def _load(self, day: date, owner_id: int | None) -> None:
+        with self.leadms.database.reading() as session:
+            view = load_day_view(
+                session=session, day=day, timezone=self.leadms.settings.timezone, owner_id=owner_id
+            )
+        self.app.call_from_thread(self._show, view)
+
+    @work(thread=True, exit_on_error=False, group="day-view-reps", description="Loading reps")
+    def _load_reps(self) -> None:
+        with self.leadms.database.reading() as session:
+            reps = [u for u in list_users(session) if u.role == Role.REP and u.active]
+        self.app.call_from_thread(self._show_reps, reps)
+
+    def _show_reps(self, reps: list[UserInfo]) -> None:
+        select = self.query_one("#rep-filter", Select)
+        select.set_options([("All reps", ALL_REPS), *((r.display_name, r.id) for r in reps)])
+        select.value = ALL_REPS
+
+    def _show(self, view: DayView) -> None:
+        tz = self.leadms.settings.timezone
+        now = clock.now()
+        today = self._today()
+        label = "today" if view.day == today else f"{(view.day - today).days:+d} days"
+        self.query_one("#day-title", Label).update(f"{view.day:%A %d %B %Y} ({label})")
+
+        overdue = sum(1 for f in view.followups if f.due_at < now)
+        self._fill(
+            "followups",
+            f"Follow-ups due ({view.followups_total}, {overdue} overdue)",
+            [
+                (
+                    f"f{f.id}",
+                    (f.lead_id, f"{f.number} {f.name}"),
+                    (
+                        Text(
+                            formatting.when(f.due_at, tz, today),
+                            style="bold red" if f.due_at < now else "",
+                        ),
+                        f.number,
+                        f.name,
+                        formatting.phone(f.phone),
+                        f.reason,
+                        str(f.attempts),
+                        f.owner or "—",
+                    ),
+                )
+                for f in view.followups
+            ],
+        )
+        self._fill(
+            "new-leads",
+            f"New leads, not yet contacted ({view.new_leads_total})",
+            [
+                (
+                    f"l{n.lead_id}",
+                    (n.lead_id, f"{n.number} {n.name}"),
+                    (
+                        formatting.age(n.created_at, now),
+                        n.number,
+                        n.name,
+                        formatting.phone(n.phone),
+                        n.channel,
+                        Text("repeat", style="bold yellow") if n.is_repeat else "",
+                        n.owner or Text("unassigned", style="italic"),
+                    ),
+                )
+                for n in view.new_leads
+            ],
+        )
+        self._fill(
+            "meetings",
+            f"Meetings and demos ({len(view.meetings)})",
+            [
+                (
+                    f"m{m.id}",
+                    (m.lead_id, f"{m.number} {m.name}"),
+                    (
+                        formatting.hhmm(m.starts_at, tz),
+                        m.number,
+                        m.name,
+                        m.kind,
+                        f"{m.duration_minutes} min",
+                        m.place or "",
+                        m.owner or "—",
+                    ),
+                )
+                for m in view.meetings
+            ],
+        )
+        self._fill(
+            "calls",
+            f"Calls logged ({len(view.calls)})",
+            [
+                (
+                    f"c{c.id}",
+                    (c.lead_id, f"{c.number} {c.name}"),
+                    (
+                        formatting.hhmm(c.called_at, tz),
+                        c.number,
+                        c.name,
+                        c.outcome.replace("_", " "),
+                        c.note or "",
+                        c.by or "—",
+                    ),
+                )
+                for c in view.calls
+            ],
+        )
+        self.refresh_bindings()
+
+    def _fill(self, key: str, title: str, rows: list[tuple[str, tuple[int, str], tuple]]) -> None:
+        """Replace a section's rows, keeping the cursor on the same row when it still exists."""
+        table = self.query_one(f"#{key}", DataTable)
+        table.border_title = title
+        kept = None
+        if table.row_count and table.cursor_row >= 0:
+            kept = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        old_row = table.cursor_row
+        table.clear()
+        self._lead_of_row[key] = {}
+        for row_key, lead, cells in rows:
+            table.add_row(*cells, key=row_key)
+            self._lead_of_row[key][row_key] = lead
+        if kept in self._lead_of_row[key]:
+            table.move_cursor(row=table.get_row_index(kept), animate=False)
+        elif rows:
+            table.move_cursor(row=min(old_row, len(rows) - 1), animate=False)
+
+    # --- the current lead --------------------------------------------------------
+
+    def current_lead(self) -> tuple[int, str] | None:
+        table = self.focused
+        if not isinstance(table, DataTable) or table.id not in self._lead_of_row:
+            return None
+        if not table.row_count:
+            return None
+        row_key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self._lead_of_row[table.id].get(row_key or "")
+
+    @on(DataTable.RowSelected)
+    def _open_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_lead()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    # --- actions -------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_shift_day(self, days: int) -> None:
+        if self.day is not None:
+            self.day += timedelta(days=days)
+            self.reload()
+
+    def action_today(self) -> None:
+        self.day = self._today()
+        self.reload()
+
+    def action_go_to_date(self) -> None:
+        from leadms_tui.screens.date_prompt import DatePrompt
+
+        def chosen(day: date | None) -> None:
+            if day is not None:
+                self.day = day
+                self.reload()
+
+        self.app.push_screen(DatePrompt(self.day or self._today(), self._today()), chosen)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "rep_filter":
+            return self.leadms.user is not None and self.leadms.user.role != Role.REP
+        return super().check_action(action, parameters)
+
+    def action_rep_filter(self) -> None:
+        self.query_one("#rep-filter", Select).focus()
+
+    @on(Select.Changed, "#rep-filter")
+    def _rep_chosen(self, event: Select.Changed) -> None:
+        if self.leadms.user is None or self.leadms.user.role == Role.REP:
+            return  # a rep always sees their own day
+        value = event.value
+        self.owner_filter = value if isinstance(value, int) and value != ALL_REPS else None
+        self.reload()

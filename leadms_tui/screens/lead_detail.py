@@ -1,0 +1,164 @@
+"""Everything about one lead: contact, status, owner, repeat links and a timeline."""
+
+from rich.markup import escape
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Static
+
+from leadms_tui import formatting
+from leadms_tui.domain import clock
+from leadms_tui.domain.models import PhoneFlag
+from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
+from leadms_tui.screens.base import LeadScreen
+
+KIND_STYLE = {
+    "inquiry": "cyan",
+    "call": "green",
+    "followup": "yellow",
+    "meeting": "magenta",
+    "change": "dim",
+}
+
+
+class LeadDetailScreen(LeadScreen):
+    DEFAULT_CSS = """
+    LeadDetailScreen #contact { width: 46; padding: 0 1; border: round $panel; height: 1fr; }
+    LeadDetailScreen #right { width: 1fr; }
+    LeadDetailScreen #related { height: auto; max-height: 7; border: round $panel; }
+    LeadDetailScreen #timeline { height: 1fr; border: round $panel; }
+    LeadDetailScreen DataTable:focus { border: round $accent; }
+    """
+    BINDINGS = [
+        Binding("e", "edit", "Edit", id="detail.edit"),
+        Binding("enter", "open_related", "Open repeat", show=False, id="detail.open-related"),
+        Binding("r", "reload", "Refresh", id="detail.refresh"),
+    ]
+
+    def __init__(self, lead_id: int) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.detail: LeadDetail | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            yield Static("Loading…", id="contact")
+            with Vertical(id="right"):
+                related: DataTable[str] = DataTable(id="related", cursor_type="row")
+                related.border_title = "Same person"
+                related.add_columns("Lead", "Name", "Channel", "Status", "Created")
+                yield related
+                timeline: DataTable[str | Text] = DataTable(
+                    id="timeline", cursor_type="row", zebra_stripes=True
+                )
+                timeline.border_title = "Timeline (newest first)"
+                timeline.add_columns("When", "What", "Detail")
+                yield timeline
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#timeline", DataTable).focus()
+
+    def reload(self) -> None:
+        self._load()
+
+    def action_reload(self) -> None:
+        self._load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="lead-detail",
+        description="Loading the lead",
+    )
+    def _load(self) -> None:
+        with self.leadms.database.reading() as session:
+            detail = load_lead_detail(session=session, lead_id=self.lead_id)
+        self.app.call_from_thread(self._show, detail)
+
+    def _show(self, detail: LeadDetail) -> None:
+        self.detail = detail
+        lead = detail.lead
+        tz = self.leadms.settings.timezone
+        today = clock.business_date(clock.now(), tz)
+        phone = formatting.phone(lead.phone_e164) or escape(lead.phone_raw or "—")
+        if lead.phone_flag == PhoneFlag.UNUSABLE:
+            phone = f"{escape(lead.phone_raw or '')} [red](unreadable)[/red]"
+        elif lead.phone_flag == PhoneFlag.NOT_VALID:
+            phone += " [dim](not a valid number)[/dim]"
+        status = lead.status.replace("_", " ")
+        if lead.lost_reason:
+            status += f" — {escape(lead.lost_reason)}"
+        repeat = ""
+        if detail.repeat_of:
+            repeat = f"\n[b yellow]Repeat[/] of {detail.repeat_of} (#{lead.repeat_count + 1})"
+        self.query_one("#contact", Static).update(
+            f"[b]{lead.number}[/b]\n[b]{escape(lead.name)}[/b]{repeat}\n\n"
+            f"Phone    {phone}\n"
+            f"Email    {escape(lead.email or '—')}\n"
+            f"Channel  {lead.channel}\n"
+            f"Status   [b]{status}[/b]\n"
+            f"Owner    {escape(detail.owner or 'unassigned')}\n"
+            f"Created  {formatting.when(lead.created_at, tz, today)}\n"
+            f"Updated  {formatting.when(lead.updated_at, tz, today)}\n\n"
+            f"[dim]First message[/dim]\n{escape(lead.first_message or '—')}"
+        )
+        self.sub_title = f"{lead.number} · {lead.name}"
+
+        related = self.query_one("#related", DataTable)
+        related.clear()
+        for other in detail.related:
+            related.add_row(
+                other.number,
+                other.name,
+                other.channel,
+                other.status,
+                formatting.when(other.created_at, tz, today),
+                key=str(other.id),
+            )
+        related.display = bool(detail.related)
+
+        timeline = self.query_one("#timeline", DataTable)
+        timeline.clear()
+        for index, entry in enumerate(detail.timeline):
+            timeline.add_row(
+                formatting.when(entry.at, tz, today),
+                Text(entry.title, style=KIND_STYLE.get(entry.kind, "")),
+                entry.detail.replace("\n", " "),
+                key=str(index),
+            )
+        self.refresh_bindings()
+
+    def current_lead(self) -> tuple[int, str] | None:
+        if self.detail is None:
+            return None
+        return self.lead_id, f"{self.detail.lead.number} {self.detail.lead.name}"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "edit":
+            return self.detail is not None or None
+        if action == "open_related":
+            return isinstance(self.focused, DataTable) and self.focused.id == "related"
+        return super().check_action(action, parameters)
+
+    def action_edit(self) -> None:
+        from leadms_tui.screens.edit_lead import EditLeadModal
+
+        if self.detail is not None:
+            self.app.push_screen(EditLeadModal(self.detail.lead), lambda _saved: self.reload())
+
+    @on(DataTable.RowSelected, "#related")
+    def _related_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.app.push_screen(LeadDetailScreen(int(event.row_key.value)))
+
+    def action_open_related(self) -> None:
+        related = self.query_one("#related", DataTable)
+        if related.row_count:
+            key = related.coordinate_to_cell_key((related.cursor_row, 0)).row_key.value
+            if key:
+                self.app.push_screen(LeadDetailScreen(int(key)))

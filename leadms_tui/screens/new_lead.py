@@ -1,0 +1,113 @@
+"""`n`: manual intake. The same numbering and repeat detection as every other channel."""
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Select
+
+from leadms_tui.domain.intake import IntakeResult, LeadCreate, intake_lead
+from leadms_tui.domain.models import Channel, Role
+
+MANUAL_CHANNELS = [
+    Channel.PHONE,
+    Channel.WALK_IN,
+    Channel.WHATSAPP,
+    Channel.MESSENGER,
+    Channel.WEBSITE,
+    Channel.EMAIL,
+    Channel.META_ADS,
+    Channel.OTHER,
+]
+
+
+class NewLeadModal(ModalScreen[IntakeResult | None]):
+    DEFAULT_CSS = """
+    NewLeadModal { align: center middle; }
+    NewLeadModal > Vertical { width: 64; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    NewLeadModal .hint { color: $text-muted; }
+    NewLeadModal #new-status { color: $error; height: auto; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="new.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="new.cancel"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("[b]New lead[/b] — needs a phone or an email")
+            yield Input(placeholder="Name", id="name")
+            yield Input(placeholder="Phone (any format)", id="phone")
+            yield Input(placeholder="Email", id="email")
+            yield Select(
+                [(c.value.replace("_", " "), c.value) for c in MANUAL_CHANNELS],
+                value=Channel.PHONE.value,
+                allow_blank=False,
+                id="channel",
+            )
+            yield Input(placeholder="What did they ask? (enter saves)", id="message")
+            yield Label("", id="new-status")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+
+    @on(Input.Submitted)
+    def _next_or_save(self, event: Input.Submitted) -> None:
+        if event.input.id == "message":
+            self.action_save()
+        else:
+            self.focus_next()
+
+    def action_save(self) -> None:
+        values = {i.id: i.value for i in self.query(Input)}
+        channel = Channel(str(self.query_one("#channel", Select).value))
+        self.query_one("#new-status", Label).update("Saving…")
+        self._save(values, channel)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="new-lead",
+        description="Saving the lead",
+    )
+    def _save(self, values: dict[str | None, str], channel: Channel) -> None:
+        app = self.app
+        user = app.user  # type: ignore[attr-defined]
+        data = LeadCreate(
+            name=values["name"],
+            phone=values["phone"] or None,
+            email=values["email"] or None,
+            channel=channel,
+            message=values["message"] or None,
+            owner_id=user.id if user.role == Role.REP else None,
+        )
+        try:
+            result = app.database.write(  # type: ignore[attr-defined]
+                lambda session: intake_lead(session, data, actor=user.actor)
+            )
+        except Exception as exc:
+            app.call_from_thread(self.query_one("#new-status", Label).update, str(exc))
+            raise
+        app.call_from_thread(self._saved, result)
+
+    def _saved(self, result: IntakeResult) -> None:
+        if result.repeat_of:
+            self.app.notify(
+                f"{result.number} is a REPEAT of {result.repeat_of} "
+                f"({result.repeat_count} earlier lead(s) with this phone or email)",
+                title="Repeat lead",
+                severity="warning",
+                timeout=10,
+            )
+        else:
+            self.app.notify(f"{result.number} created")
+        for warning in result.warnings:
+            self.app.notify(warning, severity="warning")
+        self.dismiss(result)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

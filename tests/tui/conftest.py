@@ -1,0 +1,93 @@
+"""TUI fixtures: a frozen clock, a seeded database and a helper that waits for workers."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from leadms_tui.app import LeadMSApp
+from leadms_tui.domain import clock
+from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.models import FollowUp, Role
+from leadms_tui.domain.settings import set_setting
+from leadms_tui.domain.users import add_user
+
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, 10:00 in London
+
+
+@pytest.fixture
+def frozen_clock():
+    clock.set_clock(lambda: NOW)
+    yield NOW
+    clock.set_clock(None)
+
+
+@pytest.fixture
+def seeded(db, frozen_clock):
+    """Two reps and a manager; ana owns a lead with a follow-up due today and a new lead."""
+
+    def seed(session):
+        set_setting(session, "timezone", "Europe/London", actor=SYSTEM)
+        set_setting(session, "phone_region", "GB", actor=SYSTEM)
+        users = {
+            name: add_user(
+                session,
+                name,
+                role=role,
+                actor=SYSTEM,
+                password="secret",
+                display_name=name.capitalize(),
+            )
+            for name, role in [("ana", Role.REP), ("bruno", Role.REP), ("maria", Role.MANAGER)]
+        }
+        return users
+
+    users = db.write(seed)
+    ana = users["ana"]
+    due = create_lead(
+        db,
+        LeadCreate(name="Dora Due", phone="07700 900111", channel="website", owner_id=ana.id),
+        actor=ana.actor,
+        now=NOW - timedelta(days=2),
+    )
+    fresh = create_lead(
+        db,
+        LeadCreate(name="Nina New", phone="07700 900222", channel="whatsapp", owner_id=ana.id),
+        actor=ana.actor,
+        now=NOW - timedelta(hours=2, minutes=10),
+    )
+    other = create_lead(
+        db,
+        LeadCreate(
+            name="Otto Other", phone="07700 900333", channel="meta_ads", owner_id=users["bruno"].id
+        ),
+        actor=ana.actor,
+        now=NOW - timedelta(hours=1),
+    )
+    db.write(
+        lambda s: s.add(
+            FollowUp(
+                lead_id=due.lead_id,
+                owner_id=ana.id,
+                reason="Call back",
+                due_at=NOW - timedelta(hours=1),
+            )
+        )
+    )
+    return {"users": users, "due": due, "fresh": fresh, "other": other}
+
+
+@pytest.fixture
+def make_app(db, seeded):
+    def make(username: str = "ana", **kwargs) -> LeadMSApp:
+        return LeadMSApp(db, signed_in=seeded["users"][username], **kwargs)
+
+    return make
+
+
+async def settle(pilot) -> None:
+    """Let messages run and every thread worker finish (pilot.pause alone doesn't wait)."""
+    for _ in range(3):
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
