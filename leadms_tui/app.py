@@ -25,8 +25,10 @@ class LeadMSApp(App[None]):
         *,
         signed_in: UserInfo | None = None,
         username: str | None = None,
+        welcome: str | None = None,
     ) -> None:
         super().__init__()
+        self._welcome = welcome
         self.database = database
         self.user: UserInfo | None = None
         self.settings = TeamSettings()
@@ -59,6 +61,8 @@ class LeadMSApp(App[None]):
             self.switch_screen(DayViewScreen())
         else:
             self.push_screen(DayViewScreen())
+        if self._welcome:
+            self.notify(self._welcome, title="Welcome", timeout=15)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search" and self.user is None:
@@ -93,6 +97,10 @@ class LeadMSApp(App[None]):
 
 
 def run_tui(
-    database: Database, *, signed_in: UserInfo | None = None, username: str | None = None
+    database: Database,
+    *,
+    signed_in: UserInfo | None = None,
+    username: str | None = None,
+    welcome: str | None = None,
 ) -> None:
-    LeadMSApp(database, signed_in=signed_in, username=username).run()
+    LeadMSApp(database, signed_in=signed_in, username=username, welcome=welcome).run()

@@ -29,4 +29,9 @@ def demo(
 
     with database.reading() as session:
         user = get_user(session, as_user)
-    run_tui(database, signed_in=user)
+    welcome = (
+        f"Demo database, signed in as {user.display_name} ({user.role.value}). "
+        "Run `leadms demo --as maria` for the manager's view or `--as admin` for the admin; "
+        "every demo password is 'demo'. Press ? for the keys."
+    )
+    run_tui(database, signed_in=user, welcome=welcome)

@@ -67,7 +67,7 @@ class Database:
 
     @property
     def short_label(self) -> str:
-        """"leadms.db" or "postgresql db.example.com/leadms": for titles."""
+        """ "leadms.db" or "postgresql db.example.com/leadms": for titles."""
         parsed = make_url(self.url)
         if self.is_sqlite:
             return Path(parsed.database or ":memory:").name

@@ -180,9 +180,9 @@ def earlier_leads(
     if before is not None:
         query = query.where(Lead.id < before)
     row = session.execute(
-        query.order_by(
-            Lead.id
-        ).limit(1)  # ids are handed out under the day's lock: the first lead has the lowest
+        query.order_by(Lead.id).limit(
+            1
+        )  # ids are handed out under the day's lock: the first lead has the lowest
     ).first()
     if row is None:
         return None, None, None, 0

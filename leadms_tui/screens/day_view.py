@@ -35,7 +35,7 @@ class DayViewScreen(LeadScreen):
     DayViewScreen #day-title { width: 1fr; text-style: bold; }
     DayViewScreen #rep-filter { width: 30; height: 1; border: none; padding: 0; }
     DayViewScreen #rep-filter > SelectCurrent { border: none; height: 1; padding: 0 1; }
-    DayViewScreen DataTable { height: auto; max-height: 14; margin: 0 0 1 0;
+    DayViewScreen DataTable { height: auto; max-height: 14;
         border: round $panel; }
     DayViewScreen DataTable:focus { border: round $accent; }
     """
@@ -59,8 +59,9 @@ class DayViewScreen(LeadScreen):
         yield Header()
         with Horizontal(id="day-bar"):
             yield Label("", id="day-title")
-            yield Select[int]([("All reps", ALL_REPS)], value=ALL_REPS, allow_blank=False,
-                              id="rep-filter")
+            yield Select[int](
+                [("All reps", ALL_REPS)], value=ALL_REPS, allow_blank=False, id="rep-filter"
+            )
         with VerticalScroll():
             for key, (title, columns) in SECTIONS.items():
                 table: DataTable[str | Text] = DataTable(

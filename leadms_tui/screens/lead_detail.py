@@ -25,7 +25,7 @@ KIND_STYLE = {
 
 class LeadDetailScreen(LeadScreen):
     DEFAULT_CSS = """
-    LeadDetailScreen #contact { width: 46; padding: 0 1; border: round $panel; height: 1fr; }
+    LeadDetailScreen #contact { width: 38; padding: 0 1; border: round $panel; height: 1fr; }
     LeadDetailScreen #right { width: 1fr; }
     LeadDetailScreen #related { height: auto; max-height: 7; border: round $panel; }
     LeadDetailScreen #timeline { height: 1fr; border: round $panel; }
@@ -55,7 +55,7 @@ class LeadDetailScreen(LeadScreen):
                     id="timeline", cursor_type="row", zebra_stripes=True
                 )
                 timeline.border_title = "Timeline (newest first)"
-                timeline.add_columns("When", "What", "Detail")
+                timeline.add_columns("When", "What")
                 yield timeline
         yield Footer()
 
@@ -89,7 +89,7 @@ class LeadDetailScreen(LeadScreen):
         if lead.phone_flag == PhoneFlag.UNUSABLE:
             phone = f"{escape(lead.phone_raw or '')} [red](unreadable)[/red]"
         elif lead.phone_flag == PhoneFlag.NOT_VALID:
-            phone += " [dim](not a valid number)[/dim]"
+            phone += " [dim](unverified)[/dim]"
         status = lead.status.replace("_", " ")
         if lead.lost_reason:
             status += f" — {escape(lead.lost_reason)}"
@@ -125,12 +125,10 @@ class LeadDetailScreen(LeadScreen):
         timeline = self.query_one("#timeline", DataTable)
         timeline.clear()
         for index, entry in enumerate(detail.timeline):
-            timeline.add_row(
-                formatting.when(entry.at, tz, today),
-                Text(entry.title, style=KIND_STYLE.get(entry.kind, "")),
-                entry.detail.replace("\n", " "),
-                key=str(index),
-            )
+            what = Text(entry.title, style=KIND_STYLE.get(entry.kind, ""))
+            if entry.detail:
+                what.append(" — " + entry.detail.replace("\n", " "), style="default")
+            timeline.add_row(formatting.when(entry.at, tz, today), what, key=str(index))
         self.refresh_bindings()
 
     def current_lead(self) -> tuple[int, str] | None:

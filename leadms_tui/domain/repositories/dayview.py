@@ -130,8 +130,9 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
 
     listed_above = (
         select(FollowUp.id)
-        .where(FollowUp.lead_id == Lead.id, FollowUp.state == FollowUpState.OPEN,
-               FollowUp.due_at < end)
+        .where(
+            FollowUp.lead_id == Lead.id, FollowUp.state == FollowUpState.OPEN, FollowUp.due_at < end
+        )
         .correlate(Lead)
         .exists()
     )  # a new lead with a follow-up due shows once, under follow-ups
