@@ -1,17 +1,16 @@
 """The Textual application: sign-in, then the rep's screens on top of the domain services."""
 
-from textual import on, work
+from textual import work
 from textual.app import App
 from textual.binding import Binding
-from textual.worker import Worker, WorkerState
 
 from leadms_tui.domain.db import Database
-from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.settings import TeamSettings, load_settings
 from leadms_tui.domain.users import UserInfo
+from leadms_tui.screens.failures import ReportsFailures
 
 
-class LeadMSApp(App[None]):
+class LeadMSApp(ReportsFailures, App[None]):
     TITLE = "Lead MS"
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
@@ -82,18 +81,6 @@ class LeadMSApp(App[None]):
             self.screen.action_focus_search()
         else:
             self.push_screen(LeadListScreen())
-
-    @on(Worker.StateChanged)
-    def _report_failed_worker(self, event: Worker.StateChanged) -> None:
-        """A worker that failed becomes a notification, never a traceback."""
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        if isinstance(error, LeadMSError):
-            message = str(error)
-        else:
-            message = f"{event.worker.description or event.worker.name} failed: {error}"
-        self.notify(message, title="Not done", severity="error", timeout=8)
 
 
 def run_tui(

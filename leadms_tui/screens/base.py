@@ -6,11 +6,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from leadms_tui.screens.failures import ReportsFailures
+
 if TYPE_CHECKING:
     from leadms_tui.app import LeadMSApp
 
 
-class LeadScreen(Screen[None]):
+class LeadScreen(ReportsFailures, Screen[None]):
     """A screen with a "current lead" (the row under the cursor, or the lead shown)."""
 
     BINDINGS = [

@@ -17,6 +17,7 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.calls import CallLogged, default_followup, log_call
 from leadms_tui.domain.models import CallOutcome
+from leadms_tui.screens.failures import ReportsFailures
 
 OUTCOME_KEYS = {
     CallOutcome.INTERESTED: "i",
@@ -29,7 +30,7 @@ OUTCOME_KEYS = {
 }
 
 
-class CallModal(ModalScreen[CallLogged | None]):
+class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
     DEFAULT_CSS = """
     CallModal { align: center middle; }
     CallModal > Vertical { width: 64; height: auto; max-height: 100%; border: round $accent;

@@ -9,9 +9,10 @@ from textual.widgets import Footer, Input, Label, Select
 
 from leadms_tui.domain.leads import LeadUpdate, update_lead
 from leadms_tui.domain.models import Lead, LeadStatus
+from leadms_tui.screens.failures import ReportsFailures
 
 
-class EditLeadModal(ModalScreen[bool]):
+class EditLeadModal(ReportsFailures, ModalScreen[bool]):
     DEFAULT_CSS = """
     EditLeadModal { align: center middle; }
     EditLeadModal > Vertical { width: 64; height: auto; max-height: 100%;

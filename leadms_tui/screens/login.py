@@ -9,9 +9,10 @@ from textual.widgets import Button, Footer, Header, Input, Label
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.settings import TeamSettings, load_settings
 from leadms_tui.domain.users import UserInfo, authenticate
+from leadms_tui.screens.failures import ReportsFailures
 
 
-class LoginScreen(Screen[None]):
+class LoginScreen(ReportsFailures, Screen[None]):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box { width: 50; height: auto; border: round $accent; padding: 1 2; }

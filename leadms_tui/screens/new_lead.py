@@ -9,6 +9,7 @@ from textual.widgets import Footer, Input, Label, Select
 
 from leadms_tui.domain.intake import IntakeResult, LeadCreate, intake_lead
 from leadms_tui.domain.models import Channel, Role
+from leadms_tui.screens.failures import ReportsFailures
 
 MANUAL_CHANNELS = [
     Channel.PHONE,
@@ -22,7 +23,7 @@ MANUAL_CHANNELS = [
 ]
 
 
-class NewLeadModal(ModalScreen[IntakeResult | None]):
+class NewLeadModal(ReportsFailures, ModalScreen[IntakeResult | None]):
     DEFAULT_CSS = """
     NewLeadModal { align: center middle; }
     NewLeadModal > Vertical { width: 64; height: auto; max-height: 100%;

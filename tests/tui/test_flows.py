@@ -241,3 +241,33 @@ async def test_question_mark_lists_the_keys(make_app, seeded):
         await pilot.press("escape")
         await settle(pilot)
         assert isinstance(app.screen, DayViewScreen)
+
+
+async def test_lost_database_connection_notifies_and_keeps_the_modal(db, db_url, make_app):
+    """The database disappears under an open call modal: a notification, nothing lost."""
+    if db_url.startswith("sqlite"):
+        import pytest
+
+        pytest.skip("a SQLite file cannot be taken away from an open connection")
+    import psycopg
+
+    from tests.conftest import _pg_admin
+
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "n", "tab", *"left a message")
+        await settle(pilot)
+        name = psycopg.conninfo.conninfo_to_dict(db_url)["dbname"]
+        with _pg_admin() as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CallModal)
+        assert app.screen.query_one("#note").value == "left a message"
+        assert "Not saved" in str(app.screen.query_one("#call-status").render())
+        print(
+            [(n.message, n.severity) for n in app._notifications],
+            [(w.name, w.state, w.error) for w in app.workers],
+        )
+        assert any(n.severity == "error" for n in app._notifications)
