@@ -1,8 +1,11 @@
 """The Textual application: sign-in, then the rep's screens on top of the domain services."""
 
+from collections.abc import Iterable
+
 from textual import work
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.screen import Screen
 
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.settings import TeamSettings, load_settings
@@ -67,6 +70,24 @@ class LeadMSApp(ReportsFailures, App[None]):
         if action == "search" and self.user is None:
             return False  # nothing to search before signing in
         return True
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every key of the current screen as a command, and the usual ones."""
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or not active.enabled or binding.action in seen:
+                continue
+            seen.add(binding.action)
+            shown = binding.key_display or self.get_key_display(binding)
+            yield SystemCommand(
+                binding.description,
+                f"key {shown or key}",
+                lambda action=binding.action, node=active.node: self.call_later(
+                    node.run_action, action
+                ),
+            )
+        yield from super().get_system_commands(screen)
 
     def action_help(self) -> None:
         from leadms_tui.screens.help import HelpScreen

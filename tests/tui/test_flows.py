@@ -271,3 +271,18 @@ async def test_lost_database_connection_notifies_and_keeps_the_modal(db, db_url,
             [(w.name, w.state, w.error) for w in app.workers],
         )
         assert any(n.severity == "error" for n in app._notifications)
+
+
+async def test_command_palette_offers_the_screens_actions(make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        titles = {command.title for command in app.get_system_commands(app.screen)}
+        assert {"Log call", "New lead", "Next day", "Go to date", "Search", "Quit"} <= titles
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        await pilot.press(*"next day")
+        await pilot.pause(0.5)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert str(app.screen.day) == "2026-11-26"
