@@ -2,7 +2,7 @@
 
 import typer
 
-from leadms_tui.cli import db, demo, leads, settings, users
+from leadms_tui.cli import db, demo, imports, intake, leads, settings, users
 from leadms_tui.cli.common import LeadMSGroup, database_url, options
 
 app = typer.Typer(
@@ -17,6 +17,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(settings.app, name="settings")
 app.add_typer(users.app, name="users")
 app.add_typer(leads.app, name="leads")
+app.add_typer(imports.app, name="import")
+app.add_typer(intake.app, name="intake")
 app.command("demo")(demo.demo)
 
 

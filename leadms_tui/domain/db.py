@@ -30,6 +30,13 @@ _MIGRATION_LOCK_ID = 7_272_023  # pg advisory lock key: one upgrader at a time
 _WRITE_OPTION = "leadms_write"
 
 
+class _RolledBack(Exception):
+    """Carries a dry run's result out of the transaction it rolls back."""
+
+    def __init__(self, result: object) -> None:
+        self.result = result
+
+
 def normalize_url(url: str) -> str:
     """Accept the usual spellings; PostgreSQL always goes through psycopg 3."""
     if url.startswith("postgres://"):
@@ -82,16 +89,24 @@ class Database:
         with translate_errors(), self.session() as session:
             yield session
 
-    def write(self, work: Callable[[Session], T], *, retries: int = WRITE_RETRIES) -> T:
+    def write(
+        self, work: Callable[[Session], T], *, retries: int = WRITE_RETRIES, dry_run: bool = False
+    ) -> T:
         """Run `work(session)` in one write transaction, retrying lock contention and deadlocks.
 
         `work` must be safe to run again: everything it did is rolled back before a retry.
+        With `dry_run` the transaction is rolled back at the end and `work`'s result returned.
         """
         for attempt in range(retries + 1):
             try:
                 session = Session(self._write_engine, expire_on_commit=False)
                 with session, session.begin():
-                    return work(session)
+                    result = work(session)
+                    if dry_run:
+                        raise _RolledBack(result)
+                    return result
+            except _RolledBack as rolled_back:
+                return rolled_back.result
             except OperationalError as exc:
                 if attempt == retries or not _is_retryable(exc):
                     raise DatabaseError(describe_db_error(exc)) from exc

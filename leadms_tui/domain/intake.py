@@ -6,22 +6,24 @@ inquiry and the audit event. Manual entry, the CLI, file imports and the
 webhook service all call `intake_lead`.
 """
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, text
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, numbering
 from leadms_tui.domain.db import Database
-from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.models import Channel, Inquiry, Lead, PhoneFlag
+from leadms_tui.domain.errors import LeadMSError, ValidationError
+from leadms_tui.domain.models import Channel, Inquiry, Lead, LeadStatus, PhoneFlag
 from leadms_tui.domain.phones import Phone, normalize_phone
 from leadms_tui.domain.settings import TeamSettings, load_settings
 
 MAX_NAME_LENGTH = 200
+_SENDER_LOCK_SPACE = 7272  # pg advisory lock namespace for per-sender serialization
 
 
 class LeadCreate(BaseModel):
@@ -46,7 +48,8 @@ class LeadCreate(BaseModel):
 class IntakeResult:
     lead_id: int
     number: str
-    created: bool  # False when the same delivery was taken in before (dedupe key)
+    created: bool  # False when the same delivery was taken in before, or it was appended
+    appended: bool = False  # True when it became a new inquiry of the sender's open lead
     repeat_of: str | None = None  # number of the earliest earlier lead with this phone/email
     repeat_count: int = 0
     phone_flag: PhoneFlag | None = None
@@ -209,3 +212,149 @@ def validated_email(text: str | None) -> str | None:
     if not (at and local and "." in domain and " " not in email and not domain.endswith(".")):
         raise ValidationError(f"invalid email {email!r}")
     return email
+
+
+def receive_message(
+    session: Session,
+    data: LeadCreate,
+    *,
+    actor: audit.Actor,
+    settings: TeamSettings | None = None,
+    now: datetime | None = None,
+) -> IntakeResult:
+    """A message from a channel sender: a new inquiry on their open lead, else a new lead.
+
+    Deliveries are serialized per sender, so two messages from one new sender arriving
+    at once make one lead with two inquiries, never two leads.
+    """
+    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+        return known
+    sender = (data.external_id or "").strip()
+    if not sender:
+        return intake_lead(session, data, actor=actor, settings=settings, now=now)
+    _lock_sender(session, data.channel, sender)
+    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+        return known  # a concurrent delivery of the same message got here first
+    lead = session.execute(
+        select(Lead)
+        .where(
+            Lead.channel == data.channel,
+            Lead.external_id == sender,
+            Lead.status.not_in([LeadStatus.WON, LeadStatus.LOST]),
+        )
+        .order_by(Lead.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    if lead is None:
+        return intake_lead(session, data, actor=actor, settings=settings, now=now)
+    at = clock.as_utc(now or clock.now())
+    inquiry = Inquiry(
+        lead_id=lead.id,  # type: ignore[arg-type]
+        channel=data.channel,
+        received_at=clock.as_utc(data.received_at) if data.received_at else at,
+        message=data.message,
+        dedupe_key=data.dedupe_key,
+        payload_ref=data.payload_ref,
+        attributes=data.attributes,
+    )
+    session.add(inquiry)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "inquiry.create",
+        "inquiry",
+        inquiry.id,
+        after={"lead_id": lead.id, "message": data.message},
+        at=at,
+    )
+    return IntakeResult(lead_id=lead.id, number=lead.number, created=False, appended=True)  # type: ignore[arg-type]
+
+
+def _lock_sender(session: Session, channel: Channel, sender: str) -> None:
+    """Serialize one sender's deliveries (SQLite's write lock already does this)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, hashtext(:sender))"),
+            {"space": _SENDER_LOCK_SPACE, "sender": f"{channel.value}:{sender}"},
+        )
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """What became of one row of a bulk intake: a result, or the reason it was refused."""
+
+    row: int
+    result: IntakeResult | None = None
+    error: str | None = None
+    column: str | None = None
+
+
+def take_in_many(
+    db: Database,
+    rows: Iterable[tuple[int, LeadCreate]],
+    *,
+    actor: audit.Actor,
+    batch_size: int = 500,
+    dry_run: bool = False,
+) -> Iterator[RowOutcome]:
+    """Take in many leads, committing in batches; a bad row never costs the good ones.
+
+    A batch that fails as a whole (an unexpected database error) is redone row by row,
+    so only the offending rows are refused. `dry_run` runs everything in one transaction
+    and rolls it back: the counts are exact and nothing is written.
+    """
+
+    def one(session: Session, settings: TeamSettings, row: int, data: LeadCreate) -> RowOutcome:
+        try:
+            result = receive_message(session, data, actor=actor, settings=settings)
+        except ValidationError as exc:  # raised before anything is written
+            return RowOutcome(row, error=str(exc), column=_column_of(str(exc)))
+        return RowOutcome(row, result=result)
+
+    def batch_work(chunk: list[tuple[int, LeadCreate]]) -> Callable[[Session], list[RowOutcome]]:
+        def work(session: Session) -> list[RowOutcome]:
+            settings = load_settings(session)
+            return [one(session, settings, row, data) for row, data in chunk]
+
+        return work
+
+    if dry_run:
+        yield from db.write(batch_work(list(rows)), dry_run=True)
+        return
+    for chunk in _chunks(rows, batch_size):
+        try:
+            outcomes = db.write(batch_work(chunk))
+        except LeadMSError:
+            raise  # the database is gone: stop, the committed batches stay
+        except Exception:
+            outcomes = []
+            for row, data in chunk:
+                try:
+                    outcomes.extend(db.write(batch_work([(row, data)])))
+                except LeadMSError:
+                    raise
+                except Exception as exc:
+                    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    outcomes.append(RowOutcome(row, error=f"not stored: {first_line}"))
+        yield from outcomes
+
+
+def _chunks(
+    rows: Iterable[tuple[int, LeadCreate]], size: int
+) -> Iterator[list[tuple[int, LeadCreate]]]:
+    chunk: list[tuple[int, LeadCreate]] = []
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _column_of(message: str) -> str | None:
+    for column in ("phone", "email", "name"):
+        if column in message:
+            return column
+    return None

@@ -1,0 +1,274 @@
+"""`leadms import`: bring every channel's files in through the intake service.
+
+Exit codes: 0 every row accepted, 1 some rows rejected (see the rejects CSV),
+2 unusable input (unreadable file, unknown format).
+"""
+
+import json
+import sys
+import zipfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from leadms_tui.cli.common import CLIError, acting_user, actor_for, open_db
+
+app = typer.Typer(help="Import leads from channel files.", no_args_is_help=True)
+
+DryRun = typer.Option(False, "--dry-run", help="Do everything, then roll back: exact counts.")
+AsJson = typer.Option(False, "--json", help="Print the summary as JSON on stdout.")
+Rejects = typer.Option(
+    None, "--rejects", help="Where to write rejected rows (default: <file>.rejects.csv here)."
+)
+BatchSize = typer.Option(500, "--batch-size", min=1, help="Rows per committed transaction.")
+AsUser = typer.Option(None, "--as", help="Acting user recorded in the audit trail.")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror or exc}", exit_code=2) from None
+
+
+def _run(
+    ctx: typer.Context,
+    path: Path,
+    parse: Callable[[str], Iterable[Any]],
+    *,
+    dry_run: bool,
+    as_json: bool,
+    rejects_path: Path | None,
+    batch_size: int,
+    as_user: str | None,
+) -> None:
+    """Parse with `parse(timezone)`, import, report, and leave with the right exit code."""
+    from leadms_tui.domain.settings import load_settings
+    from leadms_tui.intake.importer import run_import, write_rejects
+    from leadms_tui.intake.records import UnusableInput
+
+    db = open_db(ctx)
+    with db.reading() as session:
+        user = acting_user(session, as_user)
+        timezone = load_settings(session).timezone
+    try:
+        items = iter(parse(timezone))
+        first = next(items, None)  # unusable input shows up before the first row
+    except UnusableInput as exc:
+        raise CLIError(f"{path}: {exc}", exit_code=2) from None
+
+    def all_items() -> Iterable[Any]:
+        if first is not None:
+            yield first
+        try:
+            yield from items
+        except UnusableInput as exc:
+            raise CLIError(f"{path}: {exc}", exit_code=2) from None
+
+    with _progress(path.name) as on_row:
+        summary = run_import(
+            db,
+            all_items(),
+            source=str(path),
+            actor=actor_for(user),
+            dry_run=dry_run,
+            batch_size=batch_size,
+            on_row=on_row,
+        )
+    if summary.rejects:
+        target = rejects_path or Path.cwd() / f"{path.name}.rejects.csv"
+        write_rejects(target, summary.rejects)
+    if as_json:
+        typer.echo(json.dumps(summary.as_json(), default=str))
+    else:
+        typer.echo(summary.describe())
+        if summary.rejects:
+            typer.echo(f"rejected rows written to {target}", err=True)
+            for reject in summary.rejects[:10]:
+                where = f" ({reject.column})" if reject.column else ""
+                typer.echo(f"  row {reject.row}{where}: {reject.reason}", err=True)
+            if len(summary.rejects) > 10:
+                typer.echo(f"  ... and {len(summary.rejects) - 10} more", err=True)
+    if summary.rejected:
+        raise typer.Exit(1)
+
+
+class _progress:
+    """A Rich progress line on a terminal; nothing when stderr is piped."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.progress: Any = None
+
+    def __enter__(self) -> Callable[[int], None] | None:
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} rows"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        )
+        self.progress.start()
+        task = self.progress.add_task(f"importing {self.label}", total=None)
+        return lambda rows: self.progress.update(task, completed=rows)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@app.command("csv")
+def import_csv(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="CSV export (website form, form tool, spreadsheet)."),
+    channel: str = typer.Option("website", "--channel", help="Channel of these leads."),
+    mapping: list[str] = typer.Option(
+        [],
+        "--map",
+        help="COLUMN=FIELD (name, first_name, last_name, phone, email, message, "
+        "created_at, external_id, ignore); repeatable.",
+    ),
+    dry_run: bool = DryRun,
+    as_json: bool = AsJson,
+    rejects: Path | None = Rejects,
+    batch_size: int = BatchSize,
+    as_user: str | None = AsUser,
+) -> None:
+    """Import a generic or website-form CSV; headers, delimiter and encoding are detected."""
+    from leadms_tui.domain.models import Channel
+    from leadms_tui.intake.parsers.csv_leads import parse_csv_leads
+
+    try:
+        parsed_channel = Channel(channel.strip().lower())
+    except ValueError:
+        raise CLIError(f"unknown channel {channel!r}", exit_code=2) from None
+    columns = {}
+    for item in mapping:
+        column, sep, field = item.partition("=")
+        if not sep or not column.strip() or not field.strip():
+            raise CLIError(f"--map {item!r}: use COLUMN=FIELD", exit_code=2)
+        columns[column.strip()] = field.strip()
+    data = _read(file)
+    _run(
+        ctx,
+        file,
+        lambda tz: parse_csv_leads(
+            data,
+            source_name=file.name,
+            channel=parsed_channel,
+            mapping=columns or None,
+            timezone=tz,
+        ),
+        dry_run=dry_run,
+        as_json=as_json,
+        rejects_path=rejects,
+        batch_size=batch_size,
+        as_user=as_user,
+    )
+
+
+@app.command("meta-leads")
+def import_meta_leads(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Meta (Facebook/Instagram) Lead Ads CSV export."),
+    dry_run: bool = DryRun,
+    as_json: bool = AsJson,
+    rejects: Path | None = Rejects,
+    batch_size: int = BatchSize,
+    as_user: str | None = AsUser,
+) -> None:
+    """Import a Meta Lead Ads export (UTF-16 tab-separated or UTF-8 CSV)."""
+    from leadms_tui.intake.parsers.meta_leads import parse_meta_leads
+
+    data = _read(file)
+    _run(
+        ctx,
+        file,
+        lambda tz: parse_meta_leads(data, source_name=file.name, timezone=tz),
+        dry_run=dry_run,
+        as_json=as_json,
+        rejects_path=rejects,
+        batch_size=batch_size,
+        as_user=as_user,
+    )
+
+
+@app.command("whatsapp-chat")
+def import_whatsapp_chat(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="A WhatsApp 'export chat' .txt file, or its .zip."),
+    business_name: list[str] = typer.Option(
+        [], "--business-name", help="Your business's name in the chat (repeatable)."
+    ),
+    day_first: bool | None = typer.Option(
+        None, "--day-first/--month-first", help="Date order, when the file cannot tell."
+    ),
+    dry_run: bool = DryRun,
+    as_json: bool = AsJson,
+    rejects: Path | None = Rejects,
+    batch_size: int = BatchSize,
+    as_user: str | None = AsUser,
+) -> None:
+    """Import one exported chat as one lead, its first customer message as the inquiry."""
+    from leadms_tui.intake.parsers.whatsapp_chat import parse_whatsapp_chat
+
+    data, name = _read(file), file.name
+    if zipfile.is_zipfile(file):
+        data, name = _chat_from_zip(file)
+    _run(
+        ctx,
+        file,
+        lambda tz: parse_whatsapp_chat(
+            data, source_name=name, business_names=business_name, day_first=day_first, timezone=tz
+        ),
+        dry_run=dry_run,
+        as_json=as_json,
+        rejects_path=rejects,
+        batch_size=batch_size,
+        as_user=as_user,
+    )
+
+
+def _chat_from_zip(path: Path) -> tuple[bytes, str]:
+    with zipfile.ZipFile(path) as archive:
+        texts = [n for n in archive.namelist() if n.lower().endswith(".txt")]
+        if len(texts) != 1:
+            raise CLIError(f"{path}: expected one chat .txt in the zip, found {len(texts)}", 2)
+        name = texts[0]
+        if not name.startswith("WhatsApp Chat") and path.stem.startswith("WhatsApp Chat"):
+            name = f"{path.stem}.txt"  # iOS zips hold "_chat.txt"; the zip carries the name
+        return archive.read(texts[0]), name
+
+
+@app.command("payloads")
+def import_payloads(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., help="Saved webhook bodies: JSON, JSON array or JSON Lines."),
+    dry_run: bool = DryRun,
+    as_json: bool = AsJson,
+    rejects: Path | None = Rejects,
+    batch_size: int = BatchSize,
+    as_user: str | None = AsUser,
+) -> None:
+    """Import saved WhatsApp Cloud API / Messenger webhook bodies and Lead Ads field_data."""
+    from leadms_tui.intake.parsers.webhooks import parse_payload_file
+
+    data = _read(file)
+    _run(
+        ctx,
+        file,
+        lambda _tz: parse_payload_file(data, source_name=file.name),
+        dry_run=dry_run,
+        as_json=as_json,
+        rejects_path=rejects,
+        batch_size=batch_size,
+        as_user=as_user,
+    )

@@ -1,0 +1,1 @@
+"""Channel parsers: bytes in, `LeadRecord`s and `RejectedRow`s out (see `intake/records.py`)."""

@@ -1,0 +1,211 @@
+"""Meta webhook bodies (WhatsApp Cloud API, Messenger) and Graph API lead `field_data`.
+
+The live service and `leadms import payloads` share these functions. Each inbound
+message is one record; status callbacks, deliveries, reads and echoes are not
+inquiries and produce nothing. A body of the wrong shape is a `RejectedRow`.
+"""
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from leadms_tui.domain.models import Channel
+from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow, UnusableInput
+
+MAX_TEXT = 4000
+
+
+def parse_webhook_body(body: Any, *, row: int = 1, source: str = "webhook") -> Iterator[ParsedItem]:
+    """Records from one webhook body of any supported kind, told apart by its `object`."""
+    if not isinstance(body, dict):
+        yield RejectedRow(row, "not a JSON object")
+        return
+    kind = body.get("object")
+    if kind == "whatsapp_business_account":
+        yield from parse_whatsapp_body(body, row=row, source=source)
+    elif kind in ("page", "instagram"):
+        yield from parse_messenger_body(body, row=row, source=source)
+    elif isinstance(body.get("field_data"), list):
+        yield from parse_lead_field_data(body, row=row, source=source)
+    else:
+        yield RejectedRow(row, f"unknown payload (object={kind!r})", "object")
+
+
+def parse_whatsapp_body(
+    body: dict, *, row: int = 1, source: str = "webhook"
+) -> Iterator[ParsedItem]:
+    """Every inbound message of a WhatsApp Cloud API notification; statuses are skipped."""
+    for entry in _list(body.get("entry")):
+        for change in _list(_dict(entry).get("changes")):
+            value = _dict(_dict(change).get("value"))
+            names = {
+                str(contact.get("wa_id")): _dict(contact.get("profile")).get("name")
+                for contact in map(_dict, _list(value.get("contacts")))
+            }
+            for message in map(_dict, _list(value.get("messages"))):
+                sender, message_id = message.get("from"), message.get("id")
+                if not isinstance(sender, str | int) or not isinstance(message_id, str):
+                    yield RejectedRow(row, "message without sender or id", "messages")
+                    continue
+                sender = str(sender)
+                yield LeadRecord(
+                    row=row,
+                    channel=Channel.WHATSAPP,
+                    name=_text(names.get(sender)),
+                    phone=sender,
+                    external_id=sender,
+                    message=_whatsapp_text(message),
+                    dedupe_key=f"wamid:{message_id}"[:200],
+                    received_at=_from_epoch(message.get("timestamp"), scale=1),
+                    attributes={"type": str(message.get("type") or "")},
+                    payload_ref=f"{source}#wamid={message_id}"[:500],
+                )
+
+
+def parse_messenger_body(
+    body: dict, *, row: int = 1, source: str = "webhook"
+) -> Iterator[ParsedItem]:
+    """Inbound Messenger messages and postbacks; deliveries, reads and echoes are skipped."""
+    for entry in _list(body.get("entry")):
+        for event in map(_dict, _list(_dict(entry).get("messaging"))):
+            message, postback = _dict(event.get("message")), _dict(event.get("postback"))
+            if message.get("is_echo") or not (message or postback):
+                continue
+            sender = _dict(event.get("sender")).get("id")
+            event_id = message.get("mid") or postback.get("mid")
+            if not isinstance(sender, str | int) or not sender:
+                yield RejectedRow(row, "messaging event without a sender id", "sender")
+                continue
+            if not event_id:  # postbacks may lack a mid: the timestamp names the event
+                event_id = f"postback:{sender}:{event.get('timestamp')}"
+            text = _text(message.get("text")) or _text(postback.get("title"))
+            if not text and message.get("attachments"):
+                text = "[attachment]"
+            yield LeadRecord(
+                row=row,
+                channel=Channel.MESSENGER,
+                external_id=str(sender),
+                message=text,
+                dedupe_key=f"mid:{event_id}"[:200],
+                received_at=_from_epoch(event.get("timestamp"), scale=1000),
+                attributes={"postback": postback.get("payload")} if postback else {},
+                payload_ref=f"{source}#mid={event_id}"[:500],
+            )
+
+
+def parse_lead_field_data(
+    body: dict, *, row: int = 1, source: str = "graph"
+) -> Iterator[ParsedItem]:
+    """A Lead Ads lead fetched from the Graph API: `{"id", "created_time", "field_data": [...]}`."""
+    lead_id = str(body.get("id") or "").removeprefix("l:")
+    if not lead_id:
+        yield RejectedRow(row, "lead without an id", "id")
+        return
+    fields: dict[str, str] = {}
+    for item in map(_dict, _list(body.get("field_data"))):
+        values = [str(v) for v in _list(item.get("values")) if v is not None]
+        if isinstance(item.get("name"), str) and values:
+            fields[item["name"]] = ", ".join(values)
+    name = fields.pop("full_name", None) or " ".join(
+        filter(None, [fields.pop("first_name", None), fields.pop("last_name", None)])
+    )
+    phone = fields.pop("phone_number", None)
+    email = fields.pop("email", None)
+    yield LeadRecord(
+        row=row,
+        channel=Channel.META_ADS,
+        name=_text(name),
+        phone=phone.removeprefix("p:") if phone else None,
+        email=_text(email),
+        message="; ".join(f"{k.replace('_', ' ')}: {v}" for k, v in fields.items()) or None,
+        dedupe_key=f"meta:{lead_id}",
+        received_at=_parse_time(body.get("created_time")),
+        attributes={k: body[k] for k in ("ad_id", "form_id", "campaign_id") if body.get(k)}
+        | ({"answers": fields} if fields else {}),
+        payload_ref=f"{source}#lead={lead_id}",
+    )
+
+
+def parse_payload_file(data: bytes, *, source_name: str) -> Iterator[ParsedItem]:
+    """Saved bodies: one JSON document, a JSON array of them, or JSON Lines."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UnusableInput("payload file is not UTF-8 text") from None
+    if not text.strip():
+        raise UnusableInput("payload file is empty")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        document = None
+    if document is not None:
+        bodies = document if isinstance(document, list) else [document]
+        for index, body in enumerate(bodies, start=1):
+            yield from parse_webhook_body(body, row=index, source=source_name)
+        return
+    lines = [line for line in text.splitlines()]
+    if not any(line.strip().startswith("{") for line in lines):
+        raise UnusableInput("not JSON, a JSON array or JSON Lines")
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            body = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield RejectedRow(number, f"invalid JSON: {exc.msg}")
+            continue
+        yield from parse_webhook_body(body, row=number, source=source_name)
+
+
+def _whatsapp_text(message: dict) -> str:
+    kind = message.get("type")
+    part = _dict(message.get(kind)) if isinstance(kind, str) else {}
+    candidates = [
+        part.get("body"),  # text
+        part.get("caption"),  # media
+        part.get("text"),  # button
+        _dict(part.get("button_reply")).get("title"),  # interactive
+        _dict(part.get("list_reply")).get("title"),
+        part.get("name"),  # location
+        part.get("emoji"),  # reaction
+    ]
+    for candidate in candidates:
+        if text := _text(candidate):
+            return text
+    return f"[{kind or 'message'}]"
+
+
+def _text(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    return value.strip()[:MAX_TEXT] or None
+
+
+def _from_epoch(value: Any, *, scale: int) -> datetime | None:
+    try:
+        seconds = float(value) / scale
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%S%z")
+        except ValueError:
+            return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
