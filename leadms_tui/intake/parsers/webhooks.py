@@ -36,7 +36,10 @@ def parse_whatsapp_body(
     body: dict, *, row: int = 1, source: str = "webhook"
 ) -> Iterator[ParsedItem]:
     """Every inbound message of a WhatsApp Cloud API notification; statuses are skipped."""
-    for entry in _list(body.get("entry")):
+    if not isinstance(body.get("entry"), list):
+        yield RejectedRow(row, "malformed body: entry is not a list", "entry")
+        return
+    for entry in body["entry"]:
         for change in _list(_dict(entry).get("changes")):
             value = _dict(_dict(change).get("value"))
             names = {
@@ -67,7 +70,10 @@ def parse_messenger_body(
     body: dict, *, row: int = 1, source: str = "webhook"
 ) -> Iterator[ParsedItem]:
     """Inbound Messenger messages and postbacks; deliveries, reads and echoes are skipped."""
-    for entry in _list(body.get("entry")):
+    if not isinstance(body.get("entry"), list):
+        yield RejectedRow(row, "malformed body: entry is not a list", "entry")
+        return
+    for entry in body["entry"]:
         for event in map(_dict, _list(_dict(entry).get("messaging"))):
             message, postback = _dict(event.get("message")), _dict(event.get("postback"))
             if message.get("is_echo") or not (message or postback):
@@ -144,7 +150,7 @@ def parse_payload_file(data: bytes, *, source_name: str) -> Iterator[ParsedItem]
         for index, body in enumerate(bodies, start=1):
             yield from parse_webhook_body(body, row=index, source=source_name)
         return
-    lines = [line for line in text.splitlines()]
+    lines = text.splitlines()
     if not any(line.strip().startswith("{") for line in lines):
         raise UnusableInput("not JSON, a JSON array or JSON Lines")
     for number, line in enumerate(lines, start=1):
