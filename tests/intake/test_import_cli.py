@@ -83,3 +83,52 @@ def test_unusable_input_exits_two_with_one_line(sqlite_url, args, message):
     result = leadms(sqlite_url, "import", *args)
     assert result.exit_code == 2
     assert message in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_whatsapp_chats_import_one_lead_each_and_refuse_the_rest(db_url, db):
+    folder = SAMPLES / "whatsapp"
+    outcomes = {}
+    for path in sorted(folder.glob("WhatsApp Chat with *.txt")):
+        result = leadms(
+            db_url,
+            "import",
+            "whatsapp-chat",
+            str(path),
+            "--business-name",
+            "FitHub London",
+            "--json",
+        )
+        outcomes[path.name] = (result.exit_code, json.loads(result.stdout)["created"])
+    assert outcomes["WhatsApp Chat with Ana Ruiz.txt"] == (0, 1)
+    assert outcomes["WhatsApp Chat with +44 7700 900123.txt"] == (0, 1)
+    assert outcomes["WhatsApp Chat with Leo Grant.txt"] == (1, 0)  # only the business wrote
+    assert outcomes["WhatsApp Chat with FitHub Bootcamp Group.txt"] == (1, 0)
+    assert _count(db, Lead) == 5
+    with db.reading() as session:
+        by_phone = session.execute(
+            select(Lead).where(Lead.phone_e164 == "+447700900123")
+        ).scalar_one()
+        saved = session.execute(select(Lead).where(Lead.name == "Ana Ruiz")).scalar_one()
+    assert by_phone.channel == "whatsapp" and by_phone.first_message
+    assert saved.external_id == "contact:Ana Ruiz"
+    again = leadms(
+        db_url, "import", "whatsapp-chat", str(folder / "WhatsApp Chat with Ana Ruiz.txt"), "--json"
+    )
+    assert json.loads(again.stdout)["skipped"] == 1 and _count(db, Lead) == 5
+
+
+def test_whatsapp_zip_export(sqlite_url, tmp_path):
+    import zipfile
+
+    archive = tmp_path / "WhatsApp Chat - Priya Shah.zip"
+    with zipfile.ZipFile(archive, "w") as handle:
+        handle.write(SAMPLES / "whatsapp" / "WhatsApp Chat with Priya Shah.txt", "_chat.txt")
+        handle.writestr("00000012-PHOTO.jpg", b"\xff\xd8")
+    result = leadms(sqlite_url, "import", "whatsapp-chat", str(archive), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["created"] == 1
+
+
+def test_not_a_chat_exits_two(sqlite_url):
+    result = leadms(sqlite_url, "import", "whatsapp-chat", str(SAMPLES / "whatsapp" / "notes.txt"))
+    assert result.exit_code == 2 and result.stderr.count("\n") == 1
