@@ -132,3 +132,90 @@ def test_whatsapp_zip_export(sqlite_url, tmp_path):
 def test_not_a_chat_exits_two(sqlite_url):
     result = leadms(sqlite_url, "import", "whatsapp-chat", str(SAMPLES / "whatsapp" / "notes.txt"))
     assert result.exit_code == 2 and result.stderr.count("\n") == 1
+
+
+def test_website_and_meta_files_import_with_cross_channel_repeats(db_url, db, tmp_path):
+    leadms(db_url, "settings", "set", "phone_region", "GB")  # the samples are British
+
+    def run(*args):
+        result = leadms(db_url, "import", *args, "--json")
+        return result.exit_code, json.loads(result.stdout)
+
+    code, web = run("csv", str(SAMPLES / "csv" / "website_form.csv"))
+    assert (code, web["read"], web["created"], web["rejected"]) == (0, 30, 30, 0)
+    code, meta = run("meta-leads", str(SAMPLES / "meta" / "meta_leads_utf8.csv"))
+    assert (code, meta["read"], meta["created"], meta["rejected"]) == (0, 10, 10, 0)
+    assert meta["repeats"] >= 2  # two people first came through the website form
+    code, utf16 = run("meta-leads", str(SAMPLES / "meta" / "meta_leads_utf16.csv"))
+    assert (code, utf16["read"], utf16["rejected"]) == (1, 20, 1)
+    assert utf16["created"] + utf16["skipped"] == 19
+    with db.reading() as session:
+        meta_lead = session.execute(
+            select(Lead).where(Lead.channel == "meta_ads").order_by(Lead.id).limit(1)
+        ).scalar_one()
+        inquiry = session.execute(
+            select(Inquiry).where(Inquiry.lead_id == meta_lead.id)
+        ).scalar_one()
+    assert inquiry.attributes.get("campaign_name")
+    assert inquiry.dedupe_key.startswith("meta:")
+    total = _count(db, Lead)
+    code, again = run("meta-leads", str(SAMPLES / "meta" / "meta_leads_utf8.csv"))
+    assert (again["created"], again["skipped"]) == (0, 10) and _count(db, Lead) == total
+
+
+def test_messy_csv_reports_bad_rows_by_number(db_url, db, tmp_path):
+    leadms(db_url, "settings", "set", "phone_region", "GB")
+    result = leadms(
+        db_url, "import", "csv", str(SAMPLES / "csv" / "website_form_messy.csv"), "--json"
+    )
+    summary = json.loads(result.stdout)
+    assert result.exit_code == 1
+    assert (summary["read"], summary["rejected"]) == (13, 5)
+    assert summary["created"] + summary["skipped"] == 8
+    assert summary["skipped"] >= 1  # the exact duplicate row
+    with (tmp_path / "website_form_messy.csv.rejects.csv").open() as handle:
+        rows = {int(r["row"]): r for r in csv.DictReader(handle)}
+    assert sorted(rows) == [5, 7, 11, 12, 13]
+    assert rows[12]["column"] == "Submitted At"
+
+
+def test_latin1_tab_separated_with_entry_ids(db_url, db):
+    leadms(db_url, "settings", "set", "phone_region", "GB")
+    result = leadms(
+        db_url,
+        "import",
+        "csv",
+        str(SAMPLES / "csv" / "form_tool_latin1.csv"),
+        "--channel",
+        "website",
+        "--json",
+    )
+    summary = json.loads(result.stdout)
+    assert (summary["read"], summary["rejected"]) == (8, 1)
+    with db.reading() as session:
+        names = session.execute(select(Lead.name)).scalars().all()
+    assert any(any(ch in name for ch in "éèáíóúñçü") for name in names)
+
+
+def test_column_mapping_and_binary_input(sqlite_url, tmp_path):
+    custom = tmp_path / "custom.csv"
+    custom.write_text("Cliente,Celular,Obs\nJoão Silva,+55 11 98765-4321,quer plano\n")
+    result = leadms(
+        sqlite_url,
+        "import",
+        "csv",
+        str(custom),
+        "--map",
+        "Cliente=name",
+        "--map",
+        "Celular=phone",
+        "--map",
+        "Obs=message",
+        "--json",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["created"] == 1
+    binary = leadms(sqlite_url, "import", "csv", str(SAMPLES / "csv" / "not_a_csv.bin"))
+    assert binary.exit_code == 2 and binary.stderr.count("\n") == 1
+    bad_map = leadms(sqlite_url, "import", "csv", str(custom), "--map", "Cliente")
+    assert bad_map.exit_code == 2
