@@ -34,6 +34,7 @@ class Actor:
 
 
 SYSTEM = Actor(None, "system")
+_INSERT_EVENT = AuditEvent.__table__.insert()  # type: ignore[attr-defined]
 
 
 def record(
@@ -48,16 +49,17 @@ def record(
     at: datetime | None = None,
 ) -> None:
     """Add one audit event to the current transaction (it commits or rolls back with the write)."""
-    session.add(
-        AuditEvent(
-            at=at or clock.now(),
-            actor_id=actor.user_id,
-            actor=actor.name,
-            action=action,
-            entity=entity,
-            entity_id=str(entity_id),
-            changes=diff(before or {}, after or {}),
-        )
+    session.connection().execute(
+        _INSERT_EVENT,
+        {
+            "at": at or clock.now(),
+            "actor_id": actor.user_id,
+            "actor": actor.name[:64],
+            "action": action,
+            "entity": entity,
+            "entity_id": str(entity_id),
+            "changes": diff(before or {}, after or {}),
+        },
     )
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, or_, select, text
+from sqlalchemy import Connection, Select, bindparam, func, or_, select, text
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, numbering
@@ -23,6 +23,39 @@ from leadms_tui.domain.phones import Phone, normalize_phone
 from leadms_tui.domain.settings import TeamSettings, load_settings
 
 MAX_NAME_LENGTH = 200
+_NO_LIMIT = 2**31 - 1  # "before" bound that excludes nothing (ids are 32-bit integers)
+
+# Statements of the intake hot path, built once (compiled SQL is cached by SQLAlchemy).
+_LEADS, _INQUIRIES = Lead.__table__, Inquiry.__table__  # type: ignore[attr-defined]
+_INSERT_LEAD = _LEADS.insert().returning(_LEADS.c.id)
+_INSERT_INQUIRY = _INQUIRIES.insert()
+_FIND_DELIVERY = (
+    select(_LEADS.c.id, _LEADS.c.number)
+    .join(_INQUIRIES, _INQUIRIES.c.lead_id == _LEADS.c.id)
+    .where(
+        _INQUIRIES.c.channel == bindparam("channel"), _INQUIRIES.c.dedupe_key == bindparam("key")
+    )
+    .limit(1)
+)
+
+
+def _earlier_statement(by_phone: bool, by_email: bool) -> Select:
+    matches = []
+    if by_phone:
+        matches.append(_LEADS.c.phone_e164 == bindparam("phone"))
+    if by_email:
+        matches.append(_LEADS.c.email_lower == bindparam("email"))
+    return (
+        select(_LEADS.c.id, _LEADS.c.number, _LEADS.c.owner_id, func.count().over())
+        .where(or_(*matches), _LEADS.c.id < bindparam("before"))
+        .order_by(_LEADS.c.id)
+        .limit(1)
+    )
+
+
+_EARLIER = {
+    (p, e): _earlier_statement(p, e) for p in (True, False) for e in (True, False) if p or e
+}
 _SENDER_LOCK_SPACE = 7272  # pg advisory lock namespace for per-sender serialization
 
 
@@ -88,11 +121,17 @@ def intake_lead(
     actor: audit.Actor,
     settings: TeamSettings | None = None,
     now: datetime | None = None,
+    delivery_checked: bool = False,
 ) -> IntakeResult:
-    """Create a lead inside the caller's write transaction (see `Database.write`)."""
+    """Create a lead inside the caller's write transaction (see `Database.write`).
+
+    The hot path of every import: Core statements built once, no ORM objects.
+    """
     settings = settings or load_settings(session)
     contact = check_contact(data, settings.phone_region)
-    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+    conn = session.connection()
+    checking = data.dedupe_key and not delivery_checked
+    if checking and (known := _find_delivery(conn, data)) is not None:
         return known
     at = clock.as_utc(now or clock.now())
     day = clock.business_date(at, settings.timezone)
@@ -100,60 +139,65 @@ def intake_lead(
     if now is None:  # stamp after the wait for the lock, so creation times follow the numbers
         locked_at = clock.now()
         at = locked_at if clock.business_date(locked_at, settings.timezone) == day else at
-    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+    concurrent = conn.dialect.name != "sqlite"  # SQLite's write lock was held all along
+    if data.dedupe_key and concurrent and (known := _find_delivery(conn, data)) is not None:
         numbering.give_back_seq(session, day)  # a concurrent re-delivery won the race
         return known
 
-    e164 = contact.phone.e164 if contact.phone else None
+    phone = contact.phone
+    e164 = phone.e164 if phone else None
     email_lower = contact.email.lower() if contact.email else None
-    earliest_id, earliest_number, earliest_owner, repeat_count = earlier_leads(
-        session, e164, email_lower
+    first_id, first_number, first_owner, repeat_count = earlier_leads(session, e164, email_lower)
+    values = {
+        "number": numbering.format_lead_number(day, seq),
+        "business_date": day,
+        "seq": seq,
+        "name": contact.name,
+        "phone_raw": phone.raw[:64] if phone else None,
+        "phone_e164": e164,
+        "phone_flag": phone.flag if phone else None,
+        "email": contact.email,
+        "email_lower": email_lower,
+        "channel": data.channel,
+        "external_id": (data.external_id or "").strip()[:128] or None,
+        "first_message": data.message,
+        "status": LeadStatus.NEW,
+        "lost_reason": None,
+        "owner_id": data.owner_id if data.owner_id is not None else first_owner,
+        "repeat_of_id": first_id,
+        "repeat_count": repeat_count,
+        "created_at": at,
+        "updated_at": at,
+        "version": 1,
+    }
+    lead_id = conn.execute(_INSERT_LEAD, values).scalar_one()
+    conn.execute(
+        _INSERT_INQUIRY,
+        {
+            "lead_id": lead_id,
+            "channel": data.channel,
+            "received_at": clock.as_utc(data.received_at) if data.received_at else at,
+            "message": data.message,
+            "dedupe_key": data.dedupe_key,
+            "payload_ref": (data.payload_ref or "")[:500] or None,
+            "attributes": data.attributes,
+        },
     )
-    lead = Lead(
-        number=numbering.format_lead_number(day, seq),
-        business_date=day,
-        seq=seq,
-        name=contact.name,
-        phone_raw=contact.phone.raw if contact.phone else None,
-        phone_e164=e164,
-        phone_flag=contact.phone.flag if contact.phone else None,
-        email=contact.email,
-        email_lower=email_lower,
-        channel=data.channel,
-        external_id=(data.external_id or "").strip() or None,
-        first_message=data.message,
-        owner_id=data.owner_id if data.owner_id is not None else earliest_owner,
-        repeat_of_id=earliest_id,
-        repeat_count=repeat_count,
-        created_at=at,
-        updated_at=at,
+    audit.record(
+        session, actor, "lead.create", "lead", lead_id, after={"id": lead_id, **values}, at=at
     )
-    session.add(lead)
-    session.flush()
-    session.add(
-        Inquiry(
-            lead_id=lead.id,
-            channel=data.channel,
-            received_at=clock.as_utc(data.received_at) if data.received_at else at,
-            message=data.message,
-            dedupe_key=data.dedupe_key,
-            payload_ref=data.payload_ref,
-            attributes=data.attributes,
-        )
-    )
-    audit.record(session, actor, "lead.create", "lead", lead.id, after=audit.snapshot(lead), at=at)
     warnings = []
-    if lead.phone_flag == PhoneFlag.UNUSABLE:
-        warnings.append(f"phone {lead.phone_raw!r} could not be read; kept as written")
-    elif lead.phone_flag == PhoneFlag.NOT_VALID:
-        warnings.append(f"phone {lead.phone_e164} is not a valid number in its country")
+    if values["phone_flag"] == PhoneFlag.UNUSABLE:
+        warnings.append(f"phone {values['phone_raw']!r} could not be read; kept as written")
+    elif values["phone_flag"] == PhoneFlag.NOT_VALID:
+        warnings.append(f"phone {e164} is not a valid number in its country")
     return IntakeResult(
-        lead_id=lead.id,  # type: ignore[arg-type]
-        number=lead.number,
+        lead_id=lead_id,
+        number=str(values["number"]),
         created=True,
-        repeat_of=earliest_number,
+        repeat_of=first_number,
         repeat_count=repeat_count,
-        phone_flag=lead.phone_flag,
+        phone_flag=phone.flag if phone else None,
         warnings=warnings,
     )
 
@@ -170,34 +214,21 @@ def earlier_leads(
 ) -> tuple[int | None, str | None, int | None, int]:
     """(id, number, owner id) of the first lead sharing the phone or email, and how many do.
 
-    `before` limits the search to leads taken in before that lead id.
+    `before` limits the search to leads taken in before that lead id. Ids are handed out
+    under the day's lock, so the first lead has the lowest id.
     """
-    matches = []
-    if e164:
-        matches.append(Lead.phone_e164 == e164)
-    if email_lower:
-        matches.append(Lead.email_lower == email_lower)
-    if not matches:
+    if not (e164 or email_lower):
         return None, None, None, 0
-    query = select(Lead.id, Lead.number, Lead.owner_id, func.count().over()).where(or_(*matches))
-    if before is not None:
-        query = query.where(Lead.id < before)
-    row = session.execute(
-        query.order_by(Lead.id).limit(
-            1
-        )  # ids are handed out under the day's lock: the first lead has the lowest
-    ).first()
+    statement = _EARLIER[(bool(e164), bool(email_lower))]
+    params = {"phone": e164, "email": email_lower, "before": before or _NO_LIMIT}
+    row = session.connection().execute(statement, params).first()
     if row is None:
         return None, None, None, 0
     return row[0], row[1], row[2], row[3]
 
 
-def _find_delivery(session: Session, data: LeadCreate) -> IntakeResult | None:
-    row = session.execute(
-        select(Lead.id, Lead.number)
-        .join(Inquiry, Inquiry.lead_id == Lead.id)
-        .where(Inquiry.channel == data.channel, Inquiry.dedupe_key == data.dedupe_key)
-    ).first()
+def _find_delivery(conn: Connection, data: LeadCreate) -> IntakeResult | None:
+    row = conn.execute(_FIND_DELIVERY, {"channel": data.channel, "key": data.dedupe_key}).first()
     if row is None:
         return None
     return IntakeResult(lead_id=row[0], number=row[1], created=False)
@@ -227,13 +258,17 @@ def receive_message(
     Deliveries are serialized per sender, so two messages from one new sender arriving
     at once make one lead with two inquiries, never two leads.
     """
-    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+    conn = session.connection()
+    if data.dedupe_key and (known := _find_delivery(conn, data)) is not None:
         return known
     sender = (data.external_id or "").strip()
     if not sender:
-        return intake_lead(session, data, actor=actor, settings=settings, now=now)
+        return intake_lead(
+            session, data, actor=actor, settings=settings, now=now, delivery_checked=True
+        )
     _lock_sender(session, data.channel, sender)
-    if data.dedupe_key and (known := _find_delivery(session, data)) is not None:
+    concurrent = conn.dialect.name != "sqlite"
+    if data.dedupe_key and concurrent and (known := _find_delivery(conn, data)) is not None:
         return known  # a concurrent delivery of the same message got here first
     lead = session.execute(
         select(Lead)
@@ -246,7 +281,9 @@ def receive_message(
         .limit(1)
     ).scalar_one_or_none()
     if lead is None:
-        return intake_lead(session, data, actor=actor, settings=settings, now=now)
+        return intake_lead(
+            session, data, actor=actor, settings=settings, now=now, delivery_checked=True
+        )
     at = clock.as_utc(now or clock.now())
     inquiry = Inquiry(
         lead_id=lead.id,  # type: ignore[arg-type]
