@@ -6,9 +6,8 @@ inquiry and the audit event. Manual entry, the CLI, file imports and the
 webhook service all call `intake_lead`.
 """
 
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -17,7 +16,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, numbering
 from leadms_tui.domain.db import Database
-from leadms_tui.domain.errors import LeadMSError, ValidationError
+from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Channel, Inquiry, Lead, LeadStatus, PhoneFlag
 from leadms_tui.domain.phones import Phone, normalize_phone
 from leadms_tui.domain.settings import TeamSettings, load_settings
@@ -144,60 +143,90 @@ def intake_lead(
         numbering.give_back_seq(session, day)  # a concurrent re-delivery won the race
         return known
 
-    phone = contact.phone
-    e164 = phone.e164 if phone else None
+    e164 = contact.phone.e164 if contact.phone else None
     email_lower = contact.email.lower() if contact.email else None
     first_id, first_number, first_owner, repeat_count = earlier_leads(session, e164, email_lower)
-    values = {
+    values = lead_values(
+        data,
+        contact,
+        day=day,
+        seq=seq,
+        at=at,
+        repeat_of_id=first_id,
+        repeat_count=repeat_count,
+        inherited_owner=first_owner,
+    )
+    lead_id = conn.execute(_INSERT_LEAD, values).scalar_one()
+    conn.execute(_INSERT_INQUIRY, inquiry_values(data, lead_id=lead_id, at=at))
+    audit.record(
+        session, actor, "lead.create", "lead", lead_id, after={"id": lead_id, **values}, at=at
+    )
+    return created_result(values, lead_id=lead_id, repeat_of=first_number)
+
+
+def lead_values(
+    data: LeadCreate,
+    contact: Contact,
+    *,
+    day: date,
+    seq: int,
+    at: datetime,
+    repeat_of_id: int | None,
+    repeat_count: int,
+    inherited_owner: int | None,
+) -> dict[str, Any]:
+    """The row of a new lead (every column but the id)."""
+    phone = contact.phone
+    return {
         "number": numbering.format_lead_number(day, seq),
         "business_date": day,
         "seq": seq,
         "name": contact.name,
         "phone_raw": phone.raw[:64] if phone else None,
-        "phone_e164": e164,
+        "phone_e164": phone.e164 if phone else None,
         "phone_flag": phone.flag if phone else None,
         "email": contact.email,
-        "email_lower": email_lower,
+        "email_lower": contact.email.lower() if contact.email else None,
         "channel": data.channel,
         "external_id": (data.external_id or "").strip()[:128] or None,
         "first_message": data.message,
         "status": LeadStatus.NEW,
         "lost_reason": None,
-        "owner_id": data.owner_id if data.owner_id is not None else first_owner,
-        "repeat_of_id": first_id,
+        "owner_id": data.owner_id if data.owner_id is not None else inherited_owner,
+        "repeat_of_id": repeat_of_id,
         "repeat_count": repeat_count,
         "created_at": at,
         "updated_at": at,
         "version": 1,
     }
-    lead_id = conn.execute(_INSERT_LEAD, values).scalar_one()
-    conn.execute(
-        _INSERT_INQUIRY,
-        {
-            "lead_id": lead_id,
-            "channel": data.channel,
-            "received_at": clock.as_utc(data.received_at) if data.received_at else at,
-            "message": data.message,
-            "dedupe_key": data.dedupe_key,
-            "payload_ref": (data.payload_ref or "")[:500] or None,
-            "attributes": data.attributes,
-        },
-    )
-    audit.record(
-        session, actor, "lead.create", "lead", lead_id, after={"id": lead_id, **values}, at=at
-    )
+
+
+def inquiry_values(data: LeadCreate, *, lead_id: int, at: datetime) -> dict[str, Any]:
+    """The row of the inquiry this delivery becomes."""
+    return {
+        "lead_id": lead_id,
+        "channel": data.channel,
+        "received_at": clock.as_utc(data.received_at) if data.received_at else at,
+        "message": data.message,
+        "dedupe_key": data.dedupe_key,
+        "payload_ref": (data.payload_ref or "")[:500] or None,
+        "attributes": data.attributes,
+    }
+
+
+def created_result(values: dict[str, Any], *, lead_id: int, repeat_of: str | None) -> IntakeResult:
     warnings = []
     if values["phone_flag"] == PhoneFlag.UNUSABLE:
         warnings.append(f"phone {values['phone_raw']!r} could not be read; kept as written")
     elif values["phone_flag"] == PhoneFlag.NOT_VALID:
-        warnings.append(f"phone {e164} is not a valid number in its country")
+        warnings.append(f"phone {values['phone_e164']} is not a valid number in its country")
     return IntakeResult(
         lead_id=lead_id,
         number=str(values["number"]),
         created=True,
-        repeat_of=first_number,
-        repeat_count=repeat_count,
-        phone_flag=phone.flag if phone else None,
+        repeat_of=repeat_of,
+        repeat_count=values["repeat_count"],
+        phone_flag=values["phone_flag"],
         warnings=warnings,
     )
 
@@ -315,83 +344,3 @@ def _lock_sender(session: Session, channel: Channel, sender: str) -> None:
             text("SELECT pg_advisory_xact_lock(:space, hashtext(:sender))"),
             {"space": _SENDER_LOCK_SPACE, "sender": f"{channel.value}:{sender}"},
         )
-
-
-@dataclass(frozen=True)
-class RowOutcome:
-    """What became of one row of a bulk intake: a result, or the reason it was refused."""
-
-    row: int
-    result: IntakeResult | None = None
-    error: str | None = None
-    column: str | None = None
-
-
-def take_in_many(
-    db: Database,
-    rows: Iterable[tuple[int, LeadCreate]],
-    *,
-    actor: audit.Actor,
-    batch_size: int = 500,
-    dry_run: bool = False,
-) -> Iterator[RowOutcome]:
-    """Take in many leads, committing in batches; a bad row never costs the good ones.
-
-    A batch that fails as a whole (an unexpected database error) is redone row by row,
-    so only the offending rows are refused. `dry_run` runs everything in one transaction
-    and rolls it back: the counts are exact and nothing is written.
-    """
-
-    def one(session: Session, settings: TeamSettings, row: int, data: LeadCreate) -> RowOutcome:
-        try:
-            result = receive_message(session, data, actor=actor, settings=settings)
-        except ValidationError as exc:  # raised before anything is written
-            return RowOutcome(row, error=str(exc), column=_column_of(str(exc)))
-        return RowOutcome(row, result=result)
-
-    def batch_work(chunk: list[tuple[int, LeadCreate]]) -> Callable[[Session], list[RowOutcome]]:
-        def work(session: Session) -> list[RowOutcome]:
-            settings = load_settings(session)
-            return [one(session, settings, row, data) for row, data in chunk]
-
-        return work
-
-    if dry_run:
-        yield from db.write(batch_work(list(rows)), dry_run=True)
-        return
-    for chunk in _chunks(rows, batch_size):
-        try:
-            outcomes = db.write(batch_work(chunk))
-        except LeadMSError:
-            raise  # the database is gone: stop, the committed batches stay
-        except Exception:
-            outcomes = []
-            for row, data in chunk:
-                try:
-                    outcomes.extend(db.write(batch_work([(row, data)])))
-                except LeadMSError:
-                    raise
-                except Exception as exc:
-                    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    outcomes.append(RowOutcome(row, error=f"not stored: {first_line}"))
-        yield from outcomes
-
-
-def _chunks(
-    rows: Iterable[tuple[int, LeadCreate]], size: int
-) -> Iterator[list[tuple[int, LeadCreate]]]:
-    chunk: list[tuple[int, LeadCreate]] = []
-    for item in rows:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _column_of(message: str) -> str | None:
-    for column in ("phone", "email", "name"):
-        if column in message:
-            return column
-    return None

@@ -8,6 +8,7 @@ until commit; on SQLite the write transaction already holds the database lock
 
 from datetime import date
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -19,21 +20,50 @@ def format_lead_number(day: date, seq: int) -> str:
     return f"LEAD-{day:%Y%m%d}-{seq:03d}"
 
 
+_COUNTERS = DayCounter.__table__  # type: ignore[attr-defined]
+
+
+def _upsert(dialect, step: int):  # type: ignore[no-untyped-def]
+    """Insert the day's counter at `step`, or add `step` to it; returns the new value."""
+    statement = dialect.insert(_COUNTERS).values(business_date=bindparam("day"), last_seq=step)
+    return statement.on_conflict_do_update(
+        index_elements=[_COUNTERS.c.business_date],
+        set_={"last_seq": _COUNTERS.c.last_seq + step},
+    ).returning(_COUNTERS.c.last_seq)
+
+
+# Built once per dialect: these run for every lead taken in.
+_TAKE = {"sqlite": _upsert(sqlite, 1), "postgresql": _upsert(postgresql, 1)}
+_LOCK = {"sqlite": _upsert(sqlite, 0), "postgresql": _upsert(postgresql, 0)}
+_SET = (
+    _COUNTERS.update()
+    .where(_COUNTERS.c.business_date == bindparam("day"))
+    .values(last_seq=bindparam("last_seq"))
+)
+_GIVE_BACK = (
+    _COUNTERS.update()
+    .where(_COUNTERS.c.business_date == bindparam("day"))
+    .values(last_seq=_COUNTERS.c.last_seq - 1)
+)
+
+
 def take_next_seq(session: Session, day: date) -> int:
     """Increment and return the day's counter, locking it until the transaction ends."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    table = DayCounter.__table__
-    upsert = dialect.insert(table).values(business_date=day, last_seq=1)
-    upsert = upsert.on_conflict_do_update(
-        index_elements=[table.c.business_date],
-        set_={"last_seq": table.c.last_seq + 1},
-    ).returning(table.c.last_seq)
-    return session.execute(upsert).scalar_one()
+    conn = session.connection()
+    return conn.execute(_TAKE[conn.dialect.name], {"day": day}).scalar_one()
+
+
+def lock_day(session: Session, day: date) -> int:
+    """Lock the day's counter (creating it) without taking a number; returns the last one."""
+    conn = session.connection()
+    return conn.execute(_LOCK[conn.dialect.name], {"day": day}).scalar_one()
+
+
+def set_last_seq(session: Session, day: date, last_seq: int) -> None:
+    """After `lock_day`: record that the numbers up to `last_seq` are given out."""
+    session.connection().execute(_SET, {"day": day, "last_seq": last_seq})
 
 
 def give_back_seq(session: Session, day: date) -> None:
     """Undo `take_next_seq` in the same transaction (the lock is still held)."""
-    table = DayCounter.__table__
-    session.execute(
-        table.update().where(table.c.business_date == day).values(last_seq=table.c.last_seq - 1)
-    )
+    session.connection().execute(_GIVE_BACK, {"day": day})
