@@ -2,7 +2,19 @@
 
 import typer
 
-from leadms_tui.cli import db, demo, imports, intake, leads, settings, users
+from leadms_tui.cli import (
+    calls,
+    db,
+    demo,
+    followups,
+    imports,
+    intake,
+    leads,
+    meetings,
+    rules,
+    settings,
+    users,
+)
 from leadms_tui.cli.common import LeadMSGroup, database_url, options
 
 app = typer.Typer(
@@ -19,6 +31,10 @@ app.add_typer(users.app, name="users")
 app.add_typer(leads.app, name="leads")
 app.add_typer(imports.app, name="import")
 app.add_typer(intake.app, name="intake")
+app.add_typer(calls.app, name="calls")
+app.add_typer(followups.app, name="followups")
+app.add_typer(meetings.app, name="meetings")
+app.add_typer(rules.app, name="rules")
 app.command("demo")(demo.demo)
 
 

@@ -4,9 +4,8 @@ Everything a call changes happens in one transaction: the call row, the status
 change, the completed follow-ups, the next follow-up, and their audit events.
 """
 
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -14,8 +13,27 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import NotFoundError
 from leadms_tui.domain.leads import check_may_edit
-from leadms_tui.domain.models import Call, CallOutcome, FollowUp, FollowUpState, Lead, LeadStatus
+from leadms_tui.domain.models import (
+    Call,
+    CallOutcome,
+    FollowUp,
+    FollowUpState,
+    Lead,
+    LeadStatus,
+    RuleTrigger,
+)
+from leadms_tui.domain.rules import Effects, Event, fire_event, preview_event
+from leadms_tui.domain.settings import load_settings
 
+
+class _ByRules:
+    """`next_followup_at` default: let the rules decide the next follow-up."""
+
+    def __repr__(self) -> str:
+        return "BY_RULES"
+
+
+BY_RULES = _ByRules()
 FOLLOWUP_REASONS = {
     CallOutcome.NO_ANSWER: "Retry: no answer",
     CallOutcome.BUSY: "Retry: line busy",
@@ -28,8 +46,6 @@ CLOSING_OUTCOMES = {
     CallOutcome.NOT_INTERESTED: "not interested",
     CallOutcome.WRONG_NUMBER: "wrong number",
 }
-RETRY_AFTER = timedelta(hours=4)
-NEXT_DAY_AT = time(10, 0)
 
 
 @dataclass(frozen=True)
@@ -39,17 +55,24 @@ class CallLogged:
     status: LeadStatus
     followup_due: datetime | None
     completed_followups: int
+    rule_effects: list[str] = field(default_factory=list)
 
 
-def default_followup(outcome: CallOutcome, now: datetime, timezone: str) -> datetime | None:
-    """When to try again after `outcome`; the call modal prefills it and the rep may change it."""
+def preview_call(
+    session: Session, lead_id: int, outcome: CallOutcome, *, now: datetime | None = None
+) -> Effects:
+    """What logging `outcome` now would do by the rules: the call modal prefills from this."""
+    at = clock.as_utc(now or clock.now())
+    effects = preview_event(
+        session,
+        Event(RuleTrigger.CALL_OUTCOME, lead_id, outcome.value, "preview"),
+        settings=load_settings(session),
+        now=at,
+    )
     if outcome in CLOSING_OUTCOMES:
-        return None
-    if outcome in (CallOutcome.NO_ANSWER, CallOutcome.BUSY):
-        return now + RETRY_AFTER
-    zone = ZoneInfo(timezone)
-    tomorrow = now.astimezone(zone).date() + timedelta(days=1)
-    return datetime.combine(tomorrow, NEXT_DAY_AT, tzinfo=zone)
+        effects.followup_due = None
+        effects.descriptions.insert(0, f"status → lost ({CLOSING_OUTCOMES[outcome]})")
+    return effects
 
 
 def status_after(current: LeadStatus, outcome: CallOutcome) -> tuple[LeadStatus, str | None]:
@@ -72,7 +95,7 @@ def log_call(
     *,
     actor: audit.Actor,
     note: str | None = None,
-    next_followup_at: datetime | None = None,
+    next_followup_at: datetime | _ByRules | None = BY_RULES,
     followup_reason: str | None = None,
     called_at: datetime | None = None,
     now: datetime | None = None,
@@ -100,7 +123,8 @@ def log_call(
     answered = (
         session.execute(
             select(FollowUp).where(
-                FollowUp.lead_id == lead_id, FollowUp.state == FollowUpState.OPEN
+                FollowUp.lead_id == lead_id,
+                FollowUp.state.in_([FollowUpState.OPEN, FollowUpState.MISSED]),
             )
         )
         .scalars()
@@ -142,12 +166,14 @@ def log_call(
         at=at,
     )
 
-    if next_followup_at is not None and status not in (LeadStatus.WON, LeadStatus.LOST):
+    chosen = not isinstance(next_followup_at, _ByRules)  # the rep picked a time, or none
+    due = next_followup_at if chosen else None
+    if due is not None and status not in (LeadStatus.WON, LeadStatus.LOST):
         attempt = max((f.attempt for f in answered), default=0) + 1
         followup = FollowUp(
             lead_id=lead_id,
             owner_id=lead.owner_id,
-            due_at=clock.as_utc(next_followup_at),
+            due_at=clock.as_utc(due),  # type: ignore[arg-type]
             reason=followup_reason or FOLLOWUP_REASONS.get(outcome, "Follow up"),
             attempt=attempt,
             created_by_id=actor.user_id,
@@ -165,11 +191,19 @@ def log_call(
             at=at,
         )
     else:
-        next_followup_at = None
+        due = None
+    effects = fire_event(
+        session,
+        Event(RuleTrigger.CALL_OUTCOME, lead_id, outcome.value, f"call:{call.id}", picked_time=due),
+        now=at,
+        skip_followups=chosen,
+    )
+    session.refresh(lead)
     return CallLogged(
         call_id=call.id,  # type: ignore[arg-type]
         lead_number=lead.number,
-        status=status,
-        followup_due=next_followup_at,
+        status=LeadStatus(lead.status),
+        followup_due=due or effects.followup_due,
         completed_followups=len(answered),
+        rule_effects=effects.descriptions,
     )

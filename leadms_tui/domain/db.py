@@ -23,7 +23,7 @@ from leadms_tui.domain.errors import DatabaseError
 T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_RETRIES = 8
 _MIGRATION_LOCK_ID = 7_272_023  # pg advisory lock key: one upgrader at a time

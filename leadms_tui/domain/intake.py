@@ -14,10 +14,10 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, text
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, numbering
+from leadms_tui.domain import audit, clock, numbering, rules
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.models import Channel, Inquiry, Lead, LeadStatus, PhoneFlag
+from leadms_tui.domain.models import Channel, Inquiry, Lead, LeadStatus, PhoneFlag, RuleTrigger
 from leadms_tui.domain.phones import Phone, normalize_phone
 from leadms_tui.domain.settings import TeamSettings, load_settings
 
@@ -161,6 +161,11 @@ def intake_lead(
     audit.record(
         session, actor, "lead.create", "lead", lead_id, after={"id": lead_id, **values}, at=at
     )
+    if rules.has_rules(session, RuleTrigger.LEAD_CREATED):
+        event = rules.Event(
+            RuleTrigger.LEAD_CREATED, lead_id, data.channel.value, f"lead:{lead_id}"
+        )
+        rules.fire_event(session, event, settings=settings, now=at)
     return created_result(values, lead_id=lead_id, repeat_of=first_number)
 
 

@@ -114,6 +114,26 @@ class MeetingOutcome(StrEnum):
     CANCELLED = "cancelled"
 
 
+class RuleTrigger(StrEnum):
+    CALL_OUTCOME = "call_outcome"  # event: a call with one of `trigger_values` was logged
+    LEAD_CREATED = "lead_created"  # event: a lead arrived (optionally on these channels)
+    MEETING_OUTCOME = "meeting_outcome"  # event: a meeting got one of these outcomes
+    NO_ACTIVITY = "no_activity"  # time: an open lead untouched for `trigger_hours`
+    FOLLOWUP_OVERDUE = "followup_overdue"  # time: a follow-up overdue by `trigger_hours`
+
+    @property
+    def is_timed(self) -> bool:
+        return self in (RuleTrigger.NO_ACTIVITY, RuleTrigger.FOLLOWUP_OVERDUE)
+
+
+class RuleAction(StrEnum):
+    CREATE_FOLLOWUP = "create_followup"
+    REASSIGN = "reassign"
+    ESCALATE = "escalate"  # to a manager, who is notified
+    SET_STATUS = "set_status"
+    NOTIFY = "notify"
+
+
 class FieldEntity(StrEnum):
     LEAD = "lead"
     CLIENT = "client"
@@ -247,6 +267,7 @@ class FollowUp(SQLModel, table=True):
     rule_id: int | None = Field(default=None)  # set when an automation rule made it
     call_id: int | None = Field(default=None, foreign_key="calls.id")  # the call that completed it
     completed_at: datetime | None = _timestamp(default=None)
+    missed_at: datetime | None = _timestamp(default=None)  # its day ended with it still open
     created_at: datetime = _created_at()
     version: int = 1
 
@@ -265,6 +286,7 @@ class Meeting(SQLModel, table=True):
     video_link: str | None = _text(500, default=None)
     notes: str | None = Field(default=None, sa_type=Text)
     outcome: MeetingOutcome | None = _text(16, default=None)
+    missed_at: datetime | None = _timestamp(default=None)  # its day ended without an outcome
     created_at: datetime = _created_at()
     version: int = 1
 
@@ -354,6 +376,47 @@ class Notification(SQLModel, table=True):
     message: str = _text(1000)
     created_at: datetime = _created_at()
     read_at: datetime | None = _timestamp(default=None)
+
+
+class Rule(SQLModel, table=True):
+    """An automation rule: on an event or after a time, if conditions hold, do an action."""
+
+    __tablename__ = "rules"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = _text(200)
+    enabled: bool = True
+    position: int = 0  # evaluation order
+    trigger: RuleTrigger = _text(24)
+    trigger_values: list[str] = Field(default_factory=list, sa_type=JSON)  # empty: any
+    trigger_hours: float | None = Field(default=None)  # for time triggers
+    business_time: bool = False  # count trigger_hours in business hours
+    # statuses, channels, owner_roles (lists); min_attempts, max_attempts (unanswered calls)
+    conditions: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    action: RuleAction = _text(24)
+    # create_followup: after_minutes | after_business_hours | after_business_days (+ at "HH:MM")
+    #   | at_picked_time; reason. set_status: status, lost_reason. reassign: to.
+    #   notify: to ("owner", "managers" or a username), message.
+    action_params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()  # time rules only look at what happened since
+    version: int = 1
+
+
+class RuleFiring(SQLModel, table=True):
+    """One rule applied to one subject once: the unique key makes firing exactly-once."""
+
+    __tablename__ = "rule_firings"
+    __table_args__ = (
+        UniqueConstraint("rule_id", "subject", "occurrence", name="uq_rule_firing_once"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    rule_id: int = Field(foreign_key="rules.id")
+    subject: str = _text(64)  # "call:12", "lead:7", "followup:3"
+    occurrence: str = _text(64)  # which occurrence: "event", "idle:v4", "overdue"
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
+    fired_at: datetime = _timestamp(nullable=False)
 
 
 class AuditEvent(SQLModel, table=True):

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlmodel import Session, select
 
 from leadms_tui.domain import audit
+from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Setting
 from leadms_tui.domain.phones import is_valid_region
@@ -18,6 +19,15 @@ class TeamSettings:
 
     timezone: str = "UTC"
     phone_region: str = "US"
+    business_hours: str = "09:00-18:00"
+    business_days: str = "mon-fri"
+    holidays: str = ""  # comma-separated YYYY-MM-DD
+
+    def calendar(self) -> "BusinessCalendar":
+        """Business hours and holidays in the team timezone, for rules and missed commitments."""
+        return BusinessCalendar.from_settings(
+            self.timezone, self.business_hours, self.business_days, self.holidays
+        )
 
 
 @dataclass(frozen=True)
@@ -54,9 +64,31 @@ def _parse_region(value: str) -> str:
     return region
 
 
+def _parse_with_calendar(field: str) -> Callable[[str], str]:
+    """Validate one business-calendar setting by building a calendar with it."""
+
+    def parse(value: str) -> str:
+        parts = {"hours": "09:00-18:00", "workdays": "mon-fri", "holidays": ""}
+        parts[field] = value.strip()
+        try:
+            BusinessCalendar.from_settings(
+                "UTC", parts["hours"], parts["workdays"], parts["holidays"]
+            )
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        return value.strip()
+
+    return parse
+
+
 SPECS: dict[str, SettingSpec] = {
     "timezone": SettingSpec("Team timezone (IANA name); sets business dates", _parse_timezone),
     "phone_region": SettingSpec("Region for phone numbers written without +", _parse_region),
+    "business_hours": SettingSpec("Opening hours, e.g. 09:00-18:00", _parse_with_calendar("hours")),
+    "business_days": SettingSpec("Working days, e.g. mon-fri", _parse_with_calendar("workdays")),
+    "holidays": SettingSpec(
+        "Closed dates, e.g. 2026-12-25,2026-12-26", _parse_with_calendar("holidays")
+    ),
 }
 DEFAULTS = TeamSettings()
 

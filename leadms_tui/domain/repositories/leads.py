@@ -90,6 +90,17 @@ def _lead_rows() -> Select:
     )
 
 
+def lead_id_by_number(*, session: Session, number: str) -> int:
+    from leadms_tui.domain.errors import NotFoundError
+
+    lead_id = session.execute(
+        select(Lead.id).where(Lead.number == number.strip().upper())
+    ).scalar_one_or_none()
+    if lead_id is None:
+        raise NotFoundError(f"no lead {number!r}")
+    return lead_id
+
+
 def iter_leads(
     *, session: Session, day: date | None = None, limit: int | None = None, batch: int = 1000
 ) -> Iterator[LeadRow]:

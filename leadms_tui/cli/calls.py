@@ -1,0 +1,74 @@
+"""`leadms calls`: log calls from a dialer or a script, with the same rules as the TUI."""
+
+from datetime import datetime
+
+import typer
+
+from leadms_tui.cli.common import CLIError, acting_user, actor_for, open_db
+
+app = typer.Typer(help="Log calls.", no_args_is_help=True)
+OUTCOMES = (
+    "interested, not_interested, no_answer, busy, wrong_number, callback_requested, voicemail"
+)
+
+
+def parse_moment(text: str, option: str, timezone: str) -> datetime:
+    """ISO date-time; without an offset it is read in the team timezone."""
+    from zoneinfo import ZoneInfo
+
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise CLIError(f"{option} {text!r}: use an ISO date-time like 2026-11-26T10:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+@app.command("log")
+def log(
+    ctx: typer.Context,
+    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
+    outcome: str = typer.Option(..., "--outcome", help=f"One of: {OUTCOMES}."),
+    note: str | None = typer.Option(None, "--note", help="What was said."),
+    at: str | None = typer.Option(None, "--at", help="When the call happened (default now)."),
+    callback_at: str | None = typer.Option(
+        None, "--callback-at", help="For callback_requested: when to call back."
+    ),
+    as_user: str | None = typer.Option(None, "--as", help="The rep who called."),
+) -> None:
+    """Log a call outcome; follow-ups and status changes follow the rules."""
+    from leadms_tui.domain.calls import BY_RULES, log_call
+    from leadms_tui.domain.models import CallOutcome
+    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.settings import load_settings
+
+    try:
+        parsed = CallOutcome(outcome.strip().lower())
+    except ValueError:
+        raise CLIError(f"unknown outcome {outcome!r}: choose one of {OUTCOMES}") from None
+    if callback_at and parsed != CallOutcome.CALLBACK_REQUESTED:
+        raise CLIError("--callback-at goes with --outcome callback_requested")
+    db = open_db(ctx)
+
+    def work(session):
+        timezone = load_settings(session).timezone
+        user = acting_user(session, as_user)
+        lead_id = lead_id_by_number(session=session, number=lead_number)
+        called = parse_moment(at, "--at", timezone) if at else None
+        followup = parse_moment(callback_at, "--callback-at", timezone) if callback_at else BY_RULES
+        return log_call(
+            session,
+            lead_id,
+            parsed,
+            actor=actor_for(user),
+            note=note,
+            called_at=called,
+            next_followup_at=followup,
+        )
+
+    logged = db.write(work)
+    next_step = f"; next follow-up {logged.followup_due.isoformat()}" if logged.followup_due else ""
+    effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
+    typer.echo(
+        f"{logged.lead_number}: {parsed.value} logged, status {logged.status.value}"
+        f"{next_step}{effects}"
+    )

@@ -1,0 +1,46 @@
+"""`leadms followups`: the follow-up list, for people and integrations."""
+
+import json
+from datetime import date
+
+import typer
+
+from leadms_tui.cli.common import CLIError, open_db
+
+app = typer.Typer(help="List follow-ups.", no_args_is_help=True)
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    user: str | None = typer.Option(None, "--user", help="Only this rep's follow-ups."),
+    day: str | None = typer.Option(None, "--date", help="Only those due on this date."),
+    state: str | None = typer.Option(None, "--state", help="open, done, skipped or missed."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+) -> None:
+    """Follow-ups by due time."""
+    from leadms_tui.domain.models import FollowUpState
+    from leadms_tui.domain.repositories.commitments import list_followups
+    from leadms_tui.domain.settings import load_settings
+    from leadms_tui.domain.users import get_user
+
+    if state and state not in {s.value for s in FollowUpState}:
+        raise CLIError(f"unknown state {state!r}: open, done, skipped or missed")
+    try:
+        business_day = date.fromisoformat(day) if day else None
+    except ValueError:
+        raise CLIError(f"invalid date {day!r}: use YYYY-MM-DD") from None
+    with open_db(ctx).reading() as session:
+        timezone = load_settings(session).timezone
+        owner_id = get_user(session, user).id if user else None
+        items = list_followups(
+            session=session, timezone=timezone, owner_id=owner_id, day=business_day, state=state
+        )
+    for item in items:
+        if as_json:
+            typer.echo(json.dumps(item.as_json(), ensure_ascii=False))
+        else:
+            typer.echo(
+                f"{item.due_at:%Y-%m-%d %H:%M}Z  {item.lead}  {item.name[:24]:<24}  "
+                f"{item.state:<7}  #{item.attempt}  {item.owner or '-':<10}  {item.reason}"
+            )

@@ -1,0 +1,64 @@
+"""`leadms rules`: list the automation rules and run the time-based ones (for cron)."""
+
+import json
+from datetime import datetime
+
+import typer
+
+from leadms_tui.cli.common import CLIError, open_db
+
+app = typer.Typer(help="Automation rules.", no_args_is_help=True)
+
+
+@app.command("run")
+def run(
+    ctx: typer.Context,
+    now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO date-time."),
+) -> None:
+    """Run time rules and mark missed commitments once; safe to run from several places."""
+    from leadms_tui.domain.rules import sweep
+
+    moment = None
+    if now:
+        try:
+            moment = datetime.fromisoformat(now)
+        except ValueError:
+            raise CLIError(f"--now {now!r}: use an ISO date-time") from None
+    typer.echo(sweep(open_db(ctx), now=moment).describe())
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")
+) -> None:
+    """Every rule in evaluation order, in words."""
+    from leadms_tui.domain.rules import describe_rule, list_rules
+
+    with open_db(ctx).reading() as session:
+        rules = list_rules(session=session)
+    if as_json:
+        typer.echo(json.dumps([r.model_dump(mode="json") for r in rules], indent=2))
+        return
+    for rule in rules:
+        state = "on " if rule.enabled else "off"
+        typer.echo(f"{rule.id:>3} {state} {rule.name}\n      {describe_rule(rule)}")
+
+
+def _set_enabled(ctx: typer.Context, rule_id: int, enabled: bool) -> None:
+    from leadms_tui.domain.audit import Actor
+    from leadms_tui.domain.rules import set_rule_enabled
+
+    open_db(ctx).write(lambda s: set_rule_enabled(s, rule_id, enabled, actor=Actor(None, "cli")))
+    typer.echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}")
+
+
+@app.command()
+def enable(ctx: typer.Context, rule_id: int = typer.Argument(..., help="Rule id.")) -> None:
+    """Turn a rule on."""
+    _set_enabled(ctx, rule_id, True)
+
+
+@app.command()
+def disable(ctx: typer.Context, rule_id: int = typer.Argument(..., help="Rule id.")) -> None:
+    """Turn a rule off."""
+    _set_enabled(ctx, rule_id, False)

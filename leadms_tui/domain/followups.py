@@ -1,0 +1,112 @@
+"""The follow-up service: book, complete, skip, reschedule and reassign follow-ups."""
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
+from leadms_tui.domain.leads import check_may_edit
+from leadms_tui.domain.models import FollowUp, FollowUpState, Lead, LeadStatus, User
+
+OPEN_STATES = (FollowUpState.OPEN, FollowUpState.MISSED)
+
+
+def add_followup(
+    session: Session,
+    lead_id: int,
+    *,
+    due_at: datetime,
+    reason: str,
+    actor: audit.Actor,
+    owner_id: int | None = None,
+    now: datetime | None = None,
+) -> FollowUp:
+    """Book a follow-up on a lead (for its owner unless another owner is named)."""
+    at = clock.as_utc(now or clock.now())
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFoundError(f"no lead with id {lead_id}")
+    check_may_edit(lead, actor)
+    if lead.status in (LeadStatus.WON, LeadStatus.LOST):
+        raise ValidationError(f"{lead.number} is {lead.status}: reopen it before a follow-up")
+    previous = session.execute(
+        select(func.max(FollowUp.attempt)).where(FollowUp.lead_id == lead_id)
+    ).scalar()
+    followup = FollowUp(
+        lead_id=lead_id,
+        owner_id=owner_id or lead.owner_id or actor.user_id,
+        due_at=clock.as_utc(due_at),
+        reason=reason.strip() or "Follow up",
+        attempt=(previous or 0) + 1,
+        created_by_id=actor.user_id,
+        created_at=at,
+    )
+    session.add(followup)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "followup.create",
+        "followup",
+        followup.id,
+        after=audit.snapshot(followup),
+        at=at,
+    )
+    return followup
+
+
+def change_followup(
+    session: Session,
+    followup_id: int,
+    *,
+    actor: audit.Actor,
+    expected_version: int | None = None,
+    state: FollowUpState | None = None,
+    due_at: datetime | None = None,
+    owner_username: str | None = None,
+    now: datetime | None = None,
+) -> FollowUp:
+    """Complete or skip (`state`), reschedule (`due_at`) or reassign (`owner_username`)."""
+    at = clock.as_utc(now or clock.now())
+    followup = session.get(FollowUp, followup_id, with_for_update=True)
+    if followup is None:
+        raise NotFoundError(f"no follow-up with id {followup_id}")
+    if expected_version is not None and followup.version != expected_version:
+        raise ConflictError("the follow-up was changed by someone else; reload to see it")
+    lead = session.get(Lead, followup.lead_id)
+    assert lead is not None
+    check_may_edit(lead, actor)
+    if followup.state not in OPEN_STATES:
+        raise ValidationError(f"the follow-up is already {followup.state}")
+    before = audit.snapshot(followup)
+    if state is not None:
+        if state not in (FollowUpState.DONE, FollowUpState.SKIPPED):
+            raise ValidationError("a follow-up can be marked done or skipped")
+        followup.state = state
+        followup.completed_at = at
+    if due_at is not None:
+        followup.due_at = clock.as_utc(due_at)
+        followup.state = FollowUpState.OPEN  # a rescheduled missed follow-up is live again
+    if owner_username is not None:
+        if actor.is_rep:
+            raise ValidationError("only a manager can reassign a follow-up")
+        owner = session.execute(
+            select(User).where(User.username == owner_username.strip().lower(), User.active)
+        ).scalar_one_or_none()
+        if owner is None:
+            raise NotFoundError(f"no active user {owner_username!r}")
+        followup.owner_id = owner.id
+    followup.version += 1
+    audit.record(
+        session,
+        actor,
+        "followup.update",
+        "followup",
+        followup.id,
+        before=before,
+        after=audit.snapshot(followup),
+        at=at,
+    )
+    return followup

@@ -1,0 +1,16 @@
+"""Sweepers run in child processes by the exactly-once test."""
+
+import time
+from datetime import datetime
+
+from leadms_tui.domain.db import Database
+from leadms_tui.domain.rules import sweep
+
+
+def run_sweeps(url: str, now_iso: str, start_at: float, rounds: int) -> int:
+    database = Database(url)
+    while time.time() < start_at:
+        time.sleep(0.001)
+    fired = sum(sweep(database, now=datetime.fromisoformat(now_iso)).fired for _ in range(rounds))
+    database.dispose()
+    return fired
