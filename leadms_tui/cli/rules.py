@@ -32,12 +32,12 @@ def list_(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")
 ) -> None:
     """Every rule in evaluation order, in words."""
-    from leadms_tui.domain.rules import describe_rule, list_rules
+    from leadms_tui.domain.rules import describe_rule, list_rules, rule_as_json
 
     with open_db(ctx).reading() as session:
         rules = list_rules(session=session)
     if as_json:
-        typer.echo(json.dumps([r.model_dump(mode="json") for r in rules], indent=2))
+        typer.echo(json.dumps([rule_as_json(r) for r in rules], indent=2, ensure_ascii=False))
         return
     for rule in rules:
         state = "on " if rule.enabled else "off"

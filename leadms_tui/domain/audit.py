@@ -67,9 +67,9 @@ def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """Field -> [before, after] for every field whose value changed."""
     keys = list(dict.fromkeys([*before, *after]))
     return {
-        key: [_plain(before.get(key)), _plain(after.get(key))]
+        key: [plain(before.get(key)), plain(after.get(key))]
         for key in keys
-        if _plain(before.get(key)) != _plain(after.get(key))
+        if plain(before.get(key)) != plain(after.get(key))
     }
 
 
@@ -79,7 +79,7 @@ def snapshot(model: SQLModel, *, exclude: frozenset[str] = frozenset()) -> dict[
     return {c.key: getattr(model, c.key) for c in columns if c.key not in exclude}
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     """A JSON-safe form of a column value."""
     if isinstance(value, Enum):
         return value.value

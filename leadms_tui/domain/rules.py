@@ -588,7 +588,9 @@ def save_rule(
         session.add(rule)
         target = rule
     else:
-        for key, value in rule.model_dump(exclude={"id", "created_at", "version"}).items():
+        for key, value in audit.snapshot(
+            rule, exclude=frozenset({"id", "created_at", "version"})
+        ).items():
             setattr(existing, key, value)
         existing.updated_at = at
         existing.version += 1
@@ -605,6 +607,13 @@ def save_rule(
         at=at,
     )
     return target
+
+
+def rule_as_json(rule: Rule) -> dict[str, Any]:
+    return {
+        key: audit.diff({}, {key: value}).get(key, [None, None])[1]
+        for key, value in audit.snapshot(rule).items()
+    } | {"description": describe_rule(rule)}
 
 
 def list_rules(*, session: Session) -> list[Rule]:
@@ -624,7 +633,7 @@ def set_rule_enabled(
         from leadms_tui.domain.errors import NotFoundError
 
         raise NotFoundError(f"no rule {rule_id}")
-    copy = Rule.model_validate(rule.model_dump())
+    copy = Rule(**audit.snapshot(rule))
     copy.enabled = enabled
     return save_rule(session, copy, actor=actor, now=now)
 
