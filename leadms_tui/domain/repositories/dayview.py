@@ -33,6 +33,8 @@ class FollowUpRow:
     due_at: datetime
     attempts: int  # calls logged on the lead so far
     owner: str | None
+    missed: bool  # its day ended with it still open (shown first, in red)
+    version: int
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,9 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
         select(func.count()).where(Call.lead_id == Lead.id).correlate(Lead).scalar_subquery()
     )
 
-    due = and_(FollowUp.state == FollowUpState.OPEN, FollowUp.due_at < end)
+    due = and_(
+        FollowUp.state.in_([FollowUpState.OPEN, FollowUpState.MISSED]), FollowUp.due_at < end
+    )
     if owner_id is not None:
         due = and_(due, FollowUp.owner_id == owner_id)
     followups_total = session.scalar(select(func.count()).select_from(FollowUp).where(due)) or 0
@@ -119,11 +123,13 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
                 FollowUp.due_at,
                 call_count,
                 owner.username,
+                FollowUp.state == FollowUpState.MISSED,
+                FollowUp.version,
             )
             .join(Lead, Lead.id == FollowUp.lead_id)
             .outerjoin(owner, owner.id == FollowUp.owner_id)
             .where(due)
-            .order_by(FollowUp.due_at, FollowUp.id)
+            .order_by((FollowUp.state == FollowUpState.MISSED).desc(), FollowUp.due_at, FollowUp.id)
             .limit(SECTION_LIMIT)
         )
     ]
@@ -131,7 +137,9 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
     listed_above = (
         select(FollowUp.id)
         .where(
-            FollowUp.lead_id == Lead.id, FollowUp.state == FollowUpState.OPEN, FollowUp.due_at < end
+            FollowUp.lead_id == Lead.id,
+            FollowUp.state.in_([FollowUpState.OPEN, FollowUpState.MISSED]),
+            FollowUp.due_at < end,
         )
         .correlate(Lead)
         .exists()
