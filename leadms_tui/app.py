@@ -12,6 +12,9 @@ from leadms_tui.domain.settings import TeamSettings, load_settings
 from leadms_tui.domain.users import UserInfo
 from leadms_tui.screens.failures import ReportsFailures
 
+SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs them
+NOTIFICATION_SECONDS = 30
+
 
 class LeadMSApp(ReportsFailures, App[None]):
     TITLE = "Lead MS"
@@ -65,6 +68,43 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.push_screen(DayViewScreen())
         if self._welcome:
             self.notify(self._welcome, title="Welcome", timeout=15)
+        self._check_notifications()
+        self.set_interval(NOTIFICATION_SECONDS, self._check_notifications)
+        self.set_interval(SWEEP_SECONDS, self._sweep)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="sweep",
+        description="Running the time rules",
+    )
+    def _sweep(self) -> None:
+        from leadms_tui.domain.rules import sweep
+
+        sweep(self.database)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="notifications",
+        description="Checking notifications",
+    )
+    def _check_notifications(self) -> None:
+        from leadms_tui.domain.notifications import mark_read, unread_notifications
+
+        if self.user is None:
+            return
+        user_id = self.user.id
+        with self.database.reading() as session:
+            items = unread_notifications(session=session, user_id=user_id)
+        if items:
+            self.database.write(lambda s: mark_read(s, user_id, [item.id for item in items]))
+            for item in items:
+                self.call_from_thread(
+                    self.notify, item.message, title="Lead MS", severity="warning", timeout=12
+                )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search" and self.user is None:

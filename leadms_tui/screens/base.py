@@ -18,6 +18,8 @@ class LeadScreen(ReportsFailures, Screen[None]):
     BINDINGS = [
         Binding("c", "log_call", "Log call", id="lead.call"),
         Binding("n", "new_lead", "New lead", id="lead.new"),
+        Binding("f", "followup", "Follow-up", id="lead.followup"),
+        Binding("m", "meeting", "Meeting", id="lead.meeting"),
         Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
         Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
         Binding("escape", "back", "Back", id="nav.back"),
@@ -35,7 +37,7 @@ class LeadScreen(ReportsFailures, Screen[None]):
         """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("log_call", "open_lead"):
+        if action in ("log_call", "open_lead", "followup", "meeting"):
             return self.current_lead() is not None or None  # None: shown greyed out
         if action == "back":
             return len(self.app.screen_stack) > 2  # the day view is home: nothing below it
@@ -61,6 +63,25 @@ class LeadScreen(ReportsFailures, Screen[None]):
         lead = self.current_lead()
         if lead is not None:
             self.app.push_screen(LeadDetailScreen(lead[0]))
+
+    def current_followup(self) -> object | None:
+        """The follow-up under the cursor, when the screen lists follow-ups."""
+        return None
+
+    def action_followup(self) -> None:
+        from leadms_tui.screens.followup_modal import FollowUpModal
+
+        lead = self.current_lead()
+        if lead is not None:
+            modal = FollowUpModal(*lead, existing=self.current_followup())  # type: ignore[arg-type]
+            self.app.push_screen(modal, lambda _saved: self.reload())
+
+    def action_meeting(self) -> None:
+        from leadms_tui.screens.meeting_modal import MeetingModal
+
+        lead = self.current_lead()
+        if lead is not None:
+            self.app.push_screen(MeetingModal(*lead), lambda _saved: self.reload())
 
     def action_new_lead(self) -> None:
         from leadms_tui.screens.new_lead import NewLeadModal

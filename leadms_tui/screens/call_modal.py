@@ -1,9 +1,9 @@
 """`c`: log a call. One key per outcome, an optional note, the next follow-up prefilled.
 
-From the day view, "no answer, try again later" is `c`, `n`, `enter`.
+The prefill is what the rules would do; left as it is, the rules decide in the saving
+transaction. A time typed over it (or cleared) is the rep's choice and wins. From the
+day view, "no answer, try again later" is `c`, `n`, `enter`.
 """
-
-from datetime import datetime
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -14,9 +14,9 @@ from textual.widgets import Footer, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from leadms_tui import formatting
-from leadms_tui.domain import clock
-from leadms_tui.domain.calls import CallLogged, default_followup, log_call
+from leadms_tui.domain.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.models import CallOutcome
+from leadms_tui.domain.rules import Effects
 from leadms_tui.screens.failures import ReportsFailures
 
 OUTCOME_KEYS = {
@@ -61,6 +61,7 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         self.lead_id = lead_id
         self.label = label
         self.outcome: CallOutcome | None = None
+        self._prefilled = ""  # what the rules proposed; unchanged at save = let the rules decide
         self._armed = False  # the list's own first highlight is not the rep's choice
 
     def compose(self) -> ComposeResult:
@@ -77,6 +78,7 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
             yield Input(placeholder="optional", id="note")
             yield Label("Next follow-up (YYYY-MM-DD HH:MM, empty for none)", classes="hint")
             yield Input(id="followup")
+            yield Label("", id="rule-effects", classes="hint")
             yield Label("", id="call-status")
         yield Footer()
 
@@ -108,11 +110,32 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         if outcome == self.outcome:
             return
         self.outcome = outcome
+        self.query_one("#rule-effects", Label).update("")
+        self._preview(outcome)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="call-preview",
+        description="Asking the rules",
+    )
+    def _preview(self, outcome: CallOutcome) -> None:
+        with self.app.database.reading() as session:  # type: ignore[attr-defined]
+            effects = preview_call(session, self.lead_id, outcome)
+        self.app.call_from_thread(self._show_preview, outcome, effects)
+
+    def _show_preview(self, outcome: CallOutcome, effects: Effects) -> None:
+        if outcome != self.outcome:
+            return  # the rep already chose another outcome
         timezone = self.app.settings.timezone  # type: ignore[attr-defined]
-        due = default_followup(outcome, clock.now(), timezone)
-        self.query_one("#followup", Input).value = (
-            formatting.format_local_datetime(due, timezone) if due else ""
-        )
+        due = effects.followup_due
+        field = self.query_one("#followup", Input)
+        if field.value == self._prefilled:  # don't overwrite what the rep typed
+            field.value = formatting.format_local_datetime(due, timezone) if due else ""
+        self._prefilled = field.value
+        rules = "; ".join(effects.descriptions) or "no rule applies"
+        self.query_one("#rule-effects", Label).update(f"Rules: {rules}")
 
     def action_save(self) -> None:
         if self.outcome is None:
@@ -121,7 +144,10 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         timezone = self.app.settings.timezone  # type: ignore[attr-defined]
         text = self.query_one("#followup", Input).value.strip()
         try:
-            due = formatting.parse_local_datetime(text, timezone) if text else None
+            if text == self._prefilled.strip():
+                due = BY_RULES
+            else:
+                due = formatting.parse_local_datetime(text, timezone) if text else None
         except ValueError:
             self.query_one("#call-status", Label).update(
                 f"Follow-up {text!r} is not a date and time like 2026-11-26 10:00"
@@ -138,7 +164,7 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         group="call",
         description="Saving the call",
     )
-    def _save(self, outcome: CallOutcome, note: str, due: datetime | None) -> None:
+    def _save(self, outcome: CallOutcome, note: str, due: object) -> None:
         app = self.app
         user = app.user  # type: ignore[attr-defined]
         try:
@@ -162,7 +188,10 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         if logged.followup_due:
             tz = self.app.settings.timezone  # type: ignore[attr-defined]
             next_step = f"; next try {formatting.format_local_datetime(logged.followup_due, tz)}"
-        self.app.notify(f"{logged.lead_number}: call saved, {logged.status.value}{next_step}")
+        effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
+        self.app.notify(
+            f"{logged.lead_number}: call saved, {logged.status.value}{next_step}{effects}"
+        )
         self.dismiss(logged)
 
     def action_cancel(self) -> None:

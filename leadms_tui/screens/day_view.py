@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Select
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import Role
-from leadms_tui.domain.repositories.dayview import DayView, load_day_view
+from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
 from leadms_tui.domain.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 
@@ -45,7 +45,9 @@ class DayViewScreen(LeadScreen):
         Binding("right_square_bracket", "shift_day(1)", "Next day", key_display="]", id="day.next"),
         Binding("t", "today", "Today", id="day.today"),
         Binding("g", "go_to_date", "Go to date", id="day.goto"),
+        Binding("o", "meeting_outcome", "Outcome", id="day.meeting-outcome"),
         Binding("u", "rep_filter", "Rep filter", id="day.rep"),
+        Binding("s", "rules", "Rules", id="day.rules"),
         Binding("r", "reload", "Refresh", id="day.refresh"),
     ]
 
@@ -54,6 +56,7 @@ class DayViewScreen(LeadScreen):
         self.day: date | None = None
         self.owner_filter: int | None = None
         self._lead_of_row: dict[str, dict[str, tuple[int, str]]] = {key: {} for key in SECTIONS}
+        self._followup_of_row: dict[str, FollowUpRow] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -239,6 +242,29 @@ class DayViewScreen(LeadScreen):
         row_key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         return self._lead_of_row[table.id].get(row_key or "")
 
+    def _row_key(self) -> str | None:
+        table = self.focused
+        if not isinstance(table, DataTable) or not table.row_count:
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    def current_followup(self) -> FollowUpRow | None:
+        return self._followup_of_row.get(self._row_key() or "")
+
+    def action_meeting_outcome(self) -> None:
+        from leadms_tui.screens.meeting_modal import MeetingOutcomeModal
+
+        key, lead = self._row_key(), self.current_lead()
+        if key and key.startswith("m") and lead is not None:
+            self.app.push_screen(
+                MeetingOutcomeModal(int(key[1:]), lead[1]), lambda _done: self.reload()
+            )
+
+    def action_rules(self) -> None:
+        from leadms_tui.screens.rules import RulesScreen
+
+        self.app.push_screen(RulesScreen())
+
     @on(DataTable.RowSelected)
     def _open_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open_lead()
@@ -274,6 +300,10 @@ class DayViewScreen(LeadScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rep_filter":
             return self.leadms.user is not None and self.leadms.user.role != Role.REP
+        if action == "rules":
+            return self.leadms.user is not None and self.leadms.user.role == Role.ADMIN
+        if action == "meeting_outcome":
+            return (self._row_key() or "").startswith("m") or None
         return super().check_action(action, parameters)
 
     def action_rep_filter(self) -> None:

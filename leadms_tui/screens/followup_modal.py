@@ -1,0 +1,136 @@
+"""`f`: book a follow-up on a lead, or on a follow-up row: done, skip, reschedule, reassign."""
+
+from datetime import datetime, time, timedelta
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label
+
+from leadms_tui import formatting
+from leadms_tui.domain import clock
+from leadms_tui.domain.followups import add_followup, change_followup
+from leadms_tui.domain.models import FollowUpState, Role
+from leadms_tui.domain.repositories.dayview import FollowUpRow
+from leadms_tui.screens.failures import ReportsFailures
+
+
+class FollowUpModal(ReportsFailures, ModalScreen[bool]):
+    DEFAULT_CSS = """
+    FollowUpModal { align: center middle; }
+    FollowUpModal > Vertical { width: 64; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    FollowUpModal .hint { color: $text-muted; }
+    FollowUpModal #followup-status { color: $error; height: auto; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="followup.save", priority=True),
+        Binding("ctrl+d", "finish('done')", "Done", id="followup.done", priority=True),
+        Binding("ctrl+k", "finish('skipped')", "Skip", id="followup.skip", priority=True),
+        Binding("escape", "cancel", "Cancel", id="followup.cancel"),
+    ]
+
+    def __init__(self, lead_id: int, label: str, existing: FollowUpRow | None = None) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.label = label
+        self.existing = existing
+
+    def compose(self) -> ComposeResult:
+        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        if self.existing is not None:
+            title = f"Follow-up #{self.existing.attempts + 1}: {self.existing.reason}"
+            due = self.existing.due_at
+        else:
+            title = "New follow-up"
+            tomorrow = clock.business_date(clock.now(), tz) + timedelta(days=1)
+            due = datetime.combine(
+                tomorrow, time(10, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
+            )
+        with Vertical():
+            yield Label(f"[b]{title}[/b] — {self.label}")
+            yield Label("Due (YYYY-MM-DD HH:MM)", classes="hint")
+            yield Input(formatting.format_local_datetime(due, tz), id="due", select_on_focus=False)
+            if self.existing is None:
+                yield Label("Reason", classes="hint")
+                yield Input(placeholder="e.g. Send the price list, then call", id="reason")
+            elif self.app.user.role != Role.REP:  # type: ignore[attr-defined]
+                yield Label("Owner (username; managers only)", classes="hint")
+                yield Input(self.existing.owner or "", id="owner")
+            yield Label("", id="followup-status")
+        yield Footer()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "finish":
+            return self.existing is not None
+        return True
+
+    def action_save(self) -> None:
+        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        text = self.query_one("#due", Input).value
+        try:
+            due = formatting.parse_local_datetime(text, tz)
+        except ValueError:
+            self.query_one("#followup-status", Label).update(
+                f"{text!r} is not a date and time like 2026-11-26 10:00"
+            )
+            return
+        owner = None
+        if self.existing is not None and self.query("#owner"):
+            typed = self.query_one("#owner", Input).value.strip()
+            owner = typed if typed and typed != (self.existing.owner or "") else None
+        reason = self.query_one("#reason", Input).value if self.existing is None else ""
+        self._save(due, reason, owner, None)
+
+    def action_finish(self, state: str) -> None:
+        self._save(None, "", None, FollowUpState(state))
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="followup",
+        description="Saving the follow-up",
+    )
+    def _save(
+        self, due: datetime | None, reason: str, owner: str | None, state: FollowUpState | None
+    ) -> None:
+        app = self.app
+        actor = app.user.actor  # type: ignore[attr-defined]
+        existing = self.existing
+
+        def work(session):
+            if existing is None:
+                return add_followup(
+                    session,
+                    self.lead_id,
+                    due_at=due,
+                    reason=reason,  # type: ignore[arg-type]
+                    actor=actor,
+                )
+            changed_due = due if due and due != existing.due_at else None
+            return change_followup(
+                session,
+                existing.id,
+                actor=actor,
+                expected_version=existing.version,
+                state=state,
+                due_at=changed_due,
+                owner_username=owner,
+            )
+
+        try:
+            app.database.write(work)  # type: ignore[attr-defined]
+        except Exception as exc:
+            app.call_from_thread(self.query_one("#followup-status", Label).update, str(exc))
+            raise
+        app.call_from_thread(self._saved, state)
+
+    def _saved(self, state: FollowUpState | None) -> None:
+        self.app.notify(f"Follow-up {state.value if state else 'saved'}: {self.label}")
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

@@ -1,0 +1,190 @@
+"""`m`: book a meeting or demo (with a clash warning); `o` on a meeting: record its outcome."""
+
+from datetime import datetime, time, timedelta
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Footer, Input, Label, Select
+
+from leadms_tui import formatting
+from leadms_tui.domain import clock
+from leadms_tui.domain.meetings import Clash, record_outcome, schedule_meeting
+from leadms_tui.domain.models import MeetingKind, MeetingOutcome
+from leadms_tui.screens.failures import ReportsFailures
+
+
+class MeetingModal(ReportsFailures, ModalScreen[bool]):
+    DEFAULT_CSS = """
+    MeetingModal { align: center middle; }
+    MeetingModal > Vertical { width: 66; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    MeetingModal .hint { color: $text-muted; }
+    MeetingModal #meeting-status { color: $error; height: auto; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="meeting.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="meeting.cancel"),
+    ]
+
+    def __init__(self, lead_id: int, label: str) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.label = label
+
+    def compose(self) -> ComposeResult:
+        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        tomorrow = clock.business_date(clock.now(), tz) + timedelta(days=1)
+        start = datetime.combine(
+            tomorrow, time(11, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
+        )
+        with Vertical():
+            yield Label(f"[b]Book a meeting[/b] — {self.label} (ctrl+s saves)")
+            yield Select(
+                [("Meeting", MeetingKind.MEETING.value), ("Demo", MeetingKind.DEMO.value)],
+                value=MeetingKind.MEETING.value,
+                allow_blank=False,
+                id="kind",
+            )
+            yield Label("Starts (YYYY-MM-DD HH:MM) and minutes", classes="hint")
+            yield Input(
+                formatting.format_local_datetime(start, tz), id="starts", select_on_focus=False
+            )
+            yield Input("30", id="duration", type="integer")
+            yield Input(placeholder="Place", id="place")
+            yield Input(placeholder="Video link", id="video")
+            yield Input(placeholder="Notes", id="notes")
+            yield Label("", id="meeting-status")
+        yield Footer()
+
+    def action_save(self) -> None:
+        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        text = self.query_one("#starts", Input).value
+        try:
+            starts = formatting.parse_local_datetime(text, tz)
+            duration = int(self.query_one("#duration", Input).value or "0")
+        except ValueError:
+            self.query_one("#meeting-status", Label).update(
+                f"{text!r} is not a date and time like 2026-11-26 11:00"
+            )
+            return
+        fields = {
+            key: self.query_one(f"#{key}", Input).value for key in ("place", "video", "notes")
+        }
+        kind = MeetingKind(str(self.query_one("#kind", Select).value))
+        self._save(starts, duration, kind, fields)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="meeting",
+        description="Booking the meeting",
+    )
+    def _save(
+        self, starts: datetime, duration: int, kind: MeetingKind, fields: dict[str, str]
+    ) -> None:
+        app = self.app
+        actor = app.user.actor  # type: ignore[attr-defined]
+        try:
+            _, clashes = app.database.write(  # type: ignore[attr-defined]
+                lambda session: schedule_meeting(
+                    session,
+                    self.lead_id,
+                    starts_at=starts,
+                    duration_minutes=duration,
+                    kind=kind,
+                    place=fields["place"],
+                    video_link=fields["video"],
+                    notes=fields["notes"],
+                    actor=actor,
+                )
+            )
+        except Exception as exc:
+            app.call_from_thread(self.query_one("#meeting-status", Label).update, str(exc))
+            raise
+        app.call_from_thread(self._saved, clashes)
+
+    def _saved(self, clashes: list[Clash]) -> None:
+        if clashes:
+            tz = self.app.settings.timezone  # type: ignore[attr-defined]
+            overlaps = ", ".join(
+                f"{c.lead_number} at {formatting.hhmm(c.starts_at, tz)}" for c in clashes
+            )
+            self.app.notify(
+                f"Booked, but it clashes with {overlaps}",
+                title="Clash",
+                severity="warning",
+                timeout=10,
+            )
+        else:
+            self.app.notify(f"Meeting booked: {self.label}")
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
+
+
+class MeetingOutcomeModal(ReportsFailures, ModalScreen[bool]):
+    """One key per outcome: h held, n no-show, r rescheduled, x cancelled."""
+
+    DEFAULT_CSS = """
+    MeetingOutcomeModal { align: center middle; }
+    MeetingOutcomeModal > Vertical { width: 56; height: auto; border: round $accent;
+        background: $surface; padding: 0 1; }
+    """
+    KEYS = {
+        "h": MeetingOutcome.HELD,
+        "n": MeetingOutcome.NO_SHOW,
+        "r": MeetingOutcome.RESCHEDULED,
+        "x": MeetingOutcome.CANCELLED,
+    }
+    BINDINGS = [
+        *(
+            Binding(
+                key,
+                f"record('{outcome.value}')",
+                outcome.value.replace("_", " "),
+                id=f"meeting.{outcome.value}",
+            )
+            for key, outcome in KEYS.items()
+        ),
+        Binding("escape", "cancel", "Cancel", id="meeting-outcome.cancel"),
+    ]
+
+    def __init__(self, meeting_id: int, label: str) -> None:
+        super().__init__()
+        self.meeting_id = meeting_id
+        self.label = label
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"[b]Meeting outcome[/b] — {self.label}")
+            yield Label("h held · n no-show · r rescheduled · x cancelled")
+        yield Footer()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="meeting-outcome",
+        description="Recording the outcome",
+    )
+    def action_record(self, outcome: str) -> None:
+        app = self.app
+        actor = app.user.actor  # type: ignore[attr-defined]
+        app.database.write(  # type: ignore[attr-defined]
+            lambda session: record_outcome(
+                session, self.meeting_id, MeetingOutcome(outcome), actor=actor
+            )
+        )
+        app.call_from_thread(self._recorded, outcome)
+
+    def _recorded(self, outcome: str) -> None:
+        self.app.notify(f"{self.label}: {outcome.replace('_', ' ')}")
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
