@@ -129,16 +129,19 @@ class DayViewScreen(LeadScreen):
         self.query_one("#day-title", Label).update(f"{view.day:%A %d %B %Y} ({label})")
 
         overdue = sum(1 for f in view.followups if f.due_at < now)
+        missed = sum(1 for f in view.followups if f.missed)
+        self._followup_of_row = {f"f{f.id}": f for f in view.followups}
+        missed_note = f", {missed} missed" if missed else ""
         self._fill(
             "followups",
-            f"Follow-ups due ({view.followups_total}, {overdue} overdue)",
+            f"Follow-ups due ({view.followups_total}, {overdue} overdue{missed_note})",
             [
                 (
                     f"f{f.id}",
                     (f.lead_id, f"{f.number} {f.name}"),
                     (
                         Text(
-                            formatting.when(f.due_at, tz, today),
+                            ("MISSED " if f.missed else "") + formatting.when(f.due_at, tz, today),
                             style="bold red" if f.due_at < now else "",
                         ),
                         f.number,
