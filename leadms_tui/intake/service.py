@@ -8,6 +8,8 @@ no-op). Bad input gets a 4xx with a short reason, never a 500 and never a partia
 lead; an unreachable database is a 503, which Meta retries.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -15,7 +17,7 @@ import logging
 import os
 import time
 from collections import defaultdict, deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -66,6 +68,7 @@ class IntakeConfig:
     form_posts_per_minute: int = 10  # LEADMS_FORM_RATE_LIMIT, per client address
     honeypot_field: str = "_gotcha"  # LEADMS_FORM_HONEYPOT: humans leave it empty
     max_body_bytes: int = 1_000_000
+    sweep_seconds: float = 60  # time rules every minute; 0 turns the sweeper off
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "IntakeConfig":
@@ -215,7 +218,28 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
 
         return run
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        """Run the time rules every minute while the service is up (cron may run them too)."""
+        from leadms_tui.domain.rules import sweep
+
+        async def sweeper() -> None:
+            while True:
+                try:
+                    report = await run_in_threadpool(sweep, db)
+                    if report.fired or report.missed_followups or report.missed_meetings:
+                        log.info("sweep: %s", report.describe())
+                except Exception:  # keep sweeping; a failed round is retried next minute
+                    log.exception("sweep failed")
+                await asyncio.sleep(config.sweep_seconds)
+
+        task = asyncio.create_task(sweeper()) if config.sweep_seconds > 0 else None
+        yield
+        if task is not None:
+            task.cancel()
+
     return Starlette(
+        lifespan=lifespan,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/webhooks/{channel:str}", verify, methods=["GET"]),

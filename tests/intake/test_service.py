@@ -26,11 +26,15 @@ ORIGIN = "https://www.example.com"
 def service(db):
     """The real ASGI app under uvicorn on a free loopback port; yields its base URL."""
     config = IntakeConfig(
-        verify_token=TOKEN, app_secret=SECRET, allowed_origins=(ORIGIN,), form_posts_per_minute=5
+        verify_token=TOKEN,
+        app_secret=SECRET,
+        allowed_origins=(ORIGIN,),
+        form_posts_per_minute=5,
+        sweep_seconds=0.2,
     )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(db, config), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+            create_app(db, config), host="127.0.0.1", port=0, log_level="warning", lifespan="on"
         )
     )
     thread = threading.Thread(target=server.run, daemon=True)
@@ -87,6 +91,36 @@ def _count(db, model) -> int:
 
 def test_healthz(service):
     assert httpx.get(f"{service}/healthz").json() == {"status": "ok"}
+
+
+def test_the_running_service_sweeps_missed_commitments(service, db):
+    from datetime import UTC, datetime, timedelta
+
+    from leadms_tui.domain.audit import SYSTEM
+    from leadms_tui.domain.followups import add_followup
+    from leadms_tui.domain.intake import LeadCreate, create_lead
+    from leadms_tui.domain.models import FollowUp
+
+    lead = create_lead(
+        db, LeadCreate(name="Old", email="old@example.com", channel="website"), actor=SYSTEM
+    )
+    db.write(
+        lambda s: add_followup(
+            s,
+            lead.lead_id,
+            reason="Call",
+            due_at=datetime.now(UTC) - timedelta(days=3),
+            actor=SYSTEM,
+        )
+    )
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        with db.reading() as session:
+            state = session.execute(select(FollowUp.state)).scalar_one()
+        if state == "missed":
+            break
+        time.sleep(0.1)
+    assert state == "missed"
 
 
 @pytest.mark.parametrize("channel", ["whatsapp", "messenger"])
