@@ -1,0 +1,436 @@
+"""The admin's automation rules: list, enable/disable, add, edit and preview them."""
+
+import re
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, cast
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
+
+from leadms_tui.domain.audit import snapshot
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.models import (
+    CallOutcome,
+    Channel,
+    LeadStatus,
+    MeetingOutcome,
+    Role,
+    Rule,
+    RuleAction,
+    RuleTrigger,
+)
+from leadms_tui.domain.rules import (
+    describe_rule,
+    list_rules,
+    preview_rule,
+    save_rule,
+    set_rule_enabled,
+)
+from leadms_tui.screens.failures import ReportsFailures
+
+if TYPE_CHECKING:
+    from leadms_tui.app import LeadMSApp
+
+TRIGGER_VALUES: dict[RuleTrigger, type[StrEnum]] = {
+    RuleTrigger.CALL_OUTCOME: CallOutcome,
+    RuleTrigger.LEAD_CREATED: Channel,
+    RuleTrigger.MEETING_OUTCOME: MeetingOutcome,
+}
+ADMIN_ONLY = ("add_rule", "edit_rule", "toggle_rule")
+_DELAY = re.compile(r"(\d+(?:\.\d+)?)(m|bh|bd)(?:@(\d{1,2}:\d{2}))?")
+_DELAY_KEYS = {"m": "after_minutes", "bh": "after_business_hours", "bd": "after_business_days"}
+DELAY_HELP = "30m, 4bh, 2bd@10:00, picked or picked|1bd@10:00"
+
+
+def _leadms(node: Widget | Screen) -> "LeadMSApp":
+    return cast("LeadMSApp", node.app)
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def parse_delay(text: str) -> dict[str, Any]:
+    """The follow-up delay mini-language → action params: "picked|2bd@10:00" and friends."""
+    params: dict[str, Any] = {}
+    text = text.strip().lower().replace(" ", "")
+    if text.startswith("picked"):
+        params["at_picked_time"] = True
+        text = text.removeprefix("picked").removeprefix("|")
+    if not text:
+        return params
+    match = _DELAY.fullmatch(text)
+    if match is None or (match[3] and match[2] != "bd"):
+        raise ValidationError(f"follow-up delay {text!r}: use {DELAY_HELP}")
+    params[_DELAY_KEYS[match[2]]] = _number(match[1])
+    if match[3]:
+        params["at"] = match[3].zfill(5)
+    return params
+
+
+def format_delay(params: dict[str, Any]) -> str:
+    """The inverse of `parse_delay`, to prefill the form."""
+    delay = ""
+    for unit, key in _DELAY_KEYS.items():
+        if key in params:
+            delay = f"{_number(str(params[key]))}{unit}"
+    if "at" in params and delay[-1:] in ("", "d"):
+        delay = (delay or "1bd") + f"@{params['at']}"
+    if params.get("at_picked_time"):
+        delay = "picked" + (f"|{delay}" if delay else "")
+    return delay
+
+
+def _words(text: str, allowed: type[StrEnum] | None, what: str) -> list[str]:
+    """A comma-separated list of enum values ("no answer, busy" → ["no_answer", "busy"])."""
+    words = [w.strip().lower().replace(" ", "_") for w in text.split(",") if w.strip()]
+    if allowed is not None:
+        unknown = [w for w in words if w not in {v.value for v in allowed}]
+        if unknown:
+            raise ValidationError(f"unknown {what}: {', '.join(unknown)}")
+    return words
+
+
+class RulesScreen(ReportsFailures, Screen[None]):
+    DEFAULT_CSS = """
+    RulesScreen #rules { height: 1fr; border: round $panel; }
+    RulesScreen #rules:focus { border: round $accent; }
+    RulesScreen #preview { height: auto; min-height: 3; max-height: 12;
+        border: round $panel; padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("space", "toggle_rule", "Enable/disable", id="rules.toggle"),
+        Binding("a", "add_rule", "Add rule", id="rules.add"),
+        Binding("e", "edit_rule", "Edit rule", id="rules.edit"),
+        Binding("enter", "edit_rule", "Edit rule", show=False, id="rules.open"),
+        Binding("p", "preview", "Preview", id="rules.preview"),
+        Binding("r", "reload", "Refresh", id="rules.refresh"),
+        Binding("escape", "back", "Back", id="rules.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rules: dict[int, Rule] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        table: DataTable[str | Text] = DataTable(id="rules", cursor_type="row", zebra_stripes=True)
+        table.border_title = "Rules, in the order they run"
+        table.add_column("On")
+        table.add_column("Name", width=36)
+        table.add_column("What it does")
+        yield table
+        preview = Static("", id="preview")
+        preview.border_title = "Preview"
+        yield preview
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#rules", DataTable).focus()
+        self.reload()
+
+    def current_rule(self) -> Rule | None:
+        table = self.query_one("#rules", DataTable)
+        if not table.row_count:
+            return None
+        row_key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self.rules.get(int(row_key or 0))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        user = _leadms(self).user
+        if action in ADMIN_ONLY and (user is None or user.role != Role.ADMIN):
+            return None  # shown greyed out: only admins change rules
+        if action in ("edit_rule", "toggle_rule", "preview"):
+            return self.current_rule() is not None or None
+        return True
+
+    # --- loading -------------------------------------------------------------------
+
+    def reload(self) -> None:
+        self._load()
+
+    @work(
+        thread=True, exclusive=True, exit_on_error=False, group="rules", description="Loading rules"
+    )
+    def _load(self) -> None:
+        with _leadms(self).database.reading() as session:
+            rules = list_rules(session=session)
+        self.app.call_from_thread(self._show, rules)
+
+    def _show(self, rules: list[Rule]) -> None:
+        table = self.query_one("#rules", DataTable)
+        kept = self.current_rule()
+        old_row = table.cursor_row
+        table.clear()
+        self.rules = {rule.id: rule for rule in rules if rule.id is not None}
+        for rule in rules:
+            on = Text("✓", style="bold green") if rule.enabled else Text("·", style="dim")
+            table.add_row(on, Text(rule.name), Text(describe_rule(rule)), key=str(rule.id))
+        if kept is not None and kept.id in self.rules:
+            table.move_cursor(row=table.get_row_index(str(kept.id)), animate=False)
+        elif rules:
+            table.move_cursor(row=min(max(old_row, 0), len(rules) - 1), animate=False)
+        self.refresh_bindings()
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        rule = self.current_rule()
+        if rule is not None:
+            self._show_preview(rule, [describe_rule(rule), "p shows what it would do now"])
+        self.refresh_bindings()
+
+    def _show_preview(self, rule: Rule, lines: list[str]) -> None:
+        text = Text.assemble((rule.name, "bold"), "\n", "\n".join(lines))
+        self.query_one("#preview", Static).update(text)
+
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        if self.check_action("edit_rule", ()):
+            self.action_edit_rule()
+
+    # --- actions -------------------------------------------------------------------
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_toggle_rule(self) -> None:
+        rule = self.current_rule()
+        if rule is not None and rule.id is not None:
+            self._set_enabled(rule.id, not rule.enabled)
+
+    @work(thread=True, exit_on_error=False, group="rules-toggle", description="Changing the rule")
+    def _set_enabled(self, rule_id: int, enabled: bool) -> None:
+        app = _leadms(self)
+        actor = app.user.actor  # type: ignore[union-attr]
+        app.database.write(lambda session: set_rule_enabled(session, rule_id, enabled, actor=actor))
+        app.call_from_thread(self.reload)
+
+    def action_add_rule(self) -> None:
+        position = max((rule.position for rule in self.rules.values()), default=0) + 1
+        blank = Rule(
+            name="",
+            position=position,
+            trigger=RuleTrigger.CALL_OUTCOME,
+            action=RuleAction.CREATE_FOLLOWUP,
+        )
+        self.app.push_screen(RuleModal(blank), self._edited)
+
+    def action_edit_rule(self) -> None:
+        rule = self.current_rule()
+        if rule is not None:
+            self.app.push_screen(RuleModal(rule), self._edited)
+
+    def _edited(self, saved: bool | None) -> None:
+        if saved:
+            self.reload()
+
+    def action_preview(self) -> None:
+        rule = self.current_rule()
+        if rule is not None:
+            self._preview(rule)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="rules-preview",
+        description="Previewing the rule",
+    )
+    def _preview(self, rule: Rule) -> None:
+        with _leadms(self).database.reading() as session:
+            lines = preview_rule(session, rule)
+        self.app.call_from_thread(self._show_preview, rule, lines)
+
+
+class RuleModal(ReportsFailures, ModalScreen[bool]):
+    """Add or edit one rule; a failed save keeps everything typed and says why."""
+
+    DEFAULT_CSS = """
+    RuleModal { align: center middle; }
+    RuleModal > VerticalScroll { width: 90; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    RuleModal Horizontal { height: 1; }
+    RuleModal Horizontal > Label { width: 18; color: $text-muted; }
+    RuleModal Horizontal > Input, RuleModal Horizontal > Select { width: 1fr; }
+    RuleModal Horizontal > Checkbox { margin-left: 2; }
+    RuleModal #rule-preview { color: $text-muted; height: auto; }
+    RuleModal #rule-error { color: $error; height: auto; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", id="rule.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="rule.cancel"),
+    ]
+
+    def __init__(self, rule: Rule) -> None:
+        super().__init__()
+        self.rule = rule
+
+    def compose(self) -> ComposeResult:
+        rule = self.rule
+        conditions, params = rule.conditions or {}, rule.action_params or {}
+
+        def field(label: str, *widgets: Widget) -> Horizontal:
+            return Horizontal(Label(label), *widgets)
+
+        def text(value: object, id: str, placeholder: str = "", **kwargs: Any) -> Input:
+            shown = "" if value is None else str(value)
+            return Input(shown, placeholder=placeholder, id=id, compact=True, **kwargs)
+
+        def choice(enum: type[StrEnum], value: str, id: str) -> Select[str]:
+            options = [(v.value.replace("_", " "), v.value) for v in enum]
+            return Select(options, value=str(value), allow_blank=False, id=id, compact=True)
+
+        digits = {"restrict": r"[0-9]*"}
+        title = f"Edit rule {rule.id}" if rule.id else "New rule"
+        with VerticalScroll():
+            yield Label(f"[b]{title}[/b] (ctrl+s saves, escape cancels)")
+            yield field("Name", text(rule.name, "name", select_on_focus=False))
+            yield field("Trigger", choice(RuleTrigger, rule.trigger, "trigger"))
+            yield field(
+                "Values",
+                text(", ".join(rule.trigger_values), "values", "outcomes or channels; empty = any"),
+            )
+            yield field(
+                "Hours",
+                text(rule.trigger_hours, "hours", "for time triggers", restrict=r"[0-9.]*"),
+                Checkbox("Business time", rule.business_time, id="business-time", compact=True),
+            )
+            yield field("If statuses", text(", ".join(conditions.get("statuses", [])), "statuses"))
+            yield field("If channels", text(", ".join(conditions.get("channels", [])), "channels"))
+            yield field(
+                "Unanswered tries",
+                text(conditions.get("min_attempts"), "min-attempts", "min", **digits),
+                text(conditions.get("max_attempts"), "max-attempts", "max", **digits),
+            )
+            yield field("Action", choice(RuleAction, rule.action, "action"))
+            yield field("Follow-up delay", text(format_delay(params), "delay", DELAY_HELP))
+            yield field(
+                "Reason/message",
+                text(params.get("reason") or params.get("message"), "message", "empty: the name"),
+            )
+            yield field(
+                "Set status",
+                text(params.get("status"), "status", "status"),
+                text(params.get("lost_reason"), "lost-reason", "lost reason"),
+            )
+            yield field("To", text(params.get("to"), "to", "owner, managers or a username"))
+            yield field("", Checkbox("Enabled", rule.enabled, id="enabled", compact=True))
+            yield Static("", id="rule-preview")
+            yield Label("", id="rule-error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+        self._update_preview()
+
+    def _value(self, id: str) -> str:
+        return self.query_one(f"#{id}", Input).value.strip()
+
+    def build_rule(self) -> Rule:
+        """The rule as typed; ValidationError for text that can't be read."""
+        trigger = RuleTrigger(str(self.query_one("#trigger", Select).value))
+        action = RuleAction(str(self.query_one("#action", Select).value))
+        try:
+            hours = float(self._value("hours")) if self._value("hours") else None
+        except ValueError:
+            raise ValidationError(f"hours {self._value('hours')!r} is not a number") from None
+        conditions: dict[str, Any] = {
+            key: value
+            for key, value in (self.rule.conditions or {}).items()
+            if key == "owner_roles"
+        }
+        if statuses := _words(self._value("statuses"), LeadStatus, "status(es)"):
+            conditions["statuses"] = statuses
+        if channels := _words(self._value("channels"), Channel, "channel(s)"):
+            conditions["channels"] = channels
+        for key in ("min_attempts", "max_attempts"):
+            if value := self._value(key.replace("_", "-")):
+                conditions[key] = int(value)
+        params: dict[str, Any] = {}
+        message = self._value("message")
+        if action == RuleAction.CREATE_FOLLOWUP:
+            params = parse_delay(self._value("delay")) | ({"reason": message} if message else {})
+        elif action == RuleAction.SET_STATUS:
+            params = {"status": self._value("status").lower()}
+            if lost_reason := self._value("lost-reason"):
+                params["lost_reason"] = lost_reason
+        elif action in (RuleAction.NOTIFY, RuleAction.REASSIGN):
+            params = {"to": self._value("to")} if self._value("to") else {}
+            if action == RuleAction.NOTIFY and message:
+                params["message"] = message
+        values = _words(self._value("values"), TRIGGER_VALUES.get(trigger), "value(s)")
+        return Rule(
+            id=self.rule.id,
+            name=self._value("name"),
+            enabled=self.query_one("#enabled", Checkbox).value,
+            position=self.rule.position,
+            trigger=trigger,
+            trigger_values=[] if trigger.is_timed else values,
+            trigger_hours=hours if trigger.is_timed else None,
+            business_time=self.query_one("#business-time", Checkbox).value,
+            conditions=conditions,
+            action=action,
+            action_params=params,
+        )
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    @on(Checkbox.Changed)
+    def _update_preview(self) -> None:
+        try:
+            shown = describe_rule(self.build_rule())
+        except Exception:
+            shown = "incomplete"
+        self.query_one("#rule-preview", Static).update(Text(shown))
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        error = self.query_one("#rule-error", Label)
+        try:
+            rule = self.build_rule()
+        except ValidationError as exc:
+            error.update(Text(str(exc)))
+            self.notify(str(exc), title="Not done", severity="error", timeout=8)
+            return
+        error.update("Saving…")
+        self._save(rule)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="rule",
+        description="Saving the rule",
+    )
+    def _save(self, rule: Rule) -> None:
+        app = _leadms(self)
+        actor = app.user.actor  # type: ignore[union-attr]
+        try:
+            # a fresh copy per attempt: a retried transaction must not see a half-saved object
+            app.database.write(
+                lambda session: save_rule(session, Rule(**snapshot(rule)), actor=actor)
+            )
+        except Exception as exc:
+            app.call_from_thread(self.query_one("#rule-error", Label).update, Text(str(exc)))
+            raise
+        app.call_from_thread(self._saved, rule.name)
+
+    def _saved(self, name: str) -> None:
+        self.app.notify(f"Rule saved: {name}")
+        self.dismiss(True)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)
