@@ -13,6 +13,7 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.meetings import Clash, record_outcome, schedule_meeting
 from leadms_tui.domain.models import MeetingKind, MeetingOutcome
+from leadms_tui.domain.users import get_user
 from leadms_tui.screens.failures import ReportsFailures
 
 
@@ -56,6 +57,9 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
             yield Input(placeholder="Place", id="place")
             yield Input(placeholder="Video link", id="video")
             yield Input(placeholder="Notes", id="notes")
+            yield Input(
+                placeholder="Other reps attending (usernames, comma-separated)", id="attendees"
+            )
             yield Label("", id="meeting-status")
         yield Footer()
 
@@ -88,20 +92,25 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
     ) -> None:
         app = self.app
         actor = app.user.actor  # type: ignore[attr-defined]
-        try:
-            _, clashes = app.database.write(  # type: ignore[attr-defined]
-                lambda session: schedule_meeting(
-                    session,
-                    self.lead_id,
-                    starts_at=starts,
-                    duration_minutes=duration,
-                    kind=kind,
-                    place=fields["place"],
-                    video_link=fields["video"],
-                    notes=fields["notes"],
-                    actor=actor,
-                )
+        usernames = [name for name in fields["attendees"].replace(" ", "").split(",") if name]
+
+        def book(session):
+            attendees = [get_user(session, name).id for name in usernames]
+            return schedule_meeting(
+                session,
+                self.lead_id,
+                starts_at=starts,
+                duration_minutes=duration,
+                kind=kind,
+                place=fields["place"],
+                video_link=fields["video"],
+                notes=fields["notes"],
+                attendee_ids=attendees,
+                actor=actor,
             )
+
+        try:
+            _, clashes = app.database.write(book)  # type: ignore[attr-defined]
         except Exception as exc:
             app.call_from_thread(self.query_one("#meeting-status", Label).update, str(exc))
             raise

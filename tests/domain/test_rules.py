@@ -314,3 +314,43 @@ def test_concurrent_sweepers_fire_each_occurrence_exactly_once(db_url, db, team)
     assert fired == 40
     assert _count(db, Notification) == 40
     assert _count(db, RuleFiring) == 40
+
+
+def test_escalate_to_a_manager_and_notify_a_user(db, team, lead_id):
+    db.write(
+        lambda s: save_rule(
+            s,
+            Rule(
+                name="Wrong number: escalate",
+                trigger="call_outcome",
+                trigger_values=["wrong_number"],
+                action="escalate",
+            ),
+            actor=SYSTEM,
+            now=WED_10,
+        )
+    )
+    db.write(
+        lambda s: save_rule(
+            s,
+            Rule(
+                name="Tell bruno about wrong numbers",
+                trigger="call_outcome",
+                trigger_values=["wrong_number"],
+                action="notify",
+                action_params={"to": "bruno", "message": "check the number"},
+            ),
+            actor=SYSTEM,
+            now=WED_10,
+        )
+    )
+    db.write(
+        lambda s: log_call(
+            s, lead_id, CallOutcome.WRONG_NUMBER, actor=team["ana"].actor, now=WED_10
+        )
+    )
+    with db.reading() as session:
+        lead = session.get(Lead, lead_id)
+        notes = {n.user_id: n.message for n in session.execute(select(Notification)).scalars()}
+    assert lead.owner_id == team["maria"].id
+    assert "Escalated" in notes[team["maria"].id] and "check the number" in notes[team["bruno"].id]
