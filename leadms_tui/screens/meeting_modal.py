@@ -75,7 +75,8 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
             )
             return
         fields = {
-            key: self.query_one(f"#{key}", Input).value for key in ("place", "video", "notes")
+            key: self.query_one(f"#{key}", Input).value
+            for key in ("place", "video", "notes", "attendees")
         }
         kind = MeetingKind(str(self.query_one("#kind", Select).value))
         self._save(starts, duration, kind, fields)
