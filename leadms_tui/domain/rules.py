@@ -17,7 +17,7 @@ from sqlalchemy import String, cast, func, literal, not_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock
+from leadms_tui.domain import audit, clock, recent
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
@@ -112,13 +112,13 @@ def preview_event(
 
 
 def has_rules(session: Session, trigger: RuleTrigger) -> bool:
-    """Whether any enabled rule listens for `trigger` (lets bulk paths skip the engine)."""
-    return (
-        session.execute(
-            select(Rule.id).where(Rule.enabled, Rule.trigger == trigger).limit(1)
-        ).first()
-        is not None
+    """Whether any enabled rule listens for `trigger` (lets intake skip the engine)."""
+    triggers = recent.remembered(
+        session,
+        "rule-triggers",
+        lambda: set(session.execute(select(Rule.trigger).where(Rule.enabled).distinct()).scalars()),
     )
+    return trigger in triggers
 
 
 def _rules(session: Session, trigger: RuleTrigger) -> list[Rule]:
@@ -596,6 +596,7 @@ def save_rule(
         existing.version += 1
         target = existing
     session.flush()
+    recent.forget(session)
     audit.record(
         session,
         actor,

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlmodel import Session, select
 
-from leadms_tui.domain import audit
+from leadms_tui.domain import audit, recent
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Setting
@@ -94,9 +94,14 @@ DEFAULTS = TeamSettings()
 
 
 def load_settings(session: Session) -> TeamSettings:
-    stored = {row.key: row.value for row in session.exec(select(Setting))}
-    known = {f.name for f in fields(TeamSettings)}
-    return TeamSettings(**{k: v for k, v in stored.items() if k in known})
+    """The team settings (remembered for a couple of seconds: every intake reads them)."""
+
+    def load() -> TeamSettings:
+        stored = dict(session.execute(select(Setting.key, Setting.value)).all())
+        known = {f.name for f in fields(TeamSettings)}
+        return TeamSettings(**{k: v for k, v in stored.items() if k in known})
+
+    return recent.remembered(session, "settings", load)
 
 
 def describe_settings(session: Session) -> list[tuple[str, str, str]]:
@@ -117,6 +122,7 @@ def set_setting(session: Session, key: str, value: str, *, actor: audit.Actor) -
         session.add(Setting(key=key, value=canonical))
     else:
         row.value = canonical
+    recent.forget(session)
     audit.record(
         session,
         actor,
