@@ -12,7 +12,8 @@ from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import NotFoundError
-from leadms_tui.domain.leads import check_may_edit
+from leadms_tui.domain.followups import book_followup
+from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
     Call,
     CallOutcome,
@@ -106,8 +107,6 @@ def log_call(
     if lead is None:
         raise NotFoundError(f"no lead with id {lead_id}")
     check_may_edit(lead, actor)
-    before = audit.snapshot(lead)
-
     call = Call(
         lead_id=lead_id,
         user_id=actor.user_id,
@@ -148,48 +147,18 @@ def log_call(
         )
 
     status, lost_reason = status_after(LeadStatus(lead.status), outcome)
-    lead.status = status
+    changes: dict[str, object] = {"status": status}
     if lost_reason:
-        lead.lost_reason = lost_reason
+        changes["lost_reason"] = lost_reason
     if lead.owner_id is None and actor.is_rep:
-        lead.owner_id = actor.user_id  # the rep who calls an unassigned lead takes it
-    lead.updated_at = at
-    lead.version += 1
-    audit.record(
-        session,
-        actor,
-        "lead.update",
-        "lead",
-        lead.id,
-        before=before,
-        after=audit.snapshot(lead),
-        at=at,
-    )
+        changes["owner_id"] = actor.user_id  # the rep who calls an unassigned lead takes it
+    change_lead(session, lead, actor, at, **changes)
 
     chosen = not isinstance(next_followup_at, _ByRules)  # the rep picked a time, or none
     due = next_followup_at if chosen else None
     if due is not None and status not in (LeadStatus.WON, LeadStatus.LOST):
-        attempt = max((f.attempt for f in answered), default=0) + 1
-        followup = FollowUp(
-            lead_id=lead_id,
-            owner_id=lead.owner_id,
-            due_at=clock.as_utc(due),  # type: ignore[arg-type]
-            reason=followup_reason or FOLLOWUP_REASONS.get(outcome, "Follow up"),
-            attempt=attempt,
-            created_by_id=actor.user_id,
-            created_at=at,
-        )
-        session.add(followup)
-        session.flush()
-        audit.record(
-            session,
-            actor,
-            "followup.create",
-            "followup",
-            followup.id,
-            after=audit.snapshot(followup),
-            at=at,
-        )
+        reason = followup_reason or FOLLOWUP_REASONS.get(outcome, "Follow up")
+        book_followup(session, lead, due_at=due, reason=reason, actor=actor, at=at)  # type: ignore[arg-type]
     else:
         due = None
     effects = fire_event(

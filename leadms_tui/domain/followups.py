@@ -31,15 +31,42 @@ def add_followup(
     check_may_edit(lead, actor)
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
         raise ValidationError(f"{lead.number} is {lead.status}: reopen it before a follow-up")
+    return book_followup(
+        session,
+        lead,
+        due_at=due_at,
+        reason=reason,
+        actor=actor,
+        at=at,
+        owner_id=owner_id or lead.owner_id or actor.user_id,
+    )
+
+
+def book_followup(
+    session: Session,
+    lead: Lead,
+    *,
+    due_at: datetime,
+    reason: str,
+    actor: audit.Actor,
+    at: datetime,
+    owner_id: int | None = None,
+    rule_id: int | None = None,
+) -> FollowUp:
+    """Insert the lead's next follow-up (attempt numbers count up) and audit it.
+
+    The one place follow-ups are made: by people, by calls and by rules.
+    """
     previous = session.execute(
-        select(func.max(FollowUp.attempt)).where(FollowUp.lead_id == lead_id)
+        select(func.max(FollowUp.attempt)).where(FollowUp.lead_id == lead.id)
     ).scalar()
     followup = FollowUp(
-        lead_id=lead_id,
-        owner_id=owner_id or lead.owner_id or actor.user_id,
+        lead_id=lead.id,  # type: ignore[arg-type]
+        owner_id=owner_id if owner_id is not None else lead.owner_id,
         due_at=clock.as_utc(due_at),
         reason=reason.strip() or "Follow up",
         attempt=(previous or 0) + 1,
+        rule_id=rule_id,
         created_by_id=actor.user_id,
         created_at=at,
     )

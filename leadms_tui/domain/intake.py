@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, text
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, numbering, rules
+from leadms_tui.domain import audit, clock, numbering
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Channel, Inquiry, Lead, LeadStatus, PhoneFlag, RuleTrigger
@@ -161,6 +161,8 @@ def intake_lead(
     audit.record(
         session, actor, "lead.create", "lead", lead_id, after={"id": lead_id, **values}, at=at
     )
+    from leadms_tui.domain import rules  # rules build on leads; imported when used
+
     if rules.has_rules(session, RuleTrigger.LEAD_CREATED):
         event = rules.Event(
             RuleTrigger.LEAD_CREATED, lead_id, data.channel.value, f"lead:{lead_id}"

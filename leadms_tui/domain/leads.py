@@ -67,6 +67,28 @@ def check_may_edit(lead: Lead, actor: audit.Actor) -> None:
         raise PermissionDeniedError(f"{lead.number} belongs to another rep")
 
 
+def change_lead(
+    session: Session, lead: Lead, actor: audit.Actor, at: datetime, **values: object
+) -> None:
+    """Set fields on a lead already locked or loaded in this transaction, bump its version,
+    and audit the change (services that own the rule for the change call this)."""
+    before = audit.snapshot(lead)
+    for key, value in values.items():
+        setattr(lead, key, value)
+    lead.updated_at = at
+    lead.version += 1
+    audit.record(
+        session,
+        actor,
+        "lead.update",
+        "lead",
+        lead.id,
+        before=before,
+        after=audit.snapshot(lead),
+        at=at,
+    )
+
+
 def update_lead(
     session: Session,
     lead_id: int,

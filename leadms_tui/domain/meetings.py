@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, rules
 from leadms_tui.domain.errors import NotFoundError, ValidationError
-from leadms_tui.domain.leads import check_may_edit
+from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
     Lead,
     LeadStatus,
@@ -106,20 +106,13 @@ def schedule_meeting(
         at=at,
     )
     if lead.status in BEFORE_MEETING:
-        before = audit.snapshot(lead)
-        lead.status = LeadStatus.MEETING_SCHEDULED
-        lead.owner_id = lead.owner_id or owner
-        lead.updated_at = at
-        lead.version += 1
-        audit.record(
+        change_lead(
             session,
+            lead,
             actor,
-            "lead.update",
-            "lead",
-            lead.id,
-            before=before,
-            after=audit.snapshot(lead),
-            at=at,
+            at,
+            status=LeadStatus.MEETING_SCHEDULED,
+            owner_id=lead.owner_id or owner,
         )
     return meeting, clashes
 

@@ -21,6 +21,8 @@ from leadms_tui.domain import audit, clock, recent
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.followups import book_followup
+from leadms_tui.domain.leads import change_lead
 from leadms_tui.domain.models import (
     Call,
     CallOutcome,
@@ -211,28 +213,14 @@ def _apply(
         if lead.status in CLOSED:
             return
         due = _followup_due(rule, settings.calendar(), at, picked)
-        previous = session.execute(
-            select(func.max(FollowUp.attempt)).where(FollowUp.lead_id == lead.id)
-        ).scalar()
-        followup = FollowUp(
-            lead_id=lead.id,  # type: ignore[arg-type]
-            owner_id=lead.owner_id,
-            due_at=due,
-            reason=params.get("reason") or rule.name,
-            attempt=(previous or 0) + 1,
-            rule_id=rule.id,
-            created_at=at,
-        )
-        session.add(followup)
-        session.flush()
-        audit.record(
+        followup = book_followup(
             session,
-            actor,
-            "followup.create",
-            "followup",
-            followup.id,
-            after=audit.snapshot(followup),
+            lead,
+            due_at=due,
+            actor=actor,
             at=at,
+            reason=params.get("reason") or rule.name,
+            rule_id=rule.id,
         )
         effects.followup_due, effects.followup_reason = due, followup.reason
         effects.descriptions.append(f"follow-up: {followup.reason}")
@@ -241,7 +229,7 @@ def _apply(
         if lead.status == status:
             return
         lost_reason = params.get("lost_reason") if status == LeadStatus.LOST else None
-        _change_lead(session, lead, actor, at, status=status, lost_reason=lost_reason)
+        change_lead(session, lead, actor, at, status=status, lost_reason=lost_reason)
         if status in CLOSED:
             _cancel_open_followups(session, lead, actor, at)
         effects.descriptions.append(f"status → {status.value}")
@@ -250,13 +238,13 @@ def _apply(
             select(User).where(User.username == params.get("to"), User.active)
         ).scalar_one_or_none()
         if user is not None and user.id != lead.owner_id:
-            _change_lead(session, lead, actor, at, owner_id=user.id)
+            change_lead(session, lead, actor, at, owner_id=user.id)
             _notify(session, [user.id], lead, f"{lead.number} was assigned to you: {rule.name}", at)  # type: ignore[list-item]
             effects.descriptions.append(f"reassigned to {user.username}")
     elif rule.action == RuleAction.ESCALATE:
         managers = _managers(session)
         if managers:
-            _change_lead(session, lead, actor, at, owner_id=managers[0])
+            change_lead(session, lead, actor, at, owner_id=managers[0])
             _notify(session, managers, lead, f"Escalated {lead.number}: {rule.name}", at)
             effects.descriptions.append("escalated to a manager")
     elif rule.action == RuleAction.NOTIFY:
@@ -293,26 +281,6 @@ def _describe(
         effects.descriptions.append(f"status → {params.get('status')}{reason}")
     elif rule.action != RuleAction.CREATE_FOLLOWUP:
         effects.descriptions.append(describe_rule(rule))
-
-
-def _change_lead(
-    session: Session, lead: Lead, actor: audit.Actor, at: datetime, **values: Any
-) -> None:
-    before = audit.snapshot(lead)
-    for key, value in values.items():
-        setattr(lead, key, value)
-    lead.updated_at = at
-    lead.version += 1
-    audit.record(
-        session,
-        actor,
-        "lead.update",
-        "lead",
-        lead.id,
-        before=before,
-        after=audit.snapshot(lead),
-        at=at,
-    )
 
 
 def _cancel_open_followups(session: Session, lead: Lead, actor: audit.Actor, at: datetime) -> None:
