@@ -1,0 +1,188 @@
+"""Run every benchmark on each engine and print (or write) the results table.
+
+    python -m bench.run --size full --engines sqlite,postgres --output bench/results.md
+    python -m bench.run                      # smoke size (2,000 leads), both engines
+
+Each engine gets a fresh database of the chosen size (a SQLite file in --workdir, or a
+`leadms_bench_<random>` PostgreSQL database on the server of --pg-url, dropped at the end),
+plus a 1,000-lead one for the query comparison. Order matters: the reading benchmarks
+run first, then intake and import add their leads.
+"""
+
+import argparse
+import os
+import platform
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterable
+from contextlib import ExitStack
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import psycopg
+
+from bench import imports, intake, queries, tui
+from bench.common import (
+    DEFAULT_PG_URL,
+    SIZES,
+    Result,
+    Size,
+    conninfo,
+    log,
+    scratch_database,
+    working_moment,
+)
+from bench.generate import generate
+
+TUI_ROWS = (
+    "start to day view painted",
+    "cursor move",
+    "open lead detail",
+    "open search (first page)",
+    "phone search result",
+    "peak RSS",
+)
+
+
+def expected_benchmarks(engine: str) -> set[str]:
+    """The name of every row an engine's run produces."""
+    names = {"generate: database", "intake: duplicate / missing numbers"}
+    names |= {
+        f"query: {op}, {what}" for op in queries.OPERATIONS for what in ("SQL statements", "time")
+    }
+    names |= {f"TUI: {row}" for row in TUI_ROWS}
+    names |= {f"intake: {n} writer{'s' if n > 1 else ''}" for n in intake.WRITERS[engine]}
+    return names | {"import: website-form CSV"}
+
+
+def run_engine(
+    engine: str,
+    size: Size,
+    *,
+    workdir: Path,
+    url: str | None = None,
+    pg_server: str = DEFAULT_PG_URL,
+) -> list[Result]:
+    """Every benchmark on one engine; `url` is an empty database to fill (else one is made)."""
+    moment = working_moment()
+    with ExitStack() as stack:
+
+        def scratch(name: str) -> str:
+            return stack.enter_context(
+                scratch_database(engine, name=name, workdir=workdir, pg_server=pg_server)
+            )
+
+        big = url or scratch("bench-big")
+        small = scratch("bench-small")
+        log(f"{engine}: generating {size.leads:,} leads and {size.calls:,} calls")
+        made = generate(big, leads=size.leads, calls=size.calls, reps=size.reps, now=moment)
+        generate(small, leads=size.small_leads, calls=size.small_calls, reps=size.reps, now=moment)
+        rows = made.leads + made.inquiries + made.calls + made.followups + made.meetings
+        results = [
+            Result(
+                engine,
+                "generate: database",
+                rows / made.seconds,
+                "rows/s",
+                note=(
+                    f"{made.leads:,} leads, {made.calls:,} calls, {made.followups:,} follow-ups, "
+                    f"{made.meetings:,} meetings, {made.inquiries:,} inquiries in "
+                    f"{made.seconds:.0f} s"
+                ),
+            )
+        ]
+        steps = (
+            ("queries", lambda: queries.run(
+                engine, small, big, small_leads=size.small_leads, moment=moment,
+                runs=size.query_runs,
+            )),
+            ("TUI", lambda: tui.run(
+                big, moment=moment, paint_runs=size.paint_runs, samples=size.tui_samples,
+                workdir=workdir,
+            )),
+            ("intake", lambda: intake.run(big, people=made.people, leads=size.intake_leads)),
+            ("import", lambda: imports.run(
+                big, rows=size.import_rows, people=made.people, moment=moment, workdir=workdir
+            )),
+        )  # fmt: skip
+        for name, step in steps:
+            log(f"{engine}: {name}")
+            started = time.perf_counter()
+            results += step()
+            log(f"{engine}: {name} done in {time.perf_counter() - started:.0f} s")
+    return results
+
+
+def _number(value: float) -> str:
+    if isinstance(value, int) or abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def table(results: Iterable[Result]) -> str:
+    lines = [
+        "| Engine | Benchmark | Figure | Baseline | Ratio | Target | Met | Notes |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        figure = r.figure if isinstance(r.figure, str) else f"{_number(r.figure)} {r.unit}"
+        baseline = f"{_number(r.baseline)} ({r.versus})" if r.baseline is not None else ""
+        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
+        met = {True: "yes", False: "**no**", None: ""}[r.met]
+        cells = [r.engine, r.benchmark, figure.strip(), baseline, ratio, r.target, met, r.note]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    return "\n".join(lines)
+
+
+def machine(engines: list[str], pg_server: str) -> str:
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    meminfo = Path("/proc/meminfo").read_text().splitlines()
+    cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), "")
+    memory = next(int(line.split()[1]) for line in meminfo if line.startswith("MemTotal"))
+    parts = [
+        f"{os.cpu_count()} cores ({cpu})",
+        f"{memory / 1024**2:.0f} GB RAM",
+        f"Python {platform.python_version()}",
+        f"SQLite {sqlite3.sqlite_version}",
+    ]
+    if "postgres" in engines:
+        with psycopg.connect(conninfo(pg_server), connect_timeout=10) as conn:
+            parts.append(f"PostgreSQL {conn.execute('SHOW server_version').fetchone()[0]}")
+    for package in ("textual", "sqlalchemy", "psycopg"):
+        parts.append(f"{package} {version(package)}")
+    return ", ".join(parts)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the Lead MS benchmarks.")
+    parser.add_argument("--size", choices=sorted(SIZES), default="smoke")
+    parser.add_argument("--engines", default="sqlite,postgres", help="comma-separated")
+    parser.add_argument("--output", type=Path, help="also write the results here (markdown)")
+    parser.add_argument("--workdir", type=Path, help="for SQLite files and the CSV (default: temp)")
+    parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="any database on the server")
+    args = parser.parse_args(argv)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    size = SIZES[args.size]
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="leadms-bench-") as temporary:
+        workdir = args.workdir or Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        results = []
+        for engine in engines:
+            results += run_engine(engine, size, workdir=workdir, pg_server=args.pg_url)
+    report = (
+        f"Size **{size.name}** ({size.leads:,} leads, {size.calls:,} calls, {size.reps} reps), "
+        f"run {datetime.now():%Y-%m-%d %H:%M} in {(time.perf_counter() - started) / 60:.0f} min "
+        f"on {machine(engines, args.pg_url)}.\n\n{table(results)}\n"
+    )
+    print(report)
+    if args.output:
+        args.output.write_text(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,241 @@
+"""The TUI: process start to painted day view (against a bare Textual app), key latencies, RSS.
+
+Start-up runs in a real pseudo-terminal (120x40): the child writes the time of its first
+paint with data and exits (see `bench.tui_probe`). The key latencies are Pilot-driven and
+headless, in a child process whose peak RSS is the session's.
+"""
+
+import fcntl
+import json
+import os
+import pickle
+import pty
+import struct
+import subprocess
+import sys
+import termios
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+from random import Random
+from typing import Any
+
+from sqlalchemy import event, select
+
+from bench.common import ROOT, TIMEZONE, Result, conninfo, engine_of, median, p95, sqlite_path
+from bench.people import national
+from leadms_tui.domain import clock
+from leadms_tui.domain.db import Database
+from leadms_tui.domain.models import Lead, User
+from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
+
+COLUMNS, ROWS = 120, 40
+PAINT_RATIO = 1.5
+LATENCY_MS = 100
+RSS_MB = 200
+CHILD_SECONDS = 300
+
+
+def _environment() -> dict[str, str]:
+    path = os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PYTHONPATH": path}
+
+
+def _reap(process: subprocess.Popen, timeout: float) -> tuple[int, int]:
+    """Wait for the child; (exit status, its peak RSS in KiB) from wait4."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            process.returncode = os.waitstatus_to_exitcode(status)
+            return process.returncode, usage.ru_maxrss
+        if time.monotonic() > deadline:
+            process.kill()
+        time.sleep(0.005)
+
+
+def in_terminal(args: list[str], timeout: float = CHILD_SECONDS) -> tuple[float, int, str]:
+    """`python -m bench.tui_probe ARGS` in a pty: (seconds to its marker, peak RSS KiB, output)."""
+    marker = Path(args[-1])
+    marker.unlink(missing_ok=True)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLUMNS, 0, 0))
+    output = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            output.extend(chunk[-4096:] if len(output) > 65536 else chunk)
+
+    started = time.time()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.tui_probe", *args],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=ROOT,
+        env=_environment(),
+        start_new_session=True,
+    )
+    os.close(slave)
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    status, rss = _reap(process, timeout)
+    reader.join(5)
+    os.close(master)
+    text = output.decode(errors="replace")
+    if status != 0 or not marker.exists():
+        raise RuntimeError(f"{args[0]} probe failed ({status}): {text[-800:]}")
+    return float(marker.read_text()) - started, rss, text
+
+
+def _headless(args: list[str], timeout: float = CHILD_SECONDS) -> int:
+    """Run a probe without a terminal; its peak RSS in KiB."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.tui_probe", *args],
+        cwd=ROOT,
+        env=_environment(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    status, rss = _reap(process, timeout)
+    if status != 0:
+        raise RuntimeError(f"{args[0]} probe failed ({status}): {process.stderr.read()[-2000:]!r}")
+    return rss
+
+
+def day_view_statements(db: Database, rep_id: int, moment: datetime) -> list[tuple[str, Any]]:
+    """The statements (and parameters, as the driver got them) of the rep's day view."""
+    captured: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            captured.append((statement, parameters))
+
+    day = clock.business_date(moment, TIMEZONE)
+    event.listen(db.engine, "before_cursor_execute", capture)
+    with db.reading() as session:
+        load_day_view(session=session, day=day, timezone=TIMEZONE, owner_id=rep_id)
+    event.remove(db.engine, "before_cursor_execute", capture)
+    return captured
+
+
+def _phones(db: Database, count: int) -> list[str]:
+    """Phones of stored leads as a UK user types them (spread over the whole table)."""
+    with db.reading() as session:
+        total = session.execute(select(Lead.id).order_by(Lead.id.desc()).limit(1)).scalar_one()
+        rng = Random(5)
+        wanted = sorted(rng.randrange(1, total + 1) for _ in range(count * 3))
+        phones = session.execute(
+            select(Lead.phone_e164).where(Lead.id.in_(wanted), Lead.phone_e164.is_not(None))
+        ).scalars()
+        return [national(phone) for phone in phones][:count]
+
+
+def run(
+    url: str, *, moment: datetime, paint_runs: int, samples: int, workdir: Path
+) -> list[Result]:
+    from bench.queries import busiest_rep
+
+    engine = engine_of(url)
+    db = Database(url)
+    try:
+        with db.reading() as session:
+            day = clock.business_date(moment, TIMEZONE)
+            rep_id = busiest_rep(session, day_bounds(day, TIMEZONE)[1])
+            username = session.get(User, rep_id).username
+        statements = workdir / "day-view-statements.pickle"
+        statements.write_bytes(pickle.dumps(day_view_statements(db, rep_id, moment)))
+        phones = _phones(db, samples + 1)  # the first search warms up
+    finally:
+        db.dispose()
+    dsn = sqlite_path(url) if engine == "sqlite" else conninfo(url)
+    marker = str(workdir / "painted")
+    now = moment.isoformat()
+    app_times, bare_times, rss = [], [], []
+    for run in range(paint_runs + 1):  # the first run of each warms the OS caches
+        seconds, app_rss, _ = in_terminal(["paint", url, username, now, marker])
+        bare_seconds, bare_rss, _ = in_terminal(["bare", engine, dsn, str(statements), marker])
+        if run:
+            app_times.append(seconds)
+            bare_times.append(bare_seconds)
+            rss.append(app_rss)
+    out = workdir / "pilot.json"
+    pilot_rss = _headless(["pilot", url, username, now, str(samples), ",".join(phones), str(out)])
+    timings = json.loads(out.read_text())
+    statements.unlink()
+    out.unlink()
+    return _results(engine, app_times, bare_times, max(rss), bare_rss, pilot_rss, timings)
+
+
+def _results(
+    engine: str,
+    app_times: list[float],
+    bare_times: list[float],
+    app_rss: int,
+    bare_rss: int,
+    pilot_rss: int,
+    timings: dict[str, Any],
+) -> list[Result]:
+    paint, bare = median(app_times), median(bare_times)
+    rows = ", ".join(f"{table} {count}" for table, count in timings["rows"].items())
+    results = [
+        Result(
+            engine,
+            "TUI: start to day view painted",
+            paint,
+            "s median",
+            bare,
+            "bare Textual app + plain driver",
+            target=f"≤ {PAINT_RATIO}x baseline",
+            met=paint <= PAINT_RATIO * bare,
+            note=f"{len(app_times)} runs in a 120x40 pty; day view rows: {rows}",
+        )
+    ]
+
+    def latency(name: str, key: str, targeted: bool, note: str = "") -> None:
+        values = [v * 1000 for v in timings[key]]
+        figure = p95(values)
+        results.append(
+            Result(
+                engine,
+                f"TUI: {name}",
+                figure,
+                "ms p95",
+                target=f"< {LATENCY_MS} ms p95" if targeted else "",
+                met=figure < LATENCY_MS if targeted else None,
+                note=f"median {median(values):.1f} ms, {len(values)} samples{note}",
+            )
+        )
+
+    latency("cursor move", "cursor", True)
+    latency("open lead detail", "detail", True)
+    latency("open search (first page)", "search_open", False)
+    after = [v * 1000 for v in timings["search_after_pause"]]
+    latency(
+        "phone search result",
+        "search",
+        True,
+        f"; from the last key, incl. the 150 ms typing pause; after it p95 {p95(after):.1f} ms",
+    )
+    mb = max(app_rss, pilot_rss) / 1024
+    results.append(
+        Result(
+            engine,
+            "TUI: peak RSS",
+            mb,
+            "MB",
+            bare_rss / 1024,
+            "bare Textual app",
+            target=f"< {RSS_MB} MB",
+            met=mb < RSS_MB,
+            note=f"start-up {app_rss / 1024:.0f} MB, Pilot session {pilot_rss / 1024:.0f} MB",
+        )
+    )
+    return results

@@ -1,0 +1,255 @@
+"""The child processes of the TUI benchmark (run by `bench.tui`, one per measurement).
+
+    python -m bench.tui_probe paint URL USER NOW MARKER          # Lead MS in a terminal
+    python -m bench.tui_probe bare ENGINE DSN STATEMENTS MARKER  # bare Textual app
+    python -m bench.tui_probe pilot URL USER NOW SAMPLES PHONES OUT
+
+`paint` and `bare` write the wall-clock time of their first paint with data to MARKER
+and exit; `pilot` drives Lead MS headless and writes its timings (seconds) as JSON.
+Only the standard library is imported up front, so neither side pays for the other's imports.
+"""
+
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+WIDTH = 8  # columns of the bare app's table
+IDLE = 0.05  # seconds between samples: each key lands on an idle app, as a person's would
+KEY_CHARS = {"enter": "\r", "escape": "\x1b", "slash": "/", "space": " "}
+
+
+def _painted(app: Any, marker: str) -> None:
+    Path(marker).write_text(repr(time.time()))
+    app.exit()
+
+
+def _freeze_clock(now: str) -> None:
+    from leadms_tui.domain import clock
+
+    moment = datetime.fromisoformat(now)
+    clock.set_clock(lambda: moment)
+
+
+def paint(url: str, username: str, now: str, marker: str) -> None:
+    """Start Lead MS as `leadms demo --as USER` does; exit once the day view shows its data."""
+    _freeze_clock(now)
+    from leadms_tui.app import run_tui
+    from leadms_tui.domain.db import open_database
+    from leadms_tui.domain.users import get_user
+    from leadms_tui.screens.day_view import DayViewScreen
+
+    show = DayViewScreen._show
+
+    def show_then_exit(screen: Any, view: Any) -> None:
+        show(screen, view)
+        screen.call_after_refresh(_painted, screen.app, marker)
+
+    DayViewScreen._show = show_then_exit  # type: ignore[method-assign]
+    database = open_database(url)
+    with database.reading() as session:
+        user = get_user(session, username)
+    run_tui(database, signed_in=user)
+
+
+def bare(engine: str, dsn: str, statements: str, marker: str) -> None:
+    """Header, table, footer: run the day view's statements with the plain driver, show rows."""
+    import pickle
+
+    from textual import work
+    from textual.app import App, ComposeResult
+    from textual.widgets import DataTable, Footer, Header
+
+    queries = pickle.loads(Path(statements).read_bytes())
+
+    class Bare(App[None]):
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            self.query_one(DataTable).add_columns(*(f"c{i}" for i in range(WIDTH)))
+            self.load()
+
+        @work(thread=True)
+        def load(self) -> None:
+            if engine == "sqlite":
+                import sqlite3
+
+                conn: Any = sqlite3.connect(dsn)
+            else:
+                import psycopg
+
+                conn = psycopg.connect(dsn)
+            rows = [row for sql, params in queries for row in conn.execute(sql, params)]
+            conn.close()
+            self.call_from_thread(self.show, rows)
+
+        def show(self, rows: list[tuple]) -> None:
+            table = self.query_one(DataTable)
+            for row in rows:
+                cells = [str(value) for value in row[:WIDTH]]
+                table.add_row(*cells, *([""] * (WIDTH - len(cells))))
+            self.call_after_refresh(_painted, self, marker)
+
+    Bare().run()
+
+
+# --- pilot: keys in, time until the screen shows the answer -------------------------------
+
+
+def _observe(events: dict[str, float]) -> None:
+    """Note when each screen shows data (wraps the screens' `_show`; nothing else changes)."""
+    from leadms_tui.screens.day_view import DayViewScreen
+    from leadms_tui.screens.lead_detail import LeadDetailScreen
+    from leadms_tui.screens.lead_list import LeadListScreen
+
+    def wrap(cls: Any, name: str, label: Callable[..., str | None]) -> None:
+        original = getattr(cls, name)
+
+        def observed(self: Any, *args: Any) -> None:
+            original(self, *args)
+            key = label(self, *args)
+            if key:
+                events[key] = time.perf_counter()
+
+        setattr(cls, name, observed)
+
+    wrap(DayViewScreen, "_show", lambda screen, view: "day")
+    wrap(LeadDetailScreen, "_show", lambda screen, detail: "detail")
+    wrap(LeadListScreen, "_search_now", lambda screen: "search:" + screen._filter().text)
+    wrap(
+        LeadListScreen,
+        "_show",
+        lambda screen, rows, append, generation: (
+            f"list:{screen._filter().text}:{len(rows)}"
+            if generation == screen._generation
+            else None
+        ),
+    )
+
+
+async def _until(condition: Callable[[], object], timeout: float = 30.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the screen did not get there in time")
+        await asyncio.sleep(0.001)
+
+
+async def _workers_done(app: Any) -> None:
+    """Every worker finished (a cancelled one, replaced by a newer load, counts as finished)."""
+    from textual.worker import WorkerCancelled, WorkerFailed
+
+    for worker in list(app.workers):
+        with contextlib.suppress(WorkerCancelled, WorkerFailed):
+            await asyncio.wait_for(worker.wait(), 30)
+
+
+async def _painted_async(app: Any) -> None:
+    done = asyncio.get_running_loop().create_future()
+    app.screen.call_after_refresh(lambda: done.done() or done.set_result(None))
+    await asyncio.wait_for(done, 30)
+
+
+def _send(app: Any, key: str) -> None:
+    """One key press, as the terminal driver posts it (Pilot's `press` also idles ~20 ms)."""
+    from textual import events
+
+    char = KEY_CHARS.get(key, key if len(key) == 1 else None)
+    app.post_message(events.Key(key, char))
+
+
+async def _drive(url: str, username: str, samples: int, phones: list[str]) -> dict[str, Any]:
+    from textual.widgets import DataTable
+
+    from leadms_tui.app import LeadMSApp
+    from leadms_tui.domain.db import open_database
+    from leadms_tui.domain.users import get_user
+    from leadms_tui.screens.day_view import DayViewScreen
+
+    seen: dict[str, float] = {}
+    _observe(seen)
+    database = open_database(url)
+    with database.reading() as session:
+        user = get_user(session, username)
+    app = LeadMSApp(database, signed_in=user)
+    timings: dict[str, Any] = {"cursor": [], "detail": [], "search_open": [], "search": []}
+    timings["search_after_pause"] = []
+
+    async def back_home() -> None:
+        seen.clear()
+        _send(app, "escape")
+        await _until(lambda: isinstance(app.screen, DayViewScreen) and "day" in seen)
+        await _workers_done(app)
+        await _painted_async(app)
+
+    async with app.run_test(size=(120, 40)):
+        await _until(lambda: "day" in seen)
+        await _workers_done(app)
+        screen = app.screen
+        table = max(screen.query(DataTable), key=lambda t: t.row_count)
+        table.focus()
+        await _painted_async(app)
+        rows = table.row_count
+        timings["rows"] = {t.id: t.row_count for t in screen.query(DataTable)}
+        for i in range(samples + 1 if rows > 1 else 0):  # sample 0 warms up: not counted
+            await asyncio.sleep(IDLE)
+            target = table.cursor_row + (1 if i % 2 == 0 else -1)
+            started = time.perf_counter()
+            _send(app, "j" if i % 2 == 0 else "k")
+            await _until(lambda target=target: table.cursor_row == target)
+            await _painted_async(app)
+            timings["cursor"].append(time.perf_counter() - started)
+        for i in range(samples + 1):
+            table.move_cursor(row=i % rows, animate=False)
+            await _painted_async(app)
+            await asyncio.sleep(IDLE)
+            seen.clear()
+            started = time.perf_counter()
+            _send(app, "enter")
+            await _until(lambda: "detail" in seen)
+            await _painted_async(app)
+            timings["detail"].append(time.perf_counter() - started)
+            await back_home()
+        for phone in phones[: samples + 1]:
+            await asyncio.sleep(IDLE)
+            seen.clear()
+            started = time.perf_counter()
+            _send(app, "slash")
+            await _until(lambda: any(key.startswith("list::") for key in seen))
+            await _painted_async(app)
+            timings["search_open"].append(time.perf_counter() - started)
+            seen.clear()
+            for char in phone:
+                _send(app, "space" if char == " " else char)
+            typed = time.perf_counter()
+            found = f"list:{phone}:"
+            await _until(lambda found=found: any(key.startswith(found) for key in seen))
+            await _painted_async(app)
+            done = time.perf_counter()
+            result = next(key for key in seen if key.startswith(found))
+            if result.endswith(":0"):
+                raise AssertionError(f"no lead found for {phone}")
+            timings["search"].append(done - typed)
+            timings["search_after_pause"].append(done - seen[f"search:{phone}"])
+            await back_home()
+    database.dispose()
+    return {key: value[1:] if isinstance(value, list) else value for key, value in timings.items()}
+
+
+def pilot(url: str, username: str, now: str, samples: str, phones: str, out: str) -> None:
+    _freeze_clock(now)
+    timings = asyncio.run(_drive(url, username, int(samples), phones.split(",")))
+    Path(out).write_text(json.dumps(timings))
+
+
+if __name__ == "__main__":
+    modes = {"paint": paint, "bare": bare, "pilot": pilot}
+    modes[sys.argv[1]](*sys.argv[2:])
