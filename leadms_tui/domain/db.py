@@ -23,7 +23,7 @@ from leadms_tui.domain.errors import DatabaseError
 T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
-SCHEMA_HEAD = "0002"
+SCHEMA_HEAD = "0003"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 WRITE_RETRIES = 8
 _MIGRATION_LOCK_ID = 7_272_023  # pg advisory lock key: one upgrader at a time
@@ -134,6 +134,20 @@ class Database:
             if not self.is_sqlite:
                 conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_ID})")
             command.upgrade(_alembic_config(conn), "head")
+        self.refresh_statistics()
+
+    def refresh_statistics(self) -> None:
+        """Keep SQLite's query planner informed (PostgreSQL's autovacuum does this itself).
+
+        Without statistics SQLite can pick the wrong index once the tables are large (the
+        team day view went from 27 ms to 2.6 s on 100k leads / 1M follow-ups). A sampled
+        ANALYZE takes a few milliseconds; the sweep runs it every minute.
+        """
+        if not self.is_sqlite:
+            return
+        with translate_errors(), self._write_engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
 
     def ensure_schema(self, *, migrate: bool) -> None:
         """Check the schema is current; upgrade it when `migrate`, else explain what to run."""

@@ -191,6 +191,7 @@ class Lead(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("business_date", "seq", name="uq_lead_business_date_seq"),
         Index("ix_lead_owner_status", "owner_id", "status"),
+        Index("ix_lead_status_created_at", "status", "created_at"),  # new leads, oldest first
         Index("ix_lead_channel_external_id", "channel", "external_id"),
     )
 
@@ -241,6 +242,7 @@ class Call(SQLModel, table=True):
     __table_args__ = (
         Index("ix_call_user_called_at", "user_id", "called_at"),
         Index("ix_call_lead_called_at", "lead_id", "called_at"),
+        Index("ix_call_called_at", "called_at"),  # the team's calls of a day
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -254,7 +256,10 @@ class Call(SQLModel, table=True):
 
 class FollowUp(SQLModel, table=True):
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_followup_owner_state_due", "owner_id", "state", "due_at"),)
+    __table_args__ = (
+        Index("ix_followup_owner_state_due", "owner_id", "state", "due_at"),
+        Index("ix_followup_state_due", "state", "due_at"),  # the team's day view
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="leads.id", index=True)

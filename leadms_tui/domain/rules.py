@@ -369,6 +369,7 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
             return 1
 
         report.fired += db.write(fire)
+    db.refresh_statistics()
     return report
 
 

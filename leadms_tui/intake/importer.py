@@ -98,6 +98,8 @@ def run_import(
             summary.repeats += result.repeat_of is not None
         if on_row:
             on_row(summary.read)
+    if not dry_run:
+        db.refresh_statistics()  # a big import changes what the query planner should know
     summary.rejects.sort(key=lambda r: r.row)
     summary.rejected = len(summary.rejects)
     summary.seconds = time.perf_counter() - started
