@@ -35,6 +35,7 @@ class Size:
     small_leads: int  # the small database of the query benchmark
     small_calls: int
     intake_leads: int  # leads per writer configuration, all writers together
+    intake_rounds: int  # races per writer configuration (the median is reported)
     import_rows: int
     query_runs: int
     paint_runs: int  # process start to painted day view, after one warm-up run
@@ -42,8 +43,8 @@ class Size:
 
 
 SIZES = {
-    "smoke": Size("smoke", 2_000, 10_000, 5, 1_000, 5_000, 48, 2_000, 5, 1, 3),
-    "full": Size("full", 100_000, 1_000_000, 20, 1_000, 10_000, 2_400, 100_000, 30, 5, 30),
+    "smoke": Size("smoke", 2_000, 10_000, 5, 1_000, 5_000, 48, 1, 2_000, 5, 1, 3),
+    "full": Size("full", 100_000, 1_000_000, 20, 1_000, 10_000, 2_400, 3, 100_000, 30, 5, 30),
 }
 
 

@@ -29,6 +29,7 @@ from bench.people import email_of, has_email, has_phone, name_of, phone_of
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
+from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.numbering import format_lead_number
 from leadms_tui.domain.settings import set_setting
@@ -90,96 +91,30 @@ NOTES = (
     "Comparing with two competitors",
     "Very keen, budget approved",
 )
-REP_NAMES = [
-    "ana",
-    "bruno",
-    "chloe",
-    "dev",
-    "emeka",
-    "fiona",
-    "gus",
-    "hanna",
-    "ines",
-    "jon",
-    "kemi",
-    "luis",
-    "mona",
-    "nico",
-    "olga",
-    "pat",
-    "rui",
-    "sara",
-    "theo",
-    "uma",
-]
+REP_NAMES = (  # noqa: SIM905
+    "ana bruno chloe dev emeka fiona gus hanna ines jon kemi luis mona nico olga pat rui "
+    "sara theo uma"
+).split()
 
 # The tables written in bulk, and the columns each row gives (in order).
-LEAD_COLUMNS = [
-    "id",
-    "number",
-    "business_date",
-    "seq",
-    "name",
-    "phone_raw",
-    "phone_e164",
-    "phone_flag",
-    "email",
-    "email_lower",
-    "channel",
-    "external_id",
-    "first_message",
-    "status",
-    "lost_reason",
-    "owner_id",
-    "repeat_of_id",
-    "repeat_count",
-    "created_at",
-    "updated_at",
-    "version",
-]
-INQUIRY_COLUMNS = [
-    "id",
-    "lead_id",
-    "channel",
-    "received_at",
-    "message",
-    "dedupe_key",
-    "payload_ref",
-    "attributes",
-]
+LEAD_COLUMNS = (  # noqa: SIM905
+    "id number business_date seq name phone_raw phone_e164 phone_flag email email_lower "
+    "channel external_id first_message status lost_reason owner_id repeat_of_id "
+    "repeat_count created_at updated_at version"
+).split()
+INQUIRY_COLUMNS = (  # noqa: SIM905
+    "id lead_id channel received_at message dedupe_key payload_ref attributes"
+).split()
 AUDIT_COLUMNS = ["id", "at", "actor_id", "actor", "action", "entity", "entity_id", "changes"]
 CALL_COLUMNS = ["id", "lead_id", "user_id", "outcome", "note", "called_at", "created_at"]
-FOLLOWUP_COLUMNS = [
-    "id",
-    "lead_id",
-    "owner_id",
-    "due_at",
-    "reason",
-    "attempt",
-    "state",
-    "created_by_id",
-    "rule_id",
-    "call_id",
-    "completed_at",
-    "missed_at",
-    "created_at",
-    "version",
-]
-MEETING_COLUMNS = [
-    "id",
-    "lead_id",
-    "owner_id",
-    "kind",
-    "starts_at",
-    "duration_minutes",
-    "place",
-    "video_link",
-    "notes",
-    "outcome",
-    "missed_at",
-    "created_at",
-    "version",
-]
+FOLLOWUP_COLUMNS = (  # noqa: SIM905
+    "id lead_id owner_id due_at reason attempt state created_by_id rule_id call_id "
+    "completed_at missed_at created_at version"
+).split()
+MEETING_COLUMNS = (  # noqa: SIM905
+    "id lead_id owner_id kind starts_at duration_minutes place video_link notes outcome "
+    "missed_at created_at version"
+).split()
 
 
 @dataclass(frozen=True)
@@ -232,7 +167,7 @@ def generate(
         db.upgrade()
         with db.reading() as session:
             if session.execute(text("SELECT count(*) FROM leads")).scalar():
-                raise SystemExit(f"{db.label} already has leads; generate into an empty database")
+                raise ValidationError(f"{db.label} already has leads; generate into an empty one")
         usernames = [REP_NAMES[i] if i < len(REP_NAMES) else f"rep{i:02d}" for i in range(reps)]
         rep_ids, manager_id = db.write(lambda session: _team(session, usernames))
         moment = clock.as_utc(now or clock.now()).replace(tzinfo=None)
@@ -338,7 +273,9 @@ def _plan_calls(rng: Random, leads: list[_Lead], total: int, rep_ids: list[int],
         if rng.random() < chance:
             contacted.append(lead)
     contacted = contacted[: max(1, total)]
-    weights = [rng.expovariate(1.0) for _ in contacted]
+    # a lead younger than a month has had fewer calls so far (keeps calls per day level)
+    month = timedelta(days=30)
+    weights = [rng.expovariate(1.0) * min(1.0, (now - lead.created) / month) for lead in contacted]
     scale = (total - len(contacted)) / (sum(weights) or 1)
     counts = [1 + int(w * scale) for w in weights]
     for _ in range(total - sum(counts)):

@@ -20,7 +20,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import delete, select
 
-from bench.common import Result, conninfo, engine_of, sqlite_path
+from bench.common import Result, conninfo, engine_of, median, sqlite_path
 from bench.people import NEW_PEOPLE, email_of, has_email, has_phone, name_of, phone_of
 from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import SQLITE_BUSY_TIMEOUT_MS, Database
@@ -196,8 +196,8 @@ def _forget_baseline(db: Database) -> None:
     db.write(work)
 
 
-def run(url: str, *, people: int, leads: int, seed: int = 8) -> list[Result]:
-    """One row per writer count, and one for the duplicate/gap check of every number taken."""
+def run(url: str, *, people: int, leads: int, rounds: int = 1, seed: int = 8) -> list[Result]:
+    """One row per writer count (median of `rounds` races each), and one for the number check."""
     engine = engine_of(url)
     db = Database(url)
     rng = Random(seed)
@@ -205,24 +205,29 @@ def run(url: str, *, people: int, leads: int, seed: int = 8) -> list[Result]:
     try:
         for index, writers in enumerate(WRITERS[engine]):
             per_writer = max(3, leads // writers)
-            first = NEW_PEOPLE + index * 2_000_000
-            _forget_baseline(db)
-            raw_seconds, seqs, raw_errors = race(
-                _raw_writer, url, _groups(rng, writers, per_writer, first, people)
-            )
-            bad_raw = len(seqs) - len(set(seqs)) + (max(seqs, default=0) - len(set(seqs)))
-            _forget_baseline(db)
-            seconds, numbers, service_errors = race(
-                _service_writer,
-                url,
-                _groups(rng, writers, per_writer, first + 1_000_000, people),
-            )
-            duplicates, missing = number_faults(db, numbers)
-            faults[0] += duplicates + bad_raw
-            faults[1] += missing
-            all_numbers += numbers
-            errors += raw_errors + service_errors
-            rate, raw_rate = len(numbers) / seconds, len(seqs) / raw_seconds
+            rates, raw_rates = [], []
+            for round_ in range(rounds):  # raw and service take turns, so drift hits both
+                first = NEW_PEOPLE + (index * rounds + round_) * 2_000_000
+                _forget_baseline(db)
+                raw_seconds, seqs, raw_errors = race(
+                    _raw_writer, url, _groups(rng, writers, per_writer, first, people)
+                )
+                faults[0] += len(seqs) - len(set(seqs))
+                faults[1] += max(seqs, default=0) - len(set(seqs))
+                _forget_baseline(db)
+                seconds, numbers, service_errors = race(
+                    _service_writer,
+                    url,
+                    _groups(rng, writers, per_writer, first + 1_000_000, people),
+                )
+                duplicates, missing = number_faults(db, numbers)
+                faults[0] += duplicates
+                faults[1] += missing
+                all_numbers += numbers
+                errors += raw_errors + service_errors
+                rates.append(len(numbers) / seconds)
+                raw_rates.append(len(seqs) / raw_seconds)
+            rate, raw_rate = median(rates), median(raw_rates)
             targeted = engine == "postgres" and writers == TARGET_WRITERS
             results.append(
                 Result(
@@ -234,7 +239,11 @@ def run(url: str, *, people: int, leads: int, seed: int = 8) -> list[Result]:
                     "raw SQL: counter upsert + insert, same driver",
                     target=f"≥ {TARGET_RATIO:.0%} of baseline" if targeted else "",
                     met=rate >= TARGET_RATIO * raw_rate if targeted else None,
-                    note=f"{len(numbers)} leads",
+                    note=f"median of {rounds} x {writers * per_writer:,} leads; "
+                    + "service "
+                    + ", ".join(f"{r:,.0f}" for r in rates)
+                    + "; raw "
+                    + ", ".join(f"{r:,.0f}" for r in raw_rates),
                 )
             )
     finally:

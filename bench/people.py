@@ -4,90 +4,16 @@ Deterministic, so every benchmark can take in a repeat of a stored person (a num
 `Generated.people`) or a brand-new one (a number from `NEW_PEOPLE`) without a query.
 """
 
-FIRST_NAMES = [
-    "Ana",
-    "Bruno",
-    "Chloe",
-    "Dev",
-    "Emeka",
-    "Fatima",
-    "George",
-    "Hana",
-    "Ivan",
-    "Julia",
-    "Kofi",
-    "Lena",
-    "Marco",
-    "Nadia",
-    "Oscar",
-    "Priya",
-    "Quinn",
-    "Rosa",
-    "Samir",
-    "Tara",
-    "Umar",
-    "Vera",
-    "Will",
-    "Xenia",
-    "Yusuf",
-    "Zoe",
-    "Liam",
-    "Olivia",
-    "Noah",
-    "Emma",
-    "Aisha",
-    "Mateo",
-    "Sofia",
-    "Lucas",
-    "Mia",
-    "Hugo",
-    "Ines",
-    "Tom",
-    "Grace",
-    "Ravi",
-]
-LAST_NAMES = [
-    "Smith",
-    "Jones",
-    "Silva",
-    "Costa",
-    "Okafor",
-    "Patel",
-    "Khan",
-    "Brown",
-    "Taylor",
-    "Wilson",
-    "Davies",
-    "Evans",
-    "Thomas",
-    "Roberts",
-    "Walker",
-    "Wright",
-    "Hughes",
-    "Green",
-    "Hall",
-    "Wood",
-    "Clarke",
-    "Jackson",
-    "Turner",
-    "Hill",
-    "Moore",
-    "Martin",
-    "Lee",
-    "White",
-    "Harris",
-    "Cooper",
-    "King",
-    "Ward",
-    "Morgan",
-    "Baker",
-    "Young",
-    "Allen",
-    "Nguyen",
-    "Murphy",
-    "Kelly",
-    "Ahmed",
-]
+FIRST_NAMES = (  # noqa: SIM905
+    "Ana Bruno Chloe Dev Emeka Fatima George Hana Ivan Julia Kofi Lena Marco Nadia Oscar "
+    "Priya Quinn Rosa Samir Tara Umar Vera Will Xenia Yusuf Zoe Liam Olivia Noah Emma "
+    "Aisha Mateo Sofia Lucas Mia Hugo Ines Tom Grace Ravi"
+).split()
+LAST_NAMES = (  # noqa: SIM905
+    "Smith Jones Silva Costa Okafor Patel Khan Brown Taylor Wilson Davies Evans Thomas "
+    "Roberts Walker Wright Hughes Green Hall Wood Clarke Jackson Turner Hill Moore Martin "
+    "Lee White Harris Cooper King Ward Morgan Baker Young Allen Nguyen Murphy Kelly Ahmed"
+).split()
 DOMAINS = ("gmail.com", "outlook.com", "yahoo.co.uk", "icloud.com", "example.co.uk")
 NEW_PEOPLE = 50_000_000  # person numbers from here on are in no generated database
 

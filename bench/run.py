@@ -102,7 +102,9 @@ def run_engine(
                 big, moment=moment, paint_runs=size.paint_runs, samples=size.tui_samples,
                 workdir=workdir,
             )),
-            ("intake", lambda: intake.run(big, people=made.people, leads=size.intake_leads)),
+            ("intake", lambda: intake.run(
+                big, people=made.people, leads=size.intake_leads, rounds=size.intake_rounds
+            )),
             ("import", lambda: imports.run(
                 big, rows=size.import_rows, people=made.people, moment=moment, workdir=workdir
             )),
@@ -174,9 +176,10 @@ def main(argv: list[str] | None = None) -> None:
         results = []
         for engine in engines:
             results += run_engine(engine, size, workdir=workdir, pg_server=args.pg_url)
+    minutes = (time.perf_counter() - started) / 60
     report = (
         f"Size **{size.name}** ({size.leads:,} leads, {size.calls:,} calls, {size.reps} reps), "
-        f"run {datetime.now():%Y-%m-%d %H:%M} in {(time.perf_counter() - started) / 60:.0f} min "
+        f"finished {datetime.now():%Y-%m-%d %H:%M} after {minutes:.0f} min "
         f"on {machine(engines, args.pg_url)}.\n\n{table(results)}\n"
     )
     print(report)

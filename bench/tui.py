@@ -7,6 +7,7 @@ headless, in a child process whose peak RSS is the session's.
 
 import fcntl
 import json
+import math
 import os
 import pickle
 import pty
@@ -25,6 +26,7 @@ from sqlalchemy import event, select
 
 from bench.common import ROOT, TIMEZONE, Result, conninfo, engine_of, median, p95, sqlite_path
 from bench.people import national
+from bench.queries import busiest_rep
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Lead, User
@@ -42,21 +44,16 @@ def _environment() -> dict[str, str]:
     return {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor", "PYTHONPATH": path}
 
 
-def _reap(process: subprocess.Popen, timeout: float) -> tuple[int, int]:
-    """Wait for the child; (exit status, its peak RSS in KiB) from wait4."""
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-        if pid:
-            process.returncode = os.waitstatus_to_exitcode(status)
-            return process.returncode, usage.ru_maxrss
-        if time.monotonic() > deadline:
-            process.kill()
-        time.sleep(0.005)
+def _reap(process: subprocess.Popen, timeout: float) -> int:
+    try:
+        return process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
 
 
-def in_terminal(args: list[str], timeout: float = CHILD_SECONDS) -> tuple[float, int, str]:
-    """`python -m bench.tui_probe ARGS` in a pty: (seconds to its marker, peak RSS KiB, output)."""
+def in_terminal(args: list[str], timeout: float = CHILD_SECONDS) -> tuple[float, int]:
+    """`python -m bench.tui_probe ARGS` in a pty: (seconds from spawn to paint, peak RSS KiB)."""
     marker = Path(args[-1])
     marker.unlink(missing_ok=True)
     master, slave = pty.openpty()
@@ -86,28 +83,28 @@ def in_terminal(args: list[str], timeout: float = CHILD_SECONDS) -> tuple[float,
     os.close(slave)
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
-    status, rss = _reap(process, timeout)
+    status = _reap(process, timeout)
     reader.join(5)
     os.close(master)
     text = output.decode(errors="replace")
     if status != 0 or not marker.exists():
         raise RuntimeError(f"{args[0]} probe failed ({status}): {text[-800:]}")
-    return float(marker.read_text()) - started, rss, text
+    painted_at, rss = marker.read_text().split()
+    return float(painted_at) - started, int(rss)
 
 
-def _headless(args: list[str], timeout: float = CHILD_SECONDS) -> int:
-    """Run a probe without a terminal; its peak RSS in KiB."""
-    process = subprocess.Popen(
+def _headless(args: list[str], timeout: float = CHILD_SECONDS) -> None:
+    """Run a probe without a terminal."""
+    run = subprocess.run(
         [sys.executable, "-m", "bench.tui_probe", *args],
         cwd=ROOT,
         env=_environment(),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
-    status, rss = _reap(process, timeout)
-    if status != 0:
-        raise RuntimeError(f"{args[0]} probe failed ({status}): {process.stderr.read()[-2000:]!r}")
-    return rss
+    if run.returncode != 0:
+        raise RuntimeError(f"{args[0]} probe failed ({run.returncode}): {run.stderr[-2000:]}")
 
 
 def day_view_statements(db: Database, rep_id: int, moment: datetime) -> list[tuple[str, Any]]:
@@ -141,8 +138,6 @@ def _phones(db: Database, count: int) -> list[str]:
 def run(
     url: str, *, moment: datetime, paint_runs: int, samples: int, workdir: Path
 ) -> list[Result]:
-    from bench.queries import busiest_rep
-
     engine = engine_of(url)
     db = Database(url)
     try:
@@ -159,18 +154,19 @@ def run(
     marker = str(workdir / "painted")
     now = moment.isoformat()
     app_times, bare_times, rss = [], [], []
-    for run in range(paint_runs + 1):  # the first run of each warms the OS caches
-        seconds, app_rss, _ = in_terminal(["paint", url, username, now, marker])
-        bare_seconds, bare_rss, _ = in_terminal(["bare", engine, dsn, str(statements), marker])
-        if run:
+    for attempt in range(paint_runs + 1):  # the first of each warms the OS caches
+        seconds, app_rss = in_terminal(["paint", url, username, now, marker])
+        bare_seconds, bare_rss = in_terminal(["bare", engine, dsn, str(statements), marker])
+        if attempt:
             app_times.append(seconds)
             bare_times.append(bare_seconds)
             rss.append(app_rss)
     out = workdir / "pilot.json"
-    pilot_rss = _headless(["pilot", url, username, now, str(samples), ",".join(phones), str(out)])
+    _headless(["pilot", url, username, now, str(samples), ",".join(phones), str(out)])
     timings = json.loads(out.read_text())
-    statements.unlink()
-    out.unlink()
+    pilot_rss = timings.pop("rss_kib")
+    for leftover in (statements, out, Path(marker)):
+        leftover.unlink(missing_ok=True)
     return _results(engine, app_times, bare_times, max(rss), bare_rss, pilot_rss, timings)
 
 
@@ -200,7 +196,7 @@ def _results(
     ]
 
     def latency(name: str, key: str, targeted: bool, note: str = "") -> None:
-        values = [v * 1000 for v in timings[key]]
+        values = [v * 1000 for v in timings[key]] or [math.nan]  # no rows to move or open
         figure = p95(values)
         results.append(
             Result(
@@ -217,7 +213,7 @@ def _results(
     latency("cursor move", "cursor", True)
     latency("open lead detail", "detail", True)
     latency("open search (first page)", "search_open", False)
-    after = [v * 1000 for v in timings["search_after_pause"]]
+    after = [v * 1000 for v in timings["search_after_pause"]] or [math.nan]
     latency(
         "phone search result",
         "search",

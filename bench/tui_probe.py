@@ -24,8 +24,14 @@ IDLE = 0.05  # seconds between samples: each key lands on an idle app, as a pers
 KEY_CHARS = {"enter": "\r", "escape": "\x1b", "slash": "/", "space": " "}
 
 
+def peak_rss_kib() -> int:
+    """This process's peak RSS (VmHWM: unlike wait4's figure, not inherited from the parent)."""
+    status = Path("/proc/self/status").read_text().splitlines()
+    return next(int(line.split()[1]) for line in status if line.startswith("VmHWM"))
+
+
 def _painted(app: Any, marker: str) -> None:
-    Path(marker).write_text(repr(time.time()))
+    Path(marker).write_text(f"{time.time()!r} {peak_rss_kib()}")
     app.exit()
 
 
@@ -166,13 +172,84 @@ def _send(app: Any, key: str) -> None:
     app.post_message(events.Key(key, char))
 
 
+class _Session:
+    """A headless Lead MS session and what its screens have shown (see `_observe`)."""
+
+    def __init__(self, app: Any, seen: dict[str, float]) -> None:
+        self.app, self.seen = app, seen
+
+    async def back_home(self) -> None:
+        from leadms_tui.screens.day_view import DayViewScreen
+
+        self.seen.clear()
+        _send(self.app, "escape")
+        await _until(lambda: isinstance(self.app.screen, DayViewScreen) and "day" in self.seen)
+        await _workers_done(self.app)
+        await _painted_async(self.app)
+
+    async def cursor_moves(self, table: Any, samples: int) -> list[float]:
+        times = []
+        for i in range(samples if table.row_count > 1 else 0):
+            await asyncio.sleep(IDLE)
+            target = table.cursor_row + (1 if i % 2 == 0 else -1)
+            started = time.perf_counter()
+            _send(self.app, "j" if i % 2 == 0 else "k")
+            await _until(lambda target=target: table.cursor_row == target)
+            await _painted_async(self.app)
+            times.append(time.perf_counter() - started)
+        return times
+
+    async def detail_opens(self, table: Any, samples: int) -> list[float]:
+        times = []
+        table.focus()
+        for i in range(samples if table.row_count else 0):
+            table.move_cursor(row=i % table.row_count, animate=False)
+            await _painted_async(self.app)
+            await asyncio.sleep(IDLE)
+            self.seen.clear()
+            started = time.perf_counter()
+            _send(self.app, "enter")
+            await _until(lambda: "detail" in self.seen)
+            await _painted_async(self.app)
+            times.append(time.perf_counter() - started)
+            await self.back_home()
+        return times
+
+    async def searches(self, phones: list[str]) -> dict[str, list[float]]:
+        """`/`, then a phone typed at once: times to the first page and to the phone's leads."""
+        times: dict[str, list[float]] = {"search_open": [], "search": [], "search_after_pause": []}
+        seen = self.seen
+        for phone in phones:
+            await asyncio.sleep(IDLE)
+            seen.clear()
+            started = time.perf_counter()
+            _send(self.app, "slash")
+            await _until(lambda: any(key.startswith("list::") for key in seen))
+            await _painted_async(self.app)
+            times["search_open"].append(time.perf_counter() - started)
+            seen.clear()
+            for char in phone:
+                _send(self.app, "space" if char == " " else char)
+            typed = time.perf_counter()
+            found = f"list:{phone}:"
+            await _until(lambda found=found: any(key.startswith(found) for key in seen))
+            await _painted_async(self.app)
+            done = time.perf_counter()
+            if next(key for key in seen if key.startswith(found)).endswith(":0"):
+                raise AssertionError(f"no lead found for {phone}")
+            times["search"].append(done - typed)
+            times["search_after_pause"].append(done - seen[f"search:{phone}"])
+            await self.back_home()
+        return times
+
+
 async def _drive(url: str, username: str, samples: int, phones: list[str]) -> dict[str, Any]:
+    """Cursor moves, detail opens and phone searches; the first of each warms up, uncounted."""
     from textual.widgets import DataTable
 
     from leadms_tui.app import LeadMSApp
     from leadms_tui.domain.db import open_database
     from leadms_tui.domain.users import get_user
-    from leadms_tui.screens.day_view import DayViewScreen
 
     seen: dict[str, float] = {}
     _observe(seen)
@@ -180,66 +257,23 @@ async def _drive(url: str, username: str, samples: int, phones: list[str]) -> di
     with database.reading() as session:
         user = get_user(session, username)
     app = LeadMSApp(database, signed_in=user)
-    timings: dict[str, Any] = {"cursor": [], "detail": [], "search_open": [], "search": []}
-    timings["search_after_pause"] = []
-
-    async def back_home() -> None:
-        seen.clear()
-        _send(app, "escape")
-        await _until(lambda: isinstance(app.screen, DayViewScreen) and "day" in seen)
-        await _workers_done(app)
-        await _painted_async(app)
-
+    session = _Session(app, seen)
     async with app.run_test(size=(120, 40)):
         await _until(lambda: "day" in seen)
         await _workers_done(app)
-        screen = app.screen
-        table = max(screen.query(DataTable), key=lambda t: t.row_count)
-        table.focus()
+        tables = list(app.screen.query(DataTable))
+        biggest = max(tables, key=lambda t: t.row_count)
+        biggest.focus()
         await _painted_async(app)
-        rows = table.row_count
-        timings["rows"] = {t.id: t.row_count for t in screen.query(DataTable)}
-        for i in range(samples + 1 if rows > 1 else 0):  # sample 0 warms up: not counted
-            await asyncio.sleep(IDLE)
-            target = table.cursor_row + (1 if i % 2 == 0 else -1)
-            started = time.perf_counter()
-            _send(app, "j" if i % 2 == 0 else "k")
-            await _until(lambda target=target: table.cursor_row == target)
-            await _painted_async(app)
-            timings["cursor"].append(time.perf_counter() - started)
-        for i in range(samples + 1):
-            table.move_cursor(row=i % rows, animate=False)
-            await _painted_async(app)
-            await asyncio.sleep(IDLE)
-            seen.clear()
-            started = time.perf_counter()
-            _send(app, "enter")
-            await _until(lambda: "detail" in seen)
-            await _painted_async(app)
-            timings["detail"].append(time.perf_counter() - started)
-            await back_home()
-        for phone in phones[: samples + 1]:
-            await asyncio.sleep(IDLE)
-            seen.clear()
-            started = time.perf_counter()
-            _send(app, "slash")
-            await _until(lambda: any(key.startswith("list::") for key in seen))
-            await _painted_async(app)
-            timings["search_open"].append(time.perf_counter() - started)
-            seen.clear()
-            for char in phone:
-                _send(app, "space" if char == " " else char)
-            typed = time.perf_counter()
-            found = f"list:{phone}:"
-            await _until(lambda found=found: any(key.startswith(found) for key in seen))
-            await _painted_async(app)
-            done = time.perf_counter()
-            result = next(key for key in seen if key.startswith(found))
-            if result.endswith(":0"):
-                raise AssertionError(f"no lead found for {phone}")
-            timings["search"].append(done - typed)
-            timings["search_after_pause"].append(done - seen[f"search:{phone}"])
-            await back_home()
+        followups = app.screen.query_one("#followups", DataTable)  # leads with call histories
+        timings: dict[str, Any] = {
+            "rows": {t.id: t.row_count for t in tables},
+            "cursor": await session.cursor_moves(biggest, samples + 1),
+            "detail": await session.detail_opens(
+                followups if followups.row_count else biggest, samples + 1
+            ),
+            **await session.searches(phones[: samples + 1]),
+        }
     database.dispose()
     return {key: value[1:] if isinstance(value, list) else value for key, value in timings.items()}
 
@@ -247,7 +281,7 @@ async def _drive(url: str, username: str, samples: int, phones: list[str]) -> di
 def pilot(url: str, username: str, now: str, samples: str, phones: str, out: str) -> None:
     _freeze_clock(now)
     timings = asyncio.run(_drive(url, username, int(samples), phones.split(",")))
-    Path(out).write_text(json.dumps(timings))
+    Path(out).write_text(json.dumps({**timings, "rss_kib": peak_rss_kib()}))
 
 
 if __name__ == "__main__":

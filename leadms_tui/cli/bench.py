@@ -1,0 +1,54 @@
+"""`leadms bench`: benchmark data and the benchmark suite (`bench/` of the source checkout)."""
+
+import sys
+from pathlib import Path
+
+import typer
+
+from leadms_tui.cli.common import CLIError, options
+
+app = typer.Typer(help="Benchmarks (run from a source checkout).", no_args_is_help=True)
+
+
+def _bench_importable() -> None:
+    """`bench/` sits next to the package in the source tree and is not installed with it."""
+    root = Path(__file__).resolve().parents[2]
+    if not (root / "bench" / "run.py").exists():
+        raise CLIError("the benchmarks live in the source checkout's bench/ folder", exit_code=2)
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+
+
+@app.command()
+def generate(
+    ctx: typer.Context,
+    leads: int = typer.Option(100_000, "--leads", min=1),
+    calls: int = typer.Option(1_000_000, "--calls", min=0),
+    reps: int = typer.Option(20, "--reps", min=1),
+    seed: int = typer.Option(6, "--seed"),
+) -> None:
+    """Fill an empty database (given with --database-url) with two years of realistic data."""
+    url = options(ctx).database_url
+    if not url:
+        raise CLIError("name the empty database to fill with --database-url", exit_code=2)
+    _bench_importable()
+    from bench.generate import generate as fill
+
+    made = fill(url, leads=leads, calls=calls, reps=reps, seed=seed)
+    typer.echo(
+        f"{made.leads:,} leads, {made.calls:,} calls, {made.followups:,} follow-ups, "
+        f"{made.meetings:,} meetings, {len(made.reps)} reps in {made.seconds:.0f} s"
+    )
+
+
+@app.command()
+def run(
+    size: str = typer.Option("smoke", "--size", help="smoke (2,000 leads) or full (100,000)"),
+    engines: str = typer.Option("sqlite,postgres", "--engines"),
+    output: Path | None = typer.Option(None, "--output", help="also write the table here"),
+) -> None:
+    """Run every benchmark on fresh databases and print the results table."""
+    _bench_importable()
+    from bench.run import main
+
+    main(["--size", size, "--engines", engines, *(["--output", str(output)] if output else [])])
