@@ -282,7 +282,7 @@ class RuleModal(ReportsFailures, ModalScreen[bool]):
         def field(label: str, *widgets: Widget) -> Horizontal:
             return Horizontal(Label(label), *widgets)
 
-        def text(value: object, id: str, placeholder: str = "", **kwargs: Any) -> Input:
+        def entry(value: object, id: str, placeholder: str = "", **kwargs: Any) -> Input:
             shown = "" if value is None else str(value)
             return Input(shown, placeholder=placeholder, id=id, compact=True, **kwargs)
 
@@ -294,36 +294,36 @@ class RuleModal(ReportsFailures, ModalScreen[bool]):
         title = f"Edit rule {rule.id}" if rule.id else "New rule"
         with VerticalScroll():
             yield Label(f"[b]{title}[/b] (ctrl+s saves, escape cancels)")
-            yield field("Name", text(rule.name, "name", select_on_focus=False))
+            yield field("Name", entry(rule.name, "name", select_on_focus=False))
             yield field("Trigger", choice(RuleTrigger, rule.trigger, "trigger"))
             yield field(
                 "Values",
-                text(", ".join(rule.trigger_values), "values", "outcomes or channels; empty = any"),
+                entry(", ".join(rule.trigger_values), "values", "outcomes or channels, or empty"),
             )
             yield field(
                 "Hours",
-                text(rule.trigger_hours, "hours", "for time triggers", restrict=r"[0-9.]*"),
+                entry(rule.trigger_hours, "hours", "for time triggers", restrict=r"[0-9.]*"),
                 Checkbox("Business time", rule.business_time, id="business-time", compact=True),
             )
-            yield field("If statuses", text(", ".join(conditions.get("statuses", [])), "statuses"))
-            yield field("If channels", text(", ".join(conditions.get("channels", [])), "channels"))
+            yield field("If statuses", entry(", ".join(conditions.get("statuses", [])), "statuses"))
+            yield field("If channels", entry(", ".join(conditions.get("channels", [])), "channels"))
             yield field(
                 "Unanswered tries",
-                text(conditions.get("min_attempts"), "min-attempts", "min", **digits),
-                text(conditions.get("max_attempts"), "max-attempts", "max", **digits),
+                entry(conditions.get("min_attempts"), "min-attempts", "min", **digits),
+                entry(conditions.get("max_attempts"), "max-attempts", "max", **digits),
             )
             yield field("Action", choice(RuleAction, rule.action, "action"))
-            yield field("Follow-up delay", text(format_delay(params), "delay", DELAY_HELP))
+            yield field("Follow-up delay", entry(format_delay(params), "delay", DELAY_HELP))
             yield field(
                 "Reason/message",
-                text(params.get("reason") or params.get("message"), "message", "empty: the name"),
+                entry(params.get("reason") or params.get("message"), "message", "empty: the name"),
             )
             yield field(
                 "Set status",
-                text(params.get("status"), "status", "status"),
-                text(params.get("lost_reason"), "lost-reason", "lost reason"),
+                entry(params.get("status"), "status", "status"),
+                entry(params.get("lost_reason"), "lost-reason", "lost reason"),
             )
-            yield field("To", text(params.get("to"), "to", "owner, managers or a username"))
+            yield field("To", entry(params.get("to"), "to", "owner, managers or a username"))
             yield field("", Checkbox("Enabled", rule.enabled, id="enabled", compact=True))
             yield Static("", id="rule-preview")
             yield Label("", id="rule-error")
