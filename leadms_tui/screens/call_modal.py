@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, OptionList
+from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from leadms_tui import formatting
@@ -18,6 +18,7 @@ from leadms_tui.domain.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.rules import Effects
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.widgets.key_footer import KeyFooter
 
 OUTCOME_KEYS = {
     CallOutcome.INTERESTED: "i",
@@ -80,7 +81,7 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
             yield Input(id="followup")
             yield Label("", id="rule-effects", classes="hint")
             yield Label("", id="call-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         outcomes = self.query_one("#outcomes", OptionList)

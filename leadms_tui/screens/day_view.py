@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable, Footer, Header, Label, Select
+from textual.widgets import DataTable, Header, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
@@ -16,6 +16,7 @@ from leadms_tui.domain.models import Role
 from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
 from leadms_tui.domain.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
+from leadms_tui.widgets.key_footer import KeyFooter
 
 REFRESH_SECONDS = 30
 SECTIONS = {
@@ -75,7 +76,7 @@ class DayViewScreen(LeadScreen):
                 table.border_title = title
                 table.add_columns(*columns)
                 yield table
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         user = self.leadms.user
@@ -86,8 +87,7 @@ class DayViewScreen(LeadScreen):
         if user.role != Role.REP:
             self._load_reps()
         self.query_one("#followups", DataTable).focus()
-        self.set_interval(REFRESH_SECONDS, self.reload)
-        self.reload()
+        self.set_interval(REFRESH_SECONDS, self.reload)  # the first load comes with ScreenResume
 
     def _today(self) -> date:
         return clock.business_date(clock.now(), self.leadms.settings.timezone)

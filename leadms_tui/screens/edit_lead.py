@@ -5,11 +5,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from leadms_tui.domain.leads import LeadUpdate, update_lead
 from leadms_tui.domain.models import Lead, LeadStatus
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.widgets.key_footer import KeyFooter
 
 
 class EditLeadModal(ReportsFailures, ModalScreen[bool]):
@@ -45,7 +46,7 @@ class EditLeadModal(ReportsFailures, ModalScreen[bool]):
                 lead.lost_reason or "", placeholder="Lost reason (when lost)", id="lost-reason"
             )
             yield Label("", id="edit-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Input, Label
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
@@ -15,6 +15,7 @@ from leadms_tui.domain.followups import add_followup, change_followup
 from leadms_tui.domain.models import FollowUpState, Role
 from leadms_tui.domain.repositories.dayview import FollowUpRow
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.widgets.key_footer import KeyFooter
 
 
 class FollowUpModal(ReportsFailures, ModalScreen[bool]):
@@ -60,7 +61,7 @@ class FollowUpModal(ReportsFailures, ModalScreen[bool]):
                 yield Label("Owner (username; managers only)", classes="hint")
                 yield Input(self.existing.owner or "", id="owner")
             yield Label("", id="followup-status")
-        yield Footer()
+        yield KeyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "finish":

@@ -6,13 +6,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import PhoneFlag
 from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
 from leadms_tui.screens.base import LeadScreen
+from leadms_tui.widgets.key_footer import KeyFooter
 
 KIND_STYLE = {
     "inquiry": "cyan",
@@ -57,7 +58,7 @@ class LeadDetailScreen(LeadScreen):
                 timeline.border_title = "Timeline (newest first)"
                 timeline.add_columns("When", "What")
                 yield timeline
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#timeline", DataTable).focus()

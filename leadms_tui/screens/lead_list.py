@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.timer import Timer
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select
+from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
@@ -16,6 +16,7 @@ from leadms_tui.domain.models import Channel, LeadStatus, Role
 from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_leads
 from leadms_tui.domain.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
+from leadms_tui.widgets.key_footer import KeyFooter
 
 PAGE_SIZE = 100
 LOAD_MORE_WITHIN = 10  # rows from the bottom at which the next page is fetched
@@ -69,7 +70,7 @@ class LeadListScreen(LeadScreen):
             yield Checkbox("Repeats", id="repeats")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Label("", id="result-count")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#results", DataTable)

@@ -4,12 +4,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label
+from textual.widgets import Button, Header, Input, Label
 
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.settings import TeamSettings, load_settings
 from leadms_tui.domain.users import UserInfo, authenticate
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.widgets.key_footer import KeyFooter
 
 
 class LoginScreen(ReportsFailures, Screen[None]):
@@ -32,7 +33,7 @@ class LoginScreen(ReportsFailures, Screen[None]):
             yield Input(placeholder="password", password=True, id="password")
             yield Label("", id="login-error")
             yield Button("Sign in", variant="primary", id="sign-in")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#password" if self._username else "#username", Input).focus()

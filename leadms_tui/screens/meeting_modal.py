@@ -7,7 +7,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
@@ -15,6 +15,7 @@ from leadms_tui.domain.meetings import Clash, record_outcome, schedule_meeting
 from leadms_tui.domain.models import MeetingKind, MeetingOutcome
 from leadms_tui.domain.users import get_user
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.widgets.key_footer import KeyFooter
 
 
 class MeetingModal(ReportsFailures, ModalScreen[bool]):
@@ -61,7 +62,7 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
                 placeholder="Other reps attending (usernames, comma-separated)", id="attendees"
             )
             yield Label("", id="meeting-status")
-        yield Footer()
+        yield KeyFooter()
 
     def action_save(self) -> None:
         tz = self.app.settings.timezone  # type: ignore[attr-defined]
@@ -173,7 +174,7 @@ class MeetingOutcomeModal(ReportsFailures, ModalScreen[bool]):
         with Vertical():
             yield Label(f"[b]Meeting outcome[/b] — {self.label}")
             yield Label("h held · n no-show · r rescheduled · x cancelled")
-        yield Footer()
+        yield KeyFooter()
 
     @work(
         thread=True,

@@ -5,11 +5,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Select
+from textual.widgets import Input, Label, Select
 
 from leadms_tui.domain.intake import IntakeResult, LeadCreate, intake_lead
 from leadms_tui.domain.models import Channel, Role
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.widgets.key_footer import KeyFooter
 
 MANUAL_CHANNELS = [
     Channel.PHONE,
@@ -50,7 +51,7 @@ class NewLeadModal(ReportsFailures, ModalScreen[IntakeResult | None]):
             )
             yield Input(placeholder="What did they ask? (enter saves)", id="message")
             yield Label("", id="new-status")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
-from textual.widgets import Checkbox, DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select, Static
 
 from leadms_tui.domain.audit import snapshot
 from leadms_tui.domain.errors import ValidationError
@@ -33,6 +33,7 @@ from leadms_tui.domain.rules import (
     set_rule_enabled,
 )
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.widgets.key_footer import KeyFooter
 
 if TYPE_CHECKING:
     from leadms_tui.app import LeadMSApp
@@ -130,7 +131,7 @@ class RulesScreen(ReportsFailures, Screen[None]):
         preview = Static("", id="preview")
         preview.border_title = "Preview"
         yield preview
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#rules", DataTable).focus()
@@ -327,7 +328,7 @@ class RuleModal(ReportsFailures, ModalScreen[bool]):
             yield field("", Checkbox("Enabled", rule.enabled, id="enabled", compact=True))
             yield Static("", id="rule-preview")
             yield Label("", id="rule-error")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()

@@ -11,6 +11,7 @@ from leadms_tui.domain.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FollowUp, Role
 from leadms_tui.domain.settings import set_setting
 from leadms_tui.domain.users import add_user
+from leadms_tui.widgets.key_footer import KeyFooter
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, 10:00 in London
 
@@ -90,4 +91,10 @@ async def settle(pilot) -> None:
     for _ in range(3):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    # The footer rebuilds its keys after the data arrives (actions become enabled).
+    for _ in range(50):
+        if all(footer.is_current for footer in pilot.app.screen.query(KeyFooter)):
+            break
+        await pilot.pause(0.02)
     await pilot.pause()

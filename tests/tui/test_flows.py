@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from sqlalchemy import select
+from textual.widgets._footer import FooterKey
 
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain.leads import LeadUpdate, update_lead
@@ -13,6 +14,7 @@ from leadms_tui.screens.help import HelpScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
 from leadms_tui.screens.login import LoginScreen
+from leadms_tui.widgets.key_footer import KeyFooter
 from tests.tui.conftest import NOW, settle
 
 
@@ -286,3 +288,20 @@ async def test_command_palette_offers_the_screens_actions(make_app, seeded):
         await pilot.press("enter")
         await settle(pilot)
         assert str(app.screen.day) == "2026-11-26"
+
+
+async def test_footer_rebuilds_only_when_its_keys_change(make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        footer = app.screen.query_one(KeyFooter)
+        keys_before = list(footer.children)
+        await pilot.press("r", "j", "k")
+        await settle(pilot)
+        assert list(footer.children) == keys_before  # same widgets: nothing was rebuilt
+
+        await pilot.press("left_square_bracket")  # the 24th: no follow-up to call
+        await settle(pilot)
+        log_call = next(k for k in footer.query(FooterKey) if k.action == "log_call")
+        assert log_call.has_class("-disabled")
+        assert list(footer.children) != keys_before
