@@ -35,6 +35,7 @@ class Actor:
 
 SYSTEM = Actor(None, "system")
 _INSERT_EVENT = AuditEvent.__table__.insert()  # type: ignore[attr-defined]
+_ALREADY_PLAIN = frozenset({str, int, float, bool})
 
 
 def record(
@@ -65,12 +66,17 @@ def record(
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """Field -> [before, after] for every field whose value changed."""
-    keys = list(dict.fromkeys([*before, *after]))
-    return {
-        key: [plain(before.get(key)), plain(after.get(key))]
-        for key in keys
-        if plain(before.get(key)) != plain(after.get(key))
-    }
+    changes = {}
+    if not before:  # a new row (every import row): each field that has a value
+        for key, value in after.items():
+            if value is not None:
+                changes[key] = [None, plain(value)]
+        return changes
+    for key in dict.fromkeys([*before, *after]):
+        old, new = plain(before.get(key)), plain(after.get(key))
+        if old != new:
+            changes[key] = [old, new]
+    return changes
 
 
 def snapshot(model: SQLModel, *, exclude: frozenset[str] = frozenset()) -> dict[str, Any]:
@@ -81,6 +87,8 @@ def snapshot(model: SQLModel, *, exclude: frozenset[str] = frozenset()) -> dict[
 
 def plain(value: Any) -> Any:
     """A JSON-safe form of a column value."""
+    if value is None or type(value) in _ALREADY_PLAIN:
+        return value
     if isinstance(value, Enum):
         return value.value
     if isinstance(value, datetime | date):

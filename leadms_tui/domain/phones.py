@@ -2,6 +2,7 @@
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResult
@@ -23,6 +24,7 @@ class Phone:
         return self.e164 is not None
 
 
+@lru_cache(maxsize=8192)  # imports meet the same people again (repeats are common)
 def normalize_phone(raw: str, region: str, *, international: bool = False) -> Phone:
     """Read `raw` as a phone number; national numbers use `region`.
 
@@ -58,8 +60,20 @@ def _parse(raw: str, text: str, region: str) -> Phone:
     if phonenumbers.is_possible_number_with_reason(number) != ValidationResult.IS_POSSIBLE:
         return Phone(raw, None, PhoneFlag.UNUSABLE)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
-    flag = None if phonenumbers.is_valid_number(number) else PhoneFlag.NOT_VALID
+    flag = None if _is_valid(number, region) else PhoneFlag.NOT_VALID
     return Phone(raw, e164, flag)
+
+
+def _is_valid(number: phonenumbers.PhoneNumber, region: str) -> bool:
+    """`is_valid_number`, asking the team's own region first (most numbers are from there).
+
+    `is_valid_number` tries every region sharing the country code (GB, GG, IM, JE for +44)
+    and so costs several times more; import speed is dominated by this check.
+    """
+    in_region = phonenumbers.country_code_for_region(region) == number.country_code
+    if in_region and phonenumbers.is_valid_number_for_region(number, region):
+        return True
+    return phonenumbers.is_valid_number(number)
 
 
 def is_valid_region(region: str) -> bool:
