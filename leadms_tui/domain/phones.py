@@ -80,6 +80,7 @@ def is_valid_region(region: str) -> bool:
     return region.upper() in phonenumbers.SUPPORTED_REGIONS
 
 
+@lru_cache(maxsize=4096)  # the day view shows the same few hundred numbers every 30 s
 def display_phone(e164: str) -> str:
     """International format for screens: +44 7700 900123."""
     try:

@@ -1,25 +1,29 @@
-"""The footer every screen uses: Textual's Footer, rebuilt only when its keys change."""
+"""The footer every screen uses: Textual's Footer, cheaper to keep up to date."""
 
 from typing import TypeAlias
 
 from textual.app import ComposeResult
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # the Footer's own key widget (textual 8)
 
 ShownKeys: TypeAlias = tuple[tuple[str, str, bool, str], ...]
 
 
 class KeyFooter(Footer):
-    """A Footer that skips the rebuild when a bindings refresh changes nothing it shows.
+    """A Footer that rebuilds its keys only when they change, and builds them cheaply.
 
     Screens refresh bindings on every cursor move (an action may become enabled or
-    disabled); Textual's Footer recomposes all its key widgets each time, which made
-    layout and garbage collection grow slower over a long session on the day view.
+    disabled). Textual's Footer recomposes all its keys each time and binds each key's
+    `compact` to its own, which restyles every key as it mounts (~2 ms a key) and keeps
+    a watcher per key for the Footer's life. Lead MS has no compact footer and no
+    binding groups, so the keys are plain `FooterKey`s.
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._shown: ShownKeys | None = None
+        self._rebuild_pending = False
 
     def wanted_keys(self) -> ShownKeys:
         return tuple(
@@ -34,10 +38,48 @@ class KeyFooter(Footer):
         return self._shown == self.wanted_keys()
 
     def compose(self) -> ComposeResult:
-        self._shown = self.wanted_keys() if self._bindings_ready else None
-        yield from super().compose()
+        if not self._bindings_ready:
+            return
+        self._shown = self.wanted_keys()
+        first_of_action = {}
+        for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
+            if binding.show:
+                first_of_action.setdefault(binding.action, (binding, enabled, tooltip))
+        self.styles.grid_size_columns = len(first_of_action)
+        for binding, enabled, tooltip in first_of_action.values():
+            key = FooterKey(
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                disabled=not enabled,
+                tooltip=tooltip,
+            )
+            key.set_reactive(FooterKey.compact, False)  # what Footer's data_bind gives it
+            yield key
+        palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        if palette is not None and self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            _node, binding, enabled, _tooltip = palette
+            yield FooterKey(  # Footer leaves this one compact too
+                binding.key,
+                self.app.get_key_display(binding),
+                binding.description,
+                binding.action,
+                classes="-command-palette",
+                disabled=not enabled,
+                tooltip=binding.tooltip or binding.description,
+            )
 
     def bindings_changed(self, screen: Screen) -> None:
-        if screen is self.screen and self._shown is not None and self.is_current:
+        """Rebuild after the next refresh if the keys differ by then (refreshes come in bursts)."""
+        self._bindings_ready = True
+        if not screen.app.app_focus or not self.is_attached or screen is not self.screen:
             return
-        super().bindings_changed(screen)
+        if not self._rebuild_pending:
+            self._rebuild_pending = True
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._rebuild_pending = False
+        if self.is_attached and not self.is_current:  # the screen may have gone meanwhile
+            await self.recompose()
