@@ -31,6 +31,7 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Lead, User
 from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
+from leadms_tui.screens.lead_list import TYPING_PAUSE
 
 COLUMNS, ROWS = 120, 40
 PAINT_RATIO = 1.5
@@ -165,6 +166,8 @@ def run(
     _headless(["pilot", url, username, now, str(samples), ",".join(phones), str(out)])
     timings = json.loads(out.read_text())
     pilot_rss = timings.pop("rss_kib")
+    _headless(["bare-push", str(samples), str(out)])
+    timings["bare_push"] = json.loads(out.read_text())
     for leftover in (statements, out, Path(marker)):
         leftover.unlink(missing_ok=True)
     return _results(engine, app_times, bare_times, max(rss), bare_rss, pilot_rss, timings)
@@ -195,15 +198,22 @@ def _results(
         )
     ]
 
-    def latency(name: str, key: str, targeted: bool, note: str = "") -> None:
+    def latency(
+        name: str, key: str, targeted: bool, note: str = "", baseline: str = "", versus: str = ""
+    ) -> None:
         values = [v * 1000 for v in timings[key]] or [math.nan]  # no rows to move or open
         figure = p95(values)
+        base = [v * 1000 for v in timings[baseline]] if baseline else []
+        if base:
+            note += f"; baseline median {median(base):.1f} ms"
         results.append(
             Result(
                 engine,
                 f"TUI: {name}",
                 figure,
                 "ms p95",
+                p95(base) if base else None,
+                versus,
                 target=f"< {LATENCY_MS} ms p95" if targeted else "",
                 met=figure < LATENCY_MS if targeted else None,
                 note=f"median {median(values):.1f} ms, {len(values)} samples{note}",
@@ -211,14 +221,21 @@ def _results(
         )
 
     latency("cursor move", "cursor", True)
-    latency("open lead detail", "detail", True)
+    latency(
+        "open lead detail",
+        "detail",
+        True,
+        baseline="bare_push",
+        versus="bare Textual app pushing a like screen, p95",
+    )
     latency("open search (first page)", "search_open", False)
     after = [v * 1000 for v in timings["search_after_pause"]] or [math.nan]
     latency(
         "phone search result",
         "search",
         True,
-        f"; from the last key, incl. the 150 ms typing pause; after it p95 {p95(after):.1f} ms",
+        f"; from the last key, incl. the {TYPING_PAUSE * 1000:.0f} ms typing pause; "
+        f"after it p95 {p95(after):.1f} ms",
     )
     mb = max(app_rss, pilot_rss) / 1024
     results.append(

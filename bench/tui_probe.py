@@ -3,6 +3,7 @@
     python -m bench.tui_probe paint URL USER NOW MARKER          # Lead MS in a terminal
     python -m bench.tui_probe bare ENGINE DSN STATEMENTS MARKER  # bare Textual app
     python -m bench.tui_probe pilot URL USER NOW SAMPLES PHONES OUT
+    python -m bench.tui_probe bare-push SAMPLES OUT               # bare Textual screen pushes
 
 `paint` and `bare` write the wall-clock time of their first paint with data to MARKER
 and exit; `pilot` drives Lead MS headless and writes its timings (seconds) as JSON.
@@ -284,6 +285,76 @@ def pilot(url: str, username: str, now: str, samples: str, phones: str, out: str
     Path(out).write_text(json.dumps({**timings, "rss_kib": peak_rss_kib()}))
 
 
+def bare_push(samples: str, out: str) -> None:
+    """The baseline of "open lead detail": a bare Textual app pushes a screen like the detail.
+
+    Header, a text panel, two tables of 20 rows, Footer: composed, mounted and painted, no
+    database. Timed as the detail is (from the key until painted), headless, 120x40.
+    """
+    from textual.app import App, ComposeResult
+    from textual.binding import Binding
+    from textual.containers import Horizontal, Vertical
+    from textual.screen import Screen
+    from textual.widgets import DataTable, Footer, Header, Static
+
+    class Detail(Screen[None]):
+        BINDINGS = [Binding(key, "app.bell", key.upper()) for key in "cnfmer"]
+
+        def compose(self) -> ComposeResult:
+            yield Header()
+            with Horizontal():
+                yield Static("Lead\n" * 12)
+                with Vertical():
+                    yield DataTable()
+                    yield DataTable()
+            yield Footer()
+
+        def on_mount(self) -> None:
+            for table in self.query(DataTable):
+                table.add_columns("When", "What")
+                for row in range(20):
+                    table.add_row("Mon 10:00", f"Call {row}: no answer, try again later")
+
+    class Home(App[None]):
+        BINDINGS = [Binding("escape", "back", "Back")]
+
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield DataTable(cursor_type="row")
+            yield Footer()
+
+        def on_mount(self) -> None:
+            table = self.query_one(DataTable)
+            table.add_columns(*(f"c{i}" for i in range(WIDTH)))
+            for row in range(170):
+                table.add_row(*(f"cell {row}" for _ in range(WIDTH)))
+
+        def on_data_table_row_selected(self) -> None:  # enter on a row, as in the day view
+            self.push_screen(Detail())
+
+        def action_back(self) -> None:
+            if len(self.screen_stack) > 1:
+                self.pop_screen()
+
+    async def drive() -> list[float]:
+        app, times = Home(), []
+        async with app.run_test(size=(120, 40)):
+            await asyncio.sleep(0.5)
+            for _ in range(int(samples) + 1):
+                await asyncio.sleep(IDLE)
+                started = time.perf_counter()
+                _send(app, "enter")
+                await _until(lambda: isinstance(app.screen, Detail) and app.screen.is_mounted)
+                await _painted_async(app)
+                times.append(time.perf_counter() - started)
+                _send(app, "escape")
+                await _until(lambda: not isinstance(app.screen, Detail))
+                await _painted_async(app)
+        return times[1:]
+
+    Path(out).write_text(json.dumps(asyncio.run(drive())))
+
+
 if __name__ == "__main__":
-    modes = {"paint": paint, "bare": bare, "pilot": pilot}
+    modes = {"paint": paint, "bare": bare, "pilot": pilot, "bare-push": bare_push}
     modes[sys.argv[1]](*sys.argv[2:])

@@ -1,5 +1,6 @@
 """The Textual application: sign-in, then the rep's screens on top of the domain services."""
 
+import gc
 from collections.abc import Iterable
 
 from textual import work
@@ -68,6 +69,9 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.push_screen(DayViewScreen())
         if self._welcome:
             self.notify(self._welcome, title="Welcome", timeout=15)
+        # Start-up objects (modules, CSS, screens) live as long as the app: keep them out of
+        # the collector's full passes, which otherwise pause the UI for 100+ ms at a time.
+        self.call_after_refresh(gc.freeze)
         self._check_notifications()
         self.set_interval(NOTIFICATION_SECONDS, self._check_notifications)
         self.set_interval(SWEEP_SECONDS, self._sweep)

@@ -20,7 +20,7 @@ from leadms_tui.widgets.key_footer import KeyFooter
 
 PAGE_SIZE = 100
 LOAD_MORE_WITHIN = 10  # rows from the bottom at which the next page is fetched
-TYPING_PAUSE = 0.15  # seconds of quiet before a search runs
+TYPING_PAUSE = 0.05  # seconds of quiet before a search runs: a paste or a burst searches once
 UNASSIGNED = -1
 
 
