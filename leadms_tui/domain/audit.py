@@ -50,18 +50,28 @@ def record(
     at: datetime | None = None,
 ) -> None:
     """Add one audit event to the current transaction (it commits or rolls back with the write)."""
-    session.connection().execute(
-        _INSERT_EVENT,
-        {
-            "at": at or clock.now(),
-            "actor_id": actor.user_id,
-            "actor": actor.name[:64],
-            "action": action,
-            "entity": entity,
-            "entity_id": str(entity_id),
-            "changes": diff(before or {}, after or {}),
-        },
-    )
+    row = event(actor, action, entity, before=before, after=after, at=at)
+    session.connection().execute(_INSERT_EVENT, {**row, "entity_id": str(entity_id)})
+
+
+def event(
+    actor: Actor,
+    action: str,
+    entity: str,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """The audit_events row of a change, but its entity_id (for bulk and one-statement inserts)."""
+    return {
+        "at": at or clock.now(),
+        "actor_id": actor.user_id,
+        "actor": actor.name[:64],
+        "action": action,
+        "entity": entity,
+        "changes": diff(before or {}, after or {}),
+    }
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:

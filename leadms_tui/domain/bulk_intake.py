@@ -258,14 +258,10 @@ def _find_earlier(conn, new: list[_NewLead]) -> None:
 
 
 def _create_event(actor: audit.Actor, lead: _NewLead, at: datetime) -> dict:
+    after = {"id": lead.lead_id, **(lead.values or {})}
     return {
-        "at": at,
-        "actor_id": actor.user_id,
-        "actor": actor.name[:64],
-        "action": "lead.create",
-        "entity": "lead",
+        **audit.event(actor, "lead.create", "lead", after=after, at=at),
         "entity_id": str(lead.lead_id),
-        "changes": audit.diff({}, {"id": lead.lead_id, **(lead.values or {})}),
     }
 
 

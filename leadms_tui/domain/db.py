@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
 from leadms_tui.domain.errors import DatabaseError
@@ -25,6 +25,7 @@ T = TypeVar("T")
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
 SCHEMA_HEAD = "0003"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+IDLE_PING_SECONDS = 10  # a pooled PostgreSQL connection idle longer is checked before use
 WRITE_RETRIES = 8
 _MIGRATION_LOCK_ID = 7_272_023  # pg advisory lock key: one upgrader at a time
 _WRITE_OPTION = "leadms_write"
@@ -61,9 +62,7 @@ class Database:
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif parsed.get_backend_name() == "postgresql":
-            self.engine = create_engine(
-                self.url, pool_pre_ping=True, pool_size=5, max_overflow=5, future=True
-            )
+            self.engine = _postgres_engine(self.url)
         else:
             raise DatabaseError(f"unsupported database URL {describe_url(self.url)!r}")
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
@@ -169,6 +168,33 @@ def open_database(url: str) -> Database:
     database = Database(url)
     database.ensure_schema(migrate=database.is_sqlite)
     return database
+
+
+def _postgres_engine(url: str) -> Engine:
+    """A pooled psycopg 3 engine that checks a connection only when it has been idle.
+
+    `pool_pre_ping` would add a round trip to every transaction (intake runs ~5); a
+    connection used in the last few seconds is almost surely alive, and if not, the
+    write fails with a one-line error and the pool replaces the connection.
+    """
+    engine = create_engine(url, pool_size=5, max_overflow=5)
+
+    @event.listens_for(engine, "connect")
+    @event.listens_for(engine, "checkin")
+    def _mark_used(_dbapi_connection: Any, record: Any) -> None:
+        record.info["used_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get("used_at", 0.0) < IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_connection.execute("SELECT 1")
+            dbapi_connection.rollback()
+        except Exception as exc:  # the pool discards it and connects again
+            raise DisconnectionError("stale pooled connection") from exc
+
+    return engine
 
 
 def _sqlite_engine(url: str, path: str | None) -> Engine:

@@ -1,9 +1,9 @@
 """The intake service: every new lead, from any channel, enters through here.
 
-One transaction: validate the contact, take the day's next number (locking the
-counter), check for a repeat of an earlier lead, insert the lead, its first
-inquiry and the audit event. Manual entry, the CLI, file imports and the
-webhook service all call `intake_lead`.
+One transaction: validate the contact, check for a repeat of an earlier lead,
+take the day's next number (locking the day's counter until commit), insert the
+lead, its first inquiry and the audit event. Manual entry, the CLI, file imports
+and the webhook service all call `intake_lead`.
 """
 
 from dataclasses import dataclass, field
@@ -18,6 +18,7 @@ from leadms_tui.domain import audit, clock, numbering
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Channel, Inquiry, Lead, LeadStatus, PhoneFlag, RuleTrigger
+from leadms_tui.domain.numbered_insert import NUMBERED, insert_numbered
 from leadms_tui.domain.phones import Phone, normalize_phone
 from leadms_tui.domain.settings import TeamSettings, load_settings
 
@@ -56,6 +57,14 @@ _EARLIER = {
     (p, e): _earlier_statement(p, e) for p in (True, False) for e in (True, False) if p or e
 }
 _SENDER_LOCK_SPACE = 7272  # pg advisory lock namespace for per-sender serialization
+_PERSON_LOCK_SPACE = 7273  # and for one phone, email or delivery
+_LOCK_PERSON = {  # up to three keys, locked left to right
+    count: text(
+        "SELECT "
+        + ", ".join(f"pg_advisory_xact_lock(:space, hashtext(:k{i}))" for i in range(count))
+    )
+    for count in (1, 2, 3)
+}
 
 
 class LeadCreate(BaseModel):
@@ -129,38 +138,42 @@ def intake_lead(
     settings = settings or load_settings(session)
     contact = check_contact(data, settings.phone_region)
     conn = session.connection()
-    checking = data.dedupe_key and not delivery_checked
-    if checking and (known := _find_delivery(conn, data)) is not None:
-        return known
     at = clock.as_utc(now or clock.now())
     day = clock.business_date(at, settings.timezone)
-    seq = numbering.take_next_seq(session, day)  # from here on, intake of this day is serialized
-    if now is None:  # stamp after the wait for the lock, so creation times follow the numbers
-        locked_at = clock.now()
-        at = locked_at if clock.business_date(locked_at, settings.timezone) == day else at
-    concurrent = conn.dialect.name != "sqlite"  # SQLite's write lock was held all along
-    if data.dedupe_key and concurrent and (known := _find_delivery(conn, data)) is not None:
-        numbering.give_back_seq(session, day)  # a concurrent re-delivery won the race
-        return known
-
     e164 = contact.phone.e164 if contact.phone else None
     email_lower = contact.email.lower() if contact.email else None
+    concurrent = conn.dialect.name == "postgresql"  # SQLite's write lock is held all along
+    if concurrent:
+        _lock_person(conn, data, e164, email_lower)
+    checking = data.dedupe_key and (concurrent or not delivery_checked)  # again under the lock
+    if checking and (known := _find_delivery(conn, data)):
+        return known
     first_id, first_number, first_owner, repeat_count = earlier_leads(session, e164, email_lower)
     values = lead_values(
         data,
         contact,
         day=day,
-        seq=seq,
+        seq=0,  # numbered below
         at=at,
         repeat_of_id=first_id,
         repeat_count=repeat_count,
         inherited_owner=first_owner,
     )
-    lead_id = conn.execute(_INSERT_LEAD, values).scalar_one()
-    conn.execute(_INSERT_INQUIRY, inquiry_values(data, lead_id=lead_id, at=at))
-    audit.record(
-        session, actor, "lead.create", "lead", lead_id, after={"id": lead_id, **values}, at=at
-    )
+    inquiry = inquiry_values(data, lead_id=0, at=at)
+    if concurrent:  # number, lead, inquiry and audit event in one statement (see its module)
+        row = {key: value for key, value in values.items() if key not in NUMBERED}
+        event = audit.event(actor, "lead.create", "lead", after=row, at=at)
+        lead_id, seq = insert_numbered(
+            conn, prefix=numbering.lead_number_prefix(day), lead=row, inquiry=inquiry, event=event
+        )
+        values.update(seq=seq, number=numbering.format_lead_number(day, seq))
+    else:
+        seq = numbering.take_next_seq(session, day)
+        values.update(seq=seq, number=numbering.format_lead_number(day, seq))
+        lead_id = conn.execute(_INSERT_LEAD, values).scalar_one()
+        conn.execute(_INSERT_INQUIRY, {**inquiry, "lead_id": lead_id})
+        after = {"id": lead_id, **values}
+        audit.record(session, actor, "lead.create", "lead", lead_id, after=after, at=at)
     from leadms_tui.domain import rules  # rules build on leads; imported when used
 
     if rules.has_rules(session, RuleTrigger.LEAD_CREATED):
@@ -342,6 +355,27 @@ def receive_message(
         at=at,
     )
     return IntakeResult(lead_id=lead.id, number=lead.number, created=False, appended=True)  # type: ignore[arg-type]
+
+
+def _lock_person(conn: Connection, data: LeadCreate, e164: str | None, email: str | None) -> None:
+    """PostgreSQL: one person's (and one delivery's) intakes wait for each other.
+
+    So the repeat check and the delivery check see a concurrent intake of the same phone,
+    email or delivery once it commits, without holding the day's counter meanwhile. Keys
+    are locked in sorted order, so two intakes never wait for each other in a cycle.
+    """
+    keys = sorted(
+        key
+        for key in (
+            e164 and f"phone:{e164}",
+            email and f"email:{email}",
+            data.dedupe_key and f"delivery:{data.channel.value}:{data.dedupe_key}",
+        )
+        if key
+    )
+    if keys:
+        params = {"space": _PERSON_LOCK_SPACE, **{f"k{i}": key for i, key in enumerate(keys)}}
+        conn.execute(_LOCK_PERSON[len(keys)], params)
 
 
 def _lock_sender(session: Session, channel: Channel, sender: str) -> None:

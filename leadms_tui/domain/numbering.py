@@ -17,7 +17,11 @@ from leadms_tui.domain.models import DayCounter
 
 def format_lead_number(day: date, seq: int) -> str:
     """LEAD-20261125-007; the sequence widens past 999 (LEAD-20261125-1000)."""
-    return f"LEAD-{day:%Y%m%d}-{seq:03d}"
+    return f"{lead_number_prefix(day)}{seq:03d}"
+
+
+def lead_number_prefix(day: date) -> str:
+    return f"LEAD-{day:%Y%m%d}-"
 
 
 _COUNTERS = DayCounter.__table__  # type: ignore[attr-defined]
@@ -40,11 +44,6 @@ _SET = (
     .where(_COUNTERS.c.business_date == bindparam("day"))
     .values(last_seq=bindparam("last_seq"))
 )
-_GIVE_BACK = (
-    _COUNTERS.update()
-    .where(_COUNTERS.c.business_date == bindparam("day"))
-    .values(last_seq=_COUNTERS.c.last_seq - 1)
-)
 
 
 def take_next_seq(session: Session, day: date) -> int:
@@ -62,8 +61,3 @@ def lock_day(session: Session, day: date) -> int:
 def set_last_seq(session: Session, day: date, last_seq: int) -> None:
     """After `lock_day`: record that the numbers up to `last_seq` are given out."""
     session.connection().execute(_SET, {"day": day, "last_seq": last_seq})
-
-
-def give_back_seq(session: Session, day: date) -> None:
-    """Undo `take_next_seq` in the same transaction (the lock is still held)."""
-    session.connection().execute(_GIVE_BACK, {"day": day})

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.intake import LeadCreate, create_lead, intake_lead
-from leadms_tui.domain.models import DayCounter, Lead
+from leadms_tui.domain.models import AuditEvent, DayCounter, Inquiry, Lead
 from leadms_tui.domain.numbering import format_lead_number
 from leadms_tui.domain.settings import set_setting
 from tests.workers import take_leads
@@ -31,6 +31,28 @@ def test_numbers_follow_each_other_within_a_day(db):
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     numbers = [create_lead(db, _lead(i), actor=SYSTEM, now=now).number for i in range(3)]
     assert numbers == ["LEAD-20261125-001", "LEAD-20261125-002", "LEAD-20261125-003"]
+
+
+def test_numbers_past_999_and_the_audit_event_of_each_lead(db):
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    db.write(lambda s: s.add(DayCounter(business_date=date(2026, 11, 25), last_seq=998)))
+    created = [create_lead(db, _lead(i), actor=SYSTEM, now=now) for i in range(2)]
+    assert [c.number for c in created] == ["LEAD-20261125-999", "LEAD-20261125-1000"]
+    with db.reading() as session:
+        lead = session.get(Lead, created[1].lead_id)
+        event = session.execute(
+            select(AuditEvent).where(AuditEvent.entity_id == str(lead.id))
+        ).scalar_one()
+        inquiry = session.execute(select(Inquiry).where(Inquiry.lead_id == lead.id)).scalar_one()
+    assert (lead.number, lead.seq) == ("LEAD-20261125-1000", 1000)
+    assert (event.action, event.entity) == ("lead.create", "lead")
+    assert event.changes["id"] == [None, lead.id]
+    assert event.changes["number"] == [None, "LEAD-20261125-1000"]
+    assert event.changes["seq"] == [None, 1000]
+    assert event.changes["email_lower"] == [None, "lead1@example.com"]
+    assert event.changes["created_at"] == [None, "2026-11-25T12:00:00+00:00"]
+    assert "lost_reason" not in event.changes  # only fields that have a value
+    assert inquiry.channel == "website"
 
 
 def test_a_rolled_back_intake_leaves_no_gap(db):
