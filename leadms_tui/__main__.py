@@ -2,4 +2,5 @@
 
 from leadms_tui.cli import main
 
-main()
+if __name__ == "__main__":  # not when a helper process (imports) imports the main module
+    main()

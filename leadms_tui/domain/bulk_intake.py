@@ -294,9 +294,11 @@ def take_in_many(
             outcomes = db.write(batch_work(chunk))
         except LeadMSError:
             raise  # the database is gone: stop; the committed batches stay
-        except Exception:
+        except Exception as exc:
             log.warning(
-                "batch of %d rows failed as a whole; retrying row by row", len(chunk), exc_info=True
+                "batch of %d rows failed as a whole (%s); retrying row by row",
+                len(chunk),
+                _first_line(exc),
             )
             outcomes = []
             for item in chunk:
@@ -305,8 +307,7 @@ def take_in_many(
                 except LeadMSError:
                     raise
                 except Exception as exc:
-                    first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-                    outcomes.append(RowOutcome(item[0], error=f"not stored: {first_line}"))
+                    outcomes.append(RowOutcome(item[0], error=f"not stored: {_first_line(exc)}"))
         yield from outcomes
 
 
@@ -321,6 +322,12 @@ def _chunks(
             chunk = []
     if chunk:
         yield chunk
+
+
+def _first_line(error: Exception) -> str:
+    """A one-line reason (the log reaches a terminal: no tracebacks there)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def _column_of(message: str) -> str | None:
