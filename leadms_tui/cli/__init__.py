@@ -3,6 +3,7 @@
 import typer
 
 from leadms_tui.cli import (
+    bench,
     calls,
     db,
     demo,
@@ -35,6 +36,7 @@ app.add_typer(calls.app, name="calls")
 app.add_typer(followups.app, name="followups")
 app.add_typer(meetings.app, name="meetings")
 app.add_typer(rules.app, name="rules")
+app.add_typer(bench.app, name="bench")
 app.command("demo")(demo.demo)
 
 

@@ -157,3 +157,14 @@ def test_rules_list_run_twice_and_toggle(db_url, db):
     rules = json.loads(leadms(db_url, "rules", "list", "--json").stdout)
     assert [r["enabled"] for r in rules if r["id"] == 5] == [False]
     assert leadms(db_url, "rules", "enable", "99").exit_code == 1
+
+
+def test_bench_generate_fills_an_empty_database(db_url):
+    made = leadms(db_url, "bench", "generate", "--leads", "60", "--calls", "200", "--reps", "3")
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith("60 leads, 200 calls")
+    again = leadms(db_url, "bench", "generate", "--leads", "60")
+    assert again.exit_code == 1 and "already has leads" in again.output
+    assert "Traceback" not in again.output
+    unnamed = runner.invoke(app, ["bench", "generate"], env={"LEADMS_DATABASE_URL": ""})
+    assert unnamed.exit_code == 2 and "--database-url" in unnamed.output
