@@ -580,10 +580,8 @@ def save_rule(
 
 
 def rule_as_json(rule: Rule) -> dict[str, Any]:
-    return {
-        key: audit.diff({}, {key: value}).get(key, [None, None])[1]
-        for key, value in audit.snapshot(rule).items()
-    } | {"description": describe_rule(rule)}
+    plain = {key: audit.plain(value) for key, value in audit.snapshot(rule).items()}
+    return plain | {"description": describe_rule(rule)}
 
 
 def list_rules(*, session: Session) -> list[Rule]:

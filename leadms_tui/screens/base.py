@@ -12,7 +12,15 @@ if TYPE_CHECKING:
     from leadms_tui.app import LeadMSApp
 
 
-class LeadScreen(ReportsFailures, Screen[None]):
+class WithApp(ReportsFailures):
+    """Mixin of every Lead MS screen and modal: the app, typed, as `self.leadms`."""
+
+    @property
+    def leadms(self) -> "LeadMSApp":
+        return cast("LeadMSApp", self.app)  # type: ignore[attr-defined]
+
+
+class LeadScreen(WithApp, Screen[None]):
     """A screen with a "current lead" (the row under the cursor, or the lead shown)."""
 
     BINDINGS = [
@@ -25,10 +33,6 @@ class LeadScreen(ReportsFailures, Screen[None]):
         Binding("escape", "back", "Back", id="nav.back"),
     ]
 
-    @property
-    def leadms(self) -> "LeadMSApp":
-        return cast("LeadMSApp", self.app)
-
     def current_lead(self) -> tuple[int, str] | None:
         """(lead id, "LEAD-… Name") of the lead an action applies to, if any."""
         return None
@@ -40,7 +44,8 @@ class LeadScreen(ReportsFailures, Screen[None]):
         if action in ("log_call", "open_lead", "followup", "meeting"):
             return self.current_lead() is not None or None  # None: shown greyed out
         if action == "back":
-            return len(self.app.screen_stack) > 2  # the day view is home: nothing below it
+            stack = self.app.screen_stack  # [Textual's default screen, the day view (home), ...]
+            return self in stack and stack.index(self) > 1  # also while a screen is on top
         return True
 
     def on_screen_resume(self) -> None:

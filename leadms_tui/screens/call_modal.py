@@ -17,7 +17,7 @@ from leadms_tui import formatting
 from leadms_tui.domain.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.rules import Effects
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 OUTCOME_KEYS = {
@@ -31,7 +31,7 @@ OUTCOME_KEYS = {
 }
 
 
-class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
+class CallModal(WithApp, ModalScreen[CallLogged | None]):
     DEFAULT_CSS = """
     CallModal { align: center middle; }
     CallModal > Vertical { width: 64; height: auto; max-height: 100%; border: round $accent;
@@ -122,14 +122,14 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         description="Asking the rules",
     )
     def _preview(self, outcome: CallOutcome) -> None:
-        with self.app.database.reading() as session:  # type: ignore[attr-defined]
+        with self.leadms.database.reading() as session:
             effects = preview_call(session, self.lead_id, outcome)
         self.app.call_from_thread(self._show_preview, outcome, effects)
 
     def _show_preview(self, outcome: CallOutcome, effects: Effects) -> None:
         if outcome != self.outcome:
             return  # the rep already chose another outcome
-        timezone = self.app.settings.timezone  # type: ignore[attr-defined]
+        timezone = self.leadms.settings.timezone
         due = effects.followup_due
         field = self.query_one("#followup", Input)
         if field.value == self._prefilled:  # don't overwrite what the rep typed
@@ -142,7 +142,7 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         if self.outcome is None:
             self.query_one("#call-status", Label).update("Choose an outcome first (i x n b w r v)")
             return
-        timezone = self.app.settings.timezone  # type: ignore[attr-defined]
+        timezone = self.leadms.settings.timezone
         text = self.query_one("#followup", Input).value.strip()
         try:
             if text == self._prefilled.strip():
@@ -166,15 +166,15 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
         description="Saving the call",
     )
     def _save(self, outcome: CallOutcome, note: str, due: object) -> None:
-        app = self.app
-        user = app.user  # type: ignore[attr-defined]
+        app = self.leadms
+        user = app.user
         try:
-            logged = app.database.write(  # type: ignore[attr-defined]
+            logged = app.database.write(
                 lambda session: log_call(
                     session,
                     self.lead_id,
                     outcome,
-                    actor=user.actor,
+                    actor=user.actor,  # type: ignore[union-attr]
                     note=note,
                     next_followup_at=due,
                 )
@@ -187,7 +187,7 @@ class CallModal(ReportsFailures, ModalScreen[CallLogged | None]):
     def _saved(self, logged: CallLogged) -> None:
         next_step = ""
         if logged.followup_due:
-            tz = self.app.settings.timezone  # type: ignore[attr-defined]
+            tz = self.leadms.settings.timezone
             next_step = f"; next try {formatting.format_local_datetime(logged.followup_due, tz)}"
         effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
         self.app.notify(

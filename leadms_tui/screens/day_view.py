@@ -320,8 +320,6 @@ class DayViewScreen(LeadScreen):
             return self.leadms.user is not None and self.leadms.user.role == Role.ADMIN
         if action == "meeting_outcome":
             return (self._row_key() or "").startswith("m") or None
-        if action == "back":
-            return False  # home: nothing below it, also while a screen is open on top
         return super().check_action(action, parameters)
 
     def action_rep_filter(self) -> None:

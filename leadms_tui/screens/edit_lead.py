@@ -9,11 +9,11 @@ from textual.widgets import Input, Label, Select
 
 from leadms_tui.domain.leads import LeadUpdate, update_lead
 from leadms_tui.domain.models import Lead, LeadStatus
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 
-class EditLeadModal(ReportsFailures, ModalScreen[bool]):
+class EditLeadModal(WithApp, ModalScreen[bool]):
     DEFAULT_CSS = """
     EditLeadModal { align: center middle; }
     EditLeadModal > Vertical { width: 64; height: auto; max-height: 100%;
@@ -82,16 +82,16 @@ class EditLeadModal(ReportsFailures, ModalScreen[bool]):
         description="Saving the lead",
     )
     def _save(self, changes: LeadUpdate) -> None:
-        app = self.app
-        user = app.user  # type: ignore[attr-defined]
+        app = self.leadms
+        user = app.user
         try:
-            app.database.write(  # type: ignore[attr-defined]
+            app.database.write(
                 lambda session: update_lead(
                     session,
                     self.lead.id,
                     changes,  # type: ignore[arg-type]
                     expected_version=self.lead.version,
-                    actor=user.actor,
+                    actor=user.actor,  # type: ignore[union-attr]
                 )
             )
         except Exception as exc:

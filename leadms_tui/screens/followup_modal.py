@@ -14,11 +14,11 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.followups import add_followup, change_followup
 from leadms_tui.domain.models import FollowUpState, Role
 from leadms_tui.domain.repositories.dayview import FollowUpRow
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 
-class FollowUpModal(ReportsFailures, ModalScreen[bool]):
+class FollowUpModal(WithApp, ModalScreen[bool]):
     DEFAULT_CSS = """
     FollowUpModal { align: center middle; }
     FollowUpModal > Vertical { width: 64; height: auto; max-height: 100%;
@@ -40,7 +40,7 @@ class FollowUpModal(ReportsFailures, ModalScreen[bool]):
         self.existing = existing
 
     def compose(self) -> ComposeResult:
-        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        tz = self.leadms.settings.timezone
         if self.existing is not None:
             title = f"Follow-up #{self.existing.attempts + 1}: {self.existing.reason}"
             due = self.existing.due_at
@@ -57,7 +57,7 @@ class FollowUpModal(ReportsFailures, ModalScreen[bool]):
             if self.existing is None:
                 yield Label("Reason", classes="hint")
                 yield Input(placeholder="e.g. Send the price list, then call", id="reason")
-            elif self.app.user.role != Role.REP:  # type: ignore[attr-defined]
+            elif self.leadms.user.role != Role.REP:  # type: ignore[union-attr]
                 yield Label("Owner (username; managers only)", classes="hint")
                 yield Input(self.existing.owner or "", id="owner")
             yield Label("", id="followup-status")
@@ -69,7 +69,7 @@ class FollowUpModal(ReportsFailures, ModalScreen[bool]):
         return True
 
     def action_save(self) -> None:
-        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        tz = self.leadms.settings.timezone
         text = self.query_one("#due", Input).value
         try:
             due = formatting.parse_local_datetime(text, tz)
@@ -98,8 +98,8 @@ class FollowUpModal(ReportsFailures, ModalScreen[bool]):
     def _save(
         self, due: datetime | None, reason: str, owner: str | None, state: FollowUpState | None
     ) -> None:
-        app = self.app
-        actor = app.user.actor  # type: ignore[attr-defined]
+        app = self.leadms
+        actor = app.user.actor  # type: ignore[union-attr]
         existing = self.existing
 
         def work(session):
@@ -123,7 +123,7 @@ class FollowUpModal(ReportsFailures, ModalScreen[bool]):
             )
 
         try:
-            app.database.write(work)  # type: ignore[attr-defined]
+            app.database.write(work)
         except Exception as exc:
             app.call_from_thread(self.query_one("#followup-status", Label).update, str(exc))
             raise

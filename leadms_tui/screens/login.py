@@ -9,11 +9,11 @@ from textual.widgets import Button, Header, Input, Label
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.settings import TeamSettings, load_settings
 from leadms_tui.domain.users import UserInfo, authenticate
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 
-class LoginScreen(ReportsFailures, Screen[None]):
+class LoginScreen(WithApp, Screen[None]):
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box { width: 50; height: auto; border: round $accent; padding: 1 2; }
@@ -53,7 +53,7 @@ class LoginScreen(ReportsFailures, Screen[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def _check(self, username: str, password: str) -> None:
         try:
-            with self.app.database.reading() as session:  # type: ignore[attr-defined]
+            with self.leadms.database.reading() as session:
                 user = authenticate(session, username, password)
                 settings = load_settings(session)
         except LeadMSError as exc:
@@ -67,4 +67,4 @@ class LoginScreen(ReportsFailures, Screen[None]):
         self.query_one("#password", Input).focus()
 
     def _succeeded(self, user: UserInfo, settings: TeamSettings) -> None:
-        self.app.sign_in(user, settings)  # type: ignore[attr-defined]
+        self.leadms.sign_in(user, settings)

@@ -14,11 +14,11 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.meetings import Clash, record_outcome, schedule_meeting
 from leadms_tui.domain.models import MeetingKind, MeetingOutcome
 from leadms_tui.domain.users import get_user
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 
-class MeetingModal(ReportsFailures, ModalScreen[bool]):
+class MeetingModal(WithApp, ModalScreen[bool]):
     DEFAULT_CSS = """
     MeetingModal { align: center middle; }
     MeetingModal > Vertical { width: 66; height: auto; max-height: 100%;
@@ -37,7 +37,7 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
         self.label = label
 
     def compose(self) -> ComposeResult:
-        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        tz = self.leadms.settings.timezone
         tomorrow = clock.business_date(clock.now(), tz) + timedelta(days=1)
         start = datetime.combine(
             tomorrow, time(11, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
@@ -65,7 +65,7 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
         yield KeyFooter()
 
     def action_save(self) -> None:
-        tz = self.app.settings.timezone  # type: ignore[attr-defined]
+        tz = self.leadms.settings.timezone
         text = self.query_one("#starts", Input).value
         try:
             starts = formatting.parse_local_datetime(text, tz)
@@ -92,8 +92,8 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
     def _save(
         self, starts: datetime, duration: int, kind: MeetingKind, fields: dict[str, str]
     ) -> None:
-        app = self.app
-        actor = app.user.actor  # type: ignore[attr-defined]
+        app = self.leadms
+        actor = app.user.actor  # type: ignore[union-attr]
         usernames = [name for name in fields["attendees"].replace(" ", "").split(",") if name]
 
         def book(session):
@@ -112,7 +112,7 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
             )
 
         try:
-            _, clashes = app.database.write(book)  # type: ignore[attr-defined]
+            _, clashes = app.database.write(book)
         except Exception as exc:
             app.call_from_thread(self.query_one("#meeting-status", Label).update, str(exc))
             raise
@@ -120,7 +120,7 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
 
     def _saved(self, clashes: list[Clash]) -> None:
         if clashes:
-            tz = self.app.settings.timezone  # type: ignore[attr-defined]
+            tz = self.leadms.settings.timezone
             overlaps = ", ".join(
                 f"{c.lead_number} at {formatting.hhmm(c.starts_at, tz)}" for c in clashes
             )
@@ -138,7 +138,7 @@ class MeetingModal(ReportsFailures, ModalScreen[bool]):
         self.dismiss(False)
 
 
-class MeetingOutcomeModal(ReportsFailures, ModalScreen[bool]):
+class MeetingOutcomeModal(WithApp, ModalScreen[bool]):
     """One key per outcome: h held, n no-show, r rescheduled, x cancelled."""
 
     DEFAULT_CSS = """
@@ -184,9 +184,9 @@ class MeetingOutcomeModal(ReportsFailures, ModalScreen[bool]):
         description="Recording the outcome",
     )
     def action_record(self, outcome: str) -> None:
-        app = self.app
-        actor = app.user.actor  # type: ignore[attr-defined]
-        app.database.write(  # type: ignore[attr-defined]
+        app = self.leadms
+        actor = app.user.actor  # type: ignore[union-attr]
+        app.database.write(
             lambda session: record_outcome(
                 session, self.meeting_id, MeetingOutcome(outcome), actor=actor
             )

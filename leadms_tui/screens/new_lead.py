@@ -9,7 +9,7 @@ from textual.widgets import Input, Label, Select
 
 from leadms_tui.domain.intake import IntakeResult, LeadCreate, intake_lead
 from leadms_tui.domain.models import Channel, Role
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 MANUAL_CHANNELS = [
@@ -24,7 +24,7 @@ MANUAL_CHANNELS = [
 ]
 
 
-class NewLeadModal(ReportsFailures, ModalScreen[IntakeResult | None]):
+class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
     DEFAULT_CSS = """
     NewLeadModal { align: center middle; }
     NewLeadModal > Vertical { width: 64; height: auto; max-height: 100%;
@@ -77,19 +77,19 @@ class NewLeadModal(ReportsFailures, ModalScreen[IntakeResult | None]):
         description="Saving the lead",
     )
     def _save(self, values: dict[str | None, str], channel: Channel) -> None:
-        app = self.app
-        user = app.user  # type: ignore[attr-defined]
+        app = self.leadms
+        user = app.user
         data = LeadCreate(
             name=values["name"],
             phone=values["phone"] or None,
             email=values["email"] or None,
             channel=channel,
             message=values["message"] or None,
-            owner_id=user.id if user.role == Role.REP else None,
+            owner_id=user.id if user.role == Role.REP else None,  # type: ignore[union-attr]
         )
         try:
-            result = app.database.write(  # type: ignore[attr-defined]
-                lambda session: intake_lead(session, data, actor=user.actor)
+            result = app.database.write(
+                lambda session: intake_lead(session, data, actor=user.actor)  # type: ignore[union-attr]
             )
         except Exception as exc:
             app.call_from_thread(self.query_one("#new-status", Label).update, str(exc))

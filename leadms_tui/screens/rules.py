@@ -2,7 +2,7 @@
 
 import re
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -32,11 +32,8 @@ from leadms_tui.domain.rules import (
     save_rule,
     set_rule_enabled,
 )
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
-
-if TYPE_CHECKING:
-    from leadms_tui.app import LeadMSApp
 
 TRIGGER_VALUES: dict[RuleTrigger, type[StrEnum]] = {
     RuleTrigger.CALL_OUTCOME: CallOutcome,
@@ -47,10 +44,6 @@ ADMIN_ONLY = ("add_rule", "edit_rule", "toggle_rule")
 _DELAY = re.compile(r"(\d+(?:\.\d+)?)(m|bh|bd)(?:@(\d{1,2}:\d{2}))?")
 _DELAY_KEYS = {"m": "after_minutes", "bh": "after_business_hours", "bd": "after_business_days"}
 DELAY_HELP = "30m, 4bh, 2bd@10:00, picked or picked|1bd@10:00"
-
-
-def _leadms(node: Widget | Screen) -> "LeadMSApp":
-    return cast("LeadMSApp", node.app)
 
 
 def _number(text: str) -> int | float:
@@ -99,7 +92,7 @@ def _words(text: str, allowed: type[StrEnum] | None, what: str) -> list[str]:
     return words
 
 
-class RulesScreen(ReportsFailures, Screen[None]):
+class RulesScreen(WithApp, Screen[None]):
     DEFAULT_CSS = """
     RulesScreen #rules { height: 1fr; border: round $panel; }
     RulesScreen #rules:focus { border: round $accent; }
@@ -145,7 +138,7 @@ class RulesScreen(ReportsFailures, Screen[None]):
         return self.rules.get(int(row_key or 0))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        user = _leadms(self).user
+        user = self.leadms.user
         if action in ADMIN_ONLY and (user is None or user.role != Role.ADMIN):
             return None  # shown greyed out: only admins change rules
         if action in ("edit_rule", "toggle_rule", "preview"):
@@ -161,7 +154,7 @@ class RulesScreen(ReportsFailures, Screen[None]):
         thread=True, exclusive=True, exit_on_error=False, group="rules", description="Loading rules"
     )
     def _load(self) -> None:
-        with _leadms(self).database.reading() as session:
+        with self.leadms.database.reading() as session:
             rules = list_rules(session=session)
         self.app.call_from_thread(self._show, rules)
 
@@ -211,7 +204,7 @@ class RulesScreen(ReportsFailures, Screen[None]):
 
     @work(thread=True, exit_on_error=False, group="rules-toggle", description="Changing the rule")
     def _set_enabled(self, rule_id: int, enabled: bool) -> None:
-        app = _leadms(self)
+        app = self.leadms
         actor = app.user.actor  # type: ignore[union-attr]
         app.database.write(lambda session: set_rule_enabled(session, rule_id, enabled, actor=actor))
         app.call_from_thread(self.reload)
@@ -248,12 +241,12 @@ class RulesScreen(ReportsFailures, Screen[None]):
         description="Previewing the rule",
     )
     def _preview(self, rule: Rule) -> None:
-        with _leadms(self).database.reading() as session:
+        with self.leadms.database.reading() as session:
             lines = preview_rule(session, rule)
         self.app.call_from_thread(self._show_preview, rule, lines)
 
 
-class RuleModal(ReportsFailures, ModalScreen[bool]):
+class RuleModal(WithApp, ModalScreen[bool]):
     """Add or edit one rule; a failed save keeps everything typed and says why."""
 
     DEFAULT_CSS = """
@@ -417,7 +410,7 @@ class RuleModal(ReportsFailures, ModalScreen[bool]):
         description="Saving the rule",
     )
     def _save(self, rule: Rule) -> None:
-        app = _leadms(self)
+        app = self.leadms
         actor = app.user.actor  # type: ignore[union-attr]
         try:
             # a fresh copy per attempt: a retried transaction must not see a half-saved object

@@ -3,6 +3,7 @@
 from typing import TypeAlias
 
 from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.screen import Screen
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # the Footer's own key widget (textual 8)
@@ -25,10 +26,10 @@ class KeyFooter(Footer):
         self._shown: ShownKeys | None = None
         self._rebuild_pending = False
 
-    def wanted_keys(self) -> ShownKeys:
+    def wanted_keys(self, active: dict[str, ActiveBinding] | None = None) -> ShownKeys:
         return tuple(
             (binding.key, binding.description, enabled, tooltip)
-            for _node, binding, enabled, tooltip in self.screen.active_bindings.values()
+            for _node, binding, enabled, tooltip in (active or self.screen.active_bindings).values()
             if binding.show
         )
 
@@ -40,9 +41,10 @@ class KeyFooter(Footer):
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
-        self._shown = self.wanted_keys()
+        active = self.screen.active_bindings
+        self._shown = self.wanted_keys(active)
         first_of_action = {}
-        for _node, binding, enabled, tooltip in self.screen.active_bindings.values():
+        for _node, binding, enabled, tooltip in active.values():
             if binding.show:
                 first_of_action.setdefault(binding.action, (binding, enabled, tooltip))
         self.styles.grid_size_columns = len(first_of_action)
@@ -57,7 +59,7 @@ class KeyFooter(Footer):
             )
             key.set_reactive(FooterKey.compact, False)  # what Footer's data_bind gives it
             yield key
-        palette = self.screen.active_bindings.get(self.app.COMMAND_PALETTE_BINDING)
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
         if palette is not None and self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
             _node, binding, enabled, _tooltip = palette
             yield FooterKey(  # Footer leaves this one compact too

@@ -50,6 +50,10 @@ def _open_followups(db, lead_id):
         )
 
 
+def _add_rule(db, *, actor=SYSTEM, now=WED_10, **fields):
+    db.write(lambda s: save_rule(s, Rule(**fields), actor=actor, now=now))
+
+
 def _count(db, model, *where):
     with db.reading() as session:
         return session.scalar(select(func.count()).select_from(model).where(*where))
@@ -142,34 +146,22 @@ def test_business_time_counts_for_the_idle_rule(db, team):
 
 
 def test_overdue_followup_rule_and_lead_created_rule(db, team, lead_id):
-    admin = SYSTEM
-    db.write(
-        lambda s: save_rule(
-            s,
-            Rule(
-                name="Overdue 2h: tell the owner",
-                trigger="followup_overdue",
-                trigger_hours=2,
-                action="notify",
-                action_params={"to": "owner", "message": "follow-up overdue"},
-            ),
-            actor=admin,
-            now=WED_10 - timedelta(days=1),
-        )
+    _add_rule(
+        db,
+        name="Overdue 2h: tell the owner",
+        trigger="followup_overdue",
+        trigger_hours=2,
+        action="notify",
+        action_params={"to": "owner", "message": "follow-up overdue"},
+        now=WED_10 - timedelta(days=1),
     )
-    db.write(
-        lambda s: save_rule(
-            s,
-            Rule(
-                name="Meta leads go to bruno",
-                trigger="lead_created",
-                trigger_values=["meta_ads"],
-                action="reassign",
-                action_params={"to": "bruno"},
-            ),
-            actor=admin,
-            now=WED_10,
-        )
+    _add_rule(
+        db,
+        name="Meta leads go to bruno",
+        trigger="lead_created",
+        trigger_values=["meta_ads"],
+        action="reassign",
+        action_params={"to": "bruno"},
     )
     db.write(lambda s: add_followup(s, lead_id, due_at=WED_10, reason="Call", actor=SYSTEM))
     to_ana = Notification.user_id == team["ana"].id
@@ -207,23 +199,17 @@ def test_meeting_clash_warning_and_outcome_rule(db, team, lead_id):
     assert len(clashes) == 1
     with db.reading() as session:
         assert session.get(Lead, other).status == "meeting_scheduled"
-    db.write(
-        lambda s: save_rule(
-            s,
-            Rule(
-                name="No-show: try again tomorrow",
-                trigger="meeting_outcome",
-                trigger_values=["no_show"],
-                action="create_followup",
-                action_params={
-                    "after_business_days": 1,
-                    "at": "11:00",
-                    "reason": "Rebook after no-show",
-                },
-            ),
-            actor=SYSTEM,
-            now=WED_10,
-        )
+    _add_rule(
+        db,
+        name="No-show: try again tomorrow",
+        trigger="meeting_outcome",
+        trigger_values=["no_show"],
+        action="create_followup",
+        action_params={
+            "after_business_days": 1,
+            "at": "11:00",
+            "reason": "Rebook after no-show",
+        },
     )
     db.write(
         lambda s: record_outcome(
@@ -317,32 +303,20 @@ def test_concurrent_sweepers_fire_each_occurrence_exactly_once(db_url, db, team)
 
 
 def test_escalate_to_a_manager_and_notify_a_user(db, team, lead_id):
-    db.write(
-        lambda s: save_rule(
-            s,
-            Rule(
-                name="Wrong number: escalate",
-                trigger="call_outcome",
-                trigger_values=["wrong_number"],
-                action="escalate",
-            ),
-            actor=SYSTEM,
-            now=WED_10,
-        )
+    _add_rule(
+        db,
+        name="Wrong number: escalate",
+        trigger="call_outcome",
+        trigger_values=["wrong_number"],
+        action="escalate",
     )
-    db.write(
-        lambda s: save_rule(
-            s,
-            Rule(
-                name="Tell bruno about wrong numbers",
-                trigger="call_outcome",
-                trigger_values=["wrong_number"],
-                action="notify",
-                action_params={"to": "bruno", "message": "check the number"},
-            ),
-            actor=SYSTEM,
-            now=WED_10,
-        )
+    _add_rule(
+        db,
+        name="Tell bruno about wrong numbers",
+        trigger="call_outcome",
+        trigger_values=["wrong_number"],
+        action="notify",
+        action_params={"to": "bruno", "message": "check the number"},
     )
     db.write(
         lambda s: log_call(
