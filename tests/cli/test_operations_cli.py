@@ -168,3 +168,9 @@ def test_bench_generate_fills_an_empty_database(db_url):
     assert "Traceback" not in again.output
     unnamed = runner.invoke(app, ["bench", "generate"], env={"LEADMS_DATABASE_URL": ""})
     assert unnamed.exit_code == 2 and "--database-url" in unnamed.output
+
+
+def test_bench_run_refuses_an_unknown_engine_before_doing_anything():
+    refused = runner.invoke(app, ["bench", "run", "--engines", "mysql"])
+    assert refused.exit_code == 2
+    assert "sqlite and/or postgres, not mysql" in refused.output
