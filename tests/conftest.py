@@ -8,12 +8,39 @@ CI (CI=true), where a skipped database test would hide a broken build.
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
 import psycopg
 import pytest
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database, open_database
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--travel-to",
+        metavar="ISO",
+        help="move the real clock to this instant (time-machine, ticking) for the whole run: "
+        "proves the tests do not depend on the day they run",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    destination = config.getoption("--travel-to")
+    if destination:
+        import time_machine
+
+        traveller = time_machine.travel(datetime.fromisoformat(destination), tick=True)
+        traveller.start()
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    destination = config.getoption("--travel-to")
+    shown = f"travelled to {destination}" if destination else "real"
+    return f"wall clock: {shown}, now {datetime.now().astimezone().isoformat(timespec='minutes')}"
+
 
 PG_ADMIN_URL = os.environ.get("LEADMS_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _TEMPLATE = f"leadms_template_{os.getpid()}"

@@ -12,7 +12,7 @@ def take_leads(url: str, worker: int, count: int, start_at: float, phone: str | 
     """Create `count` leads once the shared start time comes; returns (numbers, errors)."""
     database = Database(url)
     numbers, errors = [], []
-    while time.time() < start_at:
+    while time.monotonic() < start_at:  # one clock for every process here
         time.sleep(0.001)
     for i in range(count):
         data = LeadCreate(

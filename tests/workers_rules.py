@@ -9,7 +9,7 @@ from leadms_tui.domain.rules import sweep
 
 def run_sweeps(url: str, now_iso: str, start_at: float, rounds: int) -> int:
     database = Database(url)
-    while time.time() < start_at:
+    while time.monotonic() < start_at:  # one clock for every process here
         time.sleep(0.001)
     fired = sum(sweep(database, now=datetime.fromisoformat(now_iso)).fired for _ in range(rounds))
     database.dispose()

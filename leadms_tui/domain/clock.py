@@ -4,6 +4,9 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+# No Lead MS record is older than this: the start of "since always" (shipped rules).
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
 _now: Callable[[], datetime] = lambda: datetime.now(UTC)  # noqa: E731
 
 

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from leadms_tui.domain import clock
+
 PRODID = "-//Lead MS//Lead MS//EN"
 NO_REPLY = "mailto:noreply@leadms.invalid"
 STATUSES = frozenset({"CONFIRMED", "CANCELLED", "TENTATIVE"})
@@ -51,7 +53,7 @@ def render_calendar(
 
     Raises ValueError for naive datetimes, a negative duration or an unknown status.
     """
-    stamp = _utc(now or datetime.now(UTC))
+    stamp = _utc(now or clock.now())
     lines = [
         "BEGIN:VCALENDAR",
         "VERSION:2.0",

@@ -86,7 +86,7 @@ def test_business_date_rolls_over_at_midnight_in_team_timezone(db):
 
 
 def _run_writers(url: str, processes: int, per_process: int) -> tuple[list[str], list[str]]:
-    start_at = time.time() + 2.0  # every child has imported and connected by then
+    start_at = time.monotonic() + 2.0  # every child has imported and connected by then
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
         futures = [
             pool.submit(take_leads, url, worker, per_process, start_at)

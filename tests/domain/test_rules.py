@@ -290,7 +290,7 @@ def test_concurrent_sweepers_fire_each_occurrence_exactly_once(db_url, db, team)
             now=WED_10,
         )
     processes = 4 if db_url.startswith("postgresql") else 2
-    start_at = time.time() + 2.0
+    start_at = time.monotonic() + 2.0
     with ProcessPoolExecutor(processes, mp_context=get_context("spawn")) as pool:
         futures = [
             pool.submit(run_sweeps, db_url, (WED_10 + timedelta(hours=2)).isoformat(), start_at, 3)

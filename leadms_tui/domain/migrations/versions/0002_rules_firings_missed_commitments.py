@@ -8,9 +8,9 @@ Create Date: 2026-11-25 03:35:09.521506
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from datetime import UTC, datetime
-
 from alembic import op
+
+from leadms_tui.domain import clock
 
 
 revision: str = "0002"
@@ -180,7 +180,12 @@ def _install_default_rules() -> None:
         sa.column("created_at", sa.DateTime),
         sa.column("updated_at", sa.DateTime),
     )
-    now = datetime.now(UTC).replace(tzinfo=None)
+    # A rule acts only on what happened since it was last changed. On a database with no leads
+    # yet the shipped rules cover everything to come (whatever the clock says when it comes);
+    # on one with history they start now, so an upgrade does not fire on old leads.
+    has_leads = op.get_bind().execute(sa.text("SELECT 1 FROM leads LIMIT 1")).first()
+    since = clock.now() if has_leads else clock.EARLIEST
+    now = since.replace(tzinfo=None)
     op.bulk_insert(
         rules,
         [
