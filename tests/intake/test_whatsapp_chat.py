@@ -2,6 +2,7 @@
 
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from leadms_tui.domain.models import Channel
-from leadms_tui.intake.parsers.whatsapp_chat import parse_whatsapp_chat
+from leadms_tui.intake.parsers.whatsapp_chat import _SYSTEM_NAME, _read, parse_whatsapp_chat
 from leadms_tui.intake.records import LeadRecord, RejectedRow, UnusableInput
 
 SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "whatsapp"
@@ -312,3 +313,181 @@ _LINE = st.one_of(
 @given(st.lists(_LINE, max_size=12), st.lists(st.sampled_from(["A", "B", ""]), max_size=2))
 def test_chat_like_text_never_crashes(lines, business):
     _check("\n".join(lines).encode(), business)
+
+
+# --- chat exports from every locale (issue 10 §6) -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "13.06.18 21.25.15: Sam Cole: Hi, is the pool open late?",  # dotted time, then ": "
+        "13.6.2018 klo 21.25.15 - Sam Cole: Hi, is the pool open late?",  # Finnish "klo"
+        "13. 6. 2018. 21:25:15 Sam Cole: Hi, is the pool open late?",  # no separator at all
+    ],
+)
+def test_shapes_once_refused_as_not_a_chat(line):
+    data = _chat(line, "Note: after 9pm", "13.6.2018 at the latest")
+    lead = _parse(data, "WhatsApp Chat with Sam Cole.txt")
+    assert isinstance(lead, LeadRecord)
+    assert lead.name == "Sam Cole"
+    assert lead.message == "Hi, is the pool open late?\nNote: after 9pm\n13.6.2018 at the latest"
+    assert lead.received_at == datetime(2018, 6, 13, 21, 25, 15, tzinfo=ZoneInfo("UTC"))
+
+
+def test_without_a_separator_the_name_ends_at_the_first_colon():
+    data = _chat(
+        "13. 6. 2018. 09:25:15 Em Watson: Price: how much?",
+        "14. 6. 2018. 21:26:00 FitHub London: £20",
+    )
+    lead = _parse(data, business_names=BUSINESS)
+    assert isinstance(lead, LeadRecord)
+    assert (lead.name, lead.message) == ("Em Watson", "Price: how much?")  # "Em" is no 12-hour mark
+    assert lead.received_at.hour == 9
+
+
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [  # whatsapp-chat-parser's list of shapes, and other locales'
+        ("3/6/18, 1:55 p.m. - ", datetime(2018, 6, 3, 13, 55)),
+        ("03-06-2018, 01.55 PM - ", datetime(2018, 6, 3, 13, 55)),
+        ("[06.13.18 21:25:15] ", datetime(2018, 6, 13, 21, 25, 15)),
+        ("[3/6/18 1:55:00 p. m.] ", datetime(2018, 6, 3, 13, 55)),
+        ("\u200e[3/6/18 1:55:00 p.\u00a0m.] ", datetime(2018, 6, 3, 13, 55)),
+        ("[2018/06/13, 21:25:15] ", datetime(2018, 6, 13, 21, 25, 15)),
+        ("[06/2018/13, 21:25:15] ", datetime(2018, 6, 13, 21, 25, 15)),
+        ("3/24/14, 1:59:59 PM: ", datetime(2014, 3, 24, 13, 59, 59)),
+        ("2023-12-20, 5:46 p.m. - ", datetime(2023, 12, 20, 17, 46)),
+        ("8/28/2016 , 2:43 PM - ", datetime(2016, 8, 28, 14, 43)),
+        ("2018. 6. 13. 오후 9:25 - ", datetime(2018, 6, 13, 21, 25)),
+        ("[2018. 6. 13. 오전 12:05:09] ", datetime(2018, 6, 13, 0, 5, 9)),
+        ("2018/6/13 下午9:25 - ", datetime(2018, 6, 13, 21, 25)),
+        ("[2018/06/13 午後0:25:00] ", datetime(2018, 6, 13, 12, 25)),
+        ("13.06.18, 9:25 nachm. - ", datetime(2018, 6, 13, 21, 25)),
+        ("13/6/2018, 9:25 μ.μ. - ", datetime(2018, 6, 13, 21, 25)),
+        ("2018. 06. 13. du. 9:25 - ", datetime(2018, 6, 13, 21, 25)),
+        (  # Arabic-Indic digits, right-to-left marks, the Arabic comma
+            "\u0661\u0663\u200f/\u0666\u200f/\u0662\u0660\u0661\u0668\u060c"
+            " \u0669:\u0662\u0665 \u0645 - ",
+            datetime(2018, 6, 13, 21, 25),
+        ),
+    ],
+)
+def test_locale_shapes(stamp, expected):
+    lead = _parse(_chat(stamp + "Sam Cole: hi"), "WhatsApp Chat with Sam Cole.txt")
+    assert isinstance(lead, LeadRecord)
+    assert (lead.name, lead.message) == ("Sam Cole", "hi")
+    assert lead.received_at == expected.replace(tzinfo=ZoneInfo("UTC"))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "12/11/2026 10:00: ok?",  # ": " only after seconds
+        "12/11/2026 10:00 Sam Cole: ok?",  # a plain space only after a spaced date
+        "12/11/2026, 21:00 PM - Sam Cole: ok?",  # no 21 o'clock in the afternoon
+        "12/11/2026 noon 10:00 - Sam Cole: ok?",  # an unknown word could be a day period
+    ],
+)
+def test_near_stamps_stay_message_text(line):
+    data = _chat("12/11/2026, 09:15 - Sam Cole: Can we book", line)
+    lead = _parse(data, "WhatsApp Chat with Sam Cole.txt")
+    assert lead.message == f"Can we book\n{line}"
+    assert lead.attributes["messages"] == 1
+
+
+class _Shape(NamedTuple):
+    template: str  # str.format fields from _render
+    order: str  # "dmy", "mdy" or "ymd": which of day and month comes first
+    marks: tuple[str, str] | None = None  # 12-hour clock: before and after noon
+    digits: str = "0123456789"
+
+
+_SHAPES = [
+    _Shape("{dd}/{mm}/{Y}, {H}:{M} - ", "dmy"),  # Android en_GB
+    _Shape("{m}/{d}/{y}, {h}:{M}\u202f{p} - ", "mdy", ("AM", "PM")),  # Android en_US
+    _Shape("{d}/{m}/{y}, {h}:{M} {p} - ", "dmy", ("a.m.", "p.m.")),
+    _Shape("{dd}-{mm}-{Y}, {hh}.{M} {p} - ", "dmy", ("AM", "PM")),
+    _Shape("{d}/{m}/{Y}, {h}:{M} {p} - ", "dmy", ("a.\u00a0m.", "p.\u00a0m.")),  # es
+    _Shape("{Y}-{mm}-{dd}, {h}:{M} {p} - ", "ymd", ("a.m.", "p.m.")),  # en_CA
+    _Shape("{Y}/{mm}/{dd}, {h}:{M} {p} - ", "ymd", ("am", "pm")),  # en_ZA
+    _Shape("{Y}-{mm}-{dd} {H}:{M} - ", "ymd"),  # sv
+    _Shape("{dd}.{mm}.{y}, {H}:{M} - ", "dmy"),  # de
+    _Shape("{dd}.{mm}.{y}, {h}:{M} {p} - ", "dmy", ("vorm.", "nachm.")),
+    _Shape("{mm}.{dd}.{y} {h}:{M} {p} - ", "mdy", ("AM", "PM")),
+    _Shape("{dd}.{mm}.{y} {H}.{M}.{S}: ", "dmy"),  # dotted time, then ": "
+    _Shape("{m}/{d}/{y}, {h}:{M}:{S} {p}: ", "mdy", ("AM", "PM")),  # older iOS
+    _Shape("{d}.{m}.{Y} klo {H}.{M}.{S} - ", "dmy"),  # fi
+    _Shape("{d}. {m}. {Y}. {H}:{M}:{S} ", "dmy"),  # day. month. year. and no separator
+    _Shape("{Y}. {mm}. {dd}. {p} {h}:{M} - ", "ymd", ("de.", "du.")),  # hu
+    _Shape("{Y}. {m}. {d}. {p} {h}:{M} - ", "ymd", ("오전", "오후")),  # ko
+    _Shape("{Y}/{m}/{d} {p}{h}:{M} - ", "ymd", ("上午", "下午")),  # zh
+    _Shape("{d}/{m}/{Y}, {h}:{M} {p} - ", "dmy", ("π.μ.", "μ.μ.")),  # el
+    _Shape("{dd}.{mm}.{Y} {h}:{M} {p} - ", "dmy", ("ÖÖ", "ÖS")),  # tr
+    _Shape("{d}\u200f/{m}\u200f/{Y}\u060c {h}:{M} {p} - ", "dmy", ("ص", "م"), "٠١٢٣٤٥٦٧٨٩"),
+    _Shape("[{dd}/{mm}/{Y}, {H}:{M}:{S}] ", "dmy"),  # iOS
+    _Shape("\u200e[{m}/{d}/{y}, {h}:{M}:{S}\u202f{p}] ", "mdy", ("AM", "PM")),
+    _Shape("[{mm}.{dd}.{y} {H}:{M}:{S}] ", "mdy"),
+    _Shape("[{d}/{m}/{y} {h}:{M}:{S} {p}] ", "dmy", ("a. m.", "p. m.")),
+    _Shape("\u200e[{d}/{m}/{y} {h}:{M}:{S} {p}] ", "dmy", ("a. m.", "p. m.")),
+    _Shape("[{dd}.{mm}.{y}, {H}:{M}:{S}] ", "dmy"),
+    _Shape("[{d}.{m}.{Y} klo {H}.{M}.{S}] ", "dmy"),
+    _Shape("[{Y}/{mm}/{dd}, {H}:{M}:{S}] ", "ymd"),
+    _Shape("[{mm}/{Y}/{dd}, {H}:{M}:{S}] ", "mdy"),
+    _Shape("[{Y}. {m}. {d}. {p} {h}:{M}:{S}] ", "ymd", ("오전", "오후")),
+    _Shape("[{Y}/{mm}/{dd} {p}{k}:{M}:{S}] ", "ymd", ("午前", "午後")),  # ja: 0 to 11 o'clock
+]
+
+
+def _render(shape: _Shape, at: datetime) -> str:
+    hour = (at.hour - 1) % 12 + 1
+    fields = {
+        "d": at.day,
+        "dd": f"{at.day:02}",
+        "m": at.month,
+        "mm": f"{at.month:02}",
+        "Y": at.year,
+        "y": f"{at.year % 100:02}",
+        "H": f"{at.hour:02}",
+        "h": hour,
+        "hh": f"{hour:02}",
+        "k": at.hour % 12,
+        "M": f"{at.minute:02}",
+        "S": f"{at.second:02}",
+        "p": shape.marks[at.hour >= 12] if shape.marks else "",
+    }
+    return shape.template.format(**fields).translate(str.maketrans("0123456789", shape.digits))
+
+
+_TEXT = st.text(st.characters(exclude_categories=("Cc", "Cs", "Cf")), max_size=20)
+_WORD = st.text(st.sampled_from("AaBbEeMmPpÉéñЖжΩω李明한أبこ'-."), min_size=1, max_size=8)
+_NAME = st.one_of(
+    st.lists(_WORD, min_size=1, max_size=3)
+    .map(" ".join)
+    .filter(lambda name: name[0].isalpha() and not _SYSTEM_NAME.search(name)),
+    st.integers(10**9, 10**13).map(lambda n: f"+{n}"),
+)
+_MESSAGE = st.tuples(
+    st.datetimes(datetime(2000, 1, 1), datetime(2099, 12, 31, 23, 59, 59)).map(
+        lambda at: at.replace(microsecond=0)
+    ),
+    _NAME,
+    _TEXT,  # the first line
+    st.lists(_TEXT.filter(lambda line: not line[:1].isdigit() and line[:1] != "["), max_size=3),
+)
+
+
+@pytest.mark.parametrize("shape", _SHAPES, ids=lambda shape: shape.template)
+@settings(max_examples=40, deadline=None)
+@given(st.lists(_MESSAGE, min_size=1, max_size=6))
+def test_every_shape_reads_back_exactly(shape, chat):
+    lines, expected = [], []
+    for at, name, first, more in chat:
+        lines += [f"{_render(shape, at)}{name}: {first}", *more]
+        when = at if "{S}" in shape.template else at.replace(second=0)
+        expected.append((when, name, "\n".join([first, *more]).strip()))
+    # the file's date order is told by a day above 12, or by the day_first option
+    told = shape.order != "mdy" or any(at.day > 12 for at, *_ in chat)
+    messages, stamped = _read("\n".join(lines), None if told else False)
+    assert [(m.at, m.sender, m.text) for m in messages] == expected
+    assert stamped == len(chat)

@@ -1,15 +1,25 @@
 """WhatsApp "Export chat" text files: one exported chat is one lead.
 
 Layouts (see CHANNELS.md section 4): Android `12/11/2026, 09:15 - Ana Ruiz: text` and iOS
-`[12/11/2026, 09:15:32] Ana Ruiz: text`; dates d/m/y, m/d/y (2- or 4-digit years, `/ . -`)
-or y-m-d; 24-hour or 12-hour times (`9:15 pm`, also with U+202F/U+00A0 before am/pm).
+`[12/11/2026, 09:15:32] Ana Ruiz: text`, in every locale's shape of date and time:
+- dates d/m/y, m/d/y (2- or 4-digit years) or y/m/d (4-digit), separated by `/ . -`, also
+  `13. 6. 2018.` and `2018. 6. 13.` with spaces, and `06/2018/13` (m/y/d) as some iOS exports
+  have it; digits of any script (Arabic-Indic too);
+- then `,` `،` or a space, perhaps with `klo` (fi), `kl.`, `à`, `às`, `um`, `om` or `at`;
+- 24-hour or 12-hour times with `:` or `.` (`21.25.15`), seconds optional; a 12-hour mark after
+  the time (`PM`, `p.m.`, `p. m.`, `nachm.`, `em`, `ip.`, `μ.μ.`, `ÖS`, `CH`, `م`, after any
+  space, U+202F, U+00A0 or none) or before it (`오후 9:25`, `下午9:25`, `午後0:25`, `du. 9:25`);
+- then `] `, ` - `, `: ` after seconds (`13.06.18 21.25.15: Ana: text`), or a plain space after
+  a spaced date (`13. 6. 2018. 21:25:15 Ana: text`, the name ending at the first `: `); after
+  a spaced date a word after the time is the author's, never a 12-hour mark.
 Direction marks (U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) are removed everywhere.
 A line without a timestamp continues the previous message; a timestamped line without a
 `Name:` part (or a known notice such as "Messages and calls are end-to-end encrypted") is a
 system line and is skipped. Media lines (`<Media omitted>`, `image omitted`, `<attached: …>`)
 are messages whose text reads "[media]". The date order is decided once per file: a first
 component above 12 proves day-first, a second above 12 month-first; `day_first` overrides;
-undecided means day-first. A line whose date is impossible in that order is continuation text.
+undecided means day-first; year-first dates are always y/m/d. A line whose date is impossible
+in that order is continuation text.
 
 Who is the customer, never guessed from message order alone (a wrong guess would file the
 business itself as a lead, silently):
@@ -35,6 +45,7 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from leadms_tui.domain.models import Channel
@@ -42,13 +53,35 @@ from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow, Unusa
 
 _MARKS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_DATE = r"(?P<d1>\d{1,4})[./-](?P<d2>\d{1,2})[./-](?P<d3>\d{1,4})\.?"
-_TIME = (
+# 12-hour clock marks, written without dots and spaces: True after noon
+_MERIDIEM = {
+    "am": False, "pm": True,  # AM, a.m., a. m.
+    "vorm": False, "nachm": True,  # de
+    "fm": False, "em": True,  # sv, nb
+    "ap": False, "ip": True,  # fi
+    "πμ": False, "μμ": True,  # el
+    "öö": False, "ös": True,  # tr
+    "sa": False, "ch": True,  # vi
+    "ص": False, "م": True,  # ar
+    "de": False, "du": True,  # hu
+    "오전": False, "오후": True,  # ko
+    "上午": False, "下午": True, "凌晨": False, "早上": False, "中午": True, "晚上": True,  # zh
+    "午前": False, "午後": True,  # ja
+}  # fmt: skip
+_CONNECTORS = {"klo", "kl", "à", "às", "um", "om", "at"}  # between date and time
+_HEAD = re.compile(  # "[" date, connector, 12-hour mark before the time, time
+    r"(?P<open>\[)?"
+    r"(?P<d1>\d{1,4})(?P<sep>[./-])(?P<gap>\s?)(?P<d2>\d{1,4})(?P=sep)(?P=gap)(?P<d3>\d{1,4})\.?"
+    r"(?:\s*[,\u060c]\s*|\s+)(?:(?P<pre>[^\W\d_]+\.?)\s*)?"
     r"(?P<h>\d{1,2})[:.](?P<mi>\d{2})(?:[:.](?P<s>\d{2}))?"
-    r"(?:\s*(?P<ampm>[ap])\.?\s?m\.?)?"
 )
-_ANDROID = re.compile(rf"{_DATE},?\s+{_TIME}\s+[-\u2013]\s+(?P<rest>.*)", re.IGNORECASE)
-_IOS = re.compile(rf"\[{_DATE},?\s+{_TIME}\]\s*(?P<rest>.*)", re.IGNORECASE)
+_MERIDIEM_WORDS = "|".join(
+    r"\.?\s?".join(map(re.escape, word)) + r"\.?"  # "pm" also reads "p.m." and "p. m."
+    for word in sorted(_MERIDIEM, key=len, reverse=True)
+)
+_MERIDIEM_AFTER = re.compile(rf"\s*(?P<mark>{_MERIDIEM_WORDS})(?![^\W_])", re.IGNORECASE)
+# what follows the time: "] " (iOS), " - " (Android), ": " (older exports), or a plain space
+_AFTER = re.compile(r"(?P<close>\]\s*)|\s+[-\u2013]\s+|(?P<colon>:\s+)|(?P<bare>\s+)")
 _SENDER = re.compile(r"(?P<name>[^:]{1,80}):(?:\s+|$)(?P<text>.*)", re.DOTALL)
 # "You created group "A: B"", "Ana added Bo": a colon in a system line is not a sender
 _SYSTEM_NAME = re.compile(
@@ -73,6 +106,15 @@ _CHAT_FILE = re.compile(
     r"(?:\s*\(\d+\))?(?:\.txt|\.zip)?$",
     re.IGNORECASE,
 )
+
+
+class _Stamp(NamedTuple):
+    year: int
+    first: int  # month when year_first, else day or month in the file's date order
+    second: int
+    year_first: bool
+    clock: tuple[int, int, int]  # 24-hour
+    rest: str  # the line after the timestamp
 
 
 @dataclass
@@ -107,11 +149,7 @@ def parse_whatsapp_chat(
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"unknown timezone {timezone!r}") from None
     text, encoding = _decode(data)
-    lines = [_MARKS.sub("", line) for line in _LINE_BREAK.split(text)]
-    stamps = [_ANDROID.match(line) or _IOS.match(line) for line in lines]
-    if day_first is None:
-        day_first = _guess_day_first([m for m in stamps if m])
-    messages, stamped = _messages(lines, stamps, day_first)
+    messages, stamped = _read(text, day_first)
     if not stamped:
         latin = " (nor UTF-8 text)" if encoding == "latin-1" else ""
         raise UnusableInput(
@@ -138,39 +176,12 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"  # kept only if timestamps are found
 
 
-def _guess_day_first(stamps: list[re.Match[str]]) -> bool:
-    day_proof = month_proof = False
-    for m in stamps:
-        if len(m["d1"]) <= 2:
-            day_proof |= int(m["d1"]) > 12
-            month_proof |= int(m["d2"]) > 12
-    return day_proof or not month_proof
-
-
-def _when(m: re.Match[str], day_first: bool) -> datetime | None:
-    d1, d2, d3 = m["d1"], m["d2"], m["d3"]
-    if len(d1) == 4 and len(d3) <= 2:
-        year, month, day = int(d1), int(d2), int(d3)
-    elif len(d1) <= 2 and len(d3) in (2, 4):
-        day, month = (int(d1), int(d2)) if day_first else (int(d2), int(d1))
-        year = int(d3) + (2000 if len(d3) == 2 else 0)
-    else:
-        return None
-    hour = int(m["h"])
-    if m["ampm"]:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if m["ampm"].lower() == "p" else 0)
-    try:
-        return datetime(year, month, day, hour, int(m["mi"]), int(m["s"] or 0))
-    except ValueError:
-        return None
-
-
-def _messages(
-    lines: list[str], stamps: list[re.Match[str] | None], day_first: bool
-) -> tuple[list[_Message], int]:
+def _read(text: str, day_first: bool | None) -> tuple[list[_Message], int]:
     """The chat's messages in file order, and how many lines carried a valid timestamp."""
+    lines = [_MARKS.sub("", line) for line in _LINE_BREAK.split(text)]
+    stamps = [_stamp(line) for line in lines]
+    if day_first is None:
+        day_first = _guess_day_first([s for s in stamps if s])
     messages: list[_Message] = []
     current: _Message | None = None
     stamped = 0
@@ -181,13 +192,72 @@ def _messages(
                 current.lines.append(line)
             continue
         stamped += 1
-        sender, text = _split_sender(stamp["rest"])
+        sender, text = _split_sender(stamp.rest)
         if sender is None or _SYSTEM_TEXT.match(text.strip()):
             current = None  # a system line, and whatever continues it
             continue
         current = _Message(number, at, sender, [text])
         messages.append(current)
     return messages, stamped
+
+
+def _stamp(line: str) -> _Stamp | None:
+    """The timestamp a line starts with, its date still in the file's order, or None."""
+    m = _HEAD.match(line)
+    date = _date(m["d1"], m["d2"], m["d3"]) if m else None
+    pre = _word(m["pre"]) if m else ""
+    if m is None or date is None or (pre and pre not in _MERIDIEM and pre not in _CONNECTORS):
+        return None
+    pm, hour, at = _MERIDIEM.get(pre), int(m["h"]), m.end()
+    # after a spaced date (13. 6. 2018.) a word after the time is the author's
+    if pm is None and not m["gap"] and (mark := _MERIDIEM_AFTER.match(line, at)):
+        pm, at = _MERIDIEM[_word(mark["mark"])], mark.end()
+    if pm is not None:
+        if hour > 12:
+            return None
+        hour = hour % 12 + (12 if pm else 0)
+    after = _AFTER.match(line, at)
+    if after is None or bool(after["close"]) != bool(m["open"]):
+        return None
+    # a plain space only after "13. 6. 2018.", ": " only after seconds (as iOS writes them), so
+    # that a message line such as "12/11/2026 10:00: ok?" stays text
+    if (after["bare"] and not m["gap"]) or (after["colon"] and not m["s"]):
+        return None
+    clock = (hour, int(m["mi"]), int(m["s"] or 0))
+    return _Stamp(*date, clock, line[after.end() :])
+
+
+def _word(text: str | None) -> str:
+    return re.sub(r"[.\s]", "", text or "").casefold()
+
+
+def _date(d1: str, d2: str, d3: str) -> tuple[int, int, int, bool] | None:
+    """(year, first, second, year_first) by where the year is: y/m/d, d/m/y or m/d/y, m/y/d."""
+    n1, n2, n3 = len(d1), len(d2), len(d3)
+    if n1 == 4 and n2 <= 2 and n3 <= 2:
+        return int(d1), int(d2), int(d3), True
+    if n1 <= 2 and n2 <= 2 and n3 in (2, 4):
+        return int(d3) + (2000 if n3 == 2 else 0), int(d1), int(d2), False
+    if n1 <= 2 and n2 == 4 and n3 <= 2:
+        return int(d2), int(d1), int(d3), False
+    return None
+
+
+def _guess_day_first(stamps: list[_Stamp]) -> bool:
+    ordered = [s for s in stamps if not s.year_first]
+    day_proof = any(s.first > 12 for s in ordered)
+    month_proof = any(s.second > 12 for s in ordered)
+    return day_proof or not month_proof
+
+
+def _when(stamp: _Stamp, day_first: bool) -> datetime | None:
+    month, day = stamp.first, stamp.second
+    if day_first and not stamp.year_first:
+        month, day = day, month
+    try:
+        return datetime(stamp.year, month, day, *stamp.clock)
+    except ValueError:
+        return None
 
 
 def _split_sender(rest: str) -> tuple[str | None, str]:
