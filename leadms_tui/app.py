@@ -6,10 +6,12 @@ from collections.abc import Iterable
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.settings import TeamSettings, load_settings
+from leadms_tui.domain.text import visible
 from leadms_tui.domain.users import UserInfo
 from leadms_tui.screens.failures import ReportsFailures
 
@@ -62,7 +64,9 @@ class LeadMSApp(ReportsFailures, App[None]):
 
         self.user = user
         self.settings = settings
-        self.sub_title = f"{user.display_name} ({user.role.value}) · {self.database.short_label}"
+        self.sub_title = visible(
+            f"{user.display_name} ({user.role.value}) · {self.database.short_label}"
+        )
         if len(self.screen_stack) > 1:
             self.switch_screen(DayViewScreen())
         else:
@@ -110,6 +114,25 @@ class LeadMSApp(ReportsFailures, App[None]):
                     self.notify, item.message, title="Lead MS", severity="warning", timeout=12
                 )
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every toast of the app: its text is data (a lead's name, an error about it), never
+        markup, and no control character reaches the terminal."""
+        super().notify(
+            visible(message, lines=True),
+            title=visible(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search" and self.user is None:
             return False  # nothing to search before signing in
@@ -154,5 +177,8 @@ def run_tui(
     signed_in: UserInfo | None = None,
     username: str | None = None,
     welcome: str | None = None,
-) -> None:
-    LeadMSApp(database, signed_in=signed_in, username=username, welcome=welcome).run()
+) -> int:
+    """Run the TUI; returns its exit code (non-zero after a crash, so scripts can tell)."""
+    app = LeadMSApp(database, signed_in=signed_in, username=username, welcome=welcome)
+    app.run()
+    return app.return_code or 0

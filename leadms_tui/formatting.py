@@ -1,12 +1,29 @@
-"""How times, ages and phones read on screen (team timezone, short and scannable)."""
+"""How text, times, ages and phones read on screen (team timezone, short and scannable)."""
 
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from rich.text import Text
+
 from leadms_tui.domain import clock
 from leadms_tui.domain.phones import display_phone
+from leadms_tui.domain.text import visible
 
 DATETIME_INPUT = "%Y-%m-%d %H:%M"
+
+
+def shown(value: object, style: str = "") -> Text:
+    """Data (a name, a message, an error about them) as literal text: never markup, and no
+    control character reaches the terminal. The one way stored text gets on screen."""
+    if isinstance(value, Text):
+        plain = visible(value.plain, lines=True)
+        return value if plain == value.plain else Text(plain, style=value.style)
+    return Text(visible(value, lines=True), style=style)
+
+
+def titled(title: str, data: object, after: str = "") -> Text:
+    """A modal's heading: the title in bold, then the lead (data, shown literally)."""
+    return Text.assemble((title, "bold"), " — ", shown(data), after)
 
 
 def local(moment: datetime, timezone: str) -> datetime:
@@ -62,5 +79,13 @@ def parse_day(text: str, today: date) -> date:
     if word in shortcuts:
         return today + timedelta(days=shortcuts[word])
     if word[:1] in "+-" and word[1:].isdigit():
-        return today + timedelta(days=int(word))
-    return date.fromisoformat(word)
+        days = int(word)
+        if abs(days) > 36_600:  # a century: +99999999 would overflow the calendar
+            raise ValueError(f"{text!r} is too far from today")
+        return today + timedelta(days=days)
+    try:
+        return date.fromisoformat(word)
+    except ValueError:
+        raise ValueError(
+            f"{text.strip()!r} is not a date: try 2026-11-25, today, tomorrow, +3 or -2"
+        ) from None

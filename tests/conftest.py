@@ -119,4 +119,17 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch) -> None:
     """Never touch the developer's real data dir or database from a test."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))  # CLI sessions
+    monkeypatch.delenv("LEADMS_TOKEN", raising=False)
     monkeypatch.delenv("LEADMS_DATABASE_URL", raising=False)
+
+
+def cli_token(db: Database, username: str) -> str:
+    """An API token for `username`, for CLI tests that act as that user (LEADMS_TOKEN)."""
+    from leadms_tui.domain.access import issue_token
+    from leadms_tui.domain.audit import SYSTEM
+    from leadms_tui.domain.users import get_user
+
+    return db.write(
+        lambda s: issue_token(s, get_user(s, username), kind="api", name="tests", actor=SYSTEM)
+    )

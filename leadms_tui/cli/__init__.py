@@ -3,6 +3,7 @@
 import typer
 
 from leadms_tui.cli import (
+    auth,
     bench,
     calls,
     db,
@@ -37,7 +38,11 @@ app.add_typer(followups.app, name="followups")
 app.add_typer(meetings.app, name="meetings")
 app.add_typer(rules.app, name="rules")
 app.add_typer(bench.app, name="bench")
+app.add_typer(auth.tokens_app, name="tokens")
 app.command("demo")(demo.demo)
+app.command("login")(auth.login)
+app.command("logout")(auth.logout)
+app.command("whoami")(auth.whoami)
 
 
 @app.callback()
@@ -56,7 +61,9 @@ def root(
         from leadms_tui.app import run_tui
         from leadms_tui.domain.db import open_database
 
-        run_tui(open_database(database_url(ctx)), username=user)
+        code = run_tui(open_database(database_url(ctx)), username=user)
+        if code:
+            raise typer.Exit(code)
 
 
 def main() -> None:

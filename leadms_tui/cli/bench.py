@@ -5,7 +5,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, options
+from leadms_tui.cli.common import CLIError, echo, options
 
 app = typer.Typer(help="Benchmarks (run from a source checkout).", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def generate(
     from bench.generate import generate as fill
 
     made = fill(url, leads=leads, calls=calls, reps=reps, seed=seed)
-    typer.echo(
+    echo(
         f"{made.leads:,} leads, {made.calls:,} calls, {made.followups:,} follow-ups, "
         f"{made.meetings:,} meetings, {len(made.reps)} reps in {made.seconds:.0f} s"
     )

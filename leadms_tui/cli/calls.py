@@ -4,7 +4,7 @@ from datetime import datetime
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting_user, actor_for, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
 app = typer.Typer(help="Log calls.", no_args_is_help=True)
 OUTCOMES = (
@@ -51,7 +51,7 @@ def log(
 
     def work(session):
         timezone = load_settings(session).timezone
-        user = acting_user(session, as_user)
+        actor = acting(ctx, session, as_user)
         lead_id = lead_id_by_number(session=session, number=lead_number)
         called = parse_moment(at, "--at", timezone) if at else None
         followup = parse_moment(callback_at, "--callback-at", timezone) if callback_at else BY_RULES
@@ -59,7 +59,7 @@ def log(
             session,
             lead_id,
             parsed,
-            actor=actor_for(user),
+            actor=actor,
             note=note,
             called_at=called,
             next_followup_at=followup,
@@ -68,7 +68,7 @@ def log(
     logged = db.write(work)
     next_step = f"; next follow-up {logged.followup_due.isoformat()}" if logged.followup_due else ""
     effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
-    typer.echo(
+    echo(
         f"{logged.lead_number}: {parsed.value} logged, status {logged.status.value}"
         f"{next_step}{effects}"
     )

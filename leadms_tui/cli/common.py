@@ -1,6 +1,7 @@
 """What every command shares: the chosen database, the acting user, error reporting."""
 
 import os
+import sys
 import traceback
 from dataclasses import dataclass
 from typing import Any
@@ -8,7 +9,11 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from leadms_tui.cli import sessions
 from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.text import visible
+
+TOKEN_ENV = "LEADMS_TOKEN"
 
 
 class CLIError(Exception):
@@ -27,6 +32,11 @@ class LeadMSGroup(TyperGroup):
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, typer.TyperException):
             raise
+        except BrokenPipeError:
+            # The reader left (`leadms leads list | head -1`): stop quietly as Unix tools do,
+            # with 128 + SIGPIPE, and keep Python from complaining when it flushes at exit.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(141) from None
         except CLIError as exc:
             _fail(str(exc), exc.exit_code)
         except LeadMSError as exc:
@@ -39,8 +49,14 @@ class LeadMSGroup(TyperGroup):
 
 
 def _fail(message: str, exit_code: int) -> None:
-    typer.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     raise typer.Exit(exit_code)
+
+
+def echo(message: str, *, err: bool = False) -> None:
+    """Print a line of output: stored text is data, so no control character reaches the
+    terminal (a lead named "\\e]0;pwned\\a" would retitle the window)."""
+    typer.echo(visible(message, lines=True), err=err)
 
 
 @dataclass
@@ -67,19 +83,22 @@ def open_db(ctx: typer.Context):  # -> Database (imported lazily to keep --help 
     return open_database(database_url(ctx))
 
 
-def acting_user(session: Any, username: str | None):  # -> UserInfo | None
-    """The user named by `--as`, which must exist and be active."""
-    if username is None:
-        return None
-    from leadms_tui.domain.users import get_user
-
-    user = get_user(session, username)
-    if not user.active:
-        raise CLIError(f"user {username!r} is not active")
-    return user
-
-
-def actor_for(user: Any) -> Any:
+def acting(ctx: typer.Context, session: Any, as_user: str | None = None, *, admin: bool = False):
+    """Who a command acts as (an audit Actor): the signed-in user (`leadms login`, or
+    LEADMS_TOKEN for scripts), or with `--as` the user a signed-in admin acts for. A database
+    with no users yet has nobody to sign in: it is set up without a session (bootstrap)."""
+    from leadms_tui.domain.access import acting_for, has_users, user_for_token
     from leadms_tui.domain.audit import Actor
+    from leadms_tui.domain.models import Role
 
-    return user.actor if user is not None else Actor(None, "cli")
+    if not has_users(session):
+        if as_user:
+            raise CLIError(f"no user {as_user!r}: this database has no users yet")
+        return Actor(None, "cli")
+    token = os.environ.get(TOKEN_ENV) or sessions.load(database_url(ctx))
+    if not token:
+        raise CLIError("sign in first: `leadms login USERNAME` (scripts and dialers: LEADMS_TOKEN)")
+    me = user_for_token(session, token)
+    if admin and me.role != Role.ADMIN:
+        raise CLIError(f"only an admin can do this; {me.username} is a {me.role.value}")
+    return acting_for(me, session, as_user) if as_user else me.actor

@@ -2,7 +2,7 @@
 
 import typer
 
-from leadms_tui.cli.common import database_url
+from leadms_tui.cli.common import database_url, echo
 
 app = typer.Typer(help="Database schema commands.", no_args_is_help=True)
 
@@ -17,7 +17,7 @@ def upgrade(ctx: typer.Context) -> None:
     database.upgrade()
     after = database.schema_revision()
     state = "already current" if before == after else f"upgraded from {before or 'empty'}"
-    typer.echo(f"{database.label}: schema {after} ({state})")
+    echo(f"{database.label}: schema {after} ({state})")
 
 
 @app.command()
@@ -28,4 +28,4 @@ def current(ctx: typer.Context) -> None:
     database = Database(database_url(ctx))
     revision = database.schema_revision()
     note = "current" if revision == SCHEMA_HEAD else f"newest is {SCHEMA_HEAD}"
-    typer.echo(f"{revision or 'empty'} ({note})")
+    echo(f"{revision or 'empty'} ({note})")

@@ -2,27 +2,32 @@
 
 import typer
 
-from leadms_tui.cli.common import options
+from leadms_tui.cli.common import echo, options
 
 
 def demo(
     ctx: typer.Context,
     build_only: bool = typer.Option(False, "--build-only", help="Build it, don't open the TUI."),
+    rebuild: bool = typer.Option(
+        False, "--rebuild", help="Build it anew even if it was built today (not while open)."
+    ),
     as_user: str = typer.Option("ana", "--as", help="Demo user to sign in as (see README)."),
 ) -> None:
-    """Build (or rebuild) the demo database from data/ and open the TUI on it.
+    """Open the TUI on the demo database, built from the shipped demo data.
 
-    Uses its own demo.db in the user data directory unless --database-url or
-    LEADMS_DATABASE_URL names another database; a database that holds real data
-    (not built by this command) is never overwritten.
+    The demo uses its own demo.db in the user data directory (or the database --database-url
+    or LEADMS_DATABASE_URL names, which must be empty or made by the demo: any other database
+    is refused, whatever it holds). It is built on first use and again on a new day or with
+    --rebuild, never while another Lead MS has it open.
     """
-    from leadms_tui.domain.demo import build_demo
+    from leadms_tui.domain.demo import open_demo
     from leadms_tui.domain.paths import demo_database_url
 
     url = options(ctx).database_url or demo_database_url()
-    database, summary = build_demo(url)
-    typer.echo(summary, err=True)
+    database, summary, lock = open_demo(url, rebuild=rebuild)
+    echo(summary, err=True)
     if build_only:
+        lock.release()
         return
     from leadms_tui.app import run_tui
     from leadms_tui.domain.users import get_user
@@ -34,4 +39,7 @@ def demo(
         "Run `leadms demo --as maria` for the manager's view or `--as admin` for the admin; "
         "every demo password is 'demo'. Press ? for the keys."
     )
-    run_tui(database, signed_in=user, welcome=welcome)
+    code = run_tui(database, signed_in=user, welcome=welcome)
+    lock.release()
+    if code:
+        raise typer.Exit(code)

@@ -5,7 +5,7 @@ from datetime import date
 
 import typer
 
-from leadms_tui.cli.common import CLIError, open_db
+from leadms_tui.cli.common import CLIError, echo, open_db
 
 app = typer.Typer(help="List follow-ups.", no_args_is_help=True)
 
@@ -38,9 +38,9 @@ def list_(
         )
     for item in items:
         if as_json:
-            typer.echo(json.dumps(item.as_json(), ensure_ascii=False))
+            echo(json.dumps(item.as_json(), ensure_ascii=False))
         else:
-            typer.echo(
+            echo(
                 f"{item.due_at:%Y-%m-%d %H:%M}Z  {item.lead}  {item.name[:24]:<24}  "
                 f"{item.state:<7}  #{item.attempt}  {item.owner or '-':<10}  {item.reason}"
             )

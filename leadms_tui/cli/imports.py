@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting_user, actor_for, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
 app = typer.Typer(help="Import leads from channel files.", no_args_is_help=True)
 
@@ -26,11 +26,33 @@ BatchSize = typer.Option(500, "--batch-size", min=1, help="Rows per committed tr
 AsUser = typer.Option(None, "--as", help="Acting user recorded in the audit trail.")
 
 
-def _read(path: Path) -> bytes:
+def _max_bytes(ctx: typer.Context) -> int:
+    from leadms_tui.domain.settings import load_settings
+
+    with open_db(ctx).reading() as session:
+        return load_settings(session).import_max_bytes
+
+
+def _too_large(what: object, limit: int) -> CLIError:
+    return CLIError(
+        f"{what} is larger than {limit // 2**20} MB "
+        "(raise the limit with `leadms settings set import_max_mb N`)",
+        exit_code=2,
+    )
+
+
+def _read(ctx: typer.Context, path: Path) -> bytes:
+    """The file's bytes, never more than the import limit (a device such as /dev/zero or a
+    huge file is refused after reading one byte past the limit, not loaded whole)."""
+    limit = _max_bytes(ctx)
     try:
-        return path.read_bytes()
+        with path.open("rb") as handle:
+            data = handle.read(limit + 1)
     except OSError as exc:
         raise CLIError(f"cannot read {path}: {exc.strerror or exc}", exit_code=2) from None
+    if len(data) > limit:
+        raise _too_large(path, limit)
+    return data
 
 
 def _run(
@@ -50,8 +72,8 @@ def _run(
     from leadms_tui.intake.records import UnusableInput
 
     db = open_db(ctx)
+    actor = db.write(lambda session: acting(ctx, session, as_user))
     with db.reading() as session:
-        user = acting_user(session, as_user)
         timezone = load_settings(session).timezone
     try:
         items = iter(parse(timezone))
@@ -72,7 +94,7 @@ def _run(
             db,
             all_items(),
             source=str(path),
-            actor=actor_for(user),
+            actor=actor,
             dry_run=dry_run,
             batch_size=batch_size,
             on_row=on_row,
@@ -81,16 +103,16 @@ def _run(
         target = rejects_path or Path.cwd() / f"{path.name}.rejects.csv"
         write_rejects(target, summary.rejects)
     if as_json:
-        typer.echo(json.dumps(summary.as_json(), default=str))
+        echo(json.dumps(summary.as_json(), default=str))
     else:
-        typer.echo(summary.describe())
+        echo(summary.describe())
         if summary.rejects:
-            typer.echo(f"rejected rows written to {target}", err=True)
+            echo(f"rejected rows written to {target}", err=True)
             for reject in summary.rejects[:10]:
                 where = f" ({reject.column})" if reject.column else ""
-                typer.echo(f"  row {reject.row}{where}: {reject.reason}", err=True)
+                echo(f"  row {reject.row}{where}: {reject.reason}", err=True)
             if len(summary.rejects) > 10:
-                typer.echo(f"  ... and {len(summary.rejects) - 10} more", err=True)
+                echo(f"  ... and {len(summary.rejects) - 10} more", err=True)
     if summary.rejected:
         raise typer.Exit(1)
 
@@ -156,7 +178,7 @@ def import_csv(
         if not sep or not column.strip() or not field.strip():
             raise CLIError(f"--map {item!r}: use COLUMN=FIELD", exit_code=2)
         columns[column.strip()] = field.strip()
-    data = _read(file)
+    data = _read(ctx, file)
     _run(
         ctx,
         file,
@@ -188,7 +210,7 @@ def import_meta_leads(
     """Import a Meta Lead Ads export (UTF-16 tab-separated or UTF-8 CSV)."""
     from leadms_tui.intake.parsers.meta_leads import parse_meta_leads
 
-    data = _read(file)
+    data = _read(ctx, file)
     _run(
         ctx,
         file,
@@ -220,9 +242,9 @@ def import_whatsapp_chat(
     """Import one exported chat as one lead, its first customer message as the inquiry."""
     from leadms_tui.intake.parsers.whatsapp_chat import parse_whatsapp_chat
 
-    data, name = _read(file), file.name
+    data, name = _read(ctx, file), file.name
     if zipfile.is_zipfile(file):
-        data, name = _chat_from_zip(file)
+        data, name = _chat_from_zip(file, _max_bytes(ctx))
     _run(
         ctx,
         file,
@@ -237,15 +259,27 @@ def import_whatsapp_chat(
     )
 
 
-def _chat_from_zip(path: Path) -> tuple[bytes, str]:
-    with zipfile.ZipFile(path) as archive:
+def _chat_from_zip(path: Path, limit: int) -> tuple[bytes, str]:
+    """The chat inside an exported zip, expanded to at most `limit` bytes (a zip bomb of 1 MB
+    that expands to 1 GB is refused, whatever size its header claims)."""
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile as exc:
+        raise CLIError(f"{path}: not a readable zip ({exc})", exit_code=2) from None
+    with archive:
         texts = [n for n in archive.namelist() if n.lower().endswith(".txt")]
         if len(texts) != 1:
             raise CLIError(f"{path}: expected one chat .txt in the zip, found {len(texts)}", 2)
         name = texts[0]
         if not name.startswith("WhatsApp Chat") and path.stem.startswith("WhatsApp Chat"):
             name = f"{path.stem}.txt"  # iOS zips hold "_chat.txt"; the zip carries the name
-        return archive.read(texts[0]), name
+        if archive.getinfo(texts[0]).file_size > limit:
+            raise _too_large(f"{path}: {texts[0]}", limit)
+        with archive.open(texts[0]) as member:
+            data = member.read(limit + 1)
+        if len(data) > limit:
+            raise _too_large(f"{path}: {texts[0]}", limit)
+        return data, name
 
 
 @app.command("payloads")
@@ -261,7 +295,7 @@ def import_payloads(
     """Import saved WhatsApp Cloud API / Messenger webhook bodies and Lead Ads field_data."""
     from leadms_tui.intake.parsers.webhooks import parse_payload_file
 
-    data = _read(file)
+    data = _read(ctx, file)
     _run(
         ctx,
         file,

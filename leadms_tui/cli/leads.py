@@ -5,7 +5,7 @@ from datetime import date
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting_user, actor_for, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
 app = typer.Typer(help="Add and list leads.", no_args_is_help=True)
 
@@ -32,8 +32,8 @@ def add(
         raise CLIError(f"unknown channel {channel!r}: choose one of {CHANNELS}") from None
 
     def work(session):
-        user = acting_user(session, as_user)
-        owner = user.id if user is not None and user.role == Role.REP else None
+        actor = acting(ctx, session, as_user)
+        owner = actor.user_id if actor.role == Role.REP else None
         data = LeadCreate(
             name=name,
             phone=phone,
@@ -42,16 +42,14 @@ def add(
             message=message,
             owner_id=owner,
         )
-        return intake_lead(session, data, actor=actor_for(user))
+        return intake_lead(session, data, actor=actor)
 
     result = open_db(ctx).write(work)
-    typer.echo(result.number)
+    echo(result.number)
     if result.repeat_of:
-        typer.echo(
-            f"repeat of {result.repeat_of} ({result.repeat_count} earlier lead(s))", err=True
-        )
+        echo(f"repeat of {result.repeat_of} ({result.repeat_count} earlier lead(s))", err=True)
     for warning in result.warnings:
-        typer.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
 
 
 @app.command("list")
@@ -71,11 +69,11 @@ def list_(
     with open_db(ctx).reading() as session:
         for row in iter_leads(session=session, day=business_day, limit=limit):
             if as_json:
-                typer.echo(json.dumps(row.as_json(), ensure_ascii=False))
+                echo(json.dumps(row.as_json(), ensure_ascii=False))
             else:
                 repeat = f"repeat of {row.repeat_of}" if row.repeat_of else ""
                 phone = row.phone_e164 or row.phone_raw or ""
-                typer.echo(
+                echo(
                     f"{row.number}  {row.name[:28]:<28}  {phone:<16}  {row.channel:<9}"
                     f"  {row.status:<17}  {row.owner or '-':<10}  {repeat}"
                 )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, open_db
+from leadms_tui.cli.common import CLIError, echo, open_db
 
 app = typer.Typer(help="List and export meetings and demos.", no_args_is_help=True)
 
@@ -47,14 +47,14 @@ def list_(
     items, attendees = _meetings(ctx, user, date_from, date_to)
     for item in items:
         if as_json:
-            typer.echo(
+            echo(
                 json.dumps(
                     item.as_json() | {"attendees": attendees.get(item.id, [])}, ensure_ascii=False
                 )
             )
         else:
             outcome = item.outcome or ("missed" if item.missed_at else "")
-            typer.echo(
+            echo(
                 f"{item.starts_at:%Y-%m-%d %H:%M}Z  {item.duration_minutes:>3} min  "
                 f"{item.kind:<7}  {item.lead}  {item.name[:24]:<24}  "
                 f"{item.owner or '-':<10}  {outcome}"
@@ -94,4 +94,4 @@ def export_ics(
         sys.stdout.buffer.write(data)
     else:
         output.write_bytes(data)
-        typer.echo(f"{len(events)} meeting(s) written to {output}", err=True)
+        echo(f"{len(events)} meeting(s) written to {output}", err=True)

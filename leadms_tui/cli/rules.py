@@ -5,7 +5,7 @@ from datetime import datetime
 
 import typer
 
-from leadms_tui.cli.common import CLIError, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
 app = typer.Typer(help="Automation rules.", no_args_is_help=True)
 
@@ -24,7 +24,7 @@ def run(
             moment = datetime.fromisoformat(now)
         except ValueError:
             raise CLIError(f"--now {now!r}: use an ISO date-time") from None
-    typer.echo(sweep(open_db(ctx), now=moment).describe())
+    echo(sweep(open_db(ctx), now=moment).describe())
 
 
 @app.command("list")
@@ -37,19 +37,20 @@ def list_(
     with open_db(ctx).reading() as session:
         rules = list_rules(session=session)
     if as_json:
-        typer.echo(json.dumps([rule_as_json(r) for r in rules], indent=2, ensure_ascii=False))
+        echo(json.dumps([rule_as_json(r) for r in rules], indent=2, ensure_ascii=False))
         return
     for rule in rules:
         state = "on " if rule.enabled else "off"
-        typer.echo(f"{rule.id:>3} {state} {rule.name}\n      {describe_rule(rule)}")
+        echo(f"{rule.id:>3} {state} {rule.name}\n      {describe_rule(rule)}")
 
 
 def _set_enabled(ctx: typer.Context, rule_id: int, enabled: bool) -> None:
-    from leadms_tui.domain.audit import Actor
     from leadms_tui.domain.rules import set_rule_enabled
 
-    open_db(ctx).write(lambda s: set_rule_enabled(s, rule_id, enabled, actor=Actor(None, "cli")))
-    typer.echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}")
+    open_db(ctx).write(
+        lambda s: set_rule_enabled(s, rule_id, enabled, actor=acting(ctx, s, admin=True))
+    )
+    echo(f"rule {rule_id} {'enabled' if enabled else 'disabled'}")
 
 
 @app.command()

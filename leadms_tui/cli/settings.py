@@ -4,7 +4,7 @@ import json
 
 import typer
 
-from leadms_tui.cli.common import actor_for, open_db
+from leadms_tui.cli.common import acting, echo, open_db
 
 app = typer.Typer(help="Show and change team settings.", no_args_is_help=True)
 
@@ -17,11 +17,11 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
     with open_db(ctx).reading() as session:
         rows = describe_settings(session)
     if as_json:
-        typer.echo(json.dumps({key: value for key, value, _ in rows}, indent=2))
+        echo(json.dumps({key: value for key, value, _ in rows}, indent=2))
         return
     width = max(len(key) for key, _, _ in rows)
     for key, value, description in rows:
-        typer.echo(f"{key:<{width}}  {value:<20}  {description}")
+        echo(f"{key:<{width}}  {value:<20}  {description}")
 
 
 @app.command("set")
@@ -34,5 +34,7 @@ def set_(
     from leadms_tui.domain.settings import set_setting
 
     db = open_db(ctx)
-    stored = db.write(lambda session: set_setting(session, key, value, actor=actor_for(None)))
-    typer.echo(f"{key} = {stored}")
+    stored = db.write(
+        lambda session: set_setting(session, key, value, actor=acting(ctx, session, admin=True))
+    )
+    echo(f"{key} = {stored}")

@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from leadms_tui.cli.common import CLIError, actor_for, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
 app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
 
@@ -22,7 +22,12 @@ def add(
     capacity: int = typer.Option(25, "--capacity", help="Open leads a rep can carry."),
     languages: str = typer.Option("", "--languages", help="Comma-separated, e.g. en,es."),
 ):
-    """Add a user. Without --password-stdin the user cannot sign in until given a password."""
+    """Add a user (an admin's session is needed once the database has users).
+
+    Without --password-stdin the user cannot sign in until given a password. Passwords have
+    at least 10 characters, are not the username and not a well-known password.
+    """
+    from leadms_tui.domain.access import check_password_policy
     from leadms_tui.domain.users import add_user, parse_role
 
     password = None
@@ -30,6 +35,7 @@ def add(
         password = sys.stdin.readline().rstrip("\r\n")
         if not password:
             raise CLIError("no password on stdin")
+        check_password_policy(username, password)
     parsed_role = parse_role(role)
     db = open_db(ctx)
     user = db.write(
@@ -37,14 +43,14 @@ def add(
             session,
             username,
             role=parsed_role,
-            actor=actor_for(None),
+            actor=acting(ctx, session, admin=True),
             display_name=name,
             password=password,
             capacity=capacity,
             languages=languages.split(","),
         )
     )
-    typer.echo(f"added {user.username} ({user.role.value})")
+    echo(f"added {user.username} ({user.role.value})")
 
 
 @app.command("list")
@@ -66,8 +72,8 @@ def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
             }
             for u in users
         ]
-        typer.echo(json.dumps(rows, indent=2))
+        echo(json.dumps(rows, indent=2))
         return
     for u in users:
         state = "" if u.active else "  (inactive)"
-        typer.echo(f"{u.username:<16} {u.role.value:<8} {u.display_name}{state}")
+        echo(f"{u.username:<16} {u.role.value:<8} {u.display_name}{state}")

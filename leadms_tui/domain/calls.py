@@ -103,6 +103,10 @@ def log_call(
 ) -> CallLogged:
     """Record a call on `lead_id` inside the caller's write transaction."""
     at = clock.as_utc(now or clock.now())
+    if called_at is not None:
+        clock.plausible(called_at, "call time")
+    if isinstance(next_followup_at, datetime):
+        clock.plausible(next_followup_at, "next follow-up")
     lead = session.get(Lead, lead_id, with_for_update=True)
     if lead is None:
         raise NotFoundError(f"no lead with id {lead_id}")

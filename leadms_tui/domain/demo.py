@@ -6,16 +6,21 @@ their later history (calls, follow-ups, meetings) is seeded as it stands in the 
 
 import csv
 import os
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock file; the rebuild check relies on the day alone
+    fcntl = None  # type: ignore[assignment]
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import inspect, make_url, select, text
 from sqlmodel import Session, SQLModel
 
 from leadms_tui.domain import audit, clock
-from leadms_tui.domain.db import Database, open_database
+from leadms_tui.domain.db import Database, normalize_url, open_database
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.intake import LeadCreate, intake_lead
 from leadms_tui.domain.models import (
@@ -51,46 +56,126 @@ def demo_data_dir() -> Path:
 
 
 def build_demo(url: str, *, now: datetime | None = None) -> tuple[Database, str]:
-    """Wipe and rebuild the demo database at `url`; refuses a database with real data."""
+    """Wipe and rebuild the demo database at `url`; refuses one the demo did not make."""
     database = _fresh_database(url)
     moment = clock.as_utc(now or clock.now())
     summary = database.write(lambda session: _load(session, demo_data_dir(), moment))
     return database, summary
 
 
+def open_demo(
+    url: str, *, rebuild: bool = False, now: datetime | None = None
+) -> tuple[Database, str, "DemoLock"]:
+    """The demo database at `url`, built when it is missing, from an earlier day, or when
+    `rebuild` asks, but never while another process has it open. Returns it with a summary
+    and the lock that tells later `leadms demo` runs it is in use (hold it while using it)."""
+    moment = clock.as_utc(now or clock.now())
+    probe = Database(url)
+    try:
+        built_at = _demo_built_at(probe)
+        in_use_elsewhere = _open_elsewhere(probe)
+    finally:
+        probe.dispose()
+    lock = DemoLock(url)
+    stale = built_at is None or _demo_day(built_at) != _demo_day(moment)
+    if not (rebuild or stale):
+        lock.share()
+        return open_database(url), f"demo database of {built_at:%Y-%m-%d %H:%M} UTC reused", lock
+    if in_use_elsewhere or not lock.take():
+        if rebuild or built_at is None:
+            raise ValidationError(
+                "the demo database is open in another Lead MS: close it before rebuilding"
+            )
+        lock.share()
+        return open_database(url), "demo database from an earlier day (open elsewhere)", lock
+    try:
+        database, summary = build_demo(url, now=moment)
+    finally:
+        lock.share()
+    return database, summary, lock
+
+
+def _demo_day(moment: datetime) -> object:
+    return clock.business_date(moment, DEMO_TIMEZONE)
+
+
+def _demo_built_at(database: Database) -> datetime | None:
+    """When the demo built this database; None when it is empty; refuses any other database."""
+    with database.engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+        if not tables:
+            return None
+        marker = None
+        if "settings" in tables:
+            marker = conn.execute(select(Setting.value).where(Setting.key == DEMO_MARKER)).scalar()
+    if marker is None:
+        raise ValidationError(
+            f"{database.label} was not made by `leadms demo`; refusing to touch it "
+            "(the demo uses its own demo.db: leave out --database-url and LEADMS_DATABASE_URL, "
+            "or name an empty database)"
+        )
+    return datetime.fromisoformat(marker)
+
+
+def _open_elsewhere(database: Database) -> bool:
+    """Another session on the same PostgreSQL database (SQLite files use `DemoLock`)."""
+    if database.is_sqlite:
+        return False
+    with database.engine.connect() as conn:
+        others = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar()
+    return bool(others)
+
+
+class DemoLock:
+    """A lock file beside a SQLite demo database: every Lead MS using it holds it shared, and
+    a rebuild needs it alone, so the file is never deleted under a running app."""
+
+    def __init__(self, url: str) -> None:
+        self._file = None
+        parsed = make_url(normalize_url(url))
+        path = parsed.database if parsed.get_backend_name() == "sqlite" else None
+        if path and path != ":memory:" and fcntl is not None:
+            self._file = open(f"{path}.lock", "a+b")  # noqa: SIM115 (held for the app's life)
+
+    def take(self) -> bool:
+        """Exclusive, without waiting: False when another process holds it."""
+        if self._file is None:
+            return True
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
+    def share(self) -> None:
+        if self._file is not None:
+            fcntl.flock(self._file, fcntl.LOCK_SH)
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
 def _fresh_database(url: str) -> Database:
     database = Database(url)
+    _demo_built_at(database)  # refuses a database the demo did not make
     if database.is_sqlite:
         path = Path(database.engine.url.database or "")
-        if path.exists():
-            _refuse_real_data(database)
-            database.dispose()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{path}{suffix}").unlink(missing_ok=True)
+        database.dispose()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{path}{suffix}").unlink(missing_ok=True)
         return open_database(url)
-    _refuse_real_data(database)
     with database.engine.begin() as conn:
         SQLModel.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     database.upgrade()
     return database
-
-
-def _refuse_real_data(database: Database) -> None:
-    with database.engine.connect() as conn:
-        tables = set(inspect(conn).get_table_names())
-        if "leads" not in tables:
-            return
-        is_demo = (
-            "settings" in tables
-            and conn.execute(select(Setting.value).where(Setting.key == DEMO_MARKER)).first()
-        )
-        has_leads = conn.execute(select(func.count()).select_from(Lead)).scalar()
-    if has_leads and not is_demo:
-        raise ValidationError(
-            f"{database.label} holds leads not made by `leadms demo`; "
-            "refusing to overwrite it (point --database-url at an empty database)"
-        )
 
 
 def _load(session: Session, folder: Path, now: datetime) -> str:

@@ -25,6 +25,7 @@ def add_followup(
 ) -> FollowUp:
     """Book a follow-up on a lead (for its owner unless another owner is named)."""
     at = clock.as_utc(now or clock.now())
+    clock.plausible(due_at, "due time")
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFoundError(f"no lead with id {lead_id}")
@@ -97,6 +98,8 @@ def change_followup(
 ) -> FollowUp:
     """Complete or skip (`state`), reschedule (`due_at`) or reassign (`owner_username`)."""
     at = clock.as_utc(now or clock.now())
+    if due_at is not None:
+        clock.plausible(due_at, "due time")
     followup = session.get(FollowUp, followup_id, with_for_update=True)
     if followup is None:
         raise NotFoundError(f"no follow-up with id {followup_id}")

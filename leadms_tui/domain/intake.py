@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, text
 from sqlmodel import Session
 
@@ -83,6 +83,12 @@ class LeadCreate(BaseModel):
     payload_ref: str | None = None
     attributes: dict[str, Any] = {}
     owner_id: int | None = None
+
+    @field_validator("received_at")
+    @classmethod
+    def _plausible(cls, value: datetime | None) -> datetime | None:
+        """A year-1 timestamp in a file or a webhook is refused with the reason."""
+        return None if value is None else clock.plausible(value, "received at")
 
 
 @dataclass(frozen=True)

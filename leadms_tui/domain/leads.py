@@ -14,7 +14,7 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from leadms_tui.domain.errors import ValidationError as InvalidInput
-from leadms_tui.domain.intake import earlier_leads, validated_email
+from leadms_tui.domain.intake import MAX_NAME_LENGTH, earlier_leads, validated_email
 from leadms_tui.domain.models import AuditEvent, Lead, LeadStatus, Role
 from leadms_tui.domain.phones import normalize_phone
 from leadms_tui.domain.settings import load_settings
@@ -111,6 +111,8 @@ def update_lead(
         name = " ".join(changes.name.split())
         if not name:
             raise InvalidInput("the name cannot be empty")
+        if len(name) > MAX_NAME_LENGTH:  # the cap of intake, where longer names are cut
+            raise InvalidInput(f"the name is longer than {MAX_NAME_LENGTH} characters")
         values["name"] = name
     if changes.phone is not None:
         values.update(_phone_values(session, changes.phone))

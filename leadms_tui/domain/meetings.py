@@ -74,6 +74,7 @@ def schedule_meeting(
     at = clock.as_utc(now or clock.now())
     if duration_minutes <= 0 or duration_minutes > 12 * 60:
         raise ValidationError("a meeting lasts between 1 minute and 12 hours")
+    clock.plausible(starts_at, "meeting start")
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFoundError(f"no lead with id {lead_id}")

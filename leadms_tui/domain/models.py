@@ -1,7 +1,9 @@
 """SQLModel tables of Lead MS, and the enums their string columns hold.
 
 Timestamps are stored as naive UTC and come back as aware UTC (`UTCDateTime`);
-business dates are plain dates in the team's timezone.
+business dates are plain dates in the team's timezone. Every text column cleans what is
+written to it (`Line`, `Lines`, `CleanJSON`): no path, present or future, stores a control
+character (see `domain/text.py`).
 """
 
 from datetime import UTC, date, datetime
@@ -22,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from leadms_tui.domain import clock
+from leadms_tui.domain import clock, text
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -40,6 +42,36 @@ class UTCDateTime(TypeDecorator[datetime]):
         return None if value is None else value.replace(tzinfo=UTC)
 
 
+class Line(TypeDecorator[str]):
+    """One-line text (names, titles, ids): tabs and line breaks become spaces."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else text.clean_line(value)
+
+
+class Lines(TypeDecorator[str]):
+    """Text with lines (messages, notes)."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: Any) -> str | None:
+        return None if value is None else text.clean_text(value)
+
+
+class CleanJSON(TypeDecorator[Any]):
+    """JSON whose every string (keys too) is cleaned text."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return text.clean_data(value)
+
+
 def _timestamp(**kwargs: Any) -> Any:
     return Field(sa_type=UTCDateTime, **kwargs)
 
@@ -49,7 +81,7 @@ def _created_at() -> Any:
 
 
 def _text(length: int, **kwargs: Any) -> Any:
-    return Field(sa_type=String(length), **kwargs)
+    return Field(sa_type=Line(length), **kwargs)
 
 
 class Role(StrEnum):
@@ -160,7 +192,7 @@ class Setting(SQLModel, table=True):
     __tablename__ = "settings"
 
     key: str = Field(sa_type=String(64), primary_key=True)
-    value: str = Field(sa_type=String(1000))
+    value: str = Field(sa_type=Line(1000))
 
 
 class User(SQLModel, table=True):
@@ -207,7 +239,7 @@ class Lead(SQLModel, table=True):
     email_lower: str | None = _text(254, default=None, index=True)
     channel: Channel = _text(16)
     external_id: str | None = _text(128, default=None)  # sender id on its channel (wa_id, PSID)
-    first_message: str | None = Field(default=None, sa_type=Text)
+    first_message: str | None = Field(default=None, sa_type=Lines)
     status: LeadStatus = _text(24, default=LeadStatus.NEW, index=True)
     lost_reason: str | None = _text(200, default=None)
     owner_id: int | None = Field(default=None, foreign_key="users.id")
@@ -230,11 +262,12 @@ class Inquiry(SQLModel, table=True):
     lead_id: int = Field(foreign_key="leads.id", index=True)
     channel: Channel = _text(16)
     received_at: datetime = _created_at()
-    message: str | None = Field(default=None, sa_type=Text)
+    message: str | None = Field(default=None, sa_type=Lines)
     # What makes a delivery unique on its channel (message id, Meta lead id, file fingerprint+row).
     dedupe_key: str | None = _text(200, default=None)
     payload_ref: str | None = _text(500, default=None)  # where the raw payload came from
-    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # utm, campaign, ...
+    # utm, campaign, ...
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
 
 
 class Call(SQLModel, table=True):
@@ -249,7 +282,7 @@ class Call(SQLModel, table=True):
     lead_id: int = Field(foreign_key="leads.id")
     user_id: int | None = Field(default=None, foreign_key="users.id")
     outcome: CallOutcome = _text(24)
-    note: str | None = Field(default=None, sa_type=Text)
+    note: str | None = Field(default=None, sa_type=Lines)
     called_at: datetime = _timestamp(nullable=False)
     created_at: datetime = _created_at()
 
@@ -289,7 +322,7 @@ class Meeting(SQLModel, table=True):
     duration_minutes: int = 30
     place: str | None = _text(300, default=None)
     video_link: str | None = _text(500, default=None)
-    notes: str | None = Field(default=None, sa_type=Text)
+    notes: str | None = Field(default=None, sa_type=Lines)
     outcome: MeetingOutcome | None = _text(16, default=None)
     missed_at: datetime | None = _timestamp(default=None)  # its day ended without an outcome
     created_at: datetime = _created_at()
@@ -333,7 +366,7 @@ class FieldDefinition(SQLModel, table=True):
     label: str = _text(200)
     kind: FieldKind = _text(16)
     required: bool = False
-    choices: list[str] = Field(default_factory=list, sa_type=JSON)
+    choices: list[str] = Field(default_factory=list, sa_type=CleanJSON)
     position: int = 0
     active: bool = True
     created_at: datetime = _created_at()
@@ -363,7 +396,7 @@ class FieldValue(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     definition_id: int = Field(foreign_key="field_definitions.id")
     entity_id: int = Field(index=True)
-    value_text: str | None = Field(default=None, sa_type=Text)
+    value_text: str | None = Field(default=None, sa_type=Lines)
     value_number: Decimal | None = Field(default=None, sa_type=Numeric(20, 6))
     value_date: date | None = Field(default=None)
     value_bool: bool | None = Field(default=None)
@@ -393,16 +426,16 @@ class Rule(SQLModel, table=True):
     enabled: bool = True
     position: int = 0  # evaluation order
     trigger: RuleTrigger = _text(24)
-    trigger_values: list[str] = Field(default_factory=list, sa_type=JSON)  # empty: any
+    trigger_values: list[str] = Field(default_factory=list, sa_type=CleanJSON)  # empty: any
     trigger_hours: float | None = Field(default=None)  # for time triggers
     business_time: bool = False  # count trigger_hours in business hours
     # statuses, channels, owner_roles (lists); min_attempts, max_attempts (unanswered calls)
-    conditions: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    conditions: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
     action: RuleAction = _text(24)
     # create_followup: after_minutes | after_business_hours | after_business_days (+ at "HH:MM")
     #   | at_picked_time; reason. set_status: status, lost_reason. reassign: to.
     #   notify: to ("owner", "managers" or a username), message.
-    action_params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    action_params: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
     created_at: datetime = _created_at()
     updated_at: datetime = _created_at()  # time rules only look at what happened since
     version: int = 1
@@ -437,4 +470,54 @@ class AuditEvent(SQLModel, table=True):
     action: str = _text(64)  # e.g. lead.create, lead.update, setting.set
     entity: str = _text(32)
     entity_id: str = _text(64)
-    changes: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)  # field -> [before, after]
+    # field -> [before, after]
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
+
+
+class IntakeReject(SQLModel, table=True):
+    """A message the intake service could not take in, kept as it came for someone to inspect.
+
+    Not a business record (no audit): a webhook message the parser refused or that failed to
+    store, or a whole body that could not be split into messages. `payload` is the raw text
+    with unstorable characters escaped (`\\u0000`), so nothing of it is lost.
+    """
+
+    __tablename__ = "intake_rejects"
+
+    id: int | None = Field(default=None, primary_key=True)
+    received_at: datetime = _created_at()
+    channel: str = _text(24)
+    reason: str = _text(500)
+    payload: str = Field(sa_type=Lines)
+
+
+class AccessToken(SQLModel, table=True):
+    """A CLI session or an API token: only the SHA-256 of the secret is kept (domain/access)."""
+
+    __tablename__ = "access_tokens"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    kind: str = _text(16)  # "session" (leadms login) or "api" (leadms tokens create)
+    name: str = _text(100)  # the terminal of a session, or what uses a token ("dialer")
+    token_hash: str = _text(64, unique=True, index=True)
+    created_at: datetime = _created_at()
+    expires_at: datetime | None = _timestamp(default=None)
+    last_used_at: datetime | None = _timestamp(default=None)
+    revoked_at: datetime | None = _timestamp(default=None)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class LoginFailure(SQLModel, table=True):
+    """A failed sign-in: recent ones throttle that username and that terminal."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (
+        Index("ix_login_failures_username_at", "username", "at"),
+        Index("ix_login_failures_terminal_at", "terminal", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = _text(64)
+    terminal: str = _text(128)
+    at: datetime = _timestamp(nullable=False)

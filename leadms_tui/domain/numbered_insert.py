@@ -66,7 +66,9 @@ def _statement():  # type: ignore[no-untyped-def]
         "number", func.jsonb_build_array(None, lead.c.number),
         "seq", func.jsonb_build_array(None, lead.c.seq),
     )  # fmt: skip
-    changes = cast(bindparam("changes", type_=JSON), JSONB).op("||")(numbered_changes)
+    changes = cast(bindparam("changes", type_=_EVENTS.c.changes.type), JSONB).op("||")(
+        numbered_changes
+    )
     event_columns = ["at", "actor_id", "actor", "action", "entity"]
     event = insert(_EVENTS).from_select(
         [*event_columns, "entity_id", "changes"],

@@ -22,6 +22,11 @@ class TeamSettings:
     business_hours: str = "09:00-18:00"
     business_days: str = "mon-fri"
     holidays: str = ""  # comma-separated YYYY-MM-DD
+    import_max_mb: str = "200"  # an import file, and a chat inside a zip once expanded
+
+    @property
+    def import_max_bytes(self) -> int:
+        return int(self.import_max_mb) * 1024 * 1024
 
     def calendar(self) -> "BusinessCalendar":
         """Business hours and holidays in the team timezone, for rules and missed commitments."""
@@ -91,6 +96,18 @@ SPECS: dict[str, SettingSpec] = {
     ),
 }
 DEFAULTS = TeamSettings()
+
+
+def _parse_megabytes(value: str) -> str:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= 100_000:
+        raise ValidationError(f"{value!r} is not a size in MB between 1 and 100000")
+    return str(int(text))
+
+
+SPECS["import_max_mb"] = SettingSpec(
+    "Largest import file, and chat in a zip once expanded, in MB", _parse_megabytes
+)
 
 
 def load_settings(session: Session) -> TeamSettings:

@@ -1,6 +1,8 @@
 """The user service: accounts, roles and argon2 password hashes."""
 
+import functools
 import re
+import secrets
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -100,16 +102,22 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
 def authenticate(session: Session, username: str, password: str) -> UserInfo:
     """The active user with this password; one vague error for every failure."""
     user = session.exec(select(User).where(User.username == username.strip().lower())).first()
     failure = ValidationError("unknown user or wrong password")
-    if user is None or not user.active or not user.password_hash:
-        raise failure
-    try:
-        _hasher.verify(user.password_hash, password)
+    stored = user.password_hash if user is not None and user.active else None
+    try:  # an unknown user costs one verification too: timing does not tell who exists
+        _hasher.verify(stored or _decoy_hash(), password)
     except (VerificationError, InvalidHashError):
         raise failure from None
+    if user is None or stored is None:
+        raise failure
     return info(user)
 
 

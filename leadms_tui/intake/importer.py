@@ -9,6 +9,7 @@ from pathlib import Path
 from leadms_tui.domain import audit
 from leadms_tui.domain.bulk_intake import take_in_many
 from leadms_tui.domain.db import Database
+from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.intake import LeadCreate
 from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow
 
@@ -81,7 +82,12 @@ def run_import(
             if isinstance(item, RejectedRow):
                 summary.rejects.append(item)
             else:
-                yield item.row, to_lead_create(item)
+                try:
+                    data = to_lead_create(item)
+                except LeadMSError as exc:
+                    summary.rejects.append(RejectedRow(item.row, str(exc)))
+                    continue
+                yield item.row, data
 
     for outcome in take_in_many(db, records(), actor=actor, batch_size=batch_size, dry_run=dry_run):
         result = outcome.result

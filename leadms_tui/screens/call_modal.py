@@ -67,7 +67,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]Log call[/b] — {self.label}")
+            yield Label(formatting.titled("Log call", self.label))
             yield OptionList(
                 *(
                     Option(f"[b]{key}[/b]  {outcome.value.replace('_', ' ')}", id=outcome.value)
@@ -79,8 +79,8 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             yield Input(placeholder="optional", id="note")
             yield Label("Next follow-up (YYYY-MM-DD HH:MM, empty for none)", classes="hint")
             yield Input(id="followup")
-            yield Label("", id="rule-effects", classes="hint")
-            yield Label("", id="call-status")
+            yield Label("", id="rule-effects", classes="hint", markup=False)
+            yield Label("", id="call-status", markup=False)
         yield KeyFooter()
 
     def on_mount(self) -> None:

@@ -28,7 +28,7 @@ class DatePrompt(ModalScreen[date | None]):
         with Vertical():
             yield Label("Go to date (YYYY-MM-DD, today, yesterday, +3, -2)")
             yield Input(self._current.isoformat(), id="date-input", select_on_focus=True)
-            yield Label("", id="date-error")
+            yield Label("", id="date-error", markup=False)
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
@@ -36,8 +36,8 @@ class DatePrompt(ModalScreen[date | None]):
 
         try:
             self.dismiss(parse_day(event.value, self._today))
-        except ValueError:
-            self.query_one("#date-error", Label).update(f"Not a date: {event.value!r}")
+        except ValueError as exc:
+            self.query_one("#date-error", Label).update(str(exc))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

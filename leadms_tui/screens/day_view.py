@@ -17,6 +17,7 @@ from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_da
 from leadms_tui.domain.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
 
 REFRESH_SECONDS = 30
 SECTIONS = {
@@ -70,9 +71,7 @@ class DayViewScreen(LeadScreen):
             )
         with VerticalScroll():
             for key, (title, columns) in SECTIONS.items():
-                table: DataTable[str | Text] = DataTable(
-                    id=key, cursor_type="row", zebra_stripes=True
-                )
+                table = TextTable(id=key, cursor_type="row", zebra_stripes=True)
                 table.border_title = title
                 table.add_columns(*columns)
                 yield table
@@ -120,7 +119,8 @@ class DayViewScreen(LeadScreen):
 
     def _show_reps(self, reps: list[UserInfo]) -> None:
         select = self.query_one("#rep-filter", Select)
-        select.set_options([("All reps", ALL_REPS), *((r.display_name, r.id) for r in reps)])
+        reps_shown = [(formatting.shown(r.display_name), r.id) for r in reps]
+        select.set_options([("All reps", ALL_REPS), *reps_shown])
         select.value = ALL_REPS
 
     def _show(self, view: DayView) -> None:

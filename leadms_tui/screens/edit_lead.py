@@ -45,7 +45,7 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
             yield Input(
                 lead.lost_reason or "", placeholder="Lost reason (when lost)", id="lost-reason"
             )
-            yield Label("", id="edit-status")
+            yield Label("", id="edit-status", markup=False)
         yield KeyFooter()
 
     def on_mount(self) -> None:

@@ -14,6 +14,7 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.followups import add_followup, change_followup
 from leadms_tui.domain.models import FollowUpState, Role
 from leadms_tui.domain.repositories.dayview import FollowUpRow
+from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
@@ -42,7 +43,7 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         tz = self.leadms.settings.timezone
         if self.existing is not None:
-            title = f"Follow-up #{self.existing.attempts + 1}: {self.existing.reason}"
+            title = visible(f"Follow-up #{self.existing.attempts + 1}: {self.existing.reason}")
             due = self.existing.due_at
         else:
             title = "New follow-up"
@@ -51,7 +52,7 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
                 tomorrow, time(10, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
             )
         with Vertical():
-            yield Label(f"[b]{title}[/b] — {self.label}")
+            yield Label(formatting.titled(title, self.label))
             yield Label("Due (YYYY-MM-DD HH:MM)", classes="hint")
             yield Input(formatting.format_local_datetime(due, tz), id="due", select_on_focus=False)
             if self.existing is None:
@@ -60,7 +61,7 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
             elif self.leadms.user.role != Role.REP:  # type: ignore[union-attr]
                 yield Label("Owner (username; managers only)", classes="hint")
                 yield Input(self.existing.owner or "", id="owner")
-            yield Label("", id="followup-status")
+            yield Label("", id="followup-status", markup=False)
         yield KeyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -6,6 +6,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from leadms_tui.widgets.text_table import TextTable
+
 
 class HelpScreen(ModalScreen[None]):
     DEFAULT_CSS = """
@@ -25,7 +27,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll():
             yield Static(f"[b]Keys[/b] — {self._for_screen.__class__.__name__}")
-            yield DataTable(cursor_type="row", zebra_stripes=True, show_cursor=False)
+            yield TextTable(cursor_type="row", zebra_stripes=True, show_cursor=False)
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)

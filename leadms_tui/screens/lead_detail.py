@@ -1,6 +1,5 @@
 """Everything about one lead: contact, status, owner, repeat links and a timeline."""
 
-from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -12,8 +11,10 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import PhoneFlag
 from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
+from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
 
 KIND_STYLE = {
     "inquiry": "cyan",
@@ -48,13 +49,11 @@ class LeadDetailScreen(LeadScreen):
         with Horizontal():
             yield Static("Loading…", id="contact")
             with Vertical(id="right"):
-                related: DataTable[str] = DataTable(id="related", cursor_type="row")
+                related = TextTable(id="related", cursor_type="row")
                 related.border_title = "Same person"
                 related.add_columns("Lead", "Name", "Channel", "Status", "Created")
                 yield related
-                timeline: DataTable[str | Text] = DataTable(
-                    id="timeline", cursor_type="row", zebra_stripes=True
-                )
+                timeline = TextTable(id="timeline", cursor_type="row", zebra_stripes=True)
                 timeline.border_title = "Timeline (newest first)"
                 timeline.add_columns("When", "What")
                 yield timeline
@@ -86,29 +85,37 @@ class LeadDetailScreen(LeadScreen):
         lead = detail.lead
         tz = self.leadms.settings.timezone
         today = clock.business_date(clock.now(), tz)
-        phone = formatting.phone(lead.phone_e164) or escape(lead.phone_raw or "—")
+        shown = formatting.shown
+        phone = shown(formatting.phone(lead.phone_e164) or lead.phone_raw or "—")
         if lead.phone_flag == PhoneFlag.UNUSABLE:
-            phone = f"{escape(lead.phone_raw or '')} [red](unreadable)[/red]"
+            phone = Text.assemble(shown(lead.phone_raw or ""), (" (unreadable)", "red"))
         elif lead.phone_flag == PhoneFlag.NOT_VALID:
-            phone += " [dim](unverified)[/dim]"
-        status = lead.status.replace("_", " ")
+            phone.append(" (unverified)", style="dim")
+        status = Text(lead.status.replace("_", " "), style="bold")
         if lead.lost_reason:
-            status += f" — {escape(lead.lost_reason)}"
-        repeat = ""
+            status.append_text(Text.assemble(" — ", shown(lead.lost_reason)))
+        contact = Text.assemble((lead.number, "bold"), "\n", shown(lead.name, style="bold"))
         if detail.repeat_of:
-            repeat = f"\n[b yellow]Repeat[/] of {detail.repeat_of} (#{lead.repeat_count + 1})"
-        self.query_one("#contact", Static).update(
-            f"[b]{lead.number}[/b]\n[b]{escape(lead.name)}[/b]{repeat}\n\n"
-            f"Phone    {phone}\n"
-            f"Email    {escape(lead.email or '—')}\n"
-            f"Channel  {lead.channel}\n"
-            f"Status   [b]{status}[/b]\n"
-            f"Owner    {escape(detail.owner or 'unassigned')}\n"
-            f"Created  {formatting.when(lead.created_at, tz, today)}\n"
-            f"Updated  {formatting.when(lead.updated_at, tz, today)}\n\n"
-            f"[dim]First message[/dim]\n{escape(lead.first_message or '—')}"
-        )
-        self.sub_title = f"{lead.number} · {lead.name}"
+            contact.append_text(
+                Text.assemble(
+                    "\n", ("Repeat", "bold yellow"), f" of {detail.repeat_of}",
+                    f" (#{lead.repeat_count + 1})",
+                )
+            )  # fmt: skip
+        contact.append_text(
+            Text.assemble(
+                "\n\nPhone    ", phone,
+                "\nEmail    ", shown(lead.email or "—"),
+                "\nChannel  ", lead.channel,
+                "\nStatus   ", status,
+                "\nOwner    ", shown(detail.owner or "unassigned"),
+                f"\nCreated  {formatting.when(lead.created_at, tz, today)}",
+                f"\nUpdated  {formatting.when(lead.updated_at, tz, today)}\n\n",
+                ("First message", "dim"), "\n", shown(lead.first_message or "—"),
+            )
+        )  # fmt: skip
+        self.query_one("#contact", Static).update(contact)
+        self.sub_title = visible(f"{lead.number} · {lead.name}")
 
         related = self.query_one("#related", DataTable)
         related.clear()
@@ -126,9 +133,9 @@ class LeadDetailScreen(LeadScreen):
         timeline = self.query_one("#timeline", DataTable)
         timeline.clear()
         for index, entry in enumerate(detail.timeline):
-            what = Text(entry.title, style=KIND_STYLE.get(entry.kind, ""))
+            what = formatting.shown(entry.title, style=KIND_STYLE.get(entry.kind, ""))
             if entry.detail:
-                what.append(" — " + entry.detail.replace("\n", " "), style="default")
+                what.append(" — " + visible(entry.detail), style="default")
             timeline.add_row(formatting.when(entry.at, tz, today), what, key=str(index))
         self.refresh_bindings()
 

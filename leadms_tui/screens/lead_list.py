@@ -17,6 +17,7 @@ from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_lea
 from leadms_tui.domain.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
 
 PAGE_SIZE = 100
 LOAD_MORE_WITHIN = 10  # rows from the bottom at which the next page is fetched
@@ -68,7 +69,7 @@ class LeadListScreen(LeadScreen):
             yield Input(placeholder="from date", id="date-from")
             yield Input(placeholder="to date", id="date-to")
             yield Checkbox("Repeats", id="repeats")
-        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield TextTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Label("", id="result-count")
         yield KeyFooter()
 
@@ -197,7 +198,7 @@ class LeadListScreen(LeadScreen):
 
     def _show_owners(self, users: list[UserInfo]) -> None:
         self.query_one("#owner", Select).set_options(
-            [("Unassigned", UNASSIGNED), *((u.display_name, u.id) for u in users)]
+            [("Unassigned", UNASSIGNED), *((formatting.shown(u.display_name), u.id) for u in users)]
         )
 
     # --- the current lead and keys -------------------------------------------------

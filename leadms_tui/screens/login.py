@@ -6,9 +6,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label
 
+from leadms_tui.domain.access import sign_in, terminal_name
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.settings import TeamSettings, load_settings
-from leadms_tui.domain.users import UserInfo, authenticate
+from leadms_tui.domain.users import UserInfo
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
@@ -31,7 +32,7 @@ class LoginScreen(WithApp, Screen[None]):
             yield Label("Sign in to Lead MS")
             yield Input(self._username, placeholder="username", id="username")
             yield Input(placeholder="password", password=True, id="password")
-            yield Label("", id="login-error")
+            yield Label("", id="login-error", markup=False)
             yield Button("Sign in", variant="primary", id="sign-in")
         yield KeyFooter()
 
@@ -52,14 +53,19 @@ class LoginScreen(WithApp, Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def _check(self, username: str, password: str) -> None:
-        try:
-            with self.leadms.database.reading() as session:
-                user = authenticate(session, username, password)
+        database = self.leadms.database
+        try:  # failures are recorded and throttled, as for `leadms login`
+            outcome = database.write(
+                lambda s: sign_in(s, username, password, terminal=terminal_name())
+            )
+            if outcome.user is None:
+                raise LeadMSError(outcome.refused or "not signed in")
+            with database.reading() as session:
                 settings = load_settings(session)
         except LeadMSError as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return
-        self.app.call_from_thread(self._succeeded, user, settings)
+        self.app.call_from_thread(self._succeeded, outcome.user, settings)
 
     def _failed(self, message: str) -> None:
         self.query_one("#login-error", Label).update(message)

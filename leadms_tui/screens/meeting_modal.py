@@ -43,7 +43,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             tomorrow, time(11, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
         )
         with Vertical():
-            yield Label(f"[b]Book a meeting[/b] — {self.label} (ctrl+s saves)")
+            yield Label(formatting.titled("Book a meeting", self.label, " (ctrl+s saves)"))
             yield Select(
                 [("Meeting", MeetingKind.MEETING.value), ("Demo", MeetingKind.DEMO.value)],
                 value=MeetingKind.MEETING.value,
@@ -61,7 +61,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             yield Input(
                 placeholder="Other reps attending (usernames, comma-separated)", id="attendees"
             )
-            yield Label("", id="meeting-status")
+            yield Label("", id="meeting-status", markup=False)
         yield KeyFooter()
 
     def action_save(self) -> None:
@@ -172,7 +172,7 @@ class MeetingOutcomeModal(WithApp, ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]Meeting outcome[/b] — {self.label}")
+            yield Label(formatting.titled("Meeting outcome", self.label))
             yield Label("h held · n no-show · r rescheduled · x cancelled")
         yield KeyFooter()
 

@@ -50,7 +50,7 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
                 id="channel",
             )
             yield Input(placeholder="What did they ask? (enter saves)", id="message")
-            yield Label("", id="new-status")
+            yield Label("", id="new-status", markup=False)
         yield KeyFooter()
 
     def on_mount(self) -> None:

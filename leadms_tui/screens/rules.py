@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select, Static
 
+from leadms_tui import formatting
 from leadms_tui.domain.audit import snapshot
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import (
@@ -34,6 +35,7 @@ from leadms_tui.domain.rules import (
 )
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
 
 TRIGGER_VALUES: dict[RuleTrigger, type[StrEnum]] = {
     RuleTrigger.CALL_OUTCOME: CallOutcome,
@@ -115,7 +117,7 @@ class RulesScreen(WithApp, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        table: DataTable[str | Text] = DataTable(id="rules", cursor_type="row", zebra_stripes=True)
+        table = TextTable(id="rules", cursor_type="row", zebra_stripes=True)
         table.border_title = "Rules, in the order they run"
         table.add_column("On")
         table.add_column("Name", width=36)
@@ -181,7 +183,9 @@ class RulesScreen(WithApp, Screen[None]):
         self.refresh_bindings()
 
     def _show_preview(self, rule: Rule, lines: list[str]) -> None:
-        text = Text.assemble((rule.name, "bold"), "\n", "\n".join(lines))
+        text = Text.assemble(
+            formatting.shown(rule.name, "bold"), "\n", formatting.shown("\n".join(lines))
+        )
         self.query_one("#preview", Static).update(text)
 
     @on(DataTable.RowSelected)

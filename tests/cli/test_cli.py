@@ -12,12 +12,14 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from leadms_tui.cli import app
+from tests.conftest import cli_token
 
 runner = CliRunner()
 
 
-def leadms(url: str, *args: str, input: str | None = None):
-    return runner.invoke(app, ["--database-url", url, *args], input=input)
+def leadms(url: str, *args: str, input: str | None = None, token: str | None = None):
+    env = {"LEADMS_TOKEN": token} if token else None
+    return runner.invoke(app, ["--database-url", url, *args], input=input, env=env)
 
 
 def _all_commands(command, path: tuple[str, ...] = ()):
@@ -57,27 +59,29 @@ def test_users_add_and_list(db_url, db):
         "users",
         "add",
         "ana",
-        "--role",
-        "rep",
         "--name",
         "Ana Ruiz",
+        "--role",
+        "admin",
         "--password-stdin",
-        input="s3cret\n",
+        input="a long s3cret phrase\n",
     )
     assert added.exit_code == 0, added.output
-    leadms(db_url, "users", "add", "maria", "--role", "manager")
+    admin = cli_token(db, "ana")  # the first user was added without a session; now: an admin
+    leadms(db_url, "users", "add", "maria", "--role", "manager", token=admin)
     users = json.loads(leadms(db_url, "users", "list", "--json").output)
     assert [(u["username"], u["role"], u["name"]) for u in users] == [
+        ("ana", "admin", "Ana Ruiz"),
         ("maria", "manager", "maria"),
-        ("ana", "rep", "Ana Ruiz"),
     ]
-    bad = leadms(db_url, "users", "add", "zed", "--role", "boss")
+    bad = leadms(db_url, "users", "add", "zed", "--role", "boss", token=admin)
     assert bad.exit_code == 1 and "unknown role 'boss'" in bad.stderr
 
 
 def test_leads_add_prints_the_number_and_list_streams_json(db_url, db):
     leadms(db_url, "settings", "set", "phone_region", "GB")
     leadms(db_url, "users", "add", "ana", "--role", "rep")
+    ana = cli_token(db, "ana")
     first = leadms(
         db_url,
         "leads",
@@ -88,8 +92,7 @@ def test_leads_add_prints_the_number_and_list_streams_json(db_url, db):
         "07700 900123",
         "--channel",
         "website",
-        "--as",
-        "ana",
+        token=ana,
     )
     assert first.exit_code == 0, first.output
     number = first.stdout.strip()
@@ -106,6 +109,7 @@ def test_leads_add_prints_the_number_and_list_streams_json(db_url, db):
         "whatsapp",
         "--message",
         "Hi again",
+        token=ana,
     )
     assert f"repeat of {number}" in again.stderr
 

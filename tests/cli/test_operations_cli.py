@@ -13,13 +13,15 @@ from leadms_tui.domain.intake import LeadCreate, create_lead
 from leadms_tui.domain.meetings import schedule_meeting
 from leadms_tui.domain.models import Role, Rule
 from leadms_tui.domain.users import add_user
+from tests.conftest import cli_token
 
 runner = CliRunner()
 WED_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
-def leadms(url, *args):
-    return runner.invoke(app, ["--database-url", url, *args])
+def leadms(url, *args, token=None):
+    env = {"LEADMS_TOKEN": token} if token else None
+    return runner.invoke(app, ["--database-url", url, *args], env=env)
 
 
 def _seed(db, db_url):
@@ -48,10 +50,9 @@ def test_calls_log_follows_the_rules_like_the_tui(db_url, db):
         lead.number,
         "--outcome",
         "no_answer",
-        "--as",
-        "ana",
         "--at",
         "2026-11-25T10:00",
+        token=cli_token(db, "ana"),
     )
     assert result.exit_code == 0, result.output
     assert "status contacted" in result.stdout and "next follow-up" in result.stdout
@@ -72,8 +73,7 @@ def test_calls_log_follows_the_rules_like_the_tui(db_url, db):
         "callback_requested",
         "--callback-at",
         "2026-11-27T16:30",
-        "--as",
-        "ana",
+        token=cli_token(db, "ana"),
     )
     assert callback.exit_code == 0, callback.output
     open_ = [
@@ -96,7 +96,7 @@ def test_calls_log_refuses_bad_input_in_one_line(db_url, db):
         ),
         ([lead.number, "--outcome", "busy", "--at", "yesterday"], "ISO date-time"),
     ]:
-        result = leadms(db_url, "calls", "log", *args)
+        result = leadms(db_url, "calls", "log", *args, token=cli_token(db, "ana"))
         assert result.exit_code == 1 and message in result.stderr, (args, result.output)
         assert result.stderr.count("\n") == 1
 
@@ -153,10 +153,14 @@ def test_rules_list_run_twice_and_toggle(db_url, db):
     first = leadms(db_url, "rules", "run", "--now", "2026-11-25T11:00:00+00:00")
     again = leadms(db_url, "rules", "run", "--now", "2026-11-25T11:00:00+00:00")
     assert first.stdout.startswith("1 rule firing") and again.stdout.startswith("0 rule firing")
-    assert leadms(db_url, "rules", "disable", "5").stdout == "rule 5 disabled\n"
+    refused = leadms(db_url, "rules", "disable", "5", token=cli_token(db, "ana"))
+    assert refused.exit_code == 1 and "only an admin" in refused.stderr
+    db.write(lambda s: add_user(s, "root", role=Role.ADMIN, actor=SYSTEM))
+    admin = cli_token(db, "root")
+    assert leadms(db_url, "rules", "disable", "5", token=admin).stdout == "rule 5 disabled\n"
     rules = json.loads(leadms(db_url, "rules", "list", "--json").stdout)
     assert [r["enabled"] for r in rules if r["id"] == 5] == [False]
-    assert leadms(db_url, "rules", "enable", "99").exit_code == 1
+    assert leadms(db_url, "rules", "enable", "99", token=admin).exit_code == 1
 
 
 def test_bench_generate_fills_an_empty_database(db_url):

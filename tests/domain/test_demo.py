@@ -1,15 +1,18 @@
 """The demo database: built from data/demo through the real services, never over real data."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlmodel import SQLModel
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.demo import build_demo
+from leadms_tui.domain.db import Database
+from leadms_tui.domain.demo import build_demo, open_demo
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import AuditEvent, Call, Lead, Meeting, User
+from leadms_tui.domain.models import AuditEvent, Call, Lead, Meeting, Role, User
+from leadms_tui.domain.users import add_user
 
 
 def _count(db, model, *where):
@@ -17,9 +20,19 @@ def _count(db, model, *where):
         return session.scalar(select(func.count()).select_from(model).where(*where))
 
 
+def _emptied(db_url: str) -> str:
+    """The test databases come migrated; the demo builds only on an empty one (or its own)."""
+    database = Database(db_url)
+    with database.engine.begin() as conn:
+        SQLModel.metadata.drop_all(conn)
+        conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    database.dispose()
+    return db_url
+
+
 def test_demo_builds_live_looking_data_and_rebuilds(db_url):
     now = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # early: today's data squeezes before now
-    database, summary = build_demo(db_url, now=now)
+    database, summary = build_demo(_emptied(db_url), now=now)
     assert "235 leads" in summary
     assert _count(database, User) == 7
     assert _count(database, Lead) == 235
@@ -40,6 +53,41 @@ def test_demo_refuses_a_database_with_real_leads(db_url, db):
     create_lead(
         db, LeadCreate(name="Real", email="real@example.com", channel="website"), actor=SYSTEM
     )
-    with pytest.raises(ValidationError, match="refusing to overwrite"):
+    with pytest.raises(ValidationError, match="not made by `leadms demo`"):
         build_demo(db_url)
     assert _count(db, Lead) == 1
+
+
+def test_demo_refuses_a_team_database_that_has_no_leads_yet(db_url, db):
+    """Users, settings and rules but no lead: a real team's new database, never wiped."""
+    db.write(lambda s: add_user(s, "boss", role=Role.ADMIN, actor=SYSTEM, password="x" * 12))
+    for attempt in (lambda: build_demo(db_url), lambda: open_demo(db_url, rebuild=True)):
+        with pytest.raises(ValidationError, match="not made by `leadms demo`"):
+            attempt()
+    assert _count(db, User) == 1 and _count(db, User, User.username == "demo") == 0
+
+
+def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(db_url):
+    monday = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
+    database, summary, lock = open_demo(_emptied(db_url), now=monday)
+    assert "235 leads" in summary
+    database.dispose()
+    lock.release()
+    database, summary, first_app = open_demo(db_url, now=monday + timedelta(hours=3))
+    assert "reused" in summary  # bin/demo twice on one day: the same data, nothing deleted
+    if database.is_sqlite:
+        with pytest.raises(ValidationError, match="open in another Lead MS"):
+            open_demo(db_url, rebuild=True, now=monday)  # the first app still holds it
+        _, summary, second = open_demo(db_url, now=monday + timedelta(days=1))
+        assert "earlier day (open elsewhere)" in summary  # not rebuilt under the first app
+        second.release()
+    else:
+        with database.engine.connect() as conn:  # a second terminal on the database
+            conn.exec_driver_sql("SELECT 1")
+            with pytest.raises(ValidationError, match="open in another Lead MS"):
+                open_demo(db_url, rebuild=True, now=monday)
+    first_app.release()
+    database.dispose()
+    _, summary, lock = open_demo(db_url, now=monday + timedelta(days=1))
+    assert "235 leads" in summary  # a new day, nobody using it: built anew
+    lock.release()

@@ -47,7 +47,7 @@ async def test_day_view_shows_the_reps_own_day(make_app, seeded):
         new_leads = screen.query_one("#new-leads")
         assert followups.row_count == 1 and "1 overdue" in followups.border_title
         assert new_leads.row_count == 1  # Otto belongs to bruno
-        assert new_leads.get_row_at(0)[0] == "2h 10m"
+        assert str(new_leads.get_row_at(0)[0]) == "2h 10m"
 
 
 async def test_no_answer_in_three_keystrokes(db, make_app, seeded):
@@ -109,7 +109,7 @@ async def test_search_by_national_phone_then_detail_shows_the_call(db, make_app,
         await pilot.pause(0.3)
         await settle(pilot)
         results = app.screen.query_one("#results")
-        assert results.row_count == 1 and results.get_row_at(0)[1] == "Dora Due"
+        assert results.row_count == 1 and str(results.get_row_at(0)[1]) == "Dora Due"
         await pilot.press("enter", "enter")  # to the results, then open
         await settle(pilot)
         assert isinstance(app.screen, LeadDetailScreen)

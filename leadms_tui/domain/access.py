@@ -1,0 +1,232 @@
+"""Who is acting: sign-in with throttling, CLI sessions and API tokens, the password policy.
+
+A token is shown once and stored only as its SHA-256 (it is a random 256-bit secret, so a
+slow hash adds nothing); a session is a token of kind "session" that `logout` revokes.
+Failed sign-ins are recorded and throttled per user and per terminal, and an unknown user
+costs the same argon2 verification as a known one, so timing does not tell who exists.
+"""
+
+import hashlib
+import os
+import secrets
+import socket
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from importlib import resources
+
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
+from leadms_tui.domain.models import AccessToken, LoginFailure, Role, User
+from leadms_tui.domain.users import UserInfo, authenticate, get_user, info
+
+MIN_PASSWORD_LENGTH = 10
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_TERMINAL = 20  # one terminal guessing many usernames
+TOKEN_PREFIX = "lms_"
+
+
+def check_password_policy(username: str, password: str) -> None:
+    """At least 10 characters, not the username, not a well-known password."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters")
+    lowered = password.lower()
+    if username.strip().lower() in lowered:
+        raise ValidationError("a password must not contain the username")
+    if lowered in _common_passwords() or len(set(lowered)) < 4:
+        raise ValidationError("that password is too common or too simple: choose another")
+
+
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("leadms_tui.domain").joinpath("common_passwords.txt").read_text()
+    lines = (line.strip().lower() for line in text.splitlines())
+    return frozenset(line for line in lines if line and not line.startswith("#"))
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """The outcome of a sign-in: the user (and a new token when one was asked), or why not."""
+
+    user: UserInfo | None = None
+    token: str | None = None
+    refused: str | None = None
+
+
+def sign_in(
+    session: Session,
+    username: str,
+    password: str,
+    *,
+    terminal: str,
+    token_kind: str | None = None,
+    now: datetime | None = None,
+) -> SignIn:
+    """Check a password, throttled. Returns (never raises) a refusal, so the failure it records
+    commits with the transaction."""
+    at = clock.as_utc(now or clock.now())
+    name = username.strip().lower()
+    since = at - FAILURE_WINDOW
+    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at >= since)
+    by_user = session.execute(recent.where(LoginFailure.username == name[:64])).scalar() or 0
+    by_terminal = (
+        session.execute(recent.where(LoginFailure.terminal == terminal[:128])).scalar() or 0
+    )
+    if by_user >= MAX_FAILURES_PER_USER or by_terminal >= MAX_FAILURES_PER_TERMINAL:
+        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+        return SignIn(refused=f"too many failed sign-ins: try again in {minutes} minutes")
+    try:
+        user = authenticate(session, name, password)
+    except ValidationError as exc:
+        session.add(LoginFailure(username=name[:64], terminal=terminal[:128], at=at))
+        return SignIn(refused=str(exc))
+    token = None
+    if token_kind is not None:
+        token = issue_token(session, user, kind=token_kind, name=terminal, actor=user.actor, now=at)
+    return SignIn(user=user, token=token)
+
+
+def issue_token(
+    session: Session,
+    user: UserInfo,
+    *,
+    kind: str,
+    name: str,
+    actor: audit.Actor,
+    expires_in: timedelta | None = None,
+    now: datetime | None = None,
+) -> str:
+    """A new secret for `user` (shown once; only its hash is kept)."""
+    if kind not in ("session", "api"):
+        raise ValidationError(f"unknown token kind {kind!r}")
+    if not name.strip():
+        raise ValidationError("a token needs a name (what uses it, e.g. dialer)")
+    at = clock.as_utc(now or clock.now())
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = AccessToken(
+        user_id=user.id,
+        kind=kind,
+        name=name.strip()[:100],
+        token_hash=_hash(secret),
+        created_at=at,
+        expires_at=at + expires_in if expires_in else None,
+        created_by_id=actor.user_id,
+    )
+    session.add(token)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        f"{kind}.create",
+        "access_token",
+        token.id,
+        after={"user": user.username, "name": token.name, "expires_at": token.expires_at},
+        at=at,
+    )
+    return secret
+
+
+def user_for_token(session: Session, secret: str, *, now: datetime | None = None) -> UserInfo:
+    """The active user a live token belongs to; PermissionDeniedError otherwise."""
+    at = clock.as_utc(now or clock.now())
+    row = session.execute(
+        select(AccessToken, User)
+        .join(User, User.id == AccessToken.user_id)
+        .where(AccessToken.token_hash == _hash(secret.strip()))
+    ).first()
+    if row is None:
+        raise PermissionDeniedError("unknown token: sign in again with `leadms login USERNAME`")
+    token, user = row
+    if token.revoked_at is not None or (token.expires_at and token.expires_at <= at):
+        raise PermissionDeniedError(
+            f"the {token.kind} {token.name!r} has ended: sign in again with `leadms login`"
+        )
+    if not user.active:
+        raise PermissionDeniedError(f"user {user.username!r} is not active")
+    session.execute(update(AccessToken).where(AccessToken.id == token.id).values(last_used_at=at))
+    return info(user)
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    id: int
+    user: str
+    kind: str
+    name: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+
+
+def list_tokens(*, session: Session, username: str | None = None) -> list[TokenInfo]:
+    query = (
+        select(AccessToken, User.username)
+        .join(User, User.id == AccessToken.user_id)
+        .order_by(AccessToken.id)
+    )
+    if username is not None:
+        query = query.where(User.username == username.strip().lower())
+    return [
+        TokenInfo(
+            t.id, name, t.kind, t.name, t.created_at, t.expires_at, t.last_used_at,
+            t.revoked_at is not None,
+        )
+        for t, name in session.execute(query)
+    ]  # fmt: skip
+
+
+def revoke_token(
+    session: Session,
+    *,
+    actor: audit.Actor,
+    token_id: int | None = None,
+    secret: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """End a token: one's own, or anyone's for an admin."""
+    at = clock.as_utc(now or clock.now())
+    query = select(AccessToken)
+    if secret is not None:
+        query = query.where(AccessToken.token_hash == _hash(secret))
+    else:
+        query = query.where(AccessToken.id == token_id)
+    token = session.execute(query).scalar_one_or_none()
+    if token is None:
+        raise NotFoundError(f"no token {token_id}")
+    if token.user_id != actor.user_id and actor.role != Role.ADMIN:
+        raise PermissionDeniedError("only an admin can revoke another user's token")
+    if token.revoked_at is None:
+        token.revoked_at = at
+        audit.record(session, actor, f"{token.kind}.revoke", "access_token", token.id, at=at)
+
+
+def acting_for(admin: UserInfo, session: Session, username: str) -> audit.Actor:
+    """An admin acting for another user: the work is that user's, the trail names both."""
+    if username.strip().lower() == admin.username:
+        return admin.actor
+    if admin.role != Role.ADMIN:
+        raise PermissionDeniedError("only an admin may act --as another user")
+    user = get_user(session, username)
+    if not user.active:
+        raise ValidationError(f"user {username!r} is not active")
+    return audit.Actor(user.id, f"{admin.username} for {user.username}", user.role.value)
+
+
+def terminal_name() -> str:
+    """This terminal, for throttling failed sign-ins: host and tty."""
+    try:
+        tty = os.ttyname(0)
+    except OSError:
+        tty = "no-tty"
+    return f"{socket.gethostname()}:{tty}"[:128]
+
+
+def has_users(session: Session) -> bool:
+    return session.execute(select(User.id).limit(1)).first() is not None
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()

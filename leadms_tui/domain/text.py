@@ -1,0 +1,51 @@
+"""Text from outside is data: no control character is stored or reaches a terminal.
+
+Every write path (intake, import, webhooks, edits, the CLI) cleans stored text here, and the
+screens and the CLI make what is shown visible again with `visible` (for data stored before).
+Replaced, not refused, so a lead is never lost for a stray byte: C0 controls (tab and newline
+kept where a field has lines), DEL, C1 (U+0080-U+009F), bidi overrides and isolates that
+reorder what a reader sees, and lone surrogates (which no database can store).
+"""
+
+import re
+from typing import Any
+
+REPLACEMENT = "\ufffd"
+_CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_IN_LINES = re.compile(f"[{_CONTROLS}]")
+_IN_A_LINE = re.compile(f"[{_CONTROLS}\t\n]")
+_LINE_ENDS = re.compile(r"\r\n?")
+
+
+def clean_line(value: str) -> str:
+    """One-line text (a name, a title): tabs and line breaks become spaces."""
+    value = _LINE_ENDS.sub("\n", value)
+    return _IN_A_LINE.sub(lambda m: " " if m.group() in "\t\n" else REPLACEMENT, value)
+
+
+def clean_text(value: str) -> str:
+    """Text with lines (a message, a note): tabs and newlines kept, CR LF made LF."""
+    return _IN_LINES.sub(REPLACEMENT, _LINE_ENDS.sub("\n", value))
+
+
+def clean_optional(value: str | None, *, lines: bool = False) -> str | None:
+    if value is None:
+        return None
+    return clean_text(value) if lines else clean_line(value)
+
+
+def clean_data(value: Any) -> Any:
+    """Every string in a JSON-like value (keys included), cleaned as text with lines."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): clean_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean_data(v) for v in value]
+    return value
+
+
+def visible(value: object, *, lines: bool = False) -> str:
+    """`value` as text safe to print on a terminal (control characters replaced)."""
+    text = "" if value is None else str(value)
+    return clean_text(text) if lines else clean_line(text)

@@ -1,0 +1,105 @@
+"""No write path stores a control character, on either engine (issue 10).
+
+A NUL byte made PostgreSQL refuse the whole lead and a lone surrogate made both engines fail;
+escape sequences were stored as sent and replayed on every terminal that showed them.
+"""
+
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import text
+
+from leadms_tui.domain import text as cleaning
+from leadms_tui.domain.calls import log_call
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.followups import add_followup
+from leadms_tui.domain.intake import MAX_NAME_LENGTH, LeadCreate, create_lead
+from leadms_tui.domain.leads import LeadUpdate, update_lead
+from leadms_tui.domain.models import CallOutcome, Lead
+
+NASTY = "A\x00b\x1b]0;t\x07c\x1b[2Jd\x7fe\x85f\u202eg\ud800h\tline\r\nnext"
+CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+FOREIGN = "\x00\x1b\x07\x7f\x85\u202e\ud800"
+
+
+def _stored_text(db) -> list[str]:
+    queries = [
+        "SELECT name FROM leads",
+        "SELECT first_message FROM leads",
+        "SELECT message FROM inquiries",
+        "SELECT note FROM calls",
+        "SELECT reason FROM follow_ups",
+        "SELECT CAST(changes AS TEXT) FROM audit_events",
+        "SELECT CAST(attributes AS TEXT) FROM inquiries",
+    ]
+    with db.reading() as session:
+        return [v for q in queries for (v,) in session.execute(text(q)) if v is not None]
+
+
+def test_intake_edit_call_and_followup_store_clean_text(db, team):
+    ana = team["ana"]
+    result = create_lead(
+        db,
+        LeadCreate(
+            name=NASTY,
+            phone="07700 900123",
+            channel="website",
+            message=NASTY,
+            attributes={"utm_source\x1b": NASTY},
+            owner_id=ana.id,
+        ),
+        actor=ana.actor,
+    )
+
+    def work(session):
+        lead = session.get(Lead, result.lead_id)
+        update_lead(
+            session,
+            lead.id,
+            LeadUpdate(name=f"Edited {NASTY}"),
+            expected_version=lead.version,
+            actor=ana.actor,
+        )
+        log_call(session, lead.id, CallOutcome.NO_ANSWER, actor=ana.actor, note=NASTY)
+        add_followup(session, lead.id, due_at=lead.created_at, reason=NASTY, actor=ana.actor)
+
+    db.write(work)
+    stored = _stored_text(db)
+    assert stored
+    for value in stored:
+        assert not any(char in value for char in FOREIGN), repr(value)
+    with db.reading() as session:
+        lead = session.get(Lead, result.lead_id)
+        assert lead.name.startswith("Edited A\ufffdb\ufffd]0;t\ufffdc")  # visible, not dropped
+        assert "\n" not in lead.name and "\t" not in lead.name
+        assert lead.first_message.endswith("h\tline\nnext")  # lines kept in a message
+
+
+def test_edits_have_the_name_cap_of_intake(db, team):
+    ana = team["ana"]
+    result = create_lead(
+        db, LeadCreate(name="Short", phone="07700 900124", channel="phone"), actor=ana.actor
+    )
+    with pytest.raises(ValidationError, match=f"longer than {MAX_NAME_LENGTH}"):
+        db.write(
+            lambda s: update_lead(
+                s,
+                result.lead_id,
+                LeadUpdate(name="N" * (MAX_NAME_LENGTH + 1)),
+                expected_version=1,
+                actor=ana.actor,
+            )
+        )
+
+
+@given(st.text())
+def test_cleaned_text_has_no_control_character_and_keeps_the_rest(value):
+    line, lines = cleaning.clean_line(value), cleaning.clean_text(value)
+    for cleaned in (line, lines):
+        assert not CONTROLS.search(cleaned)
+        cleaned.encode("utf-8")  # storable by every engine (a lone surrogate would raise)
+    assert "\n" not in line and "\t" not in line and "\r" not in lines
+    assert len(line) == len(value.replace("\r\n", "\n"))  # replaced one for one, never dropped
+    assert cleaning.clean_line(line) == line  # idempotent
