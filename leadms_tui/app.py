@@ -1,11 +1,15 @@
 """The Textual application: sign-in, then the rep's screens on top of the domain services."""
 
+import asyncio
 import gc
+import time
+from collections import deque
 from collections.abc import Iterable
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
@@ -17,12 +21,15 @@ from leadms_tui.screens.failures import ReportsFailures
 
 SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs them
 NOTIFICATION_SECONDS = 30
+TYPE_AHEAD_PATIENCE = 10.0  # seconds typed-ahead keys wait for a screen to get ready
 
 
 class LeadMSApp(ReportsFailures, App[None]):
     TITLE = "Lead MS"
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
+        # f1 too: `?` typed into a field is a character, f1 never is
+        Binding("f1", "help", "Keys", show=False, priority=True, id="app.help-f1"),
         Binding("slash", "search", "Search", id="app.search"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
@@ -42,6 +49,8 @@ class LeadMSApp(ReportsFailures, App[None]):
         self.settings = TeamSettings()
         self._signed_in = signed_in
         self._username = username
+        self._typed_ahead: deque[events.Key] = deque()
+        self._delivering = False
 
     def on_mount(self) -> None:
         from leadms_tui.screens.login import LoginScreen
@@ -114,6 +123,38 @@ class LeadMSApp(ReportsFailures, App[None]):
                     self.notify, item.message, title="Lead MS", severity="warning", timeout=12
                 )
 
+    async def on_event(self, event: events.Event) -> None:
+        """Keys go one at a time: the next waits until the last one's work (an action, a screen
+        it opened) is done and the screen takes keys, so `c n enter` typed as one burst (or by
+        a macro) reaches the call modal in order: never dropped, never early."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            self._typed_ahead.append(event)
+            if not self._delivering:
+                self._delivering = True
+                self._deliver_keys()
+            return
+        await super().on_event(event)
+
+    def _screen_takes_keys(self) -> bool:
+        if not self.screen_stack:
+            return True
+        screen = self.screen
+        return screen.is_mounted and getattr(screen, "takes_keys", True)
+
+    @work(group="keys", description="Delivering keys in order")
+    async def _deliver_keys(self) -> None:
+        try:
+            while self._typed_ahead:
+                waited = 0.0
+                while not self._screen_takes_keys() and waited < TYPE_AHEAD_PATIENCE:
+                    await asyncio.sleep(0.01)
+                    waited += 0.01
+                await super().on_event(self._typed_ahead.popleft())
+                if self._typed_ahead:
+                    await _settled()
+        finally:
+            self._delivering = False
+
     def notify(
         self,
         message: str,
@@ -132,6 +173,12 @@ class LeadMSApp(ReportsFailures, App[None]):
             timeout=timeout,
             markup=False,
         )
+
+    def format_title(self, title: str, sub_title: str) -> Content:
+        """ "Lead MS  ·  Ana (rep) · leadms.db": the parts set well apart."""
+        if not sub_title:
+            return Content(title)
+        return Content.assemble(Content(title).stylize("bold"), ("  ·  ", "dim"), sub_title)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search" and self.user is None:
@@ -169,6 +216,17 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.screen.action_focus_search()
         else:
             self.push_screen(LeadListScreen())
+
+
+async def _settled(most: float = 1.0) -> None:
+    """Wait until the app has done the work a key started: the process stops using the CPU
+    for a moment (as Textual's own test pilot decides), or `most` seconds have passed."""
+    started = time.monotonic()
+    while time.monotonic() - started < most:
+        cpu = time.process_time()
+        await asyncio.sleep(0.02)
+        if time.process_time() - cpu < 0.001:
+            return
 
 
 def run_tui(

@@ -62,12 +62,6 @@ def phone(e164_or_raw: str | None) -> str:
     return display_phone(e164_or_raw) if e164_or_raw.startswith("+") else e164_or_raw
 
 
-def parse_local_datetime(text: str, timezone: str) -> datetime:
-    """ "2026-11-26 10:00" in the team timezone, as an aware datetime; ValueError otherwise."""
-    naive = datetime.strptime(text.strip(), DATETIME_INPUT)
-    return naive.replace(tzinfo=ZoneInfo(timezone))
-
-
 def format_local_datetime(moment: datetime, timezone: str) -> str:
     return local(moment, timezone).strftime(DATETIME_INPUT)
 

@@ -13,14 +13,15 @@ OUTCOMES = (
 
 
 def parse_moment(text: str, option: str, timezone: str) -> datetime:
-    """ISO date-time; without an offset it is read in the team timezone."""
-    from zoneinfo import ZoneInfo
+    """An ISO date-time or one as people say it (`tomorrow 15:00`, `+2d`), in the team zone."""
+    from leadms_tui.domain import clock
+    from leadms_tui.domain.errors import ValidationError
+    from leadms_tui.domain.spoken_dates import parse_when
 
     try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise CLIError(f"{option} {text!r}: use an ISO date-time like 2026-11-26T10:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+        return parse_when(text, now=clock.now(), timezone=timezone)
+    except ValidationError as exc:
+        raise CLIError(f"{option} {exc}") from None
 
 
 @app.command("log")

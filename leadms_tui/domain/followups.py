@@ -96,7 +96,11 @@ def change_followup(
     owner_username: str | None = None,
     now: datetime | None = None,
 ) -> FollowUp:
-    """Complete or skip (`state`), reschedule (`due_at`) or reassign (`owner_username`)."""
+    """Complete or skip (`state`), reschedule (`due_at`) or reassign (`owner_username`).
+
+    A missed follow-up stays missed, counted against the rep who missed it on the day it was
+    due: rescheduling or reassigning it books its successor (the returned follow-up) instead.
+    """
     at = clock.as_utc(now or clock.now())
     if due_at is not None:
         clock.plausible(due_at, "due time")
@@ -110,15 +114,7 @@ def change_followup(
     check_may_edit(lead, actor)
     if followup.state not in OPEN_STATES:
         raise ValidationError(f"the follow-up is already {followup.state}")
-    before = audit.snapshot(followup)
-    if state is not None:
-        if state not in (FollowUpState.DONE, FollowUpState.SKIPPED):
-            raise ValidationError("a follow-up can be marked done or skipped")
-        followup.state = state
-        followup.completed_at = at
-    if due_at is not None:
-        followup.due_at = clock.as_utc(due_at)
-        followup.state = FollowUpState.OPEN  # a rescheduled missed follow-up is live again
+    new_owner_id = None
     if owner_username is not None:
         if actor.is_rep:
             raise ValidationError("only a manager can reassign a follow-up")
@@ -127,7 +123,35 @@ def change_followup(
         ).scalar_one_or_none()
         if owner is None:
             raise NotFoundError(f"no active user {owner_username!r}")
-        followup.owner_id = owner.id
+        new_owner_id = owner.id
+    before = audit.snapshot(followup)
+    if followup.state == FollowUpState.MISSED and state is None:
+        # Closed as superseded (its missed_at keeps the miss on the record), and followed up.
+        followup.state = FollowUpState.SKIPPED
+        followup.completed_at = at
+        followup.version += 1
+        audit.record(
+            session, actor, "followup.update", "followup", followup.id,
+            before=before, after=audit.snapshot(followup), at=at,
+        )  # fmt: skip
+        return book_followup(
+            session,
+            lead,
+            due_at=due_at or at,
+            reason=followup.reason,
+            actor=actor,
+            at=at,
+            owner_id=new_owner_id or followup.owner_id,
+        )
+    if state is not None:
+        if state not in (FollowUpState.DONE, FollowUpState.SKIPPED):
+            raise ValidationError("a follow-up can be marked done or skipped")
+        followup.state = state
+        followup.completed_at = at
+    if due_at is not None:
+        followup.due_at = clock.as_utc(due_at)
+    if new_owner_id is not None:
+        followup.owner_id = new_owner_id
     followup.version += 1
     audit.record(
         session,

@@ -10,6 +10,8 @@ from leadms_tui.domain import audit, clock, rules
 from leadms_tui.domain.errors import NotFoundError, ValidationError
 from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
+    FollowUp,
+    FollowUpState,
     Lead,
     LeadStatus,
     Meeting,
@@ -106,6 +108,7 @@ def schedule_meeting(
         after=audit.snapshot(meeting) | {"attendees": attendees},
         at=at,
     )
+    _close_booking_followups(session, lead_id, actor, at)
     if lead.status in BEFORE_MEETING:
         change_lead(
             session,
@@ -116,6 +119,29 @@ def schedule_meeting(
             owner_id=lead.owner_id or owner,
         )
     return meeting, clashes
+
+
+def _close_booking_followups(
+    session: Session, lead_id: int, actor: audit.Actor, at: datetime
+) -> None:
+    """Booking the meeting is what a "book a meeting or demo" follow-up asked for: it is done."""
+    asks_for_a_meeting = or_(FollowUp.reason.ilike("%meeting%"), FollowUp.reason.ilike("%demo%"))
+    open_ones = session.execute(
+        select(FollowUp).where(
+            FollowUp.lead_id == lead_id,
+            FollowUp.state.in_([FollowUpState.OPEN, FollowUpState.MISSED]),
+            asks_for_a_meeting,
+        )
+    ).scalars()
+    for followup in open_ones:
+        before = audit.snapshot(followup)
+        followup.state = FollowUpState.DONE
+        followup.completed_at = at
+        followup.version += 1
+        audit.record(
+            session, actor, "followup.update", "followup", followup.id,
+            before=before, after=audit.snapshot(followup), at=at,
+        )  # fmt: skip
 
 
 def record_outcome(

@@ -538,6 +538,13 @@ def validate_rule(rule: Rule) -> None:
             time.fromisoformat(params["at"])
         except (TypeError, ValueError):
             raise ValidationError(f"invalid time of day {params['at']!r}; use HH:MM") from None
+    conditions = rule.conditions or {}
+    narrowed = rule.trigger_values or any(v for k, v in conditions.items() if k != "always")
+    if not trigger.is_timed and not narrowed and not conditions.get("always"):
+        raise ValidationError(
+            "this rule has no outcome, channel or condition, so it would act on every event: "
+            "add one, or confirm with 'always'"
+        )
 
 
 def save_rule(

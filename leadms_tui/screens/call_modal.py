@@ -5,6 +5,7 @@ transaction. A time typed over it (or cleared) is the rep's choice and wins. Fro
 day view, "no answer, try again later" is `c`, `n`, `enter`.
 """
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -15,10 +16,12 @@ from textual.widgets.option_list import Option
 
 from leadms_tui import formatting
 from leadms_tui.domain.calls import BY_RULES, CallLogged, log_call, preview_call
+from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.rules import Effects
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.when_field import WhenField
 
 OUTCOME_KEYS = {
     CallOutcome.INTERESTED: "i",
@@ -32,14 +35,16 @@ OUTCOME_KEYS = {
 
 
 class CallModal(WithApp, ModalScreen[CallLogged | None]):
+    HELP_NAME = "Log a call"
     DEFAULT_CSS = """
     CallModal { align: center middle; }
-    CallModal > Vertical { width: 64; height: auto; max-height: 100%; border: round $accent;
+    CallModal > Vertical { width: 64; max-width: 100%;
+        height: auto; max-height: 100%; border: round $accent;
         background: $surface; padding: 0 1; }
     CallModal OptionList { height: auto; max-height: 9; margin-bottom: 1; }
     CallModal Input { margin-bottom: 0; }
     CallModal .hint { color: $text-muted; }
-    CallModal #call-status { height: auto; color: $error; }
+    CallModal #call-status { width: 100%; height: auto; color: $error; }
     """
     BINDINGS = [
         *(
@@ -52,7 +57,9 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             )
             for outcome, key in OUTCOME_KEYS.items()
         ),
-        Binding("enter", "save", "Save", id="call.save", priority=True),
+        Binding(
+            "enter,ctrl+s", "save", "Save", key_display="enter/^s", id="call.save", priority=True
+        ),
         Binding("escape", "cancel", "Cancel", id="call.cancel"),
         Binding("tab", "app.focus_next", "Next field", show=False, id="call.next"),
     ]
@@ -70,15 +77,23 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             yield Label(formatting.titled("Log call", self.label))
             yield OptionList(
                 *(
-                    Option(f"[b]{key}[/b]  {outcome.value.replace('_', ' ')}", id=outcome.value)
+                    Option(
+                        Text.assemble(
+                            (f" {key} ", "bold reverse"), "  ", outcome.value.replace("_", " ")
+                        ),
+                        id=outcome.value,
+                    )
                     for outcome, key in OUTCOME_KEYS.items()
                 ),
                 id="outcomes",
             )
             yield Label("Note", classes="hint")
             yield Input(placeholder="optional", id="note")
-            yield Label("Next follow-up (YYYY-MM-DD HH:MM, empty for none)", classes="hint")
-            yield Input(id="followup")
+            yield Label(
+                "Next follow-up (tomorrow 15:00, +2d, mon 10:00; empty: none)", classes="hint"
+            )
+            yield WhenField("", timezone=self.leadms.settings.timezone, input_id="followup",
+                            empty_means="no follow-up")  # fmt: skip
             yield Label("", id="rule-effects", classes="hint", markup=False)
             yield Label("", id="call-status", markup=False)
         yield KeyFooter()
@@ -91,6 +106,11 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
 
     def _arm(self) -> None:
         self._armed = True
+
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed ahead wait until the outcome list is armed (see LeadMSApp.on_event)."""
+        return self._armed
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "choose" and isinstance(self.focused, Input):
@@ -142,17 +162,11 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         if self.outcome is None:
             self.query_one("#call-status", Label).update("Choose an outcome first (i x n b w r v)")
             return
-        timezone = self.leadms.settings.timezone
-        text = self.query_one("#followup", Input).value.strip()
+        field = self.query_one(WhenField)
         try:
-            if text == self._prefilled.strip():
-                due = BY_RULES
-            else:
-                due = formatting.parse_local_datetime(text, timezone) if text else None
-        except ValueError:
-            self.query_one("#call-status", Label).update(
-                f"Follow-up {text!r} is not a date and time like 2026-11-26 10:00"
-            )
+            due = BY_RULES if field.text == self._prefilled.strip() else field.moment()
+        except ValidationError as exc:
+            self.query_one("#call-status", Label).update(f"Next follow-up: {exc}")
             self.query_one("#followup", Input).focus()
             return
         self.query_one("#call-status", Label).update("Saving…")

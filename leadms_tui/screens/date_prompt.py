@@ -13,9 +13,10 @@ from textual.widgets import Input, Label
 class DatePrompt(ModalScreen[date | None]):
     DEFAULT_CSS = """
     DatePrompt { align: center middle; }
-    DatePrompt > Vertical { width: 50; height: auto; border: round $accent;
+    DatePrompt > Vertical { width: 50; max-width: 100%;
+        height: auto; border: round $accent;
         background: $surface; padding: 0 1; }
-    DatePrompt #date-error { color: $error; }
+    DatePrompt #date-error { width: 100%; height: auto; color: $error; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="date.cancel")]
 

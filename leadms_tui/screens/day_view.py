@@ -20,27 +20,42 @@ from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
 REFRESH_SECONDS = 30
+# Columns with fixed widths: the layout never depends on when rows arrive, the first four
+# columns fit 80 terminal columns, and every column (the rep's too) fits 120.
 SECTIONS = {
-    "followups": ("Follow-ups due", ("Due", "Lead", "Name", "Phone", "Reason", "Tries", "Rep")),
+    "followups": (
+        "Follow-ups due",
+        (("Due", 16), ("Lead", 17), ("Name", 18), ("Phone", 15), ("Reason", 18), ("Tries", 5),
+         ("Rep", 9)),
+    ),
     "new-leads": (
         "New leads, not yet contacted",
-        ("Waiting", "Lead", "Name", "Phone", "Channel", "Repeat", "Rep"),
+        (("Waiting", 8), ("Lead", 17), ("Name", 20), ("Phone", 15), ("Channel", 10),
+         ("Repeat", 6), ("Rep", 10)),
     ),
-    "meetings": ("Meetings and demos", ("Time", "Lead", "Name", "Kind", "Length", "Where", "Rep")),
-    "calls": ("Calls logged", ("Time", "Lead", "Name", "Outcome", "Note", "By")),
-}
+    "meetings": (
+        "Meetings and demos",
+        (("Time", 5), ("Lead", 17), ("Name", 20), ("Kind", 8), ("Length", 7), ("Where", 20),
+         ("Rep", 10)),
+    ),
+    "calls": (
+        "Calls logged",
+        (("Time", 5), ("Lead", 17), ("Name", 20), ("Outcome", 18), ("Note", 24), ("By", 10)),
+    ),
+}  # fmt: skip
 ALL_REPS = -1
 
 
 class DayViewScreen(LeadScreen):
+    HELP_NAME = "Day view"
     DEFAULT_CSS = """
     DayViewScreen #day-bar { height: 1; padding: 0 1; background: $boost; }
     DayViewScreen #day-title { width: 1fr; text-style: bold; }
     DayViewScreen #rep-filter { width: 30; height: 1; border: none; padding: 0; }
     DayViewScreen #rep-filter > SelectCurrent { border: none; height: 1; padding: 0 1; }
     DayViewScreen DataTable { height: auto; max-height: 14;
-        border: round $panel; }
-    DayViewScreen DataTable:focus { border: round $accent; }
+        border: round $panel; border-title-color: $text; border-title-style: bold; }
+    DayViewScreen DataTable:focus { border: round $accent; border-title-color: $accent; }
     """
     BINDINGS = [
         Binding("enter", "open_lead", "Open", id="lead.open", show=False),
@@ -61,6 +76,8 @@ class DayViewScreen(LeadScreen):
         self._lead_of_row: dict[str, dict[str, tuple[int, str]]] = {key: {} for key in SECTIONS}
         self._followup_of_row: dict[str, FollowUpRow] = {}
         self._cells: dict[str, dict[str, tuple]] = {}  # what each section shows now
+        self._called: dict[str, str] = {}  # section -> row just called: move past it
+        self._loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,7 +90,8 @@ class DayViewScreen(LeadScreen):
             for key, (title, columns) in SECTIONS.items():
                 table = TextTable(id=key, cursor_type="row", zebra_stripes=True)
                 table.border_title = title
-                table.add_columns(*columns)
+                for label, width in columns:
+                    table.add_column(label, width=width)
                 yield table
         yield KeyFooter()
 
@@ -216,6 +234,7 @@ class DayViewScreen(LeadScreen):
                 for c in view.calls
             ],
         )
+        self._loaded = True
         self.refresh_bindings()
 
     def _fill(self, key: str, title: str, rows: list[tuple[str, tuple[int, str], tuple]]) -> None:
@@ -229,11 +248,13 @@ class DayViewScreen(LeadScreen):
         previous = self._cells.get(key, {})
         self._lead_of_row[key] = {row_key: lead for row_key, lead, _ in rows}
         self._cells[key] = {row_key: cells for row_key, _, cells in rows}
+        called = self._called.pop(key, None)
         if list(previous) == [row_key for row_key, _, _ in rows]:
             for index, (row_key, _, cells) in enumerate(rows):
                 for column, value in enumerate(cells):
                     if previous[row_key][column] != value:
                         table.update_cell_at(Coordinate(index, column), value)
+            self._to_next_lead(table, called, list(previous))
             return
         kept = None
         if table.row_count and table.cursor_row >= 0:
@@ -246,6 +267,37 @@ class DayViewScreen(LeadScreen):
             table.move_cursor(row=table.get_row_index(kept), animate=False)
         elif rows:
             table.move_cursor(row=min(old_row, len(rows) - 1), animate=False)
+        self._to_next_lead(table, called, list(previous))
+
+    def _to_next_lead(self, table: DataTable, called: str | None, before: list[str]) -> None:
+        """After a call is saved the cursor is on the next lead to call (save and next), so a
+        shift is `c n enter`, `c n enter`, ... without arrows."""
+        if called is None or called not in before:
+            return
+        shown = self._lead_of_row[str(table.id)]
+        later = before[before.index(called) + 1 :]
+        following = next((row for row in later if row in shown), None)
+        if following is not None:
+            table.move_cursor(row=table.get_row_index(following), animate=False)
+
+    def action_log_call(self) -> None:
+        from leadms_tui.screens.call_modal import CallModal
+
+        table, row, lead = self.focused, self._row_key(), self.current_lead()
+        if lead is None or not isinstance(table, DataTable) or row is None:
+            return
+
+        def after(saved: object) -> None:
+            if saved is not None:
+                self._called[str(table.id)] = row
+            self.reload()
+
+        self.app.push_screen(CallModal(*lead), after)
+
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed while the day loads wait for it (see LeadMSApp.on_event)."""
+        return self._loaded
 
     # --- the current lead --------------------------------------------------------
 

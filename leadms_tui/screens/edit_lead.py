@@ -14,14 +14,16 @@ from leadms_tui.widgets.key_footer import KeyFooter
 
 
 class EditLeadModal(WithApp, ModalScreen[bool]):
+    HELP_NAME = "Edit lead"
     DEFAULT_CSS = """
     EditLeadModal { align: center middle; }
-    EditLeadModal > Vertical { width: 64; height: auto; max-height: 100%;
+    EditLeadModal > Vertical { width: 64; max-width: 100%;
+        height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
-    EditLeadModal #edit-status { color: $error; height: auto; }
+    EditLeadModal #edit-status { width: 100%; color: $error; height: auto; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="edit.save", priority=True),
+        Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="edit.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="edit.cancel"),
     ]
 
@@ -32,7 +34,8 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         lead = self.lead
         with Vertical():
-            yield Label(f"[b]Edit {lead.number}[/b] (ctrl+s saves)")
+            yield Label(f"[b]Edit {lead.number}[/b] (ctrl+s or enter saves)")
+            yield Label("", id="edit-status", markup=False)  # errors under the title
             yield Input(lead.name, placeholder="Name", id="name", select_on_focus=False)
             yield Input(lead.phone_raw or "", placeholder="Phone", id="phone")
             yield Input(lead.email or "", placeholder="Email", id="email")
@@ -45,7 +48,6 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
             yield Input(
                 lead.lost_reason or "", placeholder="Lost reason (when lost)", id="lost-reason"
             )
-            yield Label("", id="edit-status", markup=False)
         yield KeyFooter()
 
     def on_mount(self) -> None:

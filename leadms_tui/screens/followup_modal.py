@@ -2,7 +2,7 @@
 
 from datetime import datetime, time, timedelta
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -11,24 +11,30 @@ from textual.widgets import Input, Label
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
+from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.followups import add_followup, change_followup
 from leadms_tui.domain.models import FollowUpState, Role
 from leadms_tui.domain.repositories.dayview import FollowUpRow
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.when_field import WhenField
 
 
 class FollowUpModal(WithApp, ModalScreen[bool]):
+    HELP_NAME = "Follow-up"
     DEFAULT_CSS = """
     FollowUpModal { align: center middle; }
-    FollowUpModal > Vertical { width: 64; height: auto; max-height: 100%;
+    FollowUpModal > Vertical { width: 64; max-width: 100%;
+        height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
     FollowUpModal .hint { color: $text-muted; }
-    FollowUpModal #followup-status { color: $error; height: auto; }
+    FollowUpModal #followup-status { width: 100%; color: $error; height: auto; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="followup.save", priority=True),
+        Binding(
+            "ctrl+s", "save", "Save", key_display="^s/enter", id="followup.save", priority=True
+        ),
         Binding("ctrl+d", "finish('done')", "Done", id="followup.done", priority=True),
         Binding("ctrl+k", "finish('skipped')", "Skip", id="followup.skip", priority=True),
         Binding("escape", "cancel", "Cancel", id="followup.cancel"),
@@ -53,15 +59,17 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
             )
         with Vertical():
             yield Label(formatting.titled(title, self.label))
-            yield Label("Due (YYYY-MM-DD HH:MM)", classes="hint")
-            yield Input(formatting.format_local_datetime(due, tz), id="due", select_on_focus=False)
+            yield Label("", id="followup-status", markup=False)  # errors under the title
+            yield Label(
+                "Due (2026-11-26 10:00, tomorrow 15:00, +2d, mon 10:00, 15:00)", classes="hint"
+            )
+            yield WhenField(formatting.format_local_datetime(due, tz), timezone=tz, input_id="due")
             if self.existing is None:
                 yield Label("Reason", classes="hint")
                 yield Input(placeholder="e.g. Send the price list, then call", id="reason")
             elif self.leadms.user.role != Role.REP:  # type: ignore[union-attr]
                 yield Label("Owner (username; managers only)", classes="hint")
                 yield Input(self.existing.owner or "", id="owner")
-            yield Label("", id="followup-status", markup=False)
         yield KeyFooter()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -69,15 +77,15 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
             return self.existing is not None
         return True
 
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()  # enter saves, as ctrl+s does
+
     def action_save(self) -> None:
-        tz = self.leadms.settings.timezone
-        text = self.query_one("#due", Input).value
         try:
-            due = formatting.parse_local_datetime(text, tz)
-        except ValueError:
-            self.query_one("#followup-status", Label).update(
-                f"{text!r} is not a date and time like 2026-11-26 10:00"
-            )
+            due = self.query_one(WhenField).moment()
+        except ValidationError as exc:
+            self.query_one("#followup-status", Label).update(str(exc))
             return
         owner = None
         if self.existing is not None and self.query("#owner"):

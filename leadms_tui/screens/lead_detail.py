@@ -26,12 +26,14 @@ KIND_STYLE = {
 
 
 class LeadDetailScreen(LeadScreen):
+    HELP_NAME = "Lead detail"
     DEFAULT_CSS = """
     LeadDetailScreen #contact { width: 38; padding: 0 1; border: round $panel; height: 1fr; }
     LeadDetailScreen #right { width: 1fr; }
     LeadDetailScreen #related { height: auto; max-height: 7; border: round $panel; }
     LeadDetailScreen #timeline { height: 1fr; border: round $panel; }
-    LeadDetailScreen DataTable:focus { border: round $accent; }
+    LeadDetailScreen DataTable { border-title-color: $text; }
+    LeadDetailScreen DataTable:focus { border: round $accent; border-title-color: $accent; }
     """
     BINDINGS = [
         Binding("e", "edit", "Edit", id="detail.edit"),
@@ -131,11 +133,15 @@ class LeadDetailScreen(LeadScreen):
         related.display = bool(detail.related)
 
         timeline = self.query_one("#timeline", DataTable)
+        timeline.border_subtitle = f"times in {tz}"
         timeline.clear()
         for index, entry in enumerate(detail.timeline):
             what = formatting.shown(entry.title, style=KIND_STYLE.get(entry.kind, ""))
-            if entry.detail:
-                what.append(" — " + visible(entry.detail), style="default")
+            details = [visible(entry.detail)] if entry.detail else []
+            if entry.about is not None:
+                details.insert(0, f"{entry.about_label} {formatting.when(entry.about, tz, today)}")
+            if details:
+                what.append(" — " + " ".join(details), style="default")
             timeline.add_row(formatting.when(entry.at, tz, today), what, key=str(index))
         self.refresh_bindings()
 

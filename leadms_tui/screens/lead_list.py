@@ -25,7 +25,14 @@ TYPING_PAUSE = 0.05  # seconds of quiet before a search runs: a paste or a burst
 UNASSIGNED = -1
 
 
+COLUMNS = (
+    ("Lead", 17), ("Name", 18), ("Phone", 15), ("Email", 18), ("Channel", 9), ("Status", 12),
+    ("Owner", 9), ("Repeat of", 17), ("Created", 16),
+)  # fmt: skip
+
+
 class LeadListScreen(LeadScreen):
+    HELP_NAME = "Lead list"
     DEFAULT_CSS = """
     LeadListScreen #search { margin: 0 1; }
     LeadListScreen #filters { height: 3; padding: 0 1; }
@@ -75,9 +82,8 @@ class LeadListScreen(LeadScreen):
 
     def on_mount(self) -> None:
         table = self.query_one("#results", DataTable)
-        table.add_columns(
-            "Lead", "Name", "Phone", "Email", "Channel", "Status", "Owner", "Repeat of", "Created"
-        )
+        for label, width in COLUMNS:  # fixed: never measured from whatever rows came first
+            table.add_column(label, width=width)
         self.query_one("#search", Input).focus()
         self._load_owners()
 

@@ -15,11 +15,12 @@ from leadms_tui.widgets.key_footer import KeyFooter
 
 
 class LoginScreen(WithApp, Screen[None]):
+    HELP_NAME = "Sign in"
     DEFAULT_CSS = """
     LoginScreen { align: center middle; }
     LoginScreen #login-box { width: 50; height: auto; border: round $accent; padding: 1 2; }
     LoginScreen Input { margin-bottom: 1; }
-    LoginScreen #login-error { color: $error; height: auto; }
+    LoginScreen #login-error { width: 100%; color: $error; height: auto; }
     """
 
     def __init__(self, username: str | None = None) -> None:

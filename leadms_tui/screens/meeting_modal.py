@@ -2,7 +2,7 @@
 
 from datetime import datetime, time, timedelta
 
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -11,23 +11,27 @@ from textual.widgets import Input, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
+from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.meetings import Clash, record_outcome, schedule_meeting
 from leadms_tui.domain.models import MeetingKind, MeetingOutcome
 from leadms_tui.domain.users import get_user
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.when_field import WhenField
 
 
 class MeetingModal(WithApp, ModalScreen[bool]):
+    HELP_NAME = "Book a meeting"
     DEFAULT_CSS = """
     MeetingModal { align: center middle; }
-    MeetingModal > Vertical { width: 66; height: auto; max-height: 100%;
+    MeetingModal > Vertical { width: 66; max-width: 100%;
+        height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
     MeetingModal .hint { color: $text-muted; }
-    MeetingModal #meeting-status { color: $error; height: auto; }
+    MeetingModal #meeting-status { width: 100%; color: $error; height: auto; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="meeting.save", priority=True),
+        Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="meeting.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="meeting.cancel"),
     ]
 
@@ -43,17 +47,19 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             tomorrow, time(11, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
         )
         with Vertical():
-            yield Label(formatting.titled("Book a meeting", self.label, " (ctrl+s saves)"))
+            yield Label(formatting.titled("Book a meeting", self.label))
+            yield Label("", id="meeting-status", markup=False)  # errors under the title
             yield Select(
                 [("Meeting", MeetingKind.MEETING.value), ("Demo", MeetingKind.DEMO.value)],
                 value=MeetingKind.MEETING.value,
                 allow_blank=False,
                 id="kind",
             )
-            yield Label("Starts (YYYY-MM-DD HH:MM) and minutes", classes="hint")
-            yield Input(
-                formatting.format_local_datetime(start, tz), id="starts", select_on_focus=False
+            yield Label("Starts (tomorrow 11:00, fri 15:30, +2d, 2026-11-26 11:00)", classes="hint")
+            yield WhenField(
+                formatting.format_local_datetime(start, tz), timezone=tz, input_id="starts"
             )
+            yield Label("Minutes", classes="hint")
             yield Input("30", id="duration", type="integer")
             yield Input(placeholder="Place", id="place")
             yield Input(placeholder="Video link", id="video")
@@ -61,19 +67,23 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             yield Input(
                 placeholder="Other reps attending (usernames, comma-separated)", id="attendees"
             )
-            yield Label("", id="meeting-status", markup=False)
         yield KeyFooter()
 
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()  # enter saves, as ctrl+s does
+
     def action_save(self) -> None:
-        tz = self.leadms.settings.timezone
-        text = self.query_one("#starts", Input).value
+        status = self.query_one("#meeting-status", Label)
         try:
-            starts = formatting.parse_local_datetime(text, tz)
+            starts = self.query_one(WhenField).moment()
+        except ValidationError as exc:
+            status.update(str(exc))
+            return
+        try:
             duration = int(self.query_one("#duration", Input).value or "0")
         except ValueError:
-            self.query_one("#meeting-status", Label).update(
-                f"{text!r} is not a date and time like 2026-11-26 11:00"
-            )
+            status.update("the length is a number of minutes, like 30")
             return
         fields = {
             key: self.query_one(f"#{key}", Input).value
@@ -139,11 +149,13 @@ class MeetingModal(WithApp, ModalScreen[bool]):
 
 
 class MeetingOutcomeModal(WithApp, ModalScreen[bool]):
+    HELP_NAME = "Meeting outcome"
     """One key per outcome: h held, n no-show, r rescheduled, x cancelled."""
 
     DEFAULT_CSS = """
     MeetingOutcomeModal { align: center middle; }
-    MeetingOutcomeModal > Vertical { width: 56; height: auto; border: round $accent;
+    MeetingOutcomeModal > Vertical { width: 56; max-width: 100%;
+        height: auto; border: round $accent;
         background: $surface; padding: 0 1; }
     """
     KEYS = {

@@ -25,21 +25,24 @@ MANUAL_CHANNELS = [
 
 
 class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
+    HELP_NAME = "New lead"
     DEFAULT_CSS = """
     NewLeadModal { align: center middle; }
-    NewLeadModal > Vertical { width: 64; height: auto; max-height: 100%;
+    NewLeadModal > Vertical { width: 64; max-width: 100%;
+        height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
     NewLeadModal .hint { color: $text-muted; }
-    NewLeadModal #new-status { color: $error; height: auto; }
+    NewLeadModal #new-status { width: 100%; color: $error; height: auto; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="new.save", priority=True),
+        Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="new.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="new.cancel"),
     ]
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("[b]New lead[/b] — needs a phone or an email")
+            yield Label("", id="new-status", markup=False)  # errors under the title
             yield Input(placeholder="Name", id="name")
             yield Input(placeholder="Phone (any format)", id="phone")
             yield Input(placeholder="Email", id="email")
@@ -50,7 +53,6 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
                 id="channel",
             )
             yield Input(placeholder="What did they ask? (enter saves)", id="message")
-            yield Label("", id="new-status", markup=False)
         yield KeyFooter()
 
     def on_mount(self) -> None:

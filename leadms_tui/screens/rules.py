@@ -95,6 +95,7 @@ def _words(text: str, allowed: type[StrEnum] | None, what: str) -> list[str]:
 
 
 class RulesScreen(WithApp, Screen[None]):
+    HELP_NAME = "Automation rules"
     DEFAULT_CSS = """
     RulesScreen #rules { height: 1fr; border: round $panel; }
     RulesScreen #rules:focus { border: round $accent; }
@@ -251,6 +252,7 @@ class RulesScreen(WithApp, Screen[None]):
 
 
 class RuleModal(WithApp, ModalScreen[bool]):
+    HELP_NAME = "Rule"
     """Add or edit one rule; a failed save keeps everything typed and says why."""
 
     DEFAULT_CSS = """
@@ -262,10 +264,10 @@ class RuleModal(WithApp, ModalScreen[bool]):
     RuleModal Horizontal > Input, RuleModal Horizontal > Select { width: 1fr; }
     RuleModal Horizontal > Checkbox { margin-left: 2; }
     RuleModal #rule-preview { color: $text-muted; height: auto; }
-    RuleModal #rule-error { color: $error; height: auto; }
+    RuleModal #rule-error { width: 100%; color: $error; height: auto; }
     """
     BINDINGS = [
-        Binding("ctrl+s", "save", "Save", id="rule.save", priority=True),
+        Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="rule.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="rule.cancel"),
     ]
 
@@ -310,6 +312,11 @@ class RuleModal(WithApp, ModalScreen[bool]):
                 entry(conditions.get("min_attempts"), "min-attempts", "min", **digits),
                 entry(conditions.get("max_attempts"), "max-attempts", "max", **digits),
             )
+            always = Checkbox(
+                "Always: no condition, on every event", bool(conditions.get("always")),
+                id="always", compact=True,
+            )  # fmt: skip
+            yield field("", always)
             yield field("Action", choice(RuleAction, rule.action, "action"))
             yield field("Follow-up delay", entry(format_delay(params), "delay", DELAY_HELP))
             yield field(
@@ -354,6 +361,8 @@ class RuleModal(WithApp, ModalScreen[bool]):
         for key in ("min_attempts", "max_attempts"):
             if value := self._value(key.replace("_", "-")):
                 conditions[key] = int(value)
+        if self.query_one("#always", Checkbox).value:
+            conditions["always"] = True
         params: dict[str, Any] = {}
         message = self._value("message")
         if action == RuleAction.CREATE_FOLLOWUP:

@@ -94,7 +94,7 @@ def test_calls_log_refuses_bad_input_in_one_line(db_url, db):
             [lead.number, "--outcome", "busy", "--callback-at", "2026-11-27T16:30"],
             "--callback-at goes with",
         ),
-        ([lead.number, "--outcome", "busy", "--at", "yesterday"], "ISO date-time"),
+        ([lead.number, "--outcome", "busy", "--at", "someday"], "not a date or time"),
     ]:
         result = leadms(db_url, "calls", "log", *args, token=cli_token(db, "ana"))
         assert result.exit_code == 1 and message in result.stderr, (args, result.output)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.calls import log_call, preview_call
 from leadms_tui.domain.errors import PermissionDeniedError, ValidationError
-from leadms_tui.domain.followups import add_followup
+from leadms_tui.domain.followups import add_followup, change_followup
 from leadms_tui.domain.intake import LeadCreate, create_lead
 from leadms_tui.domain.meetings import record_outcome, schedule_meeting
 from leadms_tui.domain.models import (
@@ -252,6 +252,30 @@ def test_missed_followups_and_meetings_are_counted_per_rep_and_day(db, team, lea
     assert "missed" not in states  # the call answered it
 
 
+def test_a_reassigned_missed_followup_reopens_for_the_new_rep_and_stays_missed_for_the_old(
+    db, team, lead_id
+):
+    ana, maria = team["ana"].actor, team["maria"].actor
+    followup = db.write(lambda s: add_followup(s, lead_id, due_at=WED_10, reason="Call", actor=ana))
+    sweep(db, now=WED_10 + timedelta(days=1))
+    thursday = WED_10 + timedelta(days=1, hours=2)
+    successor = db.write(
+        lambda s: change_followup(
+            s, followup.id, actor=maria, owner_username="bruno", due_at=thursday, now=thursday
+        )
+    )
+    with db.reading() as session:
+        rows = {f.id: f for f in session.execute(select(FollowUp)).scalars()}
+        counts = missed_commitments(
+            session=session, timezone="Europe/London", date_from=WED_10.date(),
+            date_to=thursday.date(),
+        )  # fmt: skip
+    assert counts == {("ana", WED_10.date()): 1}  # the miss stays ana's, on Wednesday
+    assert rows[followup.id].state == "skipped" and rows[followup.id].missed_at is not None
+    new = rows[successor.id]
+    assert (new.state, new.owner_id, new.due_at) == ("open", team["bruno"].id, thursday)
+
+
 def test_rule_validation_permissions_description_and_preview(db, team, lead_id):
     bad = Rule(name="x", trigger="no_activity", action="notify")
     with pytest.raises(ValidationError, match="hours above 0"):
@@ -328,3 +352,23 @@ def test_escalate_to_a_manager_and_notify_a_user(db, team, lead_id):
         notes = {n.user_id: n.message for n in session.execute(select(Notification)).scalars()}
     assert lead.owner_id == team["maria"].id
     assert "Escalated" in notes[team["maria"].id] and "check the number" in notes[team["bruno"].id]
+
+
+def test_booking_the_meeting_closes_the_book_a_meeting_followup(db, team, lead_id):
+    ana = team["ana"].actor
+    db.write(lambda s: log_call(s, lead_id, CallOutcome.INTERESTED, actor=ana, now=WED_10))
+    (followup,) = _open_followups(db, lead_id)
+    assert "meeting" in followup.reason.lower()
+    db.write(
+        lambda s: schedule_meeting(s, lead_id, starts_at=WED_10 + timedelta(days=2), actor=ana)
+    )
+    assert _open_followups(db, lead_id) == []
+
+
+def test_a_rule_with_only_a_name_needs_an_explicit_always(db, team):
+    bare = Rule(name="Every call", trigger="call_outcome", action="notify")
+    with pytest.raises(ValidationError, match="act on every event"):
+        db.write(lambda s: save_rule(s, bare, actor=SYSTEM))
+    always = Rule(name="Every call", trigger="call_outcome", action="notify",
+                  conditions={"always": True})  # fmt: skip
+    assert db.write(lambda s: save_rule(s, always, actor=SYSTEM)).id is not None

@@ -123,7 +123,7 @@ async def test_hostile_names_on_every_screen_and_modal(db, make_app, seeded, hos
         await settle(pilot)
         assert isinstance(app.screen, DayViewScreen)
         plain = assert_clean(app)
-        assert "X [@click=app.quit]y[/]" in plain and "[link=file:///etc/passwd]" in plain
+        assert "X [@click=app.qu" in plain and "[link=file:///etc" in plain  # (cut to the column)
         followups = app.screen.query_one("#followups")
         names = {str(followups.get_row_at(i)[2]) for i in range(followups.row_count)}
         assert "X [@click=app.quit]y[/]" in names
@@ -192,7 +192,7 @@ async def test_a_manager_walks_the_team_view_and_the_rules(db, make_app, seeded,
     app = make_app("maria")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        assert "X [@click=app.quit]y[/]" in assert_clean(app)
+        assert "X [@click=app.qu" in assert_clean(app)
         app.push_screen(RulesScreen())
         await settle(pilot)
         assert "[@click=app.quit]q[/]" in assert_clean(app)

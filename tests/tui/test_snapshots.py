@@ -3,7 +3,11 @@
 import pytest
 
 from leadms_tui.app import LeadMSApp
+from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.models import Role
+from leadms_tui.domain.users import add_user
 from leadms_tui.screens.lead_detail import LeadDetailScreen
+from leadms_tui.screens.rules import RulesScreen
 from tests.tui.conftest import settle
 
 SIZES = [(80, 24), (120, 40)]
@@ -51,3 +55,50 @@ def test_lead_detail(snap_compare, make_app, seeded, size):
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=size, run_before=ready)
+
+
+def _steps(*steps):
+    """A `run_before` that settles, then for each step presses keys or calls a function."""
+
+    async def ready(pilot):
+        await settle(pilot)
+        for step in steps:
+            if callable(step):
+                step(pilot.app)
+            else:
+                await pilot.press(*step)
+            await settle(pilot)
+
+    return ready
+
+
+EVERY_SCREEN = {
+    "followup_modal": (["f"],),
+    "followup_error": (["f"], ["end", *["backspace"] * 16, *"2026-13-45 25:00", "ctrl+s"]),
+    "meeting_modal": (lambda app: app.screen.query_one("#new-leads").focus(), ["m"]),
+    "meeting_error": (
+        lambda app: app.screen.query_one("#new-leads").focus(),
+        ["m"],
+        ["tab", "end", *["backspace"] * 16, *"tomorrow-ish", "ctrl+s"],
+    ),
+    "new_lead_error": (["n"], ["ctrl+s"]),
+    "edit_lead": (["enter"], ["e"]),
+    "lead_list": (["slash"], [*"07700"], lambda app: None),
+    "help": (["f1"],),
+    "date_error": (["g"], ["end", *["backspace"] * 10, *"someday", "enter"]),
+    "call_modal_error": (["c"], ["enter"]),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", EVERY_SCREEN)
+def test_every_screen_and_modal(snap_compare, make_app, name, size):
+    ready = _steps(*EVERY_SCREEN[name])
+    assert snap_compare(make_app(), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_manager_day_and_rules(snap_compare, db, seeded, size):
+    admin = db.write(lambda s: add_user(s, "ada", role=Role.ADMIN, actor=SYSTEM))
+    ready = _steps(lambda app: app.push_screen(RulesScreen()))
+    assert snap_compare(LeadMSApp(db, signed_in=admin), terminal_size=size, run_before=ready)

@@ -11,7 +11,10 @@ from leadms_tui.domain.errors import NotFoundError
 from leadms_tui.domain.models import AuditEvent, Call, FollowUp, Inquiry, Lead, Meeting, User
 
 TIMELINE_LIMIT = 100  # newest entries per kind
-_SKIPPED_CHANGES = {"updated_at", "version", "email_lower"}
+_SKIPPED_CHANGES = {"updated_at", "version", "email_lower", "phone_e164", "search_name"}
+# How a changed field reads to a person (the rest: its name with spaces)
+_FIELD_LABELS = {"phone_raw": "phone", "owner_id": "owner", "lost_reason": "lost reason"}
+_WORD_VALUES = {"status", "phone_flag", "channel"}  # enum values: "meeting_scheduled" → words
 
 
 @dataclass(frozen=True)
@@ -30,6 +33,10 @@ class TimelineEntry:
     kind: str  # inquiry, call, followup, meeting, change
     title: str
     detail: str = ""
+    # A moment the entry is about (a follow-up's due time, a meeting's start), with its label:
+    # shown by the screen in the team timezone, never here in UTC.
+    about: datetime | None = None
+    about_label: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,7 +105,8 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
                 created,
                 "followup",
                 f"Follow-up #{attempt} ({state}): {reason}",
-                f"due {due:%Y-%m-%d %H:%M} UTC",
+                about=due,
+                about_label="due",
             )
         )
     for created, starts, kind, outcome, place in session.execute(
@@ -113,7 +121,9 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
                 created,
                 "meeting",
                 f"{kind.capitalize()}{state}",
-                f"at {starts:%Y-%m-%d %H:%M} UTC {place or ''}".strip(),
+                place or "",
+                about=starts,
+                about_label="at",
             )
         )
     for at, actor, changes in session.execute(
@@ -128,7 +138,16 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
     ):
         shown = {k: v for k, v in changes.items() if k not in _SKIPPED_CHANGES}
         if shown:
-            text = "; ".join(f"{k}: {v[0]} → {v[1]}" for k, v in shown.items())
+            text = "; ".join(_change(k, before, after) for k, (before, after) in shown.items())
             entries.append(TimelineEntry(at, "change", f"Changed by {actor}", text))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
+
+
+def _change(field: str, before: object, after: object) -> str:
+    def value(v: object) -> str:
+        text = "—" if v in (None, "") else str(v)
+        return text.replace("_", " ") if field in _WORD_VALUES else text
+
+    label = _FIELD_LABELS.get(field, field.replace("_", " "))
+    return f"{label}: {value(before)} → {value(after)}"

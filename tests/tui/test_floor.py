@@ -1,0 +1,73 @@
+"""A calling shift without the mouse (issue 11): times in the team's zone, keys that agree."""
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.models import FollowUp
+from leadms_tui.domain.settings import set_setting
+from leadms_tui.screens.lead_detail import LeadDetailScreen
+from tests.tui.conftest import NOW, settle
+
+
+async def test_every_time_a_person_reads_is_in_the_team_timezone(db, make_app, seeded):
+    db.write(lambda s: set_setting(s, "timezone", "America/New_York", actor=SYSTEM))
+    due = NOW + timedelta(days=6, hours=4, minutes=45)  # Tue 1 Dec 14:45 UTC = 09:45 in NY
+    db.write(lambda s: s.execute(update(FollowUp).values(due_at=due)))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(LeadDetailScreen(seeded["due"].lead_id))
+        await settle(pilot)
+        timeline = app.screen.query_one("#timeline")
+        rows = [str(timeline.get_row_at(i)[1]) for i in range(timeline.row_count)]
+        assert any("due Tue 09:45" in row for row in rows), rows
+        assert not any("UTC" in row for row in rows)
+        assert "America/New_York" in str(timeline.border_subtitle)
+
+
+async def test_save_and_next_a_calling_shift_without_arrows(db, make_app, seeded):
+    ana = seeded["users"]["ana"]
+    for index, name in enumerate(["Second Sam", "Third Tia"], start=1):
+        lead = create_lead(
+            db,
+            LeadCreate(name=name, phone=f"07700 90050{index}", channel="phone", owner_id=ana.id),
+            actor=ana.actor,
+            now=NOW - timedelta(days=1),
+        )
+        due = NOW + timedelta(hours=4 + index)  # after the 4-business-hour retry of a no-answer
+        db.write(
+            lambda s, lead=lead, due=due: s.add(
+                FollowUp(lead_id=lead.lead_id, owner_id=ana.id, reason="Call", due_at=due)
+            )
+        )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        followups = app.screen.query_one("#followups")
+        order = [str(followups.get_row_at(i)[2]) for i in range(followups.row_count)]
+        assert order == ["Dora Due", "Second Sam", "Third Tia"]
+        called = []
+        for _ in range(3):
+            called.append(str(followups.get_row_at(followups.cursor_row)[2]))
+            await pilot.press("c", "n", "enter")
+            await settle(pilot)
+    # each call moved on to the next lead, though the retry of the last came back to the top
+    assert called == ["Dora Due", "Second Sam", "Third Tia"]
+
+
+async def test_dates_as_people_say_them_are_read_back_before_saving(db, make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f", "end", *["backspace"] * 16, *"tomorrow 3pm")
+        await settle(pilot)
+        hint = str(app.screen.query_one(".when-hint").render())
+        assert "Thu 26 Nov 15:00 (tomorrow, Europe/London)" in hint
+        await pilot.press("enter")  # enter saves, as ctrl+s does
+        await settle(pilot)
+    with db.reading() as session:
+        (due,) = session.execute(select(FollowUp.due_at)).scalars().all()
+    assert due == NOW + timedelta(days=1, hours=5)
