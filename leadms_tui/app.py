@@ -31,6 +31,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         # f1 too: `?` typed into a field is a character, f1 never is
         Binding("f1", "help", "Keys", show=False, priority=True, id="app.help-f1"),
         Binding("slash", "search", "Search", id="app.search"),
+        Binding("i", "inbox", "Inbox", id="app.inbox"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
@@ -51,6 +52,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._username = username
         self._typed_ahead: deque[events.Key] = deque()
         self._delivering = False
+        self._last_toasted = 0  # notifications up to this id were shown as toasts
 
     def on_mount(self) -> None:
         from leadms_tui.screens.login import LoginScreen
@@ -109,15 +111,17 @@ class LeadMSApp(ReportsFailures, App[None]):
         description="Checking notifications",
     )
     def _check_notifications(self) -> None:
-        from leadms_tui.domain.notifications import mark_read, unread_notifications
+        from leadms_tui.domain.notifications import unread_notifications
 
         if self.user is None:
             return
         user_id = self.user.id
         with self.database.reading() as session:
-            items = unread_notifications(session=session, user_id=user_id)
-        if items:
-            self.database.write(lambda s: mark_read(s, user_id, [item.id for item in items]))
+            items = unread_notifications(
+                session=session, user_id=user_id, after_id=self._last_toasted
+            )
+        if items:  # a toast vanishes: they stay unread in the inbox (`i`) until read there
+            self._last_toasted = items[-1].id
             for item in items:
                 self.call_from_thread(
                     self.notify, item.message, title="Lead MS", severity="warning", timeout=12
@@ -208,6 +212,12 @@ class LeadMSApp(ReportsFailures, App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+    def action_inbox(self) -> None:
+        from leadms_tui.screens.inbox import InboxScreen
+
+        if self.user is not None and not isinstance(self.screen, InboxScreen):
+            self.push_screen(InboxScreen())
 
     def action_search(self) -> None:
         from leadms_tui.screens.lead_list import LeadListScreen

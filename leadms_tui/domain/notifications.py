@@ -17,11 +17,13 @@ class NotificationItem:
     lead_id: int | None
     lead_number: str | None
     created_at: datetime
+    read_at: datetime | None = None
 
 
 def unread_notifications(
-    *, session: Session, user_id: int, limit: int = 20
+    *, session: Session, user_id: int, after_id: int = 0, limit: int = 20
 ) -> list[NotificationItem]:
+    """Unread notifications newer than `after_id` (the last one already shown as a toast)."""
     rows = session.execute(
         select(
             Notification.id,
@@ -31,8 +33,31 @@ def unread_notifications(
             Notification.created_at,
         )
         .outerjoin(Lead, Lead.id == Notification.lead_id)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .where(
+            Notification.user_id == user_id,
+            Notification.read_at.is_(None),
+            Notification.id > after_id,
+        )
         .order_by(Notification.id)
+        .limit(limit)
+    )
+    return [NotificationItem(*row) for row in rows]
+
+
+def inbox(*, session: Session, user_id: int, limit: int = 200) -> list[NotificationItem]:
+    """A user's notifications, unread first, newest first within each."""
+    rows = session.execute(
+        select(
+            Notification.id,
+            Notification.message,
+            Notification.lead_id,
+            Lead.number,
+            Notification.created_at,
+            Notification.read_at,
+        )
+        .outerjoin(Lead, Lead.id == Notification.lead_id)
+        .where(Notification.user_id == user_id)
+        .order_by(Notification.read_at.is_not(None), Notification.id.desc())
         .limit(limit)
     )
     return [NotificationItem(*row) for row in rows]

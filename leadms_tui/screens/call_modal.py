@@ -5,24 +5,31 @@ transaction. A time typed over it (or cleared) is the rep's choice and wins. Fro
 day view, "no answer, try again later" is `c`, `n`, `enter`.
 """
 
+import os
+import shlex
+import subprocess
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Digits, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from leadms_tui import formatting
 from leadms_tui.domain.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import CallOutcome
+from leadms_tui.domain.repositories.lead_detail import lead_phone
 from leadms_tui.domain.rules import Effects
+from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 
+DIAL_COMMAND_ENV = "LEADMS_DIAL_COMMAND"  # per terminal, never from the shared database
 OUTCOME_KEYS = {
     CallOutcome.INTERESTED: "i",
     CallOutcome.NOT_INTERESTED: "x",
@@ -43,6 +50,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         background: $surface; padding: 0 1; }
     CallModal OptionList { height: auto; max-height: 9; margin-bottom: 1; }
     CallModal Input { margin-bottom: 0; }
+    CallModal #phone { width: auto; color: $accent; }
     CallModal .hint { color: $text-muted; }
     CallModal #call-status { width: 100%; height: auto; color: $error; }
     """
@@ -60,6 +68,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         Binding(
             "enter,ctrl+s", "save", "Save", key_display="enter/^s", id="call.save", priority=True
         ),
+        Binding("d", "dial", "Dial", id="call.dial"),
         Binding("escape", "cancel", "Cancel", id="call.cancel"),
         Binding("tab", "app.focus_next", "Next field", show=False, id="call.next"),
     ]
@@ -69,12 +78,15 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.lead_id = lead_id
         self.label = label
         self.outcome: CallOutcome | None = None
+        self.phone: str | None = None  # E.164, once loaded
         self._prefilled = ""  # what the rules proposed; unchanged at save = let the rules decide
         self._armed = False  # the list's own first highlight is not the rep's choice
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(formatting.titled("Log call", self.label))
+            yield Digits("", id="phone")
+            yield Label("", id="dial-hint", classes="hint")
             yield OptionList(
                 *(
                     Option(
@@ -103,9 +115,53 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         outcomes.focus()
         outcomes.highlighted = None
         self.call_after_refresh(self._arm)
+        self.query_one("#phone", Digits).display = False
+        self._load_phone()
 
     def _arm(self) -> None:
         self._armed = True
+
+    @work(thread=True, exit_on_error=False, group="call-phone", description="Loading the phone")
+    def _load_phone(self) -> None:
+        with self.leadms.database.reading() as session:
+            e164, raw = lead_phone(session=session, lead_id=self.lead_id)
+        self.app.call_from_thread(self._show_phone, e164, raw)
+
+    def _show_phone(self, e164: str | None, raw: str | None) -> None:
+        self.phone = e164
+        shown = formatting.phone(e164) if e164 else ""
+        self.query_one("#phone", Digits).update(shown)
+        self.query_one("#phone", Digits).display = bool(shown)
+        hint = "d dials" if e164 else f"no number to dial{f' ({raw})' if raw else ''}"
+        self.query_one("#dial-hint", Label).update(visible(hint))
+        self.refresh_bindings()
+
+    def action_dial(self) -> None:
+        """Run the terminal's dial command (LEADMS_DIAL_COMMAND, e.g. a softphone's CLI with
+        {phone}), else copy the number and show it as a tel: link a terminal can open."""
+        if not self.phone:
+            return
+        command = os.environ.get(DIAL_COMMAND_ENV, "").strip()
+        hint = self.query_one("#dial-hint", Label)
+        if command:
+            try:  # the number is E.164 (+ and digits): safe as an argument, no shell involved
+                subprocess.Popen(
+                    shlex.split(command.replace("{phone}", self.phone)),
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, start_new_session=True,
+                )  # fmt: skip
+            except (OSError, ValueError) as exc:
+                hint.update(visible(f"dial command failed: {exc}"))
+                return
+            hint.update(f"dialling {self.phone}…")
+            return
+        self.app.copy_to_clipboard(self.phone)
+        hint.update(
+            Text.assemble(
+                "copied; open ", (f"tel:{self.phone}", f"link tel:{self.phone}"),
+                f" (set {DIAL_COMMAND_ENV} to dial from here)",
+            )
+        )  # fmt: skip
 
     @property
     def takes_keys(self) -> bool:
@@ -113,6 +169,8 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         return self._armed
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "dial":
+            return None if not self.phone else not isinstance(self.focused, Input)
         if action == "choose" and isinstance(self.focused, Input):
             return False  # letters typed into the note are text, not outcomes
         return True

@@ -9,6 +9,7 @@ from leadms_tui.domain.models import FollowUp, Meeting, Notification
 from leadms_tui.domain.rules import sweep
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.followup_modal import FollowUpModal
+from leadms_tui.screens.inbox import InboxScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.meeting_modal import MeetingModal, MeetingOutcomeModal
 from tests.tui.conftest import NOW, settle
@@ -101,7 +102,19 @@ async def test_missed_followups_show_first_in_red_and_notifications_pop_up(db, m
         assert "1 missed" in followups.border_title
         first = followups.get_row_at(0)[0]
         assert str(first).startswith("MISSED") and "red" in str(first.style)
-    notifications = _rows(db, Notification)
-    assert notifications and all(
-        n.read_at is not None for n in notifications if n.user_id == seeded["users"]["ana"].id
-    )
+    maria = seeded["users"]["maria"].id  # the manager was told of the untouched new leads
+    app = make_app("maria")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        mine = [n for n in _rows(db, Notification) if n.user_id == maria]
+        assert mine and {n.message for n in mine} <= {t.message for t in app._notifications}
+        assert all(n.read_at is None for n in mine)  # a toast that vanished is not read
+        await pilot.press("i")  # the inbox: unread first
+        await settle(pilot)
+        assert isinstance(app.screen, InboxScreen)
+        inbox = app.screen.query_one("#inbox")
+        assert inbox.row_count == len(mine) and str(inbox.get_row_at(0)[0]) == "●"
+        await pilot.press("a")  # all read
+        await settle(pilot)
+        assert str(inbox.get_row_at(0)[0]) == ""
+    assert all(n.read_at is not None for n in _rows(db, Notification) if n.user_id == maria)

@@ -71,3 +71,31 @@ async def test_dates_as_people_say_them_are_read_back_before_saving(db, make_app
     with db.reading() as session:
         (due,) = session.execute(select(FollowUp.due_at)).scalars().all()
     assert due == NOW + timedelta(days=1, hours=5)
+
+
+async def test_the_call_modal_shows_the_number_and_d_dials_it(
+    db, make_app, seeded, tmp_path, monkeypatch
+):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.screen.phone == "+447700900111"
+        await pilot.press("d")  # no dial command here: copied, and shown as a tel: link
+        await settle(pilot)
+        assert app.clipboard == "+447700900111"
+        assert "tel:+447700900111" in str(app.screen.query_one("#dial-hint").render())
+
+        dialled = tmp_path / "dialled.txt"
+        script = tmp_path / "dialer.sh"
+        script.write_text(f'#!/bin/sh\necho "$1" > {dialled}\n')
+        script.chmod(0o755)
+        monkeypatch.setenv("LEADMS_DIAL_COMMAND", f"{script} {{phone}}")
+        await pilot.press("d")
+        await settle(pilot)
+        for _ in range(100):
+            if dialled.exists():
+                break
+            await pilot.pause(0.05)
+    assert dialled.read_text().strip() == "+447700900111"

@@ -48,6 +48,12 @@ class LeadDetail:
     timeline: list[TimelineEntry]  # newest first
 
 
+def lead_phone(*, session: Session, lead_id: int) -> tuple[str | None, str | None]:
+    """(E.164 phone, the phone as written) of a lead, for the call modal's dial action."""
+    row = session.execute(select(Lead.phone_e164, Lead.phone_raw).where(Lead.id == lead_id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
 def load_lead_detail(*, session: Session, lead_id: int) -> LeadDetail:
     earlier = aliased(Lead)
     row = session.execute(
