@@ -21,6 +21,7 @@ from leadms_tui.screens.failures import ReportsFailures
 
 SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs them
 NOTIFICATION_SECONDS = 30
+UNDO_SECONDS = 60  # as domain.calls.UNDO_WINDOW: how long ctrl+z takes back a saved call
 TYPE_AHEAD_PATIENCE = 10.0  # seconds typed-ahead keys wait for a screen to get ready
 
 
@@ -32,6 +33,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         Binding("f1", "help", "Keys", show=False, priority=True, id="app.help-f1"),
         Binding("slash", "search", "Search", id="app.search"),
         Binding("i", "inbox", "Inbox", id="app.inbox"),
+        Binding("ctrl+z", "undo_call", "Undo call", id="app.undo-call"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
 
@@ -53,6 +55,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._typed_ahead: deque[events.Key] = deque()
         self._delivering = False
         self._last_toasted = 0  # notifications up to this id were shown as toasts
+        self._last_call: tuple[int, float] | None = None  # (call id, when saved: monotonic)
 
     def on_mount(self) -> None:
         from leadms_tui.screens.login import LoginScreen
@@ -184,9 +187,39 @@ class LeadMSApp(ReportsFailures, App[None]):
             return Content(title)
         return Content.assemble(Content(title).stylize("bold"), ("  ·  ", "dim"), sub_title)
 
+    def call_saved(self, call_id: int) -> None:
+        """The call modal saved a call: ctrl+z may take it back for a minute."""
+        self._last_call = (call_id, time.monotonic())
+        self.refresh_bindings()
+        self.set_timer(UNDO_SECONDS + 0.5, self.refresh_bindings)
+
+    def _undoable_call(self) -> int | None:
+        if self._last_call is None or time.monotonic() - self._last_call[1] > UNDO_SECONDS:
+            return None
+        return self._last_call[0]
+
+    def action_undo_call(self) -> None:
+        call_id = self._undoable_call()
+        if call_id is not None and self.user is not None:
+            self._last_call = None
+            self._undo_call(call_id)
+
+    @work(thread=True, exit_on_error=False, group="undo-call", description="Undoing the call")
+    def _undo_call(self, call_id: int) -> None:
+        from leadms_tui.domain.calls import undo_call
+
+        actor = self.user.actor  # type: ignore[union-attr]
+        number = self.database.write(lambda s: undo_call(s, call_id, actor=actor))
+        self.call_from_thread(self.notify, f"Call on {number} undone", title="Undone")
+        reload = getattr(self.screen, "reload", None)
+        if reload is not None:
+            self.call_from_thread(reload)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "search" and self.user is None:
             return False  # nothing to search before signing in
+        if action == "undo_call":
+            return self._undoable_call() is not None or None
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:

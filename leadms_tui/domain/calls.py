@@ -5,16 +5,17 @@ change, the completed follow-ups, the next follow-up, and their audit events.
 """
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
-from leadms_tui.domain.errors import NotFoundError
+from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.followups import book_followup
 from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
+    AuditEvent,
     Call,
     CallOutcome,
     FollowUp,
@@ -180,3 +181,66 @@ def log_call(
         completed_followups=len(answered),
         rule_effects=effects.descriptions,
     )
+
+
+UNDO_WINDOW = timedelta(minutes=1)
+_RESTORED_FIELDS = {"status", "lost_reason", "owner_id"}
+
+
+def undo_call(
+    session: Session, call_id: int, *, actor: audit.Actor, now: datetime | None = None
+) -> str:
+    """Take back a call saved less than a minute ago, with what it did: the follow-ups it
+    answered open again, those it booked are withdrawn, the lead's status and owner are as
+    before. Audited ("call.undo" keeps the call as it was). Returns the lead's number."""
+    at = clock.as_utc(now or clock.now())
+    call = session.get(Call, call_id, with_for_update=True)
+    if call is None:
+        raise NotFoundError("that call is already undone")
+    if call.user_id != actor.user_id and actor.is_rep:
+        raise PermissionDeniedError("a rep can undo only their own calls")
+    if at - call.created_at > UNDO_WINDOW:
+        raise ValidationError("a call can be undone only within a minute of saving it")
+    lead = session.get(Lead, call.lead_id, with_for_update=True)
+    assert lead is not None
+    saved_at = call.created_at
+    for followup in session.execute(
+        select(FollowUp).where(
+            FollowUp.lead_id == lead.id,
+            or_(FollowUp.call_id == call.id, FollowUp.created_at == saved_at),
+        )
+    ).scalars():
+        before = audit.snapshot(followup)
+        if followup.call_id == call.id:  # it answered this one: open (or missed) again
+            followup.state = FollowUpState.MISSED if followup.missed_at else FollowUpState.OPEN
+            followup.completed_at = None
+            followup.call_id = None
+        elif followup.state == FollowUpState.OPEN:  # it booked this one: withdrawn
+            followup.state = FollowUpState.SKIPPED
+            followup.completed_at = at
+        else:
+            continue
+        followup.version += 1
+        audit.record(
+            session, actor, "followup.update", "followup", followup.id,
+            before=before, after=audit.snapshot(followup), at=at,
+        )  # fmt: skip
+    restore: dict[str, object] = {}
+    for (changes,) in session.execute(  # newest first: the oldest "before" is written last
+        select(AuditEvent.changes)
+        .where(
+            AuditEvent.entity == "lead",
+            AuditEvent.entity_id == str(lead.id),
+            AuditEvent.action == "lead.update",
+            AuditEvent.at == saved_at,
+        )
+        .order_by(AuditEvent.id.desc())
+    ):
+        restore |= {k: v[0] for k, v in changes.items() if k in _RESTORED_FIELDS}
+    if "status" in restore:
+        restore["status"] = LeadStatus(str(restore["status"]))
+    if restore:
+        change_lead(session, lead, actor, at, **restore)
+    audit.record(session, actor, "call.undo", "call", call.id, before=audit.snapshot(call), at=at)
+    session.delete(call)
+    return lead.number

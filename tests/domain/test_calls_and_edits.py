@@ -5,8 +5,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from leadms_tui.domain.calls import log_call
-from leadms_tui.domain.errors import ConflictError, PermissionDeniedError, ValidationError
+from leadms_tui.domain.calls import log_call, undo_call
+from leadms_tui.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from leadms_tui.domain.followups import add_followup
 from leadms_tui.domain.intake import LeadCreate, create_lead
 from leadms_tui.domain.leads import LeadUpdate, update_lead
 from leadms_tui.domain.models import AuditEvent, Call, CallOutcome, FollowUp, Lead, LeadStatus
@@ -192,3 +198,42 @@ def test_invalid_edits_are_refused(db, team):
                 )
             )
     assert _get(db, Lead, id=lead_id)[0].version == 1
+
+
+def test_a_call_is_undone_within_a_minute_with_what_it_did(db, team):
+    ana = team["ana"].actor
+    lead = create_lead(
+        db,
+        LeadCreate(name="Una", phone="+447700900777", channel="phone", owner_id=team["ana"].id),
+        actor=ana,
+        now=NOW - timedelta(hours=1),
+    )
+    asked = db.write(
+        lambda s: add_followup(s, lead.lead_id, due_at=NOW, reason="Call", actor=ana, now=NOW)
+    )
+    logged = db.write(
+        lambda s: log_call(s, lead.lead_id, CallOutcome.NO_ANSWER, actor=ana, now=NOW)
+    )
+    assert logged.status == LeadStatus.CONTACTED and logged.followup_due is not None
+    late = NOW + timedelta(seconds=61)
+    with pytest.raises(ValidationError, match="within a minute"):
+        db.write(lambda s: undo_call(s, logged.call_id, actor=ana, now=late))
+    bruno = team["bruno"].actor
+    with pytest.raises(PermissionDeniedError):
+        db.write(lambda s: undo_call(s, logged.call_id, actor=bruno, now=NOW))
+    number = db.write(
+        lambda s: undo_call(s, logged.call_id, actor=ana, now=NOW + timedelta(seconds=30))
+    )
+    assert number == lead.number
+    with db.reading() as session:
+        assert session.get(Call, logged.call_id) is None
+        states = {f.id: f.state for f in session.execute(select(FollowUp)).scalars()}
+        status = session.get(Lead, lead.lead_id).status
+        undo = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "call.undo")
+        ).scalar_one()
+    assert states.pop(asked.id) == "open"  # answered by the call: open again
+    assert set(states.values()) == {"skipped"}  # booked by the call: withdrawn
+    assert status == LeadStatus.NEW and undo.changes["outcome"][0] == "no_answer"
+    with pytest.raises(NotFoundError):
+        db.write(lambda s: undo_call(s, logged.call_id, actor=ana, now=NOW))

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import FollowUp
+from leadms_tui.domain.models import Call, FollowUp
 from leadms_tui.domain.settings import set_setting
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from tests.tui.conftest import NOW, settle
@@ -99,3 +99,20 @@ async def test_the_call_modal_shows_the_number_and_d_dials_it(
                 break
             await pilot.pause(0.05)
     assert dialled.read_text().strip() == "+447700900111"
+
+
+async def test_ctrl_z_undoes_the_last_call(db, make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "b", "enter")
+        await settle(pilot)
+        with db.reading() as session:
+            assert session.execute(select(Call.id)).scalars().all() != []
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert any(n.title == "Undone" for n in app._notifications)
+    with db.reading() as session:
+        assert session.execute(select(Call.id)).scalars().all() == []
+        states = session.execute(select(FollowUp.state)).scalars().all()
+    assert "open" in states  # the follow-up the call answered is open again
