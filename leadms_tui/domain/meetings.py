@@ -7,7 +7,7 @@ from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, rules
-from leadms_tui.domain.errors import NotFoundError, ValidationError
+from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
 from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
     FollowUp,
@@ -22,6 +22,22 @@ from leadms_tui.domain.models import (
 )
 
 BEFORE_MEETING = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
+
+
+class ClashError(ConflictError):
+    """The meeting would overlap others of its people; nothing was booked."""
+
+    def __init__(self, clashes: list["Clash"]) -> None:
+        super().__init__(f"it clashes with {len(clashes)} other meeting(s)")
+        self.clashes = clashes
+
+
+class EarlyOutcomeError(ValidationError):
+    """A meeting recorded as held before it starts: asked to confirm."""
+
+    def __init__(self, starts_at: datetime) -> None:
+        super().__init__("the meeting has not started yet")
+        self.starts_at = starts_at
 
 
 @dataclass(frozen=True)
@@ -70,9 +86,11 @@ def schedule_meeting(
     video_link: str | None = None,
     notes: str | None = None,
     attendee_ids: list[int] | None = None,
+    refuse_clashes: bool = False,
     now: datetime | None = None,
 ) -> tuple[Meeting, list[Clash]]:
-    """Book a meeting; returns it with the clashes it makes (booked anyway: a warning)."""
+    """Book a meeting; returns it with the clashes it makes (booked anyway: a warning), or
+    with `refuse_clashes` raises ClashError first, so a person decides before it is booked."""
     at = clock.as_utc(now or clock.now())
     if duration_minutes <= 0 or duration_minutes > 12 * 60:
         raise ValidationError("a meeting lasts between 1 minute and 12 hours")
@@ -84,6 +102,8 @@ def schedule_meeting(
     owner = lead.owner_id or actor.user_id
     attendees = list(dict.fromkeys([*(attendee_ids or []), *([owner] if owner else [])]))
     clashes = find_clashes(session, attendees, starts_at, duration_minutes)
+    if clashes and refuse_clashes:
+        raise ClashError(clashes)
     meeting = Meeting(
         lead_id=lead_id,
         owner_id=owner,
@@ -151,9 +171,14 @@ def record_outcome(
     *,
     actor: audit.Actor,
     notes: str | None = None,
+    held_early: bool = False,
     now: datetime | None = None,
 ) -> Meeting:
-    """Held, no-show, rescheduled or cancelled; meeting-outcome rules run in this transaction."""
+    """Held, no-show, rescheduled or cancelled; meeting-outcome rules run in this transaction.
+
+    "Held" before the meeting starts is refused (EarlyOutcomeError) unless `held_early` says a
+    person confirmed it: a slip of a key should not close a meeting that has not happened.
+    """
     at = clock.as_utc(now or clock.now())
     meeting = session.get(Meeting, meeting_id, with_for_update=True)
     if meeting is None:
@@ -161,6 +186,8 @@ def record_outcome(
     lead = session.get(Lead, meeting.lead_id)
     assert lead is not None
     check_may_edit(lead, actor)
+    if outcome == MeetingOutcome.HELD and meeting.starts_at > at and not held_early:
+        raise EarlyOutcomeError(meeting.starts_at)
     before = audit.snapshot(meeting)
     meeting.outcome = outcome
     if notes:

@@ -12,7 +12,13 @@ from textual.widgets import Input, Label, Select
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.meetings import Clash, record_outcome, schedule_meeting
+from leadms_tui.domain.meetings import (
+    Clash,
+    ClashError,
+    EarlyOutcomeError,
+    record_outcome,
+    schedule_meeting,
+)
 from leadms_tui.domain.models import MeetingKind, MeetingOutcome
 from leadms_tui.domain.users import get_user
 from leadms_tui.screens.base import WithApp
@@ -39,6 +45,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         super().__init__()
         self.lead_id = lead_id
         self.label = label
+        self._clash_seen: tuple[datetime, int] | None = None  # warned of: saving again books
 
     def compose(self) -> ComposeResult:
         tz = self.leadms.settings.timezone
@@ -90,7 +97,8 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             for key in ("place", "video", "notes", "attendees")
         }
         kind = MeetingKind(str(self.query_one("#kind", Select).value))
-        self._save(starts, duration, kind, fields)
+        anyway = self._clash_seen == (starts, duration)  # saved again after the warning
+        self._save(starts, duration, kind, fields, anyway)
 
     @work(
         thread=True,
@@ -100,7 +108,12 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         description="Booking the meeting",
     )
     def _save(
-        self, starts: datetime, duration: int, kind: MeetingKind, fields: dict[str, str]
+        self,
+        starts: datetime,
+        duration: int,
+        kind: MeetingKind,
+        fields: dict[str, str],
+        anyway: bool,
     ) -> None:
         app = self.leadms
         actor = app.user.actor  # type: ignore[union-attr]
@@ -118,15 +131,30 @@ class MeetingModal(WithApp, ModalScreen[bool]):
                 video_link=fields["video"],
                 notes=fields["notes"],
                 attendee_ids=attendees,
+                refuse_clashes=not anyway,
                 actor=actor,
             )
 
         try:
             _, clashes = app.database.write(book)
+        except ClashError as exc:
+            app.call_from_thread(self._warn_clash, exc.clashes, (starts, duration))
+            return
         except Exception as exc:
             app.call_from_thread(self.query_one("#meeting-status", Label).update, str(exc))
             raise
         app.call_from_thread(self._saved, clashes)
+
+    def _warn_clash(self, clashes: list[Clash], booking: tuple[datetime, int]) -> None:
+        """Before anything is booked: the overlap, and how to book anyway."""
+        self._clash_seen = booking
+        tz = self.leadms.settings.timezone
+        overlaps = ", ".join(
+            f"{c.lead_number} at {formatting.hhmm(c.starts_at, tz)}" for c in clashes
+        )
+        self.query_one("#meeting-status", Label).update(
+            f"Clashes with {overlaps}: ctrl+s again books it anyway, or change the time"
+        )
 
     def _saved(self, clashes: list[Clash]) -> None:
         if clashes:
@@ -181,11 +209,13 @@ class MeetingOutcomeModal(WithApp, ModalScreen[bool]):
         super().__init__()
         self.meeting_id = meeting_id
         self.label = label
+        self._early_warned = False  # "held" before the start: the second h confirms
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(formatting.titled("Meeting outcome", self.label))
             yield Label("h held · n no-show · r rescheduled · x cancelled")
+            yield Label("", id="outcome-status", markup=False)
         yield KeyFooter()
 
     @work(
@@ -198,12 +228,26 @@ class MeetingOutcomeModal(WithApp, ModalScreen[bool]):
     def action_record(self, outcome: str) -> None:
         app = self.leadms
         actor = app.user.actor  # type: ignore[union-attr]
-        app.database.write(
-            lambda session: record_outcome(
-                session, self.meeting_id, MeetingOutcome(outcome), actor=actor
-            )
-        )
+        early = self._early_warned and outcome == MeetingOutcome.HELD
+        try:
+            app.database.write(
+                lambda session: record_outcome(
+                    session, self.meeting_id, MeetingOutcome(outcome), actor=actor,
+                    held_early=early,
+                )
+            )  # fmt: skip
+        except EarlyOutcomeError as exc:
+            app.call_from_thread(self._ask_early, exc.starts_at)
+            return
         app.call_from_thread(self._recorded, outcome)
+
+    def _ask_early(self, starts_at: datetime) -> None:
+        self._early_warned = True
+        tz = self.leadms.settings.timezone
+        when = formatting.when(starts_at, tz, clock.business_date(clock.now(), tz))
+        self.query_one("#outcome-status", Label).update(
+            f"It starts {when}, not yet: press h again to record it as held"
+        )
 
     def _recorded(self, outcome: str) -> None:
         self.app.notify(f"{self.label}: {outcome.replace('_', ' ')}")

@@ -74,7 +74,11 @@ async def test_meeting_booking_warns_of_a_clash_and_outcome_is_recorded(db, make
         await pilot.press("m")
         await settle(pilot)
         assert isinstance(app.screen, MeetingModal)
-        await pilot.press("ctrl+s")
+        await pilot.press("ctrl+s")  # the clash shows before anything is booked
+        await settle(pilot)
+        assert "Clashes with" in str(app.screen.query_one("#meeting-status").render())
+        assert _rows(db, Meeting, lead_id=seeded["fresh"].lead_id) == []
+        await pilot.press("ctrl+s")  # again: booked anyway
         await settle(pilot)
         assert any(n.title == "Clash" for n in app._notifications)
         meetings = _rows(db, Meeting, lead_id=seeded["fresh"].lead_id)
@@ -85,6 +89,10 @@ async def test_meeting_booking_warns_of_a_clash_and_outcome_is_recorded(db, make
         await pilot.press("o")
         await settle(pilot)
         assert isinstance(app.screen, MeetingOutcomeModal)
+        await pilot.press("h")  # held, though it starts at 11:00: asked first
+        await settle(pilot)
+        assert "not yet" in str(app.screen.query_one("#outcome-status").render())
+        assert {m.outcome for m in _rows(db, Meeting)} == {None}
         await pilot.press("n")
         await settle(pilot)
     outcomes = {m.lead_id: m.outcome for m in _rows(db, Meeting)}
