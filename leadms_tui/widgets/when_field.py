@@ -33,7 +33,7 @@ class WhenField(Vertical):
         self._empty_means = empty_means  # None: a time is required
 
     def compose(self) -> ComposeResult:
-        yield Input(self._value, id=self._input_id, select_on_focus=False)
+        yield Input(self._value, id=self._input_id)  # selected on focus: typing replaces it
         yield Label("", classes="when-hint", markup=False)
 
     def on_mount(self) -> None:

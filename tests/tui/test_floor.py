@@ -116,3 +116,18 @@ async def test_ctrl_z_undoes_the_last_call(db, make_app, seeded):
         assert session.execute(select(Call.id)).scalars().all() == []
         states = session.execute(select(FollowUp.state)).scalars().all()
     assert "open" in states  # the follow-up the call answered is open again
+
+
+async def test_a_callback_tomorrow_at_three_as_the_readme_says(db, make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "r")
+        await settle(pilot)  # the rules prefill the next follow-up
+        await pilot.press("tab", "tab", *"tomorrow 3pm", "enter")
+        await settle(pilot)
+    with db.reading() as session:
+        due = session.execute(
+            select(FollowUp.due_at).where(FollowUp.state == "open")
+        ).scalar_one()
+    assert due == NOW + timedelta(days=1, hours=5)
