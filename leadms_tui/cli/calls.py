@@ -5,11 +5,10 @@ from datetime import datetime
 import typer
 
 from leadms_tui.cli.common import CLIError, acting, echo, open_db
+from leadms_tui.domain.models import CallOutcome
 
 app = typer.Typer(help="Log calls.", no_args_is_help=True)
-OUTCOMES = (
-    "interested, not_interested, no_answer, busy, wrong_number, callback_requested, voicemail"
-)
+OUTCOMES = ", ".join(outcome.value for outcome in CallOutcome)
 
 
 def parse_moment(text: str, option: str, timezone: str) -> datetime:

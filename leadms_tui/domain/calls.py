@@ -47,6 +47,7 @@ FOLLOWUP_REASONS = {
 CLOSING_OUTCOMES = {
     CallOutcome.NOT_INTERESTED: "not interested",
     CallOutcome.WRONG_NUMBER: "wrong number",
+    CallOutcome.UNREACHABLE: "unreachable",
 }
 
 

@@ -125,6 +125,8 @@ class CallOutcome(StrEnum):
     WRONG_NUMBER = "wrong_number"
     CALLBACK_REQUESTED = "callback_requested"
     VOICEMAIL = "voicemail"
+    CHAT = "chat"  # a conversation by chat, no call (a Messenger lead with no phone)
+    UNREACHABLE = "unreachable"  # no way to reach the person: closes the lead
 
 
 class FollowUpState(StrEnum):

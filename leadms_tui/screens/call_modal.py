@@ -38,6 +38,8 @@ OUTCOME_KEYS = {
     CallOutcome.WRONG_NUMBER: "w",
     CallOutcome.CALLBACK_REQUESTED: "r",
     CallOutcome.VOICEMAIL: "v",
+    CallOutcome.CHAT: "t",  # talked by chat: the contact of a lead with no phone
+    CallOutcome.UNREACHABLE: "u",
 }
 
 
@@ -48,7 +50,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     CallModal > Vertical { width: 64; max-width: 100%;
         height: auto; max-height: 100%; border: round $accent;
         background: $surface; padding: 0 1; }
-    CallModal OptionList { height: auto; max-height: 9; margin-bottom: 1; }
+    CallModal OptionList { height: auto; max-height: 11; margin-bottom: 1; }
     CallModal Input { margin-bottom: 0; }
     CallModal #phone { width: auto; color: $accent; }
     CallModal .hint { color: $text-muted; }
@@ -132,7 +134,14 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         shown = formatting.phone(e164) if e164 else ""
         self.query_one("#phone", Digits).update(shown)
         self.query_one("#phone", Digits).display = bool(shown)
-        hint = "d dials" if e164 else f"no number to dial{f' ({raw})' if raw else ''}"
+        hint = (
+            "d dials"
+            if e164
+            else (
+                f"no number to dial{f' ({raw})' if raw else ''}: t logs a chat contact, "
+                "u marks the lead unreachable, e on the lead adds a phone"
+            )
+        )
         self.query_one("#dial-hint", Label).update(visible(hint))
         self.refresh_bindings()
 
@@ -218,7 +227,9 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
 
     def action_save(self) -> None:
         if self.outcome is None:
-            self.query_one("#call-status", Label).update("Choose an outcome first (i x n b w r v)")
+            self.query_one("#call-status", Label).update(
+                "Choose an outcome first (i x n b w r v t u)"
+            )
             return
         field = self.query_one(WhenField)
         try:

@@ -6,7 +6,7 @@ from sqlalchemy import select, update
 
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import Call, FollowUp
+from leadms_tui.domain.models import Call, FollowUp, Lead
 from leadms_tui.domain.settings import set_setting
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from tests.tui.conftest import NOW, settle
@@ -127,7 +127,40 @@ async def test_a_callback_tomorrow_at_three_as_the_readme_says(db, make_app, see
         await pilot.press("tab", "tab", *"tomorrow 3pm", "enter")
         await settle(pilot)
     with db.reading() as session:
-        due = session.execute(
-            select(FollowUp.due_at).where(FollowUp.state == "open")
-        ).scalar_one()
+        due = session.execute(select(FollowUp.due_at).where(FollowUp.state == "open")).scalar_one()
     assert due == NOW + timedelta(days=1, hours=5)
+
+
+async def test_a_chat_only_lead_gets_a_chat_contact_then_is_marked_unreachable(
+    db, make_app, seeded
+):
+    ana = seeded["users"]["ana"]
+    chat = create_lead(
+        db,
+        LeadCreate(name="Mia Messenger", external_id="psid-1", channel="messenger",
+                   owner_id=ana.id),
+        actor=ana.actor,
+    )  # fmt: skip
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.push_screen(LeadDetailScreen(chat.lead_id))
+        await settle(pilot)
+        await pilot.press("c")
+        await settle(pilot)
+        assert "t logs a chat contact" in str(app.screen.query_one("#dial-hint").render())
+        await pilot.press("t", "enter")
+        await settle(pilot)
+        await pilot.press("c", "u", "enter")
+        await settle(pilot)
+    with db.reading() as session:
+        outcomes = (
+            session.execute(
+                select(Call.outcome).where(Call.lead_id == chat.lead_id).order_by(Call.id)
+            )
+            .scalars()
+            .all()
+        )
+        lead = session.get(Lead, chat.lead_id)
+    assert outcomes == ["chat", "unreachable"]
+    assert (lead.status, lead.lost_reason) == ("lost", "unreachable")
