@@ -30,7 +30,7 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.models import Role
+from leadms_tui.domain.models import Role, lead_search_name
 from leadms_tui.domain.numbering import format_lead_number
 from leadms_tui.domain.settings import set_setting
 from leadms_tui.domain.users import add_user
@@ -100,7 +100,7 @@ REP_NAMES = (  # noqa: SIM905
 LEAD_COLUMNS = (  # noqa: SIM905
     "id number business_date seq name phone_raw phone_e164 phone_flag email email_lower "
     "channel external_id first_message status lost_reason owner_id repeat_of_id "
-    "repeat_count created_at updated_at version"
+    "repeat_count created_at updated_at version search_name"
 ).split()
 INQUIRY_COLUMNS = (  # noqa: SIM905
     "id lead_id channel received_at message dedupe_key payload_ref attributes"
@@ -419,6 +419,7 @@ class _Bulk:
 
 def _lead_rows(leads: list[_Lead]) -> Iterator[tuple]:
     for lead in leads:
+        name = name_of(lead.person)
         phone = phone_of(lead.person) if has_phone(lead.person) else None
         email = email_of(lead.person) if has_email(lead.person) else None
         external = None
@@ -432,7 +433,7 @@ def _lead_rows(leads: list[_Lead]) -> Iterator[tuple]:
             format_lead_number(lead.day, lead.seq),
             lead.day.isoformat(),
             lead.seq,
-            name_of(lead.person),
+            name,
             phone,
             phone,
             None,
@@ -449,6 +450,7 @@ def _lead_rows(leads: list[_Lead]) -> Iterator[tuple]:
             created,
             ts(lead.updated) if lead.updated else created,
             1 if lead.status == "new" else 2,
+            lead_search_name(name, email),
         )
 
 

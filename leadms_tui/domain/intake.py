@@ -17,7 +17,15 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock, numbering
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.models import Channel, Inquiry, Lead, LeadStatus, PhoneFlag, RuleTrigger
+from leadms_tui.domain.models import (
+    Channel,
+    Inquiry,
+    Lead,
+    LeadStatus,
+    PhoneFlag,
+    RuleTrigger,
+    lead_search_name,
+)
 from leadms_tui.domain.numbered_insert import NUMBERED, insert_numbered
 from leadms_tui.domain.phones import Phone, normalize_phone
 from leadms_tui.domain.settings import TeamSettings, load_settings
@@ -224,6 +232,7 @@ def lead_values(
         "created_at": at,
         "updated_at": at,
         "version": 1,
+        "search_name": lead_search_name(contact.name, contact.email),
     }
 
 

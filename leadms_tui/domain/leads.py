@@ -15,7 +15,7 @@ from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from leadms_tui.domain.errors import ValidationError as InvalidInput
 from leadms_tui.domain.intake import MAX_NAME_LENGTH, earlier_leads, validated_email
-from leadms_tui.domain.models import AuditEvent, Lead, LeadStatus, Role
+from leadms_tui.domain.models import AuditEvent, Lead, LeadStatus, Role, lead_search_name
 from leadms_tui.domain.phones import normalize_phone
 from leadms_tui.domain.settings import load_settings
 
@@ -75,6 +75,8 @@ def change_lead(
     before = audit.snapshot(lead)
     for key, value in values.items():
         setattr(lead, key, value)
+    if "name" in values or "email" in values:
+        lead.search_name = lead_search_name(lead.name, lead.email)
     lead.updated_at = at
     lead.version += 1
     audit.record(
@@ -107,6 +109,7 @@ def update_lead(
     check_may_edit(lead, actor)
     before = audit.snapshot(lead)
     values: dict[str, object] = {}
+    name, email = lead.name, lead.email
     if changes.name is not None:
         name = " ".join(changes.name.split())
         if not name:
@@ -119,6 +122,8 @@ def update_lead(
     if changes.email is not None:
         email = validated_email(changes.email)
         values.update(email=email, email_lower=email.lower() if email else None)
+    if changes.name is not None or changes.email is not None:
+        values["search_name"] = lead_search_name(name, email)
     if changes.status is not None:
         check_transition(LeadStatus(lead.status), changes.status, actor, changes.lost_reason)
         values["status"] = changes.status

@@ -6,6 +6,7 @@ written to it (`Line`, `Lines`, `CleanJSON`): no path, present or future, stores
 character (see `domain/text.py`).
 """
 
+import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -221,6 +222,11 @@ class DayCounter(SQLModel, table=True):
 
 
 class Lead(SQLModel, table=True):
+    """A lead. Its search index, `lead_search` (migration 0006), is engine-specific and so not
+    declared here: a pg_trgm GIN index on PostgreSQL, an FTS5 trigram table on SQLite kept in
+    step by triggers (a migration that rebuilds this table in batch mode must recreate them).
+    It covers `search_name`, `number` and `phone_e164` for substring search."""
+
     __tablename__ = "leads"
     __table_args__ = (
         UniqueConstraint("business_date", "seq", name="uq_lead_business_date_seq"),
@@ -250,6 +256,26 @@ class Lead(SQLModel, table=True):
     created_at: datetime = _timestamp(default_factory=clock.now, nullable=False, index=True)
     updated_at: datetime = _created_at()
     version: int = 1  # optimistic concurrency: every update bumps it and checks the old value
+    # `lead_search_name(name, email)`: set by every write of the name or the email
+    search_name: str = Field(default="", sa_type=Line(), sa_column_kwargs={"server_default": ""})
+
+
+# Letters with a stroke (and the dotless i) have no accent to strip: "Łódź" folds to "lodz".
+_STROKES = str.maketrans(
+    {"ł": "l", "ø": "o", "đ": "d", "ħ": "h", "\u0131": "i", "æ": "ae", "œ": "oe"}
+)
+
+
+def fold(value: str) -> str:
+    """Text as search compares it: "  JIMÉNEZ " and "jimenez" both fold to "jimenez"."""
+    decomposed = unicodedata.normalize("NFKD", text.clean_line(value)).casefold()
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(bare.translate(_STROKES).split())
+
+
+def lead_search_name(name: str, email: str | None) -> str:
+    """What a lead's name search matches: its name and email, folded."""
+    return fold(f"{name} {email or ''}")
 
 
 class Inquiry(SQLModel, table=True):

@@ -20,6 +20,11 @@ def _empty_database(request, engine: str) -> Database:
     return database
 
 
+def _modelled(name: str | None, type_: str, parent_names: dict) -> bool:
+    """All but the lead search index, which each engine builds its own way (see `Lead`)."""
+    return not (name or "").startswith("lead_search")
+
+
 def test_empty_database_upgrades_to_head_and_matches_models(request, db_url):
     engine = "sqlite" if db_url.startswith("sqlite") else "postgres"
     database = _empty_database(request, engine)
@@ -31,7 +36,8 @@ def test_empty_database_upgrades_to_head_and_matches_models(request, db_url):
         assert {"leads", "users", "day_counters", "audit_events"} <= set(
             inspect(conn).get_table_names()
         )
-        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        opts = {"compare_type": True, "include_name": _modelled}
+        context = MigrationContext.configure(conn, opts=opts)
         assert compare_metadata(context, SQLModel.metadata) == []
 
 

@@ -5,16 +5,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import ColumnElement, Select, column, or_, select, table
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlmodel import Session
 
-from leadms_tui.domain.models import Lead, User
+from leadms_tui.domain.models import Lead, User, fold
 from leadms_tui.domain.phones import normalize_phone
 
 _NUMBER = re.compile(r"^(LEAD-?(\d{1,8}(-\d*)?)?|\d{8}-\d*)$", re.IGNORECASE)
+_NUMBER_PART = re.compile(r"^\d*-?\d*$")  # digits, at most one dash: maybe inside a number
 _PHONE_TEXT = re.compile(r"^[\d\s+().\-/]+$")
 _HIGHEST = "\uffff"  # upper bound for prefix ranges that can use an index
+# SQLite's full-text trigram table over leads (see `Lead`); its rowid is the lead's id
+_SEARCH = table("lead_search", column("rowid"), column("lead_search"))
 
 
 @dataclass(frozen=True)
@@ -123,7 +126,7 @@ def search_leads(
     limit: int = 100,
 ) -> list[LeadRow]:
     """One page of matching leads, newest first; pass the last row's id for the next page."""
-    conditions = [*_text_conditions(where.text, phone_region)]
+    conditions = [*_text_conditions(session, where.text, phone_region)]
     if where.status:
         conditions.append(Lead.status == where.status)
     if where.channel:
@@ -146,8 +149,9 @@ def search_leads(
     return [LeadRow(*row) for row in session.execute(stmt)]
 
 
-def _text_conditions(text: str, phone_region: str) -> list:
-    """Read the search text as a lead number, an email, a phone or a name."""
+def _text_conditions(session: Session, text: str, phone_region: str) -> list:
+    """Read the search text as a lead number, an email, a phone or a lead number's digits,
+    or a name (accents and case ignored)."""
     text = " ".join(text.split())
     if not text:
         return []
@@ -161,6 +165,23 @@ def _text_conditions(text: str, phone_region: str) -> list:
     if _PHONE_TEXT.match(text) and len(digits) >= 3:
         phone = normalize_phone(text, phone_region)
         if phone.e164 and len(digits) >= 7:
-            return [Lead.phone_e164 == phone.e164]
-        return [Lead.phone_e164.contains(digits.lstrip("0"), autoescape=True)]
-    return [func.lower(Lead.name).contains(text.lower(), autoescape=True)]
+            found = [Lead.phone_e164 == phone.e164]
+        else:  # the digits as written: "0019" is not "19"
+            found = [_containing(session, Lead.phone_e164, digits)]
+        if _NUMBER_PART.match(text):  # "1129-005" may be part of LEAD-20261129-005
+            found.append(_containing(session, Lead.number, text))
+        return [or_(*found)]
+    return [_containing(session, Lead.search_name, fold(text))]
+
+
+def _containing(session: Session, field: InstrumentedAttribute, part: str) -> ColumnElement:
+    """Leads whose `field` contains `part`, found through the `lead_search` index.
+
+    Trigrams need three characters: shorter text is matched by a scan (on PostgreSQL the
+    planner makes that choice itself).
+    """
+    if session.get_bind().dialect.name == "sqlite" and len(part) >= 3:
+        phrase = part.replace('"', '""')
+        found = _SEARCH.c.lead_search.match(f'{{{field.key}}}: "{phrase}"')
+        return Lead.id.in_(select(_SEARCH.c.rowid).where(found))
+    return field.contains(part, autoescape=True)
