@@ -8,14 +8,22 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from leadms_tui.domain.errors import ValidationError as InvalidInput
 from leadms_tui.domain.intake import MAX_NAME_LENGTH, earlier_leads, validated_email
-from leadms_tui.domain.models import AuditEvent, Lead, LeadStatus, Role, lead_search_name
+from leadms_tui.domain.models import (
+    AuditEvent,
+    FollowUp,
+    FollowUpState,
+    Lead,
+    LeadStatus,
+    Role,
+    lead_search_name,
+)
 from leadms_tui.domain.phones import normalize_phone
 from leadms_tui.domain.settings import load_settings
 
@@ -73,8 +81,11 @@ def change_lead(
     """Set fields on a lead already locked or loaded in this transaction, bump its version,
     and audit the change (services that own the rule for the change call this)."""
     before = audit.snapshot(lead)
+    closing = values.get("status") in CLOSED and lead.status not in CLOSED
     for key, value in values.items():
         setattr(lead, key, value)
+    if closing:
+        close_persons_other_followups(session, lead, actor, at)
     if "name" in values or "email" in values:
         lead.search_name = lead_search_name(lead.name, lead.email)
     lead.updated_at = at
@@ -155,7 +166,41 @@ def update_lead(
     audit.record(
         session, actor, "lead.update", "lead", lead.id, before=before, after=audit.snapshot(lead)
     )
+    if values.get("status") in CLOSED and before["status"] not in CLOSED:
+        close_persons_other_followups(session, lead, actor, values["updated_at"])  # type: ignore[arg-type]
     return lead
+
+
+def close_persons_other_followups(
+    session: Session, lead: Lead, actor: audit.Actor, at: datetime
+) -> int:
+    """The person's lead is won or lost: the follow-ups of their other open leads are closed,
+    with a note in the trail, so nobody calls a new client (or a firm no) as a cold lead."""
+    root = lead.repeat_of_id or lead.id
+    others = select(Lead.id).where(
+        or_(Lead.id == root, Lead.repeat_of_id == root),
+        Lead.id != lead.id,
+        Lead.status.not_in(CLOSED),
+    )
+    followups = session.execute(
+        select(FollowUp).where(
+            FollowUp.lead_id.in_(others),
+            FollowUp.state.in_([FollowUpState.OPEN, FollowUpState.MISSED]),
+        )
+    ).scalars()
+    closed = 0
+    for followup in followups:
+        before = audit.snapshot(followup)
+        followup.state = FollowUpState.SKIPPED
+        followup.completed_at = at
+        followup.version += 1
+        after = audit.snapshot(followup) | {"note": f"{lead.number} was {lead.status}"}
+        audit.record(
+            session, actor, "followup.update", "followup", followup.id,
+            before=before, after=after, at=at,
+        )  # fmt: skip
+        closed += 1
+    return closed
 
 
 def _phone_values(session: Session, phone: str) -> dict[str, object]:

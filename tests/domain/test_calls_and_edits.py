@@ -237,3 +237,26 @@ def test_a_call_is_undone_within_a_minute_with_what_it_did(db, team):
     assert status == LeadStatus.NEW and undo.changes["outcome"][0] == "no_answer"
     with pytest.raises(NotFoundError):
         db.write(lambda s: undo_call(s, logged.call_id, actor=ana, now=NOW))
+
+
+def test_a_person_won_or_lost_closes_the_followups_of_their_other_leads(db, team):
+    ana = team["ana"].actor
+    first = _lead(db, team, phone="+447700900601")
+    again = _lead(db, team, phone="+447700900601", message="me again")  # a repeat
+    other = _lead(db, team, phone="+447700900602")  # someone else
+    for lead_id in (first, again, other):
+        db.write(lambda s, i=lead_id: add_followup(s, i, due_at=NOW, reason="Call", actor=ana))
+    db.write(
+        lambda s: update_lead(
+            s, again, LeadUpdate(status=LeadStatus.LOST, lost_reason="bought elsewhere"),
+            expected_version=1, actor=team["maria"].actor,
+        )
+    )  # fmt: skip
+    state = {f.lead_id: f.state for f in _get(db, FollowUp)}
+    assert state[first] == "skipped" and state[other] == "open"
+    (note,) = [
+        e.changes["note"][1]
+        for e in _get(db, AuditEvent, action="followup.update")
+        if "note" in e.changes
+    ]
+    assert note.endswith("was lost")
