@@ -1,8 +1,11 @@
 """`leadms intake serve`: the live webhook and form intake service."""
 
+import dataclasses
+import socket
+
 import typer
 
-from leadms_tui.cli.common import open_db
+from leadms_tui.cli.common import CLIError, open_db
 
 app = typer.Typer(
     help="The live intake service (webhooks and website forms).", no_args_is_help=True
@@ -13,11 +16,41 @@ app = typer.Typer(
 def serve(
     ctx: typer.Context,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8080, "--port", help="Port to listen on."),
+    port: int = typer.Option(8080, "--port", help="Port to listen on (1-65535)."),
     forwarded_allow_ips: str = typer.Option(
         "127.0.0.1",
         "--forwarded-allow-ips",
         help="Proxies trusted for X-Forwarded-For (the client address used for rate limits).",
+    ),
+    max_connections: int = typer.Option(
+        200,
+        "--max-connections",
+        help="Open connections at most: a request beyond gets 503, a socket beyond is closed.",
+    ),
+    head_timeout: float = typer.Option(
+        10,
+        "--head-timeout",
+        help="Seconds a client has to send a request's headers (idle sockets are closed).",
+    ),
+    body_timeout: float = typer.Option(
+        30, "--body-timeout", help="Seconds a client has to send a body (then 408)."
+    ),
+    keep_alive_timeout: int = typer.Option(
+        5, "--keep-alive-timeout", help="Seconds an idle connection is kept between requests."
+    ),
+    max_header_bytes: int = typer.Option(
+        16_384, "--max-header-bytes", help="Request line and headers together, at most."
+    ),
+    backlog: int = typer.Option(
+        128, "--backlog", help="Connections waiting to be accepted, at most."
+    ),
+    graceful_timeout: int = typer.Option(
+        10,
+        "--graceful-timeout",
+        help="Seconds to finish the requests under way when asked to stop.",
+    ),
+    access_log: bool = typer.Option(
+        False, "--access-log/--no-access-log", help="Log a line per request (off: quieter)."
     ),
 ) -> None:
     """Serve /webhooks/whatsapp, /webhooks/messenger, /forms/{slug} and /healthz.
@@ -25,22 +58,71 @@ def serve(
     Configured by LEADMS_WA_VERIFY_TOKEN, LEADMS_META_APP_SECRET, LEADMS_FORM_ORIGINS
     (comma-separated), LEADMS_FORM_RATE_LIMIT (posts per minute per client, default 10)
     and LEADMS_FORM_HONEYPOT (default _gotcha).
+
+    Bodies over 1 MB are refused (413) before they are parsed. The options below bound
+    connections and slow clients, so a flood of them cannot exhaust the process;
+    repeated warnings are rate-limited in the log. Messages that cannot be taken in
+    are kept in the intake_rejects table.
     """
+    # Checked here, not by Typer's min/max, for a one-line error (exit 2) like every command.
+    if not 1 <= port <= 65535:
+        raise CLIError(f"--port must be between 1 and 65535, not {port}", 2)
+    for name, value in (
+        ("--max-connections", max_connections),
+        ("--head-timeout", head_timeout),
+        ("--body-timeout", body_timeout),
+        ("--keep-alive-timeout", keep_alive_timeout),
+        ("--max-header-bytes", max_header_bytes),
+        ("--backlog", backlog),
+    ):
+        if value <= 0:
+            raise CLIError(f"{name} must be more than 0, not {value}", 2)
+    if graceful_timeout < 0:
+        raise CLIError(f"--graceful-timeout must be 0 or more, not {graceful_timeout}", 2)
+
     import uvicorn
 
-    from leadms_tui.intake.service import IntakeConfig, create_app
+    from leadms_tui.intake.service import IntakeConfig, ServerLimits, create_app, server_config
 
-    config = IntakeConfig.from_env()
+    # Bound before anything starts, so a port in use is one line, not uvicorn's log and exit.
+    listener = _bind(host, port)
+    config = dataclasses.replace(IntakeConfig.from_env(), body_seconds=body_timeout)
     if not config.app_secret:
         typer.echo("warning: LEADMS_META_APP_SECRET is not set: webhook posts get 403", err=True)
     if not config.verify_token:
         typer.echo("warning: LEADMS_WA_VERIFY_TOKEN is not set: verification gets 403", err=True)
-    service = create_app(open_db(ctx), config)
-    uvicorn.run(
-        service,
-        host=host,
-        port=port,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        log_level="info",
+    limits = ServerLimits(
+        max_connections=max_connections,
+        head_seconds=head_timeout,
+        keep_alive_seconds=keep_alive_timeout,
+        max_header_bytes=max_header_bytes,
+        backlog=backlog,
+        graceful_shutdown_seconds=graceful_timeout,
     )
+    service = create_app(open_db(ctx), config)
+    typer.echo(f"listening on http://{host}:{port}", err=True)  # uvicorn is silent: own socket
+    uvicorn.Server(
+        server_config(
+            service,
+            host=host,
+            port=port,
+            limits=limits,
+            forwarded_allow_ips=forwarded_allow_ips,
+            access_log=access_log,
+        )
+    ).run(sockets=[listener])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
+    return listener

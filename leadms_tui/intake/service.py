@@ -6,6 +6,12 @@ app secret before their body is parsed, deduplicated by message id, and answered
 200 once stored (so a crash before the commit makes Meta retry, and a retry is a
 no-op). Bad input gets a 4xx with a short reason, never a 500 and never a partial
 lead; an unreachable database is a 503, which Meta retries.
+
+Whatever a client sends, the service stays up and answers: every body is capped
+before it is parsed, each webhook message is taken in on its own (one that the
+parser refuses or that fails to store is set aside in `intake_rejects`, counted and
+logged, and never blocks the others), and the server itself bounds connections,
+slow clients and its own log (`server_config`).
 """
 
 import asyncio
@@ -15,28 +21,33 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
-from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
+import uvicorn
+from sqlalchemy import text as sql
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
-from leadms_tui.domain import audit, clock
+from leadms_tui.domain import audit, clock, text
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import DatabaseError, ValidationError
 from leadms_tui.domain.intake import IntakeResult, LeadCreate, receive_message
-from leadms_tui.domain.models import Channel
+from leadms_tui.domain.models import Channel, IntakeReject
 from leadms_tui.intake.importer import to_lead_create
 from leadms_tui.intake.parsers.webhooks import parse_messenger_body, parse_whatsapp_body
-from leadms_tui.intake.records import LeadRecord
+from leadms_tui.intake.records import LeadRecord, ParsedItem
 
 log = logging.getLogger("leadms.intake")
 INTAKE_ACTOR = audit.Actor(None, "intake")
@@ -58,6 +69,9 @@ KEPT_FIELDS = (
     "page_url",
     "consent",
 )
+MAX_FORM_FIELDS = 100  # a contact form has a dozen; more is a flood, not a lead
+MAX_JSON_DEPTH = 64  # Meta's deepest payload is ~12 levels; deeper is an attack on recursion
+MAX_SLUG = 100
 
 
 @dataclass(frozen=True)
@@ -67,7 +81,9 @@ class IntakeConfig:
     allowed_origins: tuple[str, ...] = ()  # LEADMS_FORM_ORIGINS: CORS and redirect targets
     form_posts_per_minute: int = 10  # LEADMS_FORM_RATE_LIMIT, per client address
     honeypot_field: str = "_gotcha"  # LEADMS_FORM_HONEYPOT: humans leave it empty
-    max_body_bytes: int = 1_000_000
+    max_body_bytes: int = 1_000_000  # every body type, enforced before parsing
+    body_seconds: float = 30  # to receive a whole body (a slow upload is cut off: 408)
+    health_seconds: float = 5  # /healthz gives up on a database that does not answer
     sweep_seconds: float = 60  # time rules every minute; 0 turns the sweeper off
 
     @classmethod
@@ -85,20 +101,65 @@ class IntakeConfig:
 
 @dataclass
 class RateLimiter:
-    """At most `per_minute` hits per key in any sliding minute (in this process)."""
+    """At most `per_minute` hits per key in any sliding minute (in this process).
+
+    Its memory is bounded: a key whose minute has passed is forgotten, and at most
+    `max_keys` keys are tracked (the one seen longest ago goes first), so a stream of
+    new client addresses cannot grow it without end.
+    """
 
     per_minute: int
-    hits: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
+    max_keys: int = 10_000
+    hits: OrderedDict[str, deque[float]] = field(default_factory=OrderedDict)  # oldest first
 
     def allow(self, key: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        window = self.hits[key]
+        self._forget_idle(now)
+        window = self.hits.pop(key, None) or deque()
         while window and window[0] <= now - 60:
             window.popleft()
-        if len(window) >= self.per_minute:
-            return False
-        window.append(now)
-        return True
+        allowed = len(window) < self.per_minute
+        if allowed:
+            window.append(now)
+        if window:
+            self.hits[key] = window  # re-inserted: now the most recently seen
+        while len(self.hits) > self.max_keys:
+            self.hits.popitem(last=False)
+        return allowed
+
+    def _forget_idle(self, now: float) -> None:
+        """Drop keys whose last hit is over a minute old (they sit at the front)."""
+        while self.hits:
+            key, window = next(iter(self.hits.items()))
+            if window[-1] > now - 60:
+                return
+            del self.hits[key]
+
+
+@dataclass
+class RejectCounts:
+    """Since the service started (shown on /healthz)."""
+
+    kept: int = 0  # set aside in intake_rejects
+    lost: int = 0  # could not even be set aside: only the log has them
+
+
+@dataclass
+class Tally:
+    """What became of one webhook delivery's messages (the reply's body)."""
+
+    received: int = 0
+    created: int = 0
+    appended: int = 0
+    rejected: int = 0
+
+
+class Refused(Exception):
+    """Answer the request with this 4xx and reason."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
 
 
 def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
@@ -110,37 +171,95 @@ def signature_is_valid(secret: str, body: bytes, header: str | None) -> bool:
 
 
 def _error(status: int, reason: str) -> JSONResponse:
-    return JSONResponse({"error": reason}, status_code=status)
+    # Reasons may quote the client's input: made printable (a lone surrogate cannot be encoded).
+    return JSONResponse({"error": text.visible(reason)}, status_code=status)
 
 
 def create_app(db: Database, config: IntakeConfig) -> Starlette:
     limiter = RateLimiter(config.form_posts_per_minute)
+    counts = RejectCounts()
 
-    def store(records: Iterable[LeadRecord]) -> list[IntakeResult]:
-        """Each record in its own transaction: one bad message never blocks the others."""
-        results = []
-        for record in records:
-            data = to_lead_create(record)
+    def when_down(exc: Exception) -> None:
+        """Raise DatabaseError (answered 503, so Meta delivers again) when `exc` came from the
+        database being down rather than from one message: a driver's error does not say which
+        (a SQLite file that is not a database raises no OperationalError), a query does."""
+        if isinstance(exc, DatabaseError):
+            raise exc
+        try:
+            _ping(db)
+        except Exception as down:
+            raise DatabaseError("database unavailable") from down
+
+    def set_aside(channel: str, payload: str, reason: str) -> None:
+        """Keep what could not be taken in; if even that fails, count it and log the payload."""
+        log.warning("set aside a %s message: %s", channel, text.visible(reason))
+        try:
+            reject = IntakeReject(
+                received_at=clock.now(), channel=channel, reason=reason[:500], payload=payload
+            )
+            db.write(lambda session: session.add(reject))
+        except Exception as exc:
+            when_down(exc)
+            counts.lost += 1
+            log.error(
+                "could not keep the rejected %s message (%s); its payload: %s",
+                channel,
+                type(exc).__name__,
+                text.visible(payload[:2000]),
+            )
+            return
+        counts.kept += 1
+
+    def take_one(item: ParsedItem) -> IntakeResult | str:
+        """One message stored, in its own transaction: its result, or why it was not."""
+        if not isinstance(item, LeadRecord):
+            return item.reason  # the parser refused it
+        try:
+            data = to_lead_create(item)
+            return db.write(lambda session: receive_message(session, data, actor=INTAKE_ACTOR))
+        except ValidationError as exc:
+            return str(exc)
+        except Exception as exc:
+            when_down(exc)
+            log.exception("could not store a %s message", item.channel.value)
+            return f"could not be stored ({type(exc).__name__})"
+
+    def take_in(channel: str, document: dict) -> Tally:
+        """Message by message: a bad one is set aside, and the rest go on."""
+        _, parse = WEBHOOK_OBJECTS[channel]
+        tally = Tally()
+        for piece in _messages(channel, document):
             try:
-                results.append(
-                    db.write(
-                        lambda session, data=data: receive_message(
-                            session, data, actor=INTAKE_ACTOR
-                        )
-                    )
-                )
-            except ValidationError as exc:
-                log.warning("refused %s: %s", record.payload_ref, exc)
-        return results
+                outcomes = [take_one(item) for item in parse(piece, source="webhook")]
+            except DatabaseError:
+                raise
+            except Exception as exc:  # a parser bug must not cost the other messages
+                log.exception("could not parse a %s message", channel)
+                outcomes = [f"could not be parsed ({type(exc).__name__})"]
+            for outcome in outcomes:
+                tally.received += 1
+                if isinstance(outcome, str):
+                    tally.rejected += 1
+                    set_aside(channel, _escaped(json.dumps(piece, ensure_ascii=False)), outcome)
+                else:
+                    tally.created += outcome.created
+                    tally.appended += outcome.appended
+        return tally
 
     async def healthz(request: Request) -> Response:
         try:
-            await run_in_threadpool(db.schema_revision)
-        except DatabaseError as exc:
-            return _error(503, str(exc))
-        return JSONResponse({"status": "ok"})
+            await asyncio.wait_for(run_in_threadpool(_ping, db), config.health_seconds)
+        except Exception as exc:  # refused, timed out, not a database: all "unavailable"
+            # The details (host, database name) are for the operator's log, not the world.
+            log.error("health check: %s", text.visible(str(exc) or type(exc).__name__))
+            return JSONResponse(
+                {"status": "unavailable", "error": "database unavailable"}, status_code=503
+            )
+        return JSONResponse({"status": "ok", "set_aside": counts.kept, "lost": counts.lost})
 
     async def verify(request: Request) -> Response:
+        if request.path_params["channel"] not in WEBHOOK_OBJECTS:
+            return _error(404, "no such webhook; use /webhooks/whatsapp or /webhooks/messenger")
         params = request.query_params
         token = params.get("hub.verify_token", "")
         if (
@@ -152,69 +271,85 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
         return PlainTextResponse("forbidden", status_code=403)
 
     async def webhook(request: Request) -> Response:
-        if request.path_params["channel"] not in WEBHOOK_OBJECTS:
+        channel = request.path_params["channel"]
+        if channel not in WEBHOOK_OBJECTS:
             return _error(404, "no such webhook; use /webhooks/whatsapp or /webhooks/messenger")
-        objects, parse = WEBHOOK_OBJECTS[request.path_params["channel"]]
-        body = await _limited_body(request, config.max_body_bytes)
-        if body is None:
-            return _error(413, "body too large")
+        objects, _ = WEBHOOK_OBJECTS[channel]
+        body = await _read_body(request, config.max_body_bytes, config.body_seconds)
         if not config.app_secret:
             return _error(403, "webhooks are not configured (LEADMS_META_APP_SECRET)")
         if not signature_is_valid(
             config.app_secret, body, request.headers.get("x-hub-signature-256")
         ):
             return _error(403, "missing or wrong X-Hub-Signature-256")
+        # Signed: from Meta (or whoever holds the secret), so even a body that cannot be split
+        # into messages is kept for someone to look at.
         try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error(400, "body is not JSON")
-        if not isinstance(document, dict) or document.get("object") not in objects:
-            return _error(400, f"expected object {' or '.join(sorted(objects))}")
-        records = [
-            item for item in parse(document, source="webhook") if isinstance(item, LeadRecord)
-        ]
-        results = await run_in_threadpool(store, records)
-        return JSONResponse(
-            {
-                "received": len(records),
-                "created": sum(r.created for r in results),
-                "appended": sum(r.appended for r in results),
-            }
-        )
+            document = _json_document(body)
+            if not isinstance(document, dict) or document.get("object") not in objects:
+                raise Refused(400, f"expected object {' or '.join(sorted(objects))}")
+        except Refused as refused:
+            raw = _escaped(body.decode("utf-8", "backslashreplace"))
+            await run_in_threadpool(set_aside, channel, raw, refused.reason)
+            raise
+        tally = await run_in_threadpool(take_in, channel, document)
+        return JSONResponse(tally.__dict__)
 
     async def form(request: Request) -> Response:
+        slug = text.clean_line(request.path_params["slug"])[:MAX_SLUG]
+        origin = request.headers.get("origin")
+        # A browser names the page's origin on every cross-site post (a plain HTML form too,
+        # which CORS does not stop); a server-to-server post names none and is let through.
+        allowed = config.allowed_origins
+        if origin is not None and allowed and origin.rstrip("/") not in allowed:
+            return _error(403, "forms may not be posted from this origin")
         client = request.client.host if request.client else "unknown"
         if not limiter.allow(client):
             return _error(429, "too many submissions; try again in a minute")
-        try:
-            fields = await _form_fields(request, config.max_body_bytes)
-        except ValueError as exc:
-            return _error(400, str(exc))
+        body = await _read_body(request, config.max_body_bytes, config.body_seconds)
+        fields = await _form_fields(request, body, config.max_body_bytes)
         redirect_to = _allowed_redirect(
             fields.pop("_redirect", "") or request.query_params.get("redirect", ""),
             config.allowed_origins,
         )
         if fields.pop(config.honeypot_field, "").strip():
-            log.info(
-                "honeypot filled on form %s from %s: discarded", request.path_params["slug"], client
-            )
+            log.info("honeypot filled on form %s from %s: discarded", text.visible(slug), client)
             return _form_reply(redirect_to)  # bots are told it worked
-        data = _form_lead(request, request.path_params["slug"], fields)
         try:
+            data = _form_lead(request, slug, fields)
             await run_in_threadpool(
                 db.write, lambda session: receive_message(session, data, actor=INTAKE_ACTOR)
             )
         except ValidationError as exc:
-            return _error(422, str(exc))
+            return _error(422, str(exc))  # the visitor can correct it; nothing to keep
+        except Exception as exc:
+            await run_in_threadpool(when_down, exc)
+            log.exception("could not store a post to form %s", text.visible(slug))
+            content_type = request.headers.get("content-type", "")
+            raw = f"POST /forms/{slug}\ncontent-type: {content_type}\n\n"
+            payload = _escaped(raw + body.decode("utf-8", "backslashreplace"))
+            await run_in_threadpool(
+                set_aside, "website", payload, f"could not be stored ({type(exc).__name__})"
+            )
+            return _error(422, "the form could not be taken in; it was kept for review")
         return _form_reply(redirect_to)
 
     def guarded(handler: Callable[[Request], Awaitable[Response]]):
         async def run(request: Request) -> Response:
             try:
                 return await handler(request)
-            except DatabaseError as exc:
-                log.error("database unavailable: %s", exc)
-                return _error(503, "storage unavailable; retry later")
+            except Refused as refused:
+                return _error(refused.status, refused.reason)
+            except Exception as exc:
+                try:
+                    await run_in_threadpool(when_down, exc)
+                except DatabaseError as down:
+                    log.error("database unavailable: %s", text.visible(str(down)))
+                    return _error(503, "storage unavailable; retry later")
+                # A bug, not the client's doing: logged with its traceback, answered without
+                # taking the service down (messages were set aside one by one before this).
+                log.exception("unexpected error on %s", text.visible(request.url.path))
+                return _error(400, "the request could not be processed")
 
         return run
 
@@ -242,9 +377,10 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
         lifespan=lifespan,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/webhooks/{channel:str}", verify, methods=["GET"]),
+            Route("/webhooks/{channel:str}", guarded(verify), methods=["GET"]),
             Route("/webhooks/{channel:str}", guarded(webhook), methods=["POST"]),
             Route("/forms/{slug:str}", guarded(form), methods=["POST"]),
+            Route("/openapi.json", openapi, methods=["GET"]),
         ],
         middleware=[
             Middleware(
@@ -266,38 +402,129 @@ async def _not_allowed(request: Request, exc: Exception) -> Response:
     return _error(405, "method not allowed")
 
 
-async def _limited_body(request: Request, limit: int) -> bytes | None:
+def _ping(db: Database) -> None:
+    """A real query on a Lead MS table: a pooled connection, a fresh file or a closed server
+    all fail it, unlike a check that swallows errors."""
+    with db.reading() as session:
+        session.execute(sql("SELECT version_num FROM alembic_version")).scalar_one()
+
+
+async def _read_body(request: Request, limit: int, seconds: float) -> bytes:
+    """The whole body, at most `limit` bytes, before anything parses it (every content type).
+
+    A declared Content-Length over the limit is refused unread; a chunked or lying stream is
+    cut off as soon as it passes the limit; a trickle is cut off after `seconds`.
+    """
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdigit() and (len(declared) > 12 or int(declared) > limit):
+        raise Refused(413, "body too large")
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise Refused(413, "body too large")
+                chunks.append(chunk)
+    except TimeoutError:
+        raise Refused(408, "body not received in time") from None
+    except ClientDisconnect:
+        raise Refused(400, "the client went away") from None  # nobody reads this answer
     return b"".join(chunks)
 
 
-async def _form_fields(request: Request, limit: int) -> dict[str, str]:
-    """Form-encoded, multipart or JSON bodies, as lower-case field -> text."""
+def _json_document(body: bytes) -> Any:
+    """`body` as JSON, or a 400: not JSON, nested too deep, or numbers past Python's digit limit."""
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError):  # decode errors and the int digit limit are ValueErrors
+        raise Refused(400, "body is not JSON (or is nested or numbered beyond limits)") from None
+    if _deeper_than(document, MAX_JSON_DEPTH):
+        raise Refused(400, f"JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    return document
+
+
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Without recursion: what is stored later (JSON columns, cleaning) recurses."""
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            value = list(value.values())
+        if isinstance(value, list):
+            if depth > limit:
+                return True
+            stack.extend((child, depth + 1) for child in value)
+    return False
+
+
+def _messages(channel: str, document: dict) -> Iterator[dict]:
+    """The delivery as one document per message, each shaped like a delivery of its own, so a
+    bad message is parsed, stored or set aside alone, and kept exactly as it came."""
+    entries = document.get("entry")
+    if not isinstance(entries, list):
+        yield document  # the parser says what is wrong with it
+        return
+    for entry in entries:
+        if not isinstance(entry, dict):
+            continue  # carries nothing (the parser skips it too)
+        if channel == "whatsapp":
+            for change in entry.get("changes") if isinstance(entry.get("changes"), list) else []:
+                value = change.get("value") if isinstance(change, dict) else None
+                messages = value.get("messages") if isinstance(value, dict) else None
+                for message in messages if isinstance(messages, list) else []:
+                    one = {**change, "value": {**value, "messages": [message]}}
+                    yield {**document, "entry": [{**entry, "changes": [one]}]}
+        else:
+            events = entry.get("messaging")
+            for event in events if isinstance(events, list) else []:
+                yield {**document, "entry": [{**entry, "messaging": [event]}]}
+
+
+# Characters the text columns would replace: written as \uXXXX escapes instead (valid inside
+# JSON strings), so a kept payload says exactly what came (a NUL, a lone surrogate, ...).
+_UNSTORABLE = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
+
+
+def _escaped(raw: str) -> str:
+    return _UNSTORABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", raw)
+
+
+def _replay(body: bytes) -> Callable[[], Awaitable[dict]]:
+    """An ASGI `receive` that hands over a body already read (and capped) in one message."""
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
+
+
+async def _form_fields(request: Request, body: bytes, limit: int) -> dict[str, str]:
+    """Form-encoded, multipart or JSON bodies (already read), as lower-case field -> text."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type == "application/json":
-        body = await _limited_body(request, limit)
-        if body is None:
-            raise ValueError("body too large")
-        try:
-            document = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise ValueError("body is not JSON") from None
+        document = _json_document(body)
         if not isinstance(document, dict):
-            raise ValueError("expected a JSON object of fields")
-        items = document.items()
+            raise Refused(400, "expected a JSON object of fields")
+        if len(document) > MAX_FORM_FIELDS:
+            raise Refused(400, f"more than {MAX_FORM_FIELDS} fields")
+        items: Any = document.items()
     elif content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        replayed = Request(request.scope, _replay(body))
         try:
-            form = await request.form(max_files=0, max_fields=100)
+            form = await replayed.form(max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=limit)
         except Exception as exc:  # the multipart parser has many ways to say "malformed"
-            raise ValueError(f"malformed form body: {type(exc).__name__}") from None
+            raise Refused(400, f"malformed form body: {type(exc).__name__}") from None
         items = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
     else:
-        raise ValueError("send form-encoded, multipart or JSON fields")
+        raise Refused(400, "send form-encoded, multipart or JSON fields")
     fields: dict[str, str] = {}
     for key, value in items:
         if isinstance(value, str | int | float | bool) and isinstance(key, str):
@@ -327,7 +554,10 @@ def _form_lead(request: Request, slug: str, fields: dict[str, str]) -> LeadCreat
     if "referrer" not in attributes and request.headers.get("referer"):
         attributes["referrer"] = request.headers["referer"][:500]
     fingerprint = hashlib.sha256(
-        json.dumps([slug, sorted(fields.items())], ensure_ascii=False).encode()
+        # surrogatepass: a lone surrogate in a field must not stop the fingerprint
+        json.dumps([slug, sorted(fields.items())], ensure_ascii=False).encode(
+            "utf-8", "surrogatepass"
+        )
     ).hexdigest()[:24]
     minute = clock.now().strftime("%Y%m%d%H%M")  # a double-click within the minute is one lead
     return LeadCreate(
@@ -346,7 +576,11 @@ def _allowed_redirect(target: str, origins: tuple[str, ...]) -> str | None:
     """Only redirect to a page on a configured origin (no open redirect)."""
     if not target:
         return None
-    parts = urlsplit(target)
+    target = text.clean_line(target)  # no header injection, nothing unencodable
+    try:
+        parts = urlsplit(target)
+    except ValueError:  # e.g. "http://[" (an unclosed IPv6 literal)
+        return None
     origin = f"{parts.scheme}://{parts.netloc}"
     return target if parts.scheme in ("http", "https") and origin in origins else None
 
@@ -355,3 +589,220 @@ def _form_reply(redirect_to: str | None) -> Response:
     if redirect_to:
         return RedirectResponse(redirect_to, status_code=303)
     return JSONResponse({"ok": True})
+
+
+# --- what the service promises, for clients and for property-based tests ------------------
+
+_ERROR = {"type": "object", "properties": {"error": {"type": "string"}}}
+_FORM_FIELDS = {
+    "type": "object",
+    "properties": {
+        name: {"type": "string"}
+        for name in ("name", "phone", "email", "message", "_redirect", "_gotcha", *KEPT_FIELDS)
+    },
+}
+
+
+def _answers(*statuses: int) -> dict[str, Any]:
+    json_error = {"content": {"application/json": {"schema": _ERROR}}}
+    return {str(status): {"description": str(status), **json_error} for status in statuses}
+
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {"title": "Lead MS intake service", "version": "1"},
+    "paths": {
+        "/healthz": {
+            "get": {
+                "summary": "ok when a query on the database answers",
+                "responses": {"200": {"description": "ok"}, **_answers(503)},
+            }
+        },
+        "/webhooks/{channel}": {
+            "parameters": [
+                {
+                    "name": "channel",
+                    "in": "path",
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["whatsapp", "messenger"]},
+                }
+            ],
+            "get": {
+                "summary": "Meta's verification handshake: echoes hub.challenge",
+                "parameters": [
+                    {"name": name, "in": "query", "schema": {"type": "string"}}
+                    for name in ("hub.mode", "hub.verify_token", "hub.challenge")
+                ],
+                "responses": {"200": {"description": "the challenge"}, **_answers(403, 404)},
+            },
+            "post": {
+                "summary": "a signed delivery: each message stored, or set aside",
+                "parameters": [
+                    {"name": "X-Hub-Signature-256", "in": "header", "schema": {"type": "string"}}
+                ],
+                "requestBody": {
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {
+                    "200": {"description": "received, created, appended, rejected counts"},
+                    **_answers(400, 403, 404, 408, 413, 503),
+                },
+            },
+        },
+        "/forms/{slug}": {
+            "parameters": [
+                {"name": "slug", "in": "path", "required": True, "schema": {"type": "string"}}
+            ],
+            "post": {
+                "summary": "a website form post",
+                "requestBody": {
+                    "content": {
+                        "application/x-www-form-urlencoded": {"schema": _FORM_FIELDS},
+                        "multipart/form-data": {"schema": _FORM_FIELDS},
+                        "application/json": {"schema": _FORM_FIELDS},
+                    }
+                },
+                "responses": {
+                    "200": {"description": "taken in (or a honeypot hit)"},
+                    "303": {"description": "taken in; redirected to an allowed page"},
+                    **_answers(400, 403, 408, 413, 422, 429, 503),
+                },
+            },
+        },
+    },
+}
+
+
+async def openapi(request: Request) -> Response:
+    return JSONResponse(OPENAPI)
+
+
+# --- the server around the app: uvicorn with bounds ----------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerLimits:
+    """What clients may hold of the server; uvicorn's defaults leave most of it unbounded."""
+
+    max_connections: int = 200  # open sockets; a request beyond gets 503, a socket beyond is shut
+    head_seconds: float = 10  # to send a request's line and headers (idle, slowloris: closed)
+    keep_alive_seconds: int = 5  # idle between two requests on one connection
+    max_header_bytes: int = 16_384  # request line and headers together
+    backlog: int = 128  # connections waiting to be accepted
+    graceful_shutdown_seconds: int = 10  # for requests under way when asked to stop
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol with the two guards uvicorn lacks (it only times out a
+    connection that is idle *between* requests):
+
+    - a socket past `limit_concurrency` is closed as soon as it is accepted, so a flood of
+      connections never exhausts the process's file descriptors;
+    - each request's head must arrive within `head_seconds` of the connection (or of the
+      previous response): a socket that sends nothing, or its headers a byte at a time, is
+      closed instead of being held for ever.
+    """
+
+    head_seconds: float = ServerLimits.head_seconds  # set per server (see server_config)
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        self._head_deadline: asyncio.TimerHandle | None = None
+        limit = self.config.limit_concurrency
+        if limit is not None and len(self.connections) > limit:
+            transport.close()
+            return
+        self._await_head()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._await_head()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        super().connection_lost(exc)
+
+    def _await_head(self) -> None:
+        if self._head_deadline is not None:
+            self._head_deadline.cancel()
+        self._head_deadline = self.loop.call_later(self.head_seconds, self._head_overdue)
+
+    def _head_overdue(self) -> None:
+        waiting = self.cycle is None or self.cycle.response_complete  # no request under way
+        if waiting and not self.transport.is_closing():
+            self.transport.close()
+
+
+class LogStormFilter(logging.Filter):
+    """At most `burst` records of one kind (logger and message) per `period` seconds; the next
+    one let through says how many were held back. A storm of bad connections or requests then
+    costs a few lines, not megabytes of log a second."""
+
+    def __init__(self, burst: int = 10, period: float = 60) -> None:
+        super().__init__()
+        self.burst, self.period = burst, period
+        self._kinds: dict[tuple[str, str], list[float]] = {}  # -> [since, passed, held back]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        kind = (record.name, str(record.msg)[:200])
+        state = self._kinds.get(kind)
+        if state is None or now - state[0] >= self.period:
+            held = int(state[2]) if state else 0
+            if len(self._kinds) >= 1000:  # messages with variable text: stay bounded
+                self._kinds.clear()
+            self._kinds[kind] = state = [now, 0, 0]
+            if held:
+                record.msg = f"{record.msg} [{held} more like this held back]"
+        if state[1] < self.burst:
+            state[1] += 1
+            return True
+        state[2] += 1
+        return False
+
+
+STORM_LOGGERS = ("uvicorn.error", "uvicorn.access", "asyncio", "leadms.intake")
+
+
+def quiet_log_storms(burst: int = 10, period: float = 60) -> None:
+    """Rate-limit the loggers a flood of clients can make talk (once per logger)."""
+    for name in STORM_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, LogStormFilter) for f in logger.filters):
+            logger.addFilter(LogStormFilter(burst, period))
+
+
+def server_config(
+    app: Starlette,
+    *,
+    host: str,
+    port: int,
+    limits: ServerLimits = ServerLimits(),  # frozen: safe to share
+    forwarded_allow_ips: str = "127.0.0.1",
+    access_log: bool = False,
+    log_level: str = "info",
+) -> uvicorn.Config:
+    """uvicorn's configuration for the intake service, every limit set (tests use it too)."""
+    protocol = type(
+        "IntakeH11Protocol", (GuardedH11Protocol,), {"head_seconds": limits.head_seconds}
+    )
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        http=protocol,  # h11 always: its header limit is the one set here
+        lifespan="on",
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        limit_concurrency=limits.max_connections,
+        timeout_keep_alive=limits.keep_alive_seconds,
+        h11_max_incomplete_event_size=limits.max_header_bytes,
+        backlog=limits.backlog,
+        timeout_graceful_shutdown=limits.graceful_shutdown_seconds,
+        access_log=access_log,  # a line per request is a storm's best friend: off by default
+        log_level=log_level,
+    )
+    quiet_log_storms()  # after uvicorn.Config: it (re)configures these loggers
+    return config

@@ -14,6 +14,10 @@ from leadms_tui.domain.models import Channel
 from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow, UnusableInput
 
 MAX_TEXT = 4000
+# A Meta sender id (WhatsApp wa_id, Messenger PSID) is a number of at most ~20 digits; the lead
+# column holds 128. A longer one is not Meta's, and would never match the open lead again.
+MAX_SENDER_ID = 128
+SENDER_TOO_LONG = f"sender id longer than {MAX_SENDER_ID} characters"
 
 
 def parse_webhook_body(body: Any, *, row: int = 1, source: str = "webhook") -> Iterator[ParsedItem]:
@@ -52,6 +56,9 @@ def parse_whatsapp_body(
                     yield RejectedRow(row, "message without sender or id", "messages")
                     continue
                 sender = str(sender)
+                if len(sender) > MAX_SENDER_ID:
+                    yield RejectedRow(row, SENDER_TOO_LONG, "from")
+                    continue
                 yield LeadRecord(
                     row=row,
                     channel=Channel.WHATSAPP,
@@ -82,6 +89,9 @@ def parse_messenger_body(
             event_id = message.get("mid") or postback.get("mid")
             if not isinstance(sender, str | int) or not sender:
                 yield RejectedRow(row, "messaging event without a sender id", "sender")
+                continue
+            if len(str(sender)) > MAX_SENDER_ID:
+                yield RejectedRow(row, SENDER_TOO_LONG, "sender")
                 continue
             if not event_id:  # postbacks may lack a mid: the timestamp names the event
                 event_id = f"postback:{sender}:{event.get('timestamp')}"
