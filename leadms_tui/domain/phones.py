@@ -88,3 +88,13 @@ def display_phone(e164: str) -> str:
     except NumberParseException:
         return e164
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
+
+
+def international_start(digits: str, region: str) -> str | None:
+    """The E.164 start of a national number's first digits: "07700" in GB is "+447700" (the
+    trunk prefix 0 dropped, the country code added); None when they do not start that way."""
+    metadata = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
+    trunk = metadata.national_prefix if metadata else None
+    if not trunk or not digits.startswith(trunk) or digits.startswith(trunk * 2):
+        return None
+    return f"+{metadata.country_code}{digits[len(trunk) :]}"

@@ -52,7 +52,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         background: $surface; padding: 0 1; }
     CallModal OptionList { height: auto; max-height: 11; margin-bottom: 1; }
     CallModal Input { margin-bottom: 0; }
-    CallModal #phone { width: auto; color: $accent; }
+    CallModal #phone { width: auto; color: $text-accent; }
     CallModal .hint { color: $text-muted; }
     CallModal #call-status { width: 100%; height: auto; color: $error; }
     """

@@ -55,7 +55,7 @@ class DayViewScreen(LeadScreen):
     DayViewScreen #rep-filter > SelectCurrent { border: none; height: 1; padding: 0 1; }
     DayViewScreen DataTable { height: auto; max-height: 14;
         border: round $panel; border-title-color: $text; border-title-style: bold; }
-    DayViewScreen DataTable:focus { border: round $accent; border-title-color: $accent; }
+    DayViewScreen DataTable:focus { border: round $accent; border-title-color: $text-accent; }
     """
     BINDINGS = [
         Binding("enter", "open_lead", "Open", id="lead.open", show=False),

@@ -33,7 +33,7 @@ class LeadDetailScreen(LeadScreen):
     LeadDetailScreen #related { height: auto; max-height: 7; border: round $panel; }
     LeadDetailScreen #timeline { height: 1fr; border: round $panel; }
     LeadDetailScreen DataTable { border-title-color: $text; }
-    LeadDetailScreen DataTable:focus { border: round $accent; border-title-color: $accent; }
+    LeadDetailScreen DataTable:focus { border: round $accent; border-title-color: $text-accent; }
     """
     BINDINGS = [
         Binding("e", "edit", "Edit", id="detail.edit"),

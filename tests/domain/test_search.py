@@ -47,6 +47,9 @@ def test_digits_are_matched_as_written(db, team):
     assert _find(db, "19") == []  # two characters: read as a name
     assert _find(db, "1919") == [nineteen]
     assert _find(db, "07700 900019") == [zeros]  # a whole number: matched on E.164
+    # the start of a national number, as a rep types it: the team's region (GB) makes it +447700
+    assert sorted(_find(db, "07700")) == sorted([zeros, nineteen])
+    assert sorted(_find(db, "07700 9019")) == [nineteen]
 
 
 def test_accents_and_case_are_ignored_both_ways(db, team):

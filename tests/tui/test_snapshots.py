@@ -102,3 +102,13 @@ def test_manager_day_and_rules(snap_compare, db, seeded, size):
     admin = db.write(lambda s: add_user(s, "ada", role=Role.ADMIN, actor=SYSTEM))
     ready = _steps(lambda app: app.push_screen(RulesScreen()))
     assert snap_compare(LeadMSApp(db, signed_in=admin), terminal_size=size, run_before=ready)
+
+
+def test_day_view_and_call_modal_in_the_light_theme(snap_compare, make_app):
+    """Every text stays readable in Textual's light theme too."""
+
+    def light(app):
+        app.theme = "textual-light"
+
+    ready = _steps(light, ["c", "n"])
+    assert snap_compare(make_app(), terminal_size=(120, 40), run_before=ready)

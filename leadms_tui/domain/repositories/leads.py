@@ -5,12 +5,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import ColumnElement, Select, column, or_, select, table
+from sqlalchemy import ColumnElement, Select, and_, column, or_, select, table
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlmodel import Session
 
 from leadms_tui.domain.models import Lead, User, fold
-from leadms_tui.domain.phones import normalize_phone
+from leadms_tui.domain.phones import international_start, normalize_phone
 
 _NUMBER = re.compile(r"^(LEAD-?(\d{1,8}(-\d*)?)?|\d{8}-\d*)$", re.IGNORECASE)
 _NUMBER_PART = re.compile(r"^\d*-?\d*$")  # digits, at most one dash: maybe inside a number
@@ -164,10 +164,11 @@ def _text_conditions(session: Session, text: str, phone_region: str) -> list:
     digits = re.sub(r"\D", "", text)
     if _PHONE_TEXT.match(text) and len(digits) >= 3:
         phone = normalize_phone(text, phone_region)
+        found = [_containing(session, Lead.phone_e164, digits)]  # as written: "0019" is not "19"
         if phone.e164 and len(digits) >= 7:
-            found = [Lead.phone_e164 == phone.e164]
-        else:  # the digits as written: "0019" is not "19"
-            found = [_containing(session, Lead.phone_e164, digits)]
+            found.append(Lead.phone_e164 == phone.e164)  # a whole number in any format
+        if start := international_start(digits, phone_region):  # "07700" is "+447700…"
+            found.append(and_(Lead.phone_e164 >= start, Lead.phone_e164 < start + _HIGHEST))
         if _NUMBER_PART.match(text):  # "1129-005" may be part of LEAD-20261129-005
             found.append(_containing(session, Lead.number, text))
         return [or_(*found)]
