@@ -18,11 +18,7 @@ from leadms_tui.formatting import shown
 
 def as_cell(value: Any) -> Any:
     """Strings (and Text built from them) shown literally; other renderables pass through."""
-    if isinstance(value, str):
-        return shown(value)
-    if isinstance(value, Text):
-        return shown(value)
-    return value
+    return shown(value) if isinstance(value, str | Text) else value
 
 
 class TextTable(DataTable):

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from textual.widgets import Input
 
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain import clock
@@ -97,4 +98,6 @@ async def settle(pilot) -> None:
         if all(footer.is_current for footer in pilot.app.screen.query(KeyFooter)):
             break
         await pilot.pause(0.02)
+    for field in pilot.app.screen.query(Input):  # a blinking cursor would make snapshots flaky
+        field.cursor_blink = False
     await pilot.pause()

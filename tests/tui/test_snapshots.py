@@ -87,6 +87,16 @@ EVERY_SCREEN = {
     "help": (["f1"],),
     "date_error": (["g"], ["end", *["backspace"] * 10, *"someday", "enter"]),
     "call_modal_error": (["c"], ["enter"]),
+    "inbox": (["i"],),
+    "meeting_outcome_early": (
+        lambda app: app.screen.query_one("#new-leads").focus(),
+        ["m"],
+        ["ctrl+s"],
+        ["right_square_bracket"],
+        lambda app: app.screen.query_one("#meetings").focus(),
+        ["o"],
+        ["h"],
+    ),
 }
 
 
@@ -98,9 +108,10 @@ def test_every_screen_and_modal(snap_compare, make_app, name, size):
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_manager_day_and_rules(snap_compare, db, seeded, size):
+@pytest.mark.parametrize("then", [(), (["a"], ["ctrl+s"])], ids=["rules", "rule_modal_error"])
+def test_manager_day_and_rules(snap_compare, db, seeded, size, then):
     admin = db.write(lambda s: add_user(s, "ada", role=Role.ADMIN, actor=SYSTEM))
-    ready = _steps(lambda app: app.push_screen(RulesScreen()))
+    ready = _steps(lambda app: app.push_screen(RulesScreen()), *then)
     assert snap_compare(LeadMSApp(db, signed_in=admin), terminal_size=size, run_before=ready)
 
 
