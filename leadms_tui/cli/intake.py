@@ -82,7 +82,8 @@ def serve(
 
     import uvicorn
 
-    from leadms_tui.intake.service import IntakeConfig, ServerLimits, create_app, server_config
+    from leadms_tui.intake.server import ServerLimits, server_config
+    from leadms_tui.intake.service import IntakeConfig, create_app
 
     # Bound before anything starts, so a port in use is one line, not uvicorn's log and exit.
     listener = _bind(host, port)

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-import uvicorn
 from sqlalchemy import text as sql
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -38,7 +37,6 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from leadms_tui.domain import audit, clock, text
 from leadms_tui.domain.db import Database
@@ -675,134 +673,3 @@ OPENAPI: dict[str, Any] = {
 
 async def openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
-
-
-# --- the server around the app: uvicorn with bounds ----------------------------------------
-
-
-@dataclass(frozen=True)
-class ServerLimits:
-    """What clients may hold of the server; uvicorn's defaults leave most of it unbounded."""
-
-    max_connections: int = 200  # open sockets; a request beyond gets 503, a socket beyond is shut
-    head_seconds: float = 10  # to send a request's line and headers (idle, slowloris: closed)
-    keep_alive_seconds: int = 5  # idle between two requests on one connection
-    max_header_bytes: int = 16_384  # request line and headers together
-    backlog: int = 128  # connections waiting to be accepted
-    graceful_shutdown_seconds: int = 10  # for requests under way when asked to stop
-
-
-class GuardedH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol with the two guards uvicorn lacks (it only times out a
-    connection that is idle *between* requests):
-
-    - a socket past `limit_concurrency` is closed as soon as it is accepted, so a flood of
-      connections never exhausts the process's file descriptors;
-    - each request's head must arrive within `head_seconds` of the connection (or of the
-      previous response): a socket that sends nothing, or its headers a byte at a time, is
-      closed instead of being held for ever.
-    """
-
-    head_seconds: float = ServerLimits.head_seconds  # set per server (see server_config)
-
-    def connection_made(self, transport: Any) -> None:
-        super().connection_made(transport)
-        self._head_deadline: asyncio.TimerHandle | None = None
-        limit = self.config.limit_concurrency
-        if limit is not None and len(self.connections) > limit:
-            transport.close()
-            return
-        self._await_head()
-
-    def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing():
-            self._await_head()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-        super().connection_lost(exc)
-
-    def _await_head(self) -> None:
-        if self._head_deadline is not None:
-            self._head_deadline.cancel()
-        self._head_deadline = self.loop.call_later(self.head_seconds, self._head_overdue)
-
-    def _head_overdue(self) -> None:
-        waiting = self.cycle is None or self.cycle.response_complete  # no request under way
-        if waiting and not self.transport.is_closing():
-            self.transport.close()
-
-
-class LogStormFilter(logging.Filter):
-    """At most `burst` records of one kind (logger and message) per `period` seconds; the next
-    one let through says how many were held back. A storm of bad connections or requests then
-    costs a few lines, not megabytes of log a second."""
-
-    def __init__(self, burst: int = 10, period: float = 60) -> None:
-        super().__init__()
-        self.burst, self.period = burst, period
-        self._kinds: dict[tuple[str, str], list[float]] = {}  # -> [since, passed, held back]
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        now = time.monotonic()
-        kind = (record.name, str(record.msg)[:200])
-        state = self._kinds.get(kind)
-        if state is None or now - state[0] >= self.period:
-            held = int(state[2]) if state else 0
-            if len(self._kinds) >= 1000:  # messages with variable text: stay bounded
-                self._kinds.clear()
-            self._kinds[kind] = state = [now, 0, 0]
-            if held:
-                record.msg = f"{record.msg} [{held} more like this held back]"
-        if state[1] < self.burst:
-            state[1] += 1
-            return True
-        state[2] += 1
-        return False
-
-
-STORM_LOGGERS = ("uvicorn.error", "uvicorn.access", "asyncio", "leadms.intake")
-
-
-def quiet_log_storms(burst: int = 10, period: float = 60) -> None:
-    """Rate-limit the loggers a flood of clients can make talk (once per logger)."""
-    for name in STORM_LOGGERS:
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, LogStormFilter) for f in logger.filters):
-            logger.addFilter(LogStormFilter(burst, period))
-
-
-def server_config(
-    app: Starlette,
-    *,
-    host: str,
-    port: int,
-    limits: ServerLimits = ServerLimits(),  # frozen: safe to share
-    forwarded_allow_ips: str = "127.0.0.1",
-    access_log: bool = False,
-    log_level: str = "info",
-) -> uvicorn.Config:
-    """uvicorn's configuration for the intake service, every limit set (tests use it too)."""
-    protocol = type(
-        "IntakeH11Protocol", (GuardedH11Protocol,), {"head_seconds": limits.head_seconds}
-    )
-    config = uvicorn.Config(
-        app,
-        host=host,
-        port=port,
-        http=protocol,  # h11 always: its header limit is the one set here
-        lifespan="on",
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        limit_concurrency=limits.max_connections,
-        timeout_keep_alive=limits.keep_alive_seconds,
-        h11_max_incomplete_event_size=limits.max_header_bytes,
-        backlog=limits.backlog,
-        timeout_graceful_shutdown=limits.graceful_shutdown_seconds,
-        access_log=access_log,  # a line per request is a storm's best friend: off by default
-        log_level=log_level,
-    )
-    quiet_log_storms()  # after uvicorn.Config: it (re)configures these loggers
-    return config

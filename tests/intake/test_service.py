@@ -26,13 +26,8 @@ from typer.testing import CliRunner
 from leadms_tui.cli import app as leadms_cli
 from leadms_tui.domain.db import open_database
 from leadms_tui.domain.models import Inquiry, IntakeReject, Lead
-from leadms_tui.intake.service import (
-    IntakeConfig,
-    RateLimiter,
-    ServerLimits,
-    create_app,
-    server_config,
-)
+from leadms_tui.intake.server import ServerLimits, server_config
+from leadms_tui.intake.service import IntakeConfig, RateLimiter, create_app
 from tests.conftest import _pg_admin
 
 SECRET = "app-secret-for-tests"
