@@ -85,6 +85,27 @@ def book_followup(
     return followup
 
 
+def close_followup(
+    session: Session,
+    followup: FollowUp,
+    state: FollowUpState,
+    *,
+    actor: audit.Actor,
+    at: datetime,
+    note: str | None = None,
+) -> None:
+    """End a follow-up as done or skipped, audited (with a note saying why, when there is one)."""
+    before = audit.snapshot(followup)
+    followup.state = state
+    followup.completed_at = at
+    followup.version += 1
+    after = audit.snapshot(followup) | ({"note": note} if note else {})
+    audit.record(
+        session, actor, "followup.update", "followup", followup.id,
+        before=before, after=after, at=at,
+    )  # fmt: skip
+
+
 def change_followup(
     session: Session,
     followup_id: int,
@@ -124,16 +145,9 @@ def change_followup(
         if owner is None:
             raise NotFoundError(f"no active user {owner_username!r}")
         new_owner_id = owner.id
-    before = audit.snapshot(followup)
     if followup.state == FollowUpState.MISSED and state is None:
         # Closed as superseded (its missed_at keeps the miss on the record), and followed up.
-        followup.state = FollowUpState.SKIPPED
-        followup.completed_at = at
-        followup.version += 1
-        audit.record(
-            session, actor, "followup.update", "followup", followup.id,
-            before=before, after=audit.snapshot(followup), at=at,
-        )  # fmt: skip
+        close_followup(session, followup, FollowUpState.SKIPPED, actor=actor, at=at)
         return book_followup(
             session,
             lead,
@@ -143,6 +157,7 @@ def change_followup(
             at=at,
             owner_id=new_owner_id or followup.owner_id,
         )
+    before = audit.snapshot(followup)
     if state is not None:
         if state not in (FollowUpState.DONE, FollowUpState.SKIPPED):
             raise ValidationError("a follow-up can be marked done or skipped")

@@ -188,17 +188,12 @@ def close_persons_other_followups(
             FollowUp.state.in_([FollowUpState.OPEN, FollowUpState.MISSED]),
         )
     ).scalars()
+    from leadms_tui.domain.followups import close_followup  # follow-ups build on leads
+
     closed = 0
     for followup in followups:
-        before = audit.snapshot(followup)
-        followup.state = FollowUpState.SKIPPED
-        followup.completed_at = at
-        followup.version += 1
-        after = audit.snapshot(followup) | {"note": f"{lead.number} was {lead.status}"}
-        audit.record(
-            session, actor, "followup.update", "followup", followup.id,
-            before=before, after=after, at=at,
-        )  # fmt: skip
+        note = f"{lead.number} was {lead.status}"
+        close_followup(session, followup, FollowUpState.SKIPPED, actor=actor, at=at, note=note)
         closed += 1
     return closed
 

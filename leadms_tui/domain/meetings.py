@@ -8,6 +8,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, rules
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
+from leadms_tui.domain.followups import close_followup
 from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
     FollowUp,
@@ -154,14 +155,7 @@ def _close_booking_followups(
         )
     ).scalars()
     for followup in open_ones:
-        before = audit.snapshot(followup)
-        followup.state = FollowUpState.DONE
-        followup.completed_at = at
-        followup.version += 1
-        audit.record(
-            session, actor, "followup.update", "followup", followup.id,
-            before=before, after=audit.snapshot(followup), at=at,
-        )  # fmt: skip
+        close_followup(session, followup, FollowUpState.DONE, actor=actor, at=at)
 
 
 def record_outcome(
