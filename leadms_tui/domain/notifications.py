@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlmodel import Session
 
 from leadms_tui.domain import clock
@@ -20,19 +20,24 @@ class NotificationItem:
     read_at: datetime | None = None
 
 
+def _items() -> Select:
+    """A user's notifications as NotificationItem rows, with the lead's number."""
+    return select(
+        Notification.id,
+        Notification.message,
+        Notification.lead_id,
+        Lead.number,
+        Notification.created_at,
+        Notification.read_at,
+    ).outerjoin(Lead, Lead.id == Notification.lead_id)
+
+
 def unread_notifications(
     *, session: Session, user_id: int, after_id: int = 0, limit: int = 20
 ) -> list[NotificationItem]:
     """Unread notifications newer than `after_id` (the last one already shown as a toast)."""
     rows = session.execute(
-        select(
-            Notification.id,
-            Notification.message,
-            Notification.lead_id,
-            Lead.number,
-            Notification.created_at,
-        )
-        .outerjoin(Lead, Lead.id == Notification.lead_id)
+        _items()
         .where(
             Notification.user_id == user_id,
             Notification.read_at.is_(None),
@@ -47,15 +52,7 @@ def unread_notifications(
 def inbox(*, session: Session, user_id: int, limit: int = 200) -> list[NotificationItem]:
     """A user's notifications, unread first, newest first within each."""
     rows = session.execute(
-        select(
-            Notification.id,
-            Notification.message,
-            Notification.lead_id,
-            Lead.number,
-            Notification.created_at,
-            Notification.read_at,
-        )
-        .outerjoin(Lead, Lead.id == Notification.lead_id)
+        _items()
         .where(Notification.user_id == user_id)
         .order_by(Notification.read_at.is_not(None), Notification.id.desc())
         .limit(limit)
