@@ -15,9 +15,10 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, numbering, rules
+from leadms_tui.domain import audit, clock, events, numbering
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError, ValidationError
+from leadms_tui.domain.events import LeadCreated
 from leadms_tui.domain.intake import (
     Contact,
     IntakeResult,
@@ -28,7 +29,7 @@ from leadms_tui.domain.intake import (
     lead_values,
     receive_message,
 )
-from leadms_tui.domain.models import AuditEvent, Inquiry, Lead, RuleTrigger
+from leadms_tui.domain.models import AuditEvent, Inquiry, Lead
 from leadms_tui.domain.settings import TeamSettings, load_settings
 
 log = logging.getLogger("leadms.intake")
@@ -192,15 +193,9 @@ def _insert(
         [inquiry_values(lead.data, lead_id=lead.lead_id, at=at) for lead in new],
     )  # type: ignore[arg-type]
     conn.execute(_EVENTS.insert(), [_create_event(actor, lead, at) for lead in new])
-    if rules.has_rules(session, RuleTrigger.LEAD_CREATED):
-        for lead in new:
-            event = rules.Event(
-                RuleTrigger.LEAD_CREATED,
-                lead.lead_id,
-                lead.data.channel.value,  # type: ignore[arg-type]
-                f"lead:{lead.lead_id}",
-            )
-            rules.fire_event(session, event, now=at)
+    for lead in new:
+        created = LeadCreated(lead.lead_id, lead.data.channel.value)  # type: ignore[arg-type]
+        events.publish(session, created, at=at)
 
 
 def _known_deliveries(conn, batch: list[LeadCreate]) -> dict[tuple[str, str], IntakeResult]:

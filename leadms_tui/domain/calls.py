@@ -10,8 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock
+from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
+from leadms_tui.domain.events import CallSaved, Effects
 from leadms_tui.domain.followups import book_followup
 from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
@@ -22,10 +23,7 @@ from leadms_tui.domain.models import (
     FollowUpState,
     Lead,
     LeadStatus,
-    RuleTrigger,
 )
-from leadms_tui.domain.rules import Effects, Event, fire_event, preview_event
-from leadms_tui.domain.settings import load_settings
 
 
 class _ByRules:
@@ -66,12 +64,7 @@ def preview_call(
 ) -> Effects:
     """What logging `outcome` now would do by the rules: the call modal prefills from this."""
     at = clock.as_utc(now or clock.now())
-    effects = preview_event(
-        session,
-        Event(RuleTrigger.CALL_OUTCOME, lead_id, outcome.value, "preview"),
-        settings=load_settings(session),
-        now=at,
-    )
+    effects = events.preview(session, CallSaved(lead_id, None, outcome.value), at=at)
     if outcome in CLOSING_OUTCOMES:
         effects.followup_due = None
         effects.descriptions.insert(0, f"status → lost ({CLOSING_OUTCOMES[outcome]})")
@@ -167,12 +160,8 @@ def log_call(
         book_followup(session, lead, due_at=due, reason=reason, actor=actor, at=at)  # type: ignore[arg-type]
     else:
         due = None
-    effects = fire_event(
-        session,
-        Event(RuleTrigger.CALL_OUTCOME, lead_id, outcome.value, f"call:{call.id}", picked_time=due),
-        now=at,
-        skip_followups=chosen,
-    )
+    saved = CallSaved(lead_id, call.id, outcome.value, picked_time=due, followup_chosen=chosen)
+    effects = events.publish(session, saved, at=at)
     session.refresh(lead)
     return CallLogged(
         call_id=call.id,  # type: ignore[arg-type]

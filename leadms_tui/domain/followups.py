@@ -2,11 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
+from leadms_tui.domain.events import Effects, LeadClosed
 from leadms_tui.domain.leads import check_may_edit
 from leadms_tui.domain.models import FollowUp, FollowUpState, Lead, LeadStatus, User
 
@@ -179,3 +180,26 @@ def change_followup(
         at=at,
     )
     return followup
+
+
+def on_lead_closed(session: Session, event: LeadClosed, at: datetime, effects: Effects) -> None:
+    """The person's lead is won or lost: the follow-ups of their other open leads are closed,
+    with a note in the trail, so nobody calls a new client (or a firm no) as a cold lead."""
+    lead = session.get(Lead, event.lead_id)
+    if lead is None:
+        return
+    root = lead.repeat_of_id or lead.id
+    closed = (LeadStatus.WON, LeadStatus.LOST)
+    others = select(Lead.id).where(
+        or_(Lead.id == root, Lead.repeat_of_id == root),
+        Lead.id != lead.id,
+        Lead.status.not_in(closed),
+    )
+    followups = session.execute(
+        select(FollowUp).where(FollowUp.lead_id.in_(others), FollowUp.state.in_(OPEN_STATES))
+    ).scalars()
+    note = f"{lead.number} was {event.status}"
+    for followup in followups:
+        close_followup(
+            session, followup, FollowUpState.SKIPPED, actor=event.actor, at=at, note=note
+        )

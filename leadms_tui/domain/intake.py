@@ -14,16 +14,16 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, text
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, numbering
+from leadms_tui.domain import audit, clock, events, numbering
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.events import LeadCreated
 from leadms_tui.domain.models import (
     Channel,
     Inquiry,
     Lead,
     LeadStatus,
     PhoneFlag,
-    RuleTrigger,
     lead_search_name,
 )
 from leadms_tui.domain.numbered_insert import NUMBERED, insert_numbered
@@ -188,13 +188,7 @@ def intake_lead(
         conn.execute(_INSERT_INQUIRY, {**inquiry, "lead_id": lead_id})
         after = {"id": lead_id, **values}
         audit.record(session, actor, "lead.create", "lead", lead_id, after=after, at=at)
-    from leadms_tui.domain import rules  # rules build on leads; imported when used
-
-    if rules.has_rules(session, RuleTrigger.LEAD_CREATED):
-        event = rules.Event(
-            RuleTrigger.LEAD_CREATED, lead_id, data.channel.value, f"lead:{lead_id}"
-        )
-        rules.fire_event(session, event, settings=settings, now=at)
+    events.publish(session, LeadCreated(lead_id, data.channel.value), at=at)
     return created_result(values, lead_id=lead_id, repeat_of=first_number)
 
 

@@ -8,17 +8,16 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import or_, select, update
+from sqlalchemy import select, update
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock
+from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from leadms_tui.domain.errors import ValidationError as InvalidInput
+from leadms_tui.domain.events import LeadClosed
 from leadms_tui.domain.intake import MAX_NAME_LENGTH, earlier_leads, validated_email
 from leadms_tui.domain.models import (
     AuditEvent,
-    FollowUp,
-    FollowUpState,
     Lead,
     LeadStatus,
     Role,
@@ -85,7 +84,7 @@ def change_lead(
     for key, value in values.items():
         setattr(lead, key, value)
     if closing:
-        close_persons_other_followups(session, lead, actor, at)
+        events.publish(session, LeadClosed(lead.id, lead.status, actor), at=at)  # type: ignore[arg-type]
     if "name" in values or "email" in values:
         lead.search_name = lead_search_name(lead.name, lead.email)
     lead.updated_at = at
@@ -167,35 +166,9 @@ def update_lead(
         session, actor, "lead.update", "lead", lead.id, before=before, after=audit.snapshot(lead)
     )
     if values.get("status") in CLOSED and before["status"] not in CLOSED:
-        close_persons_other_followups(session, lead, actor, values["updated_at"])  # type: ignore[arg-type]
+        closed = LeadClosed(lead.id, lead.status, actor)  # type: ignore[arg-type]
+        events.publish(session, closed, at=values["updated_at"])  # type: ignore[arg-type]
     return lead
-
-
-def close_persons_other_followups(
-    session: Session, lead: Lead, actor: audit.Actor, at: datetime
-) -> int:
-    """The person's lead is won or lost: the follow-ups of their other open leads are closed,
-    with a note in the trail, so nobody calls a new client (or a firm no) as a cold lead."""
-    root = lead.repeat_of_id or lead.id
-    others = select(Lead.id).where(
-        or_(Lead.id == root, Lead.repeat_of_id == root),
-        Lead.id != lead.id,
-        Lead.status.not_in(CLOSED),
-    )
-    followups = session.execute(
-        select(FollowUp).where(
-            FollowUp.lead_id.in_(others),
-            FollowUp.state.in_([FollowUpState.OPEN, FollowUpState.MISSED]),
-        )
-    ).scalars()
-    from leadms_tui.domain.followups import close_followup  # follow-ups build on leads
-
-    closed = 0
-    for followup in followups:
-        note = f"{lead.number} was {lead.status}"
-        close_followup(session, followup, FollowUpState.SKIPPED, actor=actor, at=at, note=note)
-        closed += 1
-    return closed
 
 
 def _phone_values(session: Session, phone: str) -> dict[str, object]:

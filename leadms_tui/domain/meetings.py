@@ -6,8 +6,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import or_, select
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, rules
+from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
+from leadms_tui.domain.events import MeetingOutcomeSet
 from leadms_tui.domain.followups import close_followup
 from leadms_tui.domain.leads import change_lead, check_may_edit
 from leadms_tui.domain.models import (
@@ -19,7 +20,6 @@ from leadms_tui.domain.models import (
     MeetingAttendee,
     MeetingKind,
     MeetingOutcome,
-    RuleTrigger,
 )
 
 BEFORE_MEETING = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
@@ -197,9 +197,6 @@ def record_outcome(
         after=audit.snapshot(meeting),
         at=at,
     )
-    rules.fire_event(
-        session,
-        rules.Event(RuleTrigger.MEETING_OUTCOME, lead.id, outcome.value, f"meeting:{meeting.id}"),  # type: ignore[arg-type]
-        now=at,
-    )
+    held = MeetingOutcomeSet(lead.id, meeting.id, outcome.value)  # type: ignore[arg-type]
+    events.publish(session, held, at=at)
     return meeting

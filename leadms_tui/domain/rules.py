@@ -9,7 +9,7 @@ insert succeeds applies the action, so each occurrence fires exactly once even
 with several sweepers on one database.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -21,6 +21,7 @@ from leadms_tui.domain import audit, clock, recent
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.events import CallSaved, Effects, LeadCreated, MeetingOutcomeSet
 from leadms_tui.domain.followups import book_followup
 from leadms_tui.domain.leads import change_lead
 from leadms_tui.domain.models import (
@@ -47,70 +48,76 @@ SWEEP_LIMIT = 500  # subjects per time rule per sweep; the next sweep takes the 
 _FIRINGS = RuleFiring.__table__  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class Event:
-    """Something that happened to a lead, for the event rules."""
-
-    trigger: RuleTrigger
-    lead_id: int
-    value: str | None  # the call outcome, the lead's channel, the meeting outcome
-    subject: str  # "call:12", "lead:7", "meeting:3"
-    picked_time: datetime | None = None  # a callback time the rep chose
+# --- event rules: subscribers of the domain events (see subscribers.py) -----------
 
 
-@dataclass
-class Effects:
-    """What rules did (or, in a preview, would do)."""
-
-    followup_due: datetime | None = None
-    followup_reason: str | None = None
-    descriptions: list[str] = field(default_factory=list)
+def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects: Effects) -> None:
+    if has_rules(session, RuleTrigger.LEAD_CREATED):
+        subject = f"lead:{event.lead_id}"
+        _fire(session, RuleTrigger.LEAD_CREATED, event.lead_id, event.channel, subject, at, effects)
 
 
-# --- event rules -------------------------------------------------------------------
+def on_call_saved(session: Session, event: CallSaved, at: datetime, effects: Effects) -> None:
+    _fire(
+        session,
+        RuleTrigger.CALL_OUTCOME,
+        event.lead_id,
+        event.outcome,
+        f"call:{event.call_id}",
+        at,
+        effects,
+        picked=event.picked_time,
+        skip_followups=event.followup_chosen,
+    )
 
 
-def fire_event(
+def on_meeting_outcome(
+    session: Session, event: MeetingOutcomeSet, at: datetime, effects: Effects
+) -> None:
+    subject = f"meeting:{event.meeting_id}"
+    _fire(session, RuleTrigger.MEETING_OUTCOME, event.lead_id, event.outcome, subject, at, effects)
+
+
+def preview_call_saved(session: Session, event: CallSaved, at: datetime, effects: Effects) -> None:
+    """What the rules would do if the call were saved now (the call modal prefills from it)."""
+    lead = session.get(Lead, event.lead_id)
+    if lead is None:
+        return
+    settings = load_settings(session)
+    for rule in _rules(session, RuleTrigger.CALL_OUTCOME):
+        if _matches(session, rule, lead, event.outcome, pending_call=True):
+            _describe(rule, lead, settings, at, effects, picked=event.picked_time)
+
+
+def _fire(
     session: Session,
-    event: Event,
+    trigger: RuleTrigger,
+    lead_id: int,
+    value: str | None,
+    subject: str,
+    at: datetime,
+    effects: Effects,
     *,
-    settings: TeamSettings | None = None,
-    now: datetime | None = None,
+    picked: datetime | None = None,
     skip_followups: bool = False,
-) -> Effects:
-    """Apply every enabled rule that matches `event`, in order, inside the caller's transaction.
+) -> None:
+    """Apply every enabled rule that matches, in order, inside the caller's transaction.
 
     `skip_followups`: the person already chose the next follow-up (or none); rules still
     change status, reassign and notify.
     """
-    settings = settings or load_settings(session)
-    at = clock.as_utc(now or clock.now())
-    effects = Effects()
-    lead = session.get(Lead, event.lead_id)
+    at = clock.as_utc(at)
+    lead = session.get(Lead, lead_id)
     if lead is None:
-        return effects
-    for rule in _rules(session, event.trigger):
-        if not _matches(session, rule, lead, event.value):
+        return
+    settings = load_settings(session)
+    for rule in _rules(session, trigger):
+        if not _matches(session, rule, lead, value):
             continue
         if skip_followups and rule.action == RuleAction.CREATE_FOLLOWUP:
             continue
-        if _claim(session, rule, event.subject, "event", lead.id, at):
-            _apply(session, rule, lead, settings, at, effects, picked=event.picked_time)
-    return effects
-
-
-def preview_event(
-    session: Session, event: Event, *, settings: TeamSettings, now: datetime
-) -> Effects:
-    """What `fire_event` would do if the event happened now; nothing is written."""
-    effects = Effects()
-    lead = session.get(Lead, event.lead_id)
-    if lead is None:
-        return effects
-    for rule in _rules(session, event.trigger):
-        if _matches(session, rule, lead, event.value, pending_call=True):
-            _describe(rule, lead, settings, now, effects, picked=event.picked_time)
-    return effects
+        if _claim(session, rule, subject, "event", lead.id, at):
+            _apply(session, rule, lead, settings, at, effects, picked=picked)
 
 
 def has_rules(session: Session, trigger: RuleTrigger) -> bool:
