@@ -30,10 +30,10 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.leads.numbering import format_lead_number
 from leadms_tui.domain.models import Role, lead_search_name
-from leadms_tui.domain.numbering import format_lead_number
-from leadms_tui.domain.settings import set_setting
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.settings import set_setting
+from leadms_tui.domain.team.users import add_user
 
 SPAN_DAYS = 730
 REPEAT_SHARE = 0.15  # leads from a person who wrote in before, on any channel

@@ -25,7 +25,7 @@ from bench.people import NEW_PEOPLE, email_of, has_email, has_phone, name_of, ph
 from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.domain.intake import LeadCreate, create_lead, intake_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead, intake_lead
 from leadms_tui.domain.models import DayCounter, Lead
 
 WRITERS = {"postgres": (1, 4, 8, 16), "sqlite": (1, 2, 4)}

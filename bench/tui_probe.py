@@ -48,7 +48,7 @@ def paint(url: str, username: str, now: str, marker: str) -> None:
     _freeze_clock(now)
     from leadms_tui.app import run_tui
     from leadms_tui.domain.db import open_database
-    from leadms_tui.domain.users import get_user
+    from leadms_tui.domain.team.users import get_user
     from leadms_tui.screens.day_view import DayViewScreen
 
     show = DayViewScreen._show
@@ -250,7 +250,7 @@ async def _drive(url: str, username: str, samples: int, phones: list[str]) -> di
 
     from leadms_tui.app import LeadMSApp
     from leadms_tui.domain.db import open_database
-    from leadms_tui.domain.users import get_user
+    from leadms_tui.domain.team.users import get_user
 
     seen: dict[str, float] = {}
     _observe(seen)

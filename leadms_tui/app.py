@@ -14,9 +14,9 @@ from textual.notifications import SeverityLevel
 from textual.screen import Screen
 
 from leadms_tui.domain.db import Database
-from leadms_tui.domain.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
-from leadms_tui.domain.users import UserInfo
 from leadms_tui.screens.failures import ReportsFailures
 
 SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs them
@@ -102,7 +102,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         description="Running the time rules",
     )
     def _sweep(self) -> None:
-        from leadms_tui.domain.rules import sweep
+        from leadms_tui.domain.work.rules import sweep
 
         sweep(self.database)
 
@@ -114,7 +114,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         description="Checking notifications",
     )
     def _check_notifications(self) -> None:
-        from leadms_tui.domain.notifications import unread_notifications
+        from leadms_tui.domain.work.notifications import unread_notifications
 
         if self.user is None:
             return
@@ -206,7 +206,7 @@ class LeadMSApp(ReportsFailures, App[None]):
 
     @work(thread=True, exit_on_error=False, group="undo-call", description="Undoing the call")
     def _undo_call(self, call_id: int) -> None:
-        from leadms_tui.domain.calls import undo_call
+        from leadms_tui.domain.work.calls import undo_call
 
         actor = self.user.actor  # type: ignore[union-attr]
         number = self.database.write(lambda s: undo_call(s, call_id, actor=actor))

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 from rich.text import Text
 
 from leadms_tui.domain import clock
-from leadms_tui.domain.phones import display_phone
+from leadms_tui.domain.leads.phones import display_phone
 from leadms_tui.domain.text import visible
 
 DATETIME_INPUT = "%Y-%m-%d %H:%M"

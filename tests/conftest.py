@@ -126,9 +126,9 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch) -> None:
 
 def cli_token(db: Database, username: str) -> str:
     """An API token for `username`, for CLI tests that act as that user (LEADMS_TOKEN)."""
-    from leadms_tui.domain.access import issue_token
     from leadms_tui.domain.audit import SYSTEM
-    from leadms_tui.domain.users import get_user
+    from leadms_tui.domain.team.access import issue_token
+    from leadms_tui.domain.team.users import get_user
 
     return db.write(
         lambda s: issue_token(s, get_user(s, username), kind="api", name="tests", actor=SYSTEM)

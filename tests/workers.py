@@ -5,7 +5,7 @@ import time
 from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import DatabaseError
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 
 
 def take_leads(url: str, worker: int, count: int, start_at: float, phone: str | None = None):

@@ -4,7 +4,7 @@ import time
 from datetime import datetime
 
 from leadms_tui.domain.db import Database
-from leadms_tui.domain.rules import sweep
+from leadms_tui.domain.work.rules import sweep
 
 
 def run_sweeps(url: str, now_iso: str, start_at: float, rounds: int) -> int:

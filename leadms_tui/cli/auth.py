@@ -20,7 +20,7 @@ def login(
     ),
 ) -> None:
     """Sign in on this database: later commands act as you until `leadms logout`."""
-    from leadms_tui.domain.access import sign_in, terminal_name
+    from leadms_tui.domain.team.access import sign_in, terminal_name
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
@@ -38,7 +38,7 @@ def login(
 
 def logout(ctx: typer.Context) -> None:
     """End this terminal's session on this database."""
-    from leadms_tui.domain.access import revoke_token, user_for_token
+    from leadms_tui.domain.team.access import revoke_token, user_for_token
 
     url = database_url(ctx)
     token = sessions.load(url)
@@ -84,9 +84,9 @@ def create(
     """
     from datetime import timedelta
 
-    from leadms_tui.domain.access import issue_token
     from leadms_tui.domain.models import Role
-    from leadms_tui.domain.users import get_user
+    from leadms_tui.domain.team.access import issue_token
+    from leadms_tui.domain.team.users import get_user
 
     def work(session) -> str:
         actor = acting(ctx, session)
@@ -106,8 +106,8 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="JSON output."),
 ) -> None:
     """Sessions and API tokens (never their secrets): yours, or everyone's for an admin."""
-    from leadms_tui.domain.access import list_tokens
     from leadms_tui.domain.models import Role
+    from leadms_tui.domain.team.access import list_tokens
 
     def work(session):
         actor = acting(ctx, session)
@@ -133,7 +133,7 @@ def list_(
 @tokens_app.command("revoke")
 def revoke(ctx: typer.Context, token_id: int = typer.Argument(..., help="Token id.")) -> None:
     """End a token or session at once (your own, or anyone's for an admin)."""
-    from leadms_tui.domain.access import revoke_token
+    from leadms_tui.domain.team.access import revoke_token
 
     open_db(ctx).write(
         lambda session: revoke_token(session, actor=acting(ctx, session), token_id=token_id)

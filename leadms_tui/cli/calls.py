@@ -36,10 +36,10 @@ def log(
     as_user: str | None = typer.Option(None, "--as", help="The rep who called."),
 ) -> None:
     """Log a call outcome; follow-ups and status changes follow the rules."""
-    from leadms_tui.domain.calls import BY_RULES, log_call
     from leadms_tui.domain.models import CallOutcome
     from leadms_tui.domain.repositories.leads import lead_id_by_number
-    from leadms_tui.domain.settings import load_settings
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.work.calls import BY_RULES, log_call
 
     try:
         parsed = CallOutcome(outcome.strip().lower())

@@ -87,9 +87,9 @@ def acting(ctx: typer.Context, session: Any, as_user: str | None = None, *, admi
     """Who a command acts as (an audit Actor): the signed-in user (`leadms login`, or
     LEADMS_TOKEN for scripts), or with `--as` the user a signed-in admin acts for. A database
     with no users yet has nobody to sign in: it is set up without a session (bootstrap)."""
-    from leadms_tui.domain.access import acting_for, has_users, user_for_token
     from leadms_tui.domain.audit import Actor
     from leadms_tui.domain.models import Role
+    from leadms_tui.domain.team.access import acting_for, has_users, user_for_token
 
     if not has_users(session):
         if as_user:

@@ -30,7 +30,7 @@ def demo(
         lock.release()
         return
     from leadms_tui.app import run_tui
-    from leadms_tui.domain.users import get_user
+    from leadms_tui.domain.team.users import get_user
 
     with database.reading() as session:
         user = get_user(session, as_user)

@@ -21,8 +21,8 @@ def list_(
     """Follow-ups by due time."""
     from leadms_tui.domain.models import FollowUpState
     from leadms_tui.domain.repositories.commitments import list_followups
-    from leadms_tui.domain.settings import load_settings
-    from leadms_tui.domain.users import get_user
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.team.users import get_user
 
     if state and state not in {s.value for s in FollowUpState}:
         raise CLIError(f"unknown state {state!r}: open, done, skipped or missed")

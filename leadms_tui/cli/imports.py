@@ -27,7 +27,7 @@ AsUser = typer.Option(None, "--as", help="Acting user recorded in the audit trai
 
 
 def _max_bytes(ctx: typer.Context) -> int:
-    from leadms_tui.domain.settings import load_settings
+    from leadms_tui.domain.team.settings import load_settings
 
     with open_db(ctx).reading() as session:
         return load_settings(session).import_max_bytes
@@ -67,7 +67,7 @@ def _run(
     as_user: str | None,
 ) -> None:
     """Parse with `parse(timezone)`, import, report, and leave with the right exit code."""
-    from leadms_tui.domain.settings import load_settings
+    from leadms_tui.domain.team.settings import load_settings
     from leadms_tui.intake.importer import run_import, write_rejects
     from leadms_tui.intake.records import UnusableInput
 

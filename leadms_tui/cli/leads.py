@@ -23,7 +23,7 @@ def add(
     as_user: str | None = typer.Option(None, "--as", help="Acting user (a rep owns the lead)."),
 ):
     """Take in one lead; prints its number (LEAD-YYYYMMDD-NNN) on stdout."""
-    from leadms_tui.domain.intake import LeadCreate, intake_lead
+    from leadms_tui.domain.leads.intake import LeadCreate, intake_lead
     from leadms_tui.domain.models import Channel, Role
 
     try:

@@ -21,8 +21,8 @@ def _day(text: str | None, option: str) -> date | None:
 
 def _meetings(ctx: typer.Context, user: str | None, date_from: str | None, date_to: str | None):
     from leadms_tui.domain.repositories.commitments import list_meetings, meeting_attendees
-    from leadms_tui.domain.settings import load_settings
-    from leadms_tui.domain.users import get_user
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.team.users import get_user
 
     start, end = _day(date_from, "--from"), _day(date_to, "--to")
     with open_db(ctx).reading() as session:
@@ -70,7 +70,7 @@ def export_ics(
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
 ) -> None:
     """Write the meetings as an iCalendar (.ics) file any calendar app opens."""
-    from leadms_tui.domain.ics import CalendarEvent, render_calendar
+    from leadms_tui.domain.work.ics import CalendarEvent, render_calendar
 
     items, attendees = _meetings(ctx, user, date_from, date_to)
     events = [

@@ -16,7 +16,7 @@ def run(
     now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO date-time."),
 ) -> None:
     """Run time rules and mark missed commitments once; safe to run from several places."""
-    from leadms_tui.domain.rules import sweep
+    from leadms_tui.domain.work.rules import sweep
 
     moment = None
     if now:
@@ -32,7 +32,7 @@ def list_(
     ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")
 ) -> None:
     """Every rule in evaluation order, in words."""
-    from leadms_tui.domain.rules import describe_rule, list_rules, rule_as_json
+    from leadms_tui.domain.work.rules import describe_rule, list_rules, rule_as_json
 
     with open_db(ctx).reading() as session:
         rules = list_rules(session=session)
@@ -45,7 +45,7 @@ def list_(
 
 
 def _set_enabled(ctx: typer.Context, rule_id: int, enabled: bool) -> None:
-    from leadms_tui.domain.rules import set_rule_enabled
+    from leadms_tui.domain.work.rules import set_rule_enabled
 
     open_db(ctx).write(
         lambda s: set_rule_enabled(s, rule_id, enabled, actor=acting(ctx, s, admin=True))

@@ -12,7 +12,7 @@ app = typer.Typer(help="Show and change team settings.", no_args_is_help=True)
 @app.command()
 def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")):
     """Show every setting with its current value."""
-    from leadms_tui.domain.settings import describe_settings
+    from leadms_tui.domain.team.settings import describe_settings
 
     with open_db(ctx).reading() as session:
         rows = describe_settings(session)
@@ -31,7 +31,7 @@ def set_(
     value: str = typer.Argument(..., help="New value, e.g. Europe/London or GB."),
 ):
     """Change one setting (validated; recorded in the audit trail)."""
-    from leadms_tui.domain.settings import set_setting
+    from leadms_tui.domain.team.settings import set_setting
 
     db = open_db(ctx)
     stored = db.write(

@@ -27,8 +27,8 @@ def add(
     Without --password-stdin the user cannot sign in until given a password. Passwords have
     at least 10 characters, are not the username and not a well-known password.
     """
-    from leadms_tui.domain.access import check_password_policy
-    from leadms_tui.domain.users import add_user, parse_role
+    from leadms_tui.domain.team.access import check_password_policy
+    from leadms_tui.domain.team.users import add_user, parse_role
 
     password = None
     if password_stdin:
@@ -56,7 +56,7 @@ def add(
 @app.command("list")
 def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")):
     """List users."""
-    from leadms_tui.domain.users import list_users
+    from leadms_tui.domain.team.users import list_users
 
     with open_db(ctx).reading() as session:
         users = list_users(session)

@@ -183,6 +183,15 @@ class BusinessCalendar:
                 return candidate
         raise ValueError(f"no business day within {MAX_GAP_DAYS} days after {day}")
 
+    def business_day_from(self, day: date, days: int) -> date:
+        """The `days`-th business day after `day`; day 0 is `day` itself when it is a
+        business day, else the next one (a sale on Saturday: day 0 is Monday)."""
+        if not self.is_business_day(day):
+            day = self._next_business_day(day)
+        for _ in range(days):
+            day = self._next_business_day(day)
+        return day
+
     def is_open(self, moment: datetime) -> bool:
         moment = _utc(moment)
         window = self._window(self._local_date(moment))

@@ -22,7 +22,7 @@ from sqlmodel import Session, SQLModel
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.db import Database, normalize_url, open_database
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.intake import LeadCreate, intake_lead
+from leadms_tui.domain.leads.intake import LeadCreate, intake_lead
 from leadms_tui.domain.models import (
     Call,
     CallOutcome,
@@ -38,8 +38,8 @@ from leadms_tui.domain.models import (
     Role,
     Setting,
 )
-from leadms_tui.domain.settings import TeamSettings, set_setting
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.settings import TeamSettings, set_setting
+from leadms_tui.domain.team.users import add_user
 
 DEMO_MARKER = "demo_built_at"  # a settings row that says "this database may be rebuilt"
 DEMO_TIMEZONE = "Europe/London"

@@ -56,6 +56,7 @@ class LeadConverted:
     client_id: int
     sale_id: int
     actor: Actor
+    template_id: int | None  # the onboarding template the sale starts, if any
 
 
 DomainEvent = LeadCreated | CallSaved | MeetingOutcomeSet | LeadClosed | LeadConverted

@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
 )
+from sqlalchemy import text as text_clause
 from sqlmodel import Field, SQLModel
 
 from leadms_tui.domain import clock, text
@@ -364,22 +365,179 @@ class MeetingAttendee(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id", primary_key=True)
 
 
+class ClientStatus(StrEnum):
+    ONBOARDING = "onboarding"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CHURNED = "churned"
+
+
+class CommissionState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    PAID = "paid"
+    VOID = "void"
+
+
+class TaskState(StrEnum):
+    OPEN = "open"
+    DONE = "done"
+    SKIPPED = "skipped"
+    MISSED = "missed"  # its day ended undone; still workable, counted as a missed commitment
+    CANCELLED = "cancelled"  # its sale was reversed
+
+
+class StepOwner(StrEnum):
+    """Who an onboarding step goes to when a sale instantiates its template."""
+
+    CLOSING_REP = "closing_rep"
+    ACCOUNT_MANAGER = "account_manager"
+    ROLE = "role"  # the least busy active user of `owner_role`
+    USER = "user"  # a named user
+
+
 class Client(SQLModel, table=True):
-    """A won lead, converted: the customer record with its commission metadata."""
+    """A person or company the team sells to, made from a won lead; one person, one client."""
 
     __tablename__ = "clients"
 
     id: int | None = Field(default=None, primary_key=True)
-    lead_id: int | None = Field(default=None, foreign_key="leads.id", unique=True)
+    number: str = _text(32, unique=True)  # CL-000042, gapless (see sales/clients.py)
+    seq: int = Field(unique=True)
     name: str = _text(200)
+    phone_raw: str | None = _text(64, default=None)
     phone_e164: str | None = _text(20, default=None, index=True)
     email: str | None = _text(254, default=None)
-    owner_id: int | None = Field(default=None, foreign_key="users.id")
-    deal_value: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
-    commission_rate: Decimal | None = Field(default=None, sa_type=Numeric(6, 4))
-    commission_amount: Decimal | None = Field(default=None, sa_type=Numeric(14, 2))
-    converted_at: datetime = _created_at()
+    email_lower: str | None = _text(254, default=None, index=True)
+    owner_id: int | None = Field(default=None, foreign_key="users.id", index=True)  # account mgr
+    status: ClientStatus = _text(16, default=ClientStatus.ONBOARDING, index=True)
+    first_lead_id: int | None = Field(default=None, foreign_key="leads.id")
+    search_name: str = Field(default="", sa_type=Line())
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
     version: int = 1
+
+
+class Sale(SQLModel, table=True):
+    """One conversion of a lead: the deal, frozen with its commission terms."""
+
+    __tablename__ = "sales"
+    __table_args__ = (
+        # One live sale per lead: the database refuses a second conversion whatever the race.
+        Index(
+            "ux_sales_live_lead",
+            "lead_id",
+            unique=True,
+            sqlite_where=text_clause("reversed_at IS NULL"),
+            postgresql_where=text_clause("reversed_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    lead_id: int = Field(foreign_key="leads.id")
+    value: Decimal = Field(sa_type=Numeric(18, 3))
+    currency: str = _text(3)
+    product: str | None = _text(200, default=None)  # the plan or product sold
+    closed_by_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    sold_on: date = Field(index=True)  # business date in the team timezone
+    commission_plan_id: int | None = Field(default=None, foreign_key="commission_plans.id")
+    commission_rate: Decimal | None = Field(default=None, sa_type=Numeric(7, 4))  # percent
+    commission_total: Decimal = Field(default=Decimal(0), sa_type=Numeric(18, 3))
+    previous_status: LeadStatus = _text(24)  # what a reversal restores
+    created_at: datetime = _created_at()
+    reversed_at: datetime | None = _timestamp(default=None)
+    reversed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    reverse_reason: str | None = _text(500, default=None)
+
+
+class CommissionPlan(SQLModel, table=True):
+    """How commission is computed: a percentage (optionally capped) or a flat amount."""
+
+    __tablename__ = "commission_plans"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = _text(100, unique=True)
+    rate: Decimal | None = Field(default=None, sa_type=Numeric(7, 4))  # percent of the value
+    flat: Decimal | None = Field(default=None, sa_type=Numeric(18, 3))
+    cap: Decimal | None = Field(default=None, sa_type=Numeric(18, 3))
+    product_filter: str | None = _text(200, default=None)  # applies to sales of this product
+    is_default: bool = False
+    active: bool = True
+    created_at: datetime = _created_at()
+
+
+class Commission(SQLModel, table=True):
+    """One person's share of a sale's commission, with its payroll state."""
+
+    __tablename__ = "commissions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sale_id: int = Field(foreign_key="sales.id", index=True)
+    user_id: int = Field(foreign_key="users.id", index=True)
+    share: Decimal = Field(sa_type=Numeric(5, 2))  # percent of the sale's commission
+    amount: Decimal = Field(sa_type=Numeric(18, 3))
+    state: CommissionState = _text(16, default=CommissionState.PENDING, index=True)
+    approved_by_id: int | None = Field(default=None, foreign_key="users.id")
+    approved_at: datetime | None = _timestamp(default=None)
+    paid_at: datetime | None = _timestamp(default=None)
+    voided_at: datetime | None = _timestamp(default=None)
+    created_at: datetime = _created_at()
+    version: int = 1
+
+
+class OnboardingTemplate(SQLModel, table=True):
+    __tablename__ = "onboarding_templates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = _text(100, unique=True)
+    is_default: bool = False
+    active: bool = True
+    created_at: datetime = _created_at()
+    version: int = 1
+
+
+class OnboardingStep(SQLModel, table=True):
+    __tablename__ = "onboarding_steps"
+
+    id: int | None = Field(default=None, primary_key=True)
+    template_id: int = Field(foreign_key="onboarding_templates.id", index=True)
+    position: int = 0
+    title: str = _text(200)
+    offset_days: int = 0  # business days after the sale
+    owner: StepOwner = _text(16, default=StepOwner.CLOSING_REP)
+    owner_role: str | None = _text(16, default=None)
+    owner_user_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class OnboardingTask(SQLModel, table=True):
+    """A step of a client's onboarding: a commitment on its owner's day view."""
+
+    __tablename__ = "onboarding_tasks"
+    __table_args__ = (Index("ix_onboarding_tasks_owner_state_due", "owner_id", "state", "due_on"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    sale_id: int = Field(foreign_key="sales.id", index=True)
+    position: int = 0
+    title: str = _text(200)
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    due_on: date  # business date in the team timezone
+    state: TaskState = _text(16, default=TaskState.OPEN)
+    done_at: datetime | None = _timestamp(default=None)
+    done_by_id: int | None = Field(default=None, foreign_key="users.id")
+    missed_at: datetime | None = _timestamp(default=None)
+    created_at: datetime = _created_at()
+    version: int = 1
+
+
+class SequenceCounter(SQLModel, table=True):
+    """Gapless counters that are not per day (client numbers), taken like lead numbers."""
+
+    __tablename__ = "sequence_counters"
+
+    name: str = Field(sa_type=String(32), primary_key=True)
+    last_value: int = 0
 
 
 class FieldDefinition(SQLModel, table=True):
@@ -520,7 +678,7 @@ class IntakeReject(SQLModel, table=True):
 
 
 class AccessToken(SQLModel, table=True):
-    """A CLI session or an API token: only the SHA-256 of the secret is kept (domain/access)."""
+    """A CLI session or an API token: only the SHA-256 of the secret is kept (team/access.py)."""
 
     __tablename__ = "access_tokens"
 

@@ -7,10 +7,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from leadms_tui.domain import audit
-from leadms_tui.domain.bulk_intake import take_in_many
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.domain.intake import LeadCreate
+from leadms_tui.domain.leads.bulk_intake import take_in_many
+from leadms_tui.domain.leads.intake import LeadCreate
 from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow
 
 

@@ -41,7 +41,7 @@ from starlette.routing import Route
 from leadms_tui.domain import audit, clock, text
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import DatabaseError, ValidationError
-from leadms_tui.domain.intake import IntakeResult, LeadCreate, receive_message
+from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, receive_message
 from leadms_tui.domain.models import Channel, IntakeReject
 from leadms_tui.intake.importer import to_lead_create
 from leadms_tui.intake.parsers.webhooks import parse_messenger_body, parse_whatsapp_body
@@ -354,13 +354,13 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         """Run the time rules every minute while the service is up (cron may run them too)."""
-        from leadms_tui.domain.rules import sweep
+        from leadms_tui.domain.work.rules import sweep
 
         async def sweeper() -> None:
             while True:
                 try:
                     report = await run_in_threadpool(sweep, db)
-                    if report.fired or report.missed_followups or report.missed_meetings:
+                    if report.fired or report.missed:
                         log.info("sweep: %s", report.describe())
                 except Exception:  # keep sweeping; a failed round is retried next minute
                     log.exception("sweep failed")

@@ -19,12 +19,12 @@ from textual.widgets import Digits, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from leadms_tui import formatting
-from leadms_tui.domain.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import Effects
 from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.repositories.lead_detail import lead_phone
 from leadms_tui.domain.text import visible
+from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField

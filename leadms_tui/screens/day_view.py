@@ -14,7 +14,7 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
-from leadms_tui.domain.users import UserInfo, list_users
+from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable

@@ -12,10 +12,10 @@ from textual.widgets import Input, Label
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.followups import add_followup, change_followup
 from leadms_tui.domain.models import FollowUpState, Role
 from leadms_tui.domain.repositories.dayview import FollowUpRow
 from leadms_tui.domain.text import visible
+from leadms_tui.domain.work.followups import add_followup, change_followup
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField

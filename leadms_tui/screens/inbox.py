@@ -9,7 +9,7 @@ from textual.widgets import DataTable, Label
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.notifications import NotificationItem, inbox, mark_read
+from leadms_tui.domain.work.notifications import NotificationItem, inbox, mark_read
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable

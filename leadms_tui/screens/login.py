@@ -6,10 +6,10 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label
 
-from leadms_tui.domain.access import sign_in, terminal_name
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.domain.settings import TeamSettings, load_settings
-from leadms_tui.domain.users import UserInfo
+from leadms_tui.domain.team.access import sign_in, terminal_name
+from leadms_tui.domain.team.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 

@@ -12,15 +12,15 @@ from textual.widgets import Input, Label, Select
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.meetings import (
+from leadms_tui.domain.models import MeetingKind, MeetingOutcome
+from leadms_tui.domain.team.users import get_user
+from leadms_tui.domain.work.meetings import (
     Clash,
     ClashError,
     EarlyOutcomeError,
     record_outcome,
     schedule_meeting,
 )
-from leadms_tui.domain.models import MeetingKind, MeetingOutcome
-from leadms_tui.domain.users import get_user
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField

@@ -7,7 +7,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
-from leadms_tui.domain.intake import IntakeResult, LeadCreate, intake_lead
+from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, intake_lead
 from leadms_tui.domain.models import Channel, Role
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter

@@ -26,7 +26,7 @@ from leadms_tui.domain.models import (
     RuleAction,
     RuleTrigger,
 )
-from leadms_tui.domain.rules import (
+from leadms_tui.domain.work.rules import (
     describe_rule,
     list_rules,
     preview_rule,

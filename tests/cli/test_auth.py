@@ -9,10 +9,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from leadms_tui.cli import app, sessions
-from leadms_tui.domain import clock, users
+from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, Call, User
+from leadms_tui.domain.team import users
 
 runner = CliRunner()
 GOOD = "correct horse battery"

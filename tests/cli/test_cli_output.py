@@ -11,9 +11,9 @@ from sqlalchemy import text
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FollowUp, Role
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.users import add_user
 
 LEADMS = [sys.executable, "-m", "leadms_tui"]
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from leadms_tui.cli import app
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import Call, Lead, Role
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.users import add_user
 from tests.conftest import cli_token
 
 runner = CliRunner()

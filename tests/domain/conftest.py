@@ -4,8 +4,8 @@ import pytest
 
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import Role
-from leadms_tui.domain.settings import set_setting
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.settings import set_setting
+from leadms_tui.domain.team.users import add_user
 
 
 @pytest.fixture

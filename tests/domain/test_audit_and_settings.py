@@ -9,10 +9,10 @@ from sqlalchemy.exc import DBAPIError
 
 from leadms_tui.domain.audit import SYSTEM, Actor
 from leadms_tui.domain.errors import ConflictError, ValidationError
-from leadms_tui.domain.intake import LeadCreate, create_lead, intake_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead, intake_lead
 from leadms_tui.domain.models import AuditEvent, Role
-from leadms_tui.domain.settings import describe_settings, load_settings, set_setting
-from leadms_tui.domain.users import add_user, authenticate
+from leadms_tui.domain.team.settings import describe_settings, load_settings, set_setting
+from leadms_tui.domain.team.users import add_user, authenticate
 
 PACKAGE = Path(__file__).resolve().parents[2] / "leadms_tui"
 

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 from sqlalchemy import event, func, select
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.bulk_intake import intake_batch, take_in_many
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.bulk_intake import intake_batch, take_in_many
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, Inquiry, Lead
-from leadms_tui.domain.settings import load_settings
+from leadms_tui.domain.team.settings import load_settings
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -5,17 +5,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from leadms_tui.domain.calls import log_call, undo_call
 from leadms_tui.domain.errors import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
     ValidationError,
 )
-from leadms_tui.domain.followups import add_followup
-from leadms_tui.domain.intake import LeadCreate, create_lead
-from leadms_tui.domain.leads import LeadUpdate, update_lead
+from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, Call, CallOutcome, FollowUp, Lead, LeadStatus
+from leadms_tui.domain.work.calls import log_call, undo_call
+from leadms_tui.domain.work.followups import add_followup
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 

@@ -10,9 +10,9 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.demo import build_demo, open_demo
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, Call, Lead, Meeting, Role, User
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.users import add_user
 
 
 def _count(db, model, *where):

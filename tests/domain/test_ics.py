@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadms_tui.domain.ics import CalendarEvent, render_calendar
+from leadms_tui.domain.work.ics import CalendarEvent, render_calendar
 
 NOW = datetime(2026, 11, 20, 9, 30, 15, tzinfo=UTC)
 BOGOTA = timezone(timedelta(hours=-5))

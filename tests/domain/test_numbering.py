@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.intake import LeadCreate, create_lead, intake_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead, intake_lead
+from leadms_tui.domain.leads.numbering import format_lead_number
 from leadms_tui.domain.models import AuditEvent, DayCounter, Inquiry, Lead
-from leadms_tui.domain.numbering import format_lead_number
-from leadms_tui.domain.settings import set_setting
+from leadms_tui.domain.team.settings import set_setting
 from tests.workers import take_leads
 
 

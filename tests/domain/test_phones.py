@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import PhoneFlag
-from leadms_tui.domain.phones import normalize_phone
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import Lead, PhoneFlag
-from leadms_tui.domain.settings import set_setting
+from leadms_tui.domain.team.settings import set_setting
 from tests.workers import take_leads
 
 

@@ -9,11 +9,8 @@ import pytest
 from sqlalchemy import func, select, update
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.calls import log_call, preview_call
 from leadms_tui.domain.errors import PermissionDeniedError, ValidationError
-from leadms_tui.domain.followups import add_followup, change_followup
-from leadms_tui.domain.intake import LeadCreate, create_lead
-from leadms_tui.domain.meetings import record_outcome, schedule_meeting
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import (
     CallOutcome,
     FollowUp,
@@ -24,7 +21,10 @@ from leadms_tui.domain.models import (
     RuleFiring,
 )
 from leadms_tui.domain.repositories.commitments import missed_commitments
-from leadms_tui.domain.rules import describe_rule, preview_rule, save_rule, sweep
+from leadms_tui.domain.work.calls import log_call, preview_call
+from leadms_tui.domain.work.followups import add_followup, change_followup
+from leadms_tui.domain.work.meetings import record_outcome, schedule_meeting
+from leadms_tui.domain.work.rules import describe_rule, preview_rule, save_rule, sweep
 from tests.workers_rules import run_sweeps
 
 WED_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # London is on GMT: 10:00 local

@@ -8,10 +8,10 @@ from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.bulk_intake import take_in_many
 from leadms_tui.domain.db import Database, _alembic_config
-from leadms_tui.domain.intake import LeadCreate, create_lead
-from leadms_tui.domain.leads import LeadUpdate, change_lead, update_lead
+from leadms_tui.domain.leads.bulk_intake import take_in_many
+from leadms_tui.domain.leads.edits import LeadUpdate, change_lead, update_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import Lead, lead_search_name
 from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
 

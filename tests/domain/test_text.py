@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from leadms_tui.domain import text as cleaning
-from leadms_tui.domain.calls import log_call
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.followups import add_followup
-from leadms_tui.domain.intake import MAX_NAME_LENGTH, LeadCreate, create_lead
-from leadms_tui.domain.leads import LeadUpdate, update_lead
+from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
+from leadms_tui.domain.leads.intake import MAX_NAME_LENGTH, LeadCreate, create_lead
 from leadms_tui.domain.models import CallOutcome, Lead
+from leadms_tui.domain.work.calls import log_call
+from leadms_tui.domain.work.followups import add_followup
 
 NASTY = "A\x00b\x1b]0;t\x07c\x1b[2Jd\x7fe\x85f\u202eg\ud800h\tline\r\nnext"
 CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import Channel
-from leadms_tui.domain.phones import normalize_phone
 from leadms_tui.intake.parsers.csv_leads import parse_csv_leads
 from leadms_tui.intake.parsers.meta_leads import parse_meta_leads
 from leadms_tui.intake.parsers.tabular import NO_CONTACT

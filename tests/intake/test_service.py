@@ -117,9 +117,9 @@ def test_the_running_service_sweeps_missed_commitments(service, db):
     from datetime import UTC, datetime, timedelta
 
     from leadms_tui.domain.audit import SYSTEM
-    from leadms_tui.domain.followups import add_followup
-    from leadms_tui.domain.intake import LeadCreate, create_lead
+    from leadms_tui.domain.leads.intake import LeadCreate, create_lead
     from leadms_tui.domain.models import FollowUp
+    from leadms_tui.domain.work.followups import add_followup
 
     lead = create_lead(
         db, LeadCreate(name="Old", email="old@example.com", channel="website"), actor=SYSTEM

@@ -8,10 +8,10 @@ from textual.widgets import Input
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FollowUp, Role
-from leadms_tui.domain.settings import set_setting
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.settings import set_setting
+from leadms_tui.domain.team.users import add_user
 from leadms_tui.widgets.key_footer import KeyFooter
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, 10:00 in London

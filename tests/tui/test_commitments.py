@@ -4,9 +4,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from leadms_tui.domain.meetings import schedule_meeting
 from leadms_tui.domain.models import FollowUp, Meeting, Notification
-from leadms_tui.domain.rules import sweep
+from leadms_tui.domain.work.meetings import schedule_meeting
+from leadms_tui.domain.work.rules import sweep
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.followup_modal import FollowUpModal
 from leadms_tui.screens.inbox import InboxScreen

@@ -5,9 +5,9 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import Call, FollowUp, Lead
-from leadms_tui.domain.settings import set_setting
+from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from tests.tui.conftest import NOW, settle
 

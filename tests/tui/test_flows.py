@@ -6,7 +6,7 @@ from sqlalchemy import select
 from textual.widgets._footer import FooterKey
 
 from leadms_tui.app import LeadMSApp
-from leadms_tui.domain.leads import LeadUpdate, update_lead
+from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.models import Call, FollowUp, Lead
 from leadms_tui.screens.call_modal import CallModal
 from leadms_tui.screens.day_view import DayViewScreen

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import text
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FollowUp, Rule
-from leadms_tui.domain.rules import save_rule
+from leadms_tui.domain.work.rules import save_rule
 from leadms_tui.screens.call_modal import CallModal
 from leadms_tui.screens.date_prompt import DatePrompt
 from leadms_tui.screens.day_view import DayViewScreen

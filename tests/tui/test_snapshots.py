@@ -5,7 +5,7 @@ import pytest
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import Role
-from leadms_tui.domain.users import add_user
+from leadms_tui.domain.team.users import add_user
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.rules import RulesScreen
 from tests.tui.conftest import settle

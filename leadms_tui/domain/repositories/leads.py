@@ -9,8 +9,8 @@ from sqlalchemy import ColumnElement, Select, and_, column, or_, select, table
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlmodel import Session
 
+from leadms_tui.domain.leads.phones import international_start, normalize_phone
 from leadms_tui.domain.models import Lead, User, fold
-from leadms_tui.domain.phones import international_start, normalize_phone
 
 _NUMBER = re.compile(r"^(LEAD-?(\d{1,8}(-\d*)?)?|\d{8}-\d*)$", re.IGNORECASE)
 _NUMBER_PART = re.compile(r"^\d*-?\d*$")  # digits, at most one dash: maybe inside a number

@@ -22,8 +22,7 @@ from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import CallSaved, Effects, LeadCreated, MeetingOutcomeSet
-from leadms_tui.domain.followups import book_followup
-from leadms_tui.domain.leads import change_lead
+from leadms_tui.domain.leads.edits import change_lead
 from leadms_tui.domain.models import (
     Call,
     CallOutcome,
@@ -40,7 +39,9 @@ from leadms_tui.domain.models import (
     RuleTrigger,
     User,
 )
-from leadms_tui.domain.settings import TeamSettings, load_settings
+from leadms_tui.domain.sales.onboarding import mark_missed_tasks
+from leadms_tui.domain.team.settings import TeamSettings, load_settings
+from leadms_tui.domain.work.followups import book_followup
 
 UNANSWERED = (CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL)
 CLOSED = (LeadStatus.WON, LeadStatus.LOST)
@@ -334,11 +335,17 @@ class SweepReport:
     fired: int = 0
     missed_followups: int = 0
     missed_meetings: int = 0
+    missed_tasks: int = 0
+
+    @property
+    def missed(self) -> int:
+        return self.missed_followups + self.missed_meetings + self.missed_tasks
 
     def describe(self) -> str:
         return (
-            f"{self.fired} rule firing(s); {self.missed_followups} follow-up(s) and "
-            f"{self.missed_meetings} meeting(s) marked missed"
+            f"{self.fired} rule firing(s); {self.missed_followups} follow-up(s), "
+            f"{self.missed_meetings} meeting(s) and {self.missed_tasks} onboarding task(s) "
+            "marked missed"
         )
 
 
@@ -346,7 +353,7 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
     """Run the time rules and mark missed commitments. Safe to run in many places at once."""
     at = clock.as_utc(now or clock.now())
     report = SweepReport()
-    report.missed_followups, report.missed_meetings = db.write(
+    report.missed_followups, report.missed_meetings, report.missed_tasks = db.write(
         lambda session: _mark_missed(session, at)
     )
     with db.reading() as session:
@@ -380,8 +387,8 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
     return report
 
 
-def _mark_missed(session: Session, at: datetime) -> tuple[int, int]:
-    """Follow-ups and meetings whose business day ended with no outcome are missed."""
+def _mark_missed(session: Session, at: datetime) -> tuple[int, int, int]:
+    """Follow-ups, meetings and onboarding tasks whose business day ended undone are missed."""
     settings = load_settings(session)
     today = clock.business_date(at, settings.timezone)
     from leadms_tui.domain.repositories.dayview import day_bounds
@@ -403,17 +410,18 @@ def _mark_missed(session: Session, at: datetime) -> tuple[int, int]:
         .values(missed_at=at, version=Meeting.version + 1)
         .execution_options(synchronize_session=False)
     ).rowcount
-    if followups or meetings:
+    tasks = mark_missed_tasks(session, today, at)
+    if followups or meetings or tasks:
         audit.record(
             session,
             audit.Actor(None, "sweep"),
             "commitments.missed",
             "sweep",
             at.isoformat(),
-            after={"followups": followups, "meetings": meetings},
+            after={"followups": followups, "meetings": meetings, "onboarding_tasks": tasks},
             at=at,
         )
-    return followups, meetings
+    return followups, meetings, tasks
 
 
 def _due_subjects(

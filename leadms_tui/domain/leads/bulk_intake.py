@@ -15,11 +15,12 @@ from datetime import datetime
 from sqlalchemy import bindparam, or_, select
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, events, numbering
+from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError, ValidationError
 from leadms_tui.domain.events import LeadCreated
-from leadms_tui.domain.intake import (
+from leadms_tui.domain.leads import numbering
+from leadms_tui.domain.leads.intake import (
     Contact,
     IntakeResult,
     LeadCreate,
@@ -30,7 +31,7 @@ from leadms_tui.domain.intake import (
     receive_message,
 )
 from leadms_tui.domain.models import AuditEvent, Inquiry, Lead
-from leadms_tui.domain.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.settings import TeamSettings, load_settings
 
 log = logging.getLogger("leadms.intake")
 _LEADS, _INQUIRIES = Lead.__table__, Inquiry.__table__  # type: ignore[attr-defined]

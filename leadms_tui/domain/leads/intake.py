@@ -14,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Connection, Select, bindparam, func, or_, select, text
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, events, numbering
+from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import LeadCreated
+from leadms_tui.domain.leads import numbering
+from leadms_tui.domain.leads.numbered_insert import NUMBERED, insert_numbered
+from leadms_tui.domain.leads.phones import Phone, normalize_phone
 from leadms_tui.domain.models import (
     Channel,
     Inquiry,
@@ -26,9 +29,7 @@ from leadms_tui.domain.models import (
     PhoneFlag,
     lead_search_name,
 )
-from leadms_tui.domain.numbered_insert import NUMBERED, insert_numbered
-from leadms_tui.domain.phones import Phone, normalize_phone
-from leadms_tui.domain.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.settings import TeamSettings, load_settings
 
 MAX_NAME_LENGTH = 200
 _NO_LIMIT = 2**31 - 1  # "before" bound that excludes nothing (ids are 32-bit integers)

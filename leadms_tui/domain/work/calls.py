@@ -13,8 +13,7 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.events import CallSaved, Effects
-from leadms_tui.domain.followups import book_followup
-from leadms_tui.domain.leads import change_lead, check_may_edit
+from leadms_tui.domain.leads.edits import change_lead, check_may_edit
 from leadms_tui.domain.models import (
     AuditEvent,
     Call,
@@ -24,6 +23,7 @@ from leadms_tui.domain.models import (
     Lead,
     LeadStatus,
 )
+from leadms_tui.domain.work.followups import book_followup
 
 
 class _ByRules:

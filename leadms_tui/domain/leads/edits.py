@@ -15,7 +15,8 @@ from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from leadms_tui.domain.errors import ValidationError as InvalidInput
 from leadms_tui.domain.events import LeadClosed
-from leadms_tui.domain.intake import MAX_NAME_LENGTH, earlier_leads, validated_email
+from leadms_tui.domain.leads.intake import MAX_NAME_LENGTH, earlier_leads, validated_email
+from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import (
     AuditEvent,
     Lead,
@@ -23,8 +24,7 @@ from leadms_tui.domain.models import (
     Role,
     lead_search_name,
 )
-from leadms_tui.domain.phones import normalize_phone
-from leadms_tui.domain.settings import load_settings
+from leadms_tui.domain.team.settings import load_settings
 
 # The path a lead walks; moving forward may skip steps, moving back is for managers.
 STATUS_ORDER = [

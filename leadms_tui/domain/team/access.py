@@ -20,7 +20,7 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.models import AccessToken, LoginFailure, Role, User
-from leadms_tui.domain.users import UserInfo, authenticate, get_user, info
+from leadms_tui.domain.team.users import UserInfo, authenticate, get_user, info
 
 MIN_PASSWORD_LENGTH = 10
 FAILURE_WINDOW = timedelta(minutes=15)
@@ -41,7 +41,7 @@ def check_password_policy(username: str, password: str) -> None:
 
 
 def _common_passwords() -> frozenset[str]:
-    text = resources.files("leadms_tui.domain").joinpath("common_passwords.txt").read_text()
+    text = resources.files("leadms_tui.domain.team").joinpath("common_passwords.txt").read_text()
     lines = (line.strip().lower() for line in text.splitlines())
     return frozenset(line for line in lines if line and not line.startswith("#"))
 

@@ -9,8 +9,7 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
 from leadms_tui.domain.events import MeetingOutcomeSet
-from leadms_tui.domain.followups import close_followup
-from leadms_tui.domain.leads import change_lead, check_may_edit
+from leadms_tui.domain.leads.edits import change_lead, check_may_edit
 from leadms_tui.domain.models import (
     FollowUp,
     FollowUpState,
@@ -21,6 +20,7 @@ from leadms_tui.domain.models import (
     MeetingKind,
     MeetingOutcome,
 )
+from leadms_tui.domain.work.followups import close_followup
 
 BEFORE_MEETING = (LeadStatus.NEW, LeadStatus.CONTACTED, LeadStatus.QUALIFIED)
 

@@ -9,8 +9,8 @@ from sqlmodel import Session, select
 from leadms_tui.domain import audit, recent
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.leads.phones import is_valid_region
 from leadms_tui.domain.models import Setting
-from leadms_tui.domain.phones import is_valid_region
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class TeamSettings:
     business_days: str = "mon-fri"
     holidays: str = ""  # comma-separated YYYY-MM-DD
     import_max_mb: str = "200"  # an import file, and a chat inside a zip once expanded
+    currency: str = "USD"  # ISO 4217: deal values and commission
 
     @property
     def import_max_bytes(self) -> int:
@@ -105,6 +106,16 @@ def _parse_megabytes(value: str) -> str:
     return str(int(text))
 
 
+def _parse_currency(value: str) -> str:
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValidationError(f"currency {value!r} should be an ISO 4217 code such as USD or EUR")
+    return code
+
+
+SPECS["currency"] = SettingSpec(
+    "Team currency (ISO 4217) of deal values and commission", _parse_currency
+)
 SPECS["import_max_mb"] = SettingSpec(
     "Largest import file, and chat in a zip once expanded, in MB", _parse_megabytes
 )

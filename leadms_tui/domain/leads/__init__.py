@@ -1,0 +1,1 @@
+"""Leads: intake from every channel, numbering, repeat detection and edits."""

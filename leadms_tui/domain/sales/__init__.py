@@ -1,0 +1,1 @@
+"""Sales: clients, conversion, commission and onboarding."""

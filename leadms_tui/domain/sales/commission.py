@@ -1,0 +1,267 @@
+"""Commission: the plans (settings), the amount a sale earns and how it is shared, and the
+payroll states of each share (pending → approved → paid, or void)."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from leadms_tui.domain.models import Commission, CommissionPlan, CommissionState, Role, Sale
+from leadms_tui.domain.sales.money import parse_amount, parse_percent, round_money
+
+
+@dataclass(frozen=True)
+class PlanInfo:
+    id: int
+    name: str
+    rate: Decimal | None
+    flat: Decimal | None
+    cap: Decimal | None
+    product_filter: str | None
+    is_default: bool
+
+    def describe(self, currency: str) -> str:
+        if self.flat is not None:
+            terms = f"flat {self.flat} {currency}"
+        else:
+            terms = f"{self.rate.normalize():f}% of the value"  # type: ignore[union-attr]
+            if self.cap is not None:
+                terms += f", capped at {self.cap} {currency}"
+        if self.product_filter:
+            terms += f", for {self.product_filter}"
+        return terms
+
+
+def _info(plan: CommissionPlan) -> PlanInfo:
+    return PlanInfo(
+        plan.id,  # type: ignore[arg-type]
+        plan.name,
+        plan.rate,
+        plan.flat,
+        plan.cap,
+        plan.product_filter,
+        plan.is_default,
+    )
+
+
+def add_plan(
+    session: Session,
+    name: str,
+    *,
+    currency: str,
+    rate: str | None = None,
+    flat: str | None = None,
+    cap: str | None = None,
+    product_filter: str | None = None,
+    make_default: bool = False,
+    actor: audit.Actor,
+) -> PlanInfo:
+    """A new commission plan; the first one added is the default until another is marked."""
+    require_manager(actor, "add commission plans")
+    name = name.strip()
+    if not name:
+        raise ValidationError("a commission plan needs a name")
+    if (rate is None) == (flat is None):
+        raise ValidationError("give either a rate (percent of the value) or a flat amount")
+    if cap is not None and rate is None:
+        raise ValidationError("a cap applies to a percentage plan only")
+    if session.execute(select(CommissionPlan.id).where(CommissionPlan.name == name)).first():
+        raise ConflictError(f"a commission plan named {name!r} exists")
+    plan = CommissionPlan(
+        name=name,
+        rate=parse_percent(rate) if rate is not None else None,
+        flat=parse_amount(flat, currency, what="flat amount") if flat is not None else None,
+        cap=parse_amount(cap, currency, what="cap") if cap is not None else None,
+        product_filter=(product_filter or "").strip() or None,
+        created_at=clock.now(),
+    )
+    first = not session.execute(select(func.count()).select_from(CommissionPlan)).scalar_one()
+    if make_default or first:
+        _clear_default(session)
+        plan.is_default = True
+    session.add(plan)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "commission_plan.add",
+        "commission_plan",
+        plan.id,
+        after=audit.snapshot(plan),
+    )
+    return _info(plan)
+
+
+def _clear_default(session: Session) -> None:
+    for plan in session.execute(select(CommissionPlan).where(CommissionPlan.is_default)).scalars():
+        plan.is_default = False
+
+
+def list_plans(session: Session) -> list[PlanInfo]:
+    plans = session.execute(
+        select(CommissionPlan).where(CommissionPlan.active).order_by(CommissionPlan.name)
+    ).scalars()
+    return [_info(plan) for plan in plans]
+
+
+def choose_plan(session: Session, product: str | None, name: str | None) -> CommissionPlan | None:
+    """The named plan; else the plan for this product; else the default; None if no plans."""
+    active = select(CommissionPlan).where(CommissionPlan.active)
+    if name:
+        plan = session.execute(active.where(CommissionPlan.name == name.strip())).scalar()
+        if plan is None:
+            known = ", ".join(p.name for p in list_plans(session)) or "none yet"
+            raise ValidationError(f"unknown commission plan {name!r} (plans: {known})")
+        return plan
+    if product:
+        by_product = session.execute(
+            active.where(
+                func.lower(CommissionPlan.product_filter) == product.strip().lower()
+            ).order_by(CommissionPlan.id)
+        ).scalar()
+        if by_product is not None:
+            return by_product
+    return session.execute(active.where(CommissionPlan.is_default)).scalar()
+
+
+def commission_total(plan: CommissionPlan | None, value: Decimal, currency: str) -> Decimal:
+    """What the sale earns by `plan`, rounded half-up to the minor unit (exact decimals)."""
+    if plan is None:
+        return Decimal(0)
+    if plan.flat is not None:
+        return round_money(Decimal(plan.flat), currency)
+    total = round_money(value * Decimal(plan.rate) / 100, currency)  # type: ignore[arg-type]
+    if plan.cap is not None:
+        total = min(total, round_money(Decimal(plan.cap), currency))
+    return total
+
+
+def split_amounts(total: Decimal, shares: list[Decimal], currency: str) -> list[Decimal]:
+    """Each share's amount, half-up; the last share takes the rounding remainder so the
+    amounts always add up to the total exactly."""
+    if sum(shares) != 100:
+        raise ValidationError(f"commission shares must add up to 100%, got {sum(shares)}%")
+    amounts = [round_money(total * share / 100, currency) for share in shares[:-1]]
+    return [*amounts, total - sum(amounts, Decimal(0))]
+
+
+def parse_split(text: str) -> tuple[Decimal, Decimal]:
+    """'60/40': the lead owner's share and the closing rep's, adding up to 100."""
+    parts = text.replace("%", "").split("/")
+    if len(parts) != 2:
+        raise ValidationError(f"split {text!r} should read OWNER/CLOSER, e.g. 60/40")
+    owner, closer = (parse_percent(part, what="share") for part in parts)
+    if owner + closer != 100:
+        raise ValidationError(f"shares {text!r} do not add up to 100%")
+    return owner, closer
+
+
+def record_commissions(
+    session: Session, sale: Sale, shares: list[tuple[int, Decimal]], at: datetime
+) -> list[Commission]:
+    """One pending commission row per (user, share) of the sale's frozen total."""
+    if not shares or sale.commission_total == 0:
+        return []
+    amounts = split_amounts(Decimal(sale.commission_total), [s for _, s in shares], sale.currency)
+    rows = [
+        Commission(
+            sale_id=sale.id,  # type: ignore[arg-type]
+            user_id=user_id,
+            share=share,
+            amount=amount,
+            created_at=at,
+        )
+        for (user_id, share), amount in zip(shares, amounts, strict=True)
+    ]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def require_manager(actor: audit.Actor, what: str) -> None:
+    if actor.role not in (None, Role.MANAGER, Role.ADMIN):
+        raise PermissionDeniedError(f"only a manager or an admin can {what}")
+
+
+_MOVES = {  # state → (states it may come from, timestamp column)
+    CommissionState.APPROVED: ((CommissionState.PENDING,), "approved_at"),
+    CommissionState.PAID: ((CommissionState.APPROVED,), "paid_at"),
+}
+
+
+def move_commissions(
+    session: Session,
+    ids: list[int],
+    to: CommissionState,
+    *,
+    actor: audit.Actor,
+    now: datetime | None = None,
+) -> int:
+    """Approve (pending → approved) or pay (approved → paid) commissions, all or none."""
+    require_manager(actor, f"mark commissions {to.value}")
+    at = clock.as_utc(now or clock.now())
+    sources, stamp = _MOVES[to]
+    rows = {
+        row.id: row
+        for row in session.execute(
+            select(Commission).where(Commission.id.in_(ids)).with_for_update()
+        ).scalars()
+    }
+    for commission_id in ids:
+        row = rows.get(commission_id)
+        if row is None:
+            raise NotFoundError(f"no commission #{commission_id}")
+        if row.state not in sources:
+            raise ValidationError(
+                f"commission #{commission_id} is {row.state}; only {sources[0].value} ones "
+                f"can be marked {to.value}"
+            )
+    for row in rows.values():
+        before = audit.snapshot(row)
+        row.state = to
+        setattr(row, stamp, at)
+        if to == CommissionState.APPROVED:
+            row.approved_by_id = actor.user_id
+        row.version += 1
+        audit.record(session, actor, f"commission.{to.value}", "commission", row.id,
+                     before=before, after=audit.snapshot(row), at=at)  # fmt: skip
+    return len(rows)
+
+
+def void_commissions(session: Session, sale_id: int, actor: audit.Actor, at: datetime) -> int:
+    """A reversed sale's commissions become void (paid ones too: payroll claws them back)."""
+    rows = session.execute(
+        select(Commission).where(
+            Commission.sale_id == sale_id, Commission.state != CommissionState.VOID
+        )
+    ).scalars()
+    count = 0
+    for row in rows:
+        before = audit.snapshot(row)
+        row.state = CommissionState.VOID
+        row.voided_at = at
+        row.version += 1
+        audit.record(session, actor, "commission.void", "commission", row.id,
+                     before=before, after=audit.snapshot(row), at=at)  # fmt: skip
+        count += 1
+    return count
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """'2026-11' → (2026-11-01, 2026-12-01): the sales dates a payroll month covers."""
+    try:
+        year, number = (int(part) for part in month.split("-"))
+        start = date(year, number, 1)
+    except ValueError:
+        raise ValidationError(f"month {month!r} should read YYYY-MM") from None
+    end = date(year + number // 12, number % 12 + 1, 1)
+    return start, end

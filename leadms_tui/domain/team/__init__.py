@@ -1,0 +1,1 @@
+"""The team: users, sign-in and access, team settings."""

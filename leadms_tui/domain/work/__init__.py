@@ -1,0 +1,1 @@
+"""The work on leads: calls, follow-ups, meetings, and the rules that react to them."""
