@@ -27,3 +27,24 @@ def take_leads(url: str, worker: int, count: int, start_at: float, phone: str | 
             errors.append(str(exc))
     database.dispose()
     return numbers, errors
+
+
+def convert_at(url: str, lead_id: int, username: str, user_id: int, start_at: float):
+    """Convert a lead as `username` once the shared start time comes; returns the client
+    number, or the refusal's message."""
+    from leadms_tui.domain.errors import LeadMSError
+    from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
+
+    database = Database(url)
+    actor = Actor(user_id, username, "manager")
+    while time.monotonic() < start_at:
+        time.sleep(0.001)
+    try:
+        result = database.write(
+            lambda s: convert_lead(s, lead_id, ConversionRequest(value="100"), actor=actor)
+        )
+        return ("converted", result.client_number)
+    except LeadMSError as exc:
+        return ("refused", str(exc))
+    finally:
+        database.dispose()

@@ -54,6 +54,22 @@ def record(
     session.connection().execute(_INSERT_EVENT, {**row, "entity_id": str(entity_id)})
 
 
+def record_row(
+    session: Session,
+    actor: Actor,
+    action: str,
+    row: SQLModel,
+    *,
+    before: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Audit `row` as it is now against `before` (None: a new row); the entity is the
+    action's first word ("sale.create" → "sale")."""
+    entity = action.split(".", 1)[0]
+    after = snapshot(row)
+    record(session, actor, action, entity, row.id, before=before, after=after, at=at)  # type: ignore[attr-defined]
+
+
 def event(
     actor: Actor,
     action: str,

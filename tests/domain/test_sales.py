@@ -1,6 +1,7 @@
 """Clients and conversion: one transaction makes the sale, the client, the commission and
 the onboarding tasks; refusals write nothing; a reversal voids without deleting."""
 
+import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -8,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from leadms_tui.domain import clock
-from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.audit import SYSTEM, Actor
 from leadms_tui.domain.errors import (
     ConflictError,
     PermissionDeniedError,
@@ -60,7 +61,7 @@ def _plan(db, team, **terms):
     return db.write(
         lambda s: commission.add_plan(
             s, terms.pop("name", "Standard"), currency="USD", actor=team["maria"].actor, **terms
-        )  # fmt: skip
+        )
     )
 
 
@@ -90,8 +91,13 @@ def test_conversion_makes_client_sale_commission_and_tasks(db, team):
     with db.reading() as s:
         assert s.get(Lead, lead_id).status == "won"
         actions = set(s.execute(select(AuditEvent.action)).scalars())
-    assert {"client.create", "sale.create", "commission.create",
-            "onboarding_task.create", "lead.update"} <= actions  # fmt: skip
+    assert {
+        "client.create",
+        "sale.create",
+        "commission.create",
+        "onboarding_task.create",
+        "lead.update",
+    } <= actions
 
 
 def test_repeat_lead_of_a_client_adds_a_sale_to_the_same_client(db, team):
@@ -164,8 +170,12 @@ def test_won_and_lost_leads_are_refused_with_the_reason(db, team):
     with pytest.raises(ConflictError, match=r"already converted by ana on .* \(client CL-000001\)"):
         _convert(db, lead_id, team["maria"].actor, value="10")
     lost = _lead(db, phone="+447700900999")
-    db.write(lambda s: (setattr(s.get(Lead, lost), "status", "lost"),
-                        setattr(s.get(Lead, lost), "lost_reason", "too expensive")))  # fmt: skip
+    db.write(
+        lambda s: (
+            setattr(s.get(Lead, lost), "status", "lost"),
+            setattr(s.get(Lead, lost), "lost_reason", "too expensive"),
+        )
+    )
     with pytest.raises(ValidationError, match=r"is lost \(too expensive\)"):
         _convert(db, lost, team["maria"].actor, value="10")
 
@@ -174,8 +184,11 @@ def test_a_failure_at_the_last_step_leaves_nothing(db, team, monkeypatch):
     _plan(db, team, rate="10")
     lead_id = _lead(db, owner=team["ana"])
     add_followup_at = datetime(2026, 11, 26, 10, tzinfo=UTC)
-    db.write(lambda s: add_followup(s, lead_id, due_at=add_followup_at, reason="call",
-                                    actor=team["ana"].actor))  # fmt: skip
+    db.write(
+        lambda s: add_followup(
+            s, lead_id, due_at=add_followup_at, reason="call", actor=team["ana"].actor
+        )
+    )
     counts = {m: _count(db, m) for m in (Client, Sale, Commission, OnboardingTask, AuditEvent)}
 
     def broken(*args, **kwargs):
@@ -217,8 +230,8 @@ def test_commission_amounts_are_exact(db, team, terms, value, total):
 def test_split_shares_add_up_to_the_total_to_the_cent(db, team):
     _plan(db, team, rate="10")
     lead_id = _lead(db, owner=team["ana"])
-    result = _convert(db, lead_id, team["bruno"].actor.__class__(team["bruno"].id, "bruno", "manager"),
-                      value="100.01", split="33.33/66.67")  # fmt: skip
+    closer = Actor(team["bruno"].id, "bruno", "manager")
+    result = _convert(db, lead_id, closer, value="100.01", split="33.33/66.67")
     amounts = {c.username: c.amount for c in result.commissions}
     assert amounts == {"ana": Decimal("3.33"), "bruno": Decimal("6.67")}
     assert sum(amounts.values()) == result.commission_total == Decimal("10.00")
@@ -242,8 +255,11 @@ def test_reversal_voids_commission_and_restores_the_lead(db, team):
             lambda s: reverse_conversion(s, result.sale_id, reason="oops", actor=team["ana"].actor)
         )
     audit_before = _count(db, AuditEvent)
-    db.write(lambda s: reverse_conversion(s, result.sale_id, reason="cheque bounced",
-                                          actor=team["maria"].actor))  # fmt: skip
+    db.write(
+        lambda s: reverse_conversion(
+            s, result.sale_id, reason="cheque bounced", actor=team["maria"].actor
+        )
+    )
     with db.reading() as s:
         assert s.get(Lead, lead_id).status == "qualified"
         assert set(s.execute(select(Commission.state)).scalars()) == {"void"}
@@ -264,14 +280,23 @@ def test_approve_then_pay_by_managers_only(db, team):
         (row,) = list_commissions(session=s, start=date(2026, 11, 1), end=date(2026, 12, 1))
     assert (row.rep, row.amount, row.state) == ("ana", Decimal("10.00"), "pending")
     with pytest.raises(PermissionDeniedError):
-        db.write(lambda s: commission.move_commissions(
-            s, [row.id], CommissionState.APPROVED, actor=team["ana"].actor))  # fmt: skip
+        db.write(
+            lambda s: commission.move_commissions(
+                s, [row.id], CommissionState.APPROVED, actor=team["ana"].actor
+            )
+        )
     with pytest.raises(ValidationError, match="only approved ones"):
-        db.write(lambda s: commission.move_commissions(
-            s, [row.id], CommissionState.PAID, actor=team["maria"].actor))  # fmt: skip
+        db.write(
+            lambda s: commission.move_commissions(
+                s, [row.id], CommissionState.PAID, actor=team["maria"].actor
+            )
+        )
     for state in (CommissionState.APPROVED, CommissionState.PAID):
-        db.write(lambda s, state=state: commission.move_commissions(
-            s, [row.id], state, actor=team["maria"].actor))  # fmt: skip
+        db.write(
+            lambda s, state=state: commission.move_commissions(
+                s, [row.id], state, actor=team["maria"].actor
+            )
+        )
     with db.reading() as s:
         assert s.get(Commission, row.id).state == "paid"
 
@@ -297,8 +322,10 @@ def test_onboarding_skips_weekends_and_holidays(db, team):
     result = _convert(db, _lead(db), team["maria"].actor, value="10")
     # day 0 Fri 27; day 2: Mon 30 is a holiday → Tue 1, Wed 2; day 10: Mon 14 Dec
     assert [t.due_on for t in result.tasks] == [
-        date(2026, 11, 27), date(2026, 12, 2), date(2026, 12, 14),
-    ]  # fmt: skip
+        date(2026, 11, 27),
+        date(2026, 12, 2),
+        date(2026, 12, 14),
+    ]
     saturday = datetime(2026, 11, 28, 12, tzinfo=UTC)
     clock.set_clock(lambda: saturday)
     later = _convert(db, _lead(db, phone="+447700900555"), team["maria"].actor, value="10")
@@ -324,3 +351,37 @@ def test_finishing_a_task_is_for_its_owner_or_a_manager(db, team):
         db.write(
             lambda s: onboarding.finish_task(s, 1, TaskState.SKIPPED, actor=team["maria"].actor)
         )
+
+
+@pytest.mark.slow
+def test_two_processes_converting_one_lead_give_one_sale(db, db_url, team):
+    """Two managers press convert at the same moment, each in their own process."""
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    from leadms_tui.domain.team.users import add_user
+    from tests.workers import convert_at
+
+    clock.set_clock(None)  # the children read the real clock; so does this test from here on
+    lead_id = _lead(db)
+    other = _lead(db, phone="+447700900777", email="x@example.com")
+    chief = db.write(
+        lambda s: add_user(s, "chief", role="manager", actor=SYSTEM, password="secret")
+    )
+    start_at = time.monotonic() + 2.0
+    with ProcessPoolExecutor(2, mp_context=get_context("spawn")) as pool:
+        futures = [
+            pool.submit(convert_at, db_url, lead_id, user.username, user.id, start_at)
+            for user in (team["maria"], chief)
+        ]
+        outcomes = sorted(f.result(timeout=120) for f in futures)
+    (converted, client), (refused, message) = outcomes
+    assert (converted, refused) == ("converted", "refused")
+    assert client == "CL-000001"
+    assert "already converted by" in message and "(client CL-000001)" in message
+    assert _count(db, Sale) == 1 and _count(db, Client) == 1 and _count(db, Commission) == 0
+    with db.reading() as s:
+        assert s.execute(select(func.count()).select_from(OnboardingTask)).scalar_one() == 3
+    # and the next client takes the next number: nothing was used up by the refusal
+    second = _convert(db, other, team["maria"].actor, value="5")
+    assert second.client_number == "CL-000002"

@@ -9,6 +9,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain.errors import NotFoundError
 from leadms_tui.domain.models import AuditEvent, Call, FollowUp, Inquiry, Lead, Meeting, User
+from leadms_tui.domain.repositories.sales import lead_client
 
 TIMELINE_LIMIT = 100  # newest entries per kind
 _SKIPPED_CHANGES = {"updated_at", "version", "email_lower", "phone_e164", "search_name"}
@@ -46,11 +47,22 @@ class LeadDetail:
     repeat_of: str | None
     related: list[RelatedLead]  # the same person's other leads, oldest first
     timeline: list[TimelineEntry]  # newest first
+    client_number: str | None = None  # the client a converted lead became (its live sale's)
 
 
 def lead_phone(*, session: Session, lead_id: int) -> tuple[str | None, str | None]:
     """(E.164 phone, the phone as written) of a lead, for the call modal's dial action."""
     row = session.execute(select(Lead.phone_e164, Lead.phone_raw).where(Lead.id == lead_id)).first()
+    return (row[0], row[1]) if row else (None, None)
+
+
+def lead_owner(*, session: Session, lead_id: int) -> tuple[int | None, str | None]:
+    """(owner id, owner username) of a lead, for the conversion modal's commission split."""
+    row = session.execute(
+        select(Lead.owner_id, User.username)
+        .outerjoin(User, User.id == Lead.owner_id)
+        .where(Lead.id == lead_id)
+    ).first()
     return (row[0], row[1]) if row else (None, None)
 
 
@@ -75,7 +87,10 @@ def load_lead_detail(*, session: Session, lead_id: int) -> LeadDetail:
             .limit(TIMELINE_LIMIT)
         )
     ]
-    return LeadDetail(lead, owner, repeat_of, related, _timeline(session, lead.id))
+    client = lead_client(session=session, lead_id=lead.id)
+    return LeadDetail(
+        lead, owner, repeat_of, related, _timeline(session, lead.id), client[1] if client else None
+    )
 
 
 def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:

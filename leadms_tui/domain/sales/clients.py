@@ -85,8 +85,7 @@ def open_client(
     )
     session.add(client)
     session.flush()
-    audit.record(session, actor, "client.create", "client", client.id,
-                 after=audit.snapshot(client), at=at)  # fmt: skip
+    audit.record_row(session, actor, "client.create", client, at=at)
     return client
 
 
@@ -115,6 +114,5 @@ def set_client_status(
     client.status = new
     client.updated_at = at
     client.version += 1
-    audit.record(session, actor, "client.update", "client", client.id,
-                 before=before, after=audit.snapshot(client), at=at)  # fmt: skip
+    audit.record_row(session, actor, "client.update", client, before=before, at=at)
     return client

@@ -90,14 +90,7 @@ def add_plan(
         plan.is_default = True
     session.add(plan)
     session.flush()
-    audit.record(
-        session,
-        actor,
-        "commission_plan.add",
-        "commission_plan",
-        plan.id,
-        after=audit.snapshot(plan),
-    )
+    audit.record_row(session, actor, "commission_plan.add", plan)
     return _info(plan)
 
 
@@ -232,8 +225,7 @@ def move_commissions(
         if to == CommissionState.APPROVED:
             row.approved_by_id = actor.user_id
         row.version += 1
-        audit.record(session, actor, f"commission.{to.value}", "commission", row.id,
-                     before=before, after=audit.snapshot(row), at=at)  # fmt: skip
+        audit.record_row(session, actor, f"commission.{to.value}", row, before=before, at=at)
     return len(rows)
 
 
@@ -250,8 +242,7 @@ def void_commissions(session: Session, sale_id: int, actor: audit.Actor, at: dat
         row.state = CommissionState.VOID
         row.voided_at = at
         row.version += 1
-        audit.record(session, actor, "commission.void", "commission", row.id,
-                     before=before, after=audit.snapshot(row), at=at)  # fmt: skip
+        audit.record_row(session, actor, "commission.void", row, before=before, at=at)
         count += 1
     return count
 

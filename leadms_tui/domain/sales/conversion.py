@@ -167,11 +167,10 @@ def convert_lead(
     )
     session.add(sale)
     session.flush()
-    audit.record(session, actor, "sale.create", "sale", sale.id, after=audit.snapshot(sale), at=at)
+    audit.record_row(session, actor, "sale.create", sale, at=at)
     rows = commission.record_commissions(session, sale, shares, at)
     for row in rows:
-        audit.record(session, actor, "commission.create", "commission", row.id,
-                     after=audit.snapshot(row), at=at)  # fmt: skip
+        audit.record_row(session, actor, "commission.create", row, at=at)
     _close_own_followups(session, lead, client, actor, at)
     change_lead(session, lead, actor, at, status=LeadStatus.WON)
     converted = LeadConverted(
@@ -290,8 +289,7 @@ def reverse_conversion(
     sale.reversed_by_id = actor.user_id
     sale.reverse_reason = reason.strip()
     session.flush()
-    audit.record(session, actor, "sale.reverse", "sale", sale.id,
-                 before=before, after=audit.snapshot(sale), at=at)  # fmt: skip
+    audit.record_row(session, actor, "sale.reverse", sale, before=before, at=at)
     commission.void_commissions(session, sale.id, actor, at)  # type: ignore[arg-type]
     onboarding.cancel_sale_tasks(session, sale.id, actor, at)  # type: ignore[arg-type]
     lead = session.get(Lead, sale.lead_id, with_for_update=True)

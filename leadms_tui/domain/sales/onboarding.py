@@ -174,8 +174,7 @@ def on_lead_converted(
         )
         session.add(task)
         session.flush()
-        audit.record(session, event.actor, "onboarding_task.create", "onboarding_task", task.id,
-                     after=audit.snapshot(task), at=at)  # fmt: skip
+        audit.record_row(session, event.actor, "onboarding_task.create", task, at=at)
         effects.descriptions.append(f"task {step.title} due {task.due_on:%a %d %b}")
 
 
@@ -225,8 +224,7 @@ def finish_task(
     task.done_at = at
     task.done_by_id = actor.user_id
     task.version += 1
-    audit.record(session, actor, f"onboarding_task.{state.value}", "onboarding_task", task.id,
-                 before=before, after=audit.snapshot(task), at=at)  # fmt: skip
+    audit.record_row(session, actor, f"onboarding_task.{state.value}", task, before=before, at=at)
     return task
 
 
@@ -242,8 +240,7 @@ def cancel_sale_tasks(session: Session, sale_id: int, actor: audit.Actor, at: da
         before = audit.snapshot(task)
         task.state = TaskState.CANCELLED
         task.version += 1
-        audit.record(session, actor, "onboarding_task.cancel", "onboarding_task", task.id,
-                     before=before, after=audit.snapshot(task), at=at)  # fmt: skip
+        audit.record_row(session, actor, "onboarding_task.cancel", task, before=before, at=at)
         count += 1
     return count
 
