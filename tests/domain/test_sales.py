@@ -385,3 +385,18 @@ def test_two_processes_converting_one_lead_give_one_sale(db, db_url, team):
     # and the next client takes the next number: nothing was used up by the refusal
     second = _convert(db, other, team["maria"].actor, value="5")
     assert second.client_number == "CL-000002"
+
+
+def test_missed_onboarding_tasks_count_as_missed_commitments(db, team):
+    from leadms_tui.domain.repositories.commitments import missed_commitments
+
+    _convert(db, _lead(db, owner=team["ana"]), team["ana"].actor, value="10")
+    sweep(db, now=datetime(2026, 11, 26, 0, 30, tzinfo=UTC))
+    with db.reading() as s:
+        counts = missed_commitments(
+            session=s,
+            timezone="Europe/London",
+            date_from=date(2026, 11, 23),
+            date_to=date(2026, 11, 29),
+        )
+    assert counts == {("ana", date(2026, 11, 25)): 1}

@@ -8,7 +8,14 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 from leadms_tui.domain import clock
-from leadms_tui.domain.models import FollowUp, Lead, Meeting, MeetingAttendee, User
+from leadms_tui.domain.models import (
+    FollowUp,
+    Lead,
+    Meeting,
+    MeetingAttendee,
+    OnboardingTask,
+    User,
+)
 from leadms_tui.domain.repositories.dayview import day_bounds
 
 
@@ -149,7 +156,8 @@ def meeting_attendees(*, session: Session, meeting_ids: list[int]) -> dict[int, 
 def missed_commitments(
     *, session: Session, timezone: str, date_from: date, date_to: date
 ) -> dict[tuple[str, date], int]:
-    """Missed follow-ups and meetings per (rep username, business date of the commitment)."""
+    """Missed follow-ups, meetings and onboarding tasks per (rep username, business date of
+    the commitment)."""
     start, _ = day_bounds(date_from, timezone)
     _, end = day_bounds(date_to, timezone)
     counts: dict[tuple[str, date], int] = {}
@@ -162,6 +170,17 @@ def missed_commitments(
         for username, when in rows:
             key = (username, clock.business_date(when, timezone))
             counts[key] = counts.get(key, 0) + 1
+    tasks = session.execute(
+        select(User.username, OnboardingTask.due_on)
+        .join(User, User.id == OnboardingTask.owner_id)
+        .where(
+            OnboardingTask.missed_at.is_not(None),
+            OnboardingTask.due_on >= date_from,
+            OnboardingTask.due_on <= date_to,
+        )
+    )
+    for username, day in tasks:
+        counts[(username, day)] = counts.get((username, day), 0) + 1
     return counts
 
 
