@@ -40,7 +40,11 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
             yield Input(lead.phone_raw or "", placeholder="Phone", id="phone")
             yield Input(lead.email or "", placeholder="Email", id="email")
             yield Select(
-                [(s.value.replace("_", " "), s.value) for s in LeadStatus],
+                [
+                    (s.value.replace("_", " "), s.value)
+                    for s in LeadStatus
+                    if s != LeadStatus.WON or lead.status == LeadStatus.WON  # won: by converting
+                ],
                 value=str(lead.status),
                 allow_blank=False,
                 id="status",

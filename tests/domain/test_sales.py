@@ -400,3 +400,20 @@ def test_missed_onboarding_tasks_count_as_missed_commitments(db, team):
             date_to=date(2026, 11, 29),
         )
     assert counts == {("ana", date(2026, 11, 25)): 1}
+
+
+def test_an_edit_cannot_mark_a_lead_won_without_a_sale(db, team):
+    from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
+    from leadms_tui.domain.models import LeadStatus
+
+    lead_id = _lead(db)
+    with pytest.raises(ValidationError, match="won by converting it"):
+        db.write(
+            lambda s: update_lead(
+                s,
+                lead_id,
+                LeadUpdate(status=LeadStatus.WON),
+                expected_version=1,
+                actor=team["maria"].actor,
+            )
+        )

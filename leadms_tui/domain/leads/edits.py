@@ -55,6 +55,8 @@ def check_transition(
     """Refuse a status change the lead's path does not allow for this actor."""
     if new == current:
         return
+    if new == LeadStatus.WON:
+        raise InvalidInput("a lead is won by converting it (v, or leadms leads convert)")
     if new == LeadStatus.LOST:
         if not (lost_reason or "").strip():
             raise InvalidInput("a lost lead needs a lost reason")
