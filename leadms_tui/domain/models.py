@@ -179,13 +179,17 @@ class FieldEntity(StrEnum):
 class FieldKind(StrEnum):
     TEXT = "text"
     LONG_TEXT = "long_text"
-    NUMBER = "number"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    MONEY = "money"
     DATE = "date"
+    DATETIME = "datetime"
+    YES_NO = "yes_no"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
     LINK = "link"
     EMAIL = "email"
     PHONE = "phone"
-    CHOICE = "choice"
-    YES_NO = "yes_no"
     IMAGE = "image"
     DOCUMENT = "document"
 
@@ -551,40 +555,55 @@ class FieldDefinition(SQLModel, table=True):
     key: str = _text(64)
     label: str = _text(200)
     kind: FieldKind = _text(16)
+    options: list[str] = Field(default_factory=list, sa_type=CleanJSON)  # of a (multi) choice
     required: bool = False
-    choices: list[str] = Field(default_factory=list, sa_type=CleanJSON)
+    default: str | None = _text(500, default=None)  # canonical text of the default value
+    help_text: str | None = _text(500, default=None)
+    section: str = _text(100, default="Details")
     position: int = 0
-    active: bool = True
+    active: bool = True  # a retired field is hidden; its values and history stay
     created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()
+    version: int = 1
 
 
 class StoredFile(SQLModel, table=True):
-    """An image or document kept in the database so every terminal on it can open it."""
+    """An image or document kept in the database, by content (sha256): every terminal on a
+    shared database can open it, and a backup or a move takes it along."""
 
     __tablename__ = "stored_files"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = _text(255)
-    mime_type: str = _text(100)
+    sha256: str = _text(64, unique=True)
     size: int
-    sha256: str = _text(64, index=True)
+    mime_type: str = _text(100)
     content: bytes = Field(sa_type=LargeBinary)
-    created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _created_at()
 
 
 class FieldValue(SQLModel, table=True):
+    """One value of a field on one record, in the column of its type. A multiple choice has
+    one row per chosen option (`item` 0, 1, ...), so a filter by one option uses the index."""
+
     __tablename__ = "field_values"
     __table_args__ = (
-        UniqueConstraint("definition_id", "entity_id", name="uq_field_value_definition_entity"),
+        UniqueConstraint("definition_id", "entity_id", "item", name="uq_field_value_item"),
+        Index("ix_field_values_key", "definition_id", "value_key"),
+        Index("ix_field_values_number", "definition_id", "value_number"),
+        Index("ix_field_values_date", "definition_id", "value_date"),
+        Index("ix_field_values_datetime", "definition_id", "value_datetime"),
+        Index("ix_field_values_entity", "entity_id", "definition_id"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     definition_id: int = Field(foreign_key="field_definitions.id")
-    entity_id: int = Field(index=True)
-    value_text: str | None = Field(default=None, sa_type=Lines)
+    entity_id: int
+    item: int = 0
+    value_text: str | None = Field(default=None, sa_type=Lines)  # as entered (a file's name)
+    value_key: str | None = _text(200, default=None)  # folded text, choice, e164: filters
     value_number: Decimal | None = Field(default=None, sa_type=Numeric(20, 6))
     value_date: date | None = Field(default=None)
+    value_datetime: datetime | None = _timestamp(default=None)
     value_bool: bool | None = Field(default=None)
     file_id: int | None = Field(default=None, foreign_key="stored_files.id")
 

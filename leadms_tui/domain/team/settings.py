@@ -24,6 +24,11 @@ class TeamSettings:
     holidays: str = ""  # comma-separated YYYY-MM-DD
     import_max_mb: str = "200"  # an import file, and a chat inside a zip once expanded
     currency: str = "USD"  # ISO 4217: deal values and commission
+    file_max_mb: str = "10"  # an image or document in a field
+
+    @property
+    def file_max_bytes(self) -> int:
+        return int(self.file_max_mb) * 1024 * 1024
 
     @property
     def import_max_bytes(self) -> int:
@@ -116,6 +121,7 @@ def _parse_currency(value: str) -> str:
 SPECS["currency"] = SettingSpec(
     "Team currency (ISO 4217) of deal values and commission", _parse_currency
 )
+SPECS["file_max_mb"] = SettingSpec("Largest image or document in a field, in MB", _parse_megabytes)
 SPECS["import_max_mb"] = SettingSpec(
     "Largest import file, and chat in a zip once expanded, in MB", _parse_megabytes
 )

@@ -1,0 +1,252 @@
+"""What each field type accepts and how a value is stored, shown and exported: the one
+place a type's rules live, used by every path (TUI, CLI, import, intake)."""
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.leads.intake import validated_email
+from leadms_tui.domain.leads.phones import normalize_phone
+from leadms_tui.domain.models import FieldKind, fold
+from leadms_tui.domain.sales.money import minor_unit
+from leadms_tui.domain.spoken_dates import parse_when
+from leadms_tui.domain.text import clean_line, clean_text
+
+MAX_TEXT = 500
+MAX_LONG_TEXT = 10_000
+MAX_NUMBER = Decimal("1e13")
+FILE_KINDS = (FieldKind.IMAGE, FieldKind.DOCUMENT)
+CHOICE_KINDS = (FieldKind.CHOICE, FieldKind.MULTI_CHOICE)
+NUMBER_KINDS = (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.MONEY)
+_YES = {"yes", "y", "true", "1", "on", "si", "sí", "oui", "ja"}
+_NO = {"no", "n", "false", "0", "off", "non", "nein"}
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file already stored (see files.store_file), given as a field's value."""
+
+    file_id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Item:
+    """One stored value: the columns of a field_values row."""
+
+    text: str | None = None
+    key: str | None = None
+    number: Decimal | None = None
+    day: date | None = None
+    moment: datetime | None = None
+    flag: bool | None = None
+    file_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What parsing needs from the team: its timezone, phone region, currency, and now."""
+
+    timezone: str
+    phone_region: str
+    currency: str
+    now: datetime
+
+
+def parse(
+    kind: FieldKind, raw: "str | Upload | None", options: list[str], ctx: Context
+) -> list[Item]:
+    """The items `raw` stores as, [] for a blank (clears the field), or a ValidationError
+    whose message says what is wrong in a few words."""
+    if isinstance(raw, Upload):
+        if kind not in FILE_KINDS:
+            raise ValidationError("a file goes in an image or document field")
+        return [Item(text=clean_line(raw.name)[:255], file_id=raw.file_id)]
+    text = (raw or "").strip()
+    if not text:
+        return []
+    if kind in FILE_KINDS:
+        raise ValidationError("give a file (KEY=@path)")
+    return _PARSERS[kind](text, options, ctx)
+
+
+def _text(text: str, options: list[str], ctx: Context) -> list[Item]:
+    line = clean_line(text)
+    if len(line) > MAX_TEXT:
+        raise ValidationError(f"longer than {MAX_TEXT} characters")
+    return [Item(text=line, key=fold(line)[:200])]
+
+
+def _long_text(text: str, options: list[str], ctx: Context) -> list[Item]:
+    body = clean_text(text)
+    if len(body) > MAX_LONG_TEXT:
+        raise ValidationError(f"longer than {MAX_LONG_TEXT} characters")
+    return [Item(text=body, key=fold(body)[:200])]
+
+
+def _decimal(text: str, places: int) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", "").replace(" ", ""))
+    except InvalidOperation:
+        raise ValidationError(f"{text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValidationError(f"{text!r} is not a number")
+    if abs(value) >= MAX_NUMBER:
+        raise ValidationError(f"{text!r} is too large")
+    if -value.as_tuple().exponent > places:  # type: ignore[operator]
+        raise ValidationError(f"{text!r} has more than {places} decimals")
+    return value
+
+
+def _integer(text: str, options: list[str], ctx: Context) -> list[Item]:
+    value = _decimal(text, 0)
+    return [Item(text=str(value), number=value)]
+
+
+def _decimal_item(text: str, options: list[str], ctx: Context) -> list[Item]:
+    value = _decimal(text, 6)
+    return [Item(text=f"{value:f}", number=value)]
+
+
+def _money(text: str, options: list[str], ctx: Context) -> list[Item]:
+    amount = text.upper().removesuffix(ctx.currency.upper()).strip()
+    value = _decimal(amount, minor_unit(ctx.currency))
+    return [Item(text=f"{value:f}", number=value)]
+
+
+def _date(text: str, options: list[str], ctx: Context) -> list[Item]:
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        day = (
+            parse_when(text, now=ctx.now, timezone=ctx.timezone)
+            .astimezone(ZoneInfo(ctx.timezone))
+            .date()
+        )  # "tomorrow", "fri"
+    return [Item(text=day.isoformat(), day=day)]
+
+
+def _datetime(text: str, options: list[str], ctx: Context) -> list[Item]:
+    moment = parse_when(text, now=ctx.now, timezone=ctx.timezone)
+    return [Item(text=moment.isoformat(), moment=moment)]
+
+
+def _yes_no(text: str, options: list[str], ctx: Context) -> list[Item]:
+    word = text.lower()
+    if word in _YES:
+        return [Item(text="yes", flag=True)]
+    if word in _NO:
+        return [Item(text="no", flag=False)]
+    raise ValidationError(f"{text!r} is not yes or no")
+
+
+def _option(text: str, options: list[str]) -> str:
+    for option in options:
+        if fold(option) == fold(text):
+            return option
+    shown = ", ".join(options) or "none defined"
+    raise ValidationError(f"{text!r} is not one of the options ({shown})")
+
+
+def _choice(text: str, options: list[str], ctx: Context) -> list[Item]:
+    option = _option(text, options)
+    return [Item(text=option, key=option)]
+
+
+def _multi_choice(text: str, options: list[str], ctx: Context) -> list[Item]:
+    chosen = dict.fromkeys(
+        _option(part.strip(), options) for part in text.split(",") if part.strip()
+    )
+    return [Item(text=option, key=option) for option in chosen]
+
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
+
+
+def _link(text: str, options: list[str], ctx: Context) -> list[Item]:
+    url = text if _SCHEME.match(text) else f"https://{text}"
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ValidationError("only http and https links are allowed")
+    if not parts.hostname or any(ch.isspace() for ch in url) or len(url) > MAX_TEXT:
+        raise ValidationError(f"{text!r} is not a web address")
+    return [Item(text=url, key=url.lower()[:200])]
+
+
+def _email(text: str, options: list[str], ctx: Context) -> list[Item]:
+    email = validated_email(text)
+    return [Item(text=email, key=email.lower()[:200])] if email else []
+
+
+def _phone(text: str, options: list[str], ctx: Context) -> list[Item]:
+    phone = normalize_phone(text, ctx.phone_region)
+    if not phone.usable or not phone.e164:
+        raise ValidationError(f"{text!r} is not a phone number")
+    return [Item(text=phone.raw, key=phone.e164)]
+
+
+_PARSERS = {
+    FieldKind.TEXT: _text,
+    FieldKind.LONG_TEXT: _long_text,
+    FieldKind.INTEGER: _integer,
+    FieldKind.DECIMAL: _decimal_item,
+    FieldKind.MONEY: _money,
+    FieldKind.DATE: _date,
+    FieldKind.DATETIME: _datetime,
+    FieldKind.YES_NO: _yes_no,
+    FieldKind.CHOICE: _choice,
+    FieldKind.MULTI_CHOICE: _multi_choice,
+    FieldKind.LINK: _link,
+    FieldKind.EMAIL: _email,
+    FieldKind.PHONE: _phone,
+}
+
+
+def as_json(kind: FieldKind, items: list[Item], file_info: dict[int, dict] | None = None):  # type: ignore[no-untyped-def]
+    """A typed JSON value: numbers as strings of exact decimals, dates ISO, files as objects."""
+    if not items:
+        return [] if kind == FieldKind.MULTI_CHOICE else None
+    first = items[0]
+    if kind == FieldKind.MULTI_CHOICE:
+        return [item.text for item in items]
+    if kind == FieldKind.INTEGER:
+        return int(first.number)  # type: ignore[arg-type]
+    if kind in (FieldKind.DECIMAL, FieldKind.MONEY):
+        return f"{first.number.normalize():f}" if first.number is not None else None
+    if kind == FieldKind.YES_NO:
+        return first.flag
+    if kind == FieldKind.PHONE:
+        return first.key
+    if kind in FILE_KINDS:
+        info = (file_info or {}).get(first.file_id, {})  # type: ignore[arg-type]
+        return {"id": first.file_id, "name": first.text, **info}
+    return first.text
+
+
+def as_text(kind: FieldKind, items: list[Item], *, currency: str, timezone: str) -> str:
+    """How a value reads on screen and in a CSV cell."""
+    if not items:
+        return ""
+    first = items[0]
+    if kind == FieldKind.MULTI_CHOICE:
+        return ", ".join(item.text or "" for item in items)
+    if kind == FieldKind.MONEY and first.number is not None:
+        return f"{first.number:,.{minor_unit(currency)}f} {currency}"
+    if kind in (FieldKind.INTEGER, FieldKind.DECIMAL) and first.number is not None:
+        return f"{first.number.normalize():,f}"
+    if kind == FieldKind.DATETIME and first.moment is not None:
+        return f"{first.moment.astimezone(ZoneInfo(timezone)):%a %d %b %Y %H:%M}"
+    if kind == FieldKind.DATE and first.day is not None:
+        return f"{first.day:%a %d %b %Y}"
+    return first.text or ""
+
+
+def canonical(kind: FieldKind, items: list[Item]) -> str:
+    """The value as text that `parse` reads back (what a type change re-parses)."""
+    if kind == FieldKind.MULTI_CHOICE:
+        return ", ".join(item.text or "" for item in items)
+    return items[0].text or "" if items else ""
