@@ -156,7 +156,7 @@ def import_csv(
         [],
         "--map",
         help="COLUMN=FIELD (name, first_name, last_name, phone, email, message, "
-        "created_at, external_id, ignore); repeatable.",
+        "created_at, external_id, ignore, or field:KEY for a lead field); repeatable.",
     ),
     dry_run: bool = DryRun,
     as_json: bool = AsJson,

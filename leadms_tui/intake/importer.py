@@ -59,6 +59,7 @@ def to_lead_create(record: LeadRecord) -> LeadCreate:
         received_at=record.received_at,
         payload_ref=record.payload_ref,
         attributes=record.attributes,
+        fields=record.fields,
     )
 
 

@@ -29,6 +29,7 @@ class LeadRecord:
     received_at: datetime | None = None  # aware; when the contact really happened
     attributes: dict[str, Any] = field(default_factory=dict)  # utm_*, campaign, answers, ...
     payload_ref: str | None = None  # where it came from, e.g. "leads.csv#row=12"
+    fields: dict[str, str] = field(default_factory=dict)  # dynamic lead fields by key
 
 
 @dataclass(frozen=True)

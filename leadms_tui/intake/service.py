@@ -67,6 +67,7 @@ KEPT_FIELDS = (
     "page_url",
     "consent",
 )
+FIELD_PREFIX = "field."  # a form input named field.budget fills the lead field "budget"
 MAX_FORM_FIELDS = 100  # a contact form has a dozen; more is a flood, not a lead
 MAX_JSON_DEPTH = 64  # Meta's deepest payload is ~12 levels; deeper is an attack on recursion
 MAX_SLUG = 100
@@ -567,6 +568,11 @@ def _form_lead(request: Request, slug: str, fields: dict[str, str]) -> LeadCreat
         dedupe_key=f"form:{fingerprint}:{minute}",
         payload_ref=f"form:{slug}"[:500],
         attributes=attributes,
+        fields={  # inputs named field.KEY fill the lead's field KEY (validated: 422 if bad)
+            key.removeprefix(FIELD_PREFIX): value
+            for key, value in fields.items()
+            if key.startswith(FIELD_PREFIX) and value.strip()
+        },
     )
 
 

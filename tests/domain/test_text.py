@@ -13,8 +13,9 @@ from sqlalchemy import text
 
 from leadms_tui.domain import text as cleaning
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.leads.checks import MAX_NAME_LENGTH
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
-from leadms_tui.domain.leads.intake import MAX_NAME_LENGTH, LeadCreate, create_lead
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import CallOutcome, Lead
 from leadms_tui.domain.work.calls import log_call
 from leadms_tui.domain.work.followups import add_followup

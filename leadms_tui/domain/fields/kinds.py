@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.leads.intake import validated_email
+from leadms_tui.domain.leads.checks import validated_email
 from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import FieldKind, fold
 from leadms_tui.domain.sales.money import minor_unit
@@ -113,7 +113,8 @@ def _decimal_item(text: str, options: list[str], ctx: Context) -> list[Item]:
 
 
 def _money(text: str, options: list[str], ctx: Context) -> list[Item]:
-    amount = text.upper().removesuffix(ctx.currency.upper()).strip()
+    currency = ctx.currency.upper()
+    amount = text[: -len(currency)].strip() if text.upper().endswith(currency) else text
     value = _decimal(amount, minor_unit(ctx.currency))
     return [Item(text=f"{value:f}", number=value)]
 

@@ -14,7 +14,7 @@ from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationErr
 from leadms_tui.domain.fields import kinds
 from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.files import file_info
-from leadms_tui.domain.leads.edits import check_may_edit
+from leadms_tui.domain.leads.checks import check_may_edit
 from leadms_tui.domain.models import (
     Client,
     FieldDefinition,
@@ -130,15 +130,16 @@ def parse_values(
     ctx: kinds.Context,
     *,
     check_required: bool = False,
+    fields: "list[FieldSpec] | None" = None,
 ) -> dict[int, list[kinds.Item]]:
     """Validate `raw` (field key → text or upload) against the definitions: the items per
     definition id, or one ValidationError listing every bad field by its label."""
-    fields = {f.key: f for f in list_fields(session, entity)}
+    by_key = {f.key: f for f in (fields if fields is not None else list_fields(session, entity))}
     errors, parsed = [], {}
     for key, value in raw.items():
-        field = fields.get(key.strip().lower())
+        field = by_key.get(key.strip().lower())
         if field is None:
-            known = ", ".join(fields) or "none defined"
+            known = ", ".join(by_key) or "none defined"
             errors.append(f"unknown {entity.value} field {key!r} (fields: {known})")
             continue
         try:
@@ -146,8 +147,8 @@ def parse_values(
         except ValidationError as exc:
             errors.append(f"{field.label}: {exc}")
     if check_required:
-        given = {fields[k.strip().lower()].id for k in raw if k.strip().lower() in fields}
-        for field in fields.values():
+        given = {by_key[k.strip().lower()].id for k in raw if k.strip().lower() in by_key}
+        for field in by_key.values():
             if (
                 field.required
                 and not parsed.get(field.id)
@@ -209,10 +210,12 @@ def set_parsed(
 ) -> None:
     """Store values already validated by `parse_values` on a record made in this
     transaction (import, intake, conversion): audited as part of its creation."""
+    specs = {f.id: f for f in list_fields(session, entity, include_retired=True)}
     after = {}
     for definition_id, items in parsed.items():
         write_items(session, definition_id, entity_id, items)
-        after[str(definition_id)] = [item.text for item in items]
+        field = specs[definition_id]
+        after[field.key] = kinds.canonical(field.kind, items)
     if after:
         audit.record(session, actor, "fields.update", entity.value, entity_id, after=after, at=at)
 

@@ -19,6 +19,8 @@ from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError, ValidationError
 from leadms_tui.domain.events import LeadCreated
+from leadms_tui.domain.fields import values as field_values
+from leadms_tui.domain.fields.definitions import list_fields
 from leadms_tui.domain.leads import numbering
 from leadms_tui.domain.leads.intake import (
     Contact,
@@ -30,7 +32,7 @@ from leadms_tui.domain.leads.intake import (
     lead_values,
     receive_message,
 )
-from leadms_tui.domain.models import AuditEvent, Inquiry, Lead
+from leadms_tui.domain.models import AuditEvent, FieldEntity, Inquiry, Lead
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 
 log = logging.getLogger("leadms.intake")
@@ -72,6 +74,7 @@ class _NewLead:
     duplicate_of: "_NewLead | None" = None  # the same delivery appeared earlier in the batch
     values: dict | None = None
     lead_id: int | None = None
+    fields: dict | None = None  # dynamic field values, validated
 
     @property
     def contacts(self) -> list[str]:
@@ -91,15 +94,27 @@ def intake_batch(
     """Take in `rows` inside the caller's write transaction; outcomes in row order."""
     outcomes: list[RowOutcome | None] = [None] * len(rows)
     fresh: list[_NewLead] = []
+    at = clock.as_utc(now or clock.now())
+    with_fields = any(data.fields for _, data in rows)
+    definitions = list_fields(session, FieldEntity.LEAD) if with_fields else []
+    field_context = field_values.context(session, at) if with_fields else None
     for index, (row, data) in enumerate(rows):
         if data.external_id:
             continue  # one by one below, through receive_message
         try:
-            fresh.append(_NewLead(index, row, data, check_contact(data, settings.phone_region)))
+            lead = _NewLead(index, row, data, check_contact(data, settings.phone_region))
+            if data.fields:  # a bad value refuses the row before anything is written
+                lead.fields = field_values.parse_values(
+                    session,
+                    FieldEntity.LEAD,
+                    data.fields,
+                    field_context,
+                    fields=definitions,  # type: ignore[arg-type]
+                )
+            fresh.append(lead)
         except ValidationError as exc:
             outcomes[index] = RowOutcome(row, error=str(exc), column=_column_of(str(exc)))
 
-    at = clock.as_utc(now or clock.now())
     day = clock.business_date(at, settings.timezone)
     conn = session.connection()
     if fresh:
@@ -134,6 +149,16 @@ def intake_batch(
                 lead.first_number = first.values["number"]
         if new:
             _insert(conn, session, new, day=day, last_seq=last_seq, at=at, actor=actor)
+            for lead in new:
+                if lead.fields:
+                    field_values.set_parsed(
+                        session,
+                        FieldEntity.LEAD,
+                        lead.lead_id,
+                        lead.fields,
+                        actor=actor,
+                        at=at,  # type: ignore[arg-type]
+                    )
         for lead in fresh:
             if outcomes[lead.index] is not None:
                 continue

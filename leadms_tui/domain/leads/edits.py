@@ -15,7 +15,8 @@ from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import ConflictError, NotFoundError, PermissionDeniedError
 from leadms_tui.domain.errors import ValidationError as InvalidInput
 from leadms_tui.domain.events import LeadClosed
-from leadms_tui.domain.leads.intake import MAX_NAME_LENGTH, earlier_leads, validated_email
+from leadms_tui.domain.leads.checks import MAX_NAME_LENGTH, check_may_edit, validated_email
+from leadms_tui.domain.leads.intake import earlier_leads
 from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import (
     AuditEvent,
@@ -68,12 +69,6 @@ def check_transition(
         raise PermissionDeniedError(
             f"only a manager can move a lead back from {current.value} to {new.value}"
         )
-
-
-def check_may_edit(lead: Lead, actor: audit.Actor) -> None:
-    """Reps work their own leads and unassigned ones; managers and admins any lead."""
-    if actor.is_rep and lead.owner_id not in (None, actor.user_id):
-        raise PermissionDeniedError(f"{lead.number} belongs to another rep")
 
 
 def change_lead(

@@ -18,11 +18,14 @@ from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import LeadCreated
+from leadms_tui.domain.fields import values as field_values
 from leadms_tui.domain.leads import numbering
+from leadms_tui.domain.leads.checks import MAX_NAME_LENGTH, validated_email
 from leadms_tui.domain.leads.numbered_insert import NUMBERED, insert_numbered
 from leadms_tui.domain.leads.phones import Phone, normalize_phone
 from leadms_tui.domain.models import (
     Channel,
+    FieldEntity,
     Inquiry,
     Lead,
     LeadStatus,
@@ -31,7 +34,6 @@ from leadms_tui.domain.models import (
 )
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 
-MAX_NAME_LENGTH = 200
 _NO_LIMIT = 2**31 - 1  # "before" bound that excludes nothing (ids are 32-bit integers)
 
 # Statements of the intake hot path, built once (compiled SQL is cached by SQLAlchemy).
@@ -92,6 +94,7 @@ class LeadCreate(BaseModel):
     payload_ref: str | None = None
     attributes: dict[str, Any] = {}
     owner_id: int | None = None
+    fields: dict[str, str] = {}  # dynamic lead fields by key, as text (validated at intake)
 
     @field_validator("received_at")
     @classmethod
@@ -154,6 +157,13 @@ def intake_lead(
     contact = check_contact(data, settings.phone_region)
     conn = session.connection()
     at = clock.as_utc(now or clock.now())
+    fields = (
+        field_values.parse_values(
+            session, FieldEntity.LEAD, data.fields, field_values.context(session, at)
+        )
+        if data.fields
+        else {}
+    )
     day = clock.business_date(at, settings.timezone)
     e164 = contact.phone.e164 if contact.phone else None
     email_lower = contact.email.lower() if contact.email else None
@@ -189,6 +199,8 @@ def intake_lead(
         conn.execute(_INSERT_INQUIRY, {**inquiry, "lead_id": lead_id})
         after = {"id": lead_id, **values}
         audit.record(session, actor, "lead.create", "lead", lead_id, after=after, at=at)
+    if fields:
+        field_values.set_parsed(session, FieldEntity.LEAD, lead_id, fields, actor=actor, at=at)
     events.publish(session, LeadCreated(lead_id, data.channel.value), at=at)
     return created_result(values, lead_id=lead_id, repeat_of=first_number)
 
@@ -291,17 +303,6 @@ def _find_delivery(conn: Connection, data: LeadCreate) -> IntakeResult | None:
     if row is None:
         return None
     return IntakeResult(lead_id=row[0], number=row[1], created=False)
-
-
-def validated_email(text: str | None) -> str | None:
-    """The trimmed address, None for blank, or a ValidationError for something that is not one."""
-    email = (text or "").strip() or None
-    if email is None:
-        return None
-    local, at, domain = email.rpartition("@")
-    if not (at and local and "." in domain and " " not in email and not domain.endswith(".")):
-        raise ValidationError(f"invalid email {email!r}")
-    return email
 
 
 def receive_message(

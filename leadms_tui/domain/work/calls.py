@@ -13,7 +13,8 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.events import CallSaved, Effects
-from leadms_tui.domain.leads.edits import change_lead, check_may_edit
+from leadms_tui.domain.leads.checks import check_may_edit
+from leadms_tui.domain.leads.edits import change_lead
 from leadms_tui.domain.models import (
     AuditEvent,
     Call,

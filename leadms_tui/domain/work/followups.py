@@ -8,7 +8,7 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
 from leadms_tui.domain.events import Effects, LeadClosed
-from leadms_tui.domain.leads.edits import check_may_edit
+from leadms_tui.domain.leads.checks import check_may_edit
 from leadms_tui.domain.models import FollowUp, FollowUpState, Lead, LeadStatus, User
 
 OPEN_STATES = (FollowUpState.OPEN, FollowUpState.MISSED)

@@ -9,7 +9,8 @@ from sqlmodel import Session
 from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
 from leadms_tui.domain.events import MeetingOutcomeSet
-from leadms_tui.domain.leads.edits import change_lead, check_may_edit
+from leadms_tui.domain.leads.checks import check_may_edit
+from leadms_tui.domain.leads.edits import change_lead
 from leadms_tui.domain.models import (
     FollowUp,
     FollowUpState,

@@ -110,6 +110,8 @@ def _roles(table: Table, mapping: Mapping[str, str]) -> list[str]:
     """The role of each column: the mapping's, else the first detected one, else `extra`."""
     mapped = {normalise_header(header): role for header, role in mapping.items()}
     for header, role in mapping.items():
+        if role.startswith("field:") and role[6:].strip():
+            continue  # a dynamic lead field, by key: validated with the row at intake
         if role not in MAPPING_ROLES:
             raise ValueError(f"cannot map {header!r} to {role!r}; use one of {MAPPING_ROLES}")
         if normalise_header(header) not in table.keys:
@@ -163,6 +165,11 @@ def _items(
             received_at=received_at,
             attributes=_attributes(table, roles, row),
             payload_ref=f"{source_name}#row={row.number}",
+            fields={
+                role.removeprefix("field:").strip(): value
+                for role, value in zip(roles, row.cells, strict=True)
+                if role.startswith("field:") and value
+            },
         )
 
 
