@@ -6,13 +6,17 @@ from leadms_tui.cli import (
     auth,
     bench,
     calls,
+    clients,
+    commissions,
     db,
     demo,
+    fields,
     followups,
     imports,
     intake,
     leads,
     meetings,
+    onboarding,
     rules,
     settings,
     users,
@@ -36,6 +40,11 @@ app.add_typer(intake.app, name="intake")
 app.add_typer(calls.app, name="calls")
 app.add_typer(followups.app, name="followups")
 app.add_typer(meetings.app, name="meetings")
+app.add_typer(clients.app, name="clients")
+app.add_typer(commissions.app, name="commissions")
+app.add_typer(onboarding.app, name="onboarding")
+app.add_typer(fields.app, name="fields")
+app.add_typer(fields.files_app, name="files")
 app.add_typer(rules.app, name="rules")
 app.add_typer(bench.app, name="bench")
 app.add_typer(auth.tokens_app, name="tokens")

@@ -1,13 +1,14 @@
-"""`leadms leads`: add and list leads."""
+"""`leadms leads`: add, list and convert leads."""
 
 import json
 from datetime import date
+from pathlib import Path
 
 import typer
 
 from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
-app = typer.Typer(help="Add and list leads.", no_args_is_help=True)
+app = typer.Typer(help="Add, list and convert leads.", no_args_is_help=True)
 
 CHANNELS = "whatsapp, messenger, website, meta_ads, walk_in, phone, email, other"
 
@@ -77,3 +78,180 @@ def list_(
                     f"{row.number}  {row.name[:28]:<28}  {phone:<16}  {row.channel:<9}"
                     f"  {row.status:<17}  {row.owner or '-':<10}  {repeat}"
                 )
+
+
+@app.command()
+def convert(
+    ctx: typer.Context,
+    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
+    value: str = typer.Option(..., "--value", help="Deal value (team currency), e.g. 1234.50."),
+    product: str | None = typer.Option(None, "--plan", help="The plan or product sold."),
+    commission_plan: str | None = typer.Option(
+        None,
+        "--commission-plan",
+        help="Commission plan by name (default: by product, else default).",
+    ),
+    template: str | None = typer.Option(
+        None, "--template", help="Onboarding template by name, or 'none' (default: the default)."
+    ),
+    split: str | None = typer.Option(
+        None, "--split", help="Commission shares OWNER/CLOSER, e.g. 60/40 (lead owner / you)."
+    ),
+    as_user: str | None = typer.Option(None, "--as", help="The rep who closed the deal."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """Convert a lead into a sale of a client: commission and onboarding tasks in one go."""
+    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
+
+    request = ConversionRequest(
+        value=value,
+        product=product,
+        commission_plan=commission_plan,
+        template=template,
+        split=split,
+    )
+
+    def work(session):
+        actor = acting(ctx, session, as_user)
+        lead_id = lead_id_by_number(session=session, number=lead_number)
+        return convert_lead(session, lead_id, request, actor=actor)
+
+    result = open_db(ctx).write(work)
+    if as_json:
+        echo(json.dumps(result.as_json(), indent=2, ensure_ascii=False))
+        return
+    _print_conversion(result)
+
+
+def _print_conversion(result) -> None:  # result: Conversion
+    from leadms_tui.domain.sales.money import format_money
+
+    currency = result.currency
+    kind = "new client" if result.new_client else "existing client"
+    echo(f"{result.lead_number}: won; {kind} {result.client_number} {result.client_name}")
+    echo(f"sale #{result.sale_id}: {format_money(result.value, currency)}  {result.product or '-'}")
+    if result.commission_plan is None:
+        echo("commission: none (no commission plan)")
+    else:
+        total = format_money(result.commission_total, currency)
+        rate = result.commission_rate
+        terms = f", {rate.normalize():f}% of the value" if rate is not None else ""
+        echo(f"commission: {total} (plan {result.commission_plan}{terms})")
+    for line in result.commissions:
+        share = f"{line.share.normalize():f}%"
+        echo(f"  {line.username:<16} {share:>7}  {format_money(line.amount, currency):>16}")
+    if not result.tasks:
+        echo("onboarding: none")
+        return
+    echo("onboarding:")
+    for task in result.tasks:
+        echo(f"  {task.due_on.isoformat()}  {task.title[:40]:<40}  {task.owner or '-'}")
+
+
+@app.command()
+def unconvert(
+    ctx: typer.Context,
+    lead_number: str = typer.Argument(..., help="The converted lead."),
+    reason: str = typer.Option(..., "--reason", help="Why it is reversed (kept in the trail)."),
+    as_user: str | None = typer.Option(None, "--as", help="The manager who reverses it."),
+) -> None:
+    """Reverse a lead's conversion (managers): commission void, open onboarding cancelled."""
+    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.sales.conversion import reverse_conversion, sale_of_lead
+
+    def work(session):
+        actor = acting(ctx, session, as_user)
+        lead_id = lead_id_by_number(session=session, number=lead_number)
+        sale = reverse_conversion(
+            session, sale_of_lead(session, lead_id), reason=reason, actor=actor
+        )
+        return sale.id, str(sale.previous_status)
+
+    sale_id, status = open_db(ctx).write(work)
+    echo(
+        f"{lead_number.strip().upper()}: sale #{sale_id} reversed; the lead is {status} again, "
+        "its commission void and its open onboarding cancelled"
+    )
+
+
+@app.command("set")
+def set_fields(
+    ctx: typer.Context,
+    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
+    assignments: list[str] = typer.Argument(
+        ..., help="KEY=VALUE for each lead field; KEY=@path for a file; KEY= clears it."
+    ),
+    as_user: str | None = typer.Option(None, "--as", help="Act as this user (admins)."),
+) -> None:
+    """Set dynamic fields of a lead: all valid, or nothing is written."""
+    from leadms_tui.domain.fields import files
+    from leadms_tui.domain.fields.definitions import list_fields
+    from leadms_tui.domain.fields.kinds import FILE_KINDS, Upload
+    from leadms_tui.domain.fields.values import set_fields as set_values
+    from leadms_tui.domain.models import FieldEntity
+    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.team.settings import load_settings
+
+    raw: dict[str, str] = {}
+    for item in assignments:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise CLIError(f"{item!r}: use KEY=VALUE (KEY=@path for a file)", exit_code=2)
+        raw[key.strip().lower()] = value
+
+    def work(session):
+        actor = acting(ctx, session, as_user)
+        kinds_by_key = {f.key: f.kind for f in list_fields(session, FieldEntity.LEAD)}
+        limit = load_settings(session).file_max_bytes
+        values: dict[str, object] = {}
+        for key, value in raw.items():
+            if kinds_by_key.get(key) in FILE_KINDS and value.startswith("@"):
+                path = Path(value[1:]).expanduser()
+                data = _read_file(path, limit)
+                mime = files.check_file(data, path.name, kinds_by_key[key], max_bytes=limit)
+                values[key] = Upload(files.store_file(session, data, mime).id, path.name)
+            else:
+                values[key] = value
+        lead_id = lead_id_by_number(session=session, number=lead_number)
+        return set_values(session, FieldEntity.LEAD, lead_id, values, actor=actor)  # type: ignore[arg-type]
+
+    shown = open_db(ctx).write(work)
+    changed = [f for f in shown if f.key in raw]
+    echo(", ".join(f"{f.field.label} = {f.text or '(blank)'}" for f in changed))
+
+
+def _read_file(path: Path, limit: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            raise CLIError(
+                f"{path.name} is {size / 1_048_576:.1f} MB; the limit is {limit // 1_048_576} MB"
+            )
+        return path.read_bytes()
+    except OSError as exc:
+        raise CLIError(f"cannot read {path}: {exc.strerror}") from None
+
+
+@app.command("show")
+def show(
+    ctx: typer.Context,
+    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output, fields typed."),
+) -> None:
+    """A lead with its fields (files as id, name, type, size and sha256)."""
+    from leadms_tui.domain.fields.values import values_for
+    from leadms_tui.domain.models import FieldEntity
+    from leadms_tui.domain.repositories.leads import lead_id_by_number, lead_row
+
+    with open_db(ctx).reading() as session:
+        lead_id = lead_id_by_number(session=session, number=lead_number)
+        row = lead_row(session=session, lead_id=lead_id)
+        fields = values_for(session, FieldEntity.LEAD, [lead_id])[lead_id]
+    if as_json:
+        data = {**row.as_json(), "fields": {f.key: f.value for f in fields}}
+        echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    echo(f"{row.number}  {row.name}  {row.phone}  {row.email or ''}  {row.status}")
+    for f in fields:
+        echo(f"  {f.field.label}: {f.text}")

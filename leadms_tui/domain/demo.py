@@ -2,6 +2,7 @@
 
 Leads go through the real intake service (numbering, repeat detection, audit);
 their later history (calls, follow-ups, meetings) is seeded as it stands in the files.
+A few interested leads are then sold through the real conversion service (`DEMO_SALES`).
 """
 
 import csv
@@ -11,8 +12,8 @@ try:
     import fcntl
 except ImportError:  # Windows: no lock file; the rebuild check relies on the day alone
     fcntl = None  # type: ignore[assignment]
-from collections.abc import Iterator
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,8 @@ from leadms_tui.domain.models import (
     Call,
     CallOutcome,
     Channel,
+    Commission,
+    CommissionState,
     FollowUp,
     FollowUpState,
     Lead,
@@ -35,17 +38,40 @@ from leadms_tui.domain.models import (
     MeetingAttendee,
     MeetingKind,
     MeetingOutcome,
+    OnboardingTask,
     Role,
     Setting,
+    TaskState,
 )
+from leadms_tui.domain.sales.clients import client_by_number, set_client_status
+from leadms_tui.domain.sales.commission import add_plan, move_commissions
+from leadms_tui.domain.sales.conversion import (
+    Conversion,
+    ConversionRequest,
+    convert_lead,
+    reverse_conversion,
+)
+from leadms_tui.domain.sales.onboarding import finish_task, mark_missed_tasks
 from leadms_tui.domain.team.settings import TeamSettings, set_setting
-from leadms_tui.domain.team.users import add_user
+from leadms_tui.domain.team.users import UserInfo, add_user
 
 DEMO_MARKER = "demo_built_at"  # a settings row that says "this database may be rebuilt"
 DEMO_TIMEZONE = "Europe/London"
 DEMO_REGION = "GB"
+DEMO_CURRENCY = "GBP"
 DEMO_ACTOR = audit.Actor(None, "demo")
 LAST_EVENT_MINUTE = 20 * 60  # today's leads and calls in the files end before 20:00
+
+# Interested leads sold after their last call, in date order: (lead, day, time, value,
+# product, closer: None for the lead's owner, split). L159 is L001's person coming back.
+DEMO_SALES = [
+    ("L008", -5, "14:00", "540.00", "Annual membership", None, None),
+    ("L107", -5, "16:00", "540.00", "Annual membership", "maria", "60/40"),
+    ("L001", -4, "16:00", "450.00", "Personal training (10 sessions)", None, None),
+    ("L127", -3, "10:00", "49.00", "Monthly membership", None, None),
+    ("L141", -2, "13:00", "540.00", "Annual membership", None, None),
+    ("L159", -1, "18:00", "6000.00", "Corporate wellness", None, None),
+]
 
 
 def demo_data_dir() -> Path:
@@ -183,6 +209,7 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
         raise ValidationError(f"demo data not found in {folder}")
     set_setting(session, "timezone", DEMO_TIMEZONE, actor=DEMO_ACTOR)
     set_setting(session, "phone_region", DEMO_REGION, actor=DEMO_ACTOR)
+    set_setting(session, "currency", DEMO_CURRENCY, actor=DEMO_ACTOR)
     session.add(Setting(key=DEMO_MARKER, value=now.isoformat()))
     settings = TeamSettings(timezone=DEMO_TIMEZONE, phone_region=DEMO_REGION)
     zone = ZoneInfo(DEMO_TIMEZONE)
@@ -294,12 +321,74 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
         if owner:
             session.add(MeetingAttendee(meeting_id=meeting.id, user_id=owner.id))  # type: ignore[arg-type]
 
+    session.flush()
+    sold = _load_sales(session, leads, users, at, today)
+    mark_missed_tasks(session, today, now)  # what the sweep would have done by now
+    clients = len({conversion.client_number for conversion in sold.values()})
+
     repeats = sum(1 for lead in leads.values() if lead.repeat_of_id)
     return (
         f"demo database ready: {len(users)} users, {len(leads)} leads ({repeats} repeats), "
-        f"{calls} calls; sign in as ana/bruno/chloe/dev/emeka (reps), maria (manager) "
-        "or admin, password 'demo'"
+        f"{calls} calls, {len(sold)} sales to {clients} clients; sign in as "
+        "ana/bruno/chloe/dev/emeka (reps), maria (manager) or admin, password 'demo'"
     )
+
+
+def _load_sales(
+    session: Session,
+    leads: dict[str, Lead],
+    users: dict[str, UserInfo],
+    at: Callable[[str, str], datetime],
+    today: date,
+) -> dict[str, Conversion]:
+    """Commission plans, `DEMO_SALES` through the real conversion, and what came after:
+    commission approved and paid, one sale reversed, onboarding tasks done and skipped."""
+    maria = users["maria"].actor
+    add_plan(session, "Standard 7.5%", currency=DEMO_CURRENCY, rate="7.5", actor=maria)
+    add_plan(session, "Corporate 5% capped", currency=DEMO_CURRENCY, rate="5", cap="250",
+             product_filter="Corporate wellness", actor=maria)  # fmt: skip
+    owners = {user.id: user for user in users.values()}
+    sold: dict[str, Conversion] = {}
+    sold_at: dict[str, datetime] = {}
+    for key, day, hhmm, value, product, closer, split in DEMO_SALES:
+        lead = leads[key]
+        closing = users[closer] if closer else owners[lead.owner_id]  # type: ignore[index]
+        request = ConversionRequest(value=value, product=product, split=split)
+        sold_at[key] = at(str(day), hhmm)
+        lead_id: int = lead.id  # type: ignore[assignment]
+        sold[key] = convert_lead(session, lead_id, request, actor=closing.actor, now=sold_at[key])
+
+    def commissions(key: str) -> list[int]:
+        of_sale = Commission.sale_id == sold[key].sale_id
+        return list(session.execute(select(Commission.id).where(of_sale)).scalars())
+
+    def finish(key: str, position: int, state: TaskState, who: str) -> None:
+        """Worked in the afternoon of its day, and never before the sale."""
+        task = session.execute(
+            select(OnboardingTask).where(
+                OnboardingTask.sale_id == sold[key].sale_id, OnboardingTask.position == position
+            )
+        ).scalar_one()
+        worked = at(str((task.due_on - today).days), "16:00")
+        when = max(worked, sold_at[key] + timedelta(hours=1))
+        finish_task(session, task.id, state, actor=users[who].actor, now=when)  # type: ignore[arg-type]
+
+    paid, approved = commissions("L008"), commissions("L001")
+    move_commissions(session, paid + approved, CommissionState.APPROVED, actor=maria,
+                     now=at("-2", "10:00"))  # fmt: skip
+    move_commissions(session, paid, CommissionState.PAID, actor=maria, now=at("-1", "10:00"))
+    reverse_conversion(session, sold["L127"].sale_id, reason="card payment declined twice",
+                       actor=maria, now=at("-1", "11:00"))  # fmt: skip
+    # Sold on day -5 or -4: day-0 steps fell due by day -2, day-2 steps of day -5 by
+    # yesterday, and day-10 steps are still ahead, whatever weekday today is.
+    finish("L008", 0, TaskState.DONE, "chloe")
+    finish("L008", 1, TaskState.DONE, "chloe")
+    finish("L001", 0, TaskState.DONE, "dev")
+    finish("L107", 0, TaskState.SKIPPED, "maria")  # L107's day-2 step is left to be missed
+    robert = client_by_number(session, sold["L008"].client_number)
+    set_client_status(session, robert.id, "active", actor=users["chloe"].actor,  # type: ignore[arg-type]
+                      at=at("-1", "17:00"))  # fmt: skip
+    return sold
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:

@@ -6,12 +6,24 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
+from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.demo import build_demo, open_demo
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import AuditEvent, Call, Lead, Meeting, Role, User
+from leadms_tui.domain.models import (
+    AuditEvent,
+    Call,
+    Client,
+    Commission,
+    Lead,
+    Meeting,
+    OnboardingTask,
+    Role,
+    Sale,
+    User,
+)
 from leadms_tui.domain.team.users import add_user
 
 
@@ -91,3 +103,46 @@ def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(d
     _, summary, lock = open_demo(db_url, now=monday + timedelta(days=1))
     assert "235 leads" in summary  # a new day, nobody using it: built anew
     lock.release()
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 25, 9, 30, tzinfo=UTC),  # a Wednesday
+        datetime(2026, 11, 23, 7, 0, tzinfo=UTC),  # a Monday before opening: weekends behind
+    ],
+    ids=["wednesday", "monday"],
+)
+def test_demo_has_clients_commissions_and_onboarding_in_every_state(db_url, now):
+    database, summary = build_demo(_emptied(db_url), now=now)
+    assert "6 sales to 5 clients" in summary
+    with database.reading() as s:
+        commissions = set(s.scalars(select(Commission.state)))
+        tasks = list(s.execute(select(OnboardingTask.state, OnboardingTask.due_on)).all())
+        clients = set(s.scalars(select(Client.status)))
+        sales_per_client = list(
+            s.scalars(select(func.count()).select_from(Sale).group_by(Sale.client_id))
+        )
+        shares_per_sale = list(
+            s.scalars(select(func.count()).select_from(Commission).group_by(Commission.sale_id))
+        )
+        currencies = set(s.scalars(select(Sale.currency)))
+        latest = [
+            s.scalar(select(func.max(column)))
+            for column in (
+                Sale.created_at,
+                Sale.reversed_at,
+                Commission.paid_at,
+                OnboardingTask.done_at,
+            )
+        ]
+    assert commissions == {"pending", "approved", "paid", "void"}
+    assert {"open", "done", "skipped", "missed", "cancelled"} == {state for state, _ in tasks}
+    today = now.date()
+    assert all(due >= today for state, due in tasks if state == "open")  # the sweep has run
+    assert clients >= {"onboarding", "active", "churned"} and _count(database, Client) == 5
+    assert sorted(sales_per_client)[-1] == 2  # a repeat client
+    assert sorted(shares_per_sale)[-1] == 2  # a split sale
+    assert currencies == {"GBP"}
+    assert all(moment is not None and clock.as_utc(moment) <= now for moment in latest)
+    database.dispose()

@@ -27,8 +27,15 @@ def fields(db):
 
     def define(session):
         add_field(session, FieldEntity.LEAD, "budget", FieldKind.MONEY, actor=ADMIN, ctx=ctx)
-        add_field(session, FieldEntity.LEAD, "plan", FieldKind.CHOICE, options=["Gold", "Silver"],
-                  actor=ADMIN, ctx=ctx)  # fmt: skip
+        add_field(
+            session,
+            FieldEntity.LEAD,
+            "plan",
+            FieldKind.CHOICE,
+            options=["Gold", "Silver"],
+            actor=ADMIN,
+            ctx=ctx,
+        )
 
     db.write(define)
 
@@ -51,10 +58,21 @@ def test_csv_column_mapped_to_a_field_and_bad_rows_rejected(db_url, db, fields, 
     )
     result = runner.invoke(
         app,
-        ["--database-url", db_url, "import", "csv", str(source), "--json",
-         "--map", "Budget=field:budget", "--map", "Tier=field:plan",
-         "--rejects", str(tmp_path / "rejects.csv")],
-    )  # fmt: skip
+        [
+            "--database-url",
+            db_url,
+            "import",
+            "csv",
+            str(source),
+            "--json",
+            "--map",
+            "Budget=field:budget",
+            "--map",
+            "Tier=field:plan",
+            "--rejects",
+            str(tmp_path / "rejects.csv"),
+        ],
+    )
     assert result.exit_code == 1, result.output
     assert '"created": 2' in result.output and '"rejected": 2' in result.output
     assert "Budget: 'lots' is not a number" in result.output
@@ -72,9 +90,13 @@ def test_form_inputs_named_field_key_fill_lead_fields(db, fields):
     with serving(create_app(db, CONFIG)) as url:
         ok = httpx.post(
             f"{url}/forms/contact",
-            data={"name": "Ana", "email": "ana@example.com", "field.budget": "300",
-                  "field.plan": "silver"},
-        )  # fmt: skip
+            data={
+                "name": "Ana",
+                "email": "ana@example.com",
+                "field.budget": "300",
+                "field.plan": "silver",
+            },
+        )
         bad = httpx.post(
             f"{url}/forms/contact",
             data={"name": "Bo", "email": "bo@example.com", "field.budget": "3.14159"},

@@ -20,11 +20,22 @@ from leadms_tui.domain.models import FieldDefinition, FieldEntity, FieldKind, Fi
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 BUILT_IN = {  # what a field key may not shadow: the entity's own data and filters
-    FieldEntity.LEAD: {"number", "name", "phone", "email", "status", "channel", "owner",
-                       "message", "lost_reason", "created", "id"},
+    FieldEntity.LEAD: {
+        "number",
+        "name",
+        "phone",
+        "email",
+        "status",
+        "channel",
+        "owner",
+        "message",
+        "lost_reason",
+        "created",
+        "id",
+    },
     FieldEntity.CLIENT: {"number", "name", "phone", "email", "status", "owner", "id"},
     FieldEntity.MEETING: {"kind", "starts_at", "place", "video_link", "notes", "outcome", "id"},
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,20 @@ class FieldSpec:
 
 def spec(row: FieldDefinition) -> FieldSpec:
     return FieldSpec(
-        row.id, FieldEntity(row.entity), row.key, row.label, FieldKind(row.kind),  # type: ignore[arg-type]
-        list(row.options or []), row.required, row.default, row.help_text, row.section,
-        row.position, row.active, row.version,
-    )  # fmt: skip
+        row.id,
+        FieldEntity(row.entity),
+        row.key,
+        row.label,
+        FieldKind(row.kind),  # type: ignore[arg-type]
+        list(row.options or []),
+        row.required,
+        row.default,
+        row.help_text,
+        row.section,
+        row.position,
+        row.active,
+        row.version,
+    )
 
 
 def parse_entity(text: str) -> FieldEntity:
@@ -175,12 +196,19 @@ def add_field(
         select(func.max(FieldDefinition.position)).where(FieldDefinition.entity == entity)
     ).scalar()
     row = FieldDefinition(
-        entity=entity, key=key, label=(label or key.replace("_", " ").capitalize()).strip(),
-        kind=kind, options=cleaned, required=required,
+        entity=entity,
+        key=key,
+        label=(label or key.replace("_", " ").capitalize()).strip(),
+        kind=kind,
+        options=cleaned,
+        required=required,
         default=_check_default(kind, default, cleaned, ctx),
-        help_text=(help_text or "").strip() or None, section=(section or "Details").strip(),
-        position=(last or 0) + 1, created_at=at, updated_at=at,
-    )  # fmt: skip
+        help_text=(help_text or "").strip() or None,
+        section=(section or "Details").strip(),
+        position=(last or 0) + 1,
+        created_at=at,
+        updated_at=at,
+    )
     session.add(row)
     session.flush()
     audit.record(session, actor, "field.add", "field", row.id, after=audit.snapshot(row), at=at)
@@ -244,8 +272,16 @@ def _saved(
     row.updated_at = clock.as_utc(now)
     row.version += 1
     session.flush()
-    audit.record(session, actor, action, "field", row.id, before=before,
-                 after=audit.snapshot(row), at=row.updated_at)  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        action,
+        "field",
+        row.id,
+        before=before,
+        after=audit.snapshot(row),
+        at=row.updated_at,
+    )
     return spec(row)
 
 
@@ -290,9 +326,10 @@ def _convert_values(
         text = kinds.canonical(old, [item_of(r) for r in rows])
         try:
             converted[entity_id] = (
-                [item_of(r) for r in rows] if kind in kinds.FILE_KINDS
+                [item_of(r) for r in rows]
+                if kind in kinds.FILE_KINDS
                 else kinds.parse(kind, text, options, ctx)
-            )  # fmt: skip
+            )
         except ValidationError as exc:
             failures.append(f"{text!r} ({exc})")
     if failures:
@@ -306,9 +343,14 @@ def _convert_values(
 
 
 def retire_field(
-    session: Session, entity: FieldEntity, key: str, *, actor: audit.Actor, now: datetime,
+    session: Session,
+    entity: FieldEntity,
+    key: str,
+    *,
+    actor: audit.Actor,
+    now: datetime,
     restore: bool = False,
-) -> FieldSpec:  # fmt: skip
+) -> FieldSpec:
     """Hide a field from forms and lists (or bring it back); values and history stay."""
     require_admin(actor)
     row = get_field(session, entity, key, lock=True)
@@ -342,7 +384,14 @@ def move_field(
         for position, field in enumerate(fields, start=1):
             field.position = position
         moved = fields[target]
-        audit.record(session, actor, "field.move", "field", moved.id,
-                     after={"key": key, "position": target + 1}, at=clock.as_utc(now))  # fmt: skip
+        audit.record(
+            session,
+            actor,
+            "field.move",
+            "field",
+            moved.id,
+            after={"key": key, "position": target + 1},
+            at=clock.as_utc(now),
+        )
     session.flush()
     return [replace(spec(f)) for f in fields]

@@ -90,10 +90,9 @@ def store_file(session: Session, data: bytes, mime: str) -> FileInfo:
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
     session.execute(
         dialect.insert(_FILES)
-        .values(sha256=digest, size=len(data), mime_type=mime, content=data,
-                created_at=clock.now())
+        .values(sha256=digest, size=len(data), mime_type=mime, content=data, created_at=clock.now())
         .on_conflict_do_nothing(index_elements=["sha256"])
-    )  # fmt: skip
+    )
     file_id = session.execute(select(StoredFile.id).where(StoredFile.sha256 == digest)).scalar_one()
     return FileInfo(file_id, mime, len(data), digest)
 

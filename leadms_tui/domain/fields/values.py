@@ -43,9 +43,14 @@ def context(session: Session, now: datetime | None = None) -> kinds.Context:
 
 def item_of(row: FieldValue) -> kinds.Item:
     return kinds.Item(
-        row.value_text, row.value_key, row.value_number, row.value_date,
-        row.value_datetime, row.value_bool, row.file_id,
-    )  # fmt: skip
+        row.value_text,
+        row.value_key,
+        row.value_number,
+        row.value_date,
+        row.value_datetime,
+        row.value_bool,
+        row.file_id,
+    )
 
 
 def write_items(
@@ -62,14 +67,20 @@ def write_items(
             insert(_VALUES),
             [
                 {
-                    "definition_id": definition_id, "entity_id": entity_id, "item": i,
-                    "value_text": item.text, "value_key": item.key, "value_number": item.number,
-                    "value_date": item.day, "value_datetime": item.moment,
-                    "value_bool": item.flag, "file_id": item.file_id,
+                    "definition_id": definition_id,
+                    "entity_id": entity_id,
+                    "item": i,
+                    "value_text": item.text,
+                    "value_key": item.key,
+                    "value_number": item.number,
+                    "value_date": item.day,
+                    "value_datetime": item.moment,
+                    "value_bool": item.flag,
+                    "file_id": item.file_id,
                 }
                 for i, item in enumerate(items)
             ],
-        )  # fmt: skip
+        )
 
 
 @dataclass(frozen=True)
@@ -100,11 +111,17 @@ def values_for(
     """Every field of each record, in form order (blank ones too), in two queries."""
     fields = list_fields(session, entity, include_retired=include_retired)
     by_id = {f.id: f for f in fields}
-    rows = session.execute(
-        select(FieldValue)
-        .where(FieldValue.entity_id.in_(entity_ids), FieldValue.definition_id.in_(list(by_id)))
-        .order_by(FieldValue.entity_id, FieldValue.definition_id, FieldValue.item)
-    ).scalars().all() if by_id and entity_ids else []  # fmt: skip
+    rows = (
+        session.execute(
+            select(FieldValue)
+            .where(FieldValue.entity_id.in_(entity_ids), FieldValue.definition_id.in_(list(by_id)))
+            .order_by(FieldValue.entity_id, FieldValue.definition_id, FieldValue.item)
+        )
+        .scalars()
+        .all()
+        if by_id and entity_ids
+        else []
+    )
     stored: dict[tuple[int, int], list[kinds.Item]] = {}
     for row in rows:
         stored.setdefault((row.entity_id, row.definition_id), []).append(item_of(row))
@@ -116,8 +133,9 @@ def values_for(
         shown = []
         for field in fields:
             items = stored.get((entity_id, field.id), [])
-            text = kinds.as_text(field.kind, items, currency=settings.currency,
-                                 timezone=settings.timezone)  # fmt: skip
+            text = kinds.as_text(
+                field.kind, items, currency=settings.currency, timezone=settings.timezone
+            )
             shown.append(FieldShown(field, items, text, kinds.as_json(field.kind, items, info)))
         result[entity_id] = shown
     return result
@@ -192,10 +210,15 @@ def set_fields(
         if hasattr(record, "updated_at"):
             record.updated_at = ctx.now
         audit.record(
-            session, actor, "fields.update", entity.value, entity_id,
-            before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed},
+            session,
+            actor,
+            "fields.update",
+            entity.value,
+            entity_id,
+            before={k: before.get(k) for k in changed},
+            after={k: after[k] for k in changed},
             at=ctx.now,
-        )  # fmt: skip
+        )
     return shown
 
 
@@ -272,9 +295,13 @@ def filter_condition(
         return model.id.in_(holders.where(column.in_(wanted)))  # type: ignore[attr-defined]
     value = _typed(field, flt.value, ctx)
     compare = {
-        "=": column == value, "!=": column != value, ">=": column >= value,
-        "<=": column <= value, ">": column > value, "<": column < value,
-    }[flt.op]  # fmt: skip
+        "=": column == value,
+        "!=": column != value,
+        ">=": column >= value,
+        "<=": column <= value,
+        ">": column > value,
+        "<": column < value,
+    }[flt.op]
     if flt.op == "!=":
         return model.id.not_in(holders.where(column == value))  # type: ignore[attr-defined]
     return model.id.in_(holders.where(compare))  # type: ignore[attr-defined]
@@ -298,8 +325,12 @@ def _typed(field: FieldSpec, text: str, ctx: kinds.Context) -> object:
     """The filter's value in the column's type, parsed as the field parses values."""
     if field.kind in kinds.FILE_KINDS:
         raise ValidationError(f"{field.label}: a file field filters only by blank (KEY=)")
-    items = kinds.parse(FieldKind.CHOICE if field.kind == FieldKind.MULTI_CHOICE else field.kind,
-                        text, field.options, ctx)  # fmt: skip
+    items = kinds.parse(
+        FieldKind.CHOICE if field.kind == FieldKind.MULTI_CHOICE else field.kind,
+        text,
+        field.options,
+        ctx,
+    )
     if not items:
         raise ValidationError(f"{field.label}: give a value to compare with")
     item = items[0]

@@ -104,6 +104,16 @@ def lead_id_by_number(*, session: Session, number: str) -> int:
     return lead_id
 
 
+def lead_row(*, session: Session, lead_id: int) -> LeadRow:
+    """One lead as lists show it."""
+    from leadms_tui.domain.errors import NotFoundError
+
+    row = session.execute(_lead_rows().where(Lead.id == lead_id)).first()
+    if row is None:
+        raise NotFoundError("that lead no longer exists")
+    return LeadRow(*row)
+
+
 def iter_leads(
     *, session: Session, day: date | None = None, limit: int | None = None, batch: int = 1000
 ) -> Iterator[LeadRow]:

@@ -22,8 +22,14 @@ from leadms_tui.domain.models import (
     User,
     fold,
 )
+from leadms_tui.domain.sales.money import round_money
 
 _OPEN_TASKS = (TaskState.OPEN, TaskState.MISSED)
+
+
+def _money(amount: Decimal, currency: str) -> str:
+    """An amount for JSON as the currency writes it ("22.50", not the column's "22.500")."""
+    return str(round_money(amount, currency))
 
 
 @dataclass(frozen=True)
@@ -39,7 +45,7 @@ class ClientRow:
     value: Decimal
     open_tasks: int
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, currency: str | None = None) -> dict[str, object]:
         return {
             "number": self.number,
             "name": self.name,
@@ -48,7 +54,7 @@ class ClientRow:
             "status": self.status,
             "owner": self.owner,
             "sales": self.sales,
-            "value": str(self.value),
+            "value": _money(self.value, currency) if currency else str(self.value),
             "open_tasks": self.open_tasks,
         }
 
@@ -122,14 +128,20 @@ class SaleLine:
             "id": self.id,
             "lead": self.lead_number,
             "sold_on": self.sold_on.isoformat(),
-            "value": str(self.value),
+            "value": _money(self.value, self.currency),
             "currency": self.currency,
             "product": self.product,
             "closed_by": self.closed_by,
             "commission_plan": self.commission_plan,
-            "commission_total": str(self.commission_total),
+            "commission_total": _money(self.commission_total, self.currency),
             "commissions": [
-                {"id": i, "user": u, "share": str(s), "amount": str(a), "state": st}
+                {
+                    "id": i,
+                    "user": u,
+                    "share": str(s),
+                    "amount": _money(a, self.currency),
+                    "state": st,
+                }
                 for i, u, s, a, st in self.commissions
             ],
             "reversed": self.reversed,
@@ -168,10 +180,12 @@ class ClientDetail:
     sales: list[SaleLine] = field(default_factory=list)
     tasks: list[TaskRow] = field(default_factory=list)
     leads: list[tuple[str, str, datetime]] = field(default_factory=list)  # number, status, at
+    lead_ids: list[int] = field(default_factory=list)  # the ids of `leads`, in the same order
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, currency: str | None = None) -> dict[str, object]:
+        """`currency` (the team's) writes the client's total value as money."""
         return {
-            **self.row.as_json(),
+            **self.row.as_json(currency),
             "created_at": self.created_at.isoformat(),
             "sales": [s.as_json() for s in self.sales],
             "onboarding": [t.as_json() for t in self.tasks],
@@ -233,12 +247,19 @@ def load_client_detail(*, session: Session, client_id: int) -> ClientDetail:
         person.append(Lead.email_lower == client.email_lower)
     sold = select(Sale.lead_id).where(Sale.client_id == client_id)
     leads = session.execute(
-        select(Lead.number, Lead.status, Lead.created_at)
+        select(Lead.number, Lead.status, Lead.created_at, Lead.id)
         .where(or_(Lead.id.in_(sold), *person))
         .order_by(Lead.created_at)
         .limit(100)
     ).all()
-    return ClientDetail(rows[0], client.created_at, sales, tasks, [tuple(r) for r in leads])  # type: ignore[misc]
+    return ClientDetail(
+        rows[0],
+        client.created_at,
+        sales,
+        tasks,
+        [(number, status, at) for number, status, at, _ in leads],
+        [lead_id for *_, lead_id in leads],
+    )
 
 
 def list_tasks(
@@ -302,10 +323,10 @@ class CommissionRow:
             "client": self.client_number,
             "lead": self.lead_number,
             "product": self.product,
-            "value": str(self.value),
+            "value": _money(self.value, self.currency),
             "currency": self.currency,
             "share": str(self.share),
-            "amount": str(self.amount),
+            "amount": _money(self.amount, self.currency),
             "state": self.state,
         }
 

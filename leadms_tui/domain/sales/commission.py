@@ -16,7 +16,7 @@ from leadms_tui.domain.errors import (
     ValidationError,
 )
 from leadms_tui.domain.models import Commission, CommissionPlan, CommissionState, Role, Sale
-from leadms_tui.domain.sales.money import parse_amount, parse_percent, round_money
+from leadms_tui.domain.sales.money import format_money, parse_amount, parse_percent, round_money
 
 
 @dataclass(frozen=True)
@@ -31,11 +31,11 @@ class PlanInfo:
 
     def describe(self, currency: str) -> str:
         if self.flat is not None:
-            terms = f"flat {self.flat} {currency}"
+            terms = f"flat {format_money(self.flat, currency)}"
         else:
             terms = f"{self.rate.normalize():f}% of the value"  # type: ignore[union-attr]
             if self.cap is not None:
-                terms += f", capped at {self.cap} {currency}"
+                terms += f", capped at {format_money(self.cap, currency)}"
         if self.product_filter:
             terms += f", for {self.product_filter}"
         return terms

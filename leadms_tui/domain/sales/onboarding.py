@@ -130,9 +130,16 @@ def save_template(
         session.add(OnboardingStep(template_id=template.id, position=position, **step.__dict__))  # type: ignore[arg-type]
     session.flush()
     info = _template_info(session, template)
-    audit.record(session, actor, "onboarding_template.save", "onboarding_template", template.id,
-                 before=before, after={"name": name, "steps": [s.__dict__ for s in info.steps]},
-                 at=at)  # fmt: skip
+    audit.record(
+        session,
+        actor,
+        "onboarding_template.save",
+        "onboarding_template",
+        template.id,
+        before=before,
+        after={"name": name, "steps": [s.__dict__ for s in info.steps]},
+        at=at,
+    )
     return info
 
 

@@ -1,0 +1,102 @@
+"""`leadms fields`, `leads set/show` and `files get`: define, fill, read back typed, on both
+engines; a bad value is one line and writes nothing."""
+
+import base64
+import json
+
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from leadms_tui.cli import app
+from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
+from leadms_tui.domain.models import FieldValue, Role
+from leadms_tui.domain.team.users import add_user
+from tests.conftest import cli_token
+
+runner = CliRunner()
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAFElEQVR4nGM44WDAgASYkDkM+OQA9ucB"
+    "TW4ALxEAAAAASUVORK5CYII="
+)
+
+
+def leadms(url, *args, token=None):
+    return runner.invoke(app, ["--database-url", url, *args], env={"LEADMS_TOKEN": token})
+
+
+def _setup(db):
+    db.write(lambda s: add_user(s, "root", role=Role.ADMIN, actor=SYSTEM, password="secret"))
+    db.write(lambda s: add_user(s, "ana", role=Role.REP, actor=SYSTEM, password="secret"))
+    lead = create_lead(
+        db, LeadCreate(name="Dora", phone="+12025550100", channel="website"), actor=SYSTEM
+    )
+    return lead.number, cli_token(db, "root"), cli_token(db, "ana")
+
+
+def test_define_fill_and_read_back_typed(db_url, db, tmp_path):
+    number, root, ana = _setup(db)
+    for args in (
+        ["budget", "--type", "money", "--label", "Budget"],
+        ["plan", "--type", "choice", "--options", "Gold,Silver"],
+        ["photo", "--type", "image", "--section", "Site"],
+        ["visit", "--type", "date"],
+    ):
+        result = leadms(db_url, "fields", "add", "lead", *args, token=root)
+        assert result.exit_code == 0, result.output
+    refused = leadms(db_url, "fields", "add", "lead", "x", "--type", "text", token=ana)
+    assert refused.exit_code == 1 and "only an admin" in refused.output
+    listed = json.loads(leadms(db_url, "fields", "list", "--json", token=ana).output)
+    assert [f["key"] for f in listed] == ["budget", "plan", "photo", "visit"]
+
+    picture = tmp_path / "front.png"
+    picture.write_bytes(PNG)
+    result = leadms(
+        db_url,
+        "leads",
+        "set",
+        number,
+        "budget=1500",
+        "plan=gold",
+        f"photo=@{picture}",
+        "visit=2026-12-24",
+        token=ana,
+    )
+    assert result.exit_code == 0, result.output
+    shown = json.loads(leadms(db_url, "leads", "show", number, "--json", token=ana).output)
+    photo = shown["fields"]["photo"]
+    assert shown["fields"]["budget"] == "1500" and shown["fields"]["plan"] == "Gold"
+    assert shown["fields"]["visit"] == "2026-12-24"
+    assert (photo["name"], photo["type"], photo["size"]) == ("front.png", "image/png", len(PNG))
+    saved = tmp_path / "copy.png"
+    got = leadms(db_url, "files", "get", str(photo["id"]), "-o", str(saved), token=ana)
+    assert got.exit_code == 0 and saved.read_bytes() == PNG
+
+
+def test_bad_values_are_one_line_and_write_nothing(db_url, db, tmp_path):
+    number, root, ana = _setup(db)
+    leadms(db_url, "fields", "add", "lead", "budget", "--type", "money", token=root)
+    leadms(db_url, "fields", "add", "lead", "photo", "--type", "image", token=root)
+    fake = tmp_path / "fake.png"
+    fake.write_bytes(b"%PDF-1.4 not a picture")
+    for args, message in [
+        (["budget=ten"], "Budget: 'ten' is not a number"),
+        (["nope=1"], "unknown lead field 'nope'"),
+        (["budget=5", f"photo=@{fake}"], "fake.png is not an image"),
+        (["budget"], "use KEY=VALUE"),
+    ]:
+        result = leadms(db_url, "leads", "set", number, *args, token=ana)
+        assert result.exit_code != 0 and message in result.output, result.output
+        assert len(result.output.strip().splitlines()) == 1
+    with db.reading() as s:
+        assert s.scalar(select(func.count()).select_from(FieldValue)) == 0
+
+
+def test_retire_hides_and_restore_brings_back(db_url, db):
+    _, root, _ = _setup(db)
+    leadms(db_url, "fields", "add", "client", "tier", "--type", "text", token=root)
+    assert leadms(db_url, "fields", "retire", "client", "tier", token=root).exit_code == 0
+    assert "tier" not in leadms(db_url, "fields", "list", token=root).output
+    assert "retired" in leadms(db_url, "fields", "list", "--retired", token=root).output
+    leadms(db_url, "fields", "retire", "client", "tier", "--restore", token=root)
+    assert "tier" in leadms(db_url, "fields", "list", token=root).output
