@@ -130,6 +130,7 @@ class Generated:
     people: int  # person numbers below this have leads in the database
     reps: list[str]
     seconds: float
+    field_values: int = 0
 
 
 @dataclass
@@ -170,9 +171,12 @@ def generate(
                 raise ValidationError(f"{db.label} already has leads; generate into an empty one")
         usernames = [REP_NAMES[i] if i < len(REP_NAMES) else f"rep{i:02d}" for i in range(reps)]
         rep_ids, manager_id = db.write(lambda session: _team(session, usernames))
+        field_ids = db.write(_fields)
         moment = clock.as_utc(now or clock.now()).replace(tzinfo=None)
         planned, people = _plan(Random(seed), leads, calls, rep_ids, moment)
-        counts = _Bulk(db).load(planned, Random(seed + 1), manager_id, moment)
+        bulk = _Bulk(db)
+        bulk.field_ids = field_ids
+        counts = bulk.load(planned, Random(seed + 1), manager_id, moment)
         db.refresh_statistics()  # SQLite: what a running Lead MS's sweep does within a minute
     finally:
         db.dispose()
@@ -338,6 +342,7 @@ class _Bulk:
         self.tables = SQLModel.metadata.tables
         self.raw = db.engine.raw_connection()
         self.conn = self.raw.driver_connection
+        self.field_ids: dict[str, int] = {}
 
     def write(self, table: str, columns: list[str], rows: Iterable[tuple]) -> int:
         known = self.tables[table].c
@@ -399,6 +404,9 @@ class _Bulk:
             "follow_ups", FOLLOWUP_COLUMNS, _followup_rows(leads, rng, today_start)
         )
         counts["meetings"] = self.write("meetings", MEETING_COLUMNS, _meeting_rows(leads, rng))
+        counts["field_values"] = self.write(
+            "field_values", FIELD_VALUE_COLUMNS, _field_value_rows(leads, rng, self.field_ids)
+        )
         self.write(
             "meeting_attendees",
             ["meeting_id", "user_id"],
@@ -407,7 +415,16 @@ class _Bulk:
         if self.sqlite:
             self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         else:
-            for table in ("leads", "inquiries", "audit_events", "calls", "follow_ups", "meetings"):
+            tables = (
+                "leads",
+                "inquiries",
+                "audit_events",
+                "calls",
+                "follow_ups",
+                "meetings",
+                "field_values",
+            )
+            for table in tables:
                 self.conn.execute(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"coalesce(max(id), 1), max(id) IS NOT NULL) FROM {table}"
@@ -415,6 +432,44 @@ class _Bulk:
             self.conn.commit()
         self.raw.invalidate()  # not back to the pool with bulk-load settings
         return counts
+
+
+FIELD_VALUE_COLUMNS = (  # noqa: SIM905
+    "definition_id entity_id item value_text value_key value_number"
+).split()
+PLANS = ("Basic", "Standard", "Premium", "Corporate")  # a choice field of every lead
+
+
+def _fields(session: Session) -> dict[str, int]:
+    """Two lead fields as a team would define them: a plan (choice) and a budget (money)."""
+    from leadms_tui.domain.audit import SYSTEM
+    from leadms_tui.domain.fields.definitions import add_field
+    from leadms_tui.domain.fields.values import context
+    from leadms_tui.domain.models import FieldEntity, FieldKind
+
+    ctx = context(session)
+    plan = add_field(
+        session,
+        FieldEntity.LEAD,
+        "plan",
+        FieldKind.CHOICE,
+        options=list(PLANS),
+        actor=SYSTEM,
+        ctx=ctx,
+    )
+    budget = add_field(session, FieldEntity.LEAD, "budget", FieldKind.MONEY, actor=SYSTEM, ctx=ctx)
+    return {"plan": plan.id, "budget": budget.id}
+
+
+def _field_value_rows(leads: list[_Lead], rng: Random, ids: dict[str, int]) -> Iterator[tuple]:
+    """Nine in ten leads have a plan, seven in ten a budget (100 to 20,000)."""
+    for lead in leads:
+        if rng.random() < 0.9:
+            plan = rng.choice(PLANS)
+            yield (ids["plan"], lead.id, 0, plan, plan, None)
+        if rng.random() < 0.7:
+            budget = rng.randrange(100, 20_000)
+            yield (ids["budget"], lead.id, 0, str(budget), None, budget)
 
 
 def _lead_rows(leads: list[_Lead]) -> Iterator[tuple]:
@@ -474,15 +529,31 @@ def _audit_rows(leads: list[_Lead], first_id: int) -> Iterator[tuple]:
     for lead in leads:
         number = format_lead_number(lead.day, lead.seq)
         changes = {"id": [None, lead.id], "number": [None, number], "status": [None, "new"]}
-        yield (event_id, ts(lead.created), None, "intake", "lead.create", "lead", str(lead.id),
-               json.dumps(changes))  # fmt: skip
+        yield (
+            event_id,
+            ts(lead.created),
+            None,
+            "intake",
+            "lead.create",
+            "lead",
+            str(lead.id),
+            json.dumps(changes),
+        )
         event_id += 1
         if lead.status != "new" and lead.updated is not None:
             changes = {"status": ["new", lead.status], "version": [1, 2]}
             if lead.lost_reason:
                 changes["lost_reason"] = [None, lead.lost_reason]
-            yield (event_id, ts(lead.updated), lead.owner, "rep", "lead.update", "lead",
-                   str(lead.id), json.dumps(changes))  # fmt: skip
+            yield (
+                event_id,
+                ts(lead.updated),
+                lead.owner,
+                "rep",
+                "lead.update",
+                "lead",
+                str(lead.id),
+                json.dumps(changes),
+            )
             event_id += 1
 
 
@@ -554,8 +625,21 @@ def _meeting_rows(leads: list[_Lead], rng: Random) -> Iterator[tuple]:
         place = None if video else "Office, 12 High Street"
         link = f"https://meet.example.com/{lead.id}" if video else None
         booked = ts(lead.call_times[-1])
-        yield (meeting_id, lead.id, lead.owner, kind, ts(starts), minutes, place, link, None,
-               outcome, None, booked, 1 if outcome is None else 2)  # fmt: skip
+        yield (
+            meeting_id,
+            lead.id,
+            lead.owner,
+            kind,
+            ts(starts),
+            minutes,
+            place,
+            link,
+            None,
+            outcome,
+            None,
+            booked,
+            1 if outcome is None else 2,
+        )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,6 +12,7 @@ from bench.common import REGION, TIMEZONE, Result, median, p95
 from bench.people import LAST_NAMES, national
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
+from leadms_tui.domain.fields.values import FieldFilter
 from leadms_tui.domain.models import Call, FollowUp, Lead
 from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
 from leadms_tui.domain.repositories.lead_detail import load_lead_detail
@@ -55,6 +56,22 @@ OPERATIONS: dict[str, Callable[[Session, Subject], object]] = {
     ),
     "lead list, name search": lambda s, x: search_leads(
         session=s, where=LeadFilter(text=x.name), phone_region=REGION, limit=PAGE
+    ),
+    # Dynamic fields against a built-in filter of the same shape (an indexed equality).
+    "lead list, status filter (built-in)": lambda s, x: search_leads(
+        session=s, where=LeadFilter(status="contacted"), phone_region=REGION, limit=PAGE
+    ),
+    "lead list, field filter: plan (choice)": lambda s, x: search_leads(
+        session=s,
+        where=LeadFilter(fields=(FieldFilter.parse("plan=Premium"),)),
+        phone_region=REGION,
+        limit=PAGE,
+    ),
+    "lead list, field filter: budget range": lambda s, x: search_leads(
+        session=s,
+        where=LeadFilter(fields=(FieldFilter.parse("budget=5000..6000"),)),
+        phone_region=REGION,
+        limit=PAGE,
     ),
     # Nobody generated is called so: without the search index every lead would be read.
     "lead list, rare name search": lambda s, x: search_leads(

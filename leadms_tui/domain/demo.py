@@ -23,6 +23,11 @@ from sqlmodel import Session, SQLModel
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.db import Database, normalize_url, open_database
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.fields.definitions import add_field, list_fields, parse_entity, parse_kind
+from leadms_tui.domain.fields.files import check_file, store_file
+from leadms_tui.domain.fields.kinds import Upload
+from leadms_tui.domain.fields.values import context as field_context
+from leadms_tui.domain.fields.values import set_fields
 from leadms_tui.domain.leads.intake import LeadCreate, intake_lead
 from leadms_tui.domain.models import (
     Call,
@@ -323,6 +328,7 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
 
     session.flush()
     sold = _load_sales(session, leads, users, at, today)
+    _load_fields(session, folder, leads, sold, now)
     mark_missed_tasks(session, today, now)  # what the sweep would have done by now
     clients = len({conversion.client_number for conversion in sold.values()})
 
@@ -389,6 +395,50 @@ def _load_sales(
     set_client_status(session, robert.id, "active", actor=users["chloe"].actor,  # type: ignore[arg-type]
                       at=at("-1", "17:00"))  # fmt: skip
     return sold
+
+
+def _load_fields(
+    session: Session,
+    folder: Path,
+    leads: dict[str, Lead],
+    sold: dict[str, Conversion],
+    now: datetime,
+) -> None:
+    """The fields of fields.csv and their values (files by name from the demo folder),
+    through the same validation every path uses."""
+    ctx = field_context(session, now)
+    for row in _rows(folder / "fields.csv"):
+        add_field(
+            session,
+            parse_entity(row["entity"]),
+            row["key"],
+            parse_kind(row["type"]),
+            label=row["label"],
+            options=[o for o in row["options"].split("|") if o],
+            required=row["required"] == "yes",
+            help_text=row["help"] or None,
+            section=row["section"] or None,
+            actor=DEMO_ACTOR,
+            ctx=ctx,
+        )
+    grouped: dict[tuple[str, str], dict[str, str | Upload]] = {}
+    limit = TeamSettings().file_max_bytes
+    kinds_by_key = {(f.entity.value, f.key): f.kind for f in list_fields(session)}
+    for row in _rows(folder / "field_values.csv"):
+        value: str | Upload = row["value"]
+        if row["value"].startswith("@"):
+            name = row["value"][1:]
+            data = (folder / name).read_bytes()
+            kind = kinds_by_key[(row["entity"], row["key"])]
+            stored = store_file(session, data, check_file(data, name, kind, max_bytes=limit))
+            value = Upload(stored.id, name)
+        grouped.setdefault((row["entity"], row["record"]), {})[row["key"]] = value
+    for (entity, record), raw in grouped.items():
+        if entity == "lead":
+            entity_id = leads[record].id
+        else:  # a client, named by the lead it was sold from
+            entity_id = client_by_number(session, sold[record].client_number).id
+        set_fields(session, parse_entity(entity), entity_id, raw, actor=DEMO_ACTOR, now=now)  # type: ignore[arg-type]
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:

@@ -146,3 +146,28 @@ def test_demo_has_clients_commissions_and_onboarding_in_every_state(db_url, now)
     assert currencies == {"GBP"}
     assert all(moment is not None and clock.as_utc(moment) <= now for moment in latest)
     database.dispose()
+
+
+def test_demo_has_fields_with_values_and_files(db_url):
+    from leadms_tui.domain.fields.definitions import list_fields
+    from leadms_tui.domain.fields.values import values_for
+    from leadms_tui.domain.models import FieldEntity, FieldValue, StoredFile
+
+    database, _ = build_demo(_emptied(db_url), now=datetime(2026, 11, 25, 9, 30, tzinfo=UTC))
+    with database.reading() as s:
+        kinds = {(f.entity.value, f.kind.value) for f in list_fields(s)}
+        client_id = s.scalar(select(Client.id).where(Client.status == "active"))
+        shown = {f.key: f.value for f in values_for(s, FieldEntity.CLIENT, [client_id])[client_id]}
+        mimes = set(s.scalars(select(StoredFile.mime_type)))
+        lead_values = s.scalar(select(func.count()).select_from(FieldValue))
+    assert {
+        ("lead", "choice"),
+        ("lead", "money"),
+        ("lead", "date"),
+        ("client", "image"),
+        ("client", "document"),
+        ("meeting", "choice"),
+    } <= kinds
+    assert shown["membership"] == "Premium" and shown["contract"]["type"] == "application/pdf"
+    assert mimes == {"application/pdf", "image/png"} and lead_values > 100
+    database.dispose()

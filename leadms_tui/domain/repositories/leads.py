@@ -9,8 +9,9 @@ from sqlalchemy import ColumnElement, Select, and_, column, or_, select, table
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlmodel import Session
 
+from leadms_tui.domain.fields.values import FieldFilter, context, filter_condition
 from leadms_tui.domain.leads.phones import international_start, normalize_phone
-from leadms_tui.domain.models import Lead, User, fold
+from leadms_tui.domain.models import FieldEntity, Lead, User, fold
 
 _NUMBER = re.compile(r"^(LEAD-?(\d{1,8}(-\d*)?)?|\d{8}-\d*)$", re.IGNORECASE)
 _NUMBER_PART = re.compile(r"^\d*-?\d*$")  # digits, at most one dash: maybe inside a number
@@ -69,6 +70,7 @@ class LeadFilter:
     date_from: date | None = None
     date_to: date | None = None
     repeats_only: bool = False
+    fields: tuple[FieldFilter, ...] = ()  # dynamic lead fields: plan=Gold, budget>=1000
 
 
 def _lead_rows() -> Select:
@@ -151,6 +153,9 @@ def search_leads(
         conditions.append(Lead.business_date <= where.date_to)
     if where.repeats_only:
         conditions.append(Lead.repeat_of_id.is_not(None))
+    if where.fields:
+        ctx = context(session)
+        conditions += [filter_condition(session, FieldEntity.LEAD, f, ctx) for f in where.fields]
     if before_id is not None:
         conditions.append(Lead.id < before_id)
     stmt = _lead_rows().order_by(Lead.id.desc()).limit(limit)

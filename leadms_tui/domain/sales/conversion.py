@@ -29,6 +29,7 @@ from leadms_tui.domain.models import (
 from leadms_tui.domain.sales import clients, commission, onboarding
 from leadms_tui.domain.sales.money import format_money, parse_amount
 from leadms_tui.domain.team.settings import load_settings
+from leadms_tui.domain.text import clean_line
 from leadms_tui.domain.work.followups import close_followup
 
 
@@ -140,7 +141,7 @@ def convert_lead(
     _check_convertible(session, lead, settings.timezone)
     check_may_edit(lead, actor)
     value = parse_amount(request.value, settings.currency)
-    product = (request.product or "").strip() or None
+    product = clean_line(request.product or "").strip() or None
     plan = commission.choose_plan(session, product, request.commission_plan)
     template = onboarding.choose_template(session, request.template)
     closer_id = actor.user_id or lead.owner_id
