@@ -33,6 +33,23 @@ class LeadMSApp(ReportsFailures, App[None]):
         Binding("f1", "help", "Keys", show=False, priority=True, id="app.help-f1"),
         Binding("slash", "search", "Search", id="app.search"),
         Binding("i", "inbox", "Inbox", id="app.inbox"),
+        Binding("C", "clients", "Clients", show=False, id="app.clients"),  # shift+c
+        # managers' payroll view: out of the footer, in the help screen and the palette
+        Binding(
+            "dollar_sign",
+            "commissions",
+            "Commissions",
+            key_display="$",
+            show=False,
+            id="app.commissions",
+        ),
+        Binding(  # shift+o, admins
+            "O",
+            "onboarding_templates",
+            "Onboarding templates",
+            show=False,
+            id="app.onboarding-templates",
+        ),
         Binding("ctrl+z", "undo_call", "Undo call", id="app.undo-call"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
@@ -216,7 +233,7 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.call_from_thread(reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "search" and self.user is None:
+        if action in ("search", "commissions", "clients") and self.user is None:
             return False  # nothing to search before signing in
         if action == "undo_call":
             return self._undoable_call() is not None or None
@@ -252,6 +269,28 @@ class LeadMSApp(ReportsFailures, App[None]):
         if self.user is not None and not isinstance(self.screen, InboxScreen):
             self.push_screen(InboxScreen())
 
+    def action_commissions(self) -> None:
+        from leadms_tui.domain.models import Role
+        from leadms_tui.screens.commissions import CommissionsScreen
+
+        if self.user is None or isinstance(self.screen, CommissionsScreen):
+            return
+        if self.user.role == Role.REP:
+            self.notify("only managers and admins see commissions", severity="warning")
+        else:
+            self.push_screen(CommissionsScreen())
+
+    def action_onboarding_templates(self) -> None:
+        from leadms_tui.domain.models import Role
+        from leadms_tui.screens.onboarding_templates import OnboardingTemplatesScreen
+
+        if self.user is None or isinstance(self.screen, OnboardingTemplatesScreen):
+            return
+        if self.user.role != Role.ADMIN:
+            self.notify("only admins edit onboarding templates", severity="warning")
+        else:
+            self.push_screen(OnboardingTemplatesScreen())
+
     def action_search(self) -> None:
         from leadms_tui.screens.lead_list import LeadListScreen
 
@@ -259,6 +298,14 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.screen.action_focus_search()
         else:
             self.push_screen(LeadListScreen())
+
+    def action_clients(self) -> None:
+        from leadms_tui.screens.clients import ClientListScreen
+
+        if isinstance(self.screen, ClientListScreen):
+            self.screen.action_focus_search()
+        elif self.user is not None:
+            self.push_screen(ClientListScreen())
 
 
 async def _settled(most: float = 1.0) -> None:

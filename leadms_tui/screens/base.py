@@ -28,6 +28,7 @@ class LeadScreen(WithApp, Screen[None]):
         Binding("n", "new_lead", "New lead", id="lead.new"),
         Binding("f", "followup", "Follow-up", id="lead.followup"),
         Binding("m", "meeting", "Meeting", id="lead.meeting"),
+        Binding("v", "convert", "Convert", id="lead.convert"),
         Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
         Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
         Binding("escape", "back", "Back", id="nav.back"),
@@ -41,7 +42,7 @@ class LeadScreen(WithApp, Screen[None]):
         """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("log_call", "open_lead", "followup", "meeting"):
+        if action in ("log_call", "open_lead", "followup", "meeting", "convert"):
             return self.current_lead() is not None or None  # None: shown greyed out
         if action == "back":
             stack = self.app.screen_stack  # [Textual's default screen, the day view (home), ...]
@@ -87,6 +88,18 @@ class LeadScreen(WithApp, Screen[None]):
         lead = self.current_lead()
         if lead is not None:
             self.app.push_screen(MeetingModal(*lead), lambda _saved: self.reload())
+
+    def action_convert(self) -> None:
+        from leadms_tui.screens.convert_modal import ConvertModal, conversion_summary
+
+        def converted(conversion: object) -> None:
+            if conversion is not None:
+                self.app.notify(conversion_summary(conversion))  # type: ignore[arg-type]
+            self.reload()
+
+        lead = self.current_lead()
+        if lead is not None:
+            self.app.push_screen(ConvertModal(*lead), converted)
 
     def action_new_lead(self) -> None:
         from leadms_tui.screens.new_lead import NewLeadModal

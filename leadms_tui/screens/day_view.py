@@ -1,4 +1,4 @@
-"""The day view (home): follow-ups due, new leads, meetings and calls of one day."""
+"""The day view (home): follow-ups due, onboarding tasks, new leads, meetings and calls of a day."""
 
 from datetime import date, timedelta
 
@@ -12,10 +12,12 @@ from textual.widgets import DataTable, Header, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.models import Role
+from leadms_tui.domain.models import Role, TaskState
 from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
+from leadms_tui.domain.repositories.sales import TaskRow
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
+from leadms_tui.screens.client_detail import ClientDetailScreen, task_due
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -27,6 +29,10 @@ SECTIONS = {
         "Follow-ups due",
         (("Due", 16), ("Lead", 17), ("Name", 18), ("Phone", 15), ("Reason", 18), ("Tries", 5),
          ("Rep", 9)),
+    ),
+    "onboarding": (
+        "Onboarding",
+        (("Due", 17), ("Client", 10), ("Name", 18), ("Task", 22), ("Owner", 9)),
     ),
     "new-leads": (
         "New leads, not yet contacted",
@@ -43,6 +49,7 @@ SECTIONS = {
         (("Time", 5), ("Lead", 17), ("Name", 20), ("Outcome", 18), ("Note", 24), ("By", 10)),
     ),
 }  # fmt: skip
+SHOWN_ONLY_WITH_ROWS = {"onboarding"}  # a section most days don't have: no empty box for it
 ALL_REPS = -1
 
 
@@ -64,6 +71,8 @@ class DayViewScreen(LeadScreen):
         Binding("t", "today", "Today", id="day.today"),
         Binding("g", "go_to_date", "Go to date", id="day.goto"),
         Binding("o", "meeting_outcome", "Outcome", id="day.meeting-outcome"),
+        Binding("d", "finish_task('done')", "Task done", id="day.task-done"),
+        Binding("x", "finish_task('skipped')", "Skip task", id="day.task-skip"),
         Binding("u", "rep_filter", "Rep filter", id="day.rep"),
         Binding("s", "rules", "Rules", id="day.rules"),
         Binding("r", "reload", "Refresh", id="day.refresh"),
@@ -73,8 +82,11 @@ class DayViewScreen(LeadScreen):
         super().__init__()
         self.day: date | None = None
         self.owner_filter: int | None = None
-        self._lead_of_row: dict[str, dict[str, tuple[int, str]]] = {key: {} for key in SECTIONS}
+        self._lead_of_row: dict[str, dict[str, tuple[int, str] | None]] = {
+            key: {} for key in SECTIONS
+        }
         self._followup_of_row: dict[str, FollowUpRow] = {}
+        self._task_of_row: dict[str, TaskRow] = {}
         self._cells: dict[str, dict[str, tuple]] = {}  # what each section shows now
         self._called: dict[str, str] = {}  # section -> row just called: move past it
         self._loaded = False
@@ -90,6 +102,7 @@ class DayViewScreen(LeadScreen):
             for key, (title, columns) in SECTIONS.items():
                 table = TextTable(id=key, cursor_type="row", zebra_stripes=True)
                 table.border_title = title
+                table.display = key not in SHOWN_ONLY_WITH_ROWS
                 for label, width in columns:
                     table.add_column(label, width=width)
                 yield table
@@ -175,6 +188,7 @@ class DayViewScreen(LeadScreen):
                 for f in view.followups
             ],
         )
+        self._show_tasks(view, today)
         self._fill(
             "new-leads",
             f"New leads, not yet contacted ({view.new_leads_total})",
@@ -237,7 +251,37 @@ class DayViewScreen(LeadScreen):
         self._loaded = True
         self.refresh_bindings()
 
-    def _fill(self, key: str, title: str, rows: list[tuple[str, tuple[int, str], tuple]]) -> None:
+    def _show_tasks(self, view: DayView, today: date) -> None:
+        """The onboarding tasks due by the day; missed ones marked as missed follow-ups are."""
+        self._task_of_row = {f"t{t.id}": t for t in view.tasks}
+        missed = sum(1 for t in view.tasks if t.state == TaskState.MISSED)
+        count = f"{len(view.tasks)}{'+' if view.more_tasks else ''}"
+        self._fill(
+            "onboarding",
+            f"Onboarding ({count}{f', {missed} missed' if missed else ''})",
+            [
+                (
+                    f"t{t.id}",
+                    None,
+                    (
+                        task_due(t, today),
+                        t.client_number,
+                        t.client_name,
+                        t.title,
+                        t.owner or "—",
+                    ),
+                )
+                for t in view.tasks
+            ],
+        )
+        table = self.query_one("#onboarding", DataTable)
+        if not view.tasks and self.focused is table:
+            self.query_one("#followups", DataTable).focus()
+        table.display = bool(view.tasks)
+
+    def _fill(
+        self, key: str, title: str, rows: list[tuple[str, tuple[int, str] | None, tuple]]
+    ) -> None:
         """Show a section's rows, keeping the cursor; unchanged rows cost nothing.
 
         The view refreshes every 30 s: when the same rows come back, only the cells that
@@ -319,6 +363,25 @@ class DayViewScreen(LeadScreen):
     def current_followup(self) -> FollowUpRow | None:
         return self._followup_of_row.get(self._row_key() or "")
 
+    def current_task(self) -> TaskRow | None:
+        return self._task_of_row.get(self._row_key() or "")
+
+    def action_finish_task(self, state: str) -> None:
+        task = self.current_task()
+        if task is not None and self.leadms.user is not None:
+            self._finish_task(task.id, TaskState(state))
+
+    @work(thread=True, exit_on_error=False, group="day-view-task", description="Finishing the task")
+    def _finish_task(self, task_id: int, state: TaskState) -> None:
+        from leadms_tui.domain.sales.onboarding import finish_task
+
+        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        title = self.leadms.database.write(
+            lambda s: finish_task(s, task_id, state, actor=actor).title
+        )
+        self.app.call_from_thread(self.notify, f"{title}: {state.value}", title="Onboarding")
+        self.app.call_from_thread(self.reload)
+
     def action_meeting_outcome(self) -> None:
         from leadms_tui.screens.meeting_modal import MeetingOutcomeModal
 
@@ -335,7 +398,11 @@ class DayViewScreen(LeadScreen):
 
     @on(DataTable.RowSelected)
     def _open_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open_lead()
+        task = self.current_task()
+        if task is not None:  # an onboarding task: its client
+            self.app.push_screen(ClientDetailScreen(task.client_id))
+        else:
+            self.action_open_lead()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
@@ -372,6 +439,8 @@ class DayViewScreen(LeadScreen):
             return self.leadms.user is not None and self.leadms.user.role == Role.ADMIN
         if action == "meeting_outcome":
             return (self._row_key() or "").startswith("m") or None
+        if action == "finish_task":  # no onboarding section, no keys for it
+            return bool(self._task_of_row) and (self.current_task() is not None or None)
         return super().check_action(action, parameters)
 
     def action_rep_filter(self) -> None:

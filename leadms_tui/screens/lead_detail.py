@@ -96,7 +96,10 @@ class LeadDetailScreen(LeadScreen):
         status = Text(lead.status.replace("_", " "), style="bold")
         if lead.lost_reason:
             status.append_text(Text.assemble(" — ", shown(lead.lost_reason)))
-        contact = Text.assemble((lead.number, "bold"), "\n", shown(lead.name, style="bold"))
+        contact = Text.assemble((lead.number, "bold"))
+        if detail.client_number:
+            contact.append(f"  Client {detail.client_number}", style="bold green")
+        contact.append_text(Text.assemble("\n", shown(lead.name, style="bold")))
         if detail.repeat_of:
             contact.append_text(
                 Text.assemble(
@@ -153,6 +156,8 @@ class LeadDetailScreen(LeadScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "edit":
             return self.detail is not None or None
+        if action == "convert":  # a converted lead shows its client instead
+            return (self.detail is not None and not self.detail.client_number) or None
         if action == "open_related":
             return isinstance(self.focused, DataTable) and self.focused.id == "related"
         return super().check_action(action, parameters)

@@ -15,8 +15,12 @@ from sqlalchemy import text
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FollowUp, Rule
+from leadms_tui.domain.sales.commission import add_plan
+from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
 from leadms_tui.domain.work.rules import save_rule
 from leadms_tui.screens.call_modal import CallModal
+from leadms_tui.screens.commissions import CommissionsScreen
+from leadms_tui.screens.convert_modal import ConvertModal
 from leadms_tui.screens.date_prompt import DatePrompt
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.edit_lead import EditLeadModal
@@ -129,7 +133,8 @@ async def test_hostile_names_on_every_screen_and_modal(db, make_app, seeded, hos
         assert "X [@click=app.quit]y[/]" in names
         assert "Raw \ufffd]0;old\ufffd [/] Name" in names  # stored raw, shown harmless
 
-        for key, modal in [("c", CallModal), ("f", FollowUpModal), ("m", MeetingModal)]:
+        modals = [("c", CallModal), ("f", FollowUpModal), ("m", MeetingModal), ("v", ConvertModal)]
+        for key, modal in modals:
             for _ in range(followups.row_count):  # each hostile lead's modal in turn
                 await pilot.press(key)
                 await settle(pilot)
@@ -189,6 +194,10 @@ async def test_a_manager_walks_the_team_view_and_the_rules(db, make_app, seeded,
             actor=SYSTEM,
         )
     )
+    maria = seeded["users"]["maria"].actor
+    hostile_product = ConversionRequest(value="10", product="[/] \x1b]0;p\x07 [b]Gold")
+    db.write(lambda s: add_plan(s, "Standard", currency="USD", rate="10", actor=maria))
+    db.write(lambda s: convert_lead(s, hostile[1], hostile_product, actor=maria))
     app = make_app("maria")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -196,6 +205,9 @@ async def test_a_manager_walks_the_team_view_and_the_rules(db, make_app, seeded,
         app.push_screen(RulesScreen())
         await settle(pilot)
         assert "[@click=app.quit]q[/]" in assert_clean(app)
+        app.push_screen(CommissionsScreen())
+        await settle(pilot)
+        assert "[/] \ufffd]0;p\ufffd" in assert_clean(app)  # the product, cut to its column
         assert app.return_code is None
 
 

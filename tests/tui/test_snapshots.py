@@ -115,6 +115,16 @@ def test_manager_day_and_rules(snap_compare, db, seeded, size, then):
     assert snap_compare(LeadMSApp(db, signed_in=admin), terminal_size=size, run_before=ready)
 
 
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(
+    "then", [(), (["a"],)], ids=["onboarding_templates", "onboarding_step_modal"]
+)
+def test_onboarding_templates(snap_compare, db, seeded, size, then):
+    admin = db.write(lambda s: add_user(s, "ada", role=Role.ADMIN, actor=SYSTEM))
+    ready = _steps(["O"], *then)
+    assert snap_compare(LeadMSApp(db, signed_in=admin), terminal_size=size, run_before=ready)
+
+
 def test_day_view_and_call_modal_in_the_light_theme(snap_compare, make_app):
     """Every text stays readable in Textual's light theme too."""
 
@@ -123,3 +133,67 @@ def test_day_view_and_call_modal_in_the_light_theme(snap_compare, make_app):
 
     ready = _steps(light, ["c", "n"])
     assert snap_compare(make_app(), terminal_size=(120, 40), run_before=ready)
+
+
+CLIENT_SCREENS = {
+    "day_onboarding": (),
+    "client_list": (["C"],),
+    "client_detail": (["C"], [*"dora", "enter"]),
+    "client_status": (["C"], [*"dora", "enter"], ["s"]),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", CLIENT_SCREENS)
+def test_client_screens(snap_compare, db, make_app, seeded, name, size):
+    """Dora was sold on Monday (10% plan): Monday's welcome call is missed, today's is due."""
+    from datetime import timedelta
+
+    from leadms_tui.domain.sales import commission, onboarding
+    from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
+    from tests.tui.conftest import NOW
+
+    maria, ana = seeded["users"]["maria"].actor, seeded["users"]["ana"].actor
+    monday = NOW - timedelta(days=2, hours=-1)
+
+    def sell(session):
+        commission.add_plan(session, "Standard", currency="USD", rate="10", actor=maria)
+        request = ConversionRequest(value="1250", product="Gold")
+        convert_lead(session, seeded["due"].lead_id, request, actor=ana, now=monday)
+        onboarding.mark_missed_tasks(session, NOW.date(), NOW)
+
+    db.write(sell)
+    ready = _steps(*CLIENT_SCREENS[name])
+    assert snap_compare(make_app(), terminal_size=size, run_before=ready)
+
+
+SALES_SCREENS = {  # (user, steps): the conversion modal with a preview, and payroll's month
+    "convert_modal": ("ana", (["v"], [*"1234.50"])),
+    "convert_error": ("ana", (["v"], [*"12.345"], ["ctrl+s"])),
+    "commissions": ("maria", (["dollar_sign"],)),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", SALES_SCREENS)
+def test_sales_screens(snap_compare, db, make_app, seeded, name, size):
+    """A 7.5% plan; Otto (bruno's) and Nina (ana's, 60/40 with maria) sold, one approved."""
+    from leadms_tui.domain.models import CommissionState
+    from leadms_tui.domain.sales import commission
+    from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
+
+    users = seeded["users"]
+    maria = users["maria"].actor
+
+    def sell(session):
+        commission.add_plan(session, "Standard", currency="USD", rate="7.5", actor=maria)
+        otto = ConversionRequest(value="2400", product="Gold")
+        convert_lead(session, seeded["other"].lead_id, otto, actor=users["bruno"].actor)
+        nina = ConversionRequest(value="1234.50", product="Silver", split="60/40")
+        convert_lead(session, seeded["fresh"].lead_id, nina, actor=maria)
+        commission.move_commissions(session, [1], CommissionState.APPROVED, actor=maria)  # bruno's
+
+    db.write(sell)
+    user, steps = SALES_SCREENS[name]
+    ready = _steps(*steps)
+    assert snap_compare(make_app(user), terminal_size=size, run_before=ready)

@@ -1,6 +1,6 @@
 """The day view's queries: a fixed handful of statements, whatever the size of the data."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from leadms_tui.domain.models import (
     MeetingAttendee,
     User,
 )
+from leadms_tui.domain.repositories.sales import TaskRow, list_tasks
 
 SECTION_LIMIT = 300  # rows shown per section; the header count is always the full count
 
@@ -83,6 +84,8 @@ class DayView:
     new_leads_total: int
     meetings: list[MeetingRow]
     calls: list[CallRow]
+    tasks: list[TaskRow] = field(default_factory=list)  # onboarding tasks open or missed by then
+    more_tasks: bool = False  # more than SECTION_LIMIT of them
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -219,6 +222,7 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
             .limit(SECTION_LIMIT)
         )
     ]
+    tasks = list_tasks(session=session, owner_id=owner_id, due_by=day, limit=SECTION_LIMIT + 1)
     return DayView(
         day=day,
         followups=followups,
@@ -227,4 +231,6 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
         new_leads_total=new_total,
         meetings=meetings,
         calls=calls,
+        tasks=tasks[:SECTION_LIMIT],
+        more_tasks=len(tasks) > SECTION_LIMIT,
     )

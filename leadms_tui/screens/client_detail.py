@@ -1,0 +1,393 @@
+"""One client: contact, account manager, status, sales with commission, onboarding and leads."""
+
+from datetime import date
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Header, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from leadms_tui import formatting
+from leadms_tui.domain import clock
+from leadms_tui.domain.models import ClientStatus, TaskState
+from leadms_tui.domain.repositories.sales import (
+    ClientDetail,
+    SaleLine,
+    TaskRow,
+    load_client_detail,
+)
+from leadms_tui.domain.sales.money import format_money
+from leadms_tui.domain.text import visible
+from leadms_tui.screens.base import WithApp
+from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
+
+OPEN_STATES = (TaskState.OPEN, TaskState.MISSED)
+STATE_STYLE = {
+    TaskState.MISSED: "bold red",
+    TaskState.DONE: "green",
+    TaskState.SKIPPED: "dim",
+    TaskState.CANCELLED: "dim strike",
+}
+SALE_COLUMNS = (
+    ("Sold", 10), ("Lead", 17), ("Product", 10), ("Value", 14), ("Plan", 10), ("Commission", 12),
+    ("Shares", 44),
+)  # fmt: skip
+TASK_COLUMNS = (("Due", 17), ("Task", 22), ("Owner", 9), ("State", 9), ("Finished", 16))
+LEAD_COLUMNS = (("Lead", 17), ("Status", 12), ("Created", 16))
+
+
+class ClientLoaded(Message):
+    def __init__(self, detail: ClientDetail) -> None:
+        super().__init__()
+        self.detail = detail
+
+
+class ClientChanged(Message):
+    """A write went through: say what it did, then show the client again."""
+
+    def __init__(self, done: str) -> None:
+        super().__init__()
+        self.done = done
+
+
+class ClientDetailScreen(WithApp, Screen[None]):
+    HELP_NAME = "Client detail"
+    DEFAULT_CSS = """
+    ClientDetailScreen #client-info { height: auto; padding: 0 1; }
+    ClientDetailScreen DataTable { height: auto; max-height: 12;
+        border: round $panel; border-title-color: $text; border-title-style: bold; }
+    ClientDetailScreen DataTable:focus { border: round $accent; border-title-color: $text-accent; }
+    """
+    BINDINGS = [
+        Binding("s", "status", "Status", id="client.status"),
+        Binding("d", "finish_task('done')", "Task done", id="client.task-done"),
+        Binding("x", "finish_task('skipped')", "Skip task", id="client.task-skip"),
+        Binding("enter", "open_lead", "Open lead", show=False, id="client.open-lead"),
+        Binding("r", "reload", "Refresh", id="client.refresh"),
+        Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
+        Binding("escape", "back", "Back", id="nav.back"),
+    ]
+
+    def __init__(self, client_id: int) -> None:
+        super().__init__()
+        self.client_id = client_id
+        self.detail: ClientDetail | None = None
+        self._tasks: dict[str, TaskRow] = {}
+        self._lead_ids: dict[str, int] = {}  # lead number -> id, for the sales and leads tables
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading…", id="client-info")
+        with VerticalScroll():
+            for key, title, columns in (
+                ("tasks", "Onboarding", TASK_COLUMNS),
+                ("sales", "Sales", SALE_COLUMNS),
+                ("leads", "Leads", LEAD_COLUMNS),
+            ):
+                table = TextTable(id=key, cursor_type="row", zebra_stripes=True)
+                table.border_title = title
+                for label, width in columns:
+                    table.add_column(label, width=width)
+                yield table
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#tasks", DataTable).focus()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    @property
+    def takes_keys(self) -> bool:
+        """Keys typed while the client loads wait for it (see LeadMSApp.on_event)."""
+        return self.detail is not None
+
+    # --- loading ---------------------------------------------------------------
+
+    def reload(self) -> None:
+        self._load()
+
+    def action_reload(self) -> None:
+        self._load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="client-detail",
+        description="Loading the client",
+    )
+    def _load(self) -> None:
+        with self.leadms.database.reading() as session:
+            detail = load_client_detail(session=session, client_id=self.client_id)
+        self.post_message(ClientLoaded(detail))
+
+    @on(ClientLoaded)
+    def _show(self, message: ClientLoaded) -> None:
+        self.detail = detail = message.detail
+        tz = self.leadms.settings.timezone
+        today = clock.business_date(clock.now(), tz)
+        self._show_info(detail)
+        self._show_tasks(detail.tasks, today)
+        self._show_sales(detail.sales)
+        self._lead_ids = dict(zip((n for n, _, _ in detail.leads), detail.lead_ids, strict=True))
+        leads = self.query_one("#leads", DataTable)
+        leads.border_title = f"Leads ({len(detail.leads)})"
+        self._refill(
+            leads,
+            [
+                (number, (number, status.replace("_", " "), formatting.when(at, tz, today)))
+                for number, status, at in detail.leads
+            ],
+        )
+        self.sub_title = visible(f"{detail.row.number} · {detail.row.name}")
+        self.refresh_bindings()
+
+    def _show_info(self, detail: ClientDetail) -> None:
+        row, shown = detail.row, formatting.shown
+        settings = self.leadms.settings
+        since = formatting.local(detail.created_at, settings.timezone)
+        value = format_money(row.value, settings.currency)
+        finished, total = _progress(detail.tasks)
+        live = sum(1 for sale in detail.sales if not sale.reversed)
+        info = Text.assemble(
+            (row.number, "bold"), "  ", shown(row.name, style="bold"),
+            "  ", (row.status, "bold reverse"),
+            "\nPhone ", shown(formatting.phone(row.phone) or "—"),
+            " · Email ", shown(row.email or "—"),
+            " · Account manager ", shown(row.owner or "none"),
+            f"\nClient since {since:%Y-%m-%d} · {live} sale{'s' if live != 1 else ''} · {value}",
+            f" · onboarding {finished}/{total} done" if total else "",
+        )  # fmt: skip
+        self.query_one("#client-info", Static).update(info)
+
+    def _show_tasks(self, tasks: list[TaskRow], today: date) -> None:
+        table = self.query_one("#tasks", DataTable)
+        finished, total = _progress(tasks)
+        table.border_title = f"Onboarding ({finished}/{total} done)" if total else "Onboarding"
+        tz = self.leadms.settings.timezone
+        self._tasks = {str(task.id): task for task in tasks}
+        rows = []
+        for task in tasks:
+            state = TaskState(task.state)
+            rows.append(
+                (
+                    str(task.id),
+                    (
+                        task_due(task, today),
+                        task.title,
+                        task.owner or "—",
+                        Text(state.value, style=STATE_STYLE.get(state, "")),
+                        formatting.when(task.done_at, tz, today) if task.done_at else "",
+                    ),
+                )
+            )
+        self._refill(table, rows)
+
+    def _show_sales(self, sales: list[SaleLine]) -> None:
+        table = self.query_one("#sales", DataTable)
+        table.border_title = f"Sales ({len(sales)})"
+        currency = self.leadms.settings.currency
+        rows = []
+        for sale in sales:
+            style = "dim strike" if sale.reversed else ""
+            shares = Text(style="dim" if sale.reversed else "")
+            if sale.reversed:
+                shares.append("REVERSED ", style="bold red")
+            for index, (_id, user, share, amount, state) in enumerate(sale.commissions):
+                shares.append("; " if index else "")
+                shares.append_text(formatting.shown(user))
+                shares.append(f" {share.normalize():f}% {format_money(amount, currency)} {state}")
+            rows.append(
+                (
+                    str(sale.id),
+                    (
+                        Text(f"{sale.sold_on:%Y-%m-%d}", style=style),
+                        Text(sale.lead_number, style=style),
+                        formatting.shown(sale.product or "", style=style),
+                        Text(format_money(sale.value, sale.currency), style=style),
+                        formatting.shown(sale.commission_plan or "none", style=style),
+                        Text(format_money(sale.commission_total, sale.currency), style=style),
+                        shares,
+                    ),
+                )
+            )
+        self._refill(table, rows)
+
+    def _refill(self, table: DataTable, rows: list[tuple[str, tuple]]) -> None:
+        """Replace a table's rows, keeping the cursor on the same row when it is still there."""
+        kept = _key_at_cursor(table)
+        row_index = table.cursor_row
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        if kept is not None and kept in {key for key, _ in rows}:
+            table.move_cursor(row=table.get_row_index(kept), animate=False)
+        elif rows:
+            table.move_cursor(row=min(row_index, len(rows) - 1), animate=False)
+
+    # --- writes ----------------------------------------------------------------
+
+    def current_task(self) -> TaskRow | None:
+        table = self.focused
+        if not isinstance(table, DataTable) or table.id != "tasks":
+            return None
+        return self._tasks.get(_key_at_cursor(table) or "")
+
+    def action_finish_task(self, state: str) -> None:
+        task = self.current_task()
+        if task is not None and task.state in OPEN_STATES:
+            self._finish_task(task.id, TaskState(state))
+
+    @work(thread=True, exit_on_error=False, group="client-write", description="Finishing the task")
+    def _finish_task(self, task_id: int, state: TaskState) -> None:
+        from leadms_tui.domain.sales.onboarding import finish_task
+
+        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        title = self.leadms.database.write(
+            lambda s: finish_task(s, task_id, state, actor=actor).title
+        )
+        self.post_message(ClientChanged(f"{title}: {state.value}"))
+
+    def action_status(self) -> None:
+        if self.detail is None:
+            return
+        number, status = self.detail.row.number, self.detail.row.status
+
+        def chosen(new: str | None) -> None:
+            if new is not None and new != status:
+                self._set_status(new, number)
+
+        self.app.push_screen(ClientStatusModal(number, status), chosen)
+
+    @work(thread=True, exit_on_error=False, group="client-write", description="Changing the status")
+    def _set_status(self, status: str, number: str) -> None:
+        from leadms_tui.domain.sales.clients import set_client_status
+
+        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        self.leadms.database.write(
+            lambda s: set_client_status(s, self.client_id, status, actor=actor, at=clock.now())
+        )
+        self.post_message(ClientChanged(f"{number} is now {status}"))
+
+    @on(ClientChanged)
+    def _changed(self, message: ClientChanged) -> None:
+        self.notify(message.done, title="Saved")
+        self.reload()
+
+    # --- keys ------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "finish_task":
+            task = self.current_task()
+            return (task is not None and task.state in OPEN_STATES) or None
+        if action == "status":
+            return self.detail is not None or None
+        if action == "open_lead":
+            return self._lead_under_cursor() is not None or None
+        return True
+
+    def _lead_under_cursor(self) -> int | None:
+        table = self.focused
+        if not isinstance(table, DataTable) or table.id not in ("leads", "sales"):
+            return None
+        key = _key_at_cursor(table)
+        if key is None:
+            return None
+        number = key if table.id == "leads" else str(table.get_row(key)[1])
+        return self._lead_ids.get(number)
+
+    @on(DataTable.RowSelected, "#leads, #sales")
+    def action_open_lead(self) -> None:
+        from leadms_tui.screens.lead_detail import LeadDetailScreen
+
+        lead_id = self._lead_under_cursor()
+        if lead_id is not None:
+            self.app.push_screen(LeadDetailScreen(lead_id))
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self.refresh_bindings()
+
+    def action_cursor_down(self) -> None:
+        if isinstance(self.focused, DataTable):
+            self.focused.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if isinstance(self.focused, DataTable):
+            self.focused.action_cursor_up()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+
+class ClientStatusModal(ModalScreen[str | None]):
+    """`s` on a client: pick its status with the arrows and enter, or by its first letter."""
+
+    HELP_NAME = "Client status"
+    DEFAULT_CSS = """
+    ClientStatusModal { align: center middle; }
+    ClientStatusModal > Vertical { width: 44; max-width: 100%; height: auto;
+        border: round $accent; background: $surface; padding: 0 1; }
+    ClientStatusModal OptionList { height: auto; border: none; padding: 0; }
+    """
+    BINDINGS = [
+        Binding("o", "choose('onboarding')", "Onboarding", id="client-status.onboarding"),
+        Binding("a", "choose('active')", "Active", id="client-status.active"),
+        Binding("p", "choose('paused')", "Paused", id="client-status.paused"),
+        Binding("c", "choose('churned')", "Churned", id="client-status.churned"),
+        Binding("escape", "choose(None)", "Cancel", id="client-status.cancel"),
+    ]
+
+    def __init__(self, number: str, current: str) -> None:
+        super().__init__()
+        self._number = number
+        self._current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(formatting.titled("Client status", self._number))
+            yield OptionList(*(Option(s.value, id=s.value) for s in ClientStatus))
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.highlighted = [s.value for s in ClientStatus].index(self._current)
+        options.focus()
+
+    @on(OptionList.OptionSelected)
+    def _selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_choose(self, status: str | None) -> None:
+        self.dismiss(status)
+
+
+def task_due(task: TaskRow, today: date) -> Text:
+    """ "today", "Fri 27 Nov", "2027-01-07"; "MISSED Mon 23 Nov", in red while still open."""
+    if task.due_on == today:
+        when = "today"
+    else:
+        when = f"{task.due_on:%a %d %b}" if task.due_on.year == today.year else f"{task.due_on}"
+    late = task.state in OPEN_STATES and task.due_on < today
+    missed = "MISSED " if task.state == TaskState.MISSED else ""
+    return Text(missed + when, style="bold red" if late else "")
+
+
+def _progress(tasks: list[TaskRow]) -> tuple[int, int]:
+    """(done or skipped, all but cancelled): "2/3 done"."""
+    counted = [t for t in tasks if t.state != TaskState.CANCELLED]
+    finished = sum(1 for t in counted if t.state in (TaskState.DONE, TaskState.SKIPPED))
+    return finished, len(counted)
+
+
+def _key_at_cursor(table: DataTable) -> str | None:
+    if not table.row_count:
+        return None
+    return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value

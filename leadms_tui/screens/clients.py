@@ -1,0 +1,190 @@
+"""`C`: the client list. Search by client number, name, phone or email; enter opens one."""
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.timer import Timer
+from textual.widgets import DataTable, Header, Input, Label
+
+from leadms_tui import formatting
+from leadms_tui.domain.repositories.sales import ClientRow, list_clients
+from leadms_tui.domain.sales.money import format_money
+from leadms_tui.screens.base import WithApp
+from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
+
+LIMIT = 200  # clients shown at most: the newest matches; typing narrows them
+TYPING_PAUSE = 0.05  # seconds of quiet before a search runs, as in the lead list
+
+COLUMNS = (
+    ("Client", 10), ("Name", 20), ("Phone", 15), ("Status", 10), ("Owner", 9), ("Sales", 5),
+    ("Value", 16), ("Open tasks", 10),
+)  # fmt: skip
+
+
+class ClientsLoaded(Message):
+    def __init__(self, rows: list[ClientRow], generation: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.generation = generation
+
+
+class ClientListScreen(WithApp, Screen[None]):
+    HELP_NAME = "Clients"
+    DEFAULT_CSS = """
+    ClientListScreen #client-search { margin: 0 1; }
+    ClientListScreen #clients { height: 1fr; }
+    ClientListScreen #client-count { padding: 0 1; color: $text-muted; }
+    """
+    BINDINGS = [
+        Binding("enter", "open_client", "Open", show=False, id="clients.open"),
+        Binding("down", "to_results", "Results", show=False, id="clients.results"),
+        Binding("ctrl+f", "focus_search", "Search box", id="clients.search"),
+        Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
+        Binding("escape", "back", "Back", id="nav.back"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: dict[str, ClientRow] = {}
+        self._generation = 0  # bumped by every change of the search text
+        self._shown_generation = -1
+        self._open_when_shown = False  # enter was pressed before the results came
+        self._typing: Timer | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Input(
+            placeholder="Search: client number, name, phone (any format) or email",
+            id="client-search",
+        )
+        yield TextTable(id="clients", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="client-count")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#clients", DataTable)
+        for label, width in COLUMNS:
+            table.add_column(label, width=width)
+        self.query_one("#client-search", Input).focus()
+
+    def on_screen_resume(self) -> None:
+        self._search_now()
+
+    # --- searching -----------------------------------------------------------
+
+    @on(Input.Changed, "#client-search")
+    def _text_changed(self) -> None:
+        self._generation += 1  # results of the text before are stale now
+        if self._typing is not None:
+            self._typing.stop()
+        self._typing = self.set_timer(TYPING_PAUSE, self._search_now)
+
+    def _search_now(self) -> None:
+        self._fetch(self.query_one("#client-search", Input).value, self._generation)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="client-list",
+        description="Searching clients",
+    )
+    def _fetch(self, text: str, generation: int) -> None:
+        with self.leadms.database.reading() as session:
+            rows = list_clients(
+                session=session,
+                text=text,
+                phone_region=self.leadms.settings.phone_region,
+                limit=LIMIT + 1,
+            )
+        self.post_message(ClientsLoaded(rows, generation))
+
+    @on(ClientsLoaded)
+    def _show(self, message: ClientsLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        self._shown_generation = message.generation
+        rows, more = message.rows[:LIMIT], len(message.rows) > LIMIT
+        table = self.query_one("#clients", DataTable)
+        kept = self._current_key()
+        table.clear()
+        self._rows = {str(row.id): row for row in rows}
+        currency = self.leadms.settings.currency
+        for row in rows:
+            table.add_row(
+                row.number,
+                row.name,
+                formatting.phone(row.phone),
+                row.status,
+                row.owner or "—",
+                str(row.sales),
+                format_money(row.value, currency),
+                str(row.open_tasks) if row.open_tasks else "",
+                key=str(row.id),
+            )
+        if kept in self._rows:
+            table.move_cursor(row=table.get_row_index(kept), animate=False)
+        if more:
+            count = f"showing first {LIMIT} clients: type to narrow"
+        elif rows:
+            count = f"{len(rows)} client{'s' if len(rows) != 1 else ''}"
+        else:
+            count = "No client matches"
+        self.query_one("#client-count", Label).update(count)
+        self.refresh_bindings()
+        if self._open_when_shown:
+            self._open_when_shown = False
+            self.action_open_client()
+
+    # --- keys ------------------------------------------------------------------
+
+    def _current_key(self) -> str | None:
+        table = self.query_one("#clients", DataTable)
+        if not table.row_count:
+            return None
+        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+
+    def current_client(self) -> ClientRow | None:
+        return self._rows.get(self._current_key() or "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "open_client":
+            return self.current_client() is not None or None
+        if action == "to_results":
+            return not isinstance(self.focused, DataTable)
+        return True
+
+    @on(Input.Submitted, "#client-search")
+    def _search_submitted(self) -> None:
+        """Enter in the search box opens the top match, once the search for the text is in."""
+        if self._shown_generation != self._generation:
+            self._open_when_shown = True
+        else:
+            self.action_open_client()
+
+    @on(DataTable.RowSelected, "#clients")
+    def action_open_client(self) -> None:
+        from leadms_tui.screens.client_detail import ClientDetailScreen
+
+        client = self.current_client()
+        if client is not None:
+            self.app.push_screen(ClientDetailScreen(client.id))
+
+    def action_to_results(self) -> None:
+        self.query_one("#clients", DataTable).focus()
+
+    def action_focus_search(self) -> None:
+        self.query_one("#client-search", Input).focus()
+
+    def action_cursor_down(self) -> None:
+        self.query_one("#clients", DataTable).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one("#clients", DataTable).action_cursor_up()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

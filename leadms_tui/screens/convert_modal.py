@@ -1,0 +1,281 @@
+"""`v`: convert a lead into a sale of a client, previewing the commission as the deal is typed."""
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, Select
+from textual.worker import get_current_worker
+
+from leadms_tui import formatting
+from leadms_tui.domain.errors import LeadMSError, ValidationError
+from leadms_tui.domain.repositories.lead_detail import lead_owner
+from leadms_tui.domain.sales.commission import PlanInfo, list_plans
+from leadms_tui.domain.sales.conversion import (
+    Conversion,
+    ConversionRequest,
+    convert_lead,
+    preview_commission,
+)
+from leadms_tui.domain.sales.money import format_money
+from leadms_tui.domain.sales.onboarding import TemplateInfo, list_templates
+from leadms_tui.screens.base import WithApp
+from leadms_tui.widgets.key_footer import KeyFooter
+
+NO_TEMPLATE = "none"  # what the domain reads as "no onboarding tasks"
+Asked = tuple[str, str, str | None]  # (value, product, plan name): what a preview answers
+
+
+def conversion_summary(conversion: Conversion) -> str:
+    """ "LEAD-… converted: client CL-000003, commission 92.59 USD, 3 onboarding tasks"."""
+    client = f"client {conversion.client_number}" + ("" if conversion.new_client else " (existing)")
+    money = (
+        f"commission {format_money(conversion.commission_total, conversion.currency)}"
+        if conversion.commission_plan
+        else "no commission plan"
+    )
+    count = len(conversion.tasks)
+    tasks = f"{count or 'no'} onboarding task{'' if count == 1 else 's'}"
+    return f"{conversion.lead_number} converted: {client}, {money}, {tasks}"
+
+
+class ConvertModal(WithApp, ModalScreen[Conversion | None]):
+    HELP_NAME = "Convert a lead"
+    DEFAULT_CSS = """
+    ConvertModal { align: center middle; }
+    ConvertModal > Vertical { width: 72; max-width: 100%;
+        height: auto; max-height: 100%; border: round $accent;
+        background: $surface; padding: 0 1; }
+    ConvertModal .pair { height: auto; }
+    ConvertModal .pair > Vertical { width: 1fr; height: auto; }
+    ConvertModal .hint { color: $text-muted; }
+    ConvertModal #preview { width: 100%; height: auto; margin-top: 1; }
+    ConvertModal #preview.-error { color: $error; }
+    ConvertModal #convert-status { width: 100%; height: auto; color: $error; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "convert", "Convert", key_display="^s", id="convert.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="convert.cancel"),
+    ]
+
+    class Loaded(Message):
+        """The choices: active plans, onboarding templates, and the lead's owner."""
+
+        def __init__(
+            self, plans: list[PlanInfo], templates: list[TemplateInfo], owner: tuple
+        ) -> None:
+            super().__init__()
+            self.plans, self.templates, self.owner = plans, templates, owner
+
+    class Previewed(Message):
+        def __init__(self, asked: Asked, text: str, error: bool) -> None:
+            super().__init__()
+            self.asked, self.text, self.error = asked, text, error
+
+    class Refused(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    class Converted(Message):
+        def __init__(self, conversion: Conversion) -> None:
+            super().__init__()
+            self.conversion = conversion
+
+    def __init__(self, lead_id: int, label: str) -> None:
+        super().__init__()
+        self.lead_id = lead_id
+        self.label = label
+        self._converting = False
+
+    def compose(self) -> ComposeResult:
+        currency = self.leadms.settings.currency
+        with Vertical():
+            yield Label(formatting.titled("Convert to a sale", self.label))
+            yield Label("", id="convert-status", markup=False)  # refusals, under the title
+            with Horizontal(classes="pair"):
+                with Vertical():
+                    yield Label(f"Deal value ({currency})", classes="hint")
+                    yield Input(placeholder="e.g. 1234.50", id="value")
+                with Vertical():
+                    yield Label("Plan / product", classes="hint")
+                    yield Input(placeholder="optional", id="product")
+            with Horizontal(classes="pair"):
+                with Vertical():
+                    yield Label("Commission plan", classes="hint", id="plan-hint")
+                    yield Select[str]([], prompt="by product, else default", id="plan")
+                with Vertical():
+                    yield Label("Onboarding template", classes="hint")
+                    yield Select[str](
+                        [(NO_TEMPLATE, NO_TEMPLATE)], allow_blank=False, id="template"
+                    )
+            yield Label("Split OWNER/CLOSER", classes="hint", id="split-hint")
+            yield Input(placeholder="e.g. 60/40; empty: all to you", id="split", disabled=True)
+            yield Label("Type the deal value to see the commission", id="preview", markup=False)
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#value", Input).focus()
+        self._load_choices()
+
+    # --- the choices -------------------------------------------------------------
+
+    @work(thread=True, exit_on_error=False, group="convert-load", description="Loading plans")
+    def _load_choices(self) -> None:
+        with self.leadms.database.reading() as session:
+            plans = list_plans(session)
+            templates = list_templates(session)
+            owner = lead_owner(session=session, lead_id=self.lead_id)
+        self.post_message(self.Loaded(plans, templates, owner))
+
+    @on(Loaded)
+    def _show_choices(self, message: Loaded) -> None:
+        currency = self.leadms.settings.currency
+        plan = self.query_one("#plan", Select)
+        if message.plans:
+            plan.set_options(
+                (formatting.shown(f"{p.name}: {p.describe(currency)}"), p.name)
+                for p in message.plans
+            )
+            hint = "Commission plan"
+        else:
+            plan.disabled = True
+            hint = "Commission plan: no commission plans"
+        self.query_one("#plan-hint", Label).update(hint)
+        template = self.query_one("#template", Select)
+        template.set_options(
+            [*((formatting.shown(t.name), t.name) for t in message.templates),
+             (NO_TEMPLATE, NO_TEMPLATE)]
+        )  # fmt: skip
+        default = next((t.name for t in message.templates if t.is_default), NO_TEMPLATE)
+        template.value = default
+        self._show_split(*message.owner)
+
+    def _show_split(self, owner_id: int | None, owner: str | None) -> None:
+        me = self.leadms.user.id  # type: ignore[union-attr]
+        split = self.query_one("#split", Input)
+        hint = self.query_one("#split-hint", Label)
+        if owner_id is None:
+            hint.update("Split: the lead has no owner to share the commission with")
+        elif owner_id == me:
+            hint.update("Split: you own this lead, the commission is all yours")
+        else:
+            hint.update(
+                Text.assemble("Split with the owner ", formatting.shown(owner or "?"),
+                              " (OWNER/CLOSER %)")
+            )  # fmt: skip
+            split.disabled = False
+
+    # --- the live preview ----------------------------------------------------------
+
+    def _asked(self) -> Asked:
+        plan = self.query_one("#plan", Select).selection
+        return (
+            self.query_one("#value", Input).value,
+            self.query_one("#product", Input).value,
+            plan,
+        )
+
+    @on(Input.Changed, "#value, #product")
+    @on(Select.Changed, "#plan")
+    def _changed(self) -> None:
+        if not self._converting:
+            self.query_one("#convert-status", Label).update("")  # a refusal of what changed
+        asked = self._asked()
+        if not asked[0].strip():
+            self._show_preview(asked, "Type the deal value to see the commission", False)
+            return
+        self._preview(asked)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="convert-preview",
+        description="Previewing the commission",
+    )
+    def _preview(self, asked: Asked) -> None:
+        value, product, plan = asked
+        try:
+            with self.leadms.database.reading() as session:
+                preview = preview_commission(session, value, product or None, plan)
+        except ValidationError as exc:
+            text, error = str(exc), True
+        else:
+            text, error = preview.text, False
+            if preview.plan is not None:  # else the text says there is no commission
+                text = f"Commission: {text}"
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Previewed(asked, text, error))
+
+    @on(Previewed)
+    def _previewed(self, message: Previewed) -> None:
+        self._show_preview(message.asked, message.text, message.error)
+
+    def _show_preview(self, asked: Asked, text: str, error: bool) -> None:
+        if asked != self._asked():
+            return  # an answer to what was typed before
+        preview = self.query_one("#preview", Label)
+        preview.update(text)
+        preview.set_class(error, "-error")
+
+    # --- converting --------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "convert":
+            return not self._converting or None
+        return True
+
+    def action_convert(self) -> None:
+        value, product, plan = self._asked()
+        template = self.query_one("#template", Select).selection
+        split = self.query_one("#split", Input)
+        request = ConversionRequest(
+            value=value,
+            product=product or None,
+            commission_plan=plan,
+            template=template,
+            split=split.value if not split.disabled else None,
+        )
+        self._converting = True
+        self.refresh_bindings()
+        self.query_one("#convert-status", Label).update("Converting…")
+        self._convert(request)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="convert",
+        description="Converting the lead",
+    )
+    def _convert(self, request: ConversionRequest) -> None:
+        app = self.leadms
+        actor = app.user.actor  # type: ignore[union-attr]
+        try:
+            conversion = app.database.write(
+                lambda session: convert_lead(session, self.lead_id, request, actor=actor)
+            )
+        except LeadMSError as exc:
+            self.post_message(self.Refused(str(exc)))
+            return
+        except Exception:
+            self.post_message(self.Refused("Not converted"))
+            raise  # the app turns it into a notification; what was typed stays here
+        self.post_message(self.Converted(conversion))
+
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
+        self._converting = False
+        self.refresh_bindings()
+        self.query_one("#convert-status", Label).update(formatting.shown(message.reason))
+
+    @on(Converted)
+    def _converted(self, message: Converted) -> None:
+        self.dismiss(message.conversion)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

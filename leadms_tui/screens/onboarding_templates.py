@@ -1,0 +1,541 @@
+"""The admin's onboarding templates: the steps a sale turns into dated tasks, edited and saved."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
+
+from leadms_tui import formatting
+from leadms_tui.domain import clock
+from leadms_tui.domain.models import Role, StepOwner
+from leadms_tui.domain.sales.onboarding import StepSpec, TemplateInfo, list_templates, save_template
+from leadms_tui.domain.team.settings import load_settings
+from leadms_tui.domain.team.users import UserInfo, list_users
+from leadms_tui.screens.base import WithApp
+from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
+
+PREVIEW_DAYS = 365  # the furthest day a step may name (as the domain checks)
+ROLE_WORDS = {
+    Role.REP.value: "a rep",
+    Role.MANAGER.value: "a manager",
+    Role.ADMIN.value: "an admin",
+}
+
+
+@dataclass
+class Draft:
+    """A template as the admin is editing it; ctrl+s replaces the stored steps with these."""
+
+    name: str
+    steps: list[StepSpec]
+    is_default: bool = False  # as stored
+    make_default: bool = False  # `D` was pressed: becomes the default on save
+    stored: list[StepSpec] | None = None  # None: not saved yet
+
+    @classmethod
+    def of(cls, template: TemplateInfo) -> "Draft":
+        return cls(template.name, list(template.steps), template.is_default, False, template.steps)
+
+    @property
+    def changed(self) -> bool:
+        return self.make_default or self.steps != self.stored
+
+
+def owner_words(step: StepSpec, names: dict[int, str]) -> str:
+    """Who a step goes to, as a person says it: "closing rep", "a manager", "Ana"."""
+    if step.owner == StepOwner.CLOSING_REP:
+        return "closing rep"
+    if step.owner == StepOwner.ACCOUNT_MANAGER:
+        return "account manager"
+    if step.owner == StepOwner.ROLE:
+        return ROLE_WORDS.get(step.owner_role or "", f"role {step.owner_role}")
+    return names.get(step.owner_user_id or 0, f"user #{step.owner_user_id}")
+
+
+class TemplatesLoaded(Message):
+    """The templates, the users a step may name, and the business day of each day offset."""
+
+    def __init__(
+        self, templates: list[TemplateInfo], users: list[UserInfo], days: list[date]
+    ) -> None:
+        super().__init__()
+        self.templates = templates
+        self.users = users
+        self.days = days
+
+
+class TemplateSaved(Message):
+    def __init__(self, template: TemplateInfo) -> None:
+        super().__init__()
+        self.template = template
+
+
+class SaveRefused(Message):
+    def __init__(self, reason: str) -> None:
+        super().__init__()
+        self.reason = reason
+
+
+class OnboardingTemplatesScreen(WithApp, Screen[None]):
+    HELP_NAME = "Onboarding templates"
+    DEFAULT_CSS = """
+    OnboardingTemplatesScreen #onboarding-body { height: 1fr; }
+    OnboardingTemplatesScreen #templates { width: 32; height: 1fr; border: round $panel; }
+    OnboardingTemplatesScreen #steps { height: 1fr; border: round $panel; }
+    OnboardingTemplatesScreen #templates:focus, OnboardingTemplatesScreen #steps:focus {
+        border: round $accent; }
+    OnboardingTemplatesScreen #onboarding-preview { height: auto; max-height: 8;
+        border: round $panel; padding: 0 1; }
+    OnboardingTemplatesScreen #onboarding-error { width: 100%; height: auto; color: $error;
+        padding: 0 1; display: none; }
+    """
+    BINDINGS = [
+        Binding("a", "add_step", "Add step", id="onboarding.add-step"),
+        Binding("e", "edit_step", "Edit step", show=False, id="onboarding.edit-step"),  # enter too
+        Binding("delete,x", "remove_step", "Remove step", key_display="del/x",
+                id="onboarding.remove-step"),
+        Binding("ctrl+up,K", "move_step(-1)", "Move up", key_display="^↑/K",
+                id="onboarding.move-up"),
+        Binding("ctrl+down,J", "move_step(1)", "Move down", key_display="^↓/J", show=False,
+                id="onboarding.move-down"),
+        Binding("ctrl+s", "save", "Save", id="onboarding.save"),
+        Binding("escape", "back", "Back", id="onboarding.back"),
+        Binding("n", "new_template", "New template", id="onboarding.new"),
+        Binding("D", "make_default", "Make default", id="onboarding.make-default"),
+    ]  # fmt: skip
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.drafts: dict[str, Draft] = {}  # in the order of the list on the left
+        self.current: str | None = None
+        self.users: list[UserInfo] = []
+        self.days: list[date] = []  # days[n]: business day n after a sale today
+        self._warned = False  # escape said "unsaved changes" once: the next escape leaves
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="onboarding-body"):
+            templates = TextTable(id="templates", cursor_type="row")
+            templates.border_title = "Templates"
+            templates.add_column("Name")
+            yield templates
+            with Vertical():
+                steps = TextTable(id="steps", cursor_type="row", zebra_stripes=True)
+                steps.border_title = "Steps"
+                steps.add_column("#")
+                steps.add_column("Day")
+                steps.add_column("Title")
+                steps.add_column("Owner")
+                yield steps
+                preview = Static("", id="onboarding-preview")
+                preview.border_title = "A sale today would make"
+                yield preview
+                yield Label("", id="onboarding-error")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#steps", DataTable).focus()
+        self._load()
+
+    # --- loading -------------------------------------------------------------------
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="onboarding",
+        description="Loading onboarding templates",
+    )
+    def _load(self) -> None:
+        with self.leadms.database.reading() as session:
+            templates = list_templates(session)
+            users = list_users(session)
+            settings = load_settings(session)
+        calendar = settings.calendar()
+        days = [calendar.business_day_from(clock.business_date(clock.now(), settings.timezone), 0)]
+        while len(days) <= PREVIEW_DAYS:
+            days.append(calendar.business_day_from(days[-1], 1))
+        self.post_message(TemplatesLoaded(templates, users, days))
+
+    @on(TemplatesLoaded)
+    def _loaded(self, message: TemplatesLoaded) -> None:
+        self.users, self.days = message.users, message.days
+        self.drafts = {template.name: Draft.of(template) for template in message.templates}
+        self._show_templates(next(iter(self.drafts), None))
+
+    # --- what is shown -------------------------------------------------------------
+
+    @property
+    def draft(self) -> Draft | None:
+        return self.drafts.get(self.current or "")
+
+    def _names(self) -> dict[int, str]:
+        return {user.id: user.display_name or user.username for user in self.users}
+
+    def _show_templates(self, select: str | None, row: int | None = None) -> None:
+        table = self.query_one("#templates", DataTable)
+        table.clear()
+        for name, draft in self.drafts.items():
+            marks = []
+            if draft.is_default or draft.make_default:
+                marks.append((" ★ default", "bold green"))
+            if draft.changed:
+                marks.append((" • unsaved", "yellow"))
+            table.add_row(Text.assemble(formatting.shown(name), *marks), key=name)
+        if select in self.drafts:
+            table.move_cursor(row=table.get_row_index(select), animate=False)
+        self.current = select
+        self._show_steps(row)
+
+    @on(DataTable.RowHighlighted, "#templates")
+    def _template_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        table = event.data_table  # where the cursor is now: a redraw also sends these
+        if not table.row_count:
+            return
+        name = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        if name != self.current and name in self.drafts:
+            self.current = name
+            self._show_steps(row=0)
+
+    def _show_steps(self, row: int | None = None) -> None:
+        table = self.query_one("#steps", DataTable)
+        row = table.cursor_row if row is None else row
+        table.clear()
+        draft, names = self.draft, self._names()
+        table.border_title = formatting.titled("Steps", draft.name) if draft else "Steps"
+        for position, step in enumerate(draft.steps if draft else [], start=1):
+            table.add_row(
+                str(position),
+                Text(str(step.offset_days), justify="right"),
+                step.title,
+                owner_words(step, names),
+                key=str(position),
+            )
+        if table.row_count:
+            table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
+        self._show_preview()
+        self.refresh_bindings()
+
+    def _show_preview(self) -> None:
+        draft, names = self.draft, self._names()
+        lines: list[Text] = []
+        for step in draft.steps if draft else []:
+            if 0 <= step.offset_days < len(self.days):
+                when = f"{self.days[step.offset_days]:%a %d %b}"
+            else:
+                when = f"day {step.offset_days}: no such day"
+            lines.append(
+                Text.assemble(
+                    formatting.shown(step.title),
+                    f" — {when}, ",
+                    formatting.shown(owner_words(step, names)),
+                )
+            )
+        shown = Text("\n").join(lines) if lines else Text("no steps yet: a adds one", style="dim")
+        self.query_one("#onboarding-preview", Static).update(shown)
+
+    def _step_index(self) -> int | None:
+        table = self.query_one("#steps", DataTable)
+        draft = self.draft
+        if draft is None or not draft.steps or not table.row_count:
+            return None
+        return min(table.cursor_row, len(draft.steps) - 1)
+
+    @on(DataTable.RowHighlighted, "#steps")
+    def _step_highlighted(self) -> None:
+        self.refresh_bindings()
+
+    @on(DataTable.RowSelected, "#steps")
+    def _step_selected(self) -> None:
+        self.action_edit_step()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        draft, index = self.draft, self._step_index()
+        if action == "add_step":
+            return draft is not None or None
+        if action in ("edit_step", "remove_step"):
+            return index is not None or None
+        if action == "move_step":
+            delta = int(parameters[0]) if parameters else 0  # type: ignore[call-overload]
+            return (index is not None and draft and 0 <= index + delta < len(draft.steps)) or None
+        if action == "make_default":
+            return (draft is not None and not (draft.is_default or draft.make_default)) or None
+        if action == "save":
+            return (draft is not None and draft.changed) or None
+        return True
+
+    def _say(self, text: str | Text) -> None:
+        """The line under the preview: saving, why a save was refused, unsaved changes."""
+        label = self.query_one("#onboarding-error", Label)
+        label.update(formatting.shown(text))
+        label.display = bool(str(text))
+
+    def _changed(self, row: int | None = None) -> None:
+        """A step or the default changed: redraw, and escape warns again before leaving."""
+        self._warned = False
+        self._say("")
+        self._show_templates(self.current, row)
+
+    # --- editing -------------------------------------------------------------------
+
+    def action_add_step(self) -> None:
+        draft = self.draft
+        if draft is None:
+            return
+
+        def added(step: StepSpec | None) -> None:
+            if step is not None:
+                draft.steps.append(step)
+                self._changed(row=len(draft.steps) - 1)
+
+        self.app.push_screen(StepModal(None, self.users), added)
+
+    def action_edit_step(self) -> None:
+        draft, index = self.draft, self._step_index()
+        if draft is None or index is None:
+            return
+
+        def edited(step: StepSpec | None) -> None:
+            if step is not None and step != draft.steps[index]:
+                draft.steps[index] = step
+                self._changed(row=index)
+
+        self.app.push_screen(StepModal(draft.steps[index], self.users), edited)
+
+    def action_remove_step(self) -> None:
+        draft, index = self.draft, self._step_index()
+        if draft is not None and index is not None:
+            del draft.steps[index]
+            self._changed(row=index)
+
+    def action_move_step(self, delta: int) -> None:
+        draft, index = self.draft, self._step_index()
+        if draft is None or index is None or not 0 <= index + delta < len(draft.steps):
+            return
+        steps = draft.steps
+        steps[index], steps[index + delta] = steps[index + delta], steps[index]
+        self._changed(row=index + delta)
+
+    def action_new_template(self) -> None:
+        def named(name: str | None) -> None:
+            if not name:
+                return
+            if name in self.drafts:
+                self.notify(f"There is already a template named {name}", severity="warning")
+            else:
+                self.drafts[name] = Draft(name, [])
+                self._warned = False
+            self._show_templates(name)
+            self.query_one("#steps", DataTable).focus()
+
+        self.app.push_screen(TemplateNameModal(), named)
+
+    def action_make_default(self) -> None:
+        draft = self.draft
+        if draft is not None and not draft.is_default:
+            draft.make_default = True
+            self._changed()
+
+    # --- saving and leaving --------------------------------------------------------
+
+    def action_save(self) -> None:
+        draft = self.draft
+        if draft is None:
+            return
+        self._say("Saving…")
+        self._save(draft.name, list(draft.steps), draft.make_default)
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="onboarding-save",
+        description="Saving the onboarding template",
+    )
+    def _save(self, name: str, steps: list[StepSpec], make_default: bool) -> None:
+        app = self.leadms
+        actor = app.user.actor  # type: ignore[union-attr]
+        try:
+            saved = app.database.write(
+                lambda session: save_template(
+                    session, name, steps, actor=actor, make_default=make_default
+                )
+            )
+        except Exception as exc:
+            self.post_message(SaveRefused(str(exc)))
+            raise  # and the failure handler says it in a toast
+        self.post_message(TemplateSaved(saved))
+
+    @on(SaveRefused)
+    def _refused(self, message: SaveRefused) -> None:
+        self._say(message.reason)
+
+    @on(TemplateSaved)
+    def _saved(self, message: TemplateSaved) -> None:
+        saved = message.template
+        if saved.is_default:  # the domain took the mark off the other templates
+            for other in self.drafts.values():
+                other.is_default = False
+        draft = self.drafts.get(saved.name)
+        steps = draft.steps if draft is not None else list(saved.steps)  # edits made meanwhile
+        self.drafts[saved.name] = Draft(saved.name, steps, saved.is_default, False, saved.steps)
+        self._say("")
+        self.notify(f"Onboarding template saved: {saved.name}", title="Saved")
+        self._warned = False
+        self._show_templates(self.current)
+
+    def action_back(self) -> None:
+        unsaved = [name for name, draft in self.drafts.items() if draft.changed]
+        if unsaved and not self._warned:
+            self._warned = True
+            message = f"Unsaved changes in {', '.join(unsaved)}: ctrl+s saves, escape again leaves"
+            self._say(message)
+            self.notify(message, title="Not saved", severity="warning")
+            return
+        self.app.pop_screen()
+
+
+class StepModal(WithApp, ModalScreen[StepSpec | None]):
+    """Add or edit one step: title, day (business days after the sale) and who does it."""
+
+    HELP_NAME = "Onboarding step"
+    DEFAULT_CSS = """
+    StepModal { align: center middle; }
+    StepModal > Vertical { width: 70; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    StepModal Horizontal { height: 1; }
+    StepModal Horizontal > Label { width: 8; color: $text-muted; }
+    StepModal Horizontal > Input, StepModal Horizontal > Select { width: 1fr; }
+    StepModal #step-hint { color: $text-muted; }
+    StepModal #step-error { width: 100%; color: $error; height: auto; }
+    """
+    BINDINGS = [
+        Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="step.save", priority=True),
+        Binding("escape", "cancel", "Cancel", id="step.cancel"),
+    ]
+
+    def __init__(self, step: StepSpec | None, users: list[UserInfo]) -> None:
+        super().__init__()
+        self.step = step
+        self.users = users
+
+    def _owner_options(self) -> list[tuple[Text, str]]:
+        options = [
+            (Text("closing rep"), StepOwner.CLOSING_REP.value),
+            (Text("account manager"), StepOwner.ACCOUNT_MANAGER.value),
+        ]
+        options += [(Text(f"{words} (the least busy)"), f"role:{role}")
+                    for role, words in ROLE_WORDS.items()]  # fmt: skip
+        named = self.step.owner_user_id if self.step and self.step.owner == StepOwner.USER else None
+        for user in self.users:
+            if user.active or user.id == named:
+                label = f"{user.display_name or user.username} ({user.username}, {user.role})"
+                options.append((formatting.shown(label), f"user:{user.id}"))
+        return options
+
+    def _owner_value(self) -> str:
+        step = self.step
+        if step is None or step.owner in (StepOwner.CLOSING_REP, StepOwner.ACCOUNT_MANAGER):
+            return (step.owner if step else StepOwner.CLOSING_REP).value
+        if step.owner == StepOwner.ROLE:
+            return f"role:{step.owner_role}"
+        return f"user:{step.owner_user_id}"
+
+    def compose(self) -> ComposeResult:
+        step = self.step
+        after = " (ctrl+s saves, escape cancels)"
+        heading = formatting.titled("Edit step", step.title, after) if step else None
+        options = self._owner_options()
+        value = self._owner_value()
+        with Vertical():
+            yield Label(heading or Text.assemble(("New step", "bold"), after))
+            yield Horizontal(
+                Label("Title"),
+                Input(step.title if step else "", id="step-title", compact=True,
+                      placeholder="e.g. Welcome call", select_on_focus=False),
+            )  # fmt: skip
+            yield Horizontal(
+                Label("Day"),
+                Input(str(step.offset_days) if step else "", id="step-day", compact=True,
+                      placeholder="business days after the sale: 0 is its day",
+                      restrict=r"[0-9]*"),
+            )  # fmt: skip
+            yield Horizontal(
+                Label("Owner"),
+                Select(options, value=value if value in {v for _, v in options} else options[0][1],
+                       allow_blank=False, id="step-owner", compact=True),
+            )  # fmt: skip
+            yield Label("", id="step-error")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#step-title", Input).focus()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_save()
+
+    def action_save(self) -> None:
+        title = self.query_one("#step-title", Input).value.strip()
+        day = self.query_one("#step-day", Input).value.strip()
+        error = self.query_one("#step-error", Label)
+        if not title:
+            error.update("A step needs a title")
+            self.query_one("#step-title", Input).focus()
+            return
+        if not day.isdigit():
+            error.update("The day is a whole number of business days after the sale (0: its day)")
+            self.query_one("#step-day", Input).focus()
+            return
+        owner = str(self.query_one("#step-owner", Select).value)
+        kind, _, which = owner.partition(":")
+        self.dismiss(
+            StepSpec(
+                title=title,
+                offset_days=int(day),
+                owner=StepOwner(kind),
+                owner_role=which if kind == StepOwner.ROLE else None,
+                owner_user_id=int(which) if kind == StepOwner.USER else None,
+            )
+        )
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TemplateNameModal(ModalScreen[str | None]):
+    """`n`: the name of a new onboarding template."""
+
+    HELP_NAME = "New onboarding template"
+    DEFAULT_CSS = """
+    TemplateNameModal { align: center middle; }
+    TemplateNameModal > Vertical { width: 50; max-width: 100%; height: auto;
+        border: round $accent; background: $surface; padding: 0 1; }
+    TemplateNameModal #template-name-error { width: 100%; height: auto; color: $error; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="template-name.cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Name of the new onboarding template (enter, escape cancels)")
+            yield Input(id="template-name", placeholder="e.g. Enterprise")
+            yield Label("", id="template-name-error")
+
+    @on(Input.Submitted)
+    def _submitted(self, event: Input.Submitted) -> None:
+        name = event.value.strip()
+        if name:
+            self.dismiss(name)
+        else:
+            self.query_one("#template-name-error", Label).update("A template needs a name")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
