@@ -588,10 +588,11 @@ class FieldValue(SQLModel, table=True):
     __tablename__ = "field_values"
     __table_args__ = (
         UniqueConstraint("definition_id", "entity_id", "item", name="uq_field_value_item"),
-        Index("ix_field_values_key", "definition_id", "value_key"),
-        Index("ix_field_values_number", "definition_id", "value_number"),
-        Index("ix_field_values_date", "definition_id", "value_date"),
-        Index("ix_field_values_datetime", "definition_id", "value_datetime"),
+        # Covering: a filter reads the matching record ids from the index alone.
+        Index("ix_field_values_key", "definition_id", "value_key", "entity_id"),
+        Index("ix_field_values_number", "definition_id", "value_number", "entity_id"),
+        Index("ix_field_values_date", "definition_id", "value_date", "entity_id"),
+        Index("ix_field_values_datetime", "definition_id", "value_datetime", "entity_id"),
         Index("ix_field_values_entity", "entity_id", "definition_id"),
     )
 

@@ -338,3 +338,9 @@ def test_the_same_field_value_on_both_engines_sorts_numerically(db):
         _set(db, lead_id, budget=amount)
     assert _matching(db, "budget>9.5") == ids[1:]
     assert date(2026, 11, 25) == clock.now().date()
+
+
+def test_filters_give_the_same_records_when_sqlite_probes_instead(db, monkeypatch):
+    """A common value takes the correlated EXISTS on SQLite: the same answers."""
+    monkeypatch.setattr(values, "COMMON", 1)
+    test_filters_by_choice_number_range_date_text_and_blank(db)

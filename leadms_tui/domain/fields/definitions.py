@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock
+from leadms_tui.domain import audit, clock, recent
 from leadms_tui.domain.errors import (
     ConflictError,
     NotFoundError,
@@ -121,6 +121,13 @@ def list_fields(
     return [spec(row) for row in session.execute(query).scalars()]
 
 
+def active_fields(session: Session, entity: FieldEntity) -> list[FieldSpec]:
+    """The entity's active fields, remembered for a moment: every filter and intake reads them."""
+    return recent.remembered(
+        session, f"fields:{entity.value}", lambda: list_fields(session, entity)
+    )
+
+
 def get_field(
     session: Session, entity: FieldEntity, key: str, *, lock: bool = False
 ) -> FieldDefinition:
@@ -211,6 +218,7 @@ def add_field(
     )
     session.add(row)
     session.flush()
+    recent.forget(session)
     audit.record(session, actor, "field.add", "field", row.id, after=audit.snapshot(row), at=at)
     return spec(row)
 
@@ -272,6 +280,7 @@ def _saved(
     row.updated_at = clock.as_utc(now)
     row.version += 1
     session.flush()
+    recent.forget(session)
     audit.record(
         session,
         actor,
@@ -394,4 +403,5 @@ def move_field(
             at=clock.as_utc(now),
         )
     session.flush()
+    recent.forget(session)
     return [replace(spec(f)) for f in fields]

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
 from leadms_tui.domain.fields import kinds
-from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
+from leadms_tui.domain.fields.definitions import FieldSpec, active_fields, list_fields
 from leadms_tui.domain.fields.files import file_info
 from leadms_tui.domain.leads.checks import check_may_edit
 from leadms_tui.domain.models import (
@@ -152,7 +152,7 @@ def parse_values(
 ) -> dict[int, list[kinds.Item]]:
     """Validate `raw` (field key → text or upload) against the definitions: the items per
     definition id, or one ValidationError listing every bad field by its label."""
-    by_key = {f.key: f for f in (fields if fields is not None else list_fields(session, entity))}
+    by_key = {f.key: f for f in (fields if fields is not None else active_fields(session, entity))}
     errors, parsed = [], {}
     for key, value in raw.items():
         field = by_key.get(key.strip().lower())
@@ -266,11 +266,14 @@ class FieldFilter:
         return cls(key.lower(), op, value)
 
 
+COMMON = 5000  # matches past which SQLite is faster probing each listed record (measured)
+
+
 def filter_condition(
     session: Session, entity: FieldEntity, flt: FieldFilter, ctx: kinds.Context
 ) -> ColumnElement[bool]:
-    """The records (by id) whose field matches: one indexed subquery on field_values."""
-    field = next((f for f in list_fields(session, entity) if f.key == flt.key), None)
+    """The records (by id) whose field matches, through the covering value indexes."""
+    field = next((f for f in active_fields(session, entity) if f.key == flt.key), None)
     if field is None:
         raise ValidationError(f"no {entity.value} field {flt.key!r} to filter by")
     model = ENTITY_MODELS[entity]
@@ -278,33 +281,42 @@ def filter_condition(
     if flt.value == "" and flt.op == "=":
         return model.id.not_in(holders)  # type: ignore[attr-defined]
     if flt.op == "~":
-        return model.id.in_(
-            holders.where(FieldValue.value_key.contains(fold(flt.value), autoescape=True))
-        )  # type: ignore[attr-defined]
+        contains = FieldValue.value_key.contains(fold(flt.value), autoescape=True)
+        return _records_in(session, model, holders.where(contains))
     column = _column(field.kind)
     if ".." in flt.value and flt.op == "=":
         low, high = flt.value.split("..", 1)
-        conditions = []
+        bounds = []
         if low.strip():
-            conditions.append(column >= _typed(field, low, ctx))
+            bounds.append(column >= _typed(field, low, ctx))
         if high.strip():
-            conditions.append(column <= _typed(field, high, ctx))
-        return model.id.in_(holders.where(*conditions))  # type: ignore[attr-defined]
+            bounds.append(column <= _typed(field, high, ctx))
+        return _records_in(session, model, holders.where(*bounds))
     if flt.op == "=" and field.kind in kinds.CHOICE_KINDS and "," in flt.value:
         wanted = [_typed(field, part, ctx) for part in flt.value.split(",") if part.strip()]
-        return model.id.in_(holders.where(column.in_(wanted)))  # type: ignore[attr-defined]
+        return _records_in(session, model, holders.where(column.in_(wanted)))
     value = _typed(field, flt.value, ctx)
+    if flt.op == "!=":
+        return model.id.not_in(holders.where(column == value))  # type: ignore[attr-defined]
     compare = {
         "=": column == value,
-        "!=": column != value,
         ">=": column >= value,
         "<=": column <= value,
         ">": column > value,
         "<": column < value,
     }[flt.op]
-    if flt.op == "!=":
-        return model.id.not_in(holders.where(column == value))  # type: ignore[attr-defined]
-    return model.id.in_(holders.where(compare))  # type: ignore[attr-defined]
+    return _records_in(session, model, holders.where(compare))
+
+
+def _records_in(session: Session, model: type, matching: Select) -> ColumnElement[bool]:
+    """`id IN (matching)`; on SQLite, when the value is common, a correlated EXISTS instead:
+    SQLite would first collect every match, while a page of newest records probes only a few
+    hundred (PostgreSQL's planner makes this choice itself)."""
+    if session.get_bind().dialect.name == "sqlite":
+        sample = select(func.count()).select_from(matching.limit(COMMON).subquery())
+        if session.execute(sample).scalar_one() >= COMMON:
+            return matching.where(FieldValue.entity_id == model.id).exists()  # type: ignore[attr-defined]
+    return model.id.in_(matching)  # type: ignore[attr-defined]
 
 
 def _column(kind: FieldKind):  # type: ignore[no-untyped-def]
