@@ -23,7 +23,7 @@ from leadms_tui.domain.errors import DatabaseError
 T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
-SCHEMA_HEAD = "0008"
+SCHEMA_HEAD = "0009"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IDLE_PING_SECONDS = 10  # a pooled PostgreSQL connection idle longer is checked before use
 WRITE_RETRIES = 8

@@ -92,6 +92,12 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Availability(StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"  # until `away_until`
+    OFF = "off"  # takes no new leads until set available again
+
+
 class Channel(StrEnum):
     WHATSAPP = "whatsapp"
     MESSENGER = "messenger"
@@ -213,6 +219,10 @@ class User(SQLModel, table=True):
     active: bool = True
     capacity: int = 25  # open leads a rep can carry; used by assignment
     languages: str = _text(200, default="")  # comma-separated ISO codes, e.g. "en,es"
+    channels: str = _text(200, default="")  # channels they take ("" = all), e.g. "whatsapp,website"
+    availability: Availability = _text(16, default="available")
+    away_until: datetime | None = _timestamp(default=None)  # back at this moment
+    working_hours: str = _text(20, default="")  # "08:00-16:00"; "" = the team's hours
     password_hash: str | None = _text(200, default=None)
     created_at: datetime = _created_at()
 
@@ -533,6 +543,17 @@ class OnboardingTask(SQLModel, table=True):
     missed_at: datetime | None = _timestamp(default=None)
     created_at: datetime = _created_at()
     version: int = 1
+
+
+class AssignmentWait(SQLModel, table=True):
+    """A new lead that automatic assignment found nobody eligible for: it waits here, and the
+    sweep assigns the oldest first when a rep frees up."""
+
+    __tablename__ = "assignment_waits"
+
+    lead_id: int = Field(foreign_key="leads.id", primary_key=True)
+    since: datetime = _timestamp(nullable=False, index=True)
+    reason: str = _text(500, default="")
 
 
 class SequenceCounter(SQLModel, table=True):

@@ -19,12 +19,14 @@ def _database_of(session: Session) -> str:
     return str(session.get_bind().url)
 
 
-def remembered(session: Session, name: str, load: Callable[[], T]) -> T:
-    """`load()`, or its result from less than TTL_SECONDS ago on this database."""
+def remembered(
+    session: Session, name: str, load: Callable[[], T], *, ttl: float = TTL_SECONDS
+) -> T:
+    """`load()`, or its result from less than `ttl` seconds ago on this database."""
     key = (_database_of(session), name)
     now = time.monotonic()
     entry = _entries.get(key)
-    if entry is not None and now - entry[0] < TTL_SECONDS:
+    if entry is not None and now - entry[0] < ttl:
         return entry[1]  # type: ignore[return-value]
     value = load()
     _entries[key] = (now, value)

@@ -10,10 +10,11 @@ from leadms_tui.domain.events import (
     MeetingOutcomeSet,
 )
 from leadms_tui.domain.sales import onboarding
+from leadms_tui.domain.team import assignment
 from leadms_tui.domain.work import followups, rules
 
 HANDLERS: dict[type, list[Handler]] = {
-    LeadCreated: [rules.on_lead_created],
+    LeadCreated: [assignment.on_lead_created, rules.on_lead_created],  # a rule may reassign
     CallSaved: [rules.on_call_saved],
     MeetingOutcomeSet: [rules.on_meeting_outcome],
     LeadClosed: [followups.on_lead_closed],

@@ -361,7 +361,7 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
             while True:
                 try:
                     report = await run_in_threadpool(sweep, db)
-                    if report.fired or report.missed:
+                    if report.fired or report.missed or report.assigned:
                         log.info("sweep: %s", report.describe())
                 except Exception:  # keep sweeping; a failed round is retried next minute
                     log.exception("sweep failed")

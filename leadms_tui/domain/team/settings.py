@@ -25,6 +25,12 @@ class TeamSettings:
     import_max_mb: str = "200"  # an import file, and a chat inside a zip once expanded
     currency: str = "USD"  # ISO 4217: deal values and commission
     file_max_mb: str = "10"  # an image or document in a field
+    assignment_mode: str = "off"  # off, suggest, auto
+    assignment_weights: str = "workload=0.35,performance=0.25,fit=0.25,fairness=0.15"
+
+    @property
+    def weights(self) -> dict[str, float]:
+        return parse_weights(self.assignment_weights)
 
     @property
     def file_max_bytes(self) -> int:
@@ -120,6 +126,51 @@ def _parse_currency(value: str) -> str:
 
 SPECS["currency"] = SettingSpec(
     "Team currency (ISO 4217) of deal values and commission", _parse_currency
+)
+SIGNALS = ("workload", "performance", "fit", "fairness")
+
+
+def parse_weights(value: str) -> dict[str, float]:
+    """'workload=0.4,fit=0.6': each signal's weight (0..1; missing ones 0), normalized to 1."""
+    weights = dict.fromkeys(SIGNALS, 0.0)
+    for part in value.split(","):
+        name, sep, number = part.partition("=")
+        name = name.strip().lower()
+        if not part.strip():
+            continue
+        if not sep or name not in weights:
+            raise ValidationError(
+                f"weights read like workload=0.35,fit=0.25 (signals: {', '.join(SIGNALS)})"
+            )
+        try:
+            weights[name] = float(number)
+        except ValueError:
+            raise ValidationError(f"weight {number.strip()!r} of {name} is not a number") from None
+        if not 0 <= weights[name] <= 1:
+            raise ValidationError(f"weight of {name} must be between 0 and 1")
+    total = sum(weights.values())
+    if total <= 0:
+        raise ValidationError("at least one weight must be above 0")
+    return {name: weight / total for name, weight in weights.items()}
+
+
+def _parse_weights_setting(value: str) -> str:
+    parse_weights(value)
+    return ",".join(part.strip() for part in value.split(",") if part.strip())
+
+
+def _parse_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("off", "suggest", "auto"):
+        raise ValidationError(f"assignment_mode {value!r}: use off, suggest or auto")
+    return mode
+
+
+SPECS["assignment_mode"] = SettingSpec(
+    "Assignment: off, suggest (people decide) or auto (intake assigns)", _parse_mode
+)
+SPECS["assignment_weights"] = SettingSpec(
+    "Assignment signal weights: workload, performance, fit, fairness", _parse_weights_setting
 )
 SPECS["file_max_mb"] = SettingSpec("Largest image or document in a field, in MB", _parse_megabytes)
 SPECS["import_max_mb"] = SettingSpec(

@@ -40,6 +40,7 @@ from leadms_tui.domain.models import (
     User,
 )
 from leadms_tui.domain.sales.onboarding import mark_missed_tasks
+from leadms_tui.domain.team.assignment import assign_waiting
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.work.followups import book_followup
 
@@ -336,6 +337,7 @@ class SweepReport:
     missed_followups: int = 0
     missed_meetings: int = 0
     missed_tasks: int = 0
+    assigned: int = 0  # waiting leads given to reps who freed up
 
     @property
     def missed(self) -> int:
@@ -345,7 +347,7 @@ class SweepReport:
         return (
             f"{self.fired} rule firing(s); {self.missed_followups} follow-up(s), "
             f"{self.missed_meetings} meeting(s) and {self.missed_tasks} onboarding task(s) "
-            "marked missed"
+            f"marked missed; {self.assigned} waiting lead(s) assigned"
         )
 
 
@@ -356,6 +358,7 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
     report.missed_followups, report.missed_meetings, report.missed_tasks = db.write(
         lambda session: _mark_missed(session, at)
     )
+    report.assigned = db.write(lambda session: assign_waiting(session, at=at))
     with db.reading() as session:
         rules = [
             r

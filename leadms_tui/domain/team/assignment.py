@@ -1,0 +1,377 @@
+"""Smart assignment: the best rep for a lead, scored from workload, performance, fit and
+fairness, explained signal by signal, and never over a rep's capacity however many intake
+processes assign at once (the rep's row is locked while their load is counted)."""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, select
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.business_time import BusinessCalendar
+from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
+from leadms_tui.domain.events import Effects, LeadCreated
+from leadms_tui.domain.leads.edits import change_lead
+from leadms_tui.domain.models import (
+    AssignmentWait,
+    Availability,
+    Inquiry,
+    Lead,
+    Notification,
+    Role,
+    User,
+)
+from leadms_tui.domain.team.language import detect_language
+from leadms_tui.domain.team.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.signals import OPEN_STATUSES, Load, Performance, loads, performances
+
+PRIOR_LEADS = 10  # conversion is smoothed toward the team's rate as if from 10 closed leads
+FAST_FIRST_CALL = 60.0  # minutes to the first call at which the response signal is 0.5
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str
+    value: float  # 0..1, higher is better for this lead
+    weight: float
+    why: str
+
+    @property
+    def contribution(self) -> float:
+        return self.value * self.weight
+
+
+@dataclass(frozen=True)
+class Candidate:
+    user_id: int
+    username: str
+    score: float
+    signals: list[Signal]
+    sticky: bool = False  # the person's previous owner: first when eligible
+
+    def reasons(self) -> str:
+        return "; ".join(f"{s.name} {s.value:.2f} x {s.weight:.2f} ({s.why})" for s in self.signals)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "rep": self.username,
+            "score": round(self.score, 4),
+            "sticky": self.sticky,
+            "signals": {
+                s.name: {
+                    "value": round(s.value, 4),
+                    "weight": round(s.weight, 4),
+                    "contribution": round(s.contribution, 4),
+                    "why": s.why,
+                }
+                for s in self.signals
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    lead_id: int
+    lead_number: str
+    language: str | None
+    ranked: list[Candidate]  # eligible reps, best first
+    excluded: list[tuple[str, str]] = field(default_factory=list)  # (username, why)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "lead": self.lead_number,
+            "language": self.language,
+            "suggestions": [c.as_json() for c in self.ranked],
+            "excluded": [{"rep": u, "why": why} for u, why in self.excluded],
+        }
+
+
+# --- scoring -------------------------------------------------------------------------
+
+
+def suggest(session: Session, lead_id: int, *, now: datetime | None = None) -> Suggestions:
+    """Every active rep, eligible ones ranked by score, the others with the rule that
+    excluded them. Reads only; nothing is assigned."""
+    at = clock.as_utc(now or clock.now())
+    settings = load_settings(session)
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFoundError("that lead no longer exists")
+    reps = list(
+        session.execute(
+            select(User).where(User.active, User.role == Role.REP).order_by(User.id)
+        ).scalars()
+    )
+    today = clock.business_date(at, settings.timezone)
+    load = loads(session, [r.id for r in reps], today=today, timezone=settings.timezone)  # type: ignore[misc]
+    perf = performances(session, at)
+    language = detect_language(_first_message(session, lead))
+    previous = _previous_owner(session, lead)
+    team_rate = _team_rate(perf)
+    mean_received = sum(load[r.id].received_today for r in reps) / len(reps) if reps else 0.0  # type: ignore[index]
+    ranked, excluded = [], []
+    for rep in reps:
+        rep_load = load.get(rep.id, Load())  # type: ignore[arg-type]
+        why_not = exclusion(rep, rep_load, settings, at)
+        if why_not:
+            excluded.append((rep.username, why_not))
+            continue
+        signals = _signals(
+            rep,
+            rep_load,
+            perf.get(rep.id, Performance()),
+            lead,
+            language,
+            previous,  # type: ignore[arg-type]
+            team_rate,
+            mean_received,
+            settings,
+        )
+        score = sum(s.contribution for s in signals)
+        ranked.append(Candidate(rep.id, rep.username, score, signals, rep.id == previous))  # type: ignore[arg-type]
+    ranked.sort(key=lambda c: (not c.sticky, -c.score, c.user_id))
+    return Suggestions(lead.id, lead.number, language, ranked, excluded)  # type: ignore[arg-type]
+
+
+def exclusion(rep: User, load: Load, settings: TeamSettings, at: datetime) -> str | None:
+    """The hard rule that keeps `rep` from new leads now, if any."""
+    if rep.availability == Availability.OFF:
+        return "off"
+    if rep.availability == Availability.AWAY and (rep.away_until is None or rep.away_until > at):
+        until = rep.away_until.astimezone(ZoneInfo(settings.timezone)) if rep.away_until else None
+        return f"away until {until:%a %d %b %H:%M}" if until else "away"
+    if load.open_leads >= rep.capacity:
+        return f"at capacity ({load.open_leads}/{rep.capacity} open leads)"
+    if not working_calendar(rep, settings).is_open(at):
+        return f"outside working hours ({rep.working_hours or settings.business_hours})"
+    return None
+
+
+def working_calendar(rep: User, settings: TeamSettings) -> BusinessCalendar:
+    hours = rep.working_hours or settings.business_hours
+    return BusinessCalendar.from_settings(
+        settings.timezone, hours, settings.business_days, settings.holidays
+    )
+
+
+def _signals(
+    rep: User,
+    load: Load,
+    perf: Performance,
+    lead: Lead,
+    language: str | None,
+    previous: int | None,
+    team_rate: float,
+    mean_received: float,
+    settings: TeamSettings,
+) -> list[Signal]:
+    weights = settings.weights
+    busy = load.open_leads + 0.5 * load.due_today + load.overdue
+    workload = max(0.0, 1.0 - busy / rep.capacity) if rep.capacity else 0.0
+    smoothed = (perf.won + PRIOR_LEADS * team_rate) / (perf.closed + PRIOR_LEADS)
+    conversion = min(1.0, smoothed / team_rate / 2) if team_rate else 0.5  # team rate = 0.5
+    response = (
+        FAST_FIRST_CALL / (FAST_FIRST_CALL + perf.first_call_median_minutes)
+        if perf.first_call_median_minutes is not None
+        else 0.5
+    )
+    kept = 1.0 - (perf.commitments_missed + 1) / (perf.commitments_due + 2)  # smoothed
+    performance = (conversion + response + kept) / 3
+    speaks = [code for code in rep.languages.split(",") if code]
+    language_fit = 0.5 if language is None or not speaks else float(language in speaks)
+    takes = [c for c in rep.channels.split(",") if c]
+    channel_fit = 1.0 if not takes or lead.channel in takes else 0.0
+    sticky = 1.0 if previous == rep.id else 0.0
+    fit = (language_fit + channel_fit + sticky) / 3
+    over = max(0.0, load.received_today - mean_received)
+    fairness = 1.0 / (1.0 + over)
+    median = perf.first_call_median_minutes
+    return [
+        Signal(
+            "workload",
+            workload,
+            weights["workload"],
+            f"{load.open_leads}/{rep.capacity} open, {load.due_today} due today, "
+            f"{load.overdue} overdue",
+        ),
+        Signal(
+            "performance",
+            performance,
+            weights["performance"],
+            f"won {perf.won}/{perf.closed} in 30 days (smoothed {smoothed:.0%}), first call "
+            f"{'n/a' if median is None else f'{median:.0f} min'}, missed "
+            f"{perf.commitments_missed}/{perf.commitments_due}",
+        ),
+        Signal(
+            "fit",
+            fit,
+            weights["fit"],
+            f"language {language or '?'}{' spoken' if language_fit == 1 else ''}, "
+            f"channel {lead.channel}{' taken' if channel_fit else ' not taken'}"
+            f"{', their earlier lead was theirs' if sticky else ''}",
+        ),
+        Signal(
+            "fairness",
+            fairness,
+            weights["fairness"],
+            f"{load.received_today} received today, team mean {mean_received:.1f}",
+        ),
+    ]
+
+
+def _team_rate(perf: dict[int, Performance]) -> float:
+    won = sum(p.won for p in perf.values())
+    closed = sum(p.closed for p in perf.values())
+    return won / closed if closed else 0.0
+
+
+def _first_message(session: Session, lead: Lead) -> str | None:
+    if lead.first_message:
+        return lead.first_message
+    return session.execute(
+        select(Inquiry.message).where(Inquiry.lead_id == lead.id).order_by(Inquiry.id).limit(1)
+    ).scalar()
+
+
+def _previous_owner(session: Session, lead: Lead) -> int | None:
+    """Who owned the person's earlier lead (repeat stickiness)."""
+    if lead.repeat_of_id is None:
+        return None
+    return session.execute(select(Lead.owner_id).where(Lead.id == lead.repeat_of_id)).scalar()
+
+
+# --- assigning -----------------------------------------------------------------------
+
+
+def assign_lead(
+    session: Session,
+    lead_id: int,
+    username: str,
+    *,
+    actor: audit.Actor,
+    now: datetime | None = None,
+) -> Candidate | None:
+    """A manager gives a lead to a rep (even one the rules exclude: a person decided).
+    Audited with the scores the suggestion had, and the rep is notified."""
+    if actor.role not in (None, Role.MANAGER, Role.ADMIN):
+        raise PermissionDeniedError("only a manager or an admin assigns leads")
+    at = clock.as_utc(now or clock.now())
+    rep = session.execute(select(User).where(User.username == username.strip().lower())).scalar()
+    if rep is None or not rep.active:
+        raise ValidationError(f"no active user {username!r}")
+    scored = next(
+        (c for c in suggest(session, lead_id, now=at).ranked if c.user_id == rep.id), None
+    )
+    _give(session, lead_id, rep, actor, at, scored, how="by hand")
+    return scored
+
+
+def _give(
+    session: Session,
+    lead_id: int,
+    rep: User,
+    actor: audit.Actor,
+    at: datetime,
+    scored: Candidate | None,
+    *,
+    how: str,
+) -> None:
+    lead = session.get(Lead, lead_id, with_for_update=True)
+    if lead is None:
+        raise NotFoundError("that lead no longer exists")
+    change_lead(session, lead, actor, at, owner_id=rep.id)
+    session.execute(delete(AssignmentWait).where(AssignmentWait.lead_id == lead_id))
+    audit.record(
+        session,
+        actor,
+        "lead.assign",
+        "lead",
+        lead_id,
+        after={
+            "owner": rep.username,
+            "how": how,
+            "score": round(scored.score, 4) if scored else None,
+            "signals": scored.as_json()["signals"] if scored else None,
+        },
+        at=at,
+    )
+    session.add(
+        Notification(
+            user_id=rep.id,
+            lead_id=lead_id,
+            created_at=at,  # type: ignore[arg-type]
+            message=f"{lead.number} {lead.name} was assigned to you ({how})",
+        )
+    )
+
+
+def auto_assign(session: Session, lead_id: int, *, at: datetime, actor: audit.Actor) -> str | None:
+    """Give the lead to the best eligible rep with room, re-checked under a lock on the rep's
+    row (so concurrent intakes never push a rep past capacity). None: nobody could take it."""
+    for candidate in suggest(session, lead_id, now=at).ranked:
+        rep = session.execute(
+            select(User).where(User.id == candidate.user_id).with_for_update()
+        ).scalar_one()
+        open_now = session.execute(
+            select(func.count())
+            .select_from(Lead)
+            .where(Lead.owner_id == rep.id, Lead.status.in_(OPEN_STATUSES))
+        ).scalar_one()  # counted again under the lock: another intake may have just given one
+        if open_now < rep.capacity:
+            _give(session, lead_id, rep, actor, at, candidate, how="automatically")
+            return rep.username
+    return None
+
+
+def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects: Effects) -> None:
+    """Subscriber: with assignment_mode auto, a new lead without an owner gets one in the
+    transaction that took it in, or waits (flagged; managers told) for the sweep."""
+    if load_settings(session).assignment_mode != "auto":
+        return
+    lead = session.get(Lead, event.lead_id)
+    if lead is None or lead.owner_id is not None:
+        return
+    actor = audit.Actor(None, "assignment")
+    if auto_assign(session, event.lead_id, at=at, actor=actor) is None:
+        _wait(session, lead, at)
+
+
+def _wait(session: Session, lead: Lead, at: datetime) -> None:
+    if session.get(AssignmentWait, lead.id) is not None:
+        return
+    session.add(AssignmentWait(lead_id=lead.id, since=at, reason="no eligible rep"))  # type: ignore[arg-type]
+    managers = session.execute(
+        select(User.id).where(User.active, User.role == Role.MANAGER)
+    ).scalars()
+    for manager in managers:
+        session.add(
+            Notification(
+                user_id=manager,
+                lead_id=lead.id,
+                created_at=at,
+                message=f"{lead.number} {lead.name} waits: no rep can take it now",
+            )
+        )
+
+
+def assign_waiting(session: Session, *, at: datetime, limit: int = 200) -> int:
+    """The sweep: waiting leads, oldest first, to reps who have room now. Stops at the first
+    lead nobody can take (the later ones would not fit either)."""
+    waiting = (
+        session.execute(
+            select(AssignmentWait.lead_id)
+            .order_by(AssignmentWait.since, AssignmentWait.lead_id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    assigned = 0
+    actor = audit.Actor(None, "assignment")
+    for lead_id in waiting:
+        if auto_assign(session, lead_id, at=at, actor=actor) is None:
+            break
+        assigned += 1
+    return assigned
