@@ -3,6 +3,7 @@
 import typer
 
 from leadms_tui.cli import (
+    assign,
     auth,
     bench,
     calls,
@@ -44,6 +45,7 @@ app.add_typer(clients.app, name="clients")
 app.add_typer(commissions.app, name="commissions")
 app.add_typer(onboarding.app, name="onboarding")
 app.add_typer(fields.app, name="fields")
+app.add_typer(assign.app, name="assign")
 app.add_typer(fields.files_app, name="files")
 app.add_typer(rules.app, name="rules")
 app.add_typer(bench.app, name="bench")
