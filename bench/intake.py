@@ -18,7 +18,7 @@ from random import Random
 from typing import Any
 
 import psycopg
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
 from bench.common import Result, conninfo, engine_of, median, sqlite_path
 from bench.people import NEW_PEOPLE, email_of, has_email, has_phone, name_of, phone_of
@@ -26,7 +26,8 @@ from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead, intake_lead
-from leadms_tui.domain.models import DayCounter, Lead
+from leadms_tui.domain.models import DayCounter, Lead, User
+from leadms_tui.domain.team.settings import set_setting
 
 WRITERS = {"postgres": (1, 4, 8, 16), "sqlite": (1, 2, 4)}
 TARGET_WRITERS, TARGET_RATIO = 8, 0.70  # PostgreSQL, 8 writers: at least 70% of raw SQL
@@ -188,6 +189,50 @@ def number_faults(db: Database, numbers: list[str]) -> tuple[int, int]:
     return duplicates, missing
 
 
+def _auto_assignment(
+    db: Database, url: str, rng: Random, engine: str, people: int, leads: int, off_rate: float
+) -> Result:
+    """The most writers again, with assignment_mode auto and room at every rep: the cost of
+    scoring and assigning each lead inside its intake transaction."""
+    writers = WRITERS[engine][-1]
+    per_writer = max(3, leads // writers)
+
+    def mode(value: str, capacity: int | None) -> Any:
+        def work(session: Any) -> None:
+            set_setting(session, "assignment_mode", value, actor=Actor(None, "bench"))
+            if capacity is not None:
+                session.execute(update(User).values(capacity=capacity, working_hours="00:00-23:59"))
+
+        return work
+
+    with db.reading() as session:
+        capacities = dict(session.execute(select(User.id, User.capacity)).all())
+    db.write(mode("auto", 10_000_000))
+    try:
+        first = NEW_PEOPLE + 90_000_000
+        seconds, numbers, _ = race(
+            _service_writer, url, _groups(rng, writers, per_writer, first, people)
+        )
+    finally:
+        db.write(mode("off", None))
+        db.write(
+            lambda s: [
+                s.execute(update(User).where(User.id == uid).values(capacity=cap))
+                for uid, cap in capacities.items()
+            ]
+        )
+    rate = len(numbers) / seconds
+    return Result(
+        engine,
+        "intake: auto assignment",
+        rate,
+        "leads/s",
+        off_rate,
+        f"assignment off, {writers} writer{'s' if writers > 1 else ''}, same run",
+        note=f"{len(numbers):,} leads scored and assigned in their intake transaction",
+    )
+
+
 def _forget_baseline(db: Database) -> None:
     def work(session: Any) -> None:
         session.execute(delete(Lead).where(Lead.business_date == BASELINE_DAY))
@@ -202,6 +247,7 @@ def run(url: str, *, people: int, leads: int, rounds: int = 1, seed: int = 8) ->
     db = Database(url)
     rng = Random(seed)
     results, all_numbers, faults, errors = [], [], [0, 0], []
+    rates_by: dict[int, float] = {}
     try:
         for index, writers in enumerate(WRITERS[engine]):
             per_writer = max(3, leads // writers)
@@ -228,6 +274,7 @@ def run(url: str, *, people: int, leads: int, rounds: int = 1, seed: int = 8) ->
                 rates.append(len(numbers) / seconds)
                 raw_rates.append(len(seqs) / raw_seconds)
             rate, raw_rate = median(rates), median(raw_rates)
+            rates_by[writers] = rate
             targeted = engine == "postgres" and writers == TARGET_WRITERS
             results.append(
                 Result(
@@ -246,6 +293,7 @@ def run(url: str, *, people: int, leads: int, rounds: int = 1, seed: int = 8) ->
                     + ", ".join(f"{r:,.0f}" for r in raw_rates),
                 )
             )
+        results.append(_auto_assignment(db, url, rng, engine, people, leads, rates_by[writers]))
     finally:
         db.dispose()
     note = f"{len(all_numbers)} numbers checked"

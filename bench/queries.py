@@ -17,6 +17,7 @@ from leadms_tui.domain.models import Call, FollowUp, Lead
 from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
 from leadms_tui.domain.repositories.lead_detail import load_lead_detail
 from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
+from leadms_tui.domain.team.assignment import suggest
 
 PAGE = 101  # the lead list asks for a page of 100 plus one, to know whether there is more
 MAX_STATEMENTS = 10
@@ -73,6 +74,7 @@ OPERATIONS: dict[str, Callable[[Session, Subject], object]] = {
         phone_region=REGION,
         limit=PAGE,
     ),
+    "assign suggest": lambda s, x: suggest(s, x.lead_id),
     # Nobody generated is called so: without the search index every lead would be read.
     "lead list, rare name search": lambda s, x: search_leads(
         session=s, where=LeadFilter(text="Jiménez"), phone_region=REGION, limit=PAGE

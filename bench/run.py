@@ -48,7 +48,11 @@ TUI_ROWS = (
 
 def expected_benchmarks(engine: str) -> set[str]:
     """The name of every row an engine's run produces."""
-    names = {"generate: database", "intake: duplicate / missing numbers"}
+    names = {
+        "generate: database",
+        "intake: duplicate / missing numbers",
+        "intake: auto assignment",
+    }
     names |= {
         f"query: {op}, {what}" for op in queries.OPERATIONS for what in ("SQL statements", "time")
     }
