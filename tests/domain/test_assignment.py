@@ -286,3 +286,35 @@ def test_eight_intake_processes_never_push_a_rep_past_capacity(db, db_url, reps)
     assert total == 40
     assert all(count <= 7 for count in per_rep.values()), per_rep
     assert sum(per_rep.values()) == 21 and waiting == 19  # every lead: assigned once or waiting
+
+
+@pytest.mark.slow
+def test_a_rep_going_off_mid_intake_loses_or_doubles_no_lead(db, db_url, reps):
+    from tests.workers import take_leads
+
+    db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
+    db.write(lambda s: set_setting(s, "business_days", "mon-sun", actor=SYSTEM))
+    for name in ("ana", "bruno", "chloe"):
+        _user(db, name, capacity=1000, working_hours="00:00-23:59")
+    _user(db, "bruno", availability="off")
+    _user(db, "chloe", availability="off")
+    clock.set_clock(None)
+    start_at = time.monotonic() + 2.0
+    with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
+        futures = [pool.submit(take_leads, db_url, w, 15, start_at) for w in range(4)]
+        while time.monotonic() < start_at + 0.3:
+            time.sleep(0.01)
+        _user(db, "ana", availability="off")  # the only available rep leaves mid-intake
+        results = [f.result(timeout=300) for f in futures]
+    assert not [e for _, errors in results for e in errors]
+    with db.reading() as s:
+        leads = dict(s.execute(select(Lead.id, Lead.owner_id)).all())
+        waiting = set(s.execute(select(AssignmentWait.lead_id)).scalars())
+        assigns = Counter(
+            s.execute(
+                select(AuditEvent.entity_id).where(AuditEvent.action == "lead.assign")
+            ).scalars()
+        )
+    assert len(leads) == 60
+    assert all((owner is None) == (lead_id in waiting) for lead_id, owner in leads.items())
+    assert all(count == 1 for count in assigns.values())
