@@ -25,6 +25,7 @@ class TeamSettings:
     import_max_mb: str = "200"  # an import file, and a chat inside a zip once expanded
     currency: str = "USD"  # ISO 4217: deal values and commission
     file_max_mb: str = "10"  # an image or document in a field
+    response_target_minutes: str = "15"  # business minutes to the first call, for reports
     assignment_mode: str = "off"  # off, suggest, auto
     assignment_weights: str = "workload=0.35,performance=0.25,fit=0.25,fairness=0.15"
 
@@ -166,6 +167,16 @@ def _parse_mode(value: str) -> str:
     return mode
 
 
+def _parse_minutes(value: str) -> str:
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= 10_000:
+        raise ValidationError(f"{value!r} is not a number of minutes between 1 and 10000")
+    return str(int(text))
+
+
+SPECS["response_target_minutes"] = SettingSpec(
+    "First-response target for reports, in business minutes", _parse_minutes
+)
 SPECS["assignment_mode"] = SettingSpec(
     "Assignment: off, suggest (people decide) or auto (intake assigns)", _parse_mode
 )
