@@ -18,6 +18,7 @@ from leadms_tui.cli import (
     leads,
     meetings,
     onboarding,
+    reports,
     rules,
     settings,
     users,
@@ -46,6 +47,7 @@ app.add_typer(commissions.app, name="commissions")
 app.add_typer(onboarding.app, name="onboarding")
 app.add_typer(fields.app, name="fields")
 app.add_typer(assign.app, name="assign")
+app.add_typer(reports.app, name="reports")
 app.add_typer(fields.files_app, name="files")
 app.add_typer(rules.app, name="rules")
 app.add_typer(bench.app, name="bench")

@@ -1,0 +1,182 @@
+"""`leadms reports`: what each rep and the team did, as a table, CSV or JSON."""
+
+import csv
+import io
+import json
+from datetime import date
+
+import typer
+
+from leadms_tui.cli.common import CLIError, acting, echo, open_db
+
+app = typer.Typer(
+    help="Coaching reports: reps, days, the weekly missed-commitment rate.", no_args_is_help=True
+)
+FORMATS = ("table", "csv", "json")
+COLUMNS = [  # (header, RepReport field) of the table and the CSV
+    ("rep", "rep"),
+    ("received", "leads_received"),
+    ("first_response_median_min", "first_response_median_minutes"),
+    ("first_response_p90_min", "first_response_p90_minutes"),
+    ("within_target", "answered_within_target"),
+    ("calls", "calls"),
+    ("connect_rate", "connect_rate"),
+    ("followups_due", "followups_due"),
+    ("followups_done", "followups_done"),
+    ("followups_missed", "followups_missed"),
+    ("meetings_booked", "meetings_booked"),
+    ("meetings_held", "meetings_held"),
+    ("meetings_no_show", "meetings_no_show"),
+    ("conversions", "conversions"),
+    ("conversion_rate", "conversion_rate"),
+    ("deal_value", "deal_value"),
+    ("commission", "commission"),
+    ("commitments_due", "commitments_due"),
+    ("commitments_missed", "commitments_missed"),
+    ("missed_commitment_rate", "missed_commitment_rate"),
+    ("missed_rate_previous_period", "missed_commitment_rate_before"),
+]
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise CLIError(f"{option} {text!r}: use YYYY-MM-DD", exit_code=2) from None
+
+
+def _format(value: str) -> str:
+    if value not in FORMATS:
+        raise CLIError(f"--format {value!r}: use table, csv or json", exit_code=2)
+    return value
+
+
+def _plain(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".") if value % 1 else f"{value:.0f}"
+    return str(value)
+
+
+def _scope(ctx: typer.Context, session, rep: str | None) -> str | None:  # type: ignore[no-untyped-def]
+    """Reps see their own numbers; managers and admins anyone's, or the team's."""
+    actor = acting(ctx, session)
+    if actor.is_rep:
+        if rep not in (None, actor.name):
+            raise CLIError("a rep sees their own report only")
+        return actor.name
+    return rep
+
+
+@app.command("reps")
+def reps(
+    ctx: typer.Context,
+    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (team timezone)."),
+    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (inclusive)."),
+    rep: str | None = typer.Option(None, "--rep", help="One rep (and the team row)."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """One row per rep and a TEAM row: response, calls, follow-ups, meetings, conversions."""
+    from leadms_tui.domain.reports.coaching import Period, coaching_report
+
+    fmt = _format(output)
+    period = Period(_day(date_from, "--from"), _day(date_to, "--to"))
+    if period.end < period.start:
+        raise CLIError("--to is before --from", exit_code=2)
+    with open_db(ctx).reading() as session:
+        rows = coaching_report(session, period, rep=_scope(ctx, session, rep))
+    if fmt == "json":
+        for row in rows:
+            echo(json.dumps(row.as_json(), ensure_ascii=False))
+        return
+    table = [[_plain(getattr(row, name)) for _, name in COLUMNS] for row in rows]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow([header for header, _ in COLUMNS] + ["outcomes"])
+        for row, cells in zip(rows, table, strict=True):
+            outcomes = ";".join(f"{k}={v}" for k, v in sorted(row.outcomes.items()))
+            writer.writerow([*cells, outcomes])
+        echo(buffer.getvalue().rstrip("\n"))
+        return
+    shown = [0, 1, 2, 4, 5, 6, 7, 9, 12, 13, 14, 15, 19, 20]
+    headers = [COLUMNS[i][0].replace("_", " ") for i in shown]
+    widths = [
+        max(len(headers[j]), *(len(cells[i]) for cells in table)) for j, i in enumerate(shown)
+    ]
+    echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for cells in table:
+        echo("  ".join(cells[i].ljust(w) for i, w in zip(shown, widths, strict=True)))
+
+
+@app.command("daily")
+def daily(
+    ctx: typer.Context,
+    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD."),
+    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (inclusive)."),
+    rep: str | None = typer.Option(None, "--rep", help="One rep's calls."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """Calls per day (team timezone) and outcome."""
+    from leadms_tui.domain.reports.coaching import Period, daily_calls
+    from leadms_tui.domain.team.users import get_user
+
+    fmt = _format(output)
+    period = Period(_day(date_from, "--from"), _day(date_to, "--to"))
+    with open_db(ctx).reading() as session:
+        who = _scope(ctx, session, rep)
+        rep_id = get_user(session, who).id if who else None
+        rows = daily_calls(session, period, rep_id=rep_id)
+    if fmt == "json":
+        for day, outcome, count in rows:
+            echo(json.dumps({"day": day.isoformat(), "outcome": outcome, "calls": count}))
+    elif fmt == "csv":
+        echo("day,outcome,calls")
+        for day, outcome, count in rows:
+            echo(f"{day.isoformat()},{outcome},{count}")
+    else:
+        for day, outcome, count in rows:
+            echo(f"{day:%a %Y-%m-%d}  {outcome:<20} {count:>6}")
+
+
+@app.command("commitments")
+def commitments(
+    ctx: typer.Context,
+    weeks: int = typer.Option(12, "--weeks", min=1, max=104, help="How many weeks back."),
+    rep: str | None = typer.Option(None, "--rep", help="One rep's commitments."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """The weekly missed-commitment rate (follow-ups, meetings, onboarding tasks)."""
+    from leadms_tui.domain import clock
+    from leadms_tui.domain.reports.coaching import weekly_missed
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.team.users import get_user
+
+    fmt = _format(output)
+    with open_db(ctx).reading() as session:
+        who = _scope(ctx, session, rep)
+        rep_id = get_user(session, who).id if who else None
+        today = clock.business_date(clock.now(), load_settings(session).timezone)
+        rows = weekly_missed(session, weeks=weeks, today=today, rep_id=rep_id)
+    if fmt == "json":
+        for w in rows:
+            echo(
+                json.dumps(
+                    {
+                        "week": w.week.isoformat(),
+                        "due": w.due,
+                        "missed": w.missed,
+                        "rate": None if w.rate is None else round(w.rate, 4),
+                    }
+                )
+            )
+    elif fmt == "csv":
+        echo("week,due,missed,rate")
+        for w in rows:
+            echo(f"{w.week.isoformat()},{w.due},{w.missed},{_plain(w.rate)}")
+    else:
+        for w in rows:
+            bar = "█" * round((w.rate or 0) * 40)
+            rate = "  -  " if w.rate is None else f"{w.rate:5.1%}"
+            echo(f"week of {w.week:%d %b %Y}  {w.missed:>4}/{w.due:<4} {rate}  {bar}")
