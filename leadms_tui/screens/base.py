@@ -29,6 +29,8 @@ class LeadScreen(WithApp, Screen[None]):
         Binding("f", "followup", "Follow-up", id="lead.followup"),
         Binding("m", "meeting", "Meeting", id="lead.meeting"),
         Binding("v", "convert", "Convert", id="lead.convert"),
+        # out of the footer (managers use it, reps only look): in the help screen and the palette
+        Binding("a", "assign", "Assign", show=False, id="lead.assign"),
         Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
         Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
         Binding("escape", "back", "Back", id="nav.back"),
@@ -42,7 +44,7 @@ class LeadScreen(WithApp, Screen[None]):
         """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("log_call", "open_lead", "followup", "meeting", "convert"):
+        if action in ("log_call", "open_lead", "followup", "meeting", "convert", "assign"):
             return self.current_lead() is not None or None  # None: shown greyed out
         if action == "back":
             stack = self.app.screen_stack  # [Textual's default screen, the day view (home), ...]
@@ -100,6 +102,18 @@ class LeadScreen(WithApp, Screen[None]):
         lead = self.current_lead()
         if lead is not None:
             self.app.push_screen(ConvertModal(*lead), converted)
+
+    def action_assign(self) -> None:
+        from leadms_tui.screens.assign_modal import AssignModal
+
+        def assigned(summary: str | None) -> None:
+            if summary is not None:
+                self.app.notify(summary, title="Assigned")
+            self.reload()
+
+        lead = self.current_lead()
+        if lead is not None:
+            self.app.push_screen(AssignModal(*lead), assigned)
 
     def action_new_lead(self) -> None:
         from leadms_tui.screens.new_lead import NewLeadModal

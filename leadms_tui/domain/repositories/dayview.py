@@ -151,6 +151,8 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
     if owner_id is not None:
         fresh = and_(fresh, or_(Lead.owner_id == owner_id, Lead.owner_id.is_(None)))
     new_total = session.scalar(select(func.count()).select_from(Lead).where(fresh)) or 0
+    # the team's view puts leads nobody owns first: a manager's next job is to give them out
+    new_leads_order = [Lead.owner_id.is_not(None)] if owner_id is None else []
     new_leads = [
         NewLeadRow(*row)
         for row in session.execute(
@@ -166,7 +168,7 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
             )
             .outerjoin(owner, owner.id == Lead.owner_id)
             .where(fresh)
-            .order_by(Lead.created_at, Lead.id)
+            .order_by(*new_leads_order, Lead.created_at, Lead.id)
             .limit(SECTION_LIMIT)
         )
     ]

@@ -110,14 +110,22 @@ def suggest(session: Session, lead_id: int, *, now: datetime | None = None) -> S
     language = detect_language(_first_message(session, lead))
     previous = _previous_owner(session, lead)
     team_rate = _team_rate(perf)
-    mean_received = sum(load[r.id].received_today for r in reps) / len(reps) if reps else 0.0  # type: ignore[index]
-    ranked, excluded = [], []
+    eligible, excluded = [], []
     for rep in reps:
         rep_load = load.get(rep.id, Load())  # type: ignore[arg-type]
         why_not = exclusion(rep, rep_load, settings, at)
         if why_not:
             excluded.append((rep.username, why_not))
-            continue
+        else:
+            eligible.append((rep, rep_load))
+    # fairness compares with the reps who can take leads now, not with those away or off
+    mean_received = (
+        sum(rep_load.received_today for _, rep_load in eligible) / len(eligible)
+        if eligible
+        else 0.0
+    )
+    ranked = []
+    for rep, rep_load in eligible:
         signals = _signals(
             rep,
             rep_load,
@@ -261,6 +269,9 @@ def assign_lead(
     rep = session.execute(select(User).where(User.username == username.strip().lower())).scalar()
     if rep is None or not rep.active:
         raise ValidationError(f"no active user {username!r}")
+    lead = session.get(Lead, lead_id)
+    if lead is not None and lead.owner_id == rep.id:
+        raise ValidationError(f"{lead.number} is already {rep.username}'s")
     scored = next(
         (c for c in suggest(session, lead_id, now=at).ranked if c.user_id == rep.id), None
     )
