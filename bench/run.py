@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import imports, intake, queries, tui
+from bench import imports, intake, queries, reports, tui
 from bench.common import (
     DEFAULT_PG_URL,
     SIZES,
@@ -58,6 +58,7 @@ def expected_benchmarks(engine: str) -> set[str]:
     }
     names |= {f"TUI: {row}" for row in TUI_ROWS}
     names |= {f"intake: {n} writer{'s' if n > 1 else ''}" for n in intake.WRITERS[engine]}
+    names |= {f"report: {name}" for name in ("reps", "daily", "commitments")}
     return names | {"import: website-form CSV"}
 
 
@@ -102,6 +103,7 @@ def run_engine(
                 engine, small, big, small_leads=size.small_leads, moment=moment,
                 runs=size.query_runs,
             )),
+            ("reports", lambda: reports.run(engine, big, moment=moment, runs=size.query_runs)),
             ("TUI", lambda: tui.run(
                 big, moment=moment, paint_runs=size.paint_runs, samples=size.tui_samples,
                 workdir=workdir,

@@ -317,17 +317,19 @@ def _team(reports: list[RepReport], before: dict, settings) -> RepReport:  # typ
 BUCKET_SECONDS = 900  # every timezone offset in use is a whole number of quarter hours
 
 
-def _bucket(session: Session, column):  # type: ignore[no-untyped-def]
-    """The quarter hour (seconds since the epoch, floored) of a UTC timestamp column."""
+def _local_day_key(session: Session, column, timezone: str):  # type: ignore[no-untyped-def]
+    """What to group a UTC timestamp column by to count per local day: on PostgreSQL the local
+    date itself; on SQLite, which has no timezones, the quarter hour (every timezone offset in
+    use is a whole number of quarter hours), turned into the local date in Python."""
     if session.get_bind().dialect.name == "sqlite":
-        seconds = cast(func.strftime("%s", column), Integer)
-    else:
-        seconds = cast(func.extract("epoch", column), Integer)
-    return seconds - seconds % BUCKET_SECONDS
+        return cast((func.julianday(column) - 2440587.5) * 96, Integer)
+    return func.date(func.timezone(timezone, func.timezone("UTC", column)))
 
 
-def _local_day(bucket: int, timezone: str) -> date:
-    return datetime.fromtimestamp(bucket, tz=ZoneInfo(timezone)).date()
+def _local_day(key: object, timezone: str) -> date:
+    if isinstance(key, date):
+        return key
+    return datetime.fromtimestamp(int(key) * BUCKET_SECONDS, tz=ZoneInfo(timezone)).date()  # type: ignore[call-overload]
 
 
 def daily_calls(
@@ -337,7 +339,7 @@ def daily_calls(
     aggregate by quarter hour (so a call at 00:30 local counts on its local day)."""
     timezone = load_settings(session).timezone
     start, end = _bounds(period, timezone)
-    bucket = _bucket(session, Call.called_at)
+    bucket = _local_day_key(session, Call.called_at, timezone)
     query = (
         select(bucket, Call.outcome, func.count())
         .where(Call.called_at >= start, Call.called_at < end)
@@ -347,7 +349,7 @@ def daily_calls(
         query = query.where(Call.user_id == rep_id)
     counts: dict[tuple[date, str], int] = defaultdict(int)
     for moment, outcome, count in session.execute(query).all():
-        counts[(_local_day(int(moment), timezone), outcome)] += count
+        counts[(_local_day(moment, timezone), outcome)] += count
     return sorted((day, outcome, count) for (day, outcome), count in counts.items())
 
 
@@ -377,7 +379,7 @@ def weekly_missed(
         return day - timedelta(days=day.weekday())
 
     for model, moment in ((FollowUp, FollowUp.due_at), (Meeting, Meeting.starts_at)):
-        bucket = _bucket(session, moment)
+        bucket = _local_day_key(session, moment, timezone)
         query = (
             select(bucket, func.count(), func.sum(case((model.missed_at.is_not(None), 1), else_=0)))
             .where(moment >= start, moment < end, model.owner_id.is_not(None))
@@ -386,7 +388,7 @@ def weekly_missed(
         if rep_id is not None:
             query = query.where(model.owner_id == rep_id)
         for when, due, missed in session.execute(query).all():
-            week = week_of(_local_day(int(when), timezone))
+            week = week_of(_local_day(when, timezone))
             if week in totals:
                 totals[week][0] += due
                 totals[week][1] += int(missed or 0)
