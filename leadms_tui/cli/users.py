@@ -77,3 +77,120 @@ def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
     for u in users:
         state = "" if u.active else "  (inactive)"
         echo(f"{u.username:<16} {u.role.value:<8} {u.display_name}{state}")
+
+
+@app.command("set")
+def set_(
+    ctx: typer.Context,
+    username: str = typer.Argument(..., help="The user to change."),
+    role: str | None = typer.Option(None, "--role", help="rep, manager or admin."),
+    capacity: int | None = typer.Option(
+        None, "--capacity", help="Open leads a rep can carry (0-10000)."
+    ),
+    languages: str | None = typer.Option(
+        None, "--languages", help="ISO 639-1 codes, comma-separated, e.g. en,es (empty: none)."
+    ),
+    active: bool | None = typer.Option(
+        None, "--active/--inactive", help="An inactive user cannot sign in."
+    ),
+    display_name: str | None = typer.Option(None, "--display-name", help="The name shown."),
+    channels: str | None = typer.Option(
+        None, "--channels", help="Channels they take, e.g. whatsapp,website (empty: all)."
+    ),
+    away_until: str | None = typer.Option(
+        None, "--away-until", help="Away (no new leads) until this time (ISO, or 'mon 09:00')."
+    ),
+    available: bool = typer.Option(False, "--available", help="Back to taking leads."),
+    off: bool = typer.Option(False, "--off", help="Takes no new leads until --available."),
+    hours: str | None = typer.Option(
+        None, "--hours", help="Working hours, e.g. 08:00-16:00 (empty: the team's)."
+    ),
+):
+    """Change a user's role, capacity, languages, state, name or assignment profile (admins).
+
+    The team always keeps one active admin: the last one cannot be demoted or deactivated.
+    """
+    from leadms_tui.domain.models import Availability
+    from leadms_tui.domain.team.users import parse_role, update_user
+
+    parsed_role = parse_role(role) if role is not None else None
+    codes = languages.split(",") if languages is not None else None
+    takes = channels.split(",") if channels is not None else None
+    if sum([available, off, away_until is not None]) > 1:
+        raise CLIError("give one of --available, --off and --away-until", exit_code=2)
+    availability = (
+        Availability.AVAILABLE
+        if available
+        else Availability.OFF
+        if off
+        else Availability.AWAY
+        if away_until is not None
+        else None
+    )
+    given = (parsed_role, capacity, codes, active, display_name, takes, availability, hours)
+    if given == (None,) * 8:
+        raise CLIError("nothing to change: give --role, --capacity, --languages, --off, ...")
+    db = open_db(ctx)
+
+    def work(session):
+        until = None
+        if away_until is not None:
+            from leadms_tui.cli.calls import parse_moment
+            from leadms_tui.domain.team.settings import load_settings
+
+            until = parse_moment(away_until, "--away-until", load_settings(session).timezone)
+        return update_user(
+            session,
+            username,
+            actor=acting(ctx, session, admin=True),
+            role=parsed_role,
+            active=active,
+            capacity=capacity,
+            languages=codes,
+            display_name=display_name,
+            channels=takes,
+            availability=availability,
+            away_until=until,
+            working_hours=hours,
+        )
+
+    user = db.write(work)
+    state = "active" if user.active else "inactive"
+    spoken = ",".join(user.languages) or "no languages"
+    echo(
+        f"{user.username}: {user.display_name}, {user.role.value}, {state}, "
+        f"capacity {user.capacity}, {spoken}"
+    )
+
+
+@app.command()
+def password(
+    ctx: typer.Context,
+    username: str = typer.Argument(..., help="Whose password to set."),
+    password_stdin: bool = typer.Option(
+        False, "--password-stdin", help="Read the new password from the first line of stdin."
+    ),
+):
+    """Give a user a new password (admins); the user's CLI sessions end.
+
+    Without --password-stdin it is asked twice, not shown. Passwords have at least 10
+    characters, are not the username and not a well-known password.
+    """
+    from leadms_tui.domain.team.users import reset_password
+
+    if password_stdin:
+        new = sys.stdin.readline().rstrip("\r\n")
+        if not new:
+            raise CLIError("no password on stdin")
+    else:
+        new = typer.prompt("New password", hide_input=True)
+        if typer.prompt("Again", hide_input=True) != new:
+            raise CLIError("the two passwords differ: nothing changed")
+    db = open_db(ctx)
+    ended = db.write(
+        lambda session: reset_password(
+            session, username, new, actor=acting(ctx, session, admin=True)
+        )
+    )
+    sessions = f"; {ended} CLI session(s) ended" if ended else ""
+    echo(f"password of {username.strip().lower()} changed{sessions}")

@@ -96,3 +96,30 @@ def test_auto_assigns_waiting_and_simulate_reports_shares(db_url, db):
 def test_gini():
     assert gini([5, 5, 5]) == 0.0
     assert gini([0, 0, 9]) == pytest.approx(2 / 3)
+
+
+def test_users_set_the_assignment_profile(db_url, db):
+    _team(db)
+    root = db.write(lambda s: add_user(s, "root", role=Role.ADMIN, actor=SYSTEM, password="secret"))
+    token = cli_token(db, root.username)
+    number = _lead(db, 1)
+    for args in (
+        ["ana", "--off"],
+        ["bruno", "--away-until", "2026-11-26T09:00"],
+    ):
+        result = leadms(db_url, "users", "set", *args, token=token)
+        assert result.exit_code == 0, result.output
+    shown = json.loads(leadms(db_url, "assign", "suggest", number, "--json", token=token).output)
+    excluded = dict((e["rep"], e["why"]) for e in shown["excluded"])
+    assert excluded["ana"] == "off" and excluded["bruno"].startswith("away until Thu 26 Nov")
+    leadms(db_url, "users", "set", "ana", "--available", "--hours", "12:00-20:00", token=token)
+    leadms(db_url, "users", "set", "bruno", "--available", "--channels", "whatsapp", token=token)
+    shown = json.loads(leadms(db_url, "assign", "suggest", number, "--json", token=token).output)
+    assert dict((e["rep"], e["why"]) for e in shown["excluded"]) == {
+        "ana": "outside working hours (12:00-20:00)"
+    }
+    assert "channel website not taken" in shown["suggestions"][0]["signals"]["fit"]["why"]
+    bad = leadms(db_url, "users", "set", "ana", "--channels", "fax", token=token)
+    assert bad.exit_code == 1 and "unknown channel" in bad.output
+    both = leadms(db_url, "users", "set", "ana", "--off", "--available", token=token)
+    assert both.exit_code == 2

@@ -4,14 +4,21 @@ import functools
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, select
 
-from leadms_tui.domain import audit
-from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
-from leadms_tui.domain.models import Role, User
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.business_time import BusinessCalendar
+from leadms_tui.domain.errors import (
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationError,
+)
+from leadms_tui.domain.models import AccessToken, Availability, Channel, Role, User
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _hasher = PasswordHasher()
@@ -130,3 +137,151 @@ def get_user(session: Session, username: str) -> UserInfo:
 
 def list_users(session: Session) -> list[UserInfo]:
     return [info(u) for u in session.exec(select(User).order_by(User.role, User.username))]
+
+
+_ISO_639_1 = """aa ab ae af ak am an ar as av ay az ba be bg bi bm bn bo br bs ca ce ch co cr
+cs cu cv cy da de dv dz ee el en eo es et eu fa ff fi fj fo fr fy ga gd gl gn gu gv ha he hi ho
+hr ht hu hy hz ia id ie ig ii ik io is it iu ja jv ka kg ki kj kk kl km kn ko kr ks ku kv kw ky
+la lb lg li ln lo lt lu lv mg mh mi mk ml mn mr ms mt my na nb nd ne ng nl nn no nr nv ny oc oj
+om or os pa pi pl ps pt qu rm rn ro ru rw sa sc sd se sg si sk sl sm sn so sq sr ss st su sv sw
+ta te tg th ti tk tl tn to tr ts tt tw ty ug uk ur uz ve vi vo wa wo xh yi yo za zh zu"""
+LANGUAGE_CODES = frozenset(_ISO_639_1.split())  # the two-letter codes of user languages
+MAX_CAPACITY = 10_000
+_SECRET = frozenset({"password_hash"})
+
+
+def require_admin(actor: audit.Actor, what: str) -> None:
+    if actor.role not in (None, Role.ADMIN):
+        raise PermissionDeniedError(f"only an admin can {what}")
+
+
+def parse_languages(codes: list[str]) -> list[str]:
+    """ISO 639-1 codes, lower-cased and deduplicated ("EN, es" → ["en", "es"])."""
+    cleaned = list(dict.fromkeys(code.strip().lower() for code in codes if code.strip()))
+    unknown = [code for code in cleaned if code not in LANGUAGE_CODES]
+    if unknown:
+        raise ValidationError(
+            f"unknown language code(s) {', '.join(unknown)}: use ISO 639-1, e.g. en, es, pt"
+        )
+    return cleaned
+
+
+def parse_channels(names: list[str]) -> list[str]:
+    """Channels a rep takes ("" for all), each one Lead MS knows."""
+    cleaned = list(dict.fromkeys(n.strip().lower() for n in names if n.strip()))
+    known = {c.value for c in Channel}
+    unknown = [n for n in cleaned if n not in known]
+    if unknown:
+        raise ValidationError(
+            f"unknown channel(s) {', '.join(unknown)}: use {', '.join(sorted(known))}"
+        )
+    return cleaned
+
+
+def parse_working_hours(text: str) -> str:
+    """'08:00-16:00', or '' for the team's business hours."""
+    hours = text.strip()
+    if hours:
+        try:
+            BusinessCalendar.from_settings("UTC", hours, "mon-sun", "")
+        except ValueError as exc:
+            raise ValidationError(f"working hours {text!r}: {exc}") from None
+    return hours
+
+
+def _user_row(session: Session, username: str) -> User:
+    query = select(User).where(User.username == username.strip().lower()).with_for_update()
+    user = session.exec(query).first()
+    if user is None:
+        raise NotFoundError(f"no user {username!r}")
+    return user
+
+
+def update_user(
+    session: Session,
+    username: str,
+    *,
+    actor: audit.Actor,
+    role: Role | None = None,
+    active: bool | None = None,
+    capacity: int | None = None,
+    languages: list[str] | None = None,
+    display_name: str | None = None,
+    channels: list[str] | None = None,
+    availability: Availability | None = None,
+    away_until: datetime | None = None,
+    working_hours: str | None = None,
+) -> UserInfo:
+    """Change a user's role, state, capacity, languages, name or assignment profile
+    (channels, availability, working hours) (admins); the team always keeps one active admin."""
+    require_admin(actor, "change users")
+    user = _user_row(session, username)
+    before = audit.snapshot(user, exclude=_SECRET)
+    if capacity is not None and not 0 <= capacity <= MAX_CAPACITY:
+        raise ValidationError(f"capacity must be between 0 and {MAX_CAPACITY}")
+    if display_name is not None and not display_name.strip():
+        raise ValidationError("a user needs a display name")
+    stays_admin = (role or Role(user.role)) == Role.ADMIN and (
+        user.active if active is None else active
+    )
+    if Role(user.role) == Role.ADMIN and user.active and not stays_admin:
+        others = session.exec(
+            select(User.id)
+            .where(User.role == Role.ADMIN, User.active, User.id != user.id)
+            .with_for_update()
+        ).first()
+        if others is None:
+            raise ValidationError(
+                f"{user.username} is the last active admin: make another admin first"
+            )
+    if role is not None:
+        user.role = role
+    if active is not None:
+        user.active = active
+    if capacity is not None:
+        user.capacity = capacity
+    if languages is not None:
+        user.languages = ",".join(parse_languages(languages))
+    if display_name is not None:
+        user.display_name = display_name.strip()
+    if channels is not None:
+        user.channels = ",".join(parse_channels(channels))
+    if availability is not None:
+        user.availability = availability
+        user.away_until = away_until if availability == Availability.AWAY else None
+    if working_hours is not None:
+        user.working_hours = parse_working_hours(working_hours)
+    session.flush()
+    after = audit.snapshot(user, exclude=_SECRET)
+    if after != before:
+        audit.record(session, actor, "user.update", "user", user.id, before=before, after=after)
+    return info(user)
+
+
+def reset_password(
+    session: Session, username: str, new_password: str, *, actor: audit.Actor
+) -> int:
+    """Give a user a new password (admins), checked against the password policy, and end
+    the user's CLI sessions (their API tokens stay). Returns how many sessions ended."""
+    from leadms_tui.domain.team.access import check_password_policy  # access builds on us
+
+    require_admin(actor, "reset passwords")
+    user = _user_row(session, username)
+    check_password_policy(user.username, new_password)
+    user.password_hash = hash_password(new_password)
+    at = clock.as_utc(clock.now())
+    audit.record(
+        session, actor, "user.password", "user", user.id, after={"password": "reset"}, at=at
+    )
+    sessions = session.exec(
+        select(AccessToken).where(
+            AccessToken.user_id == user.id,
+            AccessToken.kind == "session",
+            AccessToken.revoked_at.is_(None),  # type: ignore[union-attr]
+        )
+    ).all()
+    for token in sessions:  # as access.revoke_token does, for an admin
+        token.revoked_at = at
+        audit.record(session, actor, "session.revoke", "access_token", token.id, at=at)
+    session.flush()
+    return len(sessions)
