@@ -128,13 +128,13 @@ def _observe(events: dict[str, float]) -> None:
 
         setattr(cls, name, observed)
 
-    wrap(DayViewScreen, "_show", lambda screen, view: "day")
-    wrap(LeadDetailScreen, "_show", lambda screen, detail: "detail")
+    wrap(DayViewScreen, "_show", lambda screen, *shown: "day")
+    wrap(LeadDetailScreen, "_show", lambda screen, *shown: "detail")  # the lead, its fields
     wrap(LeadListScreen, "_search_now", lambda screen: "search:" + screen._filter().text)
     wrap(
         LeadListScreen,
         "_show",
-        lambda screen, rows, append, generation: (
+        lambda screen, rows, append, generation, *fields: (
             f"list:{screen._filter().text}:{len(rows)}"
             if generation == screen._generation
             else None
