@@ -7,6 +7,7 @@ A few interested leads are then sold through the real conversion service (`DEMO_
 
 import csv
 import os
+from random import Random
 
 try:
     import fcntl
@@ -327,12 +328,14 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
             session.add(MeetingAttendee(meeting_id=meeting.id, user_id=owner.id))  # type: ignore[arg-type]
 
     session.flush()
+    history = _load_history(session, users, settings, at)
     sold = _load_sales(session, leads, users, at, today)
     _load_fields(session, folder, leads, sold, now)
     mark_missed_tasks(session, today, now)  # what the sweep would have done by now
     clients = len({conversion.client_number for conversion in sold.values()})
 
     repeats = sum(1 for lead in leads.values() if lead.repeat_of_id)
+    leads = {**leads, **history}
     return (
         f"demo database ready: {len(users)} users, {len(leads)} leads ({repeats} repeats), "
         f"{calls} calls, {len(sold)} sales to {clients} clients; sign in as "
@@ -351,8 +354,15 @@ def _load_sales(
     commission approved and paid, one sale reversed, onboarding tasks done and skipped."""
     maria = users["maria"].actor
     add_plan(session, "Standard 7.5%", currency=DEMO_CURRENCY, rate="7.5", actor=maria)
-    add_plan(session, "Corporate 5% capped", currency=DEMO_CURRENCY, rate="5", cap="250",
-             product_filter="Corporate wellness", actor=maria)  # fmt: skip
+    add_plan(
+        session,
+        "Corporate 5% capped",
+        currency=DEMO_CURRENCY,
+        rate="5",
+        cap="250",
+        product_filter="Corporate wellness",
+        actor=maria,
+    )
     owners = {user.id: user for user in users.values()}
     sold: dict[str, Conversion] = {}
     sold_at: dict[str, datetime] = {}
@@ -380,11 +390,17 @@ def _load_sales(
         finish_task(session, task.id, state, actor=users[who].actor, now=when)  # type: ignore[arg-type]
 
     paid, approved = commissions("L008"), commissions("L001")
-    move_commissions(session, paid + approved, CommissionState.APPROVED, actor=maria,
-                     now=at("-2", "10:00"))  # fmt: skip
+    move_commissions(
+        session, paid + approved, CommissionState.APPROVED, actor=maria, now=at("-2", "10:00")
+    )
     move_commissions(session, paid, CommissionState.PAID, actor=maria, now=at("-1", "10:00"))
-    reverse_conversion(session, sold["L127"].sale_id, reason="card payment declined twice",
-                       actor=maria, now=at("-1", "11:00"))  # fmt: skip
+    reverse_conversion(
+        session,
+        sold["L127"].sale_id,
+        reason="card payment declined twice",
+        actor=maria,
+        now=at("-1", "11:00"),
+    )
     # Sold on day -5 or -4: day-0 steps fell due by day -2, day-2 steps of day -5 by
     # yesterday, and day-10 steps are still ahead, whatever weekday today is.
     finish("L008", 0, TaskState.DONE, "chloe")
@@ -392,9 +408,91 @@ def _load_sales(
     finish("L001", 0, TaskState.DONE, "dev")
     finish("L107", 0, TaskState.SKIPPED, "maria")  # L107's day-2 step is left to be missed
     robert = client_by_number(session, sold["L008"].client_number)
-    set_client_status(session, robert.id, "active", actor=users["chloe"].actor,  # type: ignore[arg-type]
-                      at=at("-1", "17:00"))  # fmt: skip
+    set_client_status(
+        session,
+        robert.id,
+        "active",
+        actor=users["chloe"].actor,  # type: ignore[arg-type]
+        at=at("-1", "17:00"),
+    )
     return sold
+
+
+HISTORY_WEEKS = range(12, 2, -1)  # weeks ago, before the CSV files' two weeks
+RULES_WEEK = 6  # the follow-up rules were switched on six weeks ago: fewer misses since
+HISTORY_REPS = ("ana", "bruno", "chloe", "dev", "emeka")
+
+
+def _load_history(
+    session: Session,
+    users: dict[str, UserInfo],
+    settings: TeamSettings,
+    at: Callable[[str, str], datetime],
+) -> dict[str, Lead]:
+    """Ten weeks of older, finished work (leads, calls, follow-ups kept or missed), so the
+    reports' 12-week trend tells the story: missed commitments fall once the rules are on."""
+    rng = Random(2026)
+    made: dict[str, Lead] = {}
+    for weeks_ago in HISTORY_WEEKS:
+        missed_share = 0.4 if weeks_ago > RULES_WEEK else 0.28 - 0.04 * (RULES_WEEK - weeks_ago)
+        for n in range(8):
+            day = -7 * weeks_ago + rng.randrange(5) - 2  # around that week's Wednesday
+            owner = users[HISTORY_REPS[(weeks_ago + n) % len(HISTORY_REPS)]]
+            created = at(str(day), f"{9 + rng.randrange(8):02d}:{rng.randrange(60):02d}")
+            data = LeadCreate(
+                name=f"{rng.choice(HISTORY_FIRST)} {rng.choice(HISTORY_LAST)}",
+                phone=f"07700 9{weeks_ago:02d}{n:03d}",
+                channel=rng.choice([Channel.WEBSITE, Channel.WHATSAPP, Channel.META_ADS]),
+                message="Hi, what does membership cost?",
+                owner_id=owner.id,
+                dedupe_key=f"demo:history:{weeks_ago}:{n}",
+            )
+            result = intake_lead(session, data, actor=DEMO_ACTOR, settings=settings, now=created)
+            lead = session.get(Lead, result.lead_id)
+            assert lead is not None
+            first_call = created + timedelta(minutes=rng.choice([4, 9, 14, 25, 50, 120]))
+            session.add(
+                Call(
+                    lead_id=lead.id,
+                    user_id=owner.id,
+                    called_at=first_call,
+                    outcome=rng.choice([CallOutcome.NO_ANSWER, CallOutcome.INTERESTED]),
+                )
+            )
+            for step in (1, 3):
+                due = first_call + timedelta(days=step)
+                missed = rng.random() < missed_share
+                session.add(
+                    FollowUp(
+                        lead_id=lead.id,
+                        owner_id=owner.id,
+                        due_at=due,
+                        reason="Call back",
+                        state=FollowUpState.SKIPPED if missed else FollowUpState.DONE,
+                        missed_at=due + timedelta(hours=10) if missed else None,
+                        completed_at=due + timedelta(days=2 if missed else 0),
+                        created_at=first_call,
+                    )
+                )
+            lead.status = LeadStatus.LOST if n % 2 else LeadStatus.CONTACTED
+            lead.lost_reason = "went elsewhere" if n % 2 else None
+            made[f"H{weeks_ago:02d}{n}"] = lead
+    return made
+
+
+HISTORY_FIRST = ("Sam", "Priya", "Tom", "Aisha", "Ben", "Chen", "Dana", "Omar", "Lucy", "Marek")
+HISTORY_LAST = (
+    "Walker",
+    "Patel",
+    "Hughes",
+    "Khan",
+    "Morris",
+    "Li",
+    "Evans",
+    "Ali",
+    "Price",
+    "Nowak",
+)
 
 
 def _load_fields(

@@ -45,19 +45,19 @@ def _emptied(db_url: str) -> str:
 def test_demo_builds_live_looking_data_and_rebuilds(db_url):
     now = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # early: today's data squeezes before now
     database, summary = build_demo(_emptied(db_url), now=now)
-    assert "235 leads" in summary
+    assert "315 leads" in summary
     assert _count(database, User) == 7
-    assert _count(database, Lead) == 235
+    assert _count(database, Lead) == 315
     assert _count(database, Lead, Lead.repeat_of_id.is_not(None)) >= 20
     assert _count(database, Lead, Lead.business_date == now.date()) >= 15
     assert _count(database, Call) >= 300
     assert _count(database, Call, Call.called_at > now) == 0
     assert _count(database, Lead, Lead.created_at > now) == 0
     assert _count(database, Meeting, Meeting.starts_at > now) >= 5
-    assert _count(database, AuditEvent, AuditEvent.action == "lead.create") == 235
+    assert _count(database, AuditEvent, AuditEvent.action == "lead.create") == 315
     database.dispose()
     rebuilt, _ = build_demo(db_url, now=now)  # a demo database may be rebuilt
-    assert _count(rebuilt, Lead) == 235
+    assert _count(rebuilt, Lead) == 315
     rebuilt.dispose()
 
 
@@ -82,7 +82,7 @@ def test_demo_refuses_a_team_database_that_has_no_leads_yet(db_url, db):
 def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(db_url):
     monday = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     database, summary, lock = open_demo(_emptied(db_url), now=monday)
-    assert "235 leads" in summary
+    assert "315 leads" in summary
     database.dispose()
     lock.release()
     database, summary, first_app = open_demo(db_url, now=monday + timedelta(hours=3))
@@ -101,7 +101,7 @@ def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(d
     first_app.release()
     database.dispose()
     _, summary, lock = open_demo(db_url, now=monday + timedelta(days=1))
-    assert "235 leads" in summary  # a new day, nobody using it: built anew
+    assert "315 leads" in summary  # a new day, nobody using it: built anew
     lock.release()
 
 
@@ -170,4 +170,17 @@ def test_demo_has_fields_with_values_and_files(db_url):
     } <= kinds
     assert shown["membership"] == "Premium" and shown["contract"]["type"] == "application/pdf"
     assert mimes == {"application/pdf", "image/png"} and lead_values > 100
+    database.dispose()
+
+
+def test_demo_history_shows_missed_commitments_falling_after_the_rules(db_url):
+    from leadms_tui.domain.reports.coaching import weekly_missed
+
+    now = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
+    database, _ = build_demo(_emptied(db_url), now=now)
+    with database.reading() as s:
+        weeks = weekly_missed(s, weeks=12, today=now.date())
+    before = sum(w.missed for w in weeks[:6]) / sum(w.due for w in weeks[:6])
+    after = sum(w.missed for w in weeks[6:]) / sum(w.due for w in weeks[6:])
+    assert before > 2 * after  # the seed's headline: missed commitments down
     database.dispose()
