@@ -50,6 +50,7 @@ class LeadMSApp(ReportsFailures, App[None]):
             show=False,
             id="app.onboarding-templates",
         ),
+        Binding("S", "settings", "Settings", show=False, id="app.settings"),  # shift+s, admins
         Binding("ctrl+z", "undo_call", "Undo call", id="app.undo-call"),
         Binding("ctrl+q", "quit", "Quit", id="app.quit", priority=True),
     ]
@@ -73,6 +74,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._delivering = False
         self._last_toasted = 0  # notifications up to this id were shown as toasts
         self._last_call: tuple[int, float] | None = None  # (call id, when saved: monotonic)
+        self.lead_list_fields: list[str] = []  # lead fields the lead list shows (ctrl+o)
 
     def on_mount(self) -> None:
         from leadms_tui.screens.login import LoginScreen
@@ -233,7 +235,10 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.call_from_thread(reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("search", "commissions", "clients") and self.user is None:
+        if (
+            action in ("search", "commissions", "clients", "settings", "reports")
+            and self.user is None
+        ):
             return False  # nothing to search before signing in
         if action == "undo_call":
             return self._undoable_call() is not None or None
@@ -291,6 +296,23 @@ class LeadMSApp(ReportsFailures, App[None]):
         else:
             self.push_screen(OnboardingTemplatesScreen())
 
+    def action_reports(self) -> None:
+        from leadms_tui.screens.reports import ReportsScreen
+
+        if self.user is not None and not isinstance(self.screen, ReportsScreen):
+            self.push_screen(ReportsScreen())  # a rep's report is their own
+
+    def action_settings(self) -> None:
+        from leadms_tui.domain.models import Role
+        from leadms_tui.screens.settings import SettingsScreen
+
+        if self.user is None or isinstance(self.screen, SettingsScreen):
+            return
+        if self.user.role != Role.ADMIN:
+            self.notify("only admins open settings", severity="warning")
+        else:
+            self.push_screen(SettingsScreen())
+
     def action_search(self) -> None:
         from leadms_tui.screens.lead_list import LeadListScreen
 
@@ -327,6 +349,9 @@ def run_tui(
     welcome: str | None = None,
 ) -> int:
     """Run the TUI; returns its exit code (non-zero after a crash, so scripts can tell)."""
+    # textual-image asks the terminal what images it can draw: only possible before Textual runs
+    import leadms_tui.widgets.field_view  # noqa: F401
+
     app = LeadMSApp(database, signed_in=signed_in, username=username, welcome=welcome)
     app.run()
     return app.return_code or 0

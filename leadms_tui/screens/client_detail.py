@@ -1,4 +1,5 @@
-"""One client: contact, account manager, status, sales with commission, onboarding and leads."""
+"""One client: contact, account manager, status, its fields, sales with commission, onboarding
+and leads."""
 
 from datetime import date
 
@@ -14,7 +15,7 @@ from textual.widgets.option_list import Option
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.models import ClientStatus, TaskState
+from leadms_tui.domain.models import Client, ClientStatus, FieldEntity, TaskState
 from leadms_tui.domain.repositories.sales import (
     ClientDetail,
     SaleLine,
@@ -23,7 +24,8 @@ from leadms_tui.domain.repositories.sales import (
 )
 from leadms_tui.domain.sales.money import format_money
 from leadms_tui.domain.text import visible
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
+from leadms_tui.widgets.field_view import FieldsPanel, LoadedFields, load_fields
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -43,9 +45,9 @@ LEAD_COLUMNS = (("Lead", 17), ("Status", 12), ("Created", 16))
 
 
 class ClientLoaded(Message):
-    def __init__(self, detail: ClientDetail) -> None:
+    def __init__(self, detail: ClientDetail, fields: LoadedFields, version: int) -> None:
         super().__init__()
-        self.detail = detail
+        self.detail, self.fields, self.version = detail, fields, version
 
 
 class ClientChanged(Message):
@@ -56,16 +58,20 @@ class ClientChanged(Message):
         self.done = done
 
 
-class ClientDetailScreen(WithApp, Screen[None]):
+class ClientDetailScreen(OpensFiles, Screen[None]):
     HELP_NAME = "Client detail"
     DEFAULT_CSS = """
     ClientDetailScreen #client-info { height: auto; padding: 0 1; }
     ClientDetailScreen DataTable { height: auto; max-height: 12;
         border: round $panel; border-title-color: $text; border-title-style: bold; }
     ClientDetailScreen DataTable:focus { border: round $accent; border-title-color: $text-accent; }
+    ClientDetailScreen FieldsPanel { border: round $panel; padding: 0 1;
+        border-title-color: $text; border-title-style: bold; }
     """
     BINDINGS = [
         Binding("s", "status", "Status", id="client.status"),
+        Binding("e", "edit_fields", "Edit fields", id="client.edit-fields"),
+        *FILE_BINDINGS,
         Binding("d", "finish_task('done')", "Task done", id="client.task-done"),
         Binding("x", "finish_task('skipped')", "Skip task", id="client.task-skip"),
         Binding("enter", "open_lead", "Open lead", show=False, id="client.open-lead"),
@@ -79,6 +85,8 @@ class ClientDetailScreen(WithApp, Screen[None]):
         super().__init__()
         self.client_id = client_id
         self.detail: ClientDetail | None = None
+        self.fields = LoadedFields()
+        self.version = 0  # the client's, when its fields were read
         self._tasks: dict[str, TaskRow] = {}
         self._lead_ids: dict[str, int] = {}  # lead number -> id, for the sales and leads tables
 
@@ -86,6 +94,9 @@ class ClientDetailScreen(WithApp, Screen[None]):
         yield Header()
         yield Static("Loading…", id="client-info")
         with VerticalScroll():
+            panel = FieldsPanel()
+            panel.border_title = "Fields"
+            yield panel
             for key, title, columns in (
                 ("tasks", "Onboarding", TASK_COLUMNS),
                 ("sales", "Sales", SALE_COLUMNS),
@@ -127,11 +138,15 @@ class ClientDetailScreen(WithApp, Screen[None]):
     def _load(self) -> None:
         with self.leadms.database.reading() as session:
             detail = load_client_detail(session=session, client_id=self.client_id)
-        self.post_message(ClientLoaded(detail))
+            fields = load_fields(session, FieldEntity.CLIENT, self.client_id)
+            version = session.get(Client, self.client_id).version  # type: ignore[union-attr]
+        self.post_message(ClientLoaded(detail, fields, version))
 
     @on(ClientLoaded)
     def _show(self, message: ClientLoaded) -> None:
         self.detail = detail = message.detail
+        self.fields, self.version = message.fields, message.version
+        self.query_one(FieldsPanel).show(message.fields)
         tz = self.leadms.settings.timezone
         today = clock.business_date(clock.now(), tz)
         self._show_info(detail)
@@ -277,6 +292,17 @@ class ClientDetailScreen(WithApp, Screen[None]):
         )
         self.post_message(ClientChanged(f"{number} is now {status}"))
 
+    def action_edit_fields(self) -> None:
+        from leadms_tui.screens.edit_fields import EditFieldsModal
+
+        if self.detail is None or not self.fields.fields:
+            return
+        title = f"{self.detail.row.number} {self.detail.row.name}"
+        modal = EditFieldsModal(
+            FieldEntity.CLIENT, self.client_id, title, self.fields.fields, self.version
+        )
+        self.app.push_screen(modal)  # back on this screen, it reloads
+
     @on(ClientChanged)
     def _changed(self, message: ClientChanged) -> None:
         self.notify(message.done, title="Saved")
@@ -290,6 +316,10 @@ class ClientDetailScreen(WithApp, Screen[None]):
             return (task is not None and task.state in OPEN_STATES) or None
         if action == "status":
             return self.detail is not None or None
+        if action == "edit_fields":  # False: out of the footer while no client field exists
+            return bool(self.fields.fields)
+        if action in ("open_file", "save_file"):
+            return self.has_files()
         if action == "open_lead":
             return self._lead_under_cursor() is not None or None
         return True

@@ -1,6 +1,8 @@
-"""`v`: convert a lead into a sale of a client, previewing the commission as the deal is typed."""
+"""`v`: convert a lead into a sale of a client, previewing the commission as the deal is typed;
+the client's fields are filled in the same write (required ones before anything converts)."""
 
 from rich.text import Text
+from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,8 +13,13 @@ from textual.widgets import Input, Label, Select
 from textual.worker import get_current_worker
 
 from leadms_tui import formatting
-from leadms_tui.domain.errors import LeadMSError, ValidationError
+from leadms_tui.domain.errors import ConflictError, LeadMSError, ValidationError
+from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
+from leadms_tui.domain.fields.values import FieldShown, set_fields, values_for
+from leadms_tui.domain.models import FieldEntity, Lead
 from leadms_tui.domain.repositories.lead_detail import lead_owner
+from leadms_tui.domain.repositories.sales import client_id_by_number
+from leadms_tui.domain.sales.clients import client_of_person
 from leadms_tui.domain.sales.commission import PlanInfo, list_plans
 from leadms_tui.domain.sales.conversion import (
     Conversion,
@@ -23,10 +30,13 @@ from leadms_tui.domain.sales.conversion import (
 from leadms_tui.domain.sales.money import format_money
 from leadms_tui.domain.sales.onboarding import TemplateInfo, list_templates
 from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.edit_fields import checked_fields
+from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 
 NO_TEMPLATE = "none"  # what the domain reads as "no onboarding tasks"
 Asked = tuple[str, str, str | None]  # (value, product, plan name): what a preview answers
+Existing = tuple[int, list[FieldShown]] | None  # the client the person already is, its fields
 
 
 def conversion_summary(conversion: Conversion) -> str:
@@ -46,7 +56,7 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
     HELP_NAME = "Convert a lead"
     DEFAULT_CSS = """
     ConvertModal { align: center middle; }
-    ConvertModal > Vertical { width: 72; max-width: 100%;
+    ConvertModal > FormScroll { width: 72; max-width: 100%;
         height: auto; max-height: 100%; border: round $accent;
         background: $surface; padding: 0 1; }
     ConvertModal .pair { height: auto; }
@@ -55,6 +65,7 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
     ConvertModal #preview { width: 100%; height: auto; margin-top: 1; }
     ConvertModal #preview.-error { color: $error; }
     ConvertModal #convert-status { width: 100%; height: auto; color: $error; }
+    ConvertModal #client-fields { height: auto; display: none; }
     """
     BINDINGS = [
         Binding("ctrl+s", "convert", "Convert", key_display="^s", id="convert.save", priority=True),
@@ -62,13 +73,20 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
     ]
 
     class Loaded(Message):
-        """The choices: active plans, onboarding templates, and the lead's owner."""
+        """The choices: active plans, onboarding templates, the lead's owner, and the client
+        fields (with the values of the client the person already is, if so)."""
 
         def __init__(
-            self, plans: list[PlanInfo], templates: list[TemplateInfo], owner: tuple
+            self,
+            plans: list[PlanInfo],
+            templates: list[TemplateInfo],
+            owner: tuple,
+            fields: list[FieldSpec],
+            existing: Existing,
         ) -> None:
             super().__init__()
             self.plans, self.templates, self.owner = plans, templates, owner
+            self.fields, self.existing = fields, existing
 
     class Previewed(Message):
         def __init__(self, asked: Asked, text: str, error: bool) -> None:
@@ -90,10 +108,11 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
         self.lead_id = lead_id
         self.label = label
         self._converting = False
+        self._existing_client: int | None = None  # whose fields the form shows
 
     def compose(self) -> ComposeResult:
         currency = self.leadms.settings.currency
-        with Vertical():
+        with FormScroll():
             yield Label(formatting.titled("Convert to a sale", self.label))
             yield Label("", id="convert-status", markup=False)  # refusals, under the title
             with Horizontal(classes="pair"):
@@ -115,6 +134,8 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
             yield Label("Split OWNER/CLOSER", classes="hint", id="split-hint")
             yield Input(placeholder="e.g. 60/40; empty: all to you", id="split", disabled=True)
             yield Label("Type the deal value to see the commission", id="preview", markup=False)
+            with Vertical(id="client-fields"):  # shown when clients have fields
+                yield Label("Client fields", classes="hint", id="client-fields-title")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -129,7 +150,15 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
             plans = list_plans(session)
             templates = list_templates(session)
             owner = lead_owner(session=session, lead_id=self.lead_id)
-        self.post_message(self.Loaded(plans, templates, owner))
+            fields = list_fields(session, FieldEntity.CLIENT)
+            lead = session.get(Lead, self.lead_id)
+            client = client_of_person(session, lead) if fields and lead else None
+            existing = (
+                (client.id, values_for(session, FieldEntity.CLIENT, [client.id])[client.id])
+                if client is not None
+                else None
+            )
+        self.post_message(self.Loaded(plans, templates, owner, fields, existing))
 
     @on(Loaded)
     def _show_choices(self, message: Loaded) -> None:
@@ -153,6 +182,27 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
         default = next((t.name for t in message.templates if t.is_default), NO_TEMPLATE)
         template.value = default
         self._show_split(*message.owner)
+        self._show_fields(message.fields, message.existing)
+
+    def _show_fields(self, fields: list[FieldSpec], existing: Existing) -> None:
+        if not fields:
+            return
+        settings = self.leadms.settings
+        box = self.query_one("#client-fields")
+        if existing is not None:
+            self._existing_client = existing[0]
+            self.query_one("#client-fields-title", Label).update(
+                "Client fields (the person is already a client: their fields)"
+            )
+        box.mount(
+            FieldForm(
+                fields,
+                existing[1] if existing is not None else None,
+                currency=settings.currency,
+                timezone=settings.timezone,
+            )
+        )
+        box.display = True
 
     def _show_split(self, owner_id: int | None, owner: str | None) -> None:
         me = self.leadms.user.id  # type: ignore[union-attr]
@@ -240,10 +290,12 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
             template=template,
             split=split.value if not split.disabled else None,
         )
+        forms = self.query(FieldForm)
+        raw = forms.first().raw_values() if forms else {}
         self._converting = True
         self.refresh_bindings()
         self.query_one("#convert-status", Label).update("Converting…")
-        self._convert(request)
+        self._convert(request, raw)
 
     @work(
         thread=True,
@@ -252,13 +304,26 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
         group="convert",
         description="Converting the lead",
     )
-    def _convert(self, request: ConversionRequest) -> None:
+    def _convert(self, request: ConversionRequest, raw: Raw) -> None:
         app = self.leadms
         actor = app.user.actor  # type: ignore[union-attr]
+        expected = self._existing_client
+
+        def convert(session: Session) -> Conversion:
+            values = checked_fields(session, FieldEntity.CLIENT, raw)  # refused: nothing sold
+            conversion = convert_lead(session, self.lead_id, request, actor=actor)
+            if values:
+                client_id = client_id_by_number(session=session, number=conversion.client_number)
+                if client_id != expected and not conversion.new_client:
+                    raise ConflictError(
+                        f"{conversion.client_name} became a client meanwhile; "
+                        "convert again to see their fields"
+                    )
+                set_fields(session, FieldEntity.CLIENT, client_id, values, actor=actor)
+            return conversion
+
         try:
-            conversion = app.database.write(
-                lambda session: convert_lead(session, self.lead_id, request, actor=actor)
-            )
+            conversion = app.database.write(convert)
         except LeadMSError as exc:
             self.post_message(self.Refused(str(exc)))
             return
@@ -271,7 +336,11 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
     def _refused(self, message: Refused) -> None:
         self._converting = False
         self.refresh_bindings()
-        self.query_one("#convert-status", Label).update(formatting.shown(message.reason))
+        rest = message.reason
+        forms = self.query(FieldForm)
+        if forms:
+            rest = forms.first().show_errors(rest) or "Not converted: see the client fields"
+        self.query_one("#convert-status", Label).update(formatting.shown(rest))
 
     @on(Converted)
     def _converted(self, message: Converted) -> None:

@@ -76,6 +76,8 @@ class DayViewScreen(LeadScreen):
         Binding("u", "rep_filter", "Rep filter", id="day.rep"),
         Binding("s", "rules", "Rules", id="day.rules"),
         Binding("r", "reload", "Refresh", id="day.refresh"),
+        # shift+r; out of the full footer: in the help screen and the palette
+        Binding("R", "app.reports", "Reports", show=False, id="day.reports"),
     ]
 
     def __init__(self) -> None:

@@ -1,15 +1,22 @@
-"""`e` on a lead: edit contact data and status; refused if someone else changed it meanwhile."""
+"""`e` on a lead: edit contact data, status and the lead's fields in one write; refused if
+someone else changed it meanwhile."""
 
+from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
+from leadms_tui import formatting
+from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.fields.values import FieldShown, set_fields
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
-from leadms_tui.domain.models import Lead, LeadStatus
+from leadms_tui.domain.models import FieldEntity, Lead, LeadStatus
 from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.edit_fields import checked_fields
+from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 
 
@@ -17,7 +24,7 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
     HELP_NAME = "Edit lead"
     DEFAULT_CSS = """
     EditLeadModal { align: center middle; }
-    EditLeadModal > Vertical { width: 64; max-width: 100%;
+    EditLeadModal > FormScroll { width: 64; max-width: 100%;
         height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
     EditLeadModal #edit-status { width: 100%; color: $error; height: auto; }
@@ -27,13 +34,23 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="edit.cancel"),
     ]
 
-    def __init__(self, lead: Lead) -> None:
+    class Refused(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
+
+    class Saved(Message):
+        pass
+
+    def __init__(self, lead: Lead, fields: list[FieldShown] | None = None) -> None:
         super().__init__()
         self.lead = lead
+        self.fields = fields or []  # the lead's active fields, read with `lead`
 
     def compose(self) -> ComposeResult:
         lead = self.lead
-        with Vertical():
+        settings = self.leadms.settings
+        with FormScroll():
             yield Label(f"[b]Edit {lead.number}[/b] (ctrl+s or enter saves)")
             yield Label("", id="edit-status", markup=False)  # errors under the title
             yield Input(lead.name, placeholder="Name", id="name", select_on_focus=False)
@@ -52,6 +69,13 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
             yield Input(
                 lead.lost_reason or "", placeholder="Lost reason (when lost)", id="lost-reason"
             )
+            if self.fields:
+                yield FieldForm(
+                    [shown.field for shown in self.fields],
+                    self.fields,
+                    currency=settings.currency,
+                    timezone=settings.timezone,
+                )
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -77,8 +101,9 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
             else None,
             lost_reason=lost_reason or None,
         )
+        raw = self.query_one(FieldForm).raw_values() if self.fields else {}
         self.query_one("#edit-status", Label).update("Saving…")
-        self._save(changes)
+        self._save(changes, raw)
 
     @work(
         thread=True,
@@ -87,24 +112,40 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
         group="edit-lead",
         description="Saving the lead",
     )
-    def _save(self, changes: LeadUpdate) -> None:
+    def _save(self, changes: LeadUpdate, raw: Raw) -> None:
         app = self.leadms
-        user = app.user
-        try:
-            app.database.write(
-                lambda session: update_lead(
-                    session,
-                    self.lead.id,
-                    changes,  # type: ignore[arg-type]
-                    expected_version=self.lead.version,
-                    actor=user.actor,  # type: ignore[union-attr]
-                )
-            )
-        except Exception as exc:
-            app.call_from_thread(self.query_one("#edit-status", Label).update, str(exc))
-            raise
-        app.call_from_thread(self._saved)
+        actor = app.user.actor  # type: ignore[union-attr]
 
+        def save(session: Session) -> None:
+            values = checked_fields(session, FieldEntity.LEAD, raw)
+            lead = update_lead(
+                session, self.lead.id, changes,  # type: ignore[arg-type]
+                expected_version=self.lead.version, actor=actor,
+            )  # fmt: skip
+            if values:  # the version the edit left: a change by someone else refuses both
+                set_fields(
+                    session, FieldEntity.LEAD, lead.id, values,  # type: ignore[arg-type]
+                    actor=actor, expected_version=lead.version,
+                )  # fmt: skip
+
+        try:
+            app.database.write(save)
+        except LeadMSError as exc:
+            self.post_message(self.Refused(str(exc)))
+            return
+        except Exception:
+            self.post_message(self.Refused("Not saved"))
+            raise  # the app turns it into a notification; what was typed stays here
+        self.post_message(self.Saved())
+
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
+        rest = message.reason
+        if self.fields:
+            rest = self.query_one(FieldForm).show_errors(rest) or "Not saved: see the fields below"
+        self.query_one("#edit-status", Label).update(formatting.shown(rest))
+
+    @on(Saved)
     def _saved(self) -> None:
         self.app.notify(f"{self.lead.number} saved")
         self.dismiss(True)

@@ -1,18 +1,20 @@
-"""Everything about one lead: contact, status, owner, repeat links and a timeline."""
+"""Everything about one lead: contact, status, owner, its fields, repeat links and a timeline."""
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Static
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.models import PhoneFlag
+from leadms_tui.domain.models import FieldEntity, PhoneFlag
 from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import LeadScreen
+from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
+from leadms_tui.widgets.field_view import FieldsPanel, LoadedFields, load_fields
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -25,10 +27,13 @@ KIND_STYLE = {
 }
 
 
-class LeadDetailScreen(LeadScreen):
+class LeadDetailScreen(OpensFiles, LeadScreen):
     HELP_NAME = "Lead detail"
     DEFAULT_CSS = """
-    LeadDetailScreen #contact { width: 38; padding: 0 1; border: round $panel; height: 1fr; }
+    LeadDetailScreen #contact-pane { width: 38; border: round $panel; height: 1fr; }
+    LeadDetailScreen #contact { padding: 0 1; height: 1fr; }
+    LeadDetailScreen #contact-pane.-fields #contact { height: auto; }
+    LeadDetailScreen FieldsPanel { padding: 0 1; margin-top: 1; }
     LeadDetailScreen #right { width: 1fr; }
     LeadDetailScreen #related { height: auto; max-height: 7; border: round $panel; }
     LeadDetailScreen #timeline { height: 1fr; border: round $panel; }
@@ -39,17 +44,21 @@ class LeadDetailScreen(LeadScreen):
         Binding("e", "edit", "Edit", id="detail.edit"),
         Binding("enter", "open_related", "Open repeat", show=False, id="detail.open-related"),
         Binding("r", "reload", "Refresh", id="detail.refresh"),
+        *FILE_BINDINGS,
     ]
 
     def __init__(self, lead_id: int) -> None:
         super().__init__()
         self.lead_id = lead_id
         self.detail: LeadDetail | None = None
+        self.fields = LoadedFields()
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal():
-            yield Static("Loading…", id="contact")
+            with VerticalScroll(id="contact-pane", can_focus=False):
+                yield Static("Loading…", id="contact")
+                yield FieldsPanel()
             with Vertical(id="right"):
                 related = TextTable(id="related", cursor_type="row")
                 related.border_title = "Same person"
@@ -80,10 +89,16 @@ class LeadDetailScreen(LeadScreen):
     def _load(self) -> None:
         with self.leadms.database.reading() as session:
             detail = load_lead_detail(session=session, lead_id=self.lead_id)
-        self.app.call_from_thread(self._show, detail)
+            fields = load_fields(session, FieldEntity.LEAD, self.lead_id)
+        self.app.call_from_thread(self._show, detail, fields)
 
-    def _show(self, detail: LeadDetail) -> None:
+    def _show(self, detail: LeadDetail, fields: LoadedFields) -> None:
         self.detail = detail
+        self.fields = fields
+        self.query_one(FieldsPanel).show(fields)
+        pane = self.query_one("#contact-pane")
+        pane.set_class(bool(fields.fields), "-fields")
+        pane.can_focus = bool(fields.fields)  # to scroll through them
         lead = detail.lead
         tz = self.leadms.settings.timezone
         today = clock.business_date(clock.now(), tz)
@@ -158,6 +173,8 @@ class LeadDetailScreen(LeadScreen):
             return self.detail is not None or None
         if action == "convert":  # a converted lead shows its client instead
             return (self.detail is not None and not self.detail.client_number) or None
+        if action in ("open_file", "save_file"):
+            return self.has_files()  # False: out of the footer while there is no file
         if action == "open_related":
             return isinstance(self.focused, DataTable) and self.focused.id == "related"
         return super().check_action(action, parameters)
@@ -166,7 +183,8 @@ class LeadDetailScreen(LeadScreen):
         from leadms_tui.screens.edit_lead import EditLeadModal
 
         if self.detail is not None:
-            self.app.push_screen(EditLeadModal(self.detail.lead), lambda _saved: self.reload())
+            modal = EditLeadModal(self.detail.lead, self.fields.fields)
+            self.app.push_screen(modal, lambda _saved: self.reload())
 
     @on(DataTable.RowSelected, "#related")
     def _related_selected(self, event: DataTable.RowSelected) -> None:

@@ -1,4 +1,5 @@
-"""`/`: the lead list. Incremental search with filters, paged from the database by keyset."""
+"""`/`: the lead list. Incremental search with filters (lead fields too: `ctrl+t`), paged from
+the database by keyset; `ctrl+o` adds lead fields as columns."""
 
 from datetime import date
 
@@ -12,7 +13,10 @@ from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.models import Channel, LeadStatus, Role
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
+from leadms_tui.domain.fields.values import FieldFilter, values_for
+from leadms_tui.domain.models import Channel, FieldEntity, LeadStatus, Role
 from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_leads
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
@@ -23,6 +27,8 @@ PAGE_SIZE = 100
 LOAD_MORE_WITHIN = 10  # rows from the bottom at which the next page is fetched
 TYPING_PAUSE = 0.05  # seconds of quiet before a search runs: a paste or a burst searches once
 UNASSIGNED = -1
+FIELD_COLUMN_WIDTH = 14
+FieldTexts = dict[int, dict[str, str]]  # lead id → field key → the value as it reads
 
 
 COLUMNS = (
@@ -40,21 +46,31 @@ class LeadListScreen(LeadScreen):
     LeadListScreen #filters Input { width: 14; }
     LeadListScreen #results { height: 1fr; }
     LeadListScreen #result-count { padding: 0 1; color: $text-muted; }
+    LeadListScreen #field-filter { margin: 0 1; display: none; }
+    LeadListScreen #field-filter.-open { display: block; }
+    LeadListScreen #field-filter-error { padding: 0 1; color: $error; display: none; }
+    LeadListScreen #field-filter-error.-shown { display: block; }
     """
     BINDINGS = [
         Binding("enter", "open_lead", "Open", id="list.open", show=False),
         Binding("down", "to_results", "Results", show=False, id="list.results"),
         Binding("ctrl+f", "focus_search", "Search box", id="list.search"),
         Binding("ctrl+r", "clear_filters", "Clear filters", id="list.clear"),
+        Binding("ctrl+t", "field_filter", "Field filter", id="list.field-filter"),
+        Binding("ctrl+o", "field_columns", "Field columns", id="list.field-columns"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, where: LeadFilter | None = None) -> None:
         super().__init__()
+        self._preset = where or LeadFilter()  # from a report: its owner and dates, pre-filled
         self._rows: dict[str, LeadRow] = {}
         self._generation = 0  # results of an older search are dropped
         self._more = False
         self._loading_more = False
         self._typing: Timer | None = None
+        self._where = LeadFilter()  # of the page shown: the next page uses it too
+        self._lead_fields: list[FieldSpec] = []  # the active lead fields
+        self._columns: tuple[str, ...] = ()  # lead field keys shown as extra columns
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -73,19 +89,33 @@ class LeadListScreen(LeadScreen):
                 id="channel",
             )
             yield Select([("Unassigned", UNASSIGNED)], prompt="Any owner", id="owner")
-            yield Input(placeholder="from date", id="date-from")
-            yield Input(placeholder="to date", id="date-to")
+            yield Input(str(self._preset.date_from or ""), placeholder="from date", id="date-from")
+            yield Input(str(self._preset.date_to or ""), placeholder="to date", id="date-to")
             yield Checkbox("Repeats", id="repeats")
+        yield Input(
+            placeholder="Field filter: budget>=100; goal=Strength,Rehab; "
+            "trial_date=2026-12-01..2026-12-31; notes~roof",
+            id="field-filter",
+        )
+        yield Label("", id="field-filter-error", markup=False)
         yield TextTable(id="results", cursor_type="row", zebra_stripes=True)
         yield Label("", id="result-count")
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        table = self.query_one("#results", DataTable)
-        for label, width in COLUMNS:  # fixed: never measured from whatever rows came first
-            table.add_column(label, width=width)
+        self._add_columns()
         self.query_one("#search", Input).focus()
         self._load_owners()
+        self._load_fields()
+
+    def _add_columns(self) -> None:
+        table = self.query_one("#results", DataTable)
+        table.clear(columns=True)
+        for label, width in COLUMNS:  # fixed: never measured from whatever rows came first
+            table.add_column(label, width=width)
+        labels = {f.key: f.label for f in self._lead_fields}
+        for key in self._columns:
+            table.add_column(labels[key], width=FIELD_COLUMN_WIDTH, key=f"field:{key}")
 
     # --- searching -----------------------------------------------------------
 
@@ -97,7 +127,7 @@ class LeadListScreen(LeadScreen):
             select = self.query_one(selector, Select)
             return None if select.is_blank() else select.value
 
-        owner = value("#owner")
+        owner = value("#owner") or self._preset.owner_id  # the preset until the reps load
         return LeadFilter(
             text=self.query_one("#search", Input).value,
             status=value("#status"),  # type: ignore[arg-type]
@@ -107,7 +137,18 @@ class LeadListScreen(LeadScreen):
             date_from=self._date("#date-from"),
             date_to=self._date("#date-to"),
             repeats_only=self.query_one("#repeats", Checkbox).value,
+            fields=self._field_filters(),
         )
+
+    def _field_filters(self) -> tuple[FieldFilter, ...]:
+        """`budget>=100; goal=Strength`: a ValidationError says what does not read."""
+        text = self.query_one("#field-filter", Input).value
+        return tuple(FieldFilter.parse(part) for part in text.split(";") if part.strip())
+
+    def _filter_error(self, message: str) -> None:
+        error = self.query_one("#field-filter-error", Label)
+        error.update(formatting.shown(message))
+        error.set_class(bool(message), "-shown")
 
     def _date(self, selector: str) -> date | None:
         text = self.query_one(selector, Input).value.strip()
@@ -128,8 +169,14 @@ class LeadListScreen(LeadScreen):
         self._typing = self.set_timer(TYPING_PAUSE, self._search_now)
 
     def _search_now(self) -> None:
+        try:
+            self._where = self._filter()
+        except ValidationError as exc:
+            self._filter_error(str(exc))  # the results stay as they were
+            return
+        self._filter_error("")
         self._generation += 1
-        self._fetch(self._filter(), None, self._generation)
+        self._fetch(self._where, None, self._generation, self._columns)
 
     @work(
         thread=True,
@@ -138,18 +185,34 @@ class LeadListScreen(LeadScreen):
         group="lead-list",
         description="Searching leads",
     )
-    def _fetch(self, where: LeadFilter, before_id: int | None, generation: int) -> None:
-        with self.leadms.database.reading() as session:
-            rows = search_leads(
-                session=session,
-                where=where,
-                phone_region=self.leadms.settings.phone_region,
-                before_id=before_id,
-                limit=PAGE_SIZE + 1,
-            )
-        self.app.call_from_thread(self._show, rows, before_id is not None, generation)
+    def _fetch(
+        self, where: LeadFilter, before_id: int | None, generation: int, columns: tuple[str, ...]
+    ) -> None:
+        texts: FieldTexts = {}
+        try:
+            with self.leadms.database.reading() as session:
+                rows = search_leads(
+                    session=session,
+                    where=where,
+                    phone_region=self.leadms.settings.phone_region,
+                    before_id=before_id,
+                    limit=PAGE_SIZE + 1,
+                )
+                if columns and rows:  # the fields of this page only, in one query
+                    ids = [row.id for row in rows[:PAGE_SIZE]]
+                    found = values_for(session, FieldEntity.LEAD, ids)
+                    texts = {i: {f.key: f.text for f in found[i]} for i in ids}
+        except ValidationError as exc:  # a field filter the fields cannot answer
+            self.app.call_from_thread(self._refused, str(exc), generation)
+            return
+        self.app.call_from_thread(self._show, rows, before_id is not None, generation, texts)
 
-    def _show(self, rows: list[LeadRow], append: bool, generation: int) -> None:
+    def _refused(self, message: str, generation: int) -> None:
+        if generation == self._generation:
+            self._filter_error(message)
+            self._loading_more = False
+
+    def _show(self, rows: list[LeadRow], append: bool, generation: int, texts: FieldTexts) -> None:
         if generation != self._generation:
             return
         self._more = len(rows) > PAGE_SIZE
@@ -173,6 +236,7 @@ class LeadListScreen(LeadScreen):
                 row.owner or "—",
                 Text(row.repeat_of or "", style="yellow"),
                 formatting.when(row.created_at, tz, today),
+                *(texts.get(row.id, {}).get(column, "") for column in self._columns),
                 key=key,
             )
         self._loading_more = False
@@ -193,19 +257,58 @@ class LeadListScreen(LeadScreen):
         ):
             self._loading_more = True
             last_id = min(int(key) for key in self._rows)
-            self._fetch(self._filter(), last_id, self._generation)
+            self._fetch(self._where, last_id, self._generation, self._columns)
         self.refresh_bindings()
 
     @work(thread=True, exit_on_error=False, group="lead-list-owners", description="Loading reps")
     def _load_owners(self) -> None:
         with self.leadms.database.reading() as session:
-            users = [u for u in list_users(session) if u.role == Role.REP]
+            preset = self._preset.owner_id
+            users = [u for u in list_users(session) if u.role == Role.REP or u.id == preset]
         self.app.call_from_thread(self._show_owners, users)
 
     def _show_owners(self, users: list[UserInfo]) -> None:
-        self.query_one("#owner", Select).set_options(
+        owner = self.query_one("#owner", Select)
+        owner.set_options(
             [("Unassigned", UNASSIGNED), *((formatting.shown(u.display_name), u.id) for u in users)]
         )
+        if self._preset.owner_id is not None:
+            owner.value, self._preset = self._preset.owner_id, LeadFilter()
+
+    @work(thread=True, exit_on_error=False, group="lead-list-fields", description="Loading fields")
+    def _load_fields(self) -> None:
+        with self.leadms.database.reading() as session:
+            fields = list_fields(session, FieldEntity.LEAD)
+        self.app.call_from_thread(self._show_fields, fields)
+
+    def _show_fields(self, fields: list[FieldSpec]) -> None:
+        self._lead_fields = fields
+        active = {f.key for f in fields}
+        columns = tuple(key for key in self.leadms.lead_list_fields if key in active)
+        if columns != self._columns:  # chosen earlier this session
+            self._set_columns(columns)
+        self.refresh_bindings()
+
+    def _set_columns(self, columns: tuple[str, ...]) -> None:
+        self._columns = columns
+        self._generation += 1  # a page fetched for the old columns no longer fits
+        self._add_columns()
+        self._search_now()
+
+    def action_field_filter(self) -> None:
+        box = self.query_one("#field-filter", Input)
+        box.add_class("-open")
+        box.focus()
+
+    def action_field_columns(self) -> None:
+        from leadms_tui.screens.field_columns import FieldColumnsModal
+
+        def chosen(keys: list[str] | None) -> None:
+            if keys is not None:
+                self.leadms.lead_list_fields = keys  # remembered for the session
+                self._set_columns(tuple(keys))
+
+        self.app.push_screen(FieldColumnsModal(self._lead_fields, list(self._columns)), chosen)
 
     # --- the current lead and keys -------------------------------------------------
 
@@ -220,9 +323,11 @@ class LeadListScreen(LeadScreen):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "to_results":
             return not isinstance(self.focused, DataTable | Select)
+        if action in ("field_filter", "field_columns"):
+            return bool(self._lead_fields)  # False: out of the footer while no field exists
         return super().check_action(action, parameters)
 
-    @on(Input.Submitted, "#search")
+    @on(Input.Submitted, "#search, #field-filter")
     def action_to_results(self) -> None:
         self.query_one("#results", DataTable).focus()
 
@@ -239,3 +344,4 @@ class LeadListScreen(LeadScreen):
         for box in ("#date-from", "#date-to"):
             self.query_one(box, Input).value = ""
         self.query_one("#repeats", Checkbox).value = False
+        self.query_one("#field-filter", Input).value = ""

@@ -1,18 +1,23 @@
-"""`m`: book a meeting or demo (with a clash warning); `o` on a meeting: record its outcome."""
+"""`m`: book a meeting or demo (with a clash warning) with its fields; `o` on a meeting: record
+its outcome."""
 
 from datetime import datetime, time, timedelta
 
+from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.models import MeetingKind, MeetingOutcome
+from leadms_tui.domain.errors import LeadMSError, ValidationError
+from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
+from leadms_tui.domain.fields.values import set_fields
+from leadms_tui.domain.models import FieldEntity, MeetingKind, MeetingOutcome
 from leadms_tui.domain.team.users import get_user
 from leadms_tui.domain.work.meetings import (
     Clash,
@@ -22,6 +27,8 @@ from leadms_tui.domain.work.meetings import (
     schedule_meeting,
 )
 from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.edit_fields import checked_fields
+from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 
@@ -30,16 +37,27 @@ class MeetingModal(WithApp, ModalScreen[bool]):
     HELP_NAME = "Book a meeting"
     DEFAULT_CSS = """
     MeetingModal { align: center middle; }
-    MeetingModal > Vertical { width: 66; max-width: 100%;
+    MeetingModal > FormScroll { width: 66; max-width: 100%;
         height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
     MeetingModal .hint { color: $text-muted; }
     MeetingModal #meeting-status { width: 100%; color: $error; height: auto; }
+    MeetingModal #meeting-fields { height: auto; display: none; }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="meeting.save", priority=True),
         Binding("escape", "cancel", "Cancel", id="meeting.cancel"),
     ]
+
+    class FieldsLoaded(Message):
+        def __init__(self, fields: list[FieldSpec]) -> None:
+            super().__init__()
+            self.fields = fields
+
+    class Refused(Message):
+        def __init__(self, reason: str) -> None:
+            super().__init__()
+            self.reason = reason
 
     def __init__(self, lead_id: int, label: str) -> None:
         super().__init__()
@@ -53,7 +71,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         start = datetime.combine(
             tomorrow, time(11, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
         )
-        with Vertical():
+        with FormScroll():
             yield Label(formatting.titled("Book a meeting", self.label))
             yield Label("", id="meeting-status", markup=False)  # errors under the title
             yield Select(
@@ -74,7 +92,27 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             yield Input(
                 placeholder="Other reps attending (usernames, comma-separated)", id="attendees"
             )
+            yield Vertical(id="meeting-fields")  # the meeting fields, when there are any
         yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self._load_fields()
+
+    @work(thread=True, exit_on_error=False, group="meeting-fields", description="Loading fields")
+    def _load_fields(self) -> None:
+        with self.leadms.database.reading() as session:
+            fields = list_fields(session, FieldEntity.MEETING)
+        self.post_message(self.FieldsLoaded(fields))
+
+    @on(FieldsLoaded)
+    def _show_fields(self, message: FieldsLoaded) -> None:
+        if message.fields:
+            settings = self.leadms.settings
+            box = self.query_one("#meeting-fields")
+            box.mount(
+                FieldForm(message.fields, currency=settings.currency, timezone=settings.timezone)
+            )
+            box.display = True
 
     @on(Input.Submitted)
     def _submitted(self) -> None:
@@ -98,7 +136,9 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         }
         kind = MeetingKind(str(self.query_one("#kind", Select).value))
         anyway = self._clash_seen == (starts, duration)  # saved again after the warning
-        self._save(starts, duration, kind, fields, anyway)
+        forms = self.query(FieldForm)
+        raw = forms.first().raw_values() if forms else {}
+        self._save(starts, duration, kind, fields, anyway, raw)
 
     @work(
         thread=True,
@@ -114,14 +154,16 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         kind: MeetingKind,
         fields: dict[str, str],
         anyway: bool,
+        raw: Raw,
     ) -> None:
         app = self.leadms
         actor = app.user.actor  # type: ignore[union-attr]
         usernames = [name for name in fields["attendees"].replace(" ", "").split(",") if name]
 
-        def book(session):
+        def book(session: Session) -> list[Clash]:
+            values = checked_fields(session, FieldEntity.MEETING, raw)
             attendees = [get_user(session, name).id for name in usernames]
-            return schedule_meeting(
+            meeting, clashes = schedule_meeting(
                 session,
                 self.lead_id,
                 starts_at=starts,
@@ -134,16 +176,30 @@ class MeetingModal(WithApp, ModalScreen[bool]):
                 refuse_clashes=not anyway,
                 actor=actor,
             )
+            if values:
+                set_fields(session, FieldEntity.MEETING, meeting.id, values, actor=actor)
+            return clashes
 
         try:
-            _, clashes = app.database.write(book)
+            clashes = app.database.write(book)
         except ClashError as exc:
             app.call_from_thread(self._warn_clash, exc.clashes, (starts, duration))
+            return
+        except LeadMSError as exc:
+            self.post_message(self.Refused(str(exc)))
             return
         except Exception as exc:
             app.call_from_thread(self.query_one("#meeting-status", Label).update, str(exc))
             raise
         app.call_from_thread(self._saved, clashes)
+
+    @on(Refused)
+    def _refused(self, message: Refused) -> None:
+        rest = message.reason
+        forms = self.query(FieldForm)
+        if forms:
+            rest = forms.first().show_errors(rest) or "Not booked: see the fields below"
+        self.query_one("#meeting-status", Label).update(formatting.shown(rest))
 
     def _warn_clash(self, clashes: list[Clash], booking: tuple[datetime, int]) -> None:
         """Before anything is booked: the overlap, and how to book anyway."""

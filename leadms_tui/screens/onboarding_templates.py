@@ -84,17 +84,20 @@ class SaveRefused(Message):
         self.reason = reason
 
 
-class OnboardingTemplatesScreen(WithApp, Screen[None]):
-    HELP_NAME = "Onboarding templates"
+class OnboardingEditor(WithApp, Vertical):
+    """The templates, the steps of the one under the cursor and what a sale today would make:
+    on OnboardingTemplatesScreen (`O`) and in the settings screen's Onboarding tab."""
+
     DEFAULT_CSS = """
-    OnboardingTemplatesScreen #onboarding-body { height: 1fr; }
-    OnboardingTemplatesScreen #templates { width: 32; height: 1fr; border: round $panel; }
-    OnboardingTemplatesScreen #steps { height: 1fr; border: round $panel; }
-    OnboardingTemplatesScreen #templates:focus, OnboardingTemplatesScreen #steps:focus {
+    OnboardingEditor { height: 1fr; }
+    OnboardingEditor #onboarding-body { height: 1fr; }
+    OnboardingEditor #templates { width: 32; height: 1fr; border: round $panel; }
+    OnboardingEditor #steps { height: 1fr; border: round $panel; }
+    OnboardingEditor #templates:focus, OnboardingEditor #steps:focus {
         border: round $accent; }
-    OnboardingTemplatesScreen #onboarding-preview { height: auto; max-height: 8;
+    OnboardingEditor #onboarding-preview { height: auto; max-height: 8;
         border: round $panel; padding: 0 1; }
-    OnboardingTemplatesScreen #onboarding-error { width: 100%; height: auto; color: $error;
+    OnboardingEditor #onboarding-error { width: 100%; height: auto; color: $error;
         padding: 0 1; display: none; }
     """
     BINDINGS = [
@@ -107,13 +110,13 @@ class OnboardingTemplatesScreen(WithApp, Screen[None]):
         Binding("ctrl+down,J", "move_step(1)", "Move down", key_display="^↓/J", show=False,
                 id="onboarding.move-down"),
         Binding("ctrl+s", "save", "Save", id="onboarding.save"),
-        Binding("escape", "back", "Back", id="onboarding.back"),
+        Binding("escape", "back", "Back", id="onboarding.back"),  # warns once if unsaved
         Binding("n", "new_template", "New template", id="onboarding.new"),
         Binding("D", "make_default", "Make default", id="onboarding.make-default"),
     ]  # fmt: skip
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.drafts: dict[str, Draft] = {}  # in the order of the list on the left
         self.current: str | None = None
         self.users: list[UserInfo] = []
@@ -121,7 +124,6 @@ class OnboardingTemplatesScreen(WithApp, Screen[None]):
         self._warned = False  # escape said "unsaved changes" once: the next escape leaves
 
     def compose(self) -> ComposeResult:
-        yield Header()
         with Horizontal(id="onboarding-body"):
             templates = TextTable(id="templates", cursor_type="row")
             templates.border_title = "Templates"
@@ -139,10 +141,8 @@ class OnboardingTemplatesScreen(WithApp, Screen[None]):
                 preview.border_title = "A sale today would make"
                 yield preview
                 yield Label("", id="onboarding-error")
-        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#steps", DataTable).focus()
         self._load()
 
     # --- loading -------------------------------------------------------------------
@@ -222,7 +222,7 @@ class OnboardingTemplatesScreen(WithApp, Screen[None]):
         if table.row_count:
             table.move_cursor(row=min(max(row, 0), table.row_count - 1), animate=False)
         self._show_preview()
-        self.refresh_bindings()
+        self.screen.refresh_bindings()
 
     def _show_preview(self) -> None:
         draft, names = self.draft, self._names()
@@ -251,7 +251,7 @@ class OnboardingTemplatesScreen(WithApp, Screen[None]):
 
     @on(DataTable.RowHighlighted, "#steps")
     def _step_highlighted(self) -> None:
-        self.refresh_bindings()
+        self.screen.refresh_bindings()
 
     @on(DataTable.RowSelected, "#steps")
     def _step_selected(self) -> None:
@@ -392,15 +392,39 @@ class OnboardingTemplatesScreen(WithApp, Screen[None]):
         self._warned = False
         self._show_templates(self.current)
 
-    def action_back(self) -> None:
+    def may_leave(self) -> bool:
+        """True when nothing is unsaved, or escape was pressed again after the warning."""
         unsaved = [name for name, draft in self.drafts.items() if draft.changed]
         if unsaved and not self._warned:
             self._warned = True
             message = f"Unsaved changes in {', '.join(unsaved)}: ctrl+s saves, escape again leaves"
             self._say(message)
             self.notify(message, title="Not saved", severity="warning")
-            return
-        self.app.pop_screen()
+            return False
+        return True
+
+    def action_back(self) -> None:
+        """Leave the screen the editor is on, once nothing is unsaved (or escape again)."""
+        if self.may_leave():
+            self.app.pop_screen()
+
+
+class OnboardingTemplatesScreen(WithApp, Screen[None]):
+    HELP_NAME = "Onboarding templates"
+    BINDINGS = [  # the editor's escape, for when nothing in it has focus
+        Binding("escape", "back", "Back", show=False, id="onboarding.leave"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield OnboardingEditor()
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#steps", DataTable).focus()
+
+    def action_back(self) -> None:
+        self.query_one(OnboardingEditor).action_back()
 
 
 class StepModal(WithApp, ModalScreen[StepSpec | None]):

@@ -8,7 +8,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widget import Widget
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select, Static
@@ -94,12 +94,15 @@ def _words(text: str, allowed: type[StrEnum] | None, what: str) -> list[str]:
     return words
 
 
-class RulesScreen(WithApp, Screen[None]):
-    HELP_NAME = "Automation rules"
+class RulesEditor(WithApp, Vertical):
+    """The rules in the order they run, with a preview: on RulesScreen (the day view's `s`)
+    and in the settings screen's Rules tab."""
+
     DEFAULT_CSS = """
-    RulesScreen #rules { height: 1fr; border: round $panel; }
-    RulesScreen #rules:focus { border: round $accent; }
-    RulesScreen #preview { height: auto; min-height: 3; max-height: 12;
+    RulesEditor { height: 1fr; }
+    RulesEditor #rules { height: 1fr; border: round $panel; }
+    RulesEditor #rules:focus { border: round $accent; }
+    RulesEditor #preview { height: auto; min-height: 3; max-height: 12;
         border: round $panel; padding: 0 1; }
     """
     BINDINGS = [
@@ -109,15 +112,13 @@ class RulesScreen(WithApp, Screen[None]):
         Binding("enter", "edit_rule", "Edit rule", show=False, id="rules.open"),
         Binding("p", "preview", "Preview", id="rules.preview"),
         Binding("r", "reload", "Refresh", id="rules.refresh"),
-        Binding("escape", "back", "Back", id="rules.back"),
     ]
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
         self.rules: dict[int, Rule] = {}
 
     def compose(self) -> ComposeResult:
-        yield Header()
         table = TextTable(id="rules", cursor_type="row", zebra_stripes=True)
         table.border_title = "Rules, in the order they run"
         table.add_column("On")
@@ -127,10 +128,8 @@ class RulesScreen(WithApp, Screen[None]):
         preview = Static("", id="preview")
         preview.border_title = "Preview"
         yield preview
-        yield KeyFooter()
 
     def on_mount(self) -> None:
-        self.query_one("#rules", DataTable).focus()
         self.reload()
 
     def current_rule(self) -> Rule | None:
@@ -174,14 +173,14 @@ class RulesScreen(WithApp, Screen[None]):
             table.move_cursor(row=table.get_row_index(str(kept.id)), animate=False)
         elif rules:
             table.move_cursor(row=min(max(old_row, 0), len(rules) - 1), animate=False)
-        self.refresh_bindings()
+        self.screen.refresh_bindings()
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
         rule = self.current_rule()
         if rule is not None:
             self._show_preview(rule, [describe_rule(rule), "p shows what it would do now"])
-        self.refresh_bindings()
+        self.screen.refresh_bindings()
 
     def _show_preview(self, rule: Rule, lines: list[str]) -> None:
         text = Text.assemble(
@@ -198,9 +197,6 @@ class RulesScreen(WithApp, Screen[None]):
 
     def action_reload(self) -> None:
         self.reload()
-
-    def action_back(self) -> None:
-        self.app.pop_screen()
 
     def action_toggle_rule(self) -> None:
         rule = self.current_rule()
@@ -249,6 +245,35 @@ class RulesScreen(WithApp, Screen[None]):
         with self.leadms.database.reading() as session:
             lines = preview_rule(session, rule)
         self.app.call_from_thread(self._show_preview, rule, lines)
+
+
+class RulesScreen(WithApp, Screen[None]):
+    HELP_NAME = "Automation rules"
+    BINDINGS = [Binding("escape", "back", "Back", id="rules.back")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield RulesEditor()
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#rules", DataTable).focus()
+
+    @property
+    def editor(self) -> RulesEditor:
+        return self.query_one(RulesEditor)
+
+    def current_rule(self) -> Rule | None:
+        return self.editor.current_rule()
+
+    def reload(self) -> None:
+        self.editor.reload()
+
+    def action_toggle_rule(self) -> None:
+        self.editor.action_toggle_rule()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
 
 
 class RuleModal(WithApp, ModalScreen[bool]):

@@ -174,3 +174,14 @@ def test_json_has_the_keys_the_cli_promises(db, team):
         assert key in data
     assert data["rep"] == "TEAM"
     assert clock.as_utc(datetime(2026, 1, 1, tzinfo=UTC))
+
+
+def test_the_team_row_pools_response_times(db, team):
+    ana, bruno = team["ana"].id, team["bruno"].id
+    at = datetime(2026, 11, 30, 15, 0, tzinfo=UTC)  # Monday 10:00 New York
+    for n, (owner, minutes) in enumerate([(ana, 5), (bruno, 20), (bruno, 40)]):
+        lead = _lead(db, n, owner, at)
+        _call(db, lead, owner, at + timedelta(minutes=minutes))
+    team_row = _by_rep(db, date(2026, 11, 30), date(2026, 11, 30))[TEAM]
+    assert team_row.first_response_median_minutes == 20
+    assert team_row.answered_within_target == pytest.approx(1 / 3)

@@ -197,3 +197,115 @@ def test_sales_screens(snap_compare, db, make_app, seeded, name, size):
     user, steps = SALES_SCREENS[name]
     ready = _steps(*steps)
     assert snap_compare(make_app(user), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_assign_modal(snap_compare, db, make_app, seeded, size):
+    """Maria's day: Pia (Spanish, nobody's) first; bruno speaks Spanish, carla is off."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from leadms_tui.domain.leads.intake import LeadCreate, create_lead
+    from leadms_tui.domain.models import User
+    from tests.tui.conftest import NOW
+
+    def team(session):
+        add_user(session, "carla", role=Role.REP, actor=SYSTEM)
+        session.flush()
+        session.execute(update(User).where(User.username == "carla").values(availability="off"))
+        session.execute(update(User).where(User.username == "bruno").values(languages="es"))
+
+    db.write(team)
+    message = "Hola, quisiera saber el precio de sus servicios para mi empresa, gracias"
+    pia = LeadCreate(name="Pia Pending", phone="07700 900444", channel="whatsapp", message=message)
+    create_lead(db, pia, actor=seeded["users"]["maria"].actor, now=NOW - timedelta(minutes=30))
+    ready = _steps(["tab"], ["a"])
+    assert snap_compare(make_app("maria"), terminal_size=size, run_before=ready)
+
+
+FIELD_SCREENS = {  # Dora has lead fields (and a photo); sold, her client has client fields
+    "lead_detail_fields": (lambda app: app.push_screen(LeadDetailScreen(1)),),
+    "edit_lead_fields": (lambda app: app.push_screen(LeadDetailScreen(1)), ["e"]),
+    "client_detail_fields": (["C"], [*"dora", "enter"]),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", FIELD_SCREENS)
+def test_field_screens(snap_compare, db, make_app, seeded, name, size):
+    from leadms_tui.domain.fields.values import set_fields
+    from leadms_tui.domain.models import FieldEntity, FieldKind
+    from leadms_tui.domain.repositories.sales import client_id_by_number
+    from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
+    from tests.tui.test_field_flows import LEAD_FIELDS, attach, define, png, set_values
+
+    dora = seeded["due"].lead_id
+    times = ("times", FieldKind.MULTI_CHOICE, "Preferred times", ["Mornings", "Evenings"], False)
+    define(db, FieldEntity.LEAD, [*LEAD_FIELDS, times])
+    define(
+        db,
+        FieldEntity.CLIENT,
+        [
+            ("membership", FieldKind.CHOICE, "Membership", ["Standard", "Premium"], True),
+            ("renewal", FieldKind.DATE, "Renewal date", [], False),
+        ],
+    )
+    values = {"goal": "Strength", "budget": "1250", "times": "Mornings, Evenings"}
+    set_values(db, FieldEntity.LEAD, dora, values)
+    attach(db, FieldEntity.LEAD, dora, "photo", png("teal"), "front.png")
+    if name == "client_detail_fields":
+
+        def sell(session):
+            ana = seeded["users"]["ana"].actor
+            convert_lead(session, dora, ConversionRequest(value="1250", product="Gold"), actor=ana)
+            client_id = client_id_by_number(session=session, number="CL-000001")
+            raw = {"membership": "Premium", "renewal": "2027-11-25"}
+            set_fields(session, FieldEntity.CLIENT, client_id, raw, actor=SYSTEM)
+
+        db.write(sell)
+    ready = _steps(*FIELD_SCREENS[name])
+    assert snap_compare(make_app(), terminal_size=size, run_before=ready)
+
+
+SETTINGS_TABS = {"settings_fields": (), "settings_users": (["2"],)}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", SETTINGS_TABS)
+def test_settings_screen(snap_compare, db, seeded, name, size):
+    """`S` as an admin: the Fields tab with three lead fields (one retired), the Users tab."""
+    from leadms_tui.domain.fields.definitions import add_field, retire_field
+    from leadms_tui.domain.fields.values import context
+    from leadms_tui.domain.models import FieldEntity, FieldKind
+    from tests.tui.conftest import NOW
+
+    def define(session):
+        ctx, lead = context(session), FieldEntity.LEAD
+        add_field(session, lead, "budget", FieldKind.MONEY, required=True, actor=SYSTEM, ctx=ctx,
+                  help_text="What they can spend this year")  # fmt: skip
+        add_field(session, lead, "plan", FieldKind.CHOICE, options=["Gold", "Silver"],
+                  default="Gold", section="Sale", actor=SYSTEM, ctx=ctx)  # fmt: skip
+        add_field(session, lead, "visit", FieldKind.DATE, actor=SYSTEM, ctx=ctx)
+        retire_field(session, lead, "visit", actor=SYSTEM, now=NOW)
+        return add_user(session, "ada", role=Role.ADMIN, actor=SYSTEM, display_name="Ada")
+
+    admin = db.write(define)
+    ready = _steps(["S"], *SETTINGS_TABS[name])
+    assert snap_compare(LeadMSApp(db, signed_in=admin), terminal_size=size, run_before=ready)
+
+
+REPORT_SCREENS = {  # maria's team this week (calls chart); bruno drilled into, responses chart
+    "reports_team": (["R"],),
+    "reports_rep": (["R"], ["j", "enter"], ["2"]),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", REPORT_SCREENS)
+def test_reports_screens(snap_compare, db, make_app, seeded, name, size):
+    from tests.tui.test_reports_screen import seed_activity
+
+    seed_activity(db, seeded)
+    ready = _steps(*REPORT_SCREENS[name])
+    assert snap_compare(make_app("maria"), terminal_size=size, run_before=ready)

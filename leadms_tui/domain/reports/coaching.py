@@ -198,6 +198,8 @@ def coaching_report(session: Session, period: Period, *, rep: str | None = None)
         report.rep = names.get(user_id, f"#{user_id}")
         _finish(report, before.get(user_id), settings)
         reports.append(report)
+    if rep is not None:  # the team row of one rep's report is that rep's
+        before = {i: before[i] for i in ids if i in before}
     team = _team(list(rows.values()) if rep is None else reports, before, settings)
     return [*reports, team]
 
@@ -294,10 +296,9 @@ def _team(reports: list[RepReport], before: dict, settings) -> RepReport:  # typ
     team = RepReport(TEAM)
     for report in reports:
         for f in fields(RepReport):
-            if f.name in ("rep",) or f.name.endswith(("_rate", "_minutes", "_before")):
-                continue
-            if f.name == "answered_within_target":
-                continue
+            derived = f.name.endswith(("_rate", "_median_minutes", "_p90_minutes", "_before"))
+            if f.name in ("rep", "answered_within_target") or derived:
+                continue  # computed again from the team's sums below
             value = getattr(report, f.name)
             if f.name == "outcomes":
                 for outcome, n in value.items():

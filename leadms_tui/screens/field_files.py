@@ -1,0 +1,153 @@
+"""`o` and `S` on a detail screen's file fields: open the file under the cursor (else the
+first) in the system viewer, or save it to a path asked for in a small prompt."""
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label
+
+from leadms_tui import formatting
+from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.fields.files import read_file
+from leadms_tui.domain.fields.values import FieldShown
+from leadms_tui.domain.text import visible
+from leadms_tui.screens.base import WithApp
+from leadms_tui.widgets.field_view import FieldsPanel
+
+VIEWER_WAIT = 1.0  # seconds to catch a viewer command that fails at once
+FILE_BINDINGS = [
+    Binding("o", "open_file", "Open file", id="detail.open-file"),
+    Binding("S", "save_file", "Save file", id="detail.save-file"),  # shift+s
+]
+
+
+def viewer_command() -> list[str]:
+    """The command that opens a file: $LEADMS_OPEN_COMMAND, else the system's."""
+    default = "open" if sys.platform == "darwin" else "xdg-open"
+    return shlex.split(os.environ.get("LEADMS_OPEN_COMMAND") or default)
+
+
+def safe_name(name: str) -> str:
+    """A stored file's name as a file name here: no folders, no control characters."""
+    cleaned = visible(Path(name.replace("\\", "/")).name).strip(". ")
+    return cleaned or "file"
+
+
+class OpensFiles(WithApp):
+    """Mixin of the detail screens that show a FieldsPanel (add FILE_BINDINGS)."""
+
+    def current_file(self) -> FieldShown | None:
+        panel = self.query_one(FieldsPanel)  # type: ignore[attr-defined]
+        return panel.current_file(self.focused)  # type: ignore[attr-defined]
+
+    def has_files(self) -> bool:
+        panels = self.query(FieldsPanel)  # type: ignore[attr-defined]
+        return bool(panels) and bool(panels.first().files())
+
+    def action_open_file(self) -> None:
+        shown = self.current_file()
+        if shown is not None and shown.file_id is not None:
+            self._open_file(shown.file_id, shown.text)
+
+    def action_save_file(self) -> None:
+        shown = self.current_file()
+        if shown is None or shown.file_id is None:
+            return
+        file_id = shown.file_id
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self._save_file(file_id, path)
+
+        self.app.push_screen(PathPrompt(safe_name(shown.text)), chosen)  # type: ignore[attr-defined]
+
+    @work(thread=True, exit_on_error=False, group="field-file", description="Opening the file")
+    def _open_file(self, file_id: int, name: str) -> None:
+        app = self.leadms
+        with app.database.reading() as session:
+            _, data = read_file(session, file_id)
+        path = Path(tempfile.mkdtemp(prefix="leadms-")) / safe_name(name)
+        path.write_bytes(data)
+        command = viewer_command()
+        try:
+            viewer = subprocess.Popen(
+                [*command, str(path)],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )  # fmt: skip
+        except (OSError, IndexError) as exc:
+            raise LeadMSError(
+                f"cannot run {command[0] if command else 'the viewer'}: "
+                f"{getattr(exc, 'strerror', None) or exc}; "
+                "set LEADMS_OPEN_COMMAND to the command that opens a file"
+            ) from None
+        app.call_from_thread(app.notify, f"Opening {path.name}")
+        try:
+            code = viewer.wait(VIEWER_WAIT)
+        except subprocess.TimeoutExpired:
+            return  # still running: the viewer is up
+        if code:
+            raise LeadMSError(f"{command[0]} could not open {path.name} (exit code {code})")
+
+    @work(thread=True, exit_on_error=False, group="field-file", description="Saving the file")
+    def _save_file(self, file_id: int, path: Path) -> None:
+        app = self.leadms
+        with app.database.reading() as session:
+            _, data = read_file(session, file_id)
+        try:
+            with path.open("xb") as out:  # never over a file that appeared meanwhile
+                out.write(data)
+        except OSError as exc:
+            raise LeadMSError(f"cannot save to {path}: {exc.strerror or exc}") from None
+        app.call_from_thread(app.notify, f"Saved {path}")
+
+
+class PathPrompt(ModalScreen[Path | None]):
+    """`S`: where to save the file; a folder saves it there under its own name."""
+
+    HELP_NAME = "Save file"
+    DEFAULT_CSS = """
+    PathPrompt { align: center middle; }
+    PathPrompt > Vertical { width: 64; max-width: 100%; height: auto;
+        border: round $accent; background: $surface; padding: 0 1; }
+    PathPrompt #path-error { width: 100%; height: auto; color: $error; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="save-file.cancel")]
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(formatting.titled("Save file", self._name, " to (enter saves)"))
+            yield Input(f"~/{self._name}", id="save-path", select_on_focus=False)
+            yield Label("", id="path-error", markup=False)
+
+    @on(Input.Submitted)
+    def _submit(self, event: Input.Submitted) -> None:
+        error = self.query_one("#path-error", Label)
+        if not event.value.strip():
+            error.update("type a path")
+            return
+        path = Path(event.value.strip()).expanduser()
+        if path.is_dir():
+            path = path / self._name
+        if path.exists():
+            error.update(formatting.shown(f"{path} exists; choose another name"))
+        elif not path.parent.is_dir():
+            error.update(formatting.shown(f"no folder {path.parent}"))
+        else:
+            self.dismiss(path)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,271 @@
+"""The settings' Users tab: the team's accounts, their roles, capacity and languages, and
+new passwords (which end the user's CLI sessions)."""
+
+from rich.text import Text
+from sqlmodel import Session
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.widgets import Checkbox, DataTable, Input, Label, Select
+
+from leadms_tui import formatting
+from leadms_tui.domain.models import Role
+from leadms_tui.domain.team.access import check_password_policy
+from leadms_tui.domain.team.users import (
+    UserInfo,
+    add_user,
+    list_users,
+    reset_password,
+    update_user,
+)
+from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.settings.form import FormModal, entry, row
+from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.text_table import TextTable
+
+ROLES = [(role.value, role.value) for role in Role]
+
+
+class UsersLoaded(Message):
+    def __init__(self, users: list[UserInfo]) -> None:
+        super().__init__()
+        self.users = users
+
+
+class UsersTab(WithApp, Vertical):
+    DEFAULT_CSS = """
+    UsersTab #users { height: 1fr; border: round $panel; }
+    UsersTab #users:focus { border: round $accent; }
+    """
+    BINDINGS = [
+        Binding("a", "add_user", "Add user", id="settings.users.add"),
+        Binding("e", "edit_user", "Edit user", id="settings.users.edit"),
+        Binding("p", "password", "New password", id="settings.users.password"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.users: dict[str, UserInfo] = {}
+        self._select: str | None = None
+
+    def compose(self) -> ComposeResult:
+        table = TextTable(id="users", cursor_type="row", zebra_stripes=True)
+        table.border_title = "Users and roles"
+        for label in ("Username", "Name", "Role", "Active", "Capacity", "Languages"):
+            table.add_column(label)
+        yield table
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    def reload(self, select: str | None = None) -> None:
+        self._select = select
+        self._load()
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="settings-users",
+        description="Loading the users",
+    )
+    def _load(self) -> None:
+        with self.leadms.database.reading() as session:
+            users = list_users(session)
+        self.post_message(UsersLoaded(users))
+
+    @on(UsersLoaded)
+    def _loaded(self, message: UsersLoaded) -> None:
+        table = self.query_one("#users", DataTable)
+        current = self.current()
+        select = self._select or (current.username if current else None)
+        old_row = table.cursor_row
+        self.users = {user.username: user for user in message.users}
+        table.clear()
+        for user in message.users:
+            style = "" if user.active else "dim"
+            table.add_row(
+                formatting.shown(user.username, style),
+                formatting.shown(user.display_name, style),
+                formatting.shown(user.role.value, style),
+                Text("yes", style="green") if user.active else Text("no", style="dim"),
+                Text(str(user.capacity), style=style, justify="right"),
+                formatting.shown(",".join(user.languages) or "—", style),
+                key=user.username,
+            )
+        if select in self.users:
+            table.move_cursor(row=table.get_row_index(select), animate=False)
+        elif message.users:
+            table.move_cursor(row=min(max(old_row, 0), len(message.users) - 1), animate=False)
+        self._select = None
+        self.screen.refresh_bindings()
+
+    def current(self) -> UserInfo | None:
+        table = self.query_one("#users", DataTable)
+        if not table.row_count:
+            return None
+        key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self.users.get(key or "")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit_user", "password"):
+            return self.current() is not None or None
+        return True
+
+    @on(DataTable.RowHighlighted, "#users")
+    def _highlighted(self) -> None:
+        self.screen.refresh_bindings()
+
+    @on(DataTable.RowSelected, "#users")
+    def _selected(self) -> None:
+        self.action_edit_user()
+
+    def action_add_user(self) -> None:
+        self.app.push_screen(UserModal(None), self._edited)
+
+    def action_edit_user(self) -> None:
+        current = self.current()
+        if current is not None:
+            self.app.push_screen(UserModal(current), self._edited)
+
+    def _edited(self, saved: UserInfo | None) -> None:
+        if saved is not None:
+            me = self.leadms.user
+            if me is not None and me.id == saved.id:
+                self.leadms.user = saved  # one's own role and name, as changed
+            self.app.notify(f"User saved: {saved.username}", title="Saved")
+            self.reload(select=saved.username)
+        self.query_one("#users", DataTable).focus()
+
+    def action_password(self) -> None:
+        current = self.current()
+        if current is None:
+            return
+        username = current.username
+
+        def changed(ended: int | None) -> None:
+            if ended is not None:
+                sessions = f"; {ended} CLI session(s) ended" if ended else ""
+                self.app.notify(f"Password of {username} changed{sessions}", title="Saved")
+            self.query_one("#users", DataTable).focus()
+
+        self.app.push_screen(PasswordModal(current), changed)
+
+
+class UserModal(FormModal[UserInfo | None]):
+    """A new user (username, name, role, password), or a user's name, role, capacity,
+    languages and state."""
+
+    HELP_NAME = "User"
+
+    def __init__(self, user: UserInfo | None) -> None:
+        super().__init__()
+        self.user = user
+
+    def compose(self) -> ComposeResult:
+        user = self.user
+        after = " (ctrl+s saves, escape cancels)"
+        with Vertical():
+            if user is None:
+                yield Label(Text.assemble(("New user", "bold"), after))
+                yield row("Username", entry("", "user-name", "lower-case, e.g. ana"))
+                yield row("Name", entry("", "user-display", "shown on screens"))
+                yield row("Role", Select(ROLES, value=Role.REP.value, allow_blank=False,
+                                         id="user-role", compact=True))  # fmt: skip
+                yield row("Password", entry("", "user-password", "empty: set it later with p",
+                                            password=True))  # fmt: skip
+                note = "Passwords: at least 10 characters, not the username, not a common one."
+            else:
+                yield Label(formatting.titled("Edit user", user.username, after))
+                yield row("Name", entry(user.display_name, "user-display", select_on_focus=False))
+                yield row("Role", Select(ROLES, value=user.role.value, allow_blank=False,
+                                         id="user-role", compact=True))  # fmt: skip
+                yield row("Capacity", entry(user.capacity, "user-capacity",
+                                            "open leads, 0-10000", restrict=r"[0-9]*"))  # fmt: skip
+                yield row("Languages", entry(",".join(user.languages), "user-languages",
+                                             "ISO 639-1 codes, e.g. en,es"))  # fmt: skip
+                yield row("", Checkbox("Active: may sign in and be given leads", user.active,
+                                       id="user-active", compact=True))  # fmt: skip
+                note = "The team keeps one active admin at least."
+            yield Label(note, classes="form-note", markup=False)
+            yield Label("", id="form-error")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#user-name" if self.user is None else "#user-display", Input).focus()
+
+    def action_save(self) -> None:
+        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        role = Role(str(self.query_one("#user-role", Select).value))
+        name = self.value("user-display")
+        user = self.user
+        if user is None:
+            username, password = self.value("user-name"), self.query_one("#user-password", Input)
+
+            def change(session: Session) -> UserInfo:
+                if password.value:
+                    check_password_policy(username, password.value)
+                return add_user(
+                    session, username, role=role, actor=actor, display_name=name,
+                    password=password.value or None,
+                )  # fmt: skip
+
+            self.write(change)
+            return
+        capacity = self.value("user-capacity")
+        if not capacity.isdigit():
+            self.say("The capacity is a whole number of open leads, 0 to 10000")
+            return
+        languages = self.value("user-languages").split(",")
+        active = self.query_one("#user-active", Checkbox).value
+        self.write(
+            lambda session: update_user(
+                session, user.username, actor=actor, role=role, active=active,
+                capacity=int(capacity), languages=languages, display_name=name,
+            )
+        )  # fmt: skip
+
+
+class PasswordModal(FormModal[int | None]):
+    """`p`: a user's new password, typed twice and never shown."""
+
+    HELP_NAME = "New password"
+
+    def __init__(self, user: UserInfo) -> None:
+        super().__init__()
+        self.user = user
+
+    def compose(self) -> ComposeResult:
+        after = " (ctrl+s saves, escape cancels)"
+        with Vertical():
+            yield Label(formatting.titled("New password", self.user.username, after))
+            yield row("Password", entry("", "password-new", password=True))
+            yield row("Again", entry("", "password-again", password=True))
+            yield Label(
+                "At least 10 characters, not the username, not a common one. "
+                "The user's CLI sessions end.",
+                classes="form-note",
+                markup=False,
+            )
+            yield Label("", id="form-error")
+        yield KeyFooter()
+
+    def on_mount(self) -> None:
+        self.query_one("#password-new", Input).focus()
+
+    @on(Input.Submitted, "#password-new")
+    def _next(self, event: Input.Submitted) -> None:
+        event.prevent_default()  # enter in the first field goes on to the second, not save
+        self.query_one("#password-again", Input).focus()
+
+    def action_save(self) -> None:
+        new = self.query_one("#password-new", Input).value
+        again = self.query_one("#password-again", Input).value
+        if new != again:
+            self.say("The two passwords differ")
+            self.query_one("#password-again", Input).focus()
+            return
+        actor, username = self.leadms.user.actor, self.user.username  # type: ignore[union-attr]
+        self.write(lambda session: reset_password(session, username, new, actor=actor))
