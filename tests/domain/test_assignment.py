@@ -263,6 +263,16 @@ def test_fairness_over_equal_reps(db, reps):
     assert all(abs(count - mean) <= 0.1 * mean for count in shares.values()), shares
 
 
+def _clear_of_midnight() -> None:
+    """The concurrency tests read the real clock, with working hours 00:00-23:59: start
+    them outside the day's last two minutes in London."""
+    from zoneinfo import ZoneInfo
+
+    local = datetime.now(ZoneInfo("Europe/London"))  # the real clock, on purpose
+    if local.hour == 23 and local.minute >= 58:
+        time.sleep((60 - local.minute) * 60 - local.second + 5)
+
+
 @pytest.mark.slow
 def test_eight_intake_processes_never_push_a_rep_past_capacity(db, db_url, reps):
     from tests.workers import take_leads
@@ -271,6 +281,7 @@ def test_eight_intake_processes_never_push_a_rep_past_capacity(db, db_url, reps)
     for name in ("ana", "bruno", "chloe"):
         _user(db, name, capacity=7, working_hours="00:00-23:59")
     clock.set_clock(None)  # the children read the real clock; so does this test now
+    _clear_of_midnight()
     db.write(lambda s: set_setting(s, "business_days", "mon-sun", actor=SYSTEM))
     start_at = time.monotonic() + 2.0
     with ProcessPoolExecutor(8, mp_context=get_context("spawn")) as pool:
@@ -299,6 +310,7 @@ def test_a_rep_going_off_mid_intake_loses_or_doubles_no_lead(db, db_url, reps):
     _user(db, "bruno", availability="off")
     _user(db, "chloe", availability="off")
     clock.set_clock(None)
+    _clear_of_midnight()
     start_at = time.monotonic() + 2.0
     with ProcessPoolExecutor(4, mp_context=get_context("spawn")) as pool:
         futures = [pool.submit(take_leads, db_url, w, 15, start_at) for w in range(4)]
