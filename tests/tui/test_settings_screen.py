@@ -207,7 +207,7 @@ async def test_users_tab_changes_capacity_and_password(db, admin_app):
         await pilot.press("tab", "tab", *"40", "tab", *"en,es", "ctrl+s")
         await settle(pilot)
         assert admin_app.screen is screen
-        assert _rows(screen, "users")[2] == ["ana", "Ana", "rep", "yes", "40", "en,es"]
+        assert _rows(screen, "users")[2][:6] == ["ana", "Ana", "rep", "yes", "40", "en,es"]
         assert screen.query_one("#users").cursor_row == 2
 
         await pilot.press("p")
@@ -360,3 +360,76 @@ async def test_a_rep_is_refused(make_app):
         await settle(pilot)
         assert not isinstance(app.screen, SettingsScreen)
         assert "only admins open settings" in _notes(app)
+
+
+def _user_row(db, username: str):
+    from sqlmodel import select
+
+    from leadms_tui.domain.models import User
+
+    with db.reading() as session:
+        return session.exec(select(User).where(User.username == username)).one()
+
+
+async def test_users_tab_sets_a_rep_away_with_channels(db, admin_app):
+    from datetime import UTC, datetime
+
+    from leadms_tui.domain.models import Availability
+
+    async with admin_app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(admin_app, pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        assert _rows(screen, "users")[2][6:] == ["available", "all", "team"]
+        await pilot.press("down", "down", "e")  # ana
+        await settle(pilot)
+        modal = admin_app.screen
+        assert isinstance(modal, UserModal)
+        assert modal.query_one("#user-away-until").disabled  # only when away
+        await pilot.press("tab", "tab", "tab", "tab", *"whatsapp")  # name, role, capacity, ...
+        await pilot.press("tab", "enter", "down", "enter")  # availability: available → away
+        await settle(pilot)
+        assert modal.query_one("#user-availability").value == "away"
+        assert not modal.query_one("#user-away-until").disabled
+        await pilot.press("ctrl+s")  # away, but until when?
+        await settle(pilot)
+        assert admin_app.screen is modal
+        assert str(modal.query_one("#form-error").render()).startswith("Away until when?")
+        assert modal.query_one("#user-away-until").has_focus
+        await pilot.press(*"fri 09:00", "ctrl+s")
+        await settle(pilot)
+        assert admin_app.screen is screen
+        assert "User saved: ana" in _notes(admin_app)
+        assert _rows(screen, "users")[2][6:] == ["away until Fri 27 Nov 09:00", "whatsapp", "team"]
+    ana = _user_row(db, "ana")
+    assert (ana.availability, ana.channels, ana.working_hours) == (
+        Availability.AWAY,
+        "whatsapp",
+        "",
+    )
+    until = ana.away_until if ana.away_until.tzinfo else ana.away_until.replace(tzinfo=UTC)
+    assert until == datetime(2026, 11, 27, 9, 0, tzinfo=UTC)  # London is on GMT in November
+
+
+async def test_users_tab_shows_bad_working_hours_in_the_form_and_saves_nothing(db, admin_app):
+    async with admin_app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(admin_app, pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        await pilot.press("down", "down", "e")  # ana
+        await settle(pilot)
+        modal = admin_app.screen
+        assert isinstance(modal, UserModal)
+        await pilot.press("tab", "tab", *"40", "tab", "tab", *"website")  # capacity, channels
+        await pilot.press("tab", "tab", *"25:00-26:00", "ctrl+s")  # availability, hours
+        await settle(pilot)
+        assert admin_app.screen is modal
+        assert modal.query_one("#user-hours").value == "25:00-26:00"
+        error = str(modal.query_one("#form-error").render())
+        assert error.startswith("working hours '25:00-26:00'")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert admin_app.screen is screen
+        assert _rows(screen, "users")[2][4:] == ["25", "—", "available", "all", "team"]
+    ana = _user_row(db, "ana")
+    assert (ana.capacity, ana.channels, ana.working_hours) == (25, "", "")

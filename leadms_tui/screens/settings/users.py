@@ -1,8 +1,12 @@
-"""The settings' Users tab: the team's accounts, their roles, capacity and languages, and
-new passwords (which end the user's CLI sessions)."""
+"""The settings' Users tab: the team's accounts, their roles, capacity and languages, their
+assignment profile (channels, availability, working hours), and new passwords (which end the
+user's CLI sessions)."""
+
+from dataclasses import dataclass
+from datetime import datetime
 
 from rich.text import Text
-from sqlmodel import Session
+from sqlmodel import Session, select
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,7 +15,10 @@ from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Label, Select
 
 from leadms_tui import formatting
-from leadms_tui.domain.models import Role
+from leadms_tui.domain import clock
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.models import Availability, Role, User
+from leadms_tui.domain.spoken_dates import parse_when
 from leadms_tui.domain.team.access import check_password_policy
 from leadms_tui.domain.team.users import (
     UserInfo,
@@ -26,12 +33,55 @@ from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
 ROLES = [(role.value, role.value) for role in Role]
+AVAILABILITIES = [(state.value, state.value) for state in Availability]
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")  # not %a: locale-free
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What assignment reads of a user besides capacity and languages."""
+
+    channels: list[str]  # empty: all channels
+    availability: Availability
+    away_until: datetime | None  # UTC; meaningful when away
+    working_hours: str  # "08:00-16:00"; empty: the team's hours
+
+    @classmethod
+    def of(cls, user: User) -> "Profile":
+        return cls(
+            channels=[name for name in user.channels.split(",") if name],
+            availability=Availability(user.availability),
+            away_until=clock.as_utc(user.away_until) if user.away_until else None,
+            working_hours=user.working_hours,
+        )
+
+
+NO_PROFILE = Profile([], Availability.AVAILABLE, None, "")
+
+
+def short_moment(moment: datetime, timezone: str, now: datetime) -> str:
+    """ "Fri 27 Nov 09:00" in the team timezone (the year added when it is not this one)."""
+    at = formatting.local(moment, timezone)
+    year = f" {at.year}" if at.year != formatting.local(now, timezone).year else ""
+    return f"{_DAYS[at.weekday()]} {at.day} {_MONTHS[at.month - 1]}{year} {at:%H:%M}"
+
+
+def availability_cell(profile: Profile, timezone: str, now: datetime, style: str) -> Text:
+    if profile.availability != Availability.AWAY:
+        return formatting.shown(profile.availability.value, style)
+    if profile.away_until is None:
+        return formatting.shown("away", style)
+    back = clock.as_utc(profile.away_until) <= clock.as_utc(now)  # back already: shown dim
+    until = short_moment(profile.away_until, timezone, now)
+    return formatting.shown(f"away until {until}", "dim" if back else style)
 
 
 class UsersLoaded(Message):
-    def __init__(self, users: list[UserInfo]) -> None:
+    def __init__(self, users: list[UserInfo], profiles: dict[str, Profile]) -> None:
         super().__init__()
         self.users = users
+        self.profiles = profiles
 
 
 class UsersTab(WithApp, Vertical):
@@ -48,12 +98,14 @@ class UsersTab(WithApp, Vertical):
     def __init__(self) -> None:
         super().__init__()
         self.users: dict[str, UserInfo] = {}
+        self.profiles: dict[str, Profile] = {}
         self._select: str | None = None
 
     def compose(self) -> ComposeResult:
         table = TextTable(id="users", cursor_type="row", zebra_stripes=True)
         table.border_title = "Users and roles"
-        for label in ("Username", "Name", "Role", "Active", "Capacity", "Languages"):
+        labels = ("Username", "Name", "Role", "Active", "Capacity", "Languages")
+        for label in (*labels, "Availability", "Channels", "Hours"):
             table.add_column(label)
         yield table
 
@@ -74,7 +126,8 @@ class UsersTab(WithApp, Vertical):
     def _load(self) -> None:
         with self.leadms.database.reading() as session:
             users = list_users(session)
-        self.post_message(UsersLoaded(users))
+            profiles = {user.username: Profile.of(user) for user in session.exec(select(User))}
+        self.post_message(UsersLoaded(users, profiles))
 
     @on(UsersLoaded)
     def _loaded(self, message: UsersLoaded) -> None:
@@ -83,9 +136,12 @@ class UsersTab(WithApp, Vertical):
         select = self._select or (current.username if current else None)
         old_row = table.cursor_row
         self.users = {user.username: user for user in message.users}
+        self.profiles = message.profiles
+        timezone, now = self.leadms.settings.timezone, clock.now()
         table.clear()
         for user in message.users:
             style = "" if user.active else "dim"
+            profile = self.profiles.get(user.username, NO_PROFILE)
             table.add_row(
                 formatting.shown(user.username, style),
                 formatting.shown(user.display_name, style),
@@ -93,6 +149,9 @@ class UsersTab(WithApp, Vertical):
                 Text("yes", style="green") if user.active else Text("no", style="dim"),
                 Text(str(user.capacity), style=style, justify="right"),
                 formatting.shown(",".join(user.languages) or "—", style),
+                availability_cell(profile, timezone, now, style),
+                formatting.shown(",".join(profile.channels) or "all", style),
+                formatting.shown(profile.working_hours or "team", style),
                 key=user.username,
             )
         if select in self.users:
@@ -128,7 +187,8 @@ class UsersTab(WithApp, Vertical):
     def action_edit_user(self) -> None:
         current = self.current()
         if current is not None:
-            self.app.push_screen(UserModal(current), self._edited)
+            profile = self.profiles.get(current.username, NO_PROFILE)
+            self.app.push_screen(UserModal(current, profile), self._edited)
 
     def _edited(self, saved: UserInfo | None) -> None:
         if saved is not None:
@@ -156,13 +216,15 @@ class UsersTab(WithApp, Vertical):
 
 class UserModal(FormModal[UserInfo | None]):
     """A new user (username, name, role, password), or a user's name, role, capacity,
-    languages and state."""
+    languages, assignment profile (channels, availability, working hours) and state."""
 
     HELP_NAME = "User"
 
-    def __init__(self, user: UserInfo | None) -> None:
+    def __init__(self, user: UserInfo | None, profile: Profile = NO_PROFILE) -> None:
         super().__init__()
         self.user = user
+        self.profile = profile
+        self._until_shown = ""  # the away-until time as prefilled: kept as is when untouched
 
     def compose(self) -> ComposeResult:
         user = self.user
@@ -186,6 +248,7 @@ class UserModal(FormModal[UserInfo | None]):
                                             "open leads, 0-10000", restrict=r"[0-9]*"))  # fmt: skip
                 yield row("Languages", entry(",".join(user.languages), "user-languages",
                                              "ISO 639-1 codes, e.g. en,es"))  # fmt: skip
+                yield from self._profile_rows()
                 yield row("", Checkbox("Active: may sign in and be given leads", user.active,
                                        id="user-active", compact=True))  # fmt: skip
                 note = "The team keeps one active admin at least."
@@ -193,8 +256,42 @@ class UserModal(FormModal[UserInfo | None]):
             yield Label("", id="form-error")
         yield KeyFooter()
 
+    def _profile_rows(self) -> ComposeResult:
+        profile = self.profile
+        away = profile.availability == Availability.AWAY
+        if away and profile.away_until is not None:
+            timezone = self.leadms.settings.timezone
+            self._until_shown = formatting.format_local_datetime(profile.away_until, timezone)
+        yield row("Channels", entry(",".join(profile.channels), "user-channels",
+                                    "empty: all; e.g. whatsapp,website"))  # fmt: skip
+        yield row("Availability", Select(AVAILABILITIES, value=profile.availability.value,
+                                         allow_blank=False, id="user-availability",
+                                         compact=True))  # fmt: skip
+        yield row("Away until", entry(self._until_shown, "user-away-until",
+                                      "when away: e.g. fri 09:00, +2d",
+                                      disabled=not away))  # fmt: skip
+        yield row("Hours", entry(profile.working_hours, "user-hours",
+                                 "empty: the team's; e.g. 08:00-16:00"))  # fmt: skip
+
     def on_mount(self) -> None:
         self.query_one("#user-name" if self.user is None else "#user-display", Input).focus()
+
+    @on(Select.Changed, "#user-availability")
+    def _availability(self, event: Select.Changed) -> None:
+        self.query_one("#user-away-until", Input).disabled = event.value != Availability.AWAY
+
+    def _away_until(self, availability: Availability) -> datetime | None:
+        """The moment an away user is back, read in the team timezone (ValidationError: why
+        not); None unless away."""
+        if availability != Availability.AWAY:
+            return None
+        text = self.value("user-away-until")
+        if not text:
+            raise ValidationError("Away until when? e.g. fri 09:00, tomorrow 08:00, +2d")
+        if text == self._until_shown and self.profile.away_until is not None:
+            return self.profile.away_until  # untouched: as stored, to the second
+        timezone = self.leadms.settings.timezone
+        return clock.as_utc(parse_when(text, now=clock.now(), timezone=timezone))
 
     def action_save(self) -> None:
         actor = self.leadms.user.actor  # type: ignore[union-attr]
@@ -220,10 +317,21 @@ class UserModal(FormModal[UserInfo | None]):
             return
         languages = self.value("user-languages").split(",")
         active = self.query_one("#user-active", Checkbox).value
+        channels = self.value("user-channels").split(",")
+        availability = Availability(str(self.query_one("#user-availability", Select).value))
+        try:
+            away_until = self._away_until(availability)
+        except ValidationError as exc:
+            self.say(str(exc))
+            self.query_one("#user-away-until", Input).focus()
+            return
+        hours = self.value("user-hours")
         self.write(
             lambda session: update_user(
                 session, user.username, actor=actor, role=role, active=active,
                 capacity=int(capacity), languages=languages, display_name=name,
+                channels=channels, availability=availability, away_until=away_until,
+                working_hours=hours,
             )
         )  # fmt: skip
 
