@@ -29,7 +29,7 @@ app = typer.Typer(
     cls=LeadMSGroup,
     help="Lead MS: a keyboard-first terminal CRM. Without a command, opens the TUI.",
     invoke_without_command=True,
-    add_completion=False,
+    add_completion=True,  # leadms --install-completion / --show-completion
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -68,7 +68,15 @@ def root(
         help="SQLite or PostgreSQL URL; default: leadms.db in the user data directory.",
     ),
     user: str | None = typer.Option(None, "--user", help="Preselect this user at login."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
+    if version:
+        from importlib.metadata import version as installed
+
+        typer.echo(f"leadms {installed('leadms')}")
+        raise typer.Exit()
     options(ctx).database_url = database_url_option
     if ctx.invoked_subcommand is None:
         from leadms_tui.app import run_tui

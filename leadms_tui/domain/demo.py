@@ -1,4 +1,4 @@
-"""The demo database: built from the CSV files in data/demo, placed relative to today.
+"""The demo database: built from the files in leadms_tui/data/demo, placed relative to today.
 
 Leads go through the real intake service (numbering, repeat detection, audit);
 their later history (calls, follow-ups, meetings) is seeded as it stands in the files.
@@ -7,6 +7,7 @@ A few interested leads are then sold through the real conversion service (`DEMO_
 
 import csv
 import os
+from importlib import resources
 from random import Random
 
 try:
@@ -81,10 +82,12 @@ DEMO_SALES = [
 
 
 def demo_data_dir() -> Path:
-    """data/demo in the source tree, or $LEADMS_DATA_DIR/demo."""
+    """The demo data shipped inside the package (leadms_tui/data/demo, found with
+    importlib.resources, so a pipx or uv tool install has it), or $LEADMS_DATA_DIR/demo."""
     root = os.environ.get("LEADMS_DATA_DIR")
-    base = Path(root) if root else Path(__file__).resolve().parents[2] / "data"
-    return base / "demo"
+    if root:
+        return Path(root) / "demo"
+    return Path(str(resources.files("leadms_tui").joinpath("data", "demo")))  # installed unzipped
 
 
 def build_demo(url: str, *, now: datetime | None = None) -> tuple[Database, str]:

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from leadms_tui.cli import app
 from leadms_tui.domain.models import AuditEvent, Inquiry, Lead
 
-SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples"
 runner = CliRunner()
 
 
