@@ -29,3 +29,39 @@ def current(ctx: typer.Context) -> None:
     revision = database.schema_revision()
     note = "current" if revision == SCHEMA_HEAD else f"newest is {SCHEMA_HEAD}"
     echo(f"{revision or 'empty'} ({note})")
+
+
+@app.command("move-to")
+def move_to(
+    ctx: typer.Context,
+    target_url: str = typer.Argument(..., help="An empty PostgreSQL database: postgresql://..."),
+) -> None:
+    """Copy this database (the embedded SQLite file by default) into an empty PostgreSQL
+    database, verify the copy, and print the LEADMS_DATABASE_URL line to use from now on.
+    The source is only read; a non-empty target is refused."""
+    from leadms_tui.domain.db import Database, describe_url, normalize_url
+    from leadms_tui.domain.transfer import move
+
+    source = Database(database_url(ctx))
+    target = Database(normalize_url(target_url))
+    shown: dict[str, int] = {}
+
+    def progress(table: str, copied: int, total: int) -> None:
+        if copied == total or copied - shown.get(table, 0) >= 50_000:
+            shown[table] = copied
+            echo(f"  {table:<22} {copied:>10,} / {total:,}", err=True)
+
+    echo(f"moving {source.label} to {describe_url(target_url)} ...", err=True)
+    result = move(source, target, progress=progress)
+    checked, _ = result.numbers_per_day
+    rows = sum(source_rows for source_rows, _ in result.counts.values())
+    checksum = result.audit_checksum[1][:16]
+    echo(
+        f"verified: {len(result.counts)} tables, {rows:,} rows, lead numbers of {checked} "
+        f"day(s), audit trail sha256 {checksum}"
+    )
+    if result.mismatches:
+        for problem in result.mismatches:
+            echo(f"MISMATCH: {problem}", err=True)
+        raise typer.Exit(1)
+    echo(f"done. From now on use:\nexport LEADMS_DATABASE_URL='{target_url}'")
