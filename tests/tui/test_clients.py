@@ -55,6 +55,10 @@ async def test_search_a_client_see_the_sale_and_finish_a_task(db, make_app, seed
         await settle(pilot)
         with db.reading() as session:
             assert session.execute(select(Client.status)).scalar_one() == "active"
+        for _ in range(50):  # the status modal's callback starts a reload after the write
+            if "active" in str(app.screen.query_one("#client-info").render()):
+                break
+            await settle(pilot)
         assert "active" in str(app.screen.query_one("#client-info").render())
 
         await pilot.press("tab", "tab", "enter")  # the leads it came from: open one
