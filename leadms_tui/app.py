@@ -72,18 +72,38 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._username = username
         self._typed_ahead: deque[events.Key] = deque()
         self._delivering = False
+        self._opening = False  # the first screen is being chosen: typed keys wait for it
         self._last_toasted = 0  # notifications up to this id were shown as toasts
         self._last_call: tuple[int, float] | None = None  # (call id, when saved: monotonic)
         self.lead_list_fields: list[str] = []  # lead fields the lead list shows (ctrl+o)
 
     def on_mount(self) -> None:
-        from leadms_tui.screens.login import LoginScreen
-
         self.sub_title = self.database.short_label
         if self._signed_in is not None:
             self._sign_in_known_user(self._signed_in)
         else:
-            self.push_screen(LoginScreen(username=self._username))
+            self._opening = True
+            self._open_first_screen()
+
+    @work(thread=True, exit_on_error=False, description="Opening the database")
+    def _open_first_screen(self) -> None:
+        """Sign-in, or the first-run setup while the database has no users (issue 16)."""
+        from leadms_tui.domain.team.access import has_users
+
+        try:
+            with self.database.reading() as session:
+                first_run = not has_users(session)
+        except Exception:
+            self.call_from_thread(self._show_first_screen, False)  # signing in will say why
+            raise
+        self.call_from_thread(self._show_first_screen, first_run)
+
+    def _show_first_screen(self, first_run: bool) -> None:
+        from leadms_tui.screens.first_run import FirstRunScreen
+        from leadms_tui.screens.login import LoginScreen
+
+        self._opening = False
+        self.push_screen(FirstRunScreen() if first_run else LoginScreen(username=self._username))
 
     @work(thread=True, exit_on_error=False, description="Opening the database")
     def _sign_in_known_user(self, user: UserInfo) -> None:
@@ -162,6 +182,8 @@ class LeadMSApp(ReportsFailures, App[None]):
         await super().on_event(event)
 
     def _screen_takes_keys(self) -> bool:
+        if self._opening:
+            return False
         if not self.screen_stack:
             return True
         screen = self.screen

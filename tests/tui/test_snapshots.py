@@ -309,3 +309,10 @@ def test_reports_screens(snap_compare, db, make_app, seeded, name, size):
     seed_activity(db, seeded)
     ready = _steps(*REPORT_SCREENS[name])
     assert snap_compare(make_app("maria"), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_first_run(snap_compare, db, monkeypatch, size):
+    """An empty database: its first admin and the team's basics (the zone detected from TZ)."""
+    monkeypatch.setenv("TZ", "Europe/Lisbon")
+    assert snap_compare(LeadMSApp(db), terminal_size=size, run_before=_steps())

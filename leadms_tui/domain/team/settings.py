@@ -1,7 +1,9 @@
 """Team settings stored in the database: typed, validated, audited, with sensible defaults."""
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, fields
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlmodel import Session, select
@@ -64,6 +66,37 @@ def _parse_timezone(value: str) -> str:
         raise ValidationError(
             f"unknown timezone {value!r}: use an IANA name such as Europe/London{suffix}"
         ) from None
+    return name
+
+
+LOCALTIME = Path("/etc/localtime")  # a link to the machine's zone file on most systems
+
+
+def detected_timezone() -> str:
+    """The machine's IANA timezone, from TZ or /etc/localtime's link target (the clock is
+    never read); UTC when neither names a zone."""
+    candidates = [os.environ.get("TZ", "")]
+    if LOCALTIME.is_symlink():  # not when missing, or a copy of the zone file
+        candidates.append(str(LOCALTIME.readlink()))
+    for candidate in candidates:
+        name = _zone_name(candidate)
+        if name is not None:
+            return name
+    return "UTC"
+
+
+def _zone_name(text: str) -> str | None:
+    """'Europe/London' from it, ':Europe/London' or '/usr/share/zoneinfo/Europe/London'."""
+    name = text.strip().removeprefix(":")
+    if "zoneinfo/" in name:
+        name = name.rsplit("zoneinfo/", 1)[1]
+    name = name.removeprefix("posix/").removeprefix("right/")
+    if name in ("", "localtime"):
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # a POSIX rule, a path, a folder
+        return None
     return name
 
 
