@@ -3,7 +3,7 @@
 import functools
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from argon2 import PasswordHasher
@@ -36,6 +36,10 @@ class UserInfo:
     active: bool
     capacity: int
     languages: list[str]
+    channels: list[str] = field(default_factory=list)  # empty: every channel
+    availability: Availability = Availability.AVAILABLE
+    away_until: datetime | None = None  # UTC; meaningful when away
+    working_hours: str = ""  # empty: the team's hours
 
     @property
     def actor(self) -> audit.Actor:
@@ -51,6 +55,10 @@ def info(user: User) -> UserInfo:
         active=user.active,
         capacity=user.capacity,
         languages=[code for code in user.languages.split(",") if code],
+        channels=[name for name in user.channels.split(",") if name],
+        availability=Availability(user.availability),
+        away_until=clock.as_utc(user.away_until) if user.away_until else None,
+        working_hours=user.working_hours,
     )
 
 

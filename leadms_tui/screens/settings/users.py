@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rich.text import Text
-from sqlmodel import Session, select
+from sqlmodel import Session
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,7 +17,7 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
-from leadms_tui.domain.models import Availability, Role, User
+from leadms_tui.domain.models import Availability, Role
 from leadms_tui.domain.spoken_dates import parse_when
 from leadms_tui.domain.team.access import check_password_policy
 from leadms_tui.domain.team.users import (
@@ -48,13 +48,8 @@ class Profile:
     working_hours: str  # "08:00-16:00"; empty: the team's hours
 
     @classmethod
-    def of(cls, user: User) -> "Profile":
-        return cls(
-            channels=[name for name in user.channels.split(",") if name],
-            availability=Availability(user.availability),
-            away_until=clock.as_utc(user.away_until) if user.away_until else None,
-            working_hours=user.working_hours,
-        )
+    def of(cls, user: UserInfo) -> "Profile":
+        return cls(user.channels, user.availability, user.away_until, user.working_hours)
 
 
 NO_PROFILE = Profile([], Availability.AVAILABLE, None, "")
@@ -126,7 +121,7 @@ class UsersTab(WithApp, Vertical):
     def _load(self) -> None:
         with self.leadms.database.reading() as session:
             users = list_users(session)
-            profiles = {user.username: Profile.of(user) for user in session.exec(select(User))}
+        profiles = {user.username: Profile.of(user) for user in users}
         self.post_message(UsersLoaded(users, profiles))
 
     @on(UsersLoaded)
