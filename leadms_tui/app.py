@@ -2,6 +2,7 @@
 
 import asyncio
 import gc
+import threading
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -12,7 +13,9 @@ from textual.binding import Binding
 from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
+from textual.timer import Timer
 
+from leadms_tui.domain import live
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
@@ -23,6 +26,10 @@ SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs 
 NOTIFICATION_SECONDS = 30
 UNDO_SECONDS = 60  # as domain.calls.UNDO_WINDOW: how long ctrl+z takes back a saved call
 TYPE_AHEAD_PATIENCE = 10.0  # seconds typed-ahead keys wait for a screen to get ready
+LIVE_WAIT_SECONDS = 0.5  # how long the listener blocks: also how long quitting may wait for it
+# Changes arriving within this window reload a screen once: 100 writes a second cost an idle
+# TUI at most 1/window reloads of what it shows, and a change shows within ~this + a load.
+LIVE_BATCH_SECONDS = 0.25
 
 
 class LeadMSApp(ReportsFailures, App[None]):
@@ -76,6 +83,9 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._last_toasted = 0  # notifications up to this id were shown as toasts
         self._last_call: tuple[int, float] | None = None  # (call id, when saved: monotonic)
         self.lead_list_fields: list[str] = []  # lead fields the lead list shows (ctrl+o)
+        self._changes: set[str] = set()  # tables others wrote, not yet shown
+        self._changes_timer: Timer | None = None
+        self._stop_listening = threading.Event()
 
     def on_mount(self) -> None:
         self.sub_title = self.database.short_label
@@ -130,8 +140,48 @@ class LeadMSApp(ReportsFailures, App[None]):
         # the collector's full passes, which otherwise pause the UI for 100+ ms at a time.
         self.call_after_refresh(gc.freeze)
         self._check_notifications()
+        self._listen()  # live updates; the intervals stay as a safety net
         self.set_interval(NOTIFICATION_SECONDS, self._check_notifications)
         self.set_interval(SWEEP_SECONDS, self._sweep)
+
+    # --- live updates ------------------------------------------------------------
+
+    def _listen(self) -> None:
+        """Follow every write committed to the database, by anyone, as the tables it touched.
+
+        A plain thread rather than a worker: it runs as long as the app, and waiting for
+        the workers to finish (as tests do) must not wait for it."""
+        stop = self._stop_listening
+
+        def follow() -> None:
+            listener = live.Listener(self.database.url)
+            try:
+                while not stop.is_set():
+                    changes = listener.wait(LIVE_WAIT_SECONDS)
+                    if changes and not stop.is_set():
+                        self.call_from_thread(self._data_changed, changes)
+            except RuntimeError:  # the app stopped between the check and the call
+                pass
+            finally:
+                listener.close()
+
+        threading.Thread(target=follow, name="leadms-live", daemon=True).start()
+
+    def on_unmount(self) -> None:
+        self._stop_listening.set()
+
+    def _data_changed(self, changes: frozenset[str]) -> None:
+        self._changes |= changes
+        if self._changes_timer is None:
+            self._changes_timer = self.set_timer(LIVE_BATCH_SECONDS, self._show_changes)
+
+    def _show_changes(self) -> None:
+        changes, self._changes, self._changes_timer = frozenset(self._changes), set(), None
+        if live.touches(changes, {"notifications"}):
+            self._check_notifications()
+        screen = self.screen  # a modal on top: the screen under it reloads when it returns
+        if screen.is_mounted and hasattr(screen, "data_changed"):
+            screen.data_changed(changes)
 
     @work(
         thread=True,

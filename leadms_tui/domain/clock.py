@@ -46,6 +46,11 @@ def plausible(moment: datetime, what: str) -> datetime:
     return at
 
 
+def local(moment: datetime, timezone: str) -> datetime:
+    """`moment` on the wall clock of `timezone` (the team's)."""
+    return as_utc(moment).astimezone(ZoneInfo(timezone))
+
+
 def business_date(moment: datetime, timezone: str) -> date:
     """The calendar date of `moment` in the team's timezone."""
     return as_utc(moment).astimezone(ZoneInfo(timezone)).date()

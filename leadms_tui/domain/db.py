@@ -18,12 +18,13 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, ProgrammingError
 from sqlmodel import Session
 
+from leadms_tui.domain import live
 from leadms_tui.domain.errors import DatabaseError
 
 T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
-SCHEMA_HEAD = "0009"
+SCHEMA_HEAD = "0010"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IDLE_PING_SECONDS = 10  # a pooled PostgreSQL connection idle longer is checked before use
 WRITE_RETRIES = 8
@@ -66,6 +67,7 @@ class Database:
         else:
             raise DatabaseError(f"unsupported database URL {describe_url(self.url)!r}")
         self._write_engine = self.engine.execution_options(**{_WRITE_OPTION: True})
+        live.install(self.engine, is_sqlite=self.is_sqlite)  # every commit tells open TUIs
 
     @property
     def label(self) -> str:

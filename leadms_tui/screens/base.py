@@ -1,11 +1,15 @@
-"""What every screen that shows leads shares: open, call, new lead, j/k, reload on return."""
+"""What every screen shares: the app, live reloads, showing only the newest load; and what
+every screen that shows leads shares: open, call, new lead, j/k, reload on return."""
 
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable
+from textual.worker import get_current_worker
 
+from leadms_tui.domain.live import touches
 from leadms_tui.screens.failures import ReportsFailures
 
 if TYPE_CHECKING:
@@ -15,9 +19,32 @@ if TYPE_CHECKING:
 class WithApp(ReportsFailures):
     """Mixin of every Lead MS screen and modal: the app, typed, as `self.leadms`."""
 
+    # The tables a screen shows: a write to one of them, by anyone, reloads it (see
+    # `LeadMSApp._data_changed`). Screens showing nothing that others change leave it empty.
+    LIVE_TABLES: ClassVar[frozenset[str]] = frozenset()
+
     @property
     def leadms(self) -> "LeadMSApp":
         return cast("LeadMSApp", self.app)  # type: ignore[attr-defined]
+
+    def data_changed(self, changes: frozenset[str]) -> None:
+        """Someone committed a write to `changes` (table names) while this screen is shown."""
+        if touches(changes, self.LIVE_TABLES):
+            self.reload()
+
+    def reload(self) -> None:
+        """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
+
+    def show_latest(self, show: Callable[..., None], *args: Any) -> None:
+        """From a loading worker: `show(*args)` on the UI thread, unless a newer load of the
+        same exclusive group started meanwhile (its data is newer; this one would hide it)."""
+        worker = get_current_worker()
+
+        def run() -> None:
+            if not worker.is_cancelled:
+                show(*args)
+
+        self.app.call_from_thread(run)  # type: ignore[attr-defined]
 
 
 class LeadScreen(WithApp, Screen[None]):
@@ -39,9 +66,6 @@ class LeadScreen(WithApp, Screen[None]):
     def current_lead(self) -> tuple[int, str] | None:
         """(lead id, "LEAD-… Name") of the lead an action applies to, if any."""
         return None
-
-    def reload(self) -> None:
-        """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("log_call", "open_lead", "followup", "meeting", "convert", "assign"):

@@ -60,6 +60,9 @@ class ClientChanged(Message):
 
 class ClientDetailScreen(OpensFiles, Screen[None]):
     HELP_NAME = "Client detail"
+    LIVE_TABLES = frozenset(
+        {"clients", "sales", "commissions", "onboarding_tasks", "field_values", "leads", "users"}
+    )
     DEFAULT_CSS = """
     ClientDetailScreen #client-info { height: auto; padding: 0 1; }
     ClientDetailScreen DataTable { height: auto; max-height: 12;
@@ -140,9 +143,8 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
             detail = load_client_detail(session=session, client_id=self.client_id)
             fields = load_fields(session, FieldEntity.CLIENT, self.client_id)
             version = session.get(Client, self.client_id).version  # type: ignore[union-attr]
-        self.post_message(ClientLoaded(detail, fields, version))
+        self.show_latest(self._show, ClientLoaded(detail, fields, version))
 
-    @on(ClientLoaded)
     def _show(self, message: ClientLoaded) -> None:
         self.detail = detail = message.detail
         self.fields, self.version = message.fields, message.version
@@ -153,14 +155,13 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         self._show_tasks(detail.tasks, today)
         self._show_sales(detail.sales)
         self._lead_ids = dict(zip((n for n, _, _ in detail.leads), detail.lead_ids, strict=True))
-        leads = self.query_one("#leads", DataTable)
+        leads = self.query_one("#leads", TextTable)
         leads.border_title = f"Leads ({len(detail.leads)})"
-        self._refill(
-            leads,
+        leads.refill(
             [
                 (number, (number, status.replace("_", " "), formatting.when(at, tz, today)))
                 for number, status, at in detail.leads
-            ],
+            ]
         )
         self.sub_title = visible(f"{detail.row.number} · {detail.row.name}")
         self.refresh_bindings()
@@ -184,7 +185,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         self.query_one("#client-info", Static).update(info)
 
     def _show_tasks(self, tasks: list[TaskRow], today: date) -> None:
-        table = self.query_one("#tasks", DataTable)
+        table = self.query_one("#tasks", TextTable)
         finished, total = _progress(tasks)
         table.border_title = f"Onboarding ({finished}/{total} done)" if total else "Onboarding"
         tz = self.leadms.settings.timezone
@@ -204,10 +205,10 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
                     ),
                 )
             )
-        self._refill(table, rows)
+        table.refill(rows)
 
     def _show_sales(self, sales: list[SaleLine]) -> None:
-        table = self.query_one("#sales", DataTable)
+        table = self.query_one("#sales", TextTable)
         table.border_title = f"Sales ({len(sales)})"
         currency = self.leadms.settings.currency
         rows = []
@@ -234,19 +235,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
                     ),
                 )
             )
-        self._refill(table, rows)
-
-    def _refill(self, table: DataTable, rows: list[tuple[str, tuple]]) -> None:
-        """Replace a table's rows, keeping the cursor on the same row when it is still there."""
-        kept = _key_at_cursor(table)
-        row_index = table.cursor_row
-        table.clear()
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
-        if kept is not None and kept in {key for key, _ in rows}:
-            table.move_cursor(row=table.get_row_index(kept), animate=False)
-        elif rows:
-            table.move_cursor(row=min(row_index, len(rows) - 1), animate=False)
+        table.refill(rows)
 
     # --- writes ----------------------------------------------------------------
 

@@ -33,6 +33,7 @@ class ClientsLoaded(Message):
 
 class ClientListScreen(WithApp, Screen[None]):
     HELP_NAME = "Clients"
+    LIVE_TABLES = frozenset({"clients", "sales", "users"})
     DEFAULT_CSS = """
     ClientListScreen #client-search { margin: 0 1; }
     ClientListScreen #clients { height: 1fr; }
@@ -72,6 +73,9 @@ class ClientListScreen(WithApp, Screen[None]):
         self.query_one("#client-search", Input).focus()
 
     def on_screen_resume(self) -> None:
+        self._search_now()
+
+    def reload(self) -> None:
         self._search_now()
 
     # --- searching -----------------------------------------------------------

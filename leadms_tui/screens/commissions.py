@@ -34,6 +34,7 @@ COUNTED = ("pending", "approved", "paid")  # void shares are not owed
 
 class CommissionsScreen(WithApp, Screen[None]):
     HELP_NAME = "Commissions"
+    LIVE_TABLES = frozenset({"commissions", "sales"})
     DEFAULT_CSS = """
     CommissionsScreen #month-title { height: 1; padding: 0 1; background: $boost;
         width: 100%; text-style: bold; }

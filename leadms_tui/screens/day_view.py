@@ -7,7 +7,6 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.coordinate import Coordinate
 from textual.widgets import DataTable, Header, Label, Select
 
 from leadms_tui import formatting
@@ -55,6 +54,9 @@ ALL_REPS = -1
 
 class DayViewScreen(LeadScreen):
     HELP_NAME = "Day view"
+    LIVE_TABLES = frozenset(
+        {"leads", "follow_ups", "calls", "meetings", "onboarding_tasks", "clients", "users"}
+    )
     DEFAULT_CSS = """
     DayViewScreen #day-bar { height: 1; padding: 0 1; background: $boost; }
     DayViewScreen #day-title { width: 1fr; text-style: bold; }
@@ -89,7 +91,6 @@ class DayViewScreen(LeadScreen):
         }
         self._followup_of_row: dict[str, FollowUpRow] = {}
         self._task_of_row: dict[str, TaskRow] = {}
-        self._cells: dict[str, dict[str, tuple]] = {}  # what each section shows now
         self._called: dict[str, str] = {}  # section -> row just called: move past it
         self._loaded = False
 
@@ -142,7 +143,7 @@ class DayViewScreen(LeadScreen):
             view = load_day_view(
                 session=session, day=day, timezone=self.leadms.settings.timezone, owner_id=owner_id
             )
-        self.app.call_from_thread(self._show, view)
+        self.show_latest(self._show, view)
 
     @work(thread=True, exit_on_error=False, group="day-view-reps", description="Loading reps")
     def _load_reps(self) -> None:
@@ -284,36 +285,14 @@ class DayViewScreen(LeadScreen):
     def _fill(
         self, key: str, title: str, rows: list[tuple[str, tuple[int, str] | None, tuple]]
     ) -> None:
-        """Show a section's rows, keeping the cursor; unchanged rows cost nothing.
-
-        The view refreshes every 30 s: when the same rows come back, only the cells that
-        changed (ages, due labels) are updated instead of rebuilding up to 300 rows.
-        """
-        table = self.query_one(f"#{key}", DataTable)
+        """Show a section's rows, keeping the cursor; unchanged rows cost nothing (the view
+        reloads on every change another terminal makes, and every 30 s)."""
+        table = self.query_one(f"#{key}", TextTable)
         table.border_title = title
-        previous = self._cells.get(key, {})
+        before = list(self._lead_of_row[key])
         self._lead_of_row[key] = {row_key: lead for row_key, lead, _ in rows}
-        self._cells[key] = {row_key: cells for row_key, _, cells in rows}
-        called = self._called.pop(key, None)
-        if list(previous) == [row_key for row_key, _, _ in rows]:
-            for index, (row_key, _, cells) in enumerate(rows):
-                for column, value in enumerate(cells):
-                    if previous[row_key][column] != value:
-                        table.update_cell_at(Coordinate(index, column), value)
-            self._to_next_lead(table, called, list(previous))
-            return
-        kept = None
-        if table.row_count and table.cursor_row >= 0:
-            kept = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-        old_row = table.cursor_row
-        table.clear()
-        for row_key, _, cells in rows:
-            table.add_row(*cells, key=row_key)
-        if kept in self._lead_of_row[key]:
-            table.move_cursor(row=table.get_row_index(kept), animate=False)
-        elif rows:
-            table.move_cursor(row=min(old_row, len(rows) - 1), animate=False)
-        self._to_next_lead(table, called, list(previous))
+        table.refill([(row_key, cells) for row_key, _, cells in rows])
+        self._to_next_lead(table, self._called.pop(key, None), before)
 
     def _to_next_lead(self, table: DataTable, called: str | None, before: list[str]) -> None:
         """After a call is saved the cursor is on the next lead to call (save and next), so a

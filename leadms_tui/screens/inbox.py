@@ -17,6 +17,7 @@ from leadms_tui.widgets.text_table import TextTable
 
 class InboxScreen(WithApp, ModalScreen[None]):
     HELP_NAME = "Notifications"
+    LIVE_TABLES = frozenset({"notifications"})
     DEFAULT_CSS = """
     InboxScreen { align: center middle; }
     InboxScreen > Vertical { width: 100; max-width: 100%; height: auto; max-height: 100%;
@@ -47,6 +48,9 @@ class InboxScreen(WithApp, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one(DataTable).focus()
+        self._load()
+
+    def reload(self) -> None:
         self._load()
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="inbox", description="Inbox")

@@ -29,6 +29,18 @@ KIND_STYLE = {
 
 class LeadDetailScreen(OpensFiles, LeadScreen):
     HELP_NAME = "Lead detail"
+    LIVE_TABLES = frozenset(
+        {
+            "leads",
+            "calls",
+            "follow_ups",
+            "meetings",
+            "inquiries",
+            "field_values",
+            "clients",
+            "users",
+        }
+    )
     DEFAULT_CSS = """
     LeadDetailScreen #contact-pane { width: 38; border: round $panel; height: 1fr; }
     LeadDetailScreen #contact { padding: 0 1; height: 1fr; }
@@ -90,7 +102,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         with self.leadms.database.reading() as session:
             detail = load_lead_detail(session=session, lead_id=self.lead_id)
             fields = load_fields(session, FieldEntity.LEAD, self.lead_id)
-        self.app.call_from_thread(self._show, detail, fields)
+        self.show_latest(self._show, detail, fields)
 
     def _show(self, detail: LeadDetail, fields: LoadedFields) -> None:
         self.detail = detail
@@ -137,22 +149,27 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         self.query_one("#contact", Static).update(contact)
         self.sub_title = visible(f"{lead.number} · {lead.name}")
 
-        related = self.query_one("#related", DataTable)
-        related.clear()
-        for other in detail.related:
-            related.add_row(
-                other.number,
-                other.name,
-                other.channel,
-                other.status,
-                formatting.when(other.created_at, tz, today),
-                key=str(other.id),
-            )
+        related = self.query_one("#related", TextTable)
+        related.refill(
+            [
+                (
+                    str(other.id),
+                    (
+                        other.number,
+                        other.name,
+                        other.channel,
+                        other.status,
+                        formatting.when(other.created_at, tz, today),
+                    ),
+                )
+                for other in detail.related
+            ]
+        )
         related.display = bool(detail.related)
 
-        timeline = self.query_one("#timeline", DataTable)
+        timeline = self.query_one("#timeline", TextTable)
         timeline.border_subtitle = f"times in {tz}"
-        timeline.clear()
+        entries = []
         for index, entry in enumerate(detail.timeline):
             what = formatting.shown(entry.title, style=KIND_STYLE.get(entry.kind, ""))
             details = [visible(entry.detail)] if entry.detail else []
@@ -160,7 +177,11 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
                 details.insert(0, f"{entry.about_label} {formatting.when(entry.about, tz, today)}")
             if details:
                 what.append(" — " + " ".join(details), style="default")
-            timeline.add_row(formatting.when(entry.at, tz, today), what, key=str(index))
+            # keyed from the oldest: a new entry on top leaves the others' keys (and the
+            # cursor on the entry it was on) as they were
+            key = str(len(detail.timeline) - index)
+            entries.append((key, (formatting.when(entry.at, tz, today), what)))
+        timeline.refill(entries)
         self.refresh_bindings()
 
     def current_lead(self) -> tuple[int, str] | None:

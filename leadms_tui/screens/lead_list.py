@@ -16,6 +16,7 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.values import FieldFilter, values_for
+from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Channel, FieldEntity, LeadStatus, Role
 from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_leads
 from leadms_tui.domain.team.users import UserInfo, list_users
@@ -39,6 +40,7 @@ COLUMNS = (
 
 class LeadListScreen(LeadScreen):
     HELP_NAME = "Lead list"
+    LIVE_TABLES = frozenset({"leads", "field_values", "users"})
     DEFAULT_CSS = """
     LeadListScreen #search { margin: 0 1; }
     LeadListScreen #filters { height: 3; padding: 0 1; }
@@ -122,6 +124,14 @@ class LeadListScreen(LeadScreen):
     def reload(self) -> None:
         self._search_now()
 
+    def data_changed(self, changes: frozenset[str]) -> None:
+        """Another terminal wrote: the rows shown (every page scrolled through) again, with
+        the search box, the cursor and the scroll position as they are."""
+        if touches(changes, self.LIVE_TABLES) and self._typing is None:
+            self._generation += 1
+            shown = max(PAGE_SIZE, len(self._rows))
+            self._fetch(self._where, None, self._generation, self._columns, shown)
+
     def _filter(self) -> LeadFilter:
         def value(selector: str) -> object:
             select = self.query_one(selector, Select)
@@ -169,6 +179,7 @@ class LeadListScreen(LeadScreen):
         self._typing = self.set_timer(TYPING_PAUSE, self._search_now)
 
     def _search_now(self) -> None:
+        self._typing = None
         try:
             self._where = self._filter()
         except ValidationError as exc:
@@ -186,7 +197,12 @@ class LeadListScreen(LeadScreen):
         description="Searching leads",
     )
     def _fetch(
-        self, where: LeadFilter, before_id: int | None, generation: int, columns: tuple[str, ...]
+        self,
+        where: LeadFilter,
+        before_id: int | None,
+        generation: int,
+        columns: tuple[str, ...],
+        page_size: int = PAGE_SIZE,
     ) -> None:
         texts: FieldTexts = {}
         try:
@@ -196,37 +212,46 @@ class LeadListScreen(LeadScreen):
                     where=where,
                     phone_region=self.leadms.settings.phone_region,
                     before_id=before_id,
-                    limit=PAGE_SIZE + 1,
+                    limit=page_size + 1,
                 )
                 if columns and rows:  # the fields of this page only, in one query
-                    ids = [row.id for row in rows[:PAGE_SIZE]]
+                    ids = [row.id for row in rows[:page_size]]
                     found = values_for(session, FieldEntity.LEAD, ids)
                     texts = {i: {f.key: f.text for f in found[i]} for i in ids}
         except ValidationError as exc:  # a field filter the fields cannot answer
             self.app.call_from_thread(self._refused, str(exc), generation)
             return
-        self.app.call_from_thread(self._show, rows, before_id is not None, generation, texts)
+        self.app.call_from_thread(
+            self._show, rows, before_id is not None, generation, texts, page_size
+        )
 
     def _refused(self, message: str, generation: int) -> None:
         if generation == self._generation:
             self._filter_error(message)
             self._loading_more = False
 
-    def _show(self, rows: list[LeadRow], append: bool, generation: int, texts: FieldTexts) -> None:
+    def _show(
+        self,
+        rows: list[LeadRow],
+        append: bool,
+        generation: int,
+        texts: FieldTexts,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         if generation != self._generation:
             return
-        self._more = len(rows) > PAGE_SIZE
-        rows = rows[:PAGE_SIZE]
-        table = self.query_one("#results", DataTable)
+        self._more = len(rows) > page_size
+        rows = rows[:page_size]
+        table = self.query_one("#results", TextTable)
         if not append:
-            table.clear()
             self._rows = {}
         tz = self.leadms.settings.timezone
         today = clock.business_date(clock.now(), tz)
+        lines = []
         for row in rows:
             key = str(row.id)
             self._rows[key] = row
-            table.add_row(
+            cells = (
                 row.number,
                 row.name,
                 formatting.phone(row.phone),
@@ -237,8 +262,13 @@ class LeadListScreen(LeadScreen):
                 Text(row.repeat_of or "", style="yellow"),
                 formatting.when(row.created_at, tz, today),
                 *(texts.get(row.id, {}).get(column, "") for column in self._columns),
-                key=key,
             )
+            lines.append((key, cells))
+        if append:
+            for key, cells in lines:
+                table.add_row(*cells, key=key)
+        else:
+            table.refill(lines)
         self._loading_more = False
         shown = len(self._rows)
         more = " · more below (keep scrolling)" if self._more else ""

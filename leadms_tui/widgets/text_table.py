@@ -5,7 +5,7 @@ DataTable reads a `str` cell as Rich markup, so a lead named `[/]` would crash t
 with control characters made visible (`formatting.shown`).
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -38,3 +38,31 @@ class TextTable(DataTable):
 
     def update_cell_at(self, coordinate: Coordinate, value: Any, **kwargs: Any) -> None:
         super().update_cell_at(coordinate, as_cell(value), **kwargs)
+
+    def refill(self, rows: Sequence[tuple[str, Sequence[Any]]]) -> None:
+        """Show `rows` (key, cells) instead of the current ones, as a reload (live or on
+        return) must: the cursor stays on its row (or in its place when that row went), the
+        scroll position stays, and when the same rows come back only changed cells redraw."""
+        keys = [key for key, _ in rows]
+        if keys == [row.key.value for row in self.ordered_rows]:
+            for index, (key, cells) in enumerate(rows):
+                shown_now = self.get_row(key)
+                for column, value in enumerate(cells):
+                    if as_cell(value) != shown_now[column]:
+                        self.update_cell_at(Coordinate(index, column), value)
+            return
+        kept = self._key_at_cursor()
+        old_row, scrolled_x, scrolled_y = self.cursor_row, self.scroll_x, self.scroll_y
+        self.clear()
+        for key, cells in rows:
+            self.add_row(*cells, key=key)
+        if not rows:
+            return
+        row = self.get_row_index(kept) if kept in keys else min(old_row, len(rows) - 1)
+        self.move_cursor(row=row, animate=False, scroll=False)
+        self.call_after_refresh(self.scroll_to, scrolled_x, scrolled_y, animate=False)
+
+    def _key_at_cursor(self) -> str | None:
+        if not self.row_count or self.cursor_row < 0:
+            return None
+        return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value

@@ -9,7 +9,15 @@ from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
 from leadms_tui.domain.events import Effects, LeadClosed
 from leadms_tui.domain.leads.checks import check_may_edit
-from leadms_tui.domain.models import FollowUp, FollowUpState, Lead, LeadStatus, User
+from leadms_tui.domain.models import (
+    FollowUp,
+    FollowUpState,
+    Lead,
+    LeadStatus,
+    Notification,
+    User,
+)
+from leadms_tui.domain.team.settings import load_settings
 
 OPEN_STATES = (FollowUpState.OPEN, FollowUpState.MISSED)
 
@@ -146,6 +154,8 @@ def change_followup(
         if owner is None:
             raise NotFoundError(f"no active user {owner_username!r}")
         new_owner_id = owner.id
+    if due_at is not None or new_owner_id is not None:
+        _tell_owners(session, followup, lead, actor, at, due_at, new_owner_id)
     if followup.state == FollowUpState.MISSED and state is None:
         # Closed as superseded (its missed_at keeps the miss on the record), and followed up.
         close_followup(session, followup, FollowUpState.SKIPPED, actor=actor, at=at)
@@ -180,6 +190,34 @@ def change_followup(
         at=at,
     )
     return followup
+
+
+def _tell_owners(
+    session: Session,
+    followup: FollowUp,
+    lead: Lead,
+    actor: audit.Actor,
+    at: datetime,
+    due_at: datetime | None,
+    new_owner_id: int | None,
+) -> None:
+    """A follow-up moved or handed over by someone else: its rep (and the new one) hear of it
+    in their inbox, and as a toast in an open TUI."""
+    local = clock.local(due_at or followup.due_at, load_settings(session).timezone)
+    what = f"{lead.number} {lead.name}: follow-up"
+    told = {
+        followup.owner_id: f"{what} moved to {local:%a %d %b %H:%M} by {actor.name}"
+        if due_at is not None
+        else None,
+        new_owner_id: f"{what} due {local:%a %d %b %H:%M} handed to you by {actor.name}",
+    }
+    if new_owner_id is not None and new_owner_id != followup.owner_id:
+        told[followup.owner_id] = f"{what} handed to someone else by {actor.name}"
+    for user_id, message in told.items():
+        if user_id is not None and message and user_id != actor.user_id:
+            session.add(
+                Notification(user_id=user_id, lead_id=lead.id, created_at=at, message=message)
+            )
 
 
 def on_lead_closed(session: Session, event: LeadClosed, at: datetime, effects: Effects) -> None:
