@@ -40,11 +40,12 @@ class Size:
     query_runs: int
     paint_runs: int  # process start to painted day view, after one warm-up run
     tui_samples: int  # cursor moves, detail opens and searches
+    live_seconds: float  # each window of the live-update cost (idle, then 100 writes/s)
 
 
 SIZES = {
-    "smoke": Size("smoke", 2_000, 10_000, 5, 1_000, 5_000, 48, 1, 2_000, 5, 1, 3),
-    "full": Size("full", 100_000, 1_000_000, 20, 1_000, 10_000, 2_400, 3, 100_000, 30, 5, 30),
+    "smoke": Size("smoke", 2_000, 10_000, 5, 1_000, 5_000, 48, 1, 2_000, 5, 1, 3, 1),
+    "full": Size("full", 100_000, 1_000_000, 20, 1_000, 10_000, 2_400, 3, 100_000, 30, 5, 30, 10),
 }
 
 

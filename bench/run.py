@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import imports, intake, queries, reports, tui
+from bench import imports, intake, live, queries, reports, tui
 from bench.common import (
     DEFAULT_PG_URL,
     SIZES,
@@ -59,6 +59,7 @@ def expected_benchmarks(engine: str) -> set[str]:
     names |= {f"TUI: {row}" for row in TUI_ROWS}
     names |= {f"intake: {n} writer{'s' if n > 1 else ''}" for n in intake.WRITERS[engine]}
     names |= {f"report: {name}" for name in ("reps", "daily", "commitments")}
+    names |= {"live: update latency", f"live: {live.WRITES_PER_SECOND} writes/s on an idle TUI"}
     return names | {"import: website-form CSV"}
 
 
@@ -107,6 +108,9 @@ def run_engine(
             ("TUI", lambda: tui.run(
                 big, moment=moment, paint_runs=size.paint_runs, samples=size.tui_samples,
                 workdir=workdir,
+            )),
+            ("live updates", lambda: live.run(
+                big, moment=moment, samples=size.tui_samples, seconds=size.live_seconds
             )),
             ("intake", lambda: intake.run(
                 big, people=made.people, leads=size.intake_leads, rounds=size.intake_rounds

@@ -27,8 +27,8 @@ NOTIFICATION_SECONDS = 30
 UNDO_SECONDS = 60  # as domain.calls.UNDO_WINDOW: how long ctrl+z takes back a saved call
 TYPE_AHEAD_PATIENCE = 10.0  # seconds typed-ahead keys wait for a screen to get ready
 LIVE_WAIT_SECONDS = 0.5  # how long the listener blocks: also how long quitting may wait for it
-# Changes arriving within this window reload a screen once: 100 writes a second cost an idle
-# TUI at most 1/window reloads of what it shows, and a change shows within ~this + a load.
+# At most one reload of the screen shown per window, however many writes arrive in it: 100
+# writes a second cost an idle TUI at most 1/window reloads.
 LIVE_BATCH_SECONDS = 0.25
 
 
@@ -85,6 +85,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         self.lead_list_fields: list[str] = []  # lead fields the lead list shows (ctrl+o)
         self._changes: set[str] = set()  # tables others wrote, not yet shown
         self._changes_timer: Timer | None = None
+        self._changes_shown_at = 0.0  # monotonic
         self._stop_listening = threading.Event()
 
     def on_mount(self) -> None:
@@ -171,14 +172,24 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._stop_listening.set()
 
     def _data_changed(self, changes: frozenset[str]) -> None:
+        """Shown at once, unless changes were shown less than a batch ago: then together
+        at the end of that batch (a busy floor costs a bounded number of reloads)."""
         self._changes |= changes
-        if self._changes_timer is None:
-            self._changes_timer = self.set_timer(LIVE_BATCH_SECONDS, self._show_changes)
+        if self._changes_timer is not None:
+            return  # already due: these go with it
+        wait = self._changes_shown_at + LIVE_BATCH_SECONDS - time.monotonic()
+        if wait > 0:
+            self._changes_timer = self.set_timer(wait, self._show_changes)
+        else:
+            self._show_changes()
 
     def _show_changes(self) -> None:
         changes, self._changes, self._changes_timer = frozenset(self._changes), set(), None
+        self._changes_shown_at = time.monotonic()
         if live.touches(changes, {"notifications"}):
             self._check_notifications()
+        if not self.screen_stack:  # shutting down
+            return
         screen = self.screen  # a modal on top: the screen under it reloads when it returns
         if screen.is_mounted and hasattr(screen, "data_changed"):
             screen.data_changed(changes)
