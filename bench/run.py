@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import imports, intake, live, queries, reports, tui
+from bench import imports, intake, live, move, queries, reports, tui
 from bench.common import (
     DEFAULT_PG_URL,
     SIZES,
@@ -46,8 +46,9 @@ TUI_ROWS = (
 )
 
 
-def expected_benchmarks(engine: str) -> set[str]:
-    """The name of every row an engine's run produces."""
+def expected_benchmarks(engine: str, *, moved: bool = False) -> set[str]:
+    """The name of every row an engine's run produces (`moved`: SQLite's run had a
+    PostgreSQL server to move its database to)."""
     names = {
         "generate: database",
         "intake: duplicate / missing numbers",
@@ -60,6 +61,8 @@ def expected_benchmarks(engine: str) -> set[str]:
     names |= {f"intake: {n} writer{'s' if n > 1 else ''}" for n in intake.WRITERS[engine]}
     names |= {f"report: {name}" for name in ("reps", "daily", "commitments")}
     names |= {"live: update latency", f"live: {live.WRITES_PER_SECOND} writes/s on an idle TUI"}
+    if moved:
+        names.add(f"move: {move.NAME}")
     return names | {"import: website-form CSV"}
 
 
@@ -119,6 +122,8 @@ def run_engine(
                 big, rows=size.import_rows, people=made.people, moment=moment, workdir=workdir
             )),
         )  # fmt: skip
+        if engine == "sqlite" and pg_server.startswith("postgres"):
+            steps += (("move", lambda: move.run(big, pg_server=pg_server, workdir=workdir)),)
         for name, step in steps:
             log(f"{engine}: {name}")
             started = time.perf_counter()
