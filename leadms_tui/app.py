@@ -188,11 +188,23 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._changes_shown_at = time.monotonic()
         if live.touches(changes, {"notifications"}):
             self._check_notifications()
+        if live.touches(changes, {"settings"}):
+            self._reload_settings()
         if not self.screen_stack:  # shutting down
             return
         screen = self.screen  # a modal on top: the screen under it reloads when it returns
         if screen.is_mounted and hasattr(screen, "data_changed"):
             screen.data_changed(changes)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="settings")
+    def _reload_settings(self) -> None:
+        """An admin changed a team setting (timezone, currency, ...) somewhere: use it here."""
+        from leadms_tui.domain import recent
+
+        with self.database.reading() as session:
+            recent.forget(session)
+            settings = load_settings(session)
+        self.call_from_thread(setattr, self, "settings", settings)
 
     @work(
         thread=True,

@@ -19,12 +19,16 @@ _LINE_ENDS = re.compile(r"\r\n?")
 
 def clean_line(value: str) -> str:
     """One-line text (a name, a title): tabs and line breaks become spaces."""
+    if not _IN_A_LINE.search(value) and "\r" not in value:
+        return value  # nearly always: one scan instead of two substitutions
     value = _LINE_ENDS.sub("\n", value)
     return _IN_A_LINE.sub(lambda m: " " if m.group() in "\t\n" else REPLACEMENT, value)
 
 
 def clean_text(value: str) -> str:
     """Text with lines (a message, a note): tabs and newlines kept, CR LF made LF."""
+    if not _IN_LINES.search(value) and "\r" not in value:
+        return value
     return _IN_LINES.sub(REPLACEMENT, _LINE_ENDS.sub("\n", value))
 
 
@@ -34,9 +38,15 @@ def clean_optional(value: str | None, *, lines: bool = False) -> str | None:
     return clean_text(value) if lines else clean_line(value)
 
 
+_SCALARS = (int, float, bool, type(None))
+
+
 def clean_data(value: Any) -> Any:
     """Every string in a JSON-like value (keys included), cleaned as text with lines."""
-    if isinstance(value, str):
+    kind = type(value)
+    if kind in _SCALARS:  # exact types first: every audit event's changes come through here
+        return value
+    if kind is str or isinstance(value, str):
         return clean_text(value)
     if isinstance(value, dict):
         return {clean_text(str(k)): clean_data(v) for k, v in value.items()}
