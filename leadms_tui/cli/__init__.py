@@ -22,6 +22,7 @@ from leadms_tui.cli import (
     rules,
     settings,
     users,
+    web,
 )
 from leadms_tui.cli.common import LeadMSGroup, database_url, options
 
@@ -53,6 +54,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(bench.app, name="bench")
 app.add_typer(auth.tokens_app, name="tokens")
 app.command("demo")(demo.demo)
+app.command("web")(web.web)
 app.command("login")(auth.login)
 app.command("logout")(auth.logout)
 app.command("whoami")(auth.whoami)

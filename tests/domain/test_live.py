@@ -5,6 +5,8 @@ import multiprocessing
 import time
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
 
 from leadms_tui.domain import live
 from leadms_tui.domain.audit import SYSTEM
@@ -93,3 +95,32 @@ def test_touches():
     assert live.touches(frozenset({"calls"}), {"calls", "leads"})
     assert not live.touches(frozenset({"users"}), {"calls", "leads"})
     assert live.touches(live.EVERYTHING, {"calls"})
+
+
+@pytest.mark.postgres
+def test_a_commit_that_fails_with_its_notify_fails_as_a_write_does(pg_url):
+    """On PostgreSQL the NOTIFY rides with the COMMIT: a commit refused by the server is
+    still SQLAlchemy's error (retried or reported as any write failure), nothing is
+    announced, and the connection serves the next write."""
+    database = Database(pg_url)
+    listening = live.Listener(database.url)
+    try:
+        listening.wait(0.1)
+        with database.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE deferred_check (id int, CONSTRAINT once UNIQUE (id) "
+                "DEFERRABLE INITIALLY DEFERRED)"
+            )
+        _collect(listening, seconds=0.5)
+
+        def twice(session):
+            session.execute(text("INSERT INTO deferred_check VALUES (1), (1)"))
+
+        with pytest.raises(IntegrityError):
+            database.write(twice)  # the unique check runs at COMMIT
+        assert _collect(listening, seconds=1.0) == set()
+        database.write(lambda s: s.execute(text("INSERT INTO deferred_check VALUES (2)")))
+        assert "deferred_check" in _collect(listening, want="deferred_check")
+    finally:
+        listening.close()
+        database.dispose()

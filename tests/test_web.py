@@ -1,0 +1,258 @@
+"""`leadms web`: the TUI in a real browser (Debian's headless chromium, driven by Playwright),
+signed in like a terminal; and what it refuses or warns about before it serves."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from leadms_tui.cli import app
+from leadms_tui.cli.web import is_loopback
+from leadms_tui.domain import clock
+from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.db import open_database
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
+from leadms_tui.domain.models import FollowUp, Role
+from leadms_tui.domain.team.users import add_user
+
+PASSWORD = "web sign-in 42"
+
+# textual-serve keeps its xterm.js terminal in a closure. The page's code sets it as the
+# `terminal` property of its own object: a setter on Object.prototype (installed before the
+# page's scripts run) keeps a reference, so the test reads the screen as the browser has it.
+CATCH_TERMINAL = """
+Object.defineProperty(Object.prototype, "terminal", {
+  configurable: true,
+  get() { return undefined; },
+  set(value) {
+    Object.defineProperty(this, "terminal", {
+      value, writable: true, configurable: true, enumerable: true,
+    });
+    if (value && value.buffer && value.loadAddon) window.leadmsTerminal = value;
+  },
+});
+"""
+SCREEN_TEXT = """() => {
+  const terminal = window.leadmsTerminal;
+  if (!terminal) return "";
+  const buffer = terminal.buffer.active;
+  const lines = [];
+  for (let row = 0; row < terminal.rows; row++) {
+    const line = buffer.getLine(buffer.viewportY + row);
+    lines.push(line ? line.translateToString(true) : "");
+  }
+  return lines.join("\\n");
+}"""
+# The colour of an input's left border, found by its placeholder: it changes with focus.
+INPUT_BORDER = """(placeholder) => {
+  const terminal = window.leadmsTerminal;
+  const buffer = terminal.buffer.active;
+  for (let row = 0; row < terminal.rows; row++) {
+    const line = buffer.getLine(buffer.viewportY + row);
+    const text = line.translateToString(true);
+    const at = text.indexOf(placeholder);
+    const cell = at < 0 ? null : line.getCell(text.lastIndexOf("\u258a", at));
+    if (cell) return `${cell.getFgColorMode()}/${cell.getFgColor()}`;
+  }
+  return "";
+}"""
+
+
+@pytest.fixture
+def web_db(tmp_path) -> str:
+    """Rep ana, with a lead and a follow-up already due, so the day view has a row."""
+    url = f"sqlite:///{tmp_path / 'leadms.db'}"
+    database = open_database(url)
+    ana = database.write(
+        lambda s: add_user(s, "ana", role=Role.REP, actor=SYSTEM, password=PASSWORD)
+    )
+    lead = create_lead(
+        database,
+        LeadCreate(name="Dora Due", phone="+44 7700 900111", channel="website", owner_id=ana.id),
+        actor=ana.actor,
+    )
+    due = clock.now() - timedelta(minutes=5)
+    database.write(
+        lambda s: s.add(FollowUp(lead_id=lead.lead_id, owner_id=ana.id, reason="Call", due_at=due))
+    )
+    database.dispose()
+    return url
+
+
+def test_loopback_addresses():
+    assert all(map(is_loopback, ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost"]))
+    assert not any(map(is_loopback, ["0.0.0.0", "::", "", "192.168.1.20", "crm.example.com"]))
+
+
+def test_loopback_is_the_default():
+    result = CliRunner().invoke(app, ["web", "--help"])
+    assert result.exit_code == 0 and "127.0.0.1" in result.output
+
+
+def test_unreachable_database_is_one_line_before_serving():
+    result = _leadms("postgresql://nobody@127.0.0.1:1/none", "web")
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+
+
+def test_a_database_without_users_is_refused(tmp_path):
+    """Its first-run setup would make whoever reaches the page the admin."""
+    result = _leadms(f"sqlite:///{tmp_path / 'new.db'}", "web", "--port", str(_free_port()))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr == (
+        "error: this database has no users yet: run `leadms` in a terminal first\n"
+    )
+
+
+def test_a_port_in_use_is_one_line(web_db):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = _leadms(web_db, "web", "--port", str(taken.getsockname()[1]))
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: cannot listen on 127.0.0.1:")
+    assert result.stderr.count("\n") == 1
+
+
+def test_any_other_address_gets_the_reverse_proxy_warning(tmp_path, web_db):
+    with _serving(tmp_path, web_db, "--host", "0.0.0.0", "--port", str(_free_port())) as server:
+        server.wait_for(lambda: "Serving Lead MS on" in server.out.read_text(), "serving line")
+        warning = server.err.read_text()
+    assert "0.0.0.0 is not a loopback address" in warning
+    assert "plain HTTP" in warning and "reverse proxy with TLS" in warning
+    assert "README: In a browser" in warning
+
+
+@pytest.mark.browser
+def test_sign_in_in_a_real_browser_shows_the_day_view(tmp_path, web_db):
+    chromium = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    port = _free_port()
+    with _serving(tmp_path, web_db, "--port", str(port)) as server, sync_playwright() as pw:
+        server.wait_for(lambda: _listening(port), f"server on port {port}")
+        browser = pw.chromium.launch(executable_path=chromium, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.route("**/fonts.googleapis.com/**", lambda route: route.abort())  # offline CI
+            page.add_init_script(CATCH_TERMINAL)
+            page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
+
+            def screen() -> str:
+                return page.evaluate(SCREEN_TEXT)
+
+            server.wait_for(lambda: "Sign in to Lead MS" in screen(), "sign-in screen", screen)
+            page.evaluate("() => window.leadmsTerminal.focus()")
+            blurred = page.evaluate(INPUT_BORDER, "password")
+            page.keyboard.type("ana")
+            page.keyboard.press("Enter")  # on to the password: type it only once it has focus
+            server.wait_for(
+                lambda: page.evaluate(INPUT_BORDER, "password") != blurred,
+                "focus on the password",
+                screen,
+            )
+            page.keyboard.type(PASSWORD)
+            page.keyboard.press("Enter")
+            server.wait_for(lambda: "Follow-ups due" in screen(), "day view", screen)
+            server.wait_for(lambda: "Dora Due" in screen(), "lead in the day view", screen)
+            shot = page.screenshot(path=tmp_path / "day-view.png")
+        finally:
+            browser.close()
+    assert shot.startswith(b"\x89PNG\r\n\x1a\n") and len(shot) > 20_000
+    if target := os.environ.get("LEADMS_WEB_SCREENSHOT"):
+        Path(target).write_bytes(shot)
+
+
+def _chromium_or_skip() -> str:
+    """Debian's chromium (Playwright downloads no browser of its own here)."""
+    chromium = shutil.which("chromium")
+    reason = None
+    if chromium is None:
+        reason = "Debian's chromium is not installed (apt-get install chromium; .ci/run does)"
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        reason = "the playwright package is missing: pip install -e '.[dev]'"
+    if reason:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    assert chromium is not None
+    return chromium
+
+
+def _leadms(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "leadms_tui", "--database-url", url, *args]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+@dataclass
+class Served:
+    process: subprocess.Popen
+    out: Path
+    err: Path
+
+    def wait_for(self, ready: Callable[[], bool], what: str, screen=None) -> None:
+        """Until `ready()`, failing with the server's stderr (and the screen) if it does not
+        come, or at once if the server has stopped."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and self.process.poll() is None:
+            if ready():
+                return
+            time.sleep(0.2)
+        shown = f"\nscreen:\n{screen()}" if screen else ""
+        pytest.fail(f"no {what}; server stderr:\n{self.err.read_text()}{shown}")
+
+
+@contextmanager
+def _serving(tmp_path: Path, url: str, *args: str) -> Iterator[Served]:
+    """`leadms web ARGS` in its own process group, stopped with the TUIs it started."""
+    out, err = tmp_path / "web.out", tmp_path / "web.err"
+    command = [sys.executable, "-m", "leadms_tui", "--database-url", url, "web", *args]
+    with out.open("wb") as stdout, err.open("wb") as stderr:
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+        )
+    try:
+        yield Served(process, out, err)
+    finally:
+        _stop(process)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """SIGTERM to the whole group (the server and the TUI it runs per browser tab), then
+    SIGKILL to whatever is left of it."""
+    with suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    with suppress(subprocess.TimeoutExpired):
+        server.wait(timeout=10)
+    with suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait(timeout=10)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.5)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
