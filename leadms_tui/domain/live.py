@@ -19,6 +19,8 @@ from sqlalchemy import Engine, event
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
+from leadms_tui.domain import clock
+
 CHANNEL = "leadms_changes"
 EVERYTHING = frozenset({"*"})  # changes were missed (a reconnect, a pruned backlog): reload all
 SQLITE_POLL_SECONDS = 0.1
@@ -77,7 +79,7 @@ def _announce_postgres(dbapi: Any, tables: str) -> None:
 def _announce_sqlite(dbapi: Any, tables: str) -> None:
     try:
         cursor = dbapi.execute(
-            "INSERT INTO live_changes (at, tables) VALUES (?, ?)", (time.time(), tables)
+            "INSERT INTO live_changes (at, tables) VALUES (?, ?)", (clock.now().timestamp(), tables)
         )
     except sqlite3.OperationalError:  # a database before migration 0010: nobody listens
         return
