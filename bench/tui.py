@@ -24,18 +24,30 @@ from typing import Any
 
 from sqlalchemy import event, select
 
-from bench.common import ROOT, TIMEZONE, Result, conninfo, engine_of, median, p95, sqlite_path
+from bench.common import (
+    REGION,
+    ROOT,
+    TIMEZONE,
+    Result,
+    conninfo,
+    engine_of,
+    median,
+    p95,
+    sqlite_path,
+)
 from bench.people import national
 from bench.queries import busiest_rep
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Lead, User
 from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
-from leadms_tui.screens.lead_list import TYPING_PAUSE
+from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
+from leadms_tui.screens.lead_list import PAGE_SIZE, TYPING_PAUSE
 
 COLUMNS, ROWS = 120, 40
 PAINT_RATIO = 1.5
 LATENCY_MS = 100
+SEARCH_RATIO = 1.2  # phone search result p95 against the bare search app's (issue 17)
 RSS_MB = 200
 CHILD_SECONDS = 300
 
@@ -124,6 +136,31 @@ def day_view_statements(db: Database, rep_id: int, moment: datetime) -> list[tup
     return captured
 
 
+def search_statements(db: Database, phones: list[str]) -> dict[str, list[tuple[str, Any]]]:
+    """Per phone as typed, the statements of the lead list's search for it."""
+    captured: dict[str, list[tuple[str, Any]]] = {}
+    current: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if not statement.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")):
+            current.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        for phone in phones:
+            current = captured[phone] = []
+            with db.reading() as session:
+                search_leads(
+                    session=session,
+                    where=LeadFilter(text=phone),
+                    phone_region=REGION,
+                    limit=PAGE_SIZE + 1,
+                )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", capture)
+    return captured
+
+
 def _phones(db: Database, count: int) -> list[str]:
     """Phones of stored leads as a UK user types them (spread over the whole table)."""
     with db.reading() as session:
@@ -149,6 +186,8 @@ def run(
         statements = workdir / "day-view-statements.pickle"
         statements.write_bytes(pickle.dumps(day_view_statements(db, rep_id, moment)))
         phones = _phones(db, samples + 1)  # the first search warms up
+        searches = workdir / "search-statements.pickle"
+        searches.write_bytes(pickle.dumps(search_statements(db, phones)))
     finally:
         db.dispose()
     dsn = sqlite_path(url) if engine == "sqlite" else conninfo(url)
@@ -168,7 +207,10 @@ def run(
     pilot_rss = timings.pop("rss_kib")
     _headless(["bare-push", str(samples), str(out)])
     timings["bare_push"] = json.loads(out.read_text())
-    for leftover in (statements, out, Path(marker)):
+    pause = str(TYPING_PAUSE)
+    _headless(["bare-search", engine, dsn, str(searches), ",".join(phones), pause, str(out)])
+    timings["bare_search"] = json.loads(out.read_text())
+    for leftover in (statements, searches, out, Path(marker)):
         leftover.unlink(missing_ok=True)
     return _results(engine, app_times, bare_times, max(rss), bare_rss, pilot_rss, timings)
 
@@ -199,13 +241,34 @@ def _results(
     ]
 
     def latency(
-        name: str, key: str, targeted: bool, note: str = "", baseline: str = "", versus: str = ""
+        name: str,
+        key: str,
+        targeted: bool,
+        note: str = "",
+        baseline: str = "",
+        versus: str = "",
+        within: float | None = None,  # the target as a ratio to the baseline's p95
     ) -> None:
         values = [v * 1000 for v in timings[key]] or [math.nan]  # no rows to move or open
         figure = p95(values)
         base = [v * 1000 for v in timings[baseline]] if baseline else []
         if base:
             note += f"; baseline median {median(base):.1f} ms"
+        if within is not None and base:
+            results.append(
+                Result(
+                    engine,
+                    f"TUI: {name}",
+                    figure,
+                    "ms p95",
+                    p95(base),
+                    versus,
+                    target=f"≤ {within}x baseline",
+                    met=figure <= within * p95(base),
+                    note=f"median {median(values):.1f} ms, {len(values)} samples{note}",
+                )
+            )
+            return
         results.append(
             Result(
                 engine,
@@ -234,8 +297,11 @@ def _results(
         "phone search result",
         "search",
         True,
-        f"; from the last key, incl. the {TYPING_PAUSE * 1000:.0f} ms typing pause; "
+        f"; from the last key, incl. the {TYPING_PAUSE * 1000:.0f} ms typing pause (in both); "
         f"after it p95 {p95(after):.1f} ms",
+        baseline="bare_search",
+        versus="bare Textual app: same pause, the search's statements, plain driver, p95",
+        within=SEARCH_RATIO,
     )
     mb = max(app_rss, pilot_rss) / 1024
     results.append(

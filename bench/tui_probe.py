@@ -4,6 +4,7 @@
     python -m bench.tui_probe bare ENGINE DSN STATEMENTS MARKER  # bare Textual app
     python -m bench.tui_probe pilot URL USER NOW SAMPLES PHONES OUT
     python -m bench.tui_probe bare-push SAMPLES OUT               # bare Textual screen pushes
+    python -m bench.tui_probe bare-search ENGINE DSN STATEMENTS PHONES PAUSE OUT
 
 `paint` and `bare` write the wall-clock time of their first paint with data to MARKER
 and exit; `pilot` drives Lead MS headless and writes its timings (seconds) as JSON.
@@ -355,6 +356,96 @@ def bare_push(samples: str, out: str) -> None:
     Path(out).write_text(json.dumps(asyncio.run(drive())))
 
 
+def bare_search(engine: str, dsn: str, statements: str, phones: str, pause: str, out: str) -> None:
+    """The baseline of "phone search result": a bare Textual app with a search box and a
+    table. Typing waits for the same pause as the lead list, then a thread runs the lead
+    list's own statements for that text (captured by `bench.tui`) with the plain driver
+    and fills the table with the rows. Timed as the lead list is: last key to painted."""
+    import pickle
+
+    from textual import on, work
+    from textual.app import App, ComposeResult
+    from textual.timer import Timer
+    from textual.widgets import DataTable, Footer, Header, Input
+
+    by_text = pickle.loads(Path(statements).read_bytes())
+    typing_pause = float(pause)
+
+    class Search(App[None]):
+        def __init__(self) -> None:
+            super().__init__()
+            self.shown: dict[str, float] = {}
+            self._typing: Timer | None = None
+            self._conn: Any = None
+
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Input()
+            yield DataTable(cursor_type="row")
+            yield Footer()
+
+        def on_mount(self) -> None:
+            self.query_one(DataTable).add_columns(*(f"c{i}" for i in range(WIDTH)))
+            self.query_one(Input).focus()
+
+        @on(Input.Changed)
+        def _changed(self) -> None:
+            if self._typing is not None:
+                self._typing.stop()
+            self._typing = self.set_timer(typing_pause, self._search)
+
+        def _search(self) -> None:
+            self._load(self.query_one(Input).value)
+
+        @work(thread=True, exclusive=True)
+        def _load(self, text: str) -> None:
+            if self._conn is None:
+                if engine == "sqlite":
+                    import sqlite3
+
+                    self._conn = sqlite3.connect(dsn, check_same_thread=False)
+                else:
+                    import psycopg
+
+                    self._conn = psycopg.connect(dsn, autocommit=True)
+            rows: list[Any] = []
+            for sql, params in by_text.get(text, []):
+                rows = list(self._conn.execute(sql, params))
+            self.call_from_thread(self._show, text, rows)
+
+        def _show(self, text: str, rows: list[Any]) -> None:
+            table = self.query_one(DataTable)
+            table.clear()
+            for row in rows:
+                cells = [str(value) for value in row[:WIDTH]]
+                table.add_row(*cells, *([""] * (WIDTH - len(cells))))
+            self.shown[text] = time.perf_counter()
+
+    async def drive() -> list[float]:
+        app, times = Search(), []
+        async with app.run_test(size=(120, 40)):
+            await asyncio.sleep(0.5)
+            for phone in phones.split(","):
+                app.query_one(Input).value = ""
+                await asyncio.sleep(typing_pause + IDLE)
+                app.shown.clear()
+                for char in phone:
+                    _send(app, "space" if char == " " else char)
+                typed = time.perf_counter()
+                await _until(lambda phone=phone: phone in app.shown)
+                await _painted_async(app)
+                times.append(time.perf_counter() - typed)
+        return times[1:]
+
+    Path(out).write_text(json.dumps(asyncio.run(drive())))
+
+
 if __name__ == "__main__":
-    modes = {"paint": paint, "bare": bare, "pilot": pilot, "bare-push": bare_push}
+    modes = {
+        "paint": paint,
+        "bare": bare,
+        "pilot": pilot,
+        "bare-push": bare_push,
+        "bare-search": bare_search,
+    }
     modes[sys.argv[1]](*sys.argv[2:])

@@ -14,6 +14,7 @@ from textual.content import Content
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.timer import Timer
+from textual.widgets import Input
 
 from leadms_tui.domain import live
 from leadms_tui.domain.db import Database
@@ -270,8 +271,13 @@ class LeadMSApp(ReportsFailures, App[None]):
                 while not self._screen_takes_keys() and waited < TYPE_AHEAD_PATIENCE:
                     await asyncio.sleep(0.01)
                     waited += 0.01
-                await super().on_event(self._typed_ahead.popleft())
-                if self._typed_ahead:
+                key = self._typed_ahead.popleft()
+                typing = key.is_printable and isinstance(self.focused, Input)
+                await super().on_event(key)
+                # Characters typed into a field go straight on, queued in order behind each
+                # other: waiting for each to settle let the field's typing pause run a search
+                # per character. Any other key waits, so it acts on what they did.
+                if self._typed_ahead and not (typing and self._typed_ahead[0].is_printable):
                     await _settled()
         finally:
             self._delivering = False
