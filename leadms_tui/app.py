@@ -30,7 +30,7 @@ TYPE_AHEAD_PATIENCE = 10.0  # seconds typed-ahead keys wait for a screen to get 
 LIVE_WAIT_SECONDS = 0.5  # how long the listener blocks: also how long quitting may wait for it
 # At most one reload of the screen shown per window, however many writes arrive in it: 100
 # writes a second cost an idle TUI at most 1/window reloads.
-LIVE_BATCH_SECONDS = 0.25
+LIVE_BATCH_SECONDS = 0.5
 
 
 class LeadMSApp(ReportsFailures, App[None]):
