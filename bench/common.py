@@ -1,5 +1,6 @@
 """What the benchmarks share: sizes, scratch databases, result rows and small statistics."""
 
+import argparse
 import math
 import os
 import statistics
@@ -133,6 +134,15 @@ def scratch_database(engine: str, *, name: str, workdir: Path, pg_server: str) -
 def _remove_sqlite(path: Path) -> None:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
+
+
+def parse_engines(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """`--engines sqlite,postgres` as a list; anything else is a usage error."""
+    engines = [e.strip() for e in text.split(",") if e.strip()]
+    unknown = sorted(set(engines) - {"sqlite", "postgres"})
+    if unknown or not engines:
+        parser.error(f"--engines: sqlite and/or postgres, not {', '.join(unknown) or 'nothing'}")
+    return engines
 
 
 def log(message: str) -> None:

@@ -31,6 +31,7 @@ from bench.common import (
     Size,
     conninfo,
     log,
+    parse_engines,
     scratch_database,
     working_moment,
 )
@@ -182,10 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, help="for SQLite files and the CSV (default: temp)")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="any database on the server")
     args = parser.parse_args(argv)
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    unknown = sorted(set(engines) - {"sqlite", "postgres"})
-    if unknown or not engines:
-        parser.error(f"--engines: sqlite and/or postgres, not {', '.join(unknown) or 'nothing'}")
+    engines = parse_engines(parser, args.engines)
     size = SIZES[args.size]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="leadms-bench-") as temporary:

@@ -59,6 +59,7 @@ from bench.common import (
     TIMEZONE,
     conninfo,
     log,
+    parse_engines,
     scratch_database,
     sqlite_path,
 )
@@ -1012,10 +1013,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", type=Path, help="for SQLite files and the service log")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="any database on the server")
     args = parser.parse_args(argv)
-    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    unknown = sorted(set(engines) - {"sqlite", "postgres"})
-    if unknown or not engines:
-        parser.error(f"--engines: sqlite and/or postgres, not {', '.join(unknown) or 'nothing'}")
+    engines = parse_engines(parser, args.engines)
     if args.minutes <= 0 or args.clients < 1 or args.max_requests < 1:
         parser.error("--minutes, --clients and --max-requests must be more than 0")
     seconds = args.minutes * 60

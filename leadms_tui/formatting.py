@@ -1,11 +1,10 @@
 """How text, times, ages and phones read on screen (team timezone, short and scannable)."""
 
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from rich.text import Text
 
-from leadms_tui.domain import clock
+from leadms_tui.domain.clock import local
 from leadms_tui.domain.leads.phones import display_phone
 from leadms_tui.domain.text import visible
 
@@ -24,10 +23,6 @@ def shown(value: object, style: str = "") -> Text:
 def titled(title: str, data: object, after: str = "") -> Text:
     """A modal's heading: the title in bold, then the lead (data, shown literally)."""
     return Text.assemble((title, "bold"), " — ", shown(data), after)
-
-
-def local(moment: datetime, timezone: str) -> datetime:
-    return clock.as_utc(moment).astimezone(ZoneInfo(timezone))
 
 
 def hhmm(moment: datetime, timezone: str) -> str:

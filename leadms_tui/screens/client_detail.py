@@ -243,7 +243,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         table = self.focused
         if not isinstance(table, DataTable) or table.id != "tasks":
             return None
-        return self._tasks.get(_key_at_cursor(table) or "")
+        return self._tasks.get(table.key_at_cursor() or "")
 
     def action_finish_task(self, state: str) -> None:
         task = self.current_task()
@@ -317,7 +317,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         table = self.focused
         if not isinstance(table, DataTable) or table.id not in ("leads", "sales"):
             return None
-        key = _key_at_cursor(table)
+        key = table.key_at_cursor()
         if key is None:
             return None
         number = key if table.id == "leads" else str(table.get_row(key)[1])
@@ -404,9 +404,3 @@ def _progress(tasks: list[TaskRow]) -> tuple[int, int]:
     counted = [t for t in tasks if t.state != TaskState.CANCELLED]
     finished = sum(1 for t in counted if t.state in (TaskState.DONE, TaskState.SKIPPED))
     return finished, len(counted)
-
-
-def _key_at_cursor(table: DataTable) -> str | None:
-    if not table.row_count:
-        return None
-    return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value

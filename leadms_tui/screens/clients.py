@@ -113,25 +113,26 @@ class ClientListScreen(WithApp, Screen[None]):
             return
         self._shown_generation = message.generation
         rows, more = message.rows[:LIMIT], len(message.rows) > LIMIT
-        table = self.query_one("#clients", DataTable)
-        kept = self._current_key()
-        table.clear()
         self._rows = {str(row.id): row for row in rows}
         currency = self.leadms.settings.currency
-        for row in rows:
-            table.add_row(
-                row.number,
-                row.name,
-                formatting.phone(row.phone),
-                row.status,
-                row.owner or "—",
-                str(row.sales),
-                format_money(row.value, currency),
-                str(row.open_tasks) if row.open_tasks else "",
-                key=str(row.id),
-            )
-        if kept in self._rows:
-            table.move_cursor(row=table.get_row_index(kept), animate=False)
+        self.query_one("#clients", TextTable).refill(
+            [
+                (
+                    str(row.id),
+                    (
+                        row.number,
+                        row.name,
+                        formatting.phone(row.phone),
+                        row.status,
+                        row.owner or "—",
+                        str(row.sales),
+                        format_money(row.value, currency),
+                        str(row.open_tasks) if row.open_tasks else "",
+                    ),
+                )
+                for row in rows
+            ]
+        )
         if more:
             count = f"showing first {LIMIT} clients: type to narrow"
         elif rows:
@@ -146,14 +147,8 @@ class ClientListScreen(WithApp, Screen[None]):
 
     # --- keys ------------------------------------------------------------------
 
-    def _current_key(self) -> str | None:
-        table = self.query_one("#clients", DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
-
     def current_client(self) -> ClientRow | None:
-        return self._rows.get(self._current_key() or "")
+        return self._rows.get(self.query_one("#clients", TextTable).key_at_cursor() or "")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "open_client":

@@ -127,25 +127,26 @@ class CommissionsScreen(WithApp, Screen[None]):
         if message.month != self.month:
             return  # the manager already moved on to another month
         currency = self.leadms.settings.currency
-        table = self.query_one("#commissions", DataTable)
-        kept = self._cursor_key()
-        table.clear()
         self._rows = {str(row.id): row for row in message.rows}
-        for row in message.rows:
-            table.add_row(
-                row.rep,
-                f"{row.sold_on:%a %d}",  # the month is in the title
-                row.client_number,
-                _money(row.amount, row.currency, currency),
-                Text(str(row.state), style=STATE_STYLE.get(row.state, "")),
-                Text(f"{row.share.normalize():f}%", justify="right"),
-                _money(row.value, row.currency, currency),
-                row.lead_number,
-                row.product or "—",
-                key=str(row.id),
-            )
-        if kept in self._rows:
-            table.move_cursor(row=table.get_row_index(kept))
+        self.query_one("#commissions", TextTable).refill(
+            [
+                (
+                    str(row.id),
+                    (
+                        row.rep,
+                        f"{row.sold_on:%a %d}",  # the month is in the title
+                        row.client_number,
+                        _money(row.amount, row.currency, currency),
+                        Text(str(row.state), style=STATE_STYLE.get(row.state, "")),
+                        Text(f"{row.share.normalize():f}%", justify="right"),
+                        _money(row.value, row.currency, currency),
+                        row.lead_number,
+                        row.product or "—",
+                    ),
+                )
+                for row in message.rows
+            ]
+        )
         self._show_totals(message.rows, currency)
         self.refresh_bindings()
 
@@ -177,10 +178,7 @@ class CommissionsScreen(WithApp, Screen[None]):
     # --- the row under the cursor and the keys --------------------------------------
 
     def _cursor_key(self) -> str | None:
-        table = self.query_one("#commissions", DataTable)
-        if not table.row_count:
-            return None
-        return table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
+        return self.query_one("#commissions", TextTable).key_at_cursor()
 
     def _current(self) -> CommissionRow | None:
         return self._rows.get(self._cursor_key() or "")

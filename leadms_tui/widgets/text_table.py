@@ -51,7 +51,7 @@ class TextTable(DataTable):
                     if as_cell(value) != shown_now[column]:
                         self.update_cell_at(Coordinate(index, column), value)
             return
-        kept = self._key_at_cursor()
+        kept = self.key_at_cursor()
         old_row, scrolled_x, scrolled_y = self.cursor_row, self.scroll_x, self.scroll_y
         self.clear()
         for key, cells in rows:
@@ -62,7 +62,8 @@ class TextTable(DataTable):
         self.move_cursor(row=row, animate=False, scroll=False)
         self.call_after_refresh(self.scroll_to, scrolled_x, scrolled_y, animate=False)
 
-    def _key_at_cursor(self) -> str | None:
+    def key_at_cursor(self) -> str | None:
+        """The key of the row under the cursor, if there is a row."""
         if not self.row_count or self.cursor_row < 0:
             return None
         return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value

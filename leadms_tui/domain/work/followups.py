@@ -203,18 +203,17 @@ def _tell_owners(
 ) -> None:
     """A follow-up moved or handed over by someone else: its rep (and the new one) hear of it
     in their inbox, and as a toast in an open TUI."""
-    local = clock.local(due_at or followup.due_at, load_settings(session).timezone)
+    timezone = load_settings(session).timezone
+    due = f"{clock.local(due_at or followup.due_at, timezone):%a %d %b %H:%M}"
     what = f"{lead.number} {lead.name}: follow-up"
-    told = {
-        followup.owner_id: f"{what} moved to {local:%a %d %b %H:%M} by {actor.name}"
-        if due_at is not None
-        else None,
-        new_owner_id: f"{what} due {local:%a %d %b %H:%M} handed to you by {actor.name}",
-    }
+    told: dict[int | None, str] = {}
     if new_owner_id is not None and new_owner_id != followup.owner_id:
         told[followup.owner_id] = f"{what} handed to someone else by {actor.name}"
+        told[new_owner_id] = f"{what} due {due} handed to you by {actor.name}"
+    elif due_at is not None:
+        told[followup.owner_id] = f"{what} moved to {due} by {actor.name}"
     for user_id, message in told.items():
-        if user_id is not None and message and user_id != actor.user_id:
+        if user_id is not None and user_id != actor.user_id:
             session.add(
                 Notification(user_id=user_id, lead_id=lead.id, created_at=at, message=message)
             )
