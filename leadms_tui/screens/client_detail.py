@@ -26,6 +26,7 @@ from leadms_tui.domain.sales.money import format_money
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
 from leadms_tui.widgets.field_view import FieldsPanel, LoadedFields, load_fields
+from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -95,7 +96,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static("Loading…", id="client-info")
+        yield Fitted("Loading…", id="client-info")
         with VerticalScroll():
             panel = FieldsPanel()
             panel.border_title = "Fields"

@@ -15,6 +15,7 @@ from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
 from leadms_tui.widgets.field_view import FieldsPanel, LoadedFields, load_fields
+from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -69,7 +70,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         yield Header()
         with Horizontal():
             with VerticalScroll(id="contact-pane", can_focus=False):
-                yield Static("Loading…", id="contact")
+                yield Fitted("Loading…", id="contact")
                 yield FieldsPanel()
             with Vertical(id="right"):
                 related = TextTable(id="related", cursor_type="row")

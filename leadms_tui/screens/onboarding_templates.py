@@ -19,6 +19,7 @@ from leadms_tui.domain.sales.onboarding import StepSpec, TemplateInfo, list_temp
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import WithApp
+from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -137,7 +138,7 @@ class OnboardingEditor(WithApp, Vertical):
                 steps.add_column("Title")
                 steps.add_column("Owner")
                 yield steps
-                preview = Static("", id="onboarding-preview")
+                preview = Fitted("", id="onboarding-preview")
                 preview.border_title = "A sale today would make"
                 yield preview
                 yield Label("", id="onboarding-error")

@@ -34,6 +34,7 @@ from leadms_tui.domain.work.rules import (
     set_rule_enabled,
 )
 from leadms_tui.screens.base import WithApp
+from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -125,7 +126,7 @@ class RulesEditor(WithApp, Vertical):
         table.add_column("Name", width=36)
         table.add_column("What it does")
         yield table
-        preview = Static("", id="preview")
+        preview = Fitted("", id="preview")
         preview.border_title = "Preview"
         yield preview
 
@@ -355,7 +356,7 @@ class RuleModal(WithApp, ModalScreen[bool]):
             )
             yield field("To", entry(params.get("to"), "to", "owner, managers or a username"))
             yield field("", Checkbox("Enabled", rule.enabled, id="enabled", compact=True))
-            yield Static("", id="rule-preview")
+            yield Fitted("", id="rule-preview")
             yield Label("", id="rule-error")
         yield KeyFooter()
 

@@ -28,6 +28,7 @@ from leadms_tui.domain.fields.values import context
 from leadms_tui.domain.models import FieldEntity, FieldKind
 from leadms_tui.screens.base import WithApp
 from leadms_tui.screens.settings.form import FormModal, entry, row
+from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
@@ -166,7 +167,7 @@ class FieldsTab(WithApp, Vertical):
             with VerticalScroll(id="form-preview-box") as box:
                 box.border_title = "Form preview"
                 box.can_focus = False
-                yield Static("", id="form-preview")
+                yield Fitted("", id="form-preview")
 
     def on_mount(self) -> None:
         self.reload()
@@ -378,7 +379,7 @@ class FieldModal(FormModal[FieldSpec | None]):
             yield row("Help text", entry(spec and spec.help_text, "field-help",
                                          "shown under the field"))  # fmt: skip
             yield row("Section", entry(spec and spec.section, "field-section", "empty: Details"))
-            yield Static("", id="field-preview", classes="form-note")
+            yield Fitted("", id="field-preview", classes="form-note")
             yield Label("", id="form-error")
         yield KeyFooter()
 
