@@ -450,9 +450,16 @@ def run_tui(
     welcome: str | None = None,
 ) -> int:
     """Run the TUI; returns its exit code (non-zero after a crash, so scripts can tell)."""
-    # textual-image asks the terminal what images it can draw: only possible before Textual runs
-    import leadms_tui.widgets.field_view  # noqa: F401
+    from leadms_tui.domain.fields.definitions import has_image_fields
+    from leadms_tui.widgets.field_view import prepare_image_previews
 
+    try:
+        with database.reading() as session:
+            images = has_image_fields(session)
+    except Exception:
+        images = False
+    if images:
+        prepare_image_previews()  # asks the terminal: only possible before Textual runs
     app = LeadMSApp(database, signed_in=signed_in, username=username, welcome=welcome)
     app.run()
     return app.return_code or 0

@@ -2,27 +2,31 @@
 images previewed in the terminal, file lines the cursor can rest on (screens/field_files.py
 opens and saves them).
 
-Import this module before Textual starts (run_tui does): textual-image asks the terminal
-what it can draw, which cannot be done once Textual reads the keyboard.
+Images need `prepare_image_previews()` before Textual starts (run_tui calls it when the
+database has image fields): textual-image asks the terminal what it can draw, which cannot
+be done once Textual reads the keyboard. Without it an image shows as its name only.
 """
 
 import io
+import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from PIL import Image as PILImage
 from rich.text import Text
 from sqlmodel import Session
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widget import Widget
 from textual.widgets import Label, Static
-from textual_image.widget import Image
 
 from leadms_tui import formatting
 from leadms_tui.domain.fields.files import read_file
 from leadms_tui.domain.fields.kinds import FILE_KINDS
 from leadms_tui.domain.fields.values import FieldShown, values_for
 from leadms_tui.domain.models import FieldEntity, FieldKind
+
+if TYPE_CHECKING:
+    from PIL import Image as PILImage
 
 PREVIEW_PIXELS = (320, 320)  # decoded once, small: a preview is a few rows tall
 
@@ -33,7 +37,7 @@ class LoadedFields:
     (None: the bytes are not an image Pillow can read; the file's name is shown instead)."""
 
     fields: list[FieldShown] = field(default_factory=list)
-    previews: dict[int, PILImage.Image | None] = field(default_factory=dict)
+    previews: "dict[int, PILImage.Image | None]" = field(default_factory=dict)
 
 
 def load_fields(session: Session, entity: FieldEntity, entity_id: int) -> LoadedFields:
@@ -45,7 +49,21 @@ def load_fields(session: Session, entity: FieldEntity, entity_id: int) -> Loaded
     return LoadedFields(fields, previews)
 
 
-def _decoded(data: bytes) -> PILImage.Image | None:
+def prepare_image_previews() -> None:
+    """Import textual-image (it asks the terminal what it can draw): before Textual starts.
+    Not done unconditionally: with numpy it costs ~75 ms of every start-up."""
+    import textual_image.widget  # noqa: F401
+
+
+def _image_widget(image: "PILImage.Image") -> Widget | None:
+    """The preview widget, or None when previews were not prepared before start-up."""
+    prepared = sys.modules.get("textual_image.widget")
+    return None if prepared is None else prepared.Image(image)
+
+
+def _decoded(data: bytes) -> "PILImage.Image | None":
+    from PIL import Image as PILImage
+
     try:
         image = PILImage.open(io.BytesIO(data))
         image.thumbnail(PREVIEW_PIXELS)
@@ -117,11 +135,13 @@ class FieldsPanel(Vertical):
         widgets: list[Widget] = [FileLine(shown)]
         if shown.field.kind == FieldKind.IMAGE:
             preview = self.loaded.previews.get(shown.file_id)
-            if preview is None:
-                name = Text.assemble(("no preview: ", "dim"), formatting.shown(shown.text))
+            image = None if preview is None else _image_widget(preview)
+            if image is None:
+                why = "no preview: " if preview is None else "preview after a restart: "
+                name = Text.assemble((why, "dim"), formatting.shown(shown.text))
                 widgets.append(Static(name))
             else:
-                widgets.append(Image(preview))
+                widgets.append(image)
         return widgets
 
     def files(self) -> list[FieldShown]:

@@ -204,6 +204,21 @@ def test_retiring_hides_but_keeps_values_and_history(db):
     _set(db, lead_id, budget="5")
 
 
+def test_has_image_fields_counts_only_active_ones(db):
+    """The TUI prepares image previews (a terminal query, ~75 ms) only when this is true."""
+
+    def has_images():
+        with db.reading() as s:
+            return definitions.has_image_fields(s)
+
+    _add(db, "budget", FieldKind.MONEY)
+    assert not has_images()
+    _add(db, "photo", FieldKind.IMAGE)
+    assert has_images()
+    db.write(lambda s: definitions.retire_field(s, LEAD, "photo", actor=ADMIN, now=NOW))
+    assert not has_images()
+
+
 def test_type_change_converts_or_is_refused(db):
     _add(db, "size", FieldKind.TEXT)
     a, b = _lead(db, 1), _lead(db, 2)

@@ -12,7 +12,10 @@ from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FollowUp, Role
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.team.users import add_user
+from leadms_tui.widgets.field_view import prepare_image_previews
 from leadms_tui.widgets.key_footer import KeyFooter
+
+prepare_image_previews()  # as run_tui does when the database has image fields
 
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday, 10:00 in London
 

@@ -3,6 +3,7 @@ files, the lead list's field filter and columns, conversion and meetings."""
 
 import io
 import stat
+import sys
 
 from PIL import Image as PILImage
 from sqlalchemy import select
@@ -315,6 +316,22 @@ async def test_an_image_that_does_not_decode_shows_its_name(db, make_app, seeded
         await open_detail(pilot, lead_id)
         assert not app.screen.query_one(FieldsPanel).query(Image)
         assert "no preview: broken.png" in panel_lines(app)
+
+
+async def test_an_image_field_added_after_start_up_shows_its_name(
+    db, make_app, seeded, monkeypatch
+):
+    """Previews need a terminal query before Textual starts; without it, the name and why."""
+    monkeypatch.delitem(sys.modules, "textual_image.widget")
+    define(db, FieldEntity.LEAD, LEAD_FIELDS)
+    lead_id = seeded["due"].lead_id
+    attach(db, FieldEntity.LEAD, lead_id, "photo", png("blue"), "front.png")
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await open_detail(pilot, lead_id)
+        assert not app.screen.query_one(FieldsPanel).query(Image)
+        assert "preview after a restart: front.png" in panel_lines(app)
 
 
 async def test_without_fields_nothing_changes(make_app, seeded):

@@ -121,6 +121,14 @@ def list_fields(
     return [spec(row) for row in session.execute(query).scalars()]
 
 
+def has_image_fields(session: Session) -> bool:
+    """Whether any entity has an active image field (the TUI then prepares image previews)."""
+    query = select(FieldDefinition.id).where(
+        FieldDefinition.kind == FieldKind.IMAGE, FieldDefinition.active
+    )
+    return session.execute(query.limit(1)).first() is not None
+
+
 def active_fields(session: Session, entity: FieldEntity) -> list[FieldSpec]:
     """The entity's active fields, remembered for a moment: every filter and intake reads them."""
     return recent.remembered(
