@@ -25,6 +25,7 @@ T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
 SCHEMA_HEAD = "0010"
+POOL_SIZE, MAX_CONNECTIONS = 5, 10  # a PostgreSQL pool: connections kept open, and at most
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IDLE_PING_SECONDS = 10  # a pooled PostgreSQL connection idle longer is checked before use
 WRITE_RETRIES = 8
@@ -186,7 +187,7 @@ def _postgres_engine(url: str) -> Engine:
     connection used in the last few seconds is almost surely alive, and if not, the
     write fails with a one-line error and the pool replaces the connection.
     """
-    engine = create_engine(url, pool_size=5, max_overflow=5)
+    engine = create_engine(url, pool_size=POOL_SIZE, max_overflow=MAX_CONNECTIONS - POOL_SIZE)
 
     @event.listens_for(engine, "connect")
     @event.listens_for(engine, "checkin")

@@ -5,6 +5,8 @@ Connection cap, header deadline and keep-alive, a log that a flood cannot fill; 
 """
 
 import asyncio
+import contextlib
+import ctypes
 import logging
 import time
 from dataclasses import dataclass
@@ -96,6 +98,19 @@ class LogStormFilter(logging.Filter):
             return True
         state[2] += 1
         return False
+
+
+M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Let the service's threads share two malloc arenas (glibc; elsewhere nothing to do).
+
+    By default glibc gives threads up to 8 arenas a core, each keeping freed memory of its
+    own: under a long soak the service's RSS kept rising while Python's heap stayed flat.
+    """
+    with contextlib.suppress(OSError, AttributeError):  # not glibc
+        ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
 
 
 STORM_LOGGERS = ("uvicorn.error", "uvicorn.access", "asyncio", "leadms.intake")

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from anyio import to_thread
 from sqlalchemy import text as sql
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -39,7 +40,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from leadms_tui.domain import audit, clock, text
-from leadms_tui.domain.db import Database
+from leadms_tui.domain.db import MAX_CONNECTIONS, Database
 from leadms_tui.domain.errors import DatabaseError, ValidationError
 from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, receive_message
 from leadms_tui.domain.models import Channel, IntakeReject
@@ -367,6 +368,9 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
                     log.exception("sweep failed")
                 await asyncio.sleep(config.sweep_seconds)
 
+        # Requests wait for a database connection in their thread: threads beyond the pool
+        # only wait, and each holds its own malloc arena (RSS grew ~2 MiB a minute with 40).
+        to_thread.current_default_thread_limiter().total_tokens = MAX_CONNECTIONS
         task = asyncio.create_task(sweeper()) if config.sweep_seconds > 0 else None
         yield
         if task is not None:
