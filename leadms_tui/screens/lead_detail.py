@@ -1,7 +1,10 @@
 """Everything about one lead: contact, status, owner, its fields, repeat links and a timeline."""
 
+from concurrent.futures import Future, ThreadPoolExecutor
+
 from rich.text import Text
 from textual import on, work
+from textual._context import NoActiveAppError, active_app
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -9,6 +12,7 @@ from textual.widgets import DataTable, Header, Static
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
+from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import FieldEntity, PhoneFlag
 from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
 from leadms_tui.domain.text import visible
@@ -19,6 +23,7 @@ from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
+_FIRST_READS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="leadms-detail")
 KIND_STYLE = {
     "inquiry": "cyan",
     "call": "green",
@@ -65,6 +70,15 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         self.lead_id = lead_id
         self.detail: LeadDetail | None = None
         self.fields = LoadedFields()
+        # Read the lead while Textual composes and mounts this screen, not after: the
+        # first load waits for this read instead of starting its own.
+        self._first_read: Future[tuple[LeadDetail, LoadedFields]] | None = None
+        try:
+            database = active_app.get().database  # type: ignore[attr-defined]
+        except (NoActiveAppError, AttributeError):
+            database = None
+        if database is not None:
+            self._first_read = _FIRST_READS.submit(self._read, database)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -100,10 +114,17 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         description="Loading the lead",
     )
     def _load(self) -> None:
-        with self.leadms.database.reading() as session:
-            detail = load_lead_detail(session=session, lead_id=self.lead_id)
-            fields = load_fields(session, FieldEntity.LEAD, self.lead_id)
+        first_read, self._first_read = self._first_read, None
+        if first_read is not None:
+            detail, fields = first_read.result()
+        else:
+            detail, fields = self._read(self.leadms.database)
         self.show_latest(self._show, detail, fields)
+
+    def _read(self, database: Database) -> tuple[LeadDetail, LoadedFields]:
+        with database.reading() as session:
+            detail = load_lead_detail(session=session, lead_id=self.lead_id)
+            return detail, load_fields(session, FieldEntity.LEAD, self.lead_id)
 
     def _show(self, detail: LeadDetail, fields: LoadedFields) -> None:
         self.detail = detail
