@@ -456,7 +456,7 @@ def run_tui(
     try:
         with database.reading() as session:
             images = has_image_fields(session)
-    except Exception:
+    except Exception:  # unreachable or not set up yet: the app opens and says why
         images = False
     if images:
         prepare_image_previews()  # asks the terminal: only possible before Textual runs

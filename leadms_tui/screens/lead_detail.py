@@ -4,7 +4,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from rich.text import Text
 from textual import on, work
-from textual._context import NoActiveAppError, active_app
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -74,8 +73,8 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         # first load waits for this read instead of starting its own.
         self._first_read: Future[tuple[LeadDetail, LoadedFields]] | None = None
         try:
-            database = active_app.get().database  # type: ignore[attr-defined]
-        except (NoActiveAppError, AttributeError):
+            database = self.leadms.database  # made in a key handler: the app is running
+        except RuntimeError:  # Textual's NoActiveAppError: made outside an app, read on mount
             database = None
         if database is not None:
             self._first_read = _FIRST_READS.submit(self._read, database)
