@@ -25,7 +25,9 @@ T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
 SCHEMA_HEAD = "0010"
-POOL_SIZE, MAX_CONNECTIONS = 5, 10  # a PostgreSQL pool: connections kept open, and at most
+# PostgreSQL's pool: connections kept open, and at most at once. The intake service runs
+# at most MAX_CONNECTIONS request threads on either engine (SQLite writes one at a time).
+POOL_SIZE, MAX_CONNECTIONS = 5, 10
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 IDLE_PING_SECONDS = 10  # a pooled PostgreSQL connection idle longer is checked before use
 WRITE_RETRIES = 8

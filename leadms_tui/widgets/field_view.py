@@ -51,8 +51,14 @@ def load_fields(session: Session, entity: FieldEntity, entity_id: int) -> Loaded
 
 def prepare_image_previews() -> None:
     """Import textual-image (it asks the terminal what it can draw): before Textual starts.
-    Not done unconditionally: with numpy it costs ~75 ms of every start-up."""
-    import textual_image.widget  # noqa: F401
+    Not done unconditionally: with numpy it costs ~75 ms of every start-up.
+
+    A terminal that answers oddly (one reporting 0 columns makes textual-image divide by
+    zero) costs the previews, never the start: images then show as their names."""
+    try:
+        import textual_image.widget  # noqa: F401
+    except Exception:  # any failure of a third-party terminal probe
+        sys.modules.pop("textual_image.widget", None)
 
 
 def _image_widget(image: "PILImage.Image") -> Widget | None:

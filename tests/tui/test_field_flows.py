@@ -23,7 +23,7 @@ from leadms_tui.screens.edit_lead import EditLeadModal
 from leadms_tui.screens.field_files import PathPrompt
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
-from leadms_tui.widgets.field_view import FieldsPanel
+from leadms_tui.widgets.field_view import FieldsPanel, prepare_image_previews
 from tests.tui.conftest import settle
 
 LEAD_FIELDS = [  # (key, kind, label, options, required)
@@ -332,6 +332,19 @@ async def test_an_image_field_added_after_start_up_shows_its_name(
         await open_detail(pilot, lead_id)
         assert not app.screen.query_one(FieldsPanel).query(Image)
         assert "preview after a restart: front.png" in panel_lines(app)
+
+
+def test_a_terminal_probe_that_fails_costs_the_previews_not_the_start(monkeypatch):
+    """A pty reporting 0 columns made textual-image divide by zero, and `leadms` exit at start."""
+    import textual_image._terminal
+
+    def zero_columns():
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.delitem(sys.modules, "textual_image.widget")
+    monkeypatch.setattr(textual_image._terminal, "get_cell_size", zero_columns)
+    prepare_image_previews()
+    assert "textual_image.widget" not in sys.modules  # images show as their names
 
 
 async def test_without_fields_nothing_changes(make_app, seeded):
