@@ -82,7 +82,12 @@ def serve(
 
     import uvicorn
 
-    from leadms_tui.intake.server import ServerLimits, limit_malloc_arenas, server_config
+    from leadms_tui.intake.server import (
+        ServerLimits,
+        limit_malloc_arenas,
+        release_free_memory_every,
+        server_config,
+    )
     from leadms_tui.intake.service import IntakeConfig, create_app
 
     # Bound before anything starts, so a port in use is one line, not uvicorn's log and exit.
@@ -101,6 +106,7 @@ def serve(
         graceful_shutdown_seconds=graceful_timeout,
     )
     limit_malloc_arenas()  # before the request threads start
+    release_free_memory_every(60)
     service = create_app(open_db(ctx), config)
     typer.echo(f"listening on http://{host}:{port}", err=True)  # uvicorn is silent: own socket
     uvicorn.Server(

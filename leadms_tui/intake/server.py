@@ -8,6 +8,7 @@ import asyncio
 import contextlib
 import ctypes
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,34 @@ def limit_malloc_arenas(arenas: int = 2) -> None:
     """
     with contextlib.suppress(OSError, AttributeError):  # not glibc
         ctypes.CDLL("libc.so.6").mallopt(M_ARENA_MAX, arenas)
+
+
+def release_free_memory() -> bool:
+    """Hand the free pages inside malloc's arenas back to the system (glibc's malloc_trim).
+
+    Memory freed in the middle of an arena stays in the process's RSS; under a soak that was
+    a steady climb of ~1-2 MiB a minute with the memory in use flat. False where not glibc.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        return False
+    return True
+
+
+def release_free_memory_every(seconds: float = 60) -> threading.Thread | None:
+    """A daemon thread calling `release_free_memory` every `seconds` (None where not glibc)."""
+    if not release_free_memory():
+        return None
+
+    def run() -> None:
+        while True:
+            time.sleep(seconds)
+            release_free_memory()
+
+    thread = threading.Thread(target=run, name="release free memory", daemon=True)
+    thread.start()
+    return thread
 
 
 STORM_LOGGERS = ("uvicorn.error", "uvicorn.access", "asyncio", "leadms.intake")

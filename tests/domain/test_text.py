@@ -104,3 +104,16 @@ def test_cleaned_text_has_no_control_character_and_keeps_the_rest(value):
     assert "\n" not in line and "\t" not in line and "\r" not in lines
     assert len(line) == len(value.replace("\r\n", "\n"))  # replaced one for one, never dropped
     assert cleaning.clean_line(line) == line  # idempotent
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(JSON_VALUES)
+def test_json_cleaning_shortcut_agrees_with_cleaning_every_string(value):
+    """`clean_data` skips values whose JSON shows nothing to clean; it must never skip dirt."""
+    assert cleaning.clean_data(value) == cleaning._clean_parts(value)
