@@ -31,6 +31,7 @@ LIVE_WAIT_SECONDS = 0.5  # how long the listener blocks: also how long quitting 
 # At most one reload of the screen shown per window, however many writes arrive in it: 100
 # writes a second cost an idle TUI at most 1/window reloads.
 LIVE_BATCH_SECONDS = 0.5
+GC_THRESHOLDS = (50_000, 10, 10)  # Python: (700, 10, 10); see LeadMSApp._tune_collector
 
 
 class LeadMSApp(ReportsFailures, App[None]):
@@ -88,8 +89,10 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._changes_timer: Timer | None = None
         self._changes_shown_at = 0.0  # monotonic
         self._stop_listening = threading.Event()
+        self._collector_thresholds: tuple[int, int, int] | None = None  # before the app's
 
     def on_mount(self) -> None:
+        self._tune_collector()
         self.sub_title = self.database.short_label
         if self._signed_in is not None:
             self._sign_in_known_user(self._signed_in)
@@ -138,8 +141,6 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.push_screen(DayViewScreen())
         if self._welcome:
             self.notify(self._welcome, title="Welcome", timeout=15)
-        # Start-up objects (modules, CSS, screens) live as long as the app: keep them out of
-        # the collector's full passes, which otherwise pause the UI for 100+ ms at a time.
         self.call_after_refresh(gc.freeze)
         self._check_notifications()
         self._listen()  # live updates; the intervals stay as a safety net
@@ -169,8 +170,24 @@ class LeadMSApp(ReportsFailures, App[None]):
 
         threading.Thread(target=follow, name="leadms-live", daemon=True).start()
 
+    def _tune_collector(self) -> None:
+        """Keep the garbage collector's pauses out of key presses (BENCHMARKS: GC pauses).
+
+        Start-up objects (modules, CSS, screens) live as long as the app: frozen once the
+        day view shows (`sign_in`), the collector's passes skip them. Rendering makes and drops objects by the hundred
+        thousand (each line a `Strip` with seven caches); at Python's default thresholds
+        they outlived the youngest generation and a full pass of ~100-200 ms ran every few
+        seconds of use, the p95 of opening a lead or searching. With a roomier youngest
+        generation they die there, and the older ones are collected far less often.
+        """
+        if self._collector_thresholds is None:
+            self._collector_thresholds = gc.get_threshold()
+        gc.set_threshold(*GC_THRESHOLDS)
+
     def on_unmount(self) -> None:
         self._stop_listening.set()
+        if self._collector_thresholds is not None:
+            gc.set_threshold(*self._collector_thresholds)  # the process may go on (tests)
 
     def _data_changed(self, changes: frozenset[str]) -> None:
         """Shown at once, unless changes were shown less than a batch ago: then together
