@@ -13,6 +13,7 @@ import re
 import sqlite3
 import time
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Engine, event
@@ -41,14 +42,21 @@ def touches(changes: frozenset[str], tables: Iterable[str]) -> bool:
     return "*" in changes or not changes.isdisjoint(tables)
 
 
+@lru_cache(maxsize=256)  # compiled statements repeat; intake's one is ~4 KB of SQL to scan
+def written_tables(statement: str) -> frozenset[str]:
+    """The tables a statement writes (none for a read)."""
+    if not _WRITING.match(statement):
+        return frozenset()
+    return frozenset(name.lower() for name in _WRITTEN.findall(statement))
+
+
 def install(engine: Engine, *, is_sqlite: bool) -> None:
     """Make every transaction on `engine` announce, as it commits, the tables it wrote."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        if _WRITING.match(statement):
-            touched = conn.info.setdefault(_TOUCHED, set())
-            touched.update(name.lower() for name in _WRITTEN.findall(statement))
+        if tables := written_tables(statement):
+            conn.info.setdefault(_TOUCHED, set()).update(tables)
 
     @event.listens_for(engine, "commit")
     def _announce(conn: Connection) -> None:
