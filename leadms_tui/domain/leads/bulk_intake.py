@@ -38,10 +38,16 @@ from leadms_tui.domain.team.settings import TeamSettings, load_settings
 log = logging.getLogger("leadms.intake")
 _LEADS, _INQUIRIES = Lead.__table__, Inquiry.__table__  # type: ignore[attr-defined]
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-# Many rows with RETURNING run as multi-row VALUES statements ("insertmanyvalues"). On
-# SQLite that is what keeps the search index cheap: FTS5 flushes its pending terms at every
-# statement's savepoint, so its trigger costs ~8x more under a row-per-statement executemany.
-_INSERT_LEADS = _LEADS.insert().returning(_LEADS.c.seq, _LEADS.c.id)
+# SQLite: many rows with RETURNING go as multi-row VALUES statements ("insertmanyvalues"),
+# which keeps the search index cheap: FTS5 flushes its pending terms at every statement's
+# savepoint, so its trigger cost ~8x more under a row-per-statement executemany. PostgreSQL:
+# psycopg's pipelined executemany, then the ids by day and sequence, is ~30% faster.
+_INSERT_LEADS_RETURNING = _LEADS.insert().returning(_LEADS.c.seq, _LEADS.c.id)
+_INSERT_LEADS = _LEADS.insert()
+_IDS_OF_DAY = select(_LEADS.c.seq, _LEADS.c.id).where(
+    _LEADS.c.business_date == bindparam("day"),
+    _LEADS.c.seq.between(bindparam("low"), bindparam("high")),
+)
 _LINK_REPEAT = (
     _LEADS.update()
     .where(_LEADS.c.id == bindparam("lead_id"))
@@ -195,7 +201,13 @@ def _insert(
     actor: audit.Actor,
 ) -> None:
     numbering.set_last_seq(session, day, last_seq + len(new))
-    ids = dict(conn.execute(_INSERT_LEADS, [lead.values for lead in new]).all())
+    rows = [lead.values for lead in new]
+    if conn.dialect.name == "sqlite":
+        ids = dict(conn.execute(_INSERT_LEADS_RETURNING, rows).all())
+    else:
+        conn.execute(_INSERT_LEADS, rows)
+        numbered = {"day": day, "low": last_seq + 1, "high": last_seq + len(new)}
+        ids = dict(conn.execute(_IDS_OF_DAY, numbered).all())
     for lead in new:
         lead.lead_id = ids[lead.values["seq"]]  # type: ignore[index]
     links = [

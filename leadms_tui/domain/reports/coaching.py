@@ -130,7 +130,7 @@ def coaching_report(session: Session, period: Period, *, rep: str | None = None)
             FollowUp.owner_id,
             func.count(),
             func.sum(case((FollowUp.state == FollowUpState.DONE, 1), else_=0)),
-            func.sum(case((FollowUp.missed_at.is_not(None), 1), else_=0)),
+            _missed(FollowUp.missed_at),
         )
         .where(FollowUp.due_at >= start, FollowUp.due_at < end)
         .group_by(FollowUp.owner_id)
@@ -140,6 +140,8 @@ def coaching_report(session: Session, period: Period, *, rep: str | None = None)
             followups_due=due,
             followups_done=int(done or 0),
             followups_missed=int(missed or 0),
+            commitments_due=due,  # a follow-up is a commitment: counted from this one scan
+            commitments_missed=int(missed or 0),
         )
     for owner, booked in session.execute(
         select(Meeting.owner_id, func.count())
@@ -147,16 +149,26 @@ def coaching_report(session: Session, period: Period, *, rep: str | None = None)
         .group_by(Meeting.owner_id)
     ).all():
         add(owner, meetings_booked=booked)
-    for owner, held, no_show in session.execute(
+    for owner, held, no_show, due, missed in session.execute(
         select(
             Meeting.owner_id,
             func.sum(case((Meeting.outcome == MeetingOutcome.HELD, 1), else_=0)),
             func.sum(case((Meeting.outcome == MeetingOutcome.NO_SHOW, 1), else_=0)),
+            func.count(),
+            _missed(Meeting.missed_at),
         )
         .where(Meeting.starts_at >= start, Meeting.starts_at < end)
         .group_by(Meeting.owner_id)
     ).all():
-        add(owner, meetings_held=int(held or 0), meetings_no_show=int(no_show or 0))
+        add(
+            owner,
+            meetings_held=int(held or 0),
+            meetings_no_show=int(no_show or 0),
+            commitments_due=due,
+            commitments_missed=int(missed or 0),
+        )
+    for owner, due, missed in session.execute(_onboarding_due(period)).all():
+        add(owner, commitments_due=due, commitments_missed=int(missed or 0))
     live = Sale.reversed_at.is_(None)
     for closer, count, value in session.execute(
         select(Sale.closed_by_id, func.count(), func.sum(Sale.value))
@@ -181,8 +193,6 @@ def coaching_report(session: Session, period: Period, *, rep: str | None = None)
         .group_by(Lead.owner_id)
     ).all():
         add(owner, leads_lost=lost)
-    for user_id, due, missed in commitments_by_user(session, period, settings.timezone):
-        add(user_id, commitments_due=due, commitments_missed=missed)
     _first_responses(session, start, end, settings, add, rows)
 
     before = {
@@ -211,27 +221,13 @@ def commitments_by_user(
     start, end = _bounds(period, timezone)
     totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     queries = [
-        select(
-            FollowUp.owner_id,
-            func.count(),
-            func.sum(case((FollowUp.missed_at.is_not(None), 1), else_=0)),
-        )
+        select(FollowUp.owner_id, func.count(), _missed(FollowUp.missed_at))
         .where(FollowUp.due_at >= start, FollowUp.due_at < end)
         .group_by(FollowUp.owner_id),
-        select(
-            Meeting.owner_id,
-            func.count(),
-            func.sum(case((Meeting.missed_at.is_not(None), 1), else_=0)),
-        )
+        select(Meeting.owner_id, func.count(), _missed(Meeting.missed_at))
         .where(Meeting.starts_at >= start, Meeting.starts_at < end)
         .group_by(Meeting.owner_id),
-        select(
-            OnboardingTask.owner_id,
-            func.count(),
-            func.sum(case((OnboardingTask.missed_at.is_not(None), 1), else_=0)),
-        )
-        .where(OnboardingTask.due_on >= period.start, OnboardingTask.due_on <= period.end)
-        .group_by(OnboardingTask.owner_id),
+        _onboarding_due(period),
     ]
     for query in queries:
         for owner, due, missed in session.execute(query).all():
@@ -239,6 +235,19 @@ def commitments_by_user(
                 totals[owner][0] += due
                 totals[owner][1] += int(missed or 0)
     return [(owner, due, missed) for owner, (due, missed) in totals.items()]
+
+
+def _missed(missed_at):  # type: ignore[no-untyped-def]
+    return func.sum(case((missed_at.is_not(None), 1), else_=0))
+
+
+def _onboarding_due(period: Period):  # type: ignore[no-untyped-def]
+    """(owner, due, missed) of onboarding tasks due in the period."""
+    return (
+        select(OnboardingTask.owner_id, func.count(), _missed(OnboardingTask.missed_at))
+        .where(OnboardingTask.due_on >= period.start, OnboardingTask.due_on <= period.end)
+        .group_by(OnboardingTask.owner_id)
+    )
 
 
 def _first_responses(session, start, end, settings, add, rows) -> None:  # type: ignore[no-untyped-def]
