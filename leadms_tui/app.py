@@ -174,11 +174,12 @@ class LeadMSApp(ReportsFailures, App[None]):
         """Keep the garbage collector's pauses out of key presses (BENCHMARKS: GC pauses).
 
         Start-up objects (modules, CSS, screens) live as long as the app: frozen once the
-        day view shows (`sign_in`), the collector's passes skip them. Rendering makes and drops objects by the hundred
-        thousand (each line a `Strip` with seven caches); at Python's default thresholds
-        they outlived the youngest generation and a full pass of ~100-200 ms ran every few
-        seconds of use, the p95 of opening a lead or searching. With a roomier youngest
-        generation they die there, and the older ones are collected far less often.
+        day view shows (`sign_in`), the collector's passes skip them. Rendering makes and
+        drops objects by the hundred thousand (each line a `Strip` with seven caches); at
+        Python's default thresholds they outlived the youngest generation and a full pass
+        of ~100-200 ms ran every few seconds of use, the p95 of opening a lead or searching.
+        With a roomier youngest generation they die there, and the older ones are collected
+        far less often.
         """
         if self._collector_thresholds is None:
             self._collector_thresholds = gc.get_threshold()

@@ -25,6 +25,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 MAX_GAP_DAYS = 366
@@ -156,10 +157,7 @@ class BusinessCalendar:
 
     def _window(self, day: date) -> Window | None:
         """The open window of `day` in UTC, or None when closed all day."""
-        if not self.is_business_day(day):
-            return None
-        opening, closing = self._at(day, self.opens), self._at(day, self.closes)
-        return (opening, closing) if opening < closing else None  # guards DST-gap oddities
+        return _open_window(self, day)
 
     def _windows(self, day: date, step: int) -> Iterator[Window]:
         """Open windows from `day` onwards (step=1) or backwards (step=-1), endlessly."""
@@ -256,3 +254,11 @@ class BusinessCalendar:
                 total += max(overlap, timedelta(0))
             day += timedelta(days=1)
         return total // timedelta(minutes=1)
+
+
+@lru_cache(maxsize=8192)  # reports ask for the same days thousands of times (first responses)
+def _open_window(calendar: BusinessCalendar, day: date) -> Window | None:
+    if not calendar.is_business_day(day):
+        return None
+    opening, closing = calendar._at(day, calendar.opens), calendar._at(day, calendar.closes)
+    return (opening, closing) if opening < closing else None  # guards DST-gap oddities

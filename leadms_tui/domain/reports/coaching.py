@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Integer, case, cast, func, select
 from sqlmodel import Session
 
+from leadms_tui.domain import clock
 from leadms_tui.domain.models import (
     Call,
     CallOutcome,
@@ -267,8 +268,6 @@ def _first_responses(session, start, end, settings, add, rows) -> None:  # type:
 
 
 def _aware(moment: datetime) -> datetime:
-    from leadms_tui.domain import clock
-
     return clock.as_utc(moment)
 
 
