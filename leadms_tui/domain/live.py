@@ -50,13 +50,19 @@ def written_tables(statement: str) -> frozenset[str]:
     return frozenset(name.lower() for name in _WRITTEN.findall(statement))
 
 
+def note_written(conn: Connection, tables: Iterable[str]) -> None:
+    """Announce `tables` when `conn`'s transaction commits (for writes made on its driver
+    connection, such as COPY, which SQLAlchemy's events do not see)."""
+    conn.info.setdefault(_TOUCHED, set()).update(tables)
+
+
 def install(engine: Engine, *, is_sqlite: bool) -> None:
     """Make every transaction on `engine` announce, as it commits, the tables it wrote."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _note(conn: Connection, _cursor: Any, statement: str, *_: Any) -> None:
         if tables := written_tables(statement):
-            conn.info.setdefault(_TOUCHED, set()).update(tables)
+            note_written(conn, tables)
 
     @event.listens_for(engine, "commit")
     def _announce(conn: Connection) -> None:

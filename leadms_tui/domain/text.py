@@ -62,6 +62,23 @@ def clean_data(value: Any) -> Any:
     return _clean_parts(value)
 
 
+# The same, as `json.dumps` writes it by default (ASCII only: everything else is escaped). A
+# surrogate pair (an emoji) or an escaped backslash before "u00" also match: the slow path.
+_DIRTY_ASCII_JSON = re.compile(r"\\(?:[bfr]|u00[01]|u007f|u00[89]|u202[a-e]|u206[6-9]|ud[89a-f])")
+
+
+def clean_json(value: Any) -> str:
+    """The JSON text of `clean_data(value)` as `json.dumps` writes it, serialized once when
+    nothing needs cleaning (what a JSON column stores; for bulk writes)."""
+    try:
+        dumped = json.dumps(value)
+    except (TypeError, ValueError):
+        return json.dumps(clean_data(value))
+    if _DIRTY_ASCII_JSON.search(dumped):
+        return json.dumps(clean_data(value))
+    return dumped
+
+
 def _clean_parts(value: Any) -> Any:
     if isinstance(value, str):
         return clean_text(value)

@@ -4,6 +4,7 @@ A NUL byte made PostgreSQL refuse the whole lead and a lone surrogate made both 
 escape sequences were stored as sent and replayed on every terminal that showed them.
 """
 
+import json
 import re
 
 import pytest
@@ -117,3 +118,22 @@ JSON_VALUES = st.recursive(
 def test_json_cleaning_shortcut_agrees_with_cleaning_every_string(value):
     """`clean_data` skips values whose JSON shows nothing to clean; it must never skip dirt."""
     assert cleaning.clean_data(value) == cleaning._clean_parts(value)
+
+
+# Text rich in what needs cleaning (and in what only looks like it: escapes, emoji, accents).
+RISKY_TEXT = st.text(
+    st.sampled_from("\x00\x01\x08\x0c\r\x1f\x7f\x80\x85\x9f\u202a\u202e\u2066\u2069\ud800\udfff")
+    | st.sampled_from("\\u00\t\né😀\u2028ab")
+    | st.characters()
+)
+RISKY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | RISKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(RISKY_TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(RISKY_JSON)
+def test_json_text_for_bulk_writes_is_what_a_json_column_would_store(value):
+    """`clean_json` serializes once where it can; the text must equal the cleaned value's."""
+    assert cleaning.clean_json(value) == json.dumps(cleaning._clean_parts(value))

@@ -7,15 +7,17 @@ that name a channel sender (webhook payloads, chats) go one by one through
 `receive_message`, since they may become inquiries on that sender's open lead.
 """
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import String, any_, bindparam, column, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session
 
-from leadms_tui.domain import audit, clock, events
+from leadms_tui.domain import audit, bulk_insert, clock, events
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError, ValidationError
 from leadms_tui.domain.events import LeadCreated
@@ -38,15 +40,33 @@ from leadms_tui.domain.team.settings import TeamSettings, load_settings
 log = logging.getLogger("leadms.intake")
 _LEADS, _INQUIRIES = Lead.__table__, Inquiry.__table__  # type: ignore[attr-defined]
 _EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
-# SQLite: many rows with RETURNING go as multi-row VALUES statements ("insertmanyvalues"),
-# which keeps the search index cheap: FTS5 flushes its pending terms at every statement's
-# savepoint, so its trigger cost ~8x more under a row-per-statement executemany. PostgreSQL:
-# psycopg's pipelined executemany, then the ids by day and sequence, is ~30% faster.
-_INSERT_LEADS_RETURNING = _LEADS.insert().returning(_LEADS.c.seq, _LEADS.c.id)
-_INSERT_LEADS = _LEADS.insert()
+# PostgreSQL's COPY returns nothing: the new leads' ids are found by day and sequence.
 _IDS_OF_DAY = select(_LEADS.c.seq, _LEADS.c.id).where(
     _LEADS.c.business_date == bindparam("day"),
     _LEADS.c.seq.between(bindparam("low"), bindparam("high")),
+)
+# Earlier leads with any of a batch's phones or emails. The lists go as one parameter each (a
+# JSON array on SQLite, an array on PostgreSQL), not as a thousand expanded IN parameters.
+_EARLIER_COLUMNS = (
+    _LEADS.c.id,
+    _LEADS.c.number,
+    _LEADS.c.owner_id,
+    _LEADS.c.phone_e164,
+    _LEADS.c.email_lower,
+)
+
+
+def _json_values(name: str):
+    return select(column("value", String)).select_from(func.json_each(bindparam(name)))
+
+
+_EARLIER_SQLITE = select(*_EARLIER_COLUMNS).where(
+    _LEADS.c.phone_e164.in_(_json_values("phones"))
+    | _LEADS.c.email_lower.in_(_json_values("emails"))
+)
+_EARLIER_POSTGRES = select(*_EARLIER_COLUMNS).where(
+    (_LEADS.c.phone_e164 == any_(bindparam("phones", type_=ARRAY(String))))
+    | (_LEADS.c.email_lower == any_(bindparam("emails", type_=ARRAY(String))))
 )
 _LINK_REPEAT = (
     _LEADS.update()
@@ -203,9 +223,9 @@ def _insert(
     numbering.set_last_seq(session, day, last_seq + len(new))
     rows = [lead.values for lead in new]
     if conn.dialect.name == "sqlite":
-        ids = dict(conn.execute(_INSERT_LEADS_RETURNING, rows).all())
+        ids = dict(bulk_insert.insert_rows(conn, _LEADS, rows, returning=("seq", "id")))  # type: ignore[arg-type]
     else:
-        conn.execute(_INSERT_LEADS, rows)
+        bulk_insert.insert_rows(conn, _LEADS, rows)  # type: ignore[arg-type]
         numbered = {"day": day, "low": last_seq + 1, "high": last_seq + len(new)}
         ids = dict(conn.execute(_IDS_OF_DAY, numbered).all())
     for lead in new:
@@ -220,11 +240,9 @@ def _insert(
         for lead in new:
             if lead.in_batch_first is not None and lead.values is not None:
                 lead.values["repeat_of_id"] = lead.in_batch_first.lead_id
-    conn.execute(
-        _INQUIRIES.insert(),
-        [inquiry_values(lead.data, lead_id=lead.lead_id, at=at) for lead in new],
-    )  # type: ignore[arg-type]
-    conn.execute(_EVENTS.insert(), [_create_event(actor, lead, at) for lead in new])
+    inquiries = [inquiry_values(lead.data, lead_id=lead.lead_id, at=at) for lead in new]  # type: ignore[arg-type]
+    bulk_insert.insert_rows(conn, _INQUIRIES, inquiries)
+    bulk_insert.insert_rows(conn, _EVENTS, [_create_event(actor, lead, at) for lead in new])
     for lead in new:
         created = LeadCreated(lead.lead_id, lead.data.channel.value)  # type: ignore[arg-type]
         events.publish(session, created, at=at)
@@ -253,21 +271,15 @@ def _find_earlier(conn, new: list[_NewLead]) -> None:
     phones = {c for lead in new for c in lead.contacts if c.startswith("+")}
     emails = {c for lead in new for c in lead.contacts if not c.startswith("+")}
     stored: dict[str, list[tuple[int, str, int | None]]] = {}
-    matches = []
-    if phones:
-        matches.append(_LEADS.c.phone_e164.in_(phones))
-    if emails:
-        matches.append(_LEADS.c.email_lower.in_(emails))
-    if matches:
-        for lead_id, number, owner, phone, email in conn.execute(
-            select(
-                _LEADS.c.id,
-                _LEADS.c.number,
-                _LEADS.c.owner_id,
-                _LEADS.c.phone_e164,
-                _LEADS.c.email_lower,
-            ).where(or_(*matches))
-        ):
+    if phones or emails:
+        if conn.dialect.name == "sqlite":
+            lists = {"phones": json.dumps(list(phones)), "emails": json.dumps(list(emails))}
+            found = conn.execute(_EARLIER_SQLITE, lists)
+        else:
+            found = conn.execute(
+                _EARLIER_POSTGRES, {"phones": list(phones), "emails": list(emails)}
+            )
+        for lead_id, number, owner, phone, email in found:
             for contact in (phone, email):
                 if contact in phones or contact in emails:
                     stored.setdefault(contact, []).append((lead_id, number, owner))
@@ -358,7 +370,7 @@ def _first_line(error: Exception) -> str:
 
 
 def _column_of(message: str) -> str | None:
-    for column in ("phone", "email", "name"):
-        if column in message:
-            return column
+    for name in ("phone", "email", "name"):
+        if name in message:
+            return name
     return None
