@@ -9,7 +9,7 @@ on SQLite (FTS5 flushes its pending terms once per statement; RETURNING works) a
 PostgreSQL, inside the caller's transaction, announced to live listeners like any other write.
 """
 
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Table
@@ -57,25 +57,28 @@ def _check_defaults(table: Table, names: list[str]) -> None:
 
 
 def _bound(conn: Connection, columns: list[Column], rows: Sequence[dict[str, Any]]) -> list[tuple]:
-    """Each row as the driver receives it: every value through its column's bind processor."""
-    dialect = conn.dialect
-    processors = [_processor(column, dialect) for column in columns]
-    names = [column.name for column in columns]
-    memos: list[dict[tuple[type, Hashable], Any]] = [{} for _ in columns]
-    plan = list(zip(names, processors, memos, strict=True))
+    """Each row as the driver receives it: every value through its column's bind processor.
 
-    def bind(process: Any, memo: dict, value: Any) -> Any:
-        if process is None:
-            return value
-        try:  # keyed by (type, value): 1 and True are equal keys but not the same value
-            return memo[(type(value), value)]
-        except KeyError:
-            bound = memo[(type(value), value)] = process(value)
-            return bound
-        except TypeError:  # unhashable (a JSON dict): processed every time
-            return process(value)
+    Column by column, so each processor runs over a list (and once per distinct value where
+    the values are hashable and of one type: 1 and True are equal keys, not equal values)."""
+    bound_columns = []
+    for column in columns:
+        values = [row[column.name] for row in rows]
+        process = _processor(column, conn.dialect)
+        if process is not None:
+            values = _processed(process, values)
+        bound_columns.append(values)
+    return list(zip(*bound_columns, strict=True))
 
-    return [tuple(bind(p, m, row[n]) for n, p, m in plan) for row in rows]
+
+def _processed(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
+    if len(set(map(type, values)) - {type(None)}) <= 1:
+        try:
+            distinct = {value: process(value) for value in dict.fromkeys(values)}
+        except TypeError:  # unhashable (a JSON dict)
+            return list(map(process, values))
+        return [distinct[value] for value in values]
+    return list(map(process, values))
 
 
 def _processor(column: Column, dialect: Any) -> Callable[[Any], Any] | None:
