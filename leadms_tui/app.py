@@ -16,6 +16,7 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
+from leadms_tui import collector
 from leadms_tui.domain import live
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
@@ -31,7 +32,7 @@ LIVE_WAIT_SECONDS = 0.5  # how long the listener blocks: also how long quitting 
 # At most one reload of the screen shown per window, however many writes arrive in it: 100
 # writes a second cost an idle TUI at most 1/window reloads.
 LIVE_BATCH_SECONDS = 0.5
-GC_THRESHOLDS = (50_000, 10, 10)  # Python: (700, 10, 10); see LeadMSApp._tune_collector
+GC_THRESHOLDS = collector.THRESHOLDS  # see LeadMSApp._tune_collector
 
 
 class LeadMSApp(ReportsFailures, App[None]):

@@ -92,12 +92,13 @@ def event(
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
     """Field -> [before, after] for every field whose value changed."""
-    changes = {}
     if not before:  # a new row (every import row): each field that has a value
-        for key, value in after.items():
-            if value is not None:
-                changes[key] = [None, plain(value)]
-        return changes
+        return {
+            key: [None, value if type(value) in _ALREADY_PLAIN else plain(value)]
+            for key, value in after.items()
+            if value is not None
+        }
+    changes = {}
     for key in dict.fromkeys([*before, *after]):
         old, new = plain(before.get(key)), plain(after.get(key))
         if old != new:

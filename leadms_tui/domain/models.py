@@ -284,7 +284,10 @@ _STROKES = str.maketrans(
 def fold(value: str) -> str:
     """Text as search compares it: "  JIMÉNEZ " and "jimenez" both fold to "jimenez"."""
     decomposed = unicodedata.normalize("NFKD", text.clean_line(value)).casefold()
-    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if decomposed.isascii():  # most names: no combining mark to drop (every one is non-ASCII)
+        bare = decomposed
+    else:
+        bare = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(bare.translate(_STROKES).split())
 
 

@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from leadms_tui import collector
 from leadms_tui.domain import audit
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.domain.leads.bulk_intake import take_in_many
+from leadms_tui.domain.leads.bulk_intake import RowOutcome, take_in_many
 from leadms_tui.domain.leads.intake import LeadCreate
 from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow
 
@@ -90,27 +91,31 @@ def run_import(
                     continue
                 yield item.row, data
 
-    for outcome in take_in_many(db, records(), actor=actor, batch_size=batch_size, dry_run=dry_run):
-        result = outcome.result
-        if result is None:
-            summary.rejects.append(
-                RejectedRow(outcome.row, outcome.error or "refused", outcome.column)
-            )
-        elif result.appended:
-            summary.appended += 1
-        elif not result.created:
-            summary.skipped += 1
-        else:
-            summary.created += 1
-            summary.repeats += result.repeat_of is not None
-        if on_row:
-            on_row(summary.read)
+    with collector.roomy():  # rows are made and dropped by the hundred thousand
+        outcomes = take_in_many(db, records(), actor=actor, batch_size=batch_size, dry_run=dry_run)
+        for outcome in outcomes:
+            _count(summary, outcome)
+            if on_row:
+                on_row(summary.read)
     if not dry_run:
         db.refresh_statistics()  # a big import changes what the query planner should know
     summary.rejects.sort(key=lambda r: r.row)
     summary.rejected = len(summary.rejects)
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _count(summary: ImportSummary, outcome: RowOutcome) -> None:
+    result = outcome.result
+    if result is None:
+        summary.rejects.append(RejectedRow(outcome.row, outcome.error or "refused", outcome.column))
+    elif result.appended:
+        summary.appended += 1
+    elif not result.created:
+        summary.skipped += 1
+    else:
+        summary.created += 1
+        summary.repeats += result.repeat_of is not None
 
 
 def write_rejects(path: Path, rejects: list[RejectedRow]) -> None:

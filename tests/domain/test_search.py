@@ -1,9 +1,12 @@
 """Lead search: digits as written, accents and case ignored, number fragments, and the index."""
 
+import unicodedata
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from alembic import command
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import event, text
 from sqlmodel import SQLModel
 
@@ -12,8 +15,9 @@ from leadms_tui.domain.db import Database, _alembic_config
 from leadms_tui.domain.leads.bulk_intake import take_in_many
 from leadms_tui.domain.leads.edits import LeadUpdate, change_lead, update_lead
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import Lead, lead_search_name
+from leadms_tui.domain.models import _STROKES, Lead, fold, lead_search_name
 from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
+from leadms_tui.domain.text import clean_line
 
 NOW = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)
 
@@ -161,3 +165,11 @@ def test_the_upgrade_fills_the_search_of_earlier_leads(request, db_url):
     assert _find(database, "nunez") == [1]
     _index_in_step(database)
     database.dispose()
+
+
+@given(st.text())
+def test_folding_ascii_text_skips_nothing_it_should_drop(value):
+    """`fold` skips the combining-mark pass for ASCII text; the result must not change."""
+    decomposed = unicodedata.normalize("NFKD", clean_line(value)).casefold()
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    assert fold(value) == " ".join(bare.translate(_STROKES).split())
