@@ -26,7 +26,8 @@ from leadms_tui.domain.models import Channel
 from leadms_tui.intake.importer import run_import
 from leadms_tui.intake.parsers.csv_leads import parse_csv_leads
 
-TARGET_ROWS_PER_SECOND = 5_000  # on SQLite
+# Issue 17: of the raw baseline measured in the same run (SQLite ~10,000 rows/s on the VM).
+TARGET_RATIO = {"sqlite": 0.05, "postgres": 0.01}
 HEADER = [
     "Submitted At",
     "Full Name",
@@ -136,17 +137,17 @@ def run(url: str, *, rows: int, people: int, moment: datetime, workdir: Path) ->
         db.dispose()
         path.unlink(missing_ok=True)
     rate = summary.read / seconds
-    targeted = engine == "sqlite"
+    raw_rate = rows / raw_seconds
     return [
         Result(
             engine,
             "import: website-form CSV",
             rate,
             "rows/s",
-            rows / raw_seconds,
-            "csv module + raw " + ("executemany" if targeted else "COPY"),
-            target=f"≥ {TARGET_ROWS_PER_SECOND:,} rows/s" if targeted else "",
-            met=rate >= TARGET_ROWS_PER_SECOND if targeted else None,
+            raw_rate,
+            "csv module + raw " + ("executemany" if engine == "sqlite" else "COPY"),
+            target=f"≥ {TARGET_RATIO[engine]}x baseline",
+            met=rate >= TARGET_RATIO[engine] * raw_rate,
             note=(
                 f"{rows:,} rows: {summary.created:,} created ({summary.repeats:,} repeats), "
                 f"{summary.skipped} skipped, {summary.rejected} rejected, {seconds:.1f} s"

@@ -149,7 +149,7 @@ def table(results: Iterable[Result]) -> str:
     for r in results:
         figure = r.figure if isinstance(r.figure, str) else f"{_number(r.figure)} {r.unit}"
         baseline = f"{_number(r.baseline)} ({r.versus})" if r.baseline is not None else ""
-        ratio = f"{r.ratio:.2f}x" if r.ratio is not None else ""
+        ratio = "" if r.ratio is None else f"{r.ratio:.{2 if r.ratio >= 0.1 else 4}f}x"
         met = {True: "yes", False: "**no**", None: ""}[r.met]
         cells = [r.engine, r.benchmark, figure.strip(), baseline, ratio, r.target, met, r.note]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
