@@ -10,6 +10,8 @@ PostgreSQL, inside the caller's transaction, announced to live listeners like an
 """
 
 from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import Column, Table
@@ -59,8 +61,9 @@ def _check_defaults(table: Table, names: list[str]) -> None:
 def _bound(conn: Connection, columns: list[Column], rows: Sequence[dict[str, Any]]) -> list[tuple]:
     """Each row as the driver receives it: every value through its column's bind processor.
 
-    Column by column, so each processor runs over a list (and once per distinct value where
-    the values are hashable and of one type: 1 and True are equal keys, not equal values)."""
+    Column by column, so each processor runs over a list, and once per distinct value where
+    equal values are processed alike (`_shareable`) and of one type (1 and True are equal
+    keys, not equal values)."""
     bound_columns = []
     for column in columns:
         values = [row[column.name] for row in rows]
@@ -72,13 +75,19 @@ def _bound(conn: Connection, columns: list[Column], rows: Sequence[dict[str, Any
 
 
 def _processed(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    if len(set(map(type, values)) - {type(None)}) <= 1:
-        try:
-            distinct = {value: process(value) for value in dict.fromkeys(values)}
-        except TypeError:  # unhashable (a JSON dict)
-            return list(map(process, values))
+    kinds = set(map(type, values)) - {type(None)}
+    if len(kinds) == 1 and _shareable(kinds.pop(), values):
+        distinct = {value: process(value) for value in dict.fromkeys(values)}
         return [distinct[value] for value in values]
     return list(map(process, values))
+
+
+def _shareable(kind: type, values: list[Any]) -> bool:
+    """Whether equal values are processed alike: not so for 0.0 and -0.0, 1.0 and 1.00 (a
+    Decimal), one instant in two time zones, or JSON (unhashable)."""
+    if issubclass(kind, datetime):
+        return len({value.tzinfo for value in values if value is not None}) == 1
+    return issubclass(kind, str | int | date | Enum)
 
 
 def _processor(column: Column, dialect: Any) -> Callable[[Any], Any] | None:

@@ -126,3 +126,20 @@ def test_a_bulk_insert_is_announced_when_it_commits(db):
         assert "leads" in seen
     finally:
         listener.close()
+
+
+def test_equal_values_are_processed_once_only_where_that_cannot_change_them():
+    seen = []
+
+    def process(value):
+        seen.append(value)
+        return repr(value)
+
+    assert bulk_insert._processed(process, ["a", "a", None, "b"]) == ["'a'", "'a'", "None", "'b'"]
+    assert len(seen) == 3
+    instant = datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
+    elsewhere = instant.astimezone(timezone(timedelta(hours=2)))  # equal, another zone
+    assert bulk_insert._processed(repr, [instant, elsewhere]) == [repr(instant), repr(elsewhere)]
+    assert bulk_insert._processed(repr, [0.0, -0.0]) == ["0.0", "-0.0"]
+    assert bulk_insert._processed(repr, [1, True]) == ["1", "True"]
+    assert bulk_insert._processed(len, [{"a": 1}, {"a": 1}]) == [1, 1]
