@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain import clock
@@ -90,15 +90,25 @@ def make_app(db, seeded):
     return make
 
 
+def _drawn(screen) -> bool:
+    footers_current = all(footer.is_current for footer in screen.query(KeyFooter))
+    tables_measured = not any(
+        table._require_update_dimensions or table._updated_cells
+        for table in screen.query(DataTable)
+    )
+    return footers_current and tables_measured
+
+
 async def settle(pilot) -> None:
     """Let messages run and every thread worker finish (pilot.pause alone doesn't wait)."""
     for _ in range(3):
         await pilot.pause()
         await pilot.app.workers.wait_for_complete()
     await pilot.pause()
-    # The footer rebuilds its keys after the data arrives (actions become enabled).
+    # The footer rebuilds its keys after the data arrives (actions become enabled), and a
+    # DataTable measures its new rows when its queue is idle (under load, after the pause).
     for _ in range(50):
-        if all(footer.is_current for footer in pilot.app.screen.query(KeyFooter)):
+        if _drawn(pilot.app.screen):
             break
         await pilot.pause(0.02)
     for field in pilot.app.screen.query(Input):  # a blinking cursor would make snapshots flaky
