@@ -23,6 +23,7 @@ from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
+NAME_WIDTH = 26  # the templates pane (32) less its border, padding and a scrollbar
 PREVIEW_DAYS = 365  # the furthest day a step may name (as the domain checks)
 ROLE_WORDS = {
     Role.REP.value: "a rep",
@@ -128,7 +129,8 @@ class OnboardingEditor(WithApp, Vertical):
         with Horizontal(id="onboarding-body"):
             templates = TextTable(id="templates", cursor_type="row")
             templates.border_title = "Templates"
-            templates.add_column("Name")
+            # A set width: measured on idle, the column was caught 4 wide in snapshots.
+            templates.add_column("Name", width=NAME_WIDTH)
             yield templates
             with Vertical():
                 steps = TextTable(id="steps", cursor_type="row", zebra_stripes=True)
