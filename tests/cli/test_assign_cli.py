@@ -4,7 +4,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from leadms_tui.cli import app
@@ -72,8 +72,8 @@ def test_suggest_explains_and_assign_by_hand(db_url, db):
     done = leadms(db_url, "assign", number, "--to", "bruno", token=maria)
     assert done.exit_code == 0 and "excluded by the rules" in done.output
     with db.reading() as s:
-        owner = s.query(Lead.owner_id).filter(Lead.number == number).scalar()
-        assert owner == s.query(User.id).filter(User.username == "bruno").scalar()
+        owner = s.scalar(select(Lead.owner_id).where(Lead.number == number))
+        assert owner == s.scalar(select(User.id).where(User.username == "bruno"))
 
 
 def test_auto_assigns_waiting_and_simulate_reports_shares(db_url, db):
