@@ -8,6 +8,7 @@ be done once Textual reads the keyboard. Without it an image shows as its name o
 """
 
 import io
+import logging
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -54,7 +55,12 @@ def prepare_image_previews() -> None:
     Not done unconditionally: with numpy it costs ~75 ms of every start-up.
 
     A terminal that answers oddly (one reporting 0 columns makes textual-image divide by
-    zero) costs the previews, never the start: images then show as their names."""
+    zero) or not at all costs the previews, never the start: images then show as their
+    names, and nothing is printed."""
+    # A terminal that does not answer its size query (tmux, many emulators) makes it log a
+    # warning with a traceback, which Python prints to the user's terminal: its logs are
+    # about the terminal's answers, not ours to show.
+    logging.getLogger("textual_image").setLevel(logging.ERROR)
     try:
         import textual_image.widget  # noqa: F401
     except Exception:  # any failure of a third-party terminal probe

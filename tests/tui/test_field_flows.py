@@ -1,9 +1,15 @@
 """Dynamic fields in the TUI, driven by key presses against real databases: forms, details,
 files, the lead list's field filter and columns, conversion and meetings."""
 
+import fcntl
 import io
+import os
+import pty
 import stat
+import struct
+import subprocess
 import sys
+import termios
 
 from PIL import Image as PILImage
 from sqlalchemy import select
@@ -345,6 +351,27 @@ def test_a_terminal_probe_that_fails_costs_the_previews_not_the_start(monkeypatc
     monkeypatch.setattr(textual_image._terminal, "get_cell_size", zero_columns)
     prepare_image_previews()
     assert "textual_image.widget" not in sys.modules  # images show as their names
+
+
+def test_a_terminal_that_never_answers_sees_no_traceback():
+    """On a real pseudo-terminal that knows its size in cells but not in pixels and answers
+    no query (as under `script` or tmux), textual-image's probe times out: not a word of it
+    may reach the user's terminal."""
+    controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    probe = "from leadms_tui.widgets.field_view import prepare_image_previews as p; p()"
+    run = subprocess.run(
+        [sys.executable, "-c", probe],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=subprocess.PIPE,
+        timeout=60,
+        check=False,
+    )
+    os.close(terminal)
+    os.close(controller)
+    assert run.returncode == 0
+    assert run.stderr == b""
 
 
 async def test_without_fields_nothing_changes(make_app, seeded):
