@@ -4,7 +4,7 @@ import json
 
 import typer
 
-from leadms_tui.cli.common import acting, echo, open_db
+from leadms_tui.cli.common import acting, echo, open_db, say_if_empty
 
 app = typer.Typer(help="List and show clients.", no_args_is_help=True)
 
@@ -27,6 +27,7 @@ def list_(
         for row in rows:
             echo(json.dumps(row.as_json(settings.currency), ensure_ascii=False))
         return
+    say_if_empty(len(rows), "clients match" if search else "clients yet")
     if rows:
         echo(
             f"{'client':<10} {'name':<24} {'phone':<16} {'email':<26} {'status':<10} "

@@ -59,6 +59,12 @@ def echo(message: str, *, err: bool = False) -> None:
     typer.echo(visible(message, lines=True), err=err)
 
 
+def say_if_empty(count: int, what: str) -> None:
+    """An empty list says so on stderr: a person sees it, a pipe or script gets nothing."""
+    if not count:
+        echo(f"no {what}", err=True)
+
+
 @dataclass
 class Options:
     database_url: str | None = None

@@ -5,7 +5,7 @@ from datetime import date
 
 import typer
 
-from leadms_tui.cli.common import CLIError, echo, open_db
+from leadms_tui.cli.common import CLIError, echo, open_db, say_if_empty
 
 app = typer.Typer(help="List follow-ups.", no_args_is_help=True)
 
@@ -44,3 +44,5 @@ def list_(
                 f"{item.due_at:%Y-%m-%d %H:%M}Z  {item.lead}  {item.name[:24]:<24}  "
                 f"{item.state:<7}  #{item.attempt}  {item.owner or '-':<10}  {item.reason}"
             )
+    if not as_json:
+        say_if_empty(len(items), "follow-ups match")

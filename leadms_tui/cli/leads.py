@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, echo, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db, say_if_empty
 
 app = typer.Typer(help="Add, list and convert leads.", no_args_is_help=True)
 
@@ -67,8 +67,10 @@ def list_(
         business_day = date.fromisoformat(day) if day else None
     except ValueError:
         raise CLIError(f"invalid date {day!r}: use YYYY-MM-DD") from None
+    shown = 0
     with open_db(ctx).reading() as session:
         for row in iter_leads(session=session, day=business_day, limit=limit):
+            shown += 1
             if as_json:
                 echo(json.dumps(row.as_json(), ensure_ascii=False))
             else:
@@ -78,6 +80,8 @@ def list_(
                     f"{row.number}  {row.name[:28]:<28}  {phone:<16}  {row.channel:<9}"
                     f"  {row.status:<17}  {row.owner or '-':<10}  {repeat}"
                 )
+    if not as_json:
+        say_if_empty(shown, "leads match" if day else "leads yet")
 
 
 @app.command()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, echo, open_db
+from leadms_tui.cli.common import CLIError, echo, open_db, say_if_empty
 
 app = typer.Typer(help="List and export meetings and demos.", no_args_is_help=True)
 
@@ -59,6 +59,8 @@ def list_(
                 f"{item.kind:<7}  {item.lead}  {item.name[:24]:<24}  "
                 f"{item.owner or '-':<10}  {outcome}"
             )
+    if not as_json:
+        say_if_empty(len(items), "meetings match")
 
 
 @app.command("export-ics")

@@ -5,7 +5,7 @@ import sys
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, echo, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db, say_if_empty
 
 app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
 
@@ -74,6 +74,7 @@ def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
         ]
         echo(json.dumps(rows, indent=2))
         return
+    say_if_empty(len(users), "users yet: `leadms users add NAME --role admin` adds the first")
     for u in users:
         state = "" if u.active else "  (inactive)"
         echo(f"{u.username:<16} {u.role.value:<8} {u.display_name}{state}")

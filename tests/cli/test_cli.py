@@ -133,7 +133,26 @@ def test_leads_add_prints_the_number_and_list_streams_json(db_url, db):
     day = number.split("-")[1]
     iso_day = f"{day[:4]}-{day[4:6]}-{day[6:]}"
     assert len(leadms(db_url, "leads", "list", "--date", iso_day).stdout.splitlines()) == 2
-    assert leadms(db_url, "leads", "list", "--date", "2001-01-01").stdout == ""
+    none = leadms(db_url, "leads", "list", "--date", "2001-01-01")
+    assert (none.stdout, none.stderr) == ("", "no leads match\n")
+    assert leadms(db_url, "leads", "list", "--date", "2001-01-01", "--json").output == ""
+
+
+@pytest.mark.parametrize(
+    ("command", "said"),
+    [
+        (["leads", "list"], "no leads yet"),
+        (["followups", "list"], "no follow-ups match"),
+        (["meetings", "list"], "no meetings match"),
+        (["clients", "list"], "no clients yet"),
+        (["clients", "list", "--search", "Ada"], "no clients match"),
+    ],
+)
+def test_an_empty_list_says_so_on_stderr_only(sqlite_url, command, said):
+    """A person sees why nothing printed; a pipe or a script reading stdout gets nothing."""
+    result = leadms(sqlite_url, *command)
+    assert result.exit_code == 0, result.output
+    assert (result.stdout, result.stderr) == ("", said + "\n")
 
 
 @pytest.mark.parametrize(
