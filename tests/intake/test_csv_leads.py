@@ -280,6 +280,23 @@ def test_reject_rows_are_spreadsheet_rows():
     assert items[2].reason == "row has 4 fields but the header has 3"
 
 
+def test_a_quote_never_closed_refuses_the_file_instead_of_swallowing_the_rest():
+    """Read leniently, row 3's open quote made rows 4-6 one cell of row 3: three leads lost
+    behind one rejected row."""
+    text = 'Name,Phone\nAna,07700900111\n"Bob,07700900222\nCy,07700900333\nDi,0770090044\n'
+    with pytest.raises(UnusableInput, match=r"row 3 opens a quote .* never closed"):
+        list(parse(text))
+    with pytest.raises(UnusableInput, match=r"row 2 opens a quote"):
+        list(parse('Name,Phone\n"Ana,07700900111\n'))
+
+
+def test_a_quoted_message_over_several_lines_is_one_cell():
+    text = 'Name,Phone,Message\nAna,07700900111,"line one\nline two"\nBob,07700900222,hi\n'
+    leads, rejects = split(parse(text))
+    assert [lead.name for lead in leads] == ["Ana", "Bob"] and not rejects
+    assert leads[0].message == "line one\nline two"
+
+
 def test_trailing_empty_fields_are_not_a_misfit():
     assert one("Name,Email\nAna,a@example.com,,,\n").name == "Ana"
 

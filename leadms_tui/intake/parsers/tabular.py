@@ -94,6 +94,20 @@ def detect_delimiter(text: str) -> str:
     return max(DELIMITERS, key=counts.__getitem__)  # a tie (or none at all) gives ","
 
 
+def _quote_left_open(text: str) -> bool:
+    """True when a quoted cell runs to the end of the file (the lenient reader we use takes
+    the rest of the file as that cell; the strict one says so)."""
+    strict = csv.reader(
+        io.StringIO(text, newline=""), delimiter=detect_delimiter(text), strict=True
+    )
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
+
+
 def read_table(data: bytes) -> Table:
     """Decode and split the file; `UnusableInput` if that is impossible or there is no header."""
     text = decode(data)
@@ -105,6 +119,11 @@ def read_table(data: bytes) -> Table:
         ]
     except csv.Error as exc:
         raise UnusableInput(f"cannot read the file as CSV: {exc}") from exc
+    if records and '"' in text and _quote_left_open(text):
+        raise UnusableInput(
+            f'row {records[-1][0]} opens a quote (") that is never closed, so every line after '
+            "it would be one cell: close the quote and import again"
+        )
     records = [(number, cells) for number, cells in records if any(cells)]
     if not records:
         raise UnusableInput("the file is empty")
