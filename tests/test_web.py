@@ -120,8 +120,9 @@ def test_a_port_in_use_is_one_line(web_db):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         result = _leadms(web_db, "web", "--port", str(taken.getsockname()[1]))
-    assert result.returncode == 1
+    assert result.returncode == 1 and result.stdout == ""  # not "Serving ..." first
     assert result.stderr.startswith("error: cannot listen on 127.0.0.1:")
+    assert result.stderr.endswith(": Address already in use\n")
     assert result.stderr.count("\n") == 1
 
 

@@ -1,6 +1,7 @@
 """What every command shares: the chosen database, the acting user, error reporting."""
 
 import os
+import socket
 import sys
 import traceback
 from dataclasses import dataclass
@@ -63,6 +64,22 @@ def say_if_empty(count: int, what: str) -> None:
     """An empty list says so on stderr: a person sees it, a pipe or script gets nothing."""
     if not count:
         echo(f"no {what}", err=True)
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A socket bound to host:port, or the one-line error saying why it cannot be."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        listener = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
+    return listener
 
 
 @dataclass

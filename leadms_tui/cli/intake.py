@@ -1,11 +1,10 @@
 """`leadms intake serve`: the live webhook and form intake service."""
 
 import dataclasses
-import socket
 
 import typer
 
-from leadms_tui.cli.common import CLIError, open_db
+from leadms_tui.cli.common import CLIError, bind_listener, open_db
 
 app = typer.Typer(
     help="The live intake service (webhooks and website forms).", no_args_is_help=True
@@ -91,7 +90,7 @@ def serve(
     from leadms_tui.intake.service import IntakeConfig, create_app
 
     # Bound before anything starts, so a port in use is one line, not uvicorn's log and exit.
-    listener = _bind(host, port)
+    listener = bind_listener(host, port)
     config = dataclasses.replace(IntakeConfig.from_env(), body_seconds=body_timeout)
     if not config.app_secret:
         typer.echo("warning: LEADMS_META_APP_SECRET is not set: webhook posts get 403", err=True)
@@ -119,18 +118,3 @@ def serve(
             access_log=access_log,
         )
     ).run(sockets=[listener])
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    try:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
-        listener = socket.socket(family, socket.SOCK_STREAM)
-    except OSError as exc:
-        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
-    try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind((host, port))
-    except OSError as exc:
-        listener.close()
-        raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1) from None
-    return listener

@@ -14,7 +14,7 @@ from weakref import WeakSet
 
 import typer
 
-from leadms_tui.cli.common import CLIError, database_url, echo
+from leadms_tui.cli.common import CLIError, bind_listener, database_url, echo
 
 PROXY_WARNING = (
     "warning: {host} is not a loopback address: the TUI, passwords included, is served over "
@@ -58,6 +58,7 @@ def web(
         echo(PROXY_WARNING.format(host=host or "every address"), err=True)
     public_url = (public_url or f"http://{_url_host(host)}:{port}").rstrip("/")
     server = _server_class()(command, host=host, port=port, title="Lead MS", public_url=public_url)
+    bind_listener(host, port).close()  # a taken port is said before "Serving", not after
     echo(f"Serving Lead MS on {public_url} (database {describe_url(url)}); Ctrl+C stops.")
     try:
         server.serve()
