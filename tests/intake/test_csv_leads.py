@@ -1,6 +1,8 @@
 """Generic / website-form CSV parser: samples, header detection, encodings, dates, dedupe."""
 
 import codecs
+import csv
+import io
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -11,7 +13,7 @@ from hypothesis import strategies as st
 
 from leadms_tui.domain.models import Channel
 from leadms_tui.intake.parsers.csv_leads import parse_csv_leads
-from leadms_tui.intake.parsers.tabular import NO_CONTACT
+from leadms_tui.intake.parsers.tabular import NO_CONTACT, read_table
 from leadms_tui.intake.records import LeadRecord, RejectedRow, UnusableInput
 
 SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples" / "csv"
@@ -288,6 +290,20 @@ def test_a_quote_never_closed_refuses_the_file_instead_of_swallowing_the_rest():
         list(parse(text))
     with pytest.raises(UnusableInput, match=r"row 2 opens a quote"):
         list(parse('Name,Phone\n"Ana,07700900111\n'))
+    stray_then_open = 'Name,Phone\n"Ana" Lee,07700900111\n"Bob,07700900222\nCy,07700900333\n'
+    with pytest.raises(UnusableInput, match=r"row 3 opens a quote"):
+        list(parse(stray_then_open))
+    leads, _ = split(parse('Name,Phone\n"Ana" Lee,07700900111\nBob,07700900222\n'))
+    assert [lead.name for lead in leads] == ["Ana Lee", "Bob"]  # lenient as before
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet="ab ,;\t\"\n\r'", max_size=8), min_size=2, max_size=2)))
+def test_a_file_quoted_by_a_csv_writer_is_never_taken_for_an_open_quote(rows):
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([["Name", "Message"], *rows])
+    table = read_table(out.getvalue().encode())  # raises UnusableInput if it were refused
+    assert len(table.rows) <= len(rows)
 
 
 def test_a_quoted_message_over_several_lines_is_one_cell():

@@ -97,15 +97,17 @@ def detect_delimiter(text: str) -> str:
 def _quote_left_open(text: str) -> bool:
     """True when a quoted cell runs to the end of the file (the lenient reader we use takes
     the rest of the file as that cell; the strict one says so)."""
-    strict = csv.reader(
-        io.StringIO(text, newline=""), delimiter=detect_delimiter(text), strict=True
-    )
-    try:
-        for _ in strict:
-            pass
-    except csv.Error as exc:
-        return "unexpected end of data" in str(exc)
-    return False
+    lines, delimiter = io.StringIO(text, newline=""), detect_delimiter(text)
+    while True:
+        try:
+            for _ in csv.reader(lines, delimiter=delimiter, strict=True):
+                pass
+            return False
+        except csv.Error as exc:
+            if "unexpected end of data" in str(exc):
+                return True
+            # Another strictness (text after a closing quote, `"Ann"x`), which the lenient
+            # reader accepts: read on from the next line.
 
 
 def read_table(data: bytes) -> Table:
