@@ -94,10 +94,10 @@ def detect_delimiter(text: str) -> str:
     return max(DELIMITERS, key=counts.__getitem__)  # a tie (or none at all) gives ","
 
 
-def _quote_left_open(text: str) -> bool:
+def _quote_left_open(text: str, delimiter: str) -> bool:
     """True when a quoted cell runs to the end of the file (the lenient reader we use takes
     the rest of the file as that cell; the strict one says so)."""
-    lines, delimiter = io.StringIO(text, newline=""), detect_delimiter(text)
+    lines = io.StringIO(text, newline="")
     while True:
         try:
             for _ in csv.reader(lines, delimiter=delimiter, strict=True):
@@ -113,7 +113,8 @@ def _quote_left_open(text: str) -> bool:
 def read_table(data: bytes) -> Table:
     """Decode and split the file; `UnusableInput` if that is impossible or there is no header."""
     text = decode(data)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=detect_delimiter(text))
+    delimiter = detect_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         records = [
             (number, [cell.replace("\r\n", "\n").strip() for cell in record])
@@ -121,7 +122,7 @@ def read_table(data: bytes) -> Table:
         ]
     except csv.Error as exc:
         raise UnusableInput(f"cannot read the file as CSV: {exc}") from exc
-    if records and '"' in text and _quote_left_open(text):
+    if records and '"' in text and _quote_left_open(text, delimiter):
         raise UnusableInput(
             f'row {records[-1][0]} opens a quote (") that is never closed, so every line after '
             "it would be one cell: close the quote and import again"
