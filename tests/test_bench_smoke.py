@@ -7,6 +7,8 @@ from bench.common import SIZES, working_moment
 from bench.generate import generate
 from bench.run import expected_benchmarks, run_engine, table
 
+pytestmark = pytest.mark.slow  # started first on the test workers
+
 
 def test_every_benchmark_runs_and_reports(db_url, tmp_path):
     engine = "sqlite" if db_url.startswith("sqlite") else "postgres"

@@ -4,7 +4,11 @@ No timing and no memory figure is asserted (a few seconds is no soak); the ten-m
 `python -m bench.soak`.
 """
 
+import pytest
+
 from bench.soak import run_soak
+
+pytestmark = pytest.mark.slow  # started first on the test workers
 
 
 def test_a_short_soak_loses_and_doubles_nothing(db_url, tmp_path):

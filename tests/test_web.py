@@ -136,6 +136,7 @@ def test_any_other_address_gets_the_reverse_proxy_warning(tmp_path, web_db):
 
 
 @pytest.mark.browser
+@pytest.mark.slow
 def test_sign_in_in_a_real_browser_shows_the_day_view(tmp_path, web_db):
     chromium = _chromium_or_skip()
     from playwright.sync_api import sync_playwright

@@ -107,7 +107,7 @@ async def settle(pilot) -> None:
     await pilot.pause()
     # The footer rebuilds its keys after the data arrives (actions become enabled), and a
     # DataTable measures its new rows when its queue is idle (under load, after the pause).
-    for _ in range(50):
+    for _ in range(500):  # up to 10 s: with several test workers the machine is busy
         if _drawn(pilot.app.screen):
             break
         await pilot.pause(0.02)
