@@ -25,7 +25,7 @@ def add(
     """Add a user (an admin's session is needed once the database has users).
 
     Without --password-stdin the user cannot sign in until given a password. Passwords have
-    at least 10 characters, are not the username and not a well-known password.
+    at least 10 characters, are not the username and not easy to guess.
     """
     from leadms_tui.domain.team.access import check_password_policy
     from leadms_tui.domain.team.users import add_user, parse_role
@@ -175,7 +175,7 @@ def password(
     """Give a user a new password (admins); the user's CLI sessions end.
 
     Without --password-stdin it is asked twice, not shown. Passwords have at least 10
-    characters, are not the username and not a well-known password.
+    characters, are not the username and not easy to guess.
     """
     from leadms_tui.domain.team.users import reset_password
 

@@ -70,8 +70,8 @@ def test_password_policy(db_url, db):
     for password, reason in [
         ("short1", "at least 10"),
         ("xboss-secret-99", "username"),
-        ("password123", "too common"),
-        ("aaaaaaaaaaaa", "too simple"),
+        ("password123", "too easy to guess: This is a very common password."),
+        ("aaaaaaaaaaaa", "too easy to guess: Repeats like"),
     ]:
         result = leadms(db_url, "users", "add", "boss", "--role", "admin", "--password-stdin",
                         input=f"{password}\n")  # fmt: skip
