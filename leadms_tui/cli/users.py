@@ -195,3 +195,20 @@ def password(
     )
     sessions = f"; {ended} CLI session(s) ended" if ended else ""
     echo(f"password of {username.strip().lower()} changed{sessions}")
+
+
+@app.command()
+def unlock(
+    ctx: typer.Context, username: str = typer.Argument(..., help="The user to unlock.")
+) -> None:
+    """Forget a user's failed sign-ins (admins): every terminal and address may try again now.
+
+    Five failures from one source lock that source out of the user for 15 minutes; other
+    sources are only slowed.
+    """
+    from leadms_tui.domain.team.access import unlock_user
+
+    cleared = open_db(ctx).write(
+        lambda session: unlock_user(session, username, actor=acting(ctx, session, admin=True))
+    )
+    echo(f"{username.strip().lower()} unlocked ({cleared} failed sign-in(s) forgotten)")

@@ -2,31 +2,39 @@
 
 A token is shown once and stored only as its SHA-256 (it is a random 256-bit secret, so a
 slow hash adds nothing); a session is a token of kind "session" that `logout` revokes.
-Failed sign-ins are recorded and throttled per user and per terminal, and an unknown user
-costs the same argon2 verification as a known one, so timing does not tell who exists.
+Failed sign-ins are recorded per user and source (a terminal, or a browser's address): the
+source that failed five times is locked out of that user, others are only slowed, so nobody
+can lock a user out from elsewhere. An unknown user costs the same argon2 verification as a
+known one, so timing does not tell who exists.
 """
 
 import hashlib
+import math
 import os
 import secrets
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
+from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.models import AccessToken, LoginFailure, Role, User
-from leadms_tui.domain.team.users import UserInfo, authenticate, get_user, info
+from leadms_tui.domain.team.users import UserInfo, authenticate, get_user, info, require_admin
 
 MIN_PASSWORD_LENGTH = 10
 MIN_PASSWORD_SCORE = 3  # zxcvbn: 3 is "safely unguessable" (about 10^10 guesses)
 ZXCVBN_MAX_LENGTH = 72
 FAILURE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_USER = 5
-MAX_FAILURES_PER_TERMINAL = 20  # one terminal guessing many usernames
+MAX_FAILURES_PER_SOURCE = 5  # for one user from one source: that source is locked out
+MAX_FAILURES_PER_TERMINAL = 20  # one source guessing many usernames
+MAX_DELAY_SECONDS = 30  # the most other sources wait (sign_in_delay)
+SOURCE_ENV = "LEADMS_SIGN_IN_SOURCE"  # set by `leadms web` for each tab: its browser's address
 TOKEN_PREFIX = "lms_"
 
 
@@ -58,6 +66,48 @@ class SignIn:
     refused: str | None = None
 
 
+def attempt_sign_in(
+    database: Database,
+    username: str,
+    password: str,
+    *,
+    source: str,
+    token_kind: str | None = None,
+    wait: Callable[[float], None] = time.sleep,
+) -> SignIn:
+    """Sign in from `source`, first waiting out the slowdown failures from other sources put
+    on this user (outside the transaction: a wait never holds the database)."""
+    with database.reading() as session:
+        delay = sign_in_delay(session, username, source)
+    if delay:
+        wait(delay)
+    return database.write(
+        lambda session: sign_in(session, username, password, terminal=source, token_kind=token_kind)
+    )
+
+
+def sign_in_delay(
+    session: Session, username: str, source: str, *, now: datetime | None = None
+) -> float:
+    """Seconds a sign-in for `username` from `source` waits first: once other sources have
+    failed MAX_FAILURES_PER_SOURCE times for this user in the window, 1 s, doubling with each
+    further failure, up to MAX_DELAY_SECONDS. Slowed, never locked: a source that has not
+    failed always gets its turn, however many others guess."""
+    at = clock.as_utc(now or clock.now())
+    elsewhere = session.execute(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(
+            LoginFailure.username == _failure_name(username),
+            LoginFailure.terminal != source[:128],
+            LoginFailure.at >= at - FAILURE_WINDOW,
+        )
+    ).scalar_one()
+    if elsewhere < MAX_FAILURES_PER_SOURCE:
+        return 0.0
+    return float(min(2 ** (elsewhere - MAX_FAILURES_PER_SOURCE), MAX_DELAY_SECONDS))
+
+
 def sign_in(
     session: Session,
     username: str,
@@ -67,28 +117,61 @@ def sign_in(
     token_kind: str | None = None,
     now: datetime | None = None,
 ) -> SignIn:
-    """Check a password, throttled. Returns (never raises) a refusal, so the failure it records
-    commits with the transaction."""
+    """Check a password, throttled per user and source (`terminal`: this terminal, or a
+    browser's address): the source that failed five times for a user is locked out of that
+    user for the window; other sources are only slowed (attempt_sign_in). Returns (never
+    raises) a refusal, so the failure it records commits with the transaction."""
     at = clock.as_utc(now or clock.now())
-    name = username.strip().lower()
-    since = at - FAILURE_WINDOW
-    recent = select(func.count()).select_from(LoginFailure).where(LoginFailure.at >= since)
-    by_user = session.execute(recent.where(LoginFailure.username == name[:64])).scalar() or 0
-    by_terminal = (
-        session.execute(recent.where(LoginFailure.terminal == terminal[:128])).scalar() or 0
+    name, source = _failure_name(username), terminal[:128]
+    recent = select(LoginFailure.at).where(LoginFailure.at >= at - FAILURE_WINDOW)
+    here = recent.where(LoginFailure.terminal == source)
+    by_source = (
+        session.execute(
+            here.where(LoginFailure.username == name).order_by(LoginFailure.at.desc())  # type: ignore[union-attr]
+        )
+        .scalars()
+        .all()
     )
-    if by_user >= MAX_FAILURES_PER_USER or by_terminal >= MAX_FAILURES_PER_TERMINAL:
-        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
-        return SignIn(refused=f"too many failed sign-ins: try again in {minutes} minutes")
+    by_terminal = session.execute(select(func.count()).select_from(here.subquery())).scalar_one()
+    if len(by_source) >= MAX_FAILURES_PER_SOURCE or by_terminal >= MAX_FAILURES_PER_TERMINAL:
+        # locked until the failure that reached the limit leaves the window
+        oldest = min(by_source[:MAX_FAILURES_PER_SOURCE], default=at)
+        left = clock.as_utc(oldest) + FAILURE_WINDOW - at
+        minutes = max(1, math.ceil(left.total_seconds() / 60))
+        unlock = f", or ask an admin to run `leadms users unlock {name}`" if by_source else ""
+        return SignIn(
+            refused=f"too many failed sign-ins from here: try again in {minutes} minutes{unlock}"
+        )
     try:
         user = authenticate(session, name, password)
     except ValidationError as exc:
-        session.add(LoginFailure(username=name[:64], terminal=terminal[:128], at=at))
+        session.add(LoginFailure(username=name, terminal=source, at=at))
         return SignIn(refused=str(exc))
     token = None
     if token_kind is not None:
         token = issue_token(session, user, kind=token_kind, name=terminal, actor=user.actor, now=at)
     return SignIn(user=user, token=token)
+
+
+def unlock_user(
+    session: Session, username: str, *, actor: audit.Actor, now: datetime | None = None
+) -> int:
+    """Forget a user's failed sign-ins (admins), so every source may try again at once.
+    Returns how many were forgotten; the trail keeps the count."""
+    require_admin(actor, "unlock users")
+    user = get_user(session, username)
+    failures = session.execute(
+        delete(LoginFailure).where(LoginFailure.username == _failure_name(user.username))
+    ).rowcount  # type: ignore[attr-defined]
+    at = clock.as_utc(now or clock.now())
+    audit.record(
+        session, actor, "user.unlock", "user", user.id, after={"failures_cleared": failures}, at=at
+    )
+    return failures
+
+
+def _failure_name(username: str) -> str:
+    return username.strip().lower()[:64]
 
 
 def issue_token(
@@ -216,6 +299,12 @@ def acting_for(admin: UserInfo, session: Session, username: str) -> audit.Actor:
     if not user.active:
         raise ValidationError(f"user {username!r} is not active")
     return audit.Actor(user.id, f"{admin.username} for {user.username}", user.role.value)
+
+
+def sign_in_source() -> str:
+    """Where a sign-in comes from, for throttling: the browser's address in a `leadms web`
+    tab (the server sets it), else this terminal."""
+    return os.environ.get(SOURCE_ENV) or terminal_name()
 
 
 def terminal_name() -> str:
