@@ -115,3 +115,11 @@ def test_an_admin_unlocks_a_user_and_the_trail_says_so(db, team):
     assert event.actor == "ada" and "5" in str(event.changes)
     with pytest.raises(NotFoundError):
         db.write(lambda s: unlock_user(s, "nobody", actor=team["ada"].actor))
+
+
+def test_one_source_guessing_many_usernames_is_locked_out_of_all(db, team):
+    for number in range(20):
+        _try(db, f"guess{number}", "wrong guess here", "web:203.0.113.9")
+    locked = _try(db, "ana", PASSWORD, "web:203.0.113.9")
+    assert locked.refused == "too many failed sign-ins from here: try again in 15 minutes"
+    assert _try(db, "ana", PASSWORD, "web:198.51.100.7").user is not None

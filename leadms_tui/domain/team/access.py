@@ -123,25 +123,24 @@ def sign_in(
     raises) a refusal, so the failure it records commits with the transaction."""
     at = clock.as_utc(now or clock.now())
     name, source = _failure_name(username), terminal[:128]
-    recent = select(LoginFailure.at).where(LoginFailure.at >= at - FAILURE_WINDOW)
-    here = recent.where(LoginFailure.terminal == source)
-    by_source = (
-        session.execute(
-            here.where(LoginFailure.username == name).order_by(LoginFailure.at.desc())  # type: ignore[union-attr]
-        )
-        .scalars()
-        .all()
-    )
-    by_terminal = session.execute(select(func.count()).select_from(here.subquery())).scalar_one()
-    if len(by_source) >= MAX_FAILURES_PER_SOURCE or by_terminal >= MAX_FAILURES_PER_TERMINAL:
-        # locked until the failure that reached the limit leaves the window
-        oldest = min(by_source[:MAX_FAILURES_PER_SOURCE], default=at)
-        left = clock.as_utc(oldest) + FAILURE_WINDOW - at
-        minutes = max(1, math.ceil(left.total_seconds() / 60))
-        unlock = f", or ask an admin to run `leadms users unlock {name}`" if by_source else ""
-        return SignIn(
-            refused=f"too many failed sign-ins from here: try again in {minutes} minutes{unlock}"
-        )
+    from_here = session.execute(  # this source's recent failures, newest first
+        select(LoginFailure.username, LoginFailure.at)
+        .where(LoginFailure.terminal == source, LoginFailure.at >= at - FAILURE_WINDOW)
+        .order_by(LoginFailure.at.desc())  # type: ignore[union-attr]
+    ).all()
+    for_user = [row for row in from_here if row.username == name]
+    for failures, limit in (
+        (for_user, MAX_FAILURES_PER_SOURCE),
+        (from_here, MAX_FAILURES_PER_TERMINAL),
+    ):
+        if len(failures) >= limit:  # locked until the failure that reached the limit is old
+            left = clock.as_utc(failures[limit - 1].at) + FAILURE_WINDOW - at
+            minutes = max(1, math.ceil(left.total_seconds() / 60))
+            unlock = f", or ask an admin to run `leadms users unlock {name}`"
+            return SignIn(
+                refused=f"too many failed sign-ins from here: try again in {minutes} minutes"
+                + (unlock if failures is for_user else "")
+            )
     try:
         user = authenticate(session, name, password)
     except ValidationError as exc:
