@@ -16,6 +16,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -147,6 +149,33 @@ def test_origin_rule():
     assert not origin_allowed("null", "127.0.0.1:8000", public)  # a sandboxed frame, a file
     # DNS rebinding: evil.example resolved to 127.0.0.1, so its page is "same origin"
     assert not origin_allowed("http://evil.example:8000", "evil.example:8000", public)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){1,3}", fullmatch=True),
+    port=st.integers(1, 65535),
+    scheme=st.sampled_from(["http", "https"]),
+)
+def test_any_other_named_site_is_refused_even_as_its_own_host(name, port, scheme):
+    """A page on any other domain, also one that resolves to this server (DNS rebinding, so
+    the Host header names it too), never opens a session."""
+    assume(name not in {"crm.example.com", socket.gethostname().lower()})
+    origin = f"{scheme}://{name}:{port}"
+    assert not origin_allowed(origin, f"{name}:{port}", "https://crm.example.com")
+    assert not origin_allowed(origin, "127.0.0.1:8000", "http://127.0.0.1:8000")
+    assert not origin_allowed("null", f"{name}:{port}", f"{scheme}://{name}:{port}")
+
+
+@given(cli_args=st.lists(st.text(max_size=30), max_size=3))
+@settings(max_examples=30, deadline=None)
+def test_bad_public_urls_are_one_line(cli_args):
+    url = "".join(cli_args)
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"  # a valid URL stops at the database
+    args = ["--database-url", unreachable, "web", "--public-url", url, "--port", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (1, 2) and result.output.count("\n") <= 1
+    assert "unexpected" not in result.output and not isinstance(result.exception, ValueError)
 
 
 async def _tab(port: int, *, origin: str | None, forwarded_for: str | None = None):

@@ -61,6 +61,9 @@ def web(
     ]:
         if not 1 <= value <= 10_000:
             raise CLIError(f"{option} must be between 1 and 10000, not {value}", 2)
+    if public_url is not None and not _is_http_url(public_url):
+        # browsers send its origin: the websocket check compares with it
+        raise CLIError(f"--public-url must be an http(s) address, not {public_url!r}", 2)
     from leadms_tui.domain.db import describe_url, open_database
     from leadms_tui.domain.team.access import has_users
 
@@ -78,8 +81,6 @@ def web(
     if not is_loopback(host):
         echo(PROXY_WARNING.format(host=host or "every address"), err=True)
     public_url = (public_url or f"http://{_url_host(host)}:{port}").rstrip("/")
-    if urlsplit(public_url).scheme not in ("http", "https") or not urlsplit(public_url).hostname:
-        raise CLIError(f"--public-url must be an http(s) address, not {public_url!r}", 2)
     server = _server_class()(
         command,
         host=host,
@@ -170,6 +171,14 @@ def _origin(url: str) -> str:
     port = "" if parts.port in (None, default) else f":{parts.port}"
     host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname
     return f"{parts.scheme}://{host}{port}"
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname) and parts.port != 0
+    except ValueError:  # a bad port or IPv6 address
+        return False
 
 
 def _is_ip(name: str) -> bool:
