@@ -360,6 +360,8 @@ class LeadMSApp(ReportsFailures, App[None]):
             and self.user is None
         ):
             return False  # nothing to search before signing in
+        if action == "command_palette" and self.user is None:
+            return False  # its system commands (Screenshot, Theme, ...) are for signed-in users
         if action == "undo_call":
             return self._undoable_call() is not None or None
         return True
@@ -381,6 +383,11 @@ class LeadMSApp(ReportsFailures, App[None]):
                 ),
             )
         yield from super().get_system_commands(screen)
+
+    def action_command_palette(self) -> None:
+        """Also reached by clicking the header's icon: none before sign-in, whatever opens it."""
+        if self.user is not None:
+            super().action_command_palette()
 
     def action_help(self) -> None:
         from leadms_tui.screens.help import HelpScreen

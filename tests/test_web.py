@@ -1,6 +1,7 @@
 """`leadms web`: the TUI in a real browser (Debian's headless chromium, driven by Playwright),
 signed in like a terminal; and what it refuses or warns about before it serves."""
 
+import asyncio
 import os
 import shutil
 import signal
@@ -15,15 +16,18 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from leadms_tui.cli import app
-from leadms_tui.cli.web import is_loopback
+from leadms_tui.cli.web import is_loopback, origin_allowed
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import open_database
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import FollowUp, Role
+from leadms_tui.domain.models import FollowUp, LoginFailure, Role
 from leadms_tui.domain.team.users import add_user
 
 PASSWORD = "web sign-in 42"
@@ -133,6 +137,168 @@ def test_any_other_address_gets_the_reverse_proxy_warning(tmp_path, web_db):
     assert "0.0.0.0 is not a loopback address" in warning
     assert "plain HTTP" in warning and "reverse proxy with TLS" in warning
     assert "README: In a browser" in warning
+
+
+def test_origin_rule():
+    public = "http://127.0.0.1:8000"
+    assert origin_allowed("http://127.0.0.1:8000", "127.0.0.1:8000", public)
+    assert origin_allowed("http://localhost:8000", "localhost:8000", public)
+    assert origin_allowed("https://crm.example.com", "127.0.0.1:8000", "https://crm.example.com/")
+    assert not origin_allowed("https://evil.example", "127.0.0.1:8000", public)
+    assert not origin_allowed(None, "127.0.0.1:8000", public)  # no Origin: not a page of ours
+    assert not origin_allowed("null", "127.0.0.1:8000", public)  # a sandboxed frame, a file
+    # DNS rebinding: evil.example resolved to 127.0.0.1, so its page is "same origin"
+    assert not origin_allowed("http://evil.example:8000", "evil.example:8000", public)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    name=st.from_regex(r"[a-z][a-z0-9-]{0,20}(\.[a-z][a-z0-9-]{0,10}){1,3}", fullmatch=True),
+    port=st.integers(1, 65535),
+    scheme=st.sampled_from(["http", "https"]),
+)
+def test_any_other_named_site_is_refused_even_as_its_own_host(name, port, scheme):
+    """A page on any other domain, also one that resolves to this server (DNS rebinding, so
+    the Host header names it too), never opens a session."""
+    assume(name not in {"crm.example.com", socket.gethostname().lower()})
+    origin = f"{scheme}://{name}:{port}"
+    assert not origin_allowed(origin, f"{name}:{port}", "https://crm.example.com")
+    assert not origin_allowed(origin, "127.0.0.1:8000", "http://127.0.0.1:8000")
+    assert not origin_allowed("null", f"{name}:{port}", f"{scheme}://{name}:{port}")
+
+
+@given(cli_args=st.lists(st.text(max_size=30), max_size=3))
+@settings(max_examples=30, deadline=None)
+def test_bad_public_urls_are_one_line(cli_args):
+    url = "".join(cli_args)
+    unreachable = "postgresql://nobody@127.0.0.1:1/none"  # a valid URL stops at the database
+    args = ["--database-url", unreachable, "web", "--public-url", url, "--port", "1"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code in (1, 2) and result.output.count("\n") <= 1
+    assert "unexpected" not in result.output and not isinstance(result.exception, ValueError)
+
+
+async def _tab(port: int, *, origin: str | None, forwarded_for: str | None = None):
+    """A websocket to `leadms web` as a browser tab would open it (aiohttp's client)."""
+    import aiohttp
+
+    headers = {"Origin": origin} if origin else {}
+    if forwarded_for:
+        headers["X-Forwarded-For"] = forwarded_for
+    client = aiohttp.ClientSession(skip_auto_headers=["Origin"])
+    try:
+        socket_ = await client.ws_connect(f"http://127.0.0.1:{port}/ws", headers=headers)
+    except BaseException:
+        await client.close()
+        raise
+    socket_.client = client  # closed with it, by _close
+    return socket_
+
+
+async def _close(socket_) -> None:
+    await socket_.close()
+    await socket_.client.close()
+
+
+async def _refused_status(port: int, **kwargs) -> tuple[int, str]:
+    import aiohttp
+
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await _close(await _tab(port, **kwargs))
+    return refused.value.status, refused.value.message
+
+
+def _tuis(server: "Served") -> int:
+    """The TUI processes the server started (its children)."""
+    children = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    return len(children.read_text().split())
+
+
+async def test_a_foreign_page_cannot_open_a_session(tmp_path, web_db):
+    """Issue 23: any page in the user's browser could start a TUI and type into it."""
+    port = _free_port()
+    with _serving(tmp_path, web_db, "--port", str(port)) as server:
+        server.wait_for(lambda: _listening(port), f"server on port {port}")
+        for origin in ("https://evil.example", None, f"http://evil.example:{port}"):
+            assert (await _refused_status(port, origin=origin))[0] == 403, origin
+        assert _tuis(server) == 0  # refused before any TUI process started
+        own = await _tab(port, origin=f"http://127.0.0.1:{port}")
+        try:
+            first = await own.receive(timeout=30)  # the TUI's first bytes
+            assert first.type.name == "BINARY" and _tuis(server) == 1
+        finally:
+            await _close(own)
+
+
+async def test_live_sessions_are_capped_per_address_and_in_total(tmp_path, web_db):
+    import aiohttp
+
+    port = _free_port()
+    args = ("--port", str(port), "--max-sessions", "2", "--max-sessions-per-address", "1")
+    page = f"http://127.0.0.1:{port}"
+    with _serving(tmp_path, web_db, *args) as server:
+        server.wait_for(lambda: _listening(port), f"server on port {port}")
+        first = await _tab(port, origin=page, forwarded_for="198.51.100.1")
+        second = None
+        try:
+            status, _ = await _refused_status(port, origin=page, forwarded_for="198.51.100.1")
+            assert status == 503  # one per address
+            async with aiohttp.ClientSession() as client:
+                headers = {"X-Forwarded-For": "198.51.100.1"}
+                async with client.get(page + "/", headers=headers) as response:
+                    assert response.status == 503
+                    text = await response.text()
+                assert "1 Lead MS tabs are already open from your address" in text
+                async with client.get(page + "/", headers={"X-Forwarded-For": "x.y"}) as other:
+                    assert other.status == 200  # another address still gets the page
+            second = await _tab(port, origin=page, forwarded_for="198.51.100.2")
+            status, _ = await _refused_status(port, origin=page, forwarded_for="198.51.100.3")
+            assert status == 503  # two in all
+            assert _tuis(server) == 2
+        finally:
+            await _close(first)
+            if second is not None:
+                await _close(second)
+        # a closed tab frees its place
+        server.wait_for(lambda: _index_status(page) == 200, "a free place after closing")
+
+
+def _index_status(page: str) -> int:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(page + "/", timeout=5) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+async def test_a_tabs_failed_sign_ins_count_against_its_address(tmp_path, web_db):
+    """The TUI behind a websocket throttles by the browser's address, not the server's tty."""
+    port = _free_port()
+    with _serving(tmp_path, web_db, "--port", str(port)) as server:
+        server.wait_for(lambda: _listening(port), f"server on port {port}")
+        tab = await _tab(port, origin=f"http://127.0.0.1:{port}", forwarded_for="203.0.113.9")
+        try:
+            await tab.receive(timeout=30)
+            await tab.send_json(["stdin", "ana\r"])  # typed ahead: waits for the sign-in
+            await tab.send_json(["stdin", "not her password\r"])
+            database = open_database(web_db)
+            try:
+
+                def failures() -> list[str]:
+                    with database.reading() as session:
+                        return list(session.execute(select(LoginFailure.terminal)).scalars())
+
+                deadline = time.monotonic() + 60
+                while not failures() and time.monotonic() < deadline:
+                    await asyncio.sleep(0.3)
+                assert failures() == ["web:203.0.113.9"]
+            finally:
+                database.dispose()
+        finally:
+            await _close(tab)
 
 
 @pytest.mark.browser

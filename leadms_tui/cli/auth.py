@@ -20,16 +20,14 @@ def login(
     ),
 ) -> None:
     """Sign in on this database: later commands act as you until `leadms logout`."""
-    from leadms_tui.domain.team.access import sign_in, terminal_name
+    from leadms_tui.domain.team.access import attempt_sign_in, sign_in_source
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True)
     db = open_db(ctx)
-    outcome = db.write(
-        lambda s: sign_in(s, username, password, terminal=terminal_name(), token_kind="session")
-    )
+    outcome = attempt_sign_in(db, username, password, source=sign_in_source(), token_kind="session")
     if outcome.refused or outcome.token is None or outcome.user is None:
         raise CLIError(outcome.refused or "not signed in")
     sessions.save(database_url(ctx), outcome.token)

@@ -25,7 +25,7 @@ def add(
     """Add a user (an admin's session is needed once the database has users).
 
     Without --password-stdin the user cannot sign in until given a password. Passwords have
-    at least 10 characters, are not the username and not a well-known password.
+    at least 10 characters, are not the username and not easy to guess.
     """
     from leadms_tui.domain.team.access import check_password_policy
     from leadms_tui.domain.team.users import add_user, parse_role
@@ -175,7 +175,7 @@ def password(
     """Give a user a new password (admins); the user's CLI sessions end.
 
     Without --password-stdin it is asked twice, not shown. Passwords have at least 10
-    characters, are not the username and not a well-known password.
+    characters, are not the username and not easy to guess.
     """
     from leadms_tui.domain.team.users import reset_password
 
@@ -195,3 +195,20 @@ def password(
     )
     sessions = f"; {ended} CLI session(s) ended" if ended else ""
     echo(f"password of {username.strip().lower()} changed{sessions}")
+
+
+@app.command()
+def unlock(
+    ctx: typer.Context, username: str = typer.Argument(..., help="The user to unlock.")
+) -> None:
+    """Forget a user's failed sign-ins (admins): every terminal and address may try again now.
+
+    Five failures from one source lock that source out of the user for 15 minutes; other
+    sources are only slowed.
+    """
+    from leadms_tui.domain.team.access import unlock_user
+
+    cleared = open_db(ctx).write(
+        lambda session: unlock_user(session, username, actor=acting(ctx, session, admin=True))
+    )
+    echo(f"{username.strip().lower()} unlocked ({cleared} failed sign-in(s) forgotten)")

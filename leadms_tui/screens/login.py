@@ -7,7 +7,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Label
 
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.domain.team.access import sign_in, terminal_name
+from leadms_tui.domain.team.access import attempt_sign_in, sign_in_source
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.screens.base import WithApp
@@ -56,9 +56,7 @@ class LoginScreen(WithApp, Screen[None]):
     def _check(self, username: str, password: str) -> None:
         database = self.leadms.database
         try:  # failures are recorded and throttled, as for `leadms login`
-            outcome = database.write(
-                lambda s: sign_in(s, username, password, terminal=terminal_name())
-            )
+            outcome = attempt_sign_in(database, username, password, source=sign_in_source())
             if outcome.user is None:
                 raise LeadMSError(outcome.refused or "not signed in")
             with database.reading() as session:

@@ -60,7 +60,8 @@ class KeyFooter(Footer):
             key.set_reactive(FooterKey.compact, False)  # what Footer's data_bind gives it
             yield key
         palette = active.get(self.app.COMMAND_PALETTE_BINDING)
-        if palette is not None and self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+        # a palette that cannot open (before sign-in) is not offered at all, not greyed
+        if palette is not None and palette.enabled and self.show_command_palette:
             _node, binding, enabled, _tooltip = palette
             yield FooterKey(  # Footer leaves this one compact too
                 binding.key,
