@@ -1,6 +1,6 @@
 """How text, times, ages and phones read on screen (team timezone, short and scannable)."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from rich.text import Text
 
@@ -57,24 +57,14 @@ def phone(e164_or_raw: str | None) -> str:
     return display_phone(e164_or_raw) if e164_or_raw.startswith("+") else e164_or_raw
 
 
+def instant(moment: datetime, timezone: str) -> str:
+    """A stored instant as the CLI prints it: the team's wall clock with its offset,
+    "2026-12-07 10:45+01:00", so a reader needs no conversion and a script can still parse it."""
+    at = local(moment, timezone)
+    minutes = round(at.utcoffset().total_seconds() / 60)  # type: ignore[union-attr]
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{at.date().isoformat()} {at:%H:%M}{'-' if minutes < 0 else '+'}{hours:02d}:{rest:02d}"
+
+
 def format_local_datetime(moment: datetime, timezone: str) -> str:
     return local(moment, timezone).strftime(DATETIME_INPUT)
-
-
-def parse_day(text: str, today: date) -> date:
-    """A date typed by a person: 2026-11-25, today, yesterday, tomorrow, +3, -2."""
-    word = text.strip().lower()
-    shortcuts = {"today": 0, "t": 0, "yesterday": -1, "tomorrow": 1}
-    if word in shortcuts:
-        return today + timedelta(days=shortcuts[word])
-    if word[:1] in "+-" and word[1:].isdigit():
-        days = int(word)
-        if abs(days) > 36_600:  # a century: +99999999 would overflow the calendar
-            raise ValueError(f"{text!r} is too far from today")
-        return today + timedelta(days=days)
-    try:
-        return date.fromisoformat(word)
-    except ValueError:
-        raise ValueError(
-            f"{text.strip()!r} is not a date: try 2026-11-25, today, tomorrow, +3 or -2"
-        ) from None

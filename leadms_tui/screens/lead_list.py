@@ -19,6 +19,7 @@ from leadms_tui.domain.fields.values import FieldFilter, values_for
 from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Channel, FieldEntity, LeadStatus, Role
 from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_leads
+from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -166,8 +167,8 @@ class LeadListScreen(LeadScreen):
             return None
         today = clock.business_date(clock.now(), self.leadms.settings.timezone)
         try:
-            return formatting.parse_day(text, today)
-        except ValueError:
+            return parse_day(text, today, window=clock.historic_day)
+        except ValidationError:
             return None
 
     @on(Input.Changed)
