@@ -1,9 +1,10 @@
 """How text, times, ages and phones read on screen (team timezone, short and scannable)."""
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from rich.text import Text
 
+from leadms_tui.domain import clock
 from leadms_tui.domain.clock import local
 from leadms_tui.domain.leads.phones import display_phone
 from leadms_tui.domain.text import visible
@@ -23,6 +24,11 @@ def shown(value: object, style: str = "") -> Text:
 def titled(title: str, data: object, after: str = "") -> Text:
     """A modal's heading: the title in bold, then the lead (data, shown literally)."""
     return Text.assemble((title, "bold"), " — ", shown(data), after)
+
+
+def example_date(days_ahead: int = 1) -> str:
+    """A date for an input's example, counted from today: a fixed one soon reads as the past."""
+    return (clock.now() + timedelta(days=days_ahead)).date().isoformat()
 
 
 def hhmm(moment: datetime, timezone: str) -> str:

@@ -97,7 +97,7 @@ class LeadListScreen(LeadScreen):
             yield Checkbox("Repeats", id="repeats")
         yield Input(
             placeholder="Field filter: budget>=100; goal=Strength,Rehab; "
-            "trial_date=2026-12-01..2026-12-31; notes~roof",
+            f"trial_date={formatting.example_date(1)}..{formatting.example_date(30)}; notes~roof",
             id="field-filter",
         )
         yield Label("", id="field-filter-error", markup=False)
