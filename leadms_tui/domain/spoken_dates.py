@@ -92,7 +92,7 @@ def parse_when(
     raise ValidationError(f"{shown!r} {reason}; try {examples}")
 
 
-_BARE_DAYS = re.compile(r"[+-]\d{1,6}")  # "+3", "-2": days from today, as the day prompts took
+_BARE_DAYS = re.compile(r"[+-]\d+")  # "+3", "-2": days from today, as the day prompts took
 _DAY_SHORTCUTS = {"t": "today"}
 
 
@@ -118,6 +118,8 @@ def parse_day(
     if _BARE_DAYS.fullmatch(said):
         said += "d"
     try:
+        if _BARE_DAYS.fullmatch(said[:-1]) and len(said) > 8:
+            raise _Unreadable("is too far from today")
         if said and _split_clock(said.split(" "))[1] is not None:
             raise _Unreadable("has a time of day: give the day only")
         day = _day(said, today) if said else None
