@@ -124,7 +124,7 @@ def parse_day(
             raise _Unreadable("has a time of day: give the day only")
         day = _day(said, today) if said else None
     except _Unreadable as unreadable:
-        reason = str(unreadable)
+        reason = str(unreadable).replace("a date or time", "a day")
     except OverflowError:
         reason = "is too far away"
     else:
@@ -135,7 +135,7 @@ def parse_day(
     if not typed:
         raise ValidationError(f"No {what} given; try {examples}")
     shown = typed if len(typed) <= 40 else typed[:39] + "…"
-    raise ValidationError(f"{what} {shown!r} {reason}; try {examples}")
+    raise ValidationError(f"{shown!r} {reason}; try {examples}")
 
 
 def describe_when(moment: datetime, *, now: datetime, timezone: str) -> str:
