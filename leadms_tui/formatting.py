@@ -4,6 +4,7 @@ from datetime import date, datetime, timedelta
 
 from rich.text import Text
 
+from leadms_tui.domain import clock
 from leadms_tui.domain.clock import local
 from leadms_tui.domain.leads.phones import display_phone
 from leadms_tui.domain.text import visible
@@ -23,6 +24,11 @@ def shown(value: object, style: str = "") -> Text:
 def titled(title: str, data: object, after: str = "") -> Text:
     """A modal's heading: the title in bold, then the lead (data, shown literally)."""
     return Text.assemble((title, "bold"), " — ", shown(data), after)
+
+
+def example_date(days_ahead: int = 1) -> str:
+    """A date for an input's example, counted from today: a fixed one soon reads as the past."""
+    return (clock.now() + timedelta(days=days_ahead)).date().isoformat()
 
 
 def hhmm(moment: datetime, timezone: str) -> str:
@@ -57,24 +63,14 @@ def phone(e164_or_raw: str | None) -> str:
     return display_phone(e164_or_raw) if e164_or_raw.startswith("+") else e164_or_raw
 
 
+def instant(moment: datetime, timezone: str) -> str:
+    """A stored instant as the CLI prints it: the team's wall clock with its offset,
+    "2026-12-07 10:45+01:00", so a reader needs no conversion and a script can still parse it."""
+    at = local(moment, timezone)
+    minutes = round(at.utcoffset().total_seconds() / 60)  # type: ignore[union-attr]
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{at.date().isoformat()} {at:%H:%M}{'-' if minutes < 0 else '+'}{hours:02d}:{rest:02d}"
+
+
 def format_local_datetime(moment: datetime, timezone: str) -> str:
     return local(moment, timezone).strftime(DATETIME_INPUT)
-
-
-def parse_day(text: str, today: date) -> date:
-    """A date typed by a person: 2026-11-25, today, yesterday, tomorrow, +3, -2."""
-    word = text.strip().lower()
-    shortcuts = {"today": 0, "t": 0, "yesterday": -1, "tomorrow": 1}
-    if word in shortcuts:
-        return today + timedelta(days=shortcuts[word])
-    if word[:1] in "+-" and word[1:].isdigit():
-        days = int(word)
-        if abs(days) > 36_600:  # a century: +99999999 would overflow the calendar
-            raise ValueError(f"{text!r} is too far from today")
-        return today + timedelta(days=days)
-    try:
-        return date.fromisoformat(word)
-    except ValueError:
-        raise ValueError(
-            f"{text.strip()!r} is not a date: try 2026-11-25, today, tomorrow, +3 or -2"
-        ) from None

@@ -6,6 +6,7 @@ import typer
 
 from leadms_tui.cli.common import CLIError, acting, echo, open_db
 from leadms_tui.domain.models import CallOutcome
+from leadms_tui.formatting import instant
 
 app = typer.Typer(help="Log calls.", no_args_is_help=True)
 OUTCOMES = ", ".join(outcome.value for outcome in CallOutcome)
@@ -55,7 +56,7 @@ def log(
         lead_id = lead_id_by_number(session=session, number=lead_number)
         called = parse_moment(at, "--at", timezone) if at else None
         followup = parse_moment(callback_at, "--callback-at", timezone) if callback_at else BY_RULES
-        return log_call(
+        return timezone, log_call(
             session,
             lead_id,
             parsed,
@@ -65,8 +66,9 @@ def log(
             next_followup_at=followup,
         )
 
-    logged = db.write(work)
-    next_step = f"; next follow-up {logged.followup_due.isoformat()}" if logged.followup_due else ""
+    timezone, logged = db.write(work)
+    due = logged.followup_due
+    next_step = f"; next follow-up {instant(due, timezone)}" if due else ""
     effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
     echo(
         f"{logged.lead_number}: {parsed.value} logged, status {logged.status.value}"

@@ -5,6 +5,7 @@ import socket
 import sys
 import traceback
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import typer
@@ -125,3 +126,24 @@ def acting(ctx: typer.Context, session: Any, as_user: str | None = None, *, admi
     if admin and me.role != Role.ADMIN:
         raise CLIError(f"only an admin can do this; {me.username} is a {me.role.value}")
     return acting_for(me, session, as_user) if as_user else me.actor
+
+
+def day_option(
+    session: Any, text: str | None, option: str, *, historic: bool = False
+) -> date | None:
+    """The day an option names (`--from fri`, `--date 2026-12-07`, `--to +3`), read as every
+    TUI date prompt reads it, in the team's timezone; within the plausible window, or the
+    historic one (from 1900) for report ranges. None when the option was not given."""
+    from leadms_tui.domain import clock
+    from leadms_tui.domain.errors import ValidationError
+    from leadms_tui.domain.spoken_dates import parse_day
+    from leadms_tui.domain.team.settings import load_settings
+
+    if text is None:
+        return None
+    today = clock.business_date(clock.now(), load_settings(session).timezone)
+    window = clock.historic_day if historic else clock.plausible_day
+    try:
+        return parse_day(text, today, what="day", window=window)
+    except ValidationError as exc:
+        raise CLIError(f"{option} {exc}", exit_code=2) from None

@@ -1,11 +1,11 @@
 """`leadms followups`: the follow-up list, for people and integrations."""
 
 import json
-from datetime import date
 
 import typer
 
-from leadms_tui.cli.common import CLIError, echo, open_db, say_if_empty
+from leadms_tui.cli.common import CLIError, day_option, echo, open_db, say_if_empty
+from leadms_tui.formatting import instant
 
 app = typer.Typer(help="List follow-ups.", no_args_is_help=True)
 
@@ -26,11 +26,8 @@ def list_(
 
     if state and state not in {s.value for s in FollowUpState}:
         raise CLIError(f"unknown state {state!r}: open, done, skipped or missed")
-    try:
-        business_day = date.fromisoformat(day) if day else None
-    except ValueError:
-        raise CLIError(f"invalid date {day!r}: use YYYY-MM-DD") from None
     with open_db(ctx).reading() as session:
+        business_day = day_option(session, day, "--date", historic=True)
         timezone = load_settings(session).timezone
         owner_id = get_user(session, user).id if user else None
         items = list_followups(
@@ -41,7 +38,7 @@ def list_(
             echo(json.dumps(item.as_json(), ensure_ascii=False))
         else:
             echo(
-                f"{item.due_at:%Y-%m-%d %H:%M}Z  {item.lead}  {item.name[:24]:<24}  "
+                f"{instant(item.due_at, timezone)}  {item.lead}  {item.name[:24]:<24}  "
                 f"{item.state:<7}  #{item.attempt}  {item.owner or '-':<10}  {item.reason}"
             )
     if not as_json:

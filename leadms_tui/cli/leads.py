@@ -1,12 +1,11 @@
 """`leadms leads`: add, list and convert leads."""
 
 import json
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, echo, open_db, say_if_empty
+from leadms_tui.cli.common import CLIError, acting, day_option, echo, open_db, say_if_empty
 
 app = typer.Typer(help="Add, list and convert leads.", no_args_is_help=True)
 
@@ -63,12 +62,9 @@ def list_(
     """Every matching lead in number order, streamed (no silent cap)."""
     from leadms_tui.domain.repositories.leads import iter_leads
 
-    try:
-        business_day = date.fromisoformat(day) if day else None
-    except ValueError:
-        raise CLIError(f"invalid date {day!r}: use YYYY-MM-DD") from None
     shown = 0
     with open_db(ctx).reading() as session:
+        business_day = day_option(session, day, "--date", historic=True)
         for row in iter_leads(session=session, day=business_day, limit=limit):
             shown += 1
             if as_json:

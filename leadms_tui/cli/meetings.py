@@ -2,21 +2,14 @@
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, echo, open_db, say_if_empty
+from leadms_tui.cli.common import day_option, echo, open_db, say_if_empty
+from leadms_tui.formatting import instant
 
 app = typer.Typer(help="List and export meetings and demos.", no_args_is_help=True)
-
-
-def _day(text: str | None, option: str) -> date | None:
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        raise CLIError(f"{option} {text!r}: use YYYY-MM-DD") from None
 
 
 def _meetings(ctx: typer.Context, user: str | None, date_from: str | None, date_to: str | None):
@@ -24,15 +17,16 @@ def _meetings(ctx: typer.Context, user: str | None, date_from: str | None, date_
     from leadms_tui.domain.team.settings import load_settings
     from leadms_tui.domain.team.users import get_user
 
-    start, end = _day(date_from, "--from"), _day(date_to, "--to")
     with open_db(ctx).reading() as session:
+        start = day_option(session, date_from, "--from", historic=True)
+        end = day_option(session, date_to, "--to", historic=True)
         timezone = load_settings(session).timezone
         owner_id = get_user(session, user).id if user else None
         items = list_meetings(
             session=session, timezone=timezone, owner_id=owner_id, date_from=start, date_to=end
         )
         attendees = meeting_attendees(session=session, meeting_ids=[m.id for m in items])
-    return items, attendees
+    return items, attendees, timezone
 
 
 @app.command("list")
@@ -44,7 +38,7 @@ def list_(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
 ) -> None:
     """Meetings and demos by start time."""
-    items, attendees = _meetings(ctx, user, date_from, date_to)
+    items, attendees, timezone = _meetings(ctx, user, date_from, date_to)
     for item in items:
         if as_json:
             echo(
@@ -55,7 +49,7 @@ def list_(
         else:
             outcome = item.outcome or ("missed" if item.missed_at else "")
             echo(
-                f"{item.starts_at:%Y-%m-%d %H:%M}Z  {item.duration_minutes:>3} min  "
+                f"{instant(item.starts_at, timezone)}  {item.duration_minutes:>3} min  "
                 f"{item.kind:<7}  {item.lead}  {item.name[:24]:<24}  "
                 f"{item.owner or '-':<10}  {outcome}"
             )
@@ -74,7 +68,7 @@ def export_ics(
     """Write the meetings as an iCalendar (.ics) file any calendar app opens."""
     from leadms_tui.domain.work.ics import CalendarEvent, render_calendar
 
-    items, attendees = _meetings(ctx, user, date_from, date_to)
+    items, attendees, _ = _meetings(ctx, user, date_from, date_to)
     events = [
         CalendarEvent(
             uid=f"meeting-{m.id}@leadms",

@@ -3,11 +3,10 @@
 import csv
 import io
 import json
-from datetime import date
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, echo, open_db
+from leadms_tui.cli.common import CLIError, acting, day_option, echo, open_db
 
 app = typer.Typer(
     help="Coaching reports: reps, days, the weekly missed-commitment rate.", no_args_is_help=True
@@ -38,11 +37,15 @@ COLUMNS = [  # (header, RepReport field) of the table and the CSV
 ]
 
 
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise CLIError(f"{option} {text!r}: use YYYY-MM-DD", exit_code=2) from None
+def _period(session, date_from: str, date_to: str):  # type: ignore[no-untyped-def]
+    """The report range asked for: days as typed anywhere, from 1900 at the earliest."""
+    from leadms_tui.domain.reports.coaching import Period
+
+    start = day_option(session, date_from, "--from", historic=True)
+    end = day_option(session, date_to, "--to", historic=True)
+    if end < start:
+        raise CLIError("--to is before --from", exit_code=2)
+    return Period(start, end)
 
 
 def _format(value: str) -> str:
@@ -78,13 +81,11 @@ def reps(
     output: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """One row per rep and a TEAM row: response, calls, follow-ups, meetings, conversions."""
-    from leadms_tui.domain.reports.coaching import Period, coaching_report
+    from leadms_tui.domain.reports.coaching import coaching_report
 
     fmt = _format(output)
-    period = Period(_day(date_from, "--from"), _day(date_to, "--to"))
-    if period.end < period.start:
-        raise CLIError("--to is before --from", exit_code=2)
     with open_db(ctx).reading() as session:
+        period = _period(session, date_from, date_to)
         rows = coaching_report(session, period, rep=_scope(ctx, session, rep))
     if fmt == "json":
         for row in rows:
@@ -119,12 +120,12 @@ def daily(
     output: str = typer.Option("table", "--format", help="table, csv or json."),
 ) -> None:
     """Calls per day (team timezone) and outcome."""
-    from leadms_tui.domain.reports.coaching import Period, daily_calls
+    from leadms_tui.domain.reports.coaching import daily_calls
     from leadms_tui.domain.team.users import get_user
 
     fmt = _format(output)
-    period = Period(_day(date_from, "--from"), _day(date_to, "--to"))
     with open_db(ctx).reading() as session:
+        period = _period(session, date_from, date_to)
         who = _scope(ctx, session, rep)
         rep_id = get_user(session, who).id if who else None
         rows = daily_calls(session, period, rep_id=rep_id)

@@ -1,10 +1,11 @@
 """Date-times as people type them ("tomorrow 3pm", "fri 10:00", "+2d") for every date field."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from leadms_tui.domain.clock import as_utc
+from leadms_tui.domain.clock import as_utc, local, plausible_day
 from leadms_tui.domain.errors import ValidationError
 
 _DAY_WORDS = {"today": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1, "yesterday": -1}
@@ -91,6 +92,52 @@ def parse_when(
     raise ValidationError(f"{shown!r} {reason}; try {examples}")
 
 
+_BARE_DAYS = re.compile(r"[+-]\d+")  # "+3", "-2": days from today, as the day prompts took
+_DAY_SHORTCUTS = {"t": "today"}
+
+
+def parse_day(
+    text: str,
+    today: date,
+    *,
+    what: str = "date",
+    window: Callable[[date, str], date] = plausible_day,
+) -> date:
+    """The calendar day `text` names, read against `today` (the team's): the one reader of
+    every typed day, in the CLI (`--from`, `--date`) and every TUI date prompt.
+
+    Accepted: `2026-11-25`, `today` (`t`), `tomorrow`, `yesterday`, a weekday (`fri`, `next
+    mon`: the next such day), `next week`, `next month`, `+3`/`-2` (days), `+2d`, `in a week`,
+    `3 days ago`. The day must then pass `window` (clock.plausible_day by default;
+    clock.historic_day where a birthday or a long report range makes sense). Raises
+    ValidationError with a one-line reason and examples.
+    """
+    typed = " ".join(text.split())
+    said = typed.lower()
+    said = _DAY_SHORTCUTS.get(said, said)
+    if _BARE_DAYS.fullmatch(said):
+        said += "d"
+    try:
+        if _BARE_DAYS.fullmatch(said[:-1]) and len(said) > 8:
+            raise _Unreadable("is too far from today")
+        if said and _split_clock(said.split(" "))[1] is not None:
+            raise _Unreadable("has a time of day: give the day only")
+        day = _day(said, today) if said else None
+    except _Unreadable as unreadable:
+        reason = str(unreadable).replace("a date or time", "a day")
+    except OverflowError:
+        reason = "is too far away"
+    else:
+        if day is not None:
+            return window(day, what)
+        reason = ""
+    examples = f"{today + timedelta(days=1):%Y-%m-%d}, today, tomorrow, fri, +3 or -2"
+    if not typed:
+        raise ValidationError(f"No {what} given; try {examples}")
+    shown = typed if len(typed) <= 40 else typed[:39] + "…"
+    raise ValidationError(f"{shown!r} {reason}; try {examples}")
+
+
 def describe_when(moment: datetime, *, now: datetime, timezone: str) -> str:
     """`moment` as a person checks it before saving: "Thu 26 Nov 15:00 (tomorrow, Europe/London)".
 
@@ -98,10 +145,10 @@ def describe_when(moment: datetime, *, now: datetime, timezone: str) -> str:
     happens twice that night (clocks going back), so "01:30 BST" and "01:30 GMT" differ.
     """
     zone = _zone(timezone)
-    at = as_utc(moment).astimezone(zone)
-    local_now = as_utc(now).astimezone(zone)
+    at = local(moment, timezone)
+    local_now = local(now, timezone)
     year = f" {at.year}" if at.year != local_now.year else ""
-    repeated = at.replace(fold=1 - at.fold).utcoffset() != at.utcoffset()
+    repeated = at.tzinfo is zone and at.replace(fold=1 - at.fold).utcoffset() != at.utcoffset()
     abbreviation = f" {at.tzname()}" if repeated else ""
     return (
         f"{_SHORT_DAYS[at.weekday()]} {at.day} {_SHORT_MONTHS[at.month - 1]}{year} "

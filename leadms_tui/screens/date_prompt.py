@@ -1,4 +1,4 @@
-"""`g`: go to a date (2026-11-25, today, yesterday, tomorrow, +3, -2)."""
+"""`g`: go to a date (2026-11-25, today, fri, tomorrow, +3, -2), read as every date field is."""
 
 from datetime import date
 
@@ -27,17 +27,18 @@ class DatePrompt(ModalScreen[date | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Go to date (YYYY-MM-DD, today, yesterday, +3, -2)")
+            yield Label("Go to date (YYYY-MM-DD, today, fri, +3, -2)")
             yield Input(self._current.isoformat(), id="date-input", select_on_focus=True)
             yield Label("", id="date-error", markup=False)
 
     @on(Input.Submitted)
     def _submit(self, event: Input.Submitted) -> None:
-        from leadms_tui.formatting import parse_day
+        from leadms_tui.domain.errors import ValidationError
+        from leadms_tui.domain.spoken_dates import parse_day
 
         try:
             self.dismiss(parse_day(event.value, self._today))
-        except ValueError as exc:
+        except ValidationError as exc:
             self.query_one("#date-error", Label).update(str(exc))
 
     def action_cancel(self) -> None:

@@ -61,7 +61,8 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
             yield Label(formatting.titled(title, self.label))
             yield Label("", id="followup-status", markup=False)  # errors under the title
             yield Label(
-                "Due (2026-11-26 10:00, tomorrow 15:00, +2d, mon 10:00, 15:00)", classes="hint"
+                f"Due ({formatting.example_date(2)} 10:00, tomorrow 15:00, +2d, mon 10:00, 15:00)",
+                classes="hint",
             )
             yield WhenField(formatting.format_local_datetime(due, tz), timezone=tz, input_id="due")
             if self.existing is None:

@@ -19,6 +19,7 @@ from leadms_tui.domain.fields.values import FieldFilter, values_for
 from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Channel, FieldEntity, LeadStatus, Role
 from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_leads
+from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -96,7 +97,7 @@ class LeadListScreen(LeadScreen):
             yield Checkbox("Repeats", id="repeats")
         yield Input(
             placeholder="Field filter: budget>=100; goal=Strength,Rehab; "
-            "trial_date=2026-12-01..2026-12-31; notes~roof",
+            f"trial_date={formatting.example_date(1)}..{formatting.example_date(30)}; notes~roof",
             id="field-filter",
         )
         yield Label("", id="field-filter-error", markup=False)
@@ -166,8 +167,8 @@ class LeadListScreen(LeadScreen):
             return None
         today = clock.business_date(clock.now(), self.leadms.settings.timezone)
         try:
-            return formatting.parse_day(text, today)
-        except ValueError:
+            return parse_day(text, today, window=clock.historic_day)
+        except ValidationError:
             return None
 
     @on(Input.Changed)

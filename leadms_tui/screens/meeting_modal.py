@@ -80,7 +80,10 @@ class MeetingModal(WithApp, ModalScreen[bool]):
                 allow_blank=False,
                 id="kind",
             )
-            yield Label("Starts (tomorrow 11:00, fri 15:30, +2d, 2026-11-26 11:00)", classes="hint")
+            yield Label(
+                f"Starts (tomorrow 11:00, fri 15:30, +2d, {formatting.example_date(2)} 11:00)",
+                classes="hint",
+            )
             yield WhenField(
                 formatting.format_local_datetime(start, tz), timezone=tz, input_id="starts"
             )

@@ -18,6 +18,7 @@ from textual_plotext import PlotextPlot
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
+from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import CallOutcome, Role
 from leadms_tui.domain.reports.coaching import (
     TEAM,
@@ -29,6 +30,7 @@ from leadms_tui.domain.reports.coaching import (
     weekly_missed,
 )
 from leadms_tui.domain.sales.money import round_money
+from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import list_users
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -434,12 +436,16 @@ class RangePrompt(ModalScreen[Period | None]):
     def action_choose(self) -> None:
         try:
             self.dismiss(self._period())
-        except ValueError as exc:
+        except (ValueError, ValidationError) as exc:
             self.query_one("#range-error", Label).update(formatting.shown(str(exc)))
 
     def _period(self) -> Period:
-        start = formatting.parse_day(self.query_one("#range-from", Input).value, self._today)
-        end = formatting.parse_day(self.query_one("#range-to", Input).value, self._today)
+        start = parse_day(
+            self.query_one("#range-from", Input).value, self._today, window=clock.historic_day
+        )
+        end = parse_day(
+            self.query_one("#range-to", Input).value, self._today, window=clock.historic_day
+        )
         if end < start:
             raise ValueError(f"{end} is before {start}: the range ends on or after it starts")
         if (end - start).days + 1 > LONGEST_RANGE:

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
+from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.checks import validated_email
 from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import FieldKind, fold
 from leadms_tui.domain.sales.money import minor_unit
-from leadms_tui.domain.spoken_dates import parse_when
+from leadms_tui.domain.spoken_dates import parse_day, parse_when
 from leadms_tui.domain.text import clean_line, clean_text
 
 MAX_TEXT = 500
@@ -120,19 +120,22 @@ def _money(text: str, options: list[str], ctx: Context) -> list[Item]:
 
 
 def _date(text: str, options: list[str], ctx: Context) -> list[Item]:
+    # "2026-12-01", "tomorrow", "fri": as every date is typed; a birthday may be long ago.
+    today = clock.business_date(ctx.now, ctx.timezone)
     try:
-        day = date.fromisoformat(text)
-    except ValueError:
-        day = (
-            parse_when(text, now=ctx.now, timezone=ctx.timezone)
-            .astimezone(ZoneInfo(ctx.timezone))
-            .date()
-        )  # "tomorrow", "fri"
+        day = parse_day(text, today, window=clock.historic_day)
+    except ValidationError as not_a_day:
+        try:  # a date and time ("fri 15:00", a date-time field converted to a date): its day
+            moment = parse_when(text, now=ctx.now, timezone=ctx.timezone)
+        except ValidationError:
+            raise not_a_day from None
+        day = clock.historic_day(clock.business_date(moment, ctx.timezone), "date")
     return [Item(text=day.isoformat(), day=day)]
 
 
 def _datetime(text: str, options: list[str], ctx: Context) -> list[Item]:
     moment = parse_when(text, now=ctx.now, timezone=ctx.timezone)
+    clock.historic(moment, "date-time")
     return [Item(text=moment.isoformat(), moment=moment)]
 
 
@@ -240,7 +243,7 @@ def as_text(kind: FieldKind, items: list[Item], *, currency: str, timezone: str)
     if kind in (FieldKind.INTEGER, FieldKind.DECIMAL) and first.number is not None:
         return f"{first.number.normalize():,f}"
     if kind == FieldKind.DATETIME and first.moment is not None:
-        return f"{first.moment.astimezone(ZoneInfo(timezone)):%a %d %b %Y %H:%M}"
+        return f"{clock.local(first.moment, timezone):%a %d %b %Y %H:%M}"
     if kind == FieldKind.DATE and first.day is not None:
         return f"{first.day:%a %d %b %Y}"
     return first.text or ""

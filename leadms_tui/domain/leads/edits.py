@@ -5,7 +5,6 @@ row still has that version, so a concurrent edit is refused, never overwritten.
 """
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select, update
@@ -184,8 +183,8 @@ def _conflict(session: Session, lead: Lead) -> ConflictError:
         .order_by(AuditEvent.id.desc())
         .limit(1)
     ).first()
-    zone = ZoneInfo(load_settings(session).timezone)
-    by = f" by {last[0]} at {last[1].astimezone(zone):%H:%M}" if last else ""
+    zone = load_settings(session).timezone
+    by = f" by {last[0]} at {clock.local(last[1], zone):%H:%M}" if last else ""
     return ConflictError(
         f"{lead.number} was changed{by} since you opened it; reload to see the change"
     )

@@ -4,7 +4,6 @@ person already is), with its frozen commission and its onboarding tasks. And its
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -201,7 +200,7 @@ def _check_convertible(session: Session, lead: Lead, timezone: str) -> None:
     if live is None:
         raise ValidationError(f"{lead.number} is already won")
     sale, who, number = live
-    when = sale.created_at.astimezone(ZoneInfo(timezone))
+    when = clock.local(sale.created_at, timezone)
     raise ConflictError(
         f"{lead.number} was already converted by {who or 'someone'} on {when:%a %d %b %H:%M}"
         f" (client {number})"

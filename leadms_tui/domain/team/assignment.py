@@ -4,7 +4,6 @@ processes assign at once (the rep's row is locked while their load is counted)."
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
@@ -148,7 +147,7 @@ def exclusion(rep: User, load: Load, settings: TeamSettings, at: datetime) -> st
     if rep.availability == Availability.OFF:
         return "off"
     if rep.availability == Availability.AWAY and (rep.away_until is None or rep.away_until > at):
-        until = rep.away_until.astimezone(ZoneInfo(settings.timezone)) if rep.away_until else None
+        until = clock.local(rep.away_until, settings.timezone) if rep.away_until else None
         return f"away until {until:%a %d %b %H:%M}" if until else "away"
     if load.open_leads >= rep.capacity:
         return f"at capacity ({load.open_leads}/{rep.capacity} open leads)"

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlmodel import Session, select
 
-from leadms_tui.domain import audit, recent
+from leadms_tui.domain import audit, clock, recent
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.phones import is_valid_region
@@ -122,11 +122,13 @@ def _parse_with_calendar(field: str) -> Callable[[str], str]:
         parts = {"hours": "09:00-18:00", "workdays": "mon-fri", "holidays": ""}
         parts[field] = value.strip()
         try:
-            BusinessCalendar.from_settings(
+            calendar = BusinessCalendar.from_settings(
                 "UTC", parts["hours"], parts["workdays"], parts["holidays"]
             )
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+        for holiday in sorted(calendar.holidays):
+            clock.plausible_day(holiday, "holiday")
         return value.strip()
 
     return parse

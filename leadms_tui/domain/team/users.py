@@ -256,7 +256,10 @@ def update_user(
         user.channels = ",".join(parse_channels(channels))
     if availability is not None:
         user.availability = availability
-        user.away_until = away_until if availability == Availability.AWAY else None
+        away = availability == Availability.AWAY and away_until is not None
+        # The one window every given time passes: a year-9999 return would overflow the wall
+        # clock of any zone east of UTC and stop intake for everyone.
+        user.away_until = clock.plausible(away_until, "away until") if away else None
     if working_hours is not None:
         user.working_hours = parse_working_hours(working_hours)
     session.flush()
