@@ -60,6 +60,16 @@ def echo(message: str, *, err: bool = False) -> None:
     typer.echo(visible(message, lines=True), err=err)
 
 
+def write_stdout(data: bytes) -> None:
+    """Raw bytes to stdout for a pipe or a file, refused on a terminal (a picture's bytes
+    would garble it, and may carry escape sequences)."""
+    if sys.stdout.isatty():
+        raise CLIError("stdout is a terminal; pipe it (| ...) or redirect it (> FILE)", 2)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
 def say_if_empty(count: int, what: str) -> None:
     """An empty list says so on stderr: a person sees it, a pipe or script gets nothing."""
     if not count:

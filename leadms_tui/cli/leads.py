@@ -193,6 +193,7 @@ def set_fields(
     from leadms_tui.domain.fields.definitions import list_fields
     from leadms_tui.domain.fields.kinds import FILE_KINDS, Upload
     from leadms_tui.domain.fields.values import set_fields as set_values
+    from leadms_tui.domain.local_files import read_regular
     from leadms_tui.domain.models import FieldEntity
     from leadms_tui.domain.repositories.leads import lead_id_by_number
     from leadms_tui.domain.team.settings import load_settings
@@ -212,7 +213,7 @@ def set_fields(
         for key, value in raw.items():
             if kinds_by_key.get(key) in FILE_KINDS and value.startswith("@"):
                 path = Path(value[1:]).expanduser()
-                data = _read_file(path, limit)
+                data = read_regular(path, limit)
                 mime = files.check_file(data, path.name, kinds_by_key[key], max_bytes=limit)
                 values[key] = Upload(files.store_file(session, data, mime).id, path.name)
             else:
@@ -223,18 +224,6 @@ def set_fields(
     shown = open_db(ctx).write(work)
     changed = [f for f in shown if f.key in raw]
     echo(", ".join(f"{f.field.label} = {f.text or '(blank)'}" for f in changed))
-
-
-def _read_file(path: Path, limit: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise CLIError(
-                f"{path.name} is {size / 1_048_576:.1f} MB; the limit is {limit // 1_048_576} MB"
-            )
-        return path.read_bytes()
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror}") from None
 
 
 @app.command("show")

@@ -70,8 +70,10 @@ def export_ics(
     date_from: str | None = typer.Option(None, "--from", help="From this date (YYYY-MM-DD)."),
     date_to: str | None = typer.Option(None, "--to", help="Up to this date, inclusive."),
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
+    force: bool = typer.Option(False, "--force", help="Replace a file already at the path."),
 ) -> None:
     """Write the meetings as an iCalendar (.ics) file any calendar app opens."""
+    from leadms_tui.domain.local_files import write_new
     from leadms_tui.domain.work.ics import CalendarEvent, render_calendar
 
     items, attendees = _meetings(ctx, user, date_from, date_to)
@@ -95,5 +97,5 @@ def export_ics(
     if output is None:
         sys.stdout.buffer.write(data)
     else:
-        output.write_bytes(data)
+        write_new(output.expanduser(), data, replace=force)
         echo(f"{len(events)} meeting(s) written to {output}", err=True)
