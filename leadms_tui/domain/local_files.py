@@ -56,14 +56,16 @@ def read_regular(path: Path, limit: int) -> bytes:
         descriptor = os.open(path, os.O_RDONLY | _NONBLOCK | _BINARY)
     except OSError as exc:
         raise LocalFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    with os.fdopen(descriptor, "rb") as handle:
+    try:
         mode = os.fstat(descriptor).st_mode
         if not stat.S_ISREG(mode):
             raise LocalFileError(f"cannot read {path}: it is {_kind(mode)}, not a regular file")
-        try:
+        with os.fdopen(descriptor, "rb", closefd=False) as handle:
             data = handle.read(limit + 1)
-        except OSError as exc:
-            raise LocalFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except OSError as exc:
+        raise LocalFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(descriptor)
     if len(data) > limit:
         raise TooLargeError(path, limit)
     return data
