@@ -135,3 +135,16 @@ def acting(ctx: typer.Context, session: Any, as_user: str | None = None, *, admi
     if admin and me.role != Role.ADMIN:
         raise CLIError(f"only an admin can do this; {me.username} is a {me.role.value}")
     return acting_for(me, session, as_user) if as_user else me.actor
+
+
+def viewing(ctx: typer.Context, session: Any):
+    """Who reads (an audit Actor): the signed-in user when there is one. Without a session
+    a read is allowed as before while reps see the whole team (`reps_see team`); under
+    `reps_see own` who reads decides what they may open, so they sign in first."""
+    from leadms_tui.domain.audit import Actor
+    from leadms_tui.domain.team.settings import load_settings
+
+    signed_in = os.environ.get(TOKEN_ENV) or sessions.load(database_url(ctx))
+    if signed_in or load_settings(session).reps_see == "own":
+        return acting(ctx, session)
+    return Actor(None, "cli")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import acting, echo, open_db, write_stdout
+from leadms_tui.cli.common import acting, echo, open_db, viewing, write_stdout
 
 app = typer.Typer(
     help="Define dynamic fields of leads, clients and meetings.", no_args_is_help=True
@@ -161,7 +161,7 @@ def get(
     from leadms_tui.domain.local_files import write_new
 
     with open_db(ctx).reading() as session:
-        info, content = read_file(session, file_id)
+        info, content = read_file(session, file_id, viewing(ctx, session))
     if output == "-":
         write_stdout(content)
         return

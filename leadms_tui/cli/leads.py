@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, echo, open_db, say_if_empty
+from leadms_tui.cli.common import CLIError, acting, echo, open_db, say_if_empty, viewing
 
 app = typer.Typer(help="Add, list and convert leads.", no_args_is_help=True)
 
@@ -69,7 +69,8 @@ def list_(
         raise CLIError(f"invalid date {day!r}: use YYYY-MM-DD") from None
     shown = 0
     with open_db(ctx).reading() as session:
-        for row in iter_leads(session=session, day=business_day, limit=limit):
+        viewer = viewing(ctx, session)
+        for row in iter_leads(session=session, viewer=viewer, day=business_day, limit=limit):
             shown += 1
             if as_json:
                 echo(json.dumps(row.as_json(), ensure_ascii=False))
@@ -234,11 +235,13 @@ def show(
 ) -> None:
     """A lead with its fields (files as id, name, type, size and sha256)."""
     from leadms_tui.domain.fields.values import values_for
+    from leadms_tui.domain.leads.checks import check_may_read
     from leadms_tui.domain.models import FieldEntity
     from leadms_tui.domain.repositories.leads import lead_id_by_number, lead_row
 
     with open_db(ctx).reading() as session:
         lead_id = lead_id_by_number(session=session, number=lead_number)
+        check_may_read(session, viewing(ctx, session), lead_id)
         row = lead_row(session=session, lead_id=lead_id)
         fields = values_for(session, FieldEntity.LEAD, [lead_id])[lead_id]
     if as_json:

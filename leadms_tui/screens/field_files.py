@@ -85,7 +85,7 @@ class OpensFiles(WithApp):
     def _open_file(self, file_id: int, name: str) -> None:
         app = self.leadms
         with app.database.reading() as session:
-            info, data = read_file(session, file_id)
+            info, data = read_file(session, file_id, app.viewer)
         # Named by the type sniffed from its bytes, never by its stored name: a PNG stored as
         # "evil.desktop" must not reach the viewer as a .desktop file.
         path = Path(tempfile.mkdtemp(prefix="leadms-")) / viewer_name(info.mime_type)
@@ -115,7 +115,7 @@ class OpensFiles(WithApp):
     def _save_file(self, file_id: int, path: Path) -> None:
         app = self.leadms
         with app.database.reading() as session:
-            _, data = read_file(session, file_id)
+            _, data = read_file(session, file_id, app.viewer)
         write_new(path, data)  # never over a file or symlink that appeared meanwhile
         app.call_from_thread(app.notify, f"Saved {path}")
 

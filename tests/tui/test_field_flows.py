@@ -169,7 +169,7 @@ async def test_a_file_attached_by_path_is_checked_then_stored(db, make_app, seed
         (photo,) = [f for f in values_for(session, FieldEntity.LEAD, [lead_id])[lead_id]
                     if f.key == "photo"]  # fmt: skip
         assert photo.text == "face.png"
-        assert files.read_file(session, photo.file_id)[1] == png()
+        assert files.read_file(session, photo.file_id, SYSTEM)[1] == png()
 
 
 def _feed_later(fifo, data: bytes, after: float) -> threading.Thread:
