@@ -179,3 +179,46 @@ def test_files_get_writes_only_new_paths_or_stdout(db_url, db, tmp_path):
         os.chdir(cwd)
     assert code == 0 and out == PNG, err
     assert not (tmp_path / "-").exists()
+
+
+def test_reps_see_own_closes_other_reps_leads_and_files(db_url, db, tmp_path):
+    number, root, ana = _setup(db)
+    bruno_user = db.write(
+        lambda s: add_user(s, "bruno", role=Role.REP, actor=SYSTEM, password="secret")
+    )
+    bruno = cli_token(db, "bruno")
+    theirs = create_lead(
+        db,
+        LeadCreate(name="Ivo", phone="+12025550111", channel="website", owner_id=bruno_user.id),
+        actor=SYSTEM,
+    ).number
+    leadms(db_url, "fields", "add", "lead", "photo", "--type", "image", token=root)
+    picture = tmp_path / "front.png"
+    picture.write_bytes(PNG)
+    assert leadms(db_url, "leads", "set", theirs, f"photo=@{picture}", token=bruno).exit_code == 0
+    shown = json.loads(leadms(db_url, "leads", "show", theirs, "--json", token=bruno).output)
+    file_id = str(shown["fields"]["photo"]["id"])
+
+    def ana_sees():
+        listed = leadms(db_url, "leads", "list", "--json", token=ana).output.splitlines()
+        opened = leadms(db_url, "leads", "show", theirs, token=ana)
+        got = leadms(db_url, "files", "get", file_id, "-o", str(tmp_path / "x.png"), token=ana)
+        (tmp_path / "x.png").unlink(missing_ok=True)
+        numbers = {json.loads(line)["number"] for line in listed}
+        return numbers, opened, got
+
+    numbers, opened, got = ana_sees()  # team, the default: as before
+    assert numbers == {number, theirs} and opened.exit_code == 0 and got.exit_code == 0
+
+    refused = leadms(db_url, "settings", "set", "reps_see", "own", token=ana)
+    assert refused.exit_code == 1
+    assert leadms(db_url, "settings", "set", "reps_see", "own", token=root).exit_code == 0
+    numbers, opened, got = ana_sees()
+    assert numbers == {number}  # her own lead is unassigned: still hers to open
+    for result in (opened, got):
+        assert result.exit_code == 1 and "belongs to another rep" in result.output, result.output
+        assert result.output.count("\n") == 1
+    assert leadms(db_url, "leads", "show", number, token=ana).exit_code == 0
+    assert leadms(db_url, "leads", "show", theirs, token=root).exit_code == 0
+    unsigned = leadms(db_url, "leads", "show", theirs)
+    assert unsigned.exit_code == 1 and "sign in first" in unsigned.output
