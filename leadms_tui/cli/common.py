@@ -5,6 +5,7 @@ import socket
 import sys
 import traceback
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -68,6 +69,16 @@ def write_stdout(data: bytes) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()
+
+
+def save_new(path: Path, data: bytes, *, force: bool) -> None:
+    """`data` to a new file at `path` (see `write_new`); with --force it replaces one."""
+    from leadms_tui.domain.local_files import PathExistsError, write_new
+
+    try:
+        write_new(path.expanduser(), data, replace=force)
+    except PathExistsError as exc:
+        raise CLIError(f"{exc} (--force replaces it)") from None
 
 
 def say_if_empty(count: int, what: str) -> None:

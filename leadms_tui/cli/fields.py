@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import acting, echo, open_db, viewing, write_stdout
+from leadms_tui.cli.common import acting, echo, open_db, save_new, viewing, write_stdout
 
 app = typer.Typer(
     help="Define dynamic fields of leads, clients and meetings.", no_args_is_help=True
@@ -158,12 +158,11 @@ def get(
 ) -> None:
     """Save a stored file to a new path (an existing one only with --force), or to stdout."""
     from leadms_tui.domain.fields.files import read_file
-    from leadms_tui.domain.local_files import write_new
 
     with open_db(ctx).reading() as session:
         info, content = read_file(session, file_id, viewing(ctx, session))
     if output == "-":
         write_stdout(content)
         return
-    write_new(Path(output).expanduser(), content, replace=force)
+    save_new(Path(output), content, force=force)
     echo(f"saved {info.size} bytes ({info.mime_type}) to {output}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, echo, open_db, say_if_empty
+from leadms_tui.cli.common import CLIError, echo, open_db, save_new, say_if_empty
 
 app = typer.Typer(help="List and export meetings and demos.", no_args_is_help=True)
 
@@ -73,7 +73,6 @@ def export_ics(
     force: bool = typer.Option(False, "--force", help="Replace a file already at the path."),
 ) -> None:
     """Write the meetings as an iCalendar (.ics) file any calendar app opens."""
-    from leadms_tui.domain.local_files import write_new
     from leadms_tui.domain.work.ics import CalendarEvent, render_calendar
 
     items, attendees = _meetings(ctx, user, date_from, date_to)
@@ -97,5 +96,5 @@ def export_ics(
     if output is None:
         sys.stdout.buffer.write(data)
     else:
-        write_new(output.expanduser(), data, replace=force)
+        save_new(output, data, force=force)
         echo(f"{len(events)} meeting(s) written to {output}", err=True)

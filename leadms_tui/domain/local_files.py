@@ -85,7 +85,7 @@ def write_new(path: Path, data: bytes, *, replace: bool = False) -> None:
             with os.fdopen(descriptor, "wb") as handle:
                 handle.write(data)
     except FileExistsError:
-        raise PathExistsError(f"{path} exists; choose another name or use --force") from None
+        raise PathExistsError(f"{path} exists; choose another name") from None
     except OSError as exc:
         raise LocalFileError(f"cannot write {path}: {exc.strerror or exc}") from None
 

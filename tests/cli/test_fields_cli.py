@@ -164,6 +164,7 @@ def test_files_get_writes_only_new_paths_or_stdout(db_url, db, tmp_path):
     for target in (existing, link):
         refused = leadms(db_url, "files", "get", file_id, "-o", str(target), token=ana)
         assert refused.exit_code == 1 and "exists" in refused.output, refused.output
+        assert "--force replaces it" in refused.output and refused.output.count("\n") == 1
     assert existing.read_bytes() == b"old" and victim.read_bytes() == b"keep me"
 
     for target in (existing, link):
