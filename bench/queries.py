@@ -11,6 +11,7 @@ from sqlmodel import Session
 from bench.common import REGION, TIMEZONE, Result, median, p95
 from bench.people import LAST_NAMES, national
 from leadms_tui.domain import clock
+from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.fields.values import FieldFilter
 from leadms_tui.domain.models import Call, FollowUp, Lead
@@ -48,36 +49,42 @@ OPERATIONS: dict[str, Callable[[Session, Subject], object]] = {
     "day view (team)": lambda s, x: load_day_view(
         session=s, day=x.day, timezone=TIMEZONE, owner_id=None
     ),
-    "lead detail": lambda s, x: load_lead_detail(session=s, lead_id=x.lead_id),
+    "lead detail": lambda s, x: load_lead_detail(session=s, lead_id=x.lead_id, viewer=SYSTEM),
     "lead list page": lambda s, x: search_leads(
-        session=s, where=LeadFilter(), phone_region=REGION, limit=PAGE
+        session=s, where=LeadFilter(), phone_region=REGION, viewer=SYSTEM, limit=PAGE
     ),
     "lead list, phone search": lambda s, x: search_leads(
-        session=s, where=LeadFilter(text=x.phone), phone_region=REGION, limit=PAGE
+        session=s, where=LeadFilter(text=x.phone), phone_region=REGION, viewer=SYSTEM, limit=PAGE
     ),
     "lead list, name search": lambda s, x: search_leads(
-        session=s, where=LeadFilter(text=x.name), phone_region=REGION, limit=PAGE
+        session=s, where=LeadFilter(text=x.name), phone_region=REGION, viewer=SYSTEM, limit=PAGE
     ),
     # Dynamic fields against a built-in filter of the same shape (an indexed equality).
     "lead list, status filter (built-in)": lambda s, x: search_leads(
-        session=s, where=LeadFilter(status="contacted"), phone_region=REGION, limit=PAGE
+        session=s,
+        where=LeadFilter(status="contacted"),
+        phone_region=REGION,
+        viewer=SYSTEM,
+        limit=PAGE,
     ),
     "lead list, field filter: plan (choice)": lambda s, x: search_leads(
         session=s,
         where=LeadFilter(fields=(FieldFilter.parse("plan=Premium"),)),
         phone_region=REGION,
+        viewer=SYSTEM,
         limit=PAGE,
     ),
     "lead list, field filter: budget range": lambda s, x: search_leads(
         session=s,
         where=LeadFilter(fields=(FieldFilter.parse("budget=5000..6000"),)),
         phone_region=REGION,
+        viewer=SYSTEM,
         limit=PAGE,
     ),
     "assign suggest": lambda s, x: suggest(s, x.lead_id),
     # Nobody generated is called so: without the search index every lead would be read.
     "lead list, rare name search": lambda s, x: search_leads(
-        session=s, where=LeadFilter(text="Jiménez"), phone_region=REGION, limit=PAGE
+        session=s, where=LeadFilter(text="Jiménez"), phone_region=REGION, viewer=SYSTEM, limit=PAGE
     ),
 }
 TARGETED = {"day view (rep)", "day view (team)", "lead detail", "lead list page"}

@@ -38,6 +38,7 @@ from bench.common import (
 from bench.people import national
 from bench.queries import busiest_rep
 from leadms_tui.domain import clock
+from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Lead, User
 from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
@@ -154,6 +155,7 @@ def search_statements(db: Database, phones: list[str]) -> dict[str, list[tuple[s
                     session=session,
                     where=LeadFilter(text=phone),
                     phone_region=REGION,
+                    viewer=SYSTEM,
                     limit=PAGE_SIZE + 1,
                 )
     finally:

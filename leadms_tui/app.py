@@ -17,8 +17,9 @@ from textual.timer import Timer
 from textual.widgets import Input
 
 from leadms_tui import collector
-from leadms_tui.domain import live
+from leadms_tui.domain import audit, live
 from leadms_tui.domain.db import Database
+from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
@@ -91,6 +92,13 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._changes_shown_at = 0.0  # monotonic
         self._stop_listening = threading.Event()
         self._collector_thresholds: tuple[int, int, int] | None = None  # before the app's
+
+    @property
+    def viewer(self) -> audit.Actor:
+        """Who reads: the signed-in user (every lead read checks what they may open)."""
+        if self.user is None:
+            raise LeadMSError("sign in first")
+        return self.user.actor
 
     def on_mount(self) -> None:
         self._tune_collector()

@@ -6,6 +6,7 @@ import sys
 import traceback
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -59,6 +60,26 @@ def echo(message: str, *, err: bool = False) -> None:
     """Print a line of output: stored text is data, so no control character reaches the
     terminal (a lead named "\\e]0;pwned\\a" would retitle the window)."""
     typer.echo(visible(message, lines=True), err=err)
+
+
+def write_stdout(data: bytes) -> None:
+    """Raw bytes to stdout for a pipe or a file, refused on a terminal (a picture's bytes
+    would garble it, and may carry escape sequences)."""
+    if sys.stdout.isatty():
+        raise CLIError("stdout is a terminal; pipe it (| ...) or redirect it (> FILE)", 2)
+    sys.stdout.flush()
+    sys.stdout.buffer.write(data)
+    sys.stdout.buffer.flush()
+
+
+def save_new(path: Path, data: bytes, *, force: bool) -> None:
+    """`data` to a new file at `path` (see `write_new`); with --force it replaces one."""
+    from leadms_tui.domain.local_files import PathExistsError, write_new
+
+    try:
+        write_new(path.expanduser(), data, replace=force)
+    except PathExistsError as exc:
+        raise CLIError(f"{exc} (--force replaces it)") from None
 
 
 def say_if_empty(count: int, what: str) -> None:
@@ -147,3 +168,16 @@ def day_option(
         return parse_day(text, today, what="day", window=window)
     except ValidationError as exc:
         raise CLIError(f"{option} {exc}", exit_code=2) from None
+
+
+def viewing(ctx: typer.Context, session: Any):
+    """Who reads (an audit Actor): the signed-in user when there is one. Without a session
+    a read is allowed as before while reps see the whole team (`reps_see team`); under
+    `reps_see own` who reads decides what they may open, so they sign in first."""
+    from leadms_tui.domain.audit import Actor
+    from leadms_tui.domain.team.settings import load_settings
+
+    signed_in = os.environ.get(TOKEN_ENV) or sessions.load(database_url(ctx))
+    if signed_in or load_settings(session).reps_see == "own":
+        return acting(ctx, session)
+    return Actor(None, "cli")

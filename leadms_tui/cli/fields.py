@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, echo, open_db
+from leadms_tui.cli.common import acting, echo, open_db, save_new, viewing, write_stdout
 
 app = typer.Typer(
     help="Define dynamic fields of leads, clients and meetings.", no_args_is_help=True
@@ -153,15 +153,16 @@ def retire(
 def get(
     ctx: typer.Context,
     file_id: int = typer.Argument(..., help="The file's id (leads show --json lists it)."),
-    output: Path = typer.Option(..., "-o", "--output", help="Where to save it."),
+    output: str = typer.Option(..., "-o", "--output", help="Where to save it; - for stdout."),
+    force: bool = typer.Option(False, "--force", help="Replace a file already at the path."),
 ) -> None:
-    """Save a stored file to a path."""
+    """Save a stored file to a new path (an existing one only with --force), or to stdout."""
     from leadms_tui.domain.fields.files import read_file
 
     with open_db(ctx).reading() as session:
-        info, content = read_file(session, file_id)
-    try:
-        output.write_bytes(content)
-    except OSError as exc:
-        raise CLIError(f"cannot write {output}: {exc.strerror}") from None
+        info, content = read_file(session, file_id, viewing(ctx, session))
+    if output == "-":
+        write_stdout(content)
+        return
+    save_new(Path(output), content, force=force)
     echo(f"saved {info.size} bytes ({info.mime_type}) to {output}")

@@ -43,16 +43,16 @@ def _too_large(what: object, limit: int) -> CLIError:
 
 def _read(ctx: typer.Context, path: Path) -> bytes:
     """The file's bytes, never more than the import limit (a device such as /dev/zero or a
-    huge file is refused after reading one byte past the limit, not loaded whole)."""
+    FIFO is refused at once, a huge file after reading one byte past the limit)."""
+    from leadms_tui.domain.local_files import LocalFileError, TooLargeError, read_regular
+
     limit = _max_bytes(ctx)
     try:
-        with path.open("rb") as handle:
-            data = handle.read(limit + 1)
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror or exc}", exit_code=2) from None
-    if len(data) > limit:
-        raise _too_large(path, limit)
-    return data
+        return read_regular(path, limit)
+    except TooLargeError:
+        raise _too_large(path, limit) from None
+    except LocalFileError as exc:
+        raise CLIError(str(exc), exit_code=2) from None
 
 
 def _run(

@@ -5,7 +5,15 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, day_option, echo, open_db, say_if_empty
+from leadms_tui.cli.common import (
+    CLIError,
+    acting,
+    day_option,
+    echo,
+    open_db,
+    say_if_empty,
+    viewing,
+)
 
 app = typer.Typer(help="Add, list and convert leads.", no_args_is_help=True)
 
@@ -65,7 +73,8 @@ def list_(
     shown = 0
     with open_db(ctx).reading() as session:
         business_day = day_option(session, day, "--date", historic=True)
-        for row in iter_leads(session=session, day=business_day, limit=limit):
+        viewer = viewing(ctx, session)
+        for row in iter_leads(session=session, viewer=viewer, day=business_day, limit=limit):
             shown += 1
             if as_json:
                 echo(json.dumps(row.as_json(), ensure_ascii=False))
@@ -189,6 +198,7 @@ def set_fields(
     from leadms_tui.domain.fields.definitions import list_fields
     from leadms_tui.domain.fields.kinds import FILE_KINDS, Upload
     from leadms_tui.domain.fields.values import set_fields as set_values
+    from leadms_tui.domain.local_files import read_regular
     from leadms_tui.domain.models import FieldEntity
     from leadms_tui.domain.repositories.leads import lead_id_by_number
     from leadms_tui.domain.team.settings import load_settings
@@ -208,7 +218,7 @@ def set_fields(
         for key, value in raw.items():
             if kinds_by_key.get(key) in FILE_KINDS and value.startswith("@"):
                 path = Path(value[1:]).expanduser()
-                data = _read_file(path, limit)
+                data = read_regular(path, limit)
                 mime = files.check_file(data, path.name, kinds_by_key[key], max_bytes=limit)
                 values[key] = Upload(files.store_file(session, data, mime).id, path.name)
             else:
@@ -221,18 +231,6 @@ def set_fields(
     echo(", ".join(f"{f.field.label} = {f.text or '(blank)'}" for f in changed))
 
 
-def _read_file(path: Path, limit: int) -> bytes:
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise CLIError(
-                f"{path.name} is {size / 1_048_576:.1f} MB; the limit is {limit // 1_048_576} MB"
-            )
-        return path.read_bytes()
-    except OSError as exc:
-        raise CLIError(f"cannot read {path}: {exc.strerror}") from None
-
-
 @app.command("show")
 def show(
     ctx: typer.Context,
@@ -241,11 +239,13 @@ def show(
 ) -> None:
     """A lead with its fields (files as id, name, type, size and sha256)."""
     from leadms_tui.domain.fields.values import values_for
+    from leadms_tui.domain.leads.checks import check_may_read
     from leadms_tui.domain.models import FieldEntity
     from leadms_tui.domain.repositories.leads import lead_id_by_number, lead_row
 
     with open_db(ctx).reading() as session:
         lead_id = lead_id_by_number(session=session, number=lead_number)
+        check_may_read(session, viewing(ctx, session), lead_id)
         row = lead_row(session=session, lead_id=lead_id)
         fields = values_for(session, FieldEntity.LEAD, [lead_id])[lead_id]
     if as_json:

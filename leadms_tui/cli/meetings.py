@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from leadms_tui.cli.common import day_option, echo, open_db, say_if_empty
+from leadms_tui.cli.common import day_option, echo, open_db, save_new, say_if_empty
 from leadms_tui.formatting import instant
 
 app = typer.Typer(help="List and export meetings and demos.", no_args_is_help=True)
@@ -64,6 +64,7 @@ def export_ics(
     date_from: str | None = typer.Option(None, "--from", help="From this date (YYYY-MM-DD)."),
     date_to: str | None = typer.Option(None, "--to", help="Up to this date, inclusive."),
     output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
+    force: bool = typer.Option(False, "--force", help="Replace a file already at the path."),
 ) -> None:
     """Write the meetings as an iCalendar (.ics) file any calendar app opens."""
     from leadms_tui.domain.work.ics import CalendarEvent, render_calendar
@@ -89,5 +90,5 @@ def export_ics(
     if output is None:
         sys.stdout.buffer.write(data)
     else:
-        output.write_bytes(data)
+        save_new(output, data, force=force)
         echo(f"{len(events)} meeting(s) written to {output}", err=True)

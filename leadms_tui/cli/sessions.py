@@ -5,10 +5,11 @@ without the password, so one person can be signed in to a test and a live databa
 """
 
 import json
-import os
 from pathlib import Path
 
 from platformdirs import user_config_path
+
+from leadms_tui.domain.local_files import replace_private
 
 
 def session_file() -> Path:
@@ -40,9 +41,6 @@ def save(database_url: str, token: str | None) -> None:
         stored.pop(_key(database_url), None)
     else:
         stored[_key(database_url)] = token
-    path = session_file()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump(stored, handle, indent=2)
-    os.chmod(path, 0o600)  # also when the file existed with looser rights
+    # A new 0600 file renamed into place: a symlink planted at the path is replaced, never
+    # written through, and a crash midway leaves the old file whole.
+    replace_private(session_file(), json.dumps(stored, indent=2).encode("utf-8"))

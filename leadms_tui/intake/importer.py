@@ -1,6 +1,7 @@
 """Runs a parsed source through the intake service and counts what became of each row."""
 
 import csv
+import io
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -12,6 +13,7 @@ from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.leads.bulk_intake import RowOutcome, take_in_many
 from leadms_tui.domain.leads.intake import LeadCreate
+from leadms_tui.domain.local_files import write_new
 from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow
 
 
@@ -119,8 +121,11 @@ def _count(summary: ImportSummary, outcome: RowOutcome) -> None:
 
 
 def write_rejects(path: Path, rejects: list[RejectedRow]) -> None:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["row", "column", "reason"])
-        for reject in rejects:
-            writer.writerow([reject.row, reject.column or "", reject.reason])
+    """The rejected rows as CSV; a rerun replaces its last list (by rename, so a symlink
+    planted at the path is replaced, not written through)."""
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["row", "column", "reason"])
+    for reject in rejects:
+        writer.writerow([reject.row, reject.column or "", reject.reason])
+    write_new(path, text.getvalue().encode("utf-8"), replace=True)

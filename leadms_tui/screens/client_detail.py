@@ -142,7 +142,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
     def _load(self) -> None:
         with self.leadms.database.reading() as session:
             detail = load_client_detail(session=session, client_id=self.client_id)
-            fields = load_fields(session, FieldEntity.CLIENT, self.client_id)
+            fields = load_fields(session, FieldEntity.CLIENT, self.client_id, self.leadms.viewer)
             version = session.get(Client, self.client_id).version  # type: ignore[union-attr]
         self.show_latest(self._show, ClientLoaded(detail, fields, version))
 

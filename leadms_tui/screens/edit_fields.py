@@ -17,6 +17,7 @@ from leadms_tui.domain.fields import files
 from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.kinds import FILE_KINDS, Upload
 from leadms_tui.domain.fields.values import FieldShown, context, parse_values, set_fields
+from leadms_tui.domain.local_files import read_regular
 from leadms_tui.domain.models import FieldEntity
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.screens.base import WithApp
@@ -54,15 +55,7 @@ def checked_fields(session: Session, entity: FieldEntity, raw: Raw) -> Raw:
 
 
 def _stored(session: Session, spec: FieldSpec, path: Path, limit: int) -> Upload:
-    try:
-        size = path.stat().st_size
-        if size > limit:
-            raise ValidationError(
-                f"{path.name} is {size / 1_048_576:.1f} MB; the limit is {limit // 1_048_576} MB"
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ValidationError(f"cannot read {path}: {exc.strerror}") from None
+    data = read_regular(path, limit)  # a LocalFileError is a ValidationError
     mime = files.check_file(data, path.name, spec.kind, max_bytes=limit)
     return Upload(files.store_file(session, data, mime).id, path.name)
 

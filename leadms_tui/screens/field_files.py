@@ -1,6 +1,7 @@
 """`o` and `S` on a detail screen's file fields: open the file under the cursor (else the
 first) in the system viewer, or save it to a path asked for in a small prompt."""
 
+import mimetypes
 import os
 import shlex
 import subprocess
@@ -19,6 +20,7 @@ from leadms_tui import formatting
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.fields.files import read_file
 from leadms_tui.domain.fields.values import FieldShown
+from leadms_tui.domain.local_files import write_new
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.field_view import FieldsPanel
@@ -40,6 +42,15 @@ def safe_name(name: str) -> str:
     """A stored file's name as a file name here: no folders, no control characters."""
     cleaned = visible(Path(name.replace("\\", "/")).name).strip(". ")
     return cleaned or "file"
+
+
+_EXTENSIONS = {"image/jpeg": ".jpg", "text/plain": ".txt", "text/csv": ".csv"}  # not system's
+
+
+def viewer_name(mime_type: str) -> str:
+    """The temporary copy's name for the viewer: its extension from the sniffed type."""
+    extension = _EXTENSIONS.get(mime_type) or mimetypes.guess_extension(mime_type, strict=True)
+    return "file" + (extension or ".bin")
 
 
 class OpensFiles(WithApp):
@@ -74,9 +85,11 @@ class OpensFiles(WithApp):
     def _open_file(self, file_id: int, name: str) -> None:
         app = self.leadms
         with app.database.reading() as session:
-            _, data = read_file(session, file_id)
-        path = Path(tempfile.mkdtemp(prefix="leadms-")) / safe_name(name)
-        path.write_bytes(data)
+            info, data = read_file(session, file_id, app.viewer)
+        # Named by the type sniffed from its bytes, never by its stored name: a PNG stored as
+        # "evil.desktop" must not reach the viewer as a .desktop file.
+        path = Path(tempfile.mkdtemp(prefix="leadms-")) / viewer_name(info.mime_type)
+        write_new(path, data)
         command = viewer_command()
         try:
             viewer = subprocess.Popen(
@@ -102,12 +115,8 @@ class OpensFiles(WithApp):
     def _save_file(self, file_id: int, path: Path) -> None:
         app = self.leadms
         with app.database.reading() as session:
-            _, data = read_file(session, file_id)
-        try:
-            with path.open("xb") as out:  # never over a file that appeared meanwhile
-                out.write(data)
-        except OSError as exc:
-            raise LeadMSError(f"cannot save to {path}: {exc.strerror or exc}") from None
+            _, data = read_file(session, file_id, app.viewer)
+        write_new(path, data)  # never over a file or symlink that appeared meanwhile
         app.call_from_thread(app.notify, f"Saved {path}")
 
 
@@ -142,7 +151,7 @@ class PathPrompt(ModalScreen[Path | None]):
         path = Path(event.value.strip()).expanduser()
         if path.is_dir():
             path = path / self._name
-        if path.exists():
+        if path.exists() or path.is_symlink():
             error.update(formatting.shown(f"{path} exists; choose another name"))
         elif not path.parent.is_dir():
             error.update(formatting.shown(f"no folder {path.parent}"))

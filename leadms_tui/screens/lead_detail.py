@@ -11,7 +11,9 @@ from textual.widgets import DataTable, Header, Static
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
+from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import Database
+from leadms_tui.domain.errors import LeadMSError, PermissionDeniedError
 from leadms_tui.domain.models import FieldEntity, PhoneFlag
 from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
 from leadms_tui.domain.text import visible
@@ -74,10 +76,11 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         self._first_read: Future[tuple[LeadDetail, LoadedFields]] | None = None
         try:
             database = self.leadms.database  # made in a key handler: the app is running
-        except RuntimeError:  # Textual's NoActiveAppError: made outside an app, read on mount
+            viewer = self.leadms.viewer
+        except (RuntimeError, LeadMSError):  # NoActiveAppError: outside an app, read on mount
             database = None
         if database is not None:
-            self._first_read = _FIRST_READS.submit(self._read, database)
+            self._first_read = _FIRST_READS.submit(self._read, database, viewer)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -88,7 +91,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
             with Vertical(id="right"):
                 related = TextTable(id="related", cursor_type="row")
                 related.border_title = "Same person"
-                related.add_columns("Lead", "Name", "Channel", "Status", "Created")
+                related.add_columns("Lead", "Name", "Channel", "Status", "Owner", "Created")
                 yield related
                 timeline = TextTable(id="timeline", cursor_type="row", zebra_stripes=True)
                 timeline.border_title = "Timeline (newest first)"
@@ -114,16 +117,25 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
     )
     def _load(self) -> None:
         first_read, self._first_read = self._first_read, None
-        if first_read is not None:
-            detail, fields = first_read.result()
-        else:
-            detail, fields = self._read(self.leadms.database)
+        try:
+            if first_read is not None:
+                detail, fields = first_read.result()
+            else:
+                detail, fields = self._read(self.leadms.database, self.leadms.viewer)
+        except PermissionDeniedError as exc:  # reps_see own: someone else's lead
+            self.app.call_from_thread(self._refused, str(exc))
+            return
         self.show_latest(self._show, detail, fields)
 
-    def _read(self, database: Database) -> tuple[LeadDetail, LoadedFields]:
+    def _refused(self, reason: str) -> None:
+        self.notify(reason, title="Not yours", severity="error", timeout=8)
+        if self.is_current:
+            self.app.pop_screen()
+
+    def _read(self, database: Database, viewer: Actor) -> tuple[LeadDetail, LoadedFields]:
         with database.reading() as session:
-            detail = load_lead_detail(session=session, lead_id=self.lead_id)
-            return detail, load_fields(session, FieldEntity.LEAD, self.lead_id)
+            detail = load_lead_detail(session=session, lead_id=self.lead_id, viewer=viewer)
+            return detail, load_fields(session, FieldEntity.LEAD, self.lead_id, viewer)
 
     def _show(self, detail: LeadDetail, fields: LoadedFields) -> None:
         self.detail = detail
@@ -180,6 +192,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
                         other.name,
                         other.channel,
                         other.status,
+                        other.owner or "unassigned",
                         formatting.when(other.created_at, tz, today),
                     ),
                 )

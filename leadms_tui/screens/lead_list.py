@@ -212,6 +212,7 @@ class LeadListScreen(LeadScreen):
                     session=session,
                     where=where,
                     phone_region=self.leadms.settings.phone_region,
+                    viewer=self.leadms.viewer,
                     before_id=before_id,
                     limit=page_size + 1,
                 )

@@ -21,6 +21,8 @@ from textual.widget import Widget
 from textual.widgets import Label, Static
 
 from leadms_tui import formatting
+from leadms_tui.domain.audit import Actor
+from leadms_tui.domain.errors import PermissionDeniedError
 from leadms_tui.domain.fields.files import read_file
 from leadms_tui.domain.fields.kinds import FILE_KINDS
 from leadms_tui.domain.fields.values import FieldShown, values_for
@@ -41,12 +43,17 @@ class LoadedFields:
     previews: "dict[int, PILImage.Image | None]" = field(default_factory=dict)
 
 
-def load_fields(session: Session, entity: FieldEntity, entity_id: int) -> LoadedFields:
+def load_fields(
+    session: Session, entity: FieldEntity, entity_id: int, viewer: Actor
+) -> LoadedFields:
     fields = values_for(session, entity, [entity_id])[entity_id]
     previews: dict[int, PILImage.Image | None] = {}
     for shown in fields:
         if shown.field.kind == FieldKind.IMAGE and shown.file_id is not None:
-            previews[shown.file_id] = _decoded(read_file(session, shown.file_id)[1])
+            try:
+                previews[shown.file_id] = _decoded(read_file(session, shown.file_id, viewer)[1])
+            except PermissionDeniedError:  # reps_see own: shown by name, never its bytes
+                previews[shown.file_id] = None
     return LoadedFields(fields, previews)
 
 

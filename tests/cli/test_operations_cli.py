@@ -144,6 +144,12 @@ def test_meetings_list_and_ics_export_opens_in_a_calendar_parser(db_url, db, tmp
     assert lead.number in str(event["SUMMARY"]) and 'Dora; Due, "VIP"' in str(event["SUMMARY"])
     empty = leadms(db_url, "meetings", "export-ics", "--from", "2027-01-01")
     assert icalendar.Calendar.from_ical(empty.stdout_bytes).walk("VEVENT") == []
+    again = leadms(db_url, "meetings", "export-ics", "--from", "2027-01-01", "-o", str(target))
+    assert again.exit_code == 1 and "exists" in again.output  # never over a file unasked
+    assert icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT")
+    forced = [*("meetings", "export-ics", "--from", "2027-01-01", "-o", str(target), "--force")]
+    assert leadms(db_url, *forced).exit_code == 0
+    assert icalendar.Calendar.from_ical(target.read_bytes()).walk("VEVENT") == []
 
 
 def test_rules_list_run_twice_and_toggle(db_url, db):

@@ -325,7 +325,7 @@ def test_files_are_sniffed_limited_and_stored_once(db):
     with db.reading() as s:
         (photo, contract) = values_for(s, LEAD, [lead_id])[lead_id]
         assert s.execute(select(func.count()).select_from(StoredFile)).scalar_one() == 1
-        _, content = files.read_file(s, info.id)
+        _, content = files.read_file(s, info.id, ADMIN)
     assert photo.value == {
         "id": info.id,
         "name": "front.png",

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import event
 
+from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import CallOutcome, Meeting
 from leadms_tui.domain.repositories.dayview import load_day_view
@@ -91,8 +92,8 @@ def test_day_view_statement_count_does_not_grow_with_data(db, team):
 def test_lead_detail_has_repeat_links_and_timeline(db, team):
     ids = _seed(db, team)
     with db.reading() as session:
-        detail = load_lead_detail(session=session, lead_id=ids["again"])
-        first = load_lead_detail(session=session, lead_id=ids["old"])
+        detail = load_lead_detail(session=session, lead_id=ids["again"], viewer=SYSTEM)
+        first = load_lead_detail(session=session, lead_id=ids["old"], viewer=SYSTEM)
     assert detail.repeat_of == first.lead.number
     assert [r.id for r in detail.related] == [ids["old"]]
     assert [r.id for r in first.related] == [ids["again"]]
@@ -108,7 +109,10 @@ def test_search_by_number_name_phone_email_and_filters(db, team):
     def find(text="", **filters):
         with db.reading() as session:
             rows = search_leads(
-                session=session, where=LeadFilter(text=text, **filters), phone_region="GB"
+                session=session,
+                where=LeadFilter(text=text, **filters),
+                phone_region="GB",
+                viewer=SYSTEM,
             )
         return [r.id for r in rows]
 
@@ -131,8 +135,15 @@ def test_search_by_number_name_phone_email_and_filters(db, team):
 def test_search_pages_by_keyset(db, team):
     ids = _seed(db, team)
     with db.reading() as session:
-        first = search_leads(session=session, where=LeadFilter(), phone_region="GB", limit=2)
+        first = search_leads(
+            session=session, where=LeadFilter(), phone_region="GB", viewer=SYSTEM, limit=2
+        )
         second = search_leads(
-            session=session, where=LeadFilter(), phone_region="GB", limit=2, before_id=first[-1].id
+            session=session,
+            where=LeadFilter(),
+            phone_region="GB",
+            viewer=SYSTEM,
+            limit=2,
+            before_id=first[-1].id,
         )
     assert [r.id for r in first + second] == sorted(ids.values(), reverse=True)[:4]

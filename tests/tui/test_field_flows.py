@@ -1,6 +1,7 @@
 """Dynamic fields in the TUI, driven by key presses against real databases: forms, details,
 files, the lead list's field filter and columns, conversion and meetings."""
 
+import contextlib
 import fcntl
 import io
 import os
@@ -10,6 +11,8 @@ import struct
 import subprocess
 import sys
 import termios
+import threading
+import time
 
 from PIL import Image as PILImage
 from sqlalchemy import select
@@ -166,7 +169,46 @@ async def test_a_file_attached_by_path_is_checked_then_stored(db, make_app, seed
         (photo,) = [f for f in values_for(session, FieldEntity.LEAD, [lead_id])[lead_id]
                     if f.key == "photo"]  # fmt: skip
         assert photo.text == "face.png"
-        assert files.read_file(session, photo.file_id)[1] == png()
+        assert files.read_file(session, photo.file_id, SYSTEM)[1] == png()
+
+
+def _feed_later(fifo, data: bytes, after: float) -> threading.Thread:
+    """Unblock a reader stuck on `fifo` after `after` seconds (the old code waited there for
+    ever), so a test of the refusal fails instead of hanging."""
+
+    def feed():
+        time.sleep(after)
+        try:
+            descriptor = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            return  # nobody is reading: refused already
+        with contextlib.suppress(OSError), os.fdopen(descriptor, "wb") as out:
+            out.write(data)
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    return thread
+
+
+async def test_a_fifo_or_folder_given_as_a_file_is_refused_at_once(db, make_app, seeded, tmp_path):
+    define(db, FieldEntity.LEAD, LEAD_FIELDS)
+    lead_id = seeded["fresh"].lead_id
+    fifo = tmp_path / "face.png"
+    os.mkfifo(fifo)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await open_detail(pilot, lead_id)
+        await pilot.press("e")
+        await settle(pilot)
+        for path, reason in [(fifo, "it is a pipe"), (tmp_path, "it is a folder")]:
+            app.screen.query_one("#field-photo").value = str(path)
+            feeder = _feed_later(fifo, png(), after=3)
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert reason in render(app, "#error-photo")
+            feeder.join()
+    assert shown(db, FieldEntity.LEAD, lead_id)["photo"] == ""
 
 
 async def test_field_filter_and_field_columns_on_the_lead_list(db, make_app, seeded):
@@ -287,9 +329,11 @@ async def test_detail_previews_images_and_o_opens_the_file(
     define(db, FieldEntity.LEAD, LEAD_FIELDS)
     lead_id = seeded["due"].lead_id
     set_values(db, FieldEntity.LEAD, lead_id, {"budget": "1250", "goal": "Strength"})
-    attach(db, FieldEntity.LEAD, lead_id, "photo", png("blue"), "front.png")
+    attach(db, FieldEntity.LEAD, lead_id, "photo", png("blue"), "front.desktop")
     script = tmp_path / "viewer.sh"
-    script.write_text(f'#!/bin/sh\ncp "$1" "{tmp_path}/opened"\n')
+    script.write_text(
+        f'#!/bin/sh\ncp "$1" "{tmp_path}/opened"\nbasename "$1" > "{tmp_path}/opened-as"\n'
+    )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("LEADMS_OPEN_COMMAND", str(script))
     app = make_app()
@@ -302,13 +346,15 @@ async def test_detail_previews_images_and_o_opens_the_file(
         await pilot.press("o")
         await settle(pilot)
         assert (tmp_path / "opened").read_bytes() == png("blue")
+        # named by its bytes' type, never by its stored name
+        assert (tmp_path / "opened-as").read_text().strip() == "file.png"
         await pilot.press("S")
         await settle(pilot)
         assert isinstance(app.screen, PathPrompt)
         app.screen.query_one("#save-path").value = str(tmp_path)
         await pilot.press("enter")
         await settle(pilot)
-        assert (tmp_path / "front.png").read_bytes() == png("blue")
+        assert (tmp_path / "front.desktop").read_bytes() == png("blue")
 
 
 async def test_an_image_that_does_not_decode_shows_its_name(db, make_app, seeded):

@@ -6,8 +6,11 @@ from sqlalchemy import select
 from textual.widgets._footer import FooterKey
 
 from leadms_tui.app import LeadMSApp
+from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.models import Call, FollowUp, Lead
+from leadms_tui.domain.repositories.lead_detail import load_lead_detail
+from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.screens.call_modal import CallModal
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.help import HelpScreen
@@ -305,3 +308,25 @@ async def test_footer_rebuilds_only_when_its_keys_change(make_app, seeded):
         log_call = next(k for k in footer.query(FooterKey) if k.action == "log_call")
         assert log_call.has_class("-disabled")
         assert list(footer.children) != keys_before
+
+
+async def test_reps_see_own_hides_and_refuses_another_reps_lead(db, make_app, seeded):
+    db.write(lambda s: set_setting(s, "reps_see", "own", actor=SYSTEM))
+    other = seeded["other"].lead_id
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        await pilot.press(*"07700 900333")  # bruno's lead, by its phone
+        await pilot.pause(0.3)
+        await settle(pilot)
+        assert app.screen.query_one("#results").row_count == 0
+        list_screen = app.screen
+        app.push_screen(LeadDetailScreen(other))  # as from a repeat row
+        await settle(pilot)
+        assert app.screen is list_screen  # refused: back where she was
+        assert any("belongs to another rep" in str(n.message) for n in app._notifications)
+    with db.reading() as session:  # a manager still opens it
+        viewer = seeded["users"]["maria"].actor
+        assert load_lead_detail(session=session, lead_id=other, viewer=viewer).owner == "bruno"

@@ -7,13 +7,24 @@ import mimetypes
 from dataclasses import dataclass
 
 import filetype
-from sqlalchemy import select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from leadms_tui.domain import clock
-from leadms_tui.domain.errors import NotFoundError, ValidationError
-from leadms_tui.domain.models import FieldKind, StoredFile
+from leadms_tui.domain.audit import Actor
+from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
+from leadms_tui.domain.leads.checks import reads_own_only
+from leadms_tui.domain.models import (
+    Client,
+    FieldDefinition,
+    FieldEntity,
+    FieldKind,
+    FieldValue,
+    Lead,
+    Meeting,
+    StoredFile,
+)
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
 DOCUMENT_TYPES = IMAGE_TYPES | {
@@ -106,8 +117,46 @@ def file_info(session: Session, ids: list[int]) -> dict[int, FileInfo]:
     return {row[0]: FileInfo(*row) for row in rows}
 
 
-def read_file(session: Session, file_id: int) -> tuple[FileInfo, bytes]:
+def read_file(session: Session, file_id: int, viewer: Actor) -> tuple[FileInfo, bytes]:
+    """A stored file, if `viewer` may open a record it belongs to (see `may_read_file`)."""
     row = session.get(StoredFile, file_id)
     if row is None:
         raise NotFoundError(f"no file #{file_id}")
+    if not may_read_file(session, file_id, viewer):
+        raise PermissionDeniedError(
+            f"file #{file_id} belongs to another rep's records (this team's reps see their own)"
+        )
     return FileInfo(row.id, row.mime_type, row.size, row.sha256), row.content  # type: ignore[arg-type]
+
+
+def may_read_file(session: Session, file_id: int, viewer: Actor) -> bool:
+    """Under `reps_see own` a rep opens a file of a lead (or of a meeting about a lead) they
+    may read, or of a client they manage or nobody does; otherwise every file."""
+    if not reads_own_only(session, viewer):
+        return True
+    mine = or_(Lead.owner_id.is_(None), Lead.owner_id == viewer.user_id)
+    uses = (
+        select(FieldValue.entity_id, FieldDefinition.entity)
+        .join(FieldDefinition, FieldDefinition.id == FieldValue.definition_id)
+        .where(FieldValue.file_id == file_id)
+    ).subquery()
+    on_lead = select(Lead.id).join(
+        uses, and_(uses.c.entity == FieldEntity.LEAD, uses.c.entity_id == Lead.id)
+    )
+    on_meeting = (
+        select(Lead.id)
+        .join(Meeting, Meeting.lead_id == Lead.id)
+        .join(uses, and_(uses.c.entity == FieldEntity.MEETING, uses.c.entity_id == Meeting.id))
+    )
+    on_client = select(Client.id).join(
+        uses, and_(uses.c.entity == FieldEntity.CLIENT, uses.c.entity_id == Client.id)
+    )
+    client_mine = or_(Client.owner_id.is_(None), Client.owner_id == viewer.user_id)
+    found = session.execute(
+        select(
+            exists(on_lead.where(mine))
+            | exists(on_meeting.where(mine))
+            | exists(on_client.where(client_mine))
+        )
+    ).scalar()
+    return bool(found)

@@ -7,7 +7,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.errors import NotFoundError
+from leadms_tui.domain.leads.checks import check_may_read
 from leadms_tui.domain.models import AuditEvent, Call, FollowUp, Inquiry, Lead, Meeting, User
 from leadms_tui.domain.repositories.sales import lead_client
 
@@ -26,6 +28,7 @@ class RelatedLead:
     channel: str
     status: str
     created_at: datetime
+    owner: str | None = None  # whose it is: said even when the viewer may not open it
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,10 @@ def lead_owner(*, session: Session, lead_id: int) -> tuple[int | None, str | Non
     return (row[0], row[1]) if row else (None, None)
 
 
-def load_lead_detail(*, session: Session, lead_id: int) -> LeadDetail:
+def load_lead_detail(*, session: Session, lead_id: int, viewer: Actor) -> LeadDetail:
+    """The lead, if `viewer` may open it (PermissionDeniedError otherwise). Its repeats are
+    listed by number, channel, status and owner: the person has another lead, and whose."""
+    check_may_read(session, viewer, lead_id)
     earlier = aliased(Lead)
     row = session.execute(
         select(Lead, User.username, earlier.number)
@@ -81,7 +87,16 @@ def load_lead_detail(*, session: Session, lead_id: int) -> LeadDetail:
     related = [
         RelatedLead(*r)
         for r in session.execute(
-            select(Lead.id, Lead.number, Lead.name, Lead.channel, Lead.status, Lead.created_at)
+            select(
+                Lead.id,
+                Lead.number,
+                Lead.name,
+                Lead.channel,
+                Lead.status,
+                Lead.created_at,
+                User.username,
+            )
+            .outerjoin(User, User.id == Lead.owner_id)
             .where(or_(Lead.id == root, Lead.repeat_of_id == root), Lead.id != lead.id)
             .order_by(Lead.id)
             .limit(TIMELINE_LIMIT)

@@ -9,7 +9,9 @@ from sqlalchemy import ColumnElement, Select, and_, column, or_, select, table
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlmodel import Session
 
+from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.fields.values import FieldFilter, context, filter_condition
+from leadms_tui.domain.leads.checks import readable_leads
 from leadms_tui.domain.leads.phones import international_start, normalize_phone
 from leadms_tui.domain.models import FieldEntity, Lead, User, fold
 
@@ -117,10 +119,18 @@ def lead_row(*, session: Session, lead_id: int) -> LeadRow:
 
 
 def iter_leads(
-    *, session: Session, day: date | None = None, limit: int | None = None, batch: int = 1000
+    *,
+    session: Session,
+    viewer: Actor,
+    day: date | None = None,
+    limit: int | None = None,
+    batch: int = 1000,
 ) -> Iterator[LeadRow]:
-    """Leads in number order (of `day`, if given), streamed in batches, never all in memory."""
+    """Leads `viewer` may open in number order (of `day`, if given), streamed in batches,
+    never all in memory."""
     stmt = _lead_rows().order_by(Lead.business_date, Lead.seq)
+    if (readable := readable_leads(session, viewer)) is not None:
+        stmt = stmt.where(readable)
     if day is not None:
         stmt = stmt.where(Lead.business_date == day)
     if limit is not None:
@@ -134,11 +144,15 @@ def search_leads(
     session: Session,
     where: LeadFilter,
     phone_region: str,
+    viewer: Actor,
     before_id: int | None = None,
     limit: int = 100,
 ) -> list[LeadRow]:
-    """One page of matching leads, newest first; pass the last row's id for the next page."""
+    """One page of matching leads `viewer` may open, newest first; pass the last row's id
+    for the next page."""
     conditions = [*_text_conditions(session, where.text, phone_region)]
+    if (readable := readable_leads(session, viewer)) is not None:
+        conditions.append(readable)
     if where.status:
         conditions.append(Lead.status == where.status)
     if where.channel:

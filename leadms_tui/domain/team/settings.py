@@ -30,6 +30,7 @@ class TeamSettings:
     response_target_minutes: str = "15"  # business minutes to the first call, for reports
     assignment_mode: str = "off"  # off, suggest, auto
     assignment_weights: str = "workload=0.35,performance=0.25,fit=0.25,fairness=0.15"
+    reps_see: str = "team"  # team: every lead; own: a rep's own leads and unassigned ones
 
     @property
     def weights(self) -> dict[str, float]:
@@ -217,6 +218,19 @@ SPECS["assignment_mode"] = SettingSpec(
 )
 SPECS["assignment_weights"] = SettingSpec(
     "Assignment signal weights: workload, performance, fit, fairness", _parse_weights_setting
+)
+
+
+def _parse_reps_see(value: str) -> str:
+    choice = value.strip().lower()
+    if choice not in ("team", "own"):
+        raise ValidationError(f"reps_see {value!r}: use team or own")
+    return choice
+
+
+SPECS["reps_see"] = SettingSpec(
+    "What a rep may open: team (every lead) or own (their own and unassigned leads)",
+    _parse_reps_see,
 )
 SPECS["file_max_mb"] = SettingSpec("Largest image or document in a field, in MB", _parse_megabytes)
 SPECS["import_max_mb"] = SettingSpec(
