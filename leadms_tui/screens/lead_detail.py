@@ -13,7 +13,7 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import FieldEntity, PhoneFlag
-from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
+from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail, words
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
@@ -141,7 +141,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
             phone = Text.assemble(shown(lead.phone_raw or ""), (" (unreadable)", "red"))
         elif lead.phone_flag == PhoneFlag.NOT_VALID:
             phone.append(" (unverified)", style="dim")
-        status = Text(lead.status.replace("_", " "), style="bold")
+        status = Text(words(lead.status), style="bold")
         if lead.lost_reason:
             status.append_text(Text.assemble(" — ", shown(lead.lost_reason)))
         contact = Text.assemble((lead.number, "bold"))
@@ -178,8 +178,8 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
                     (
                         other.number,
                         other.name,
-                        other.channel,
-                        other.status,
+                        words(other.channel),
+                        words(other.status),
                         formatting.when(other.created_at, tz, today),
                     ),
                 )
