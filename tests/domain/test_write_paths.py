@@ -2,6 +2,7 @@
 and must add the audit event it names, in the same transaction. A new public service
 function must be added to WRITES or NOT_WRITES, or the completeness test fails."""
 
+import base64
 import importlib
 import inspect
 import pkgutil
@@ -51,6 +52,11 @@ PNG = bytes.fromhex(
     "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e2b3d2a40000000049454e44ae426082"
 )
 
+OTHER_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAFElEQVR4nGM44WDAgASYkDkM+OQA9ucB"
+    "TW4ALxEAAAAASUVORK5CYII="
+)
+
 
 @pytest.fixture(autouse=True)
 def frozen():
@@ -83,6 +89,7 @@ def world(db, team):
         )
     )
     w.lead = _new_lead(db, 1, ana.id)
+    db.write(lambda s: _upload(s, w))  # photo a.png
     w.sold = _new_lead(db, 2, ana.id)
     db.write(
         lambda s: commission.add_plan(
@@ -149,8 +156,8 @@ def _version(s, lead_id):
     return s.get(Lead, lead_id).version
 
 
-def _upload(s, w):
-    info = files.store_file(s, PNG, "image/png")
+def _upload(s, w, data=PNG):
+    info = files.store_file(s, data, "image/png")
     return values.set_fields(
         s, FieldEntity.LEAD, w.lead, {"photo": kinds.Upload(info.id, "a.png")}, actor=ADMIN
     )
@@ -261,8 +268,8 @@ WRITES: dict[str, tuple[Callable, str]] = {
         ),
         "fields.update",
     ),
-    "fields.files.store_file": (  # a file counts once it is a field's value
-        lambda w: w.db.write(lambda s: _upload(s, w)),
+    "fields.files.store_file": (  # a file counts as a field's value: another under one name
+        lambda w: w.db.write(lambda s: _upload(s, w, OTHER_PNG)),
         "fields.update",
     ),
     "fields.definitions.add_field": (
@@ -678,7 +685,7 @@ def test_every_service_function_is_listed_as_a_write_or_not():
 
 def _events(db) -> list[tuple[int, str]]:
     with db.reading() as s:
-        return list(s.execute(select(AuditEvent.id, AuditEvent.action)).tuples())
+        return [(i, a) for i, a in s.execute(select(AuditEvent.id, AuditEvent.action))]
 
 
 @pytest.mark.parametrize("path", sorted(WRITES))
