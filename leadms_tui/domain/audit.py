@@ -10,6 +10,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, SQLModel
 
 from leadms_tui.domain import clock
@@ -68,6 +69,40 @@ def record_row(
     entity = action.split(".", 1)[0]
     after = snapshot(row)
     record(session, actor, action, entity, row.id, before=before, after=after, at=at)  # type: ignore[attr-defined]
+
+
+def update_each(
+    session: Session,
+    actor: Actor,
+    action: str,
+    model: type[SQLModel],
+    where: list[ColumnElement[bool]],
+    values: dict[str, Any],
+    *,
+    before: dict[str, Any],
+    at: datetime,
+) -> int:
+    """One UPDATE of every row matching `where`, with one audit event per row it changed
+    (its id from RETURNING, so only rows this transaction changed are audited). `before` is
+    what the columns held, as `where` implies it (e.g. state open); the entity is the action's
+    first word. How many rows changed."""
+    table = model.__table__  # type: ignore[attr-defined]
+    ids = (
+        session.execute(
+            update(model)
+            .where(*where)
+            .values(**values)
+            .returning(table.c.id)
+            .execution_options(synchronize_session=False)
+        )
+        .scalars()
+        .all()
+    )
+    if ids:
+        shown = {k: v for k, v in values.items() if k != "version"}
+        row = event(actor, action, action.split(".", 1)[0], before=before, after=shown, at=at)
+        session.connection().execute(_INSERT_EVENT, [{**row, "entity_id": str(i)} for i in ids])
+    return len(ids)
 
 
 def event(

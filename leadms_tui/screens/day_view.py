@@ -161,7 +161,8 @@ class DayViewScreen(LeadScreen):
         tz = self.leadms.settings.timezone
         now = clock.now()
         today = self._today()
-        label = "today" if view.day == today else f"{(view.day - today).days:+d} days"
+        offset = (view.day - today).days
+        label = "today" if not offset else f"{offset:+d} day{'' if abs(offset) == 1 else 's'}"
         self.query_one("#day-title", Label).update(f"{view.day:%A %d %B %Y} ({label})")
 
         overdue = sum(1 for f in view.followups if f.due_at < now)

@@ -49,7 +49,9 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         tz = self.leadms.settings.timezone
         if self.existing is not None:
-            title = visible(f"Follow-up #{self.existing.attempts + 1}: {self.existing.reason}")
+            # the day view's Tries column counts calls so far: the title says the same number
+            # ("#3" there read as a third try where Tries said 2)
+            title = visible(f"Follow-up: {self.existing.reason} ({tries(self.existing.attempts)})")
             due = self.existing.due_at
         else:
             title = "New follow-up"
@@ -145,3 +147,10 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
 
     def action_cancel(self) -> None:
         self.dismiss(False)
+
+
+def tries(calls: int) -> str:
+    """How many calls the lead has had, as the Tries column counts them."""
+    if calls == 0:
+        return "no tries yet"
+    return f"{calls} {'try' if calls == 1 else 'tries'} so far"

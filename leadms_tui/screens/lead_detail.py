@@ -15,7 +15,7 @@ from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError, PermissionDeniedError
 from leadms_tui.domain.models import FieldEntity, PhoneFlag
-from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail
+from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail, words
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
@@ -153,7 +153,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
             phone = Text.assemble(shown(lead.phone_raw or ""), (" (unreadable)", "red"))
         elif lead.phone_flag == PhoneFlag.NOT_VALID:
             phone.append(" (unverified)", style="dim")
-        status = Text(lead.status.replace("_", " "), style="bold")
+        status = Text(words(lead.status), style="bold")
         if lead.lost_reason:
             status.append_text(Text.assemble(" — ", shown(lead.lost_reason)))
         contact = Text.assemble((lead.number, "bold"))
@@ -190,8 +190,8 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
                     (
                         other.number,
                         other.name,
-                        other.channel,
-                        other.status,
+                        words(other.channel),
+                        words(other.status),
                         other.owner or "unassigned",
                         formatting.when(other.created_at, tz, today),
                     ),

@@ -166,7 +166,7 @@ async def test_a_type_change_that_would_lose_values_is_refused(db, admin_app, se
         await settle(pilot)
         assert admin_app.screen is modal
         error = str(modal.query_one("#form-error").render())
-        assert error.startswith("1 value(s) would not convert to integer, e.g. 'soon'")
+        assert error.startswith("1 value(s) would not convert to integer: 'soon'")
         await pilot.press("escape")
         await settle(pilot)
         assert admin_app.screen is screen

@@ -17,8 +17,11 @@ from leadms_tui.domain.errors import (
 )
 from leadms_tui.domain.fields import kinds
 from leadms_tui.domain.models import FieldDefinition, FieldEntity, FieldKind, FieldValue, Role
+from leadms_tui.domain.text import clean_line
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+MAX_OPTION = FieldValue.__table__.c.value_key.type.length  # type: ignore[attr-defined]
+_LISTED_FAILURES = 5  # values a refused type change names (the count says how many in all)
 BUILT_IN = {  # what a field key may not shadow: the entity's own data and filters
     FieldEntity.LEAD: {
         "number",
@@ -153,8 +156,27 @@ def require_admin(actor: audit.Actor) -> None:
         raise PermissionDeniedError("only an admin can change field definitions")
 
 
+def _check_lengths(row: FieldDefinition) -> None:
+    """Every text of a definition fits its column, on SQLite (which would keep a longer one)
+    as on PostgreSQL (which would refuse the whole write): read from the table, so a limit
+    here can never differ from the column's."""
+    for column in FieldDefinition.__table__.columns:  # type: ignore[attr-defined]
+        limit = getattr(column.type, "length", None)
+        value = getattr(row, column.key)
+        if limit and isinstance(value, str) and len(clean_line(value)) > limit:
+            name = column.key.replace("_", " ")
+            raise ValidationError(
+                f"field {name}: at most {limit} characters (this one has {len(value)})"
+            )
+
+
 def _check_options(kind: FieldKind, options: list[str]) -> list[str]:
     cleaned = list(dict.fromkeys(o.strip() for o in options if o.strip()))
+    too_long = next((o for o in cleaned if len(clean_line(o)) > MAX_OPTION), None)
+    if too_long is not None:  # an option is stored as the value's key
+        raise ValidationError(
+            f"an option has at most {MAX_OPTION} characters (one has {len(too_long)})"
+        )
     if kind in kinds.CHOICE_KINDS and not cleaned:
         raise ValidationError("a choice field needs its options (--options a,b,c)")
     if kind not in kinds.CHOICE_KINDS and cleaned:
@@ -224,6 +246,7 @@ def add_field(
         created_at=at,
         updated_at=at,
     )
+    _check_lengths(row)
     session.add(row)
     session.flush()
     recent.forget(session)
@@ -285,6 +308,7 @@ def _saved(
     action: str,
     now: datetime,
 ) -> FieldSpec:
+    _check_lengths(row)
     row.updated_at = clock.as_utc(now)
     row.version += 1
     session.flush()
@@ -350,8 +374,14 @@ def _convert_values(
         except ValidationError as exc:
             failures.append(f"{text!r} ({exc})")
     if failures:
+        listed = "; ".join(failures[:_LISTED_FAILURES])
+        more = (
+            f"; and {len(failures) - _LISTED_FAILURES} more"
+            if len(failures) > _LISTED_FAILURES
+            else ""
+        )
         raise ValidationError(
-            f"{len(failures)} value(s) would not convert to {kind.value}, e.g. {failures[0]}"
+            f"{len(failures)} value(s) would not convert to {kind.value}: {listed}{more}"
         )
     from leadms_tui.domain.fields.values import write_items
 

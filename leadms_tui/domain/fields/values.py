@@ -199,27 +199,11 @@ def set_fields(
     if expected_version is not None and record.version != expected_version:
         raise ConflictError(f"this {entity.value} was changed since you opened it; reload")
     parsed = parse_values(session, entity, raw, ctx)
-    before = {f.key: f.canonical for f in values_for(session, entity, [entity_id])[entity_id]}
-    for definition_id, items in parsed.items():
-        write_items(session, definition_id, entity_id, items)
-    shown = values_for(session, entity, [entity_id])[entity_id]
-    after = {f.key: f.canonical for f in shown}
-    changed = {k for k in after if after[k] != before.get(k)}
-    if changed:
+    if store_values(session, entity, entity_id, parsed, actor=actor, at=ctx.now):
         record.version += 1
         if hasattr(record, "updated_at"):
             record.updated_at = ctx.now
-        audit.record(
-            session,
-            actor,
-            "fields.update",
-            entity.value,
-            entity_id,
-            before={k: before.get(k) for k in changed},
-            after={k: after[k] for k in changed},
-            at=ctx.now,
-        )
-    return shown
+    return values_for(session, entity, [entity_id])[entity_id]
 
 
 def set_parsed(
@@ -233,14 +217,74 @@ def set_parsed(
 ) -> None:
     """Store values already validated by `parse_values` on a record made in this
     transaction (import, intake, conversion): audited as part of its creation."""
+    store_values(session, entity, entity_id, parsed, actor=actor, at=at, new_record=True)
+
+
+def store_values(
+    session: Session,
+    entity: FieldEntity,
+    entity_id: int,
+    parsed: dict[int, list[kinds.Item]],
+    *,
+    actor: audit.Actor,
+    at: datetime,
+    new_record: bool = False,
+) -> set[str]:
+    """The one writer of field values: replace each given field's items and add a
+    `fields.update` audit event (field key → before and after, a file as name + sha256) in
+    the caller's transaction. The keys that changed; none changed, no event."""
+    if not parsed:
+        return set()
     specs = {f.id: f for f in list_fields(session, entity, include_retired=True)}
-    after = {}
+    before = {} if new_record else _audited(session, specs, _stored(session, parsed, entity_id))
     for definition_id, items in parsed.items():
         write_items(session, definition_id, entity_id, items)
+    after = _audited(session, specs, parsed)
+    changed = {k for k in after if after[k] != before.get(k)}
+    if changed:
+        audit.record(
+            session,
+            actor,
+            "fields.update",
+            entity.value,
+            entity_id,
+            before={k: before.get(k) for k in changed} if before else None,
+            after={k: after[k] for k in changed},
+            at=at,
+        )
+    return changed
+
+
+def _stored(
+    session: Session, parsed: dict[int, list[kinds.Item]], entity_id: int
+) -> dict[int, list[kinds.Item]]:
+    """The record's items now of each field in `parsed`."""
+    stored: dict[int, list[kinds.Item]] = {i: [] for i in parsed}
+    for row in session.execute(
+        select(FieldValue)
+        .where(FieldValue.entity_id == entity_id, FieldValue.definition_id.in_(list(parsed)))
+        .order_by(FieldValue.definition_id, FieldValue.item)
+    ).scalars():
+        stored[row.definition_id].append(item_of(row))
+    return stored
+
+
+def _audited(
+    session: Session, specs: dict[int, FieldSpec], items: dict[int, list[kinds.Item]]
+) -> dict[str, object]:
+    """Each field's value as the trail keeps it: its text, a file as {name, sha256} (a file
+    replaced by another of the same name is still a change); a blank is None."""
+    file_ids = [i.file_id for each in items.values() for i in each if i.file_id is not None]
+    files = file_info(session, file_ids) if file_ids else {}
+    audited: dict[str, object] = {}
+    for definition_id, each in items.items():
         field = specs[definition_id]
-        after[field.key] = kinds.canonical(field.kind, items)
-    if after:
-        audit.record(session, actor, "fields.update", entity.value, entity_id, after=after, at=at)
+        if field.kind in kinds.FILE_KINDS and each:
+            info = files.get(each[0].file_id)  # type: ignore[arg-type]
+            audited[field.key] = {"name": each[0].text, "sha256": info.sha256 if info else None}
+        else:
+            audited[field.key] = kinds.canonical(field.kind, each) or None
+    return audited
 
 
 # --- filters -------------------------------------------------------------------------

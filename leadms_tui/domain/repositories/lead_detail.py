@@ -9,8 +9,19 @@ from sqlmodel import Session
 
 from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.errors import NotFoundError
+from leadms_tui.domain.fields import history
+from leadms_tui.domain.fields.definitions import list_fields
 from leadms_tui.domain.leads.checks import check_may_read
-from leadms_tui.domain.models import AuditEvent, Call, FollowUp, Inquiry, Lead, Meeting, User
+from leadms_tui.domain.models import (
+    AuditEvent,
+    Call,
+    FieldEntity,
+    FollowUp,
+    Inquiry,
+    Lead,
+    Meeting,
+    User,
+)
 from leadms_tui.domain.repositories.sales import lead_client
 
 TIMELINE_LIMIT = 100  # newest entries per kind
@@ -125,9 +136,7 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
         .limit(TIMELINE_LIMIT)
     ):
         who = f" by {by}" if by else ""
-        entries.append(
-            TimelineEntry(at, "call", f"Call: {outcome.replace('_', ' ')}{who}", note or "")
-        )
+        entries.append(TimelineEntry(at, "call", f"Call: {words(outcome)}{who}", note or ""))
     for created, due, reason, state, attempt in session.execute(
         select(
             FollowUp.created_at, FollowUp.due_at, FollowUp.reason, FollowUp.state, FollowUp.attempt
@@ -140,7 +149,8 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
             TimelineEntry(
                 created,
                 "followup",
-                f"Follow-up #{attempt} ({state}): {reason}",
+                # "#3" read as a third try where Tries (calls logged) said 2: it counts follow-ups
+                f"{ordinal(attempt)} follow-up ({words(state)}): {reason}",
                 about=due,
                 about_label="due",
             )
@@ -151,7 +161,7 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
         .order_by(Meeting.id.desc())
         .limit(TIMELINE_LIMIT)
     ):
-        state = f" ({outcome})" if outcome else ""
+        state = f" ({words(outcome)})" if outcome else ""
         entries.append(
             TimelineEntry(
                 created,
@@ -162,28 +172,62 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
                 about_label="at",
             )
         )
-    for at, actor, changes in session.execute(
-        select(AuditEvent.at, AuditEvent.actor, AuditEvent.changes)
+    events = session.execute(
+        select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.changes)
         .where(
             AuditEvent.entity == "lead",
             AuditEvent.entity_id == str(lead_id),
-            AuditEvent.action == "lead.update",
+            AuditEvent.action.in_(("lead.update", "fields.update")),
         )
         .order_by(AuditEvent.id.desc())
         .limit(TIMELINE_LIMIT)
-    ):
-        shown = {k: v for k, v in changes.items() if k not in _SKIPPED_CHANGES}
-        if shown:
-            text = "; ".join(_change(k, before, after) for k, (before, after) in shown.items())
+    ).all()
+    names = _user_names(session, events)
+    fields = {f.key: f for f in list_fields(session, FieldEntity.LEAD, include_retired=True)}
+    for at, actor, action, changes in events:
+        if action == "fields.update":
+            text = history.describe(changes, fields)
+        else:
+            shown = {k: v for k, v in changes.items() if k not in _SKIPPED_CHANGES}
+            text = "; ".join(_change(k, old, new, names) for k, (old, new) in shown.items())
+        if text:
             entries.append(TimelineEntry(at, "change", f"Changed by {actor}", text))
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries
 
 
-def _change(field: str, before: object, after: object) -> str:
+def _user_names(session: Session, events: list) -> dict[int, str]:  # type: ignore[type-arg]
+    """The username of every owner id the lead's changes mention (shown instead of the id)."""
+    ids = {
+        value
+        for *_, action, changes in events
+        if action == "lead.update" and "owner_id" in changes
+        for value in changes["owner_id"]
+        if isinstance(value, int)
+    }
+    if not ids:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(ids))).all())
+
+
+def _change(field: str, before: object, after: object, names: dict[int, str]) -> str:
     def value(v: object) -> str:
-        text = "—" if v in (None, "") else str(v)
-        return text.replace("_", " ") if field in _WORD_VALUES else text
+        if v in (None, ""):
+            return "—"
+        if field == "owner_id":
+            return names.get(v, f"user #{v}")  # type: ignore[call-overload]
+        return words(str(v)) if field in _WORD_VALUES else str(v)
 
     label = _FIELD_LABELS.get(field, field.replace("_", " "))
     return f"{label}: {value(before)} → {value(after)}"
+
+
+def words(value: str) -> str:
+    """A stored enum value as people say it: "meeting_scheduled" → "meeting scheduled"."""
+    return value.replace("_", " ")
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th ... 11th, 12th, 13th, 21st."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"

@@ -4,7 +4,7 @@ people who do them, counted as missed commitments when their day passes undone."
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
@@ -254,9 +254,13 @@ def cancel_sale_tasks(session: Session, sale_id: int, actor: audit.Actor, at: da
 
 def mark_missed_tasks(session: Session, today: date, at: datetime) -> int:
     """Open tasks whose day ended undone become missed (the sweep; safe to run anywhere)."""
-    return session.execute(
-        update(OnboardingTask)
-        .where(OnboardingTask.state == TaskState.OPEN, OnboardingTask.due_on < today)
-        .values(state=TaskState.MISSED, missed_at=at, version=OnboardingTask.version + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    return audit.update_each(
+        session,
+        audit.Actor(None, "sweep"),
+        "onboarding_task.missed",
+        OnboardingTask,
+        [OnboardingTask.state == TaskState.OPEN, OnboardingTask.due_on < today],
+        {"state": TaskState.MISSED, "missed_at": at, "version": OnboardingTask.version + 1},
+        before={"state": TaskState.OPEN, "missed_at": None},
+        at=at,
+    )

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import String, cast, func, literal, not_, select, update
+from sqlalchemy import String, cast, func, literal, not_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -397,27 +397,36 @@ def _mark_missed(session: Session, at: datetime) -> tuple[int, int, int]:
     from leadms_tui.domain.repositories.dayview import day_bounds
 
     start_of_today, _ = day_bounds(today, settings.timezone)
-    followups = session.execute(
-        update(FollowUp)
-        .where(FollowUp.state == FollowUpState.OPEN, FollowUp.due_at < start_of_today)
-        .values(state=FollowUpState.MISSED, missed_at=at, version=FollowUp.version + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    meetings = session.execute(
-        update(Meeting)
-        .where(
+    sweep = audit.Actor(None, "sweep")
+    followups = audit.update_each(
+        session,
+        sweep,
+        "followup.missed",
+        FollowUp,
+        [FollowUp.state == FollowUpState.OPEN, FollowUp.due_at < start_of_today],
+        {"state": FollowUpState.MISSED, "missed_at": at, "version": FollowUp.version + 1},
+        before={"state": FollowUpState.OPEN, "missed_at": None},
+        at=at,
+    )
+    meetings = audit.update_each(
+        session,
+        sweep,
+        "meeting.missed",
+        Meeting,
+        [
             Meeting.outcome.is_(None),
             Meeting.missed_at.is_(None),
             Meeting.starts_at < start_of_today,
-        )
-        .values(missed_at=at, version=Meeting.version + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        ],
+        {"missed_at": at, "version": Meeting.version + 1},
+        before={"missed_at": None},
+        at=at,
+    )
     tasks = mark_missed_tasks(session, today, at)
     if followups or meetings or tasks:
         audit.record(
             session,
-            audit.Actor(None, "sweep"),
+            sweep,
             "commitments.missed",
             "sweep",
             at.isoformat(),

@@ -1,0 +1,722 @@
+"""Every write path leaves an audit row: each service function that changes data is run here
+and must add the audit event it names, in the same transaction. A new public service
+function must be added to WRITES or NOT_WRITES, or the completeness test fails."""
+
+import base64
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+from sqlalchemy import select
+
+from leadms_tui.domain import clock
+from leadms_tui.domain.audit import SYSTEM, Actor
+from leadms_tui.domain.events import Effects, LeadClosed, LeadConverted, LeadCreated
+from leadms_tui.domain.fields import definitions, files, kinds, values
+from leadms_tui.domain.leads import bulk_intake, edits, intake
+from leadms_tui.domain.models import (
+    AssignmentWait,
+    AuditEvent,
+    CallOutcome,
+    Commission,
+    CommissionState,
+    FieldEntity,
+    FieldKind,
+    FollowUp,
+    FollowUpState,
+    Lead,
+    LeadStatus,
+    MeetingOutcome,
+    OnboardingTask,
+    OnboardingTemplate,
+    Role,
+    Rule,
+    RuleAction,
+    RuleTrigger,
+    Sale,
+    TaskState,
+)
+from leadms_tui.domain.sales import clients, commission, conversion, onboarding
+from leadms_tui.domain.team import access, assignment, settings, users
+from leadms_tui.domain.work import calls, followups, meetings, rules
+
+WED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+ADMIN = Actor(None, "admin", Role.ADMIN)
+PACKAGES = ["leads", "sales", "team", "work", "fields"]
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e2b3d2a40000000049454e44ae426082"
+)
+
+OTHER_PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAQAAAADCAIAAAA7ljmRAAAAFElEQVR4nGM44WDAgASYkDkM+OQA9ucB"
+    "TW4ALxEAAAAASUVORK5CYII="
+)
+
+
+@pytest.fixture(autouse=True)
+def frozen():
+    clock.set_clock(lambda: WED)
+    yield
+    clock.set_clock(None)
+
+
+def _new_lead(db, n, owner=None):
+    data = intake.LeadCreate(
+        name=f"Lead {n}", phone=f"+4477009002{n:02d}", channel="website", owner_id=owner
+    )
+    return intake.create_lead(db, data, actor=SYSTEM).lead_id
+
+
+@pytest.fixture
+def world(db, team):
+    """A lead of ana's with a field, a call, a follow-up, a meeting; a sale with tasks and a
+    commission; a rule; an API token."""
+    ana, maria = team["ana"], team["maria"]
+    w = SimpleNamespace(ana=ana, maria=maria, db=db)
+    db.write(
+        lambda s: definitions.add_field(
+            s, FieldEntity.LEAD, "budget", FieldKind.MONEY, actor=ADMIN, ctx=values.context(s)
+        )
+    )
+    db.write(
+        lambda s: definitions.add_field(
+            s, FieldEntity.LEAD, "photo", FieldKind.IMAGE, actor=ADMIN, ctx=values.context(s)
+        )
+    )
+    w.lead = _new_lead(db, 1, ana.id)
+    db.write(lambda s: _upload(s, w))  # photo a.png
+    w.sold = _new_lead(db, 2, ana.id)
+    db.write(
+        lambda s: commission.add_plan(
+            s, "Standard", currency="USD", rate="10", make_default=True, actor=maria.actor
+        )
+    )
+    w.sale = db.write(
+        lambda s: conversion.convert_lead(
+            s, w.sold, conversion.ConversionRequest(value="100"), actor=ana.actor
+        )
+    ).sale_id
+    with db.reading() as s:
+        w.client = s.get(Sale, w.sale).client_id
+        w.task = s.execute(select(OnboardingTask.id).limit(1)).scalar_one()
+    w.call = db.write(
+        lambda s: calls.log_call(s, w.lead, CallOutcome.NO_ANSWER, actor=ana.actor)
+    ).call_id
+    w.followup = db.write(
+        lambda s: followups.add_followup(
+            s, w.lead, due_at=WED + timedelta(hours=2), reason="call back", actor=ana.actor
+        )
+    ).id
+    w.meeting = db.write(
+        lambda s: meetings.schedule_meeting(
+            s, w.lead, starts_at=WED + timedelta(days=1), actor=ana.actor
+        )
+    )[0].id
+    w.rule = db.write(
+        lambda s: rules.save_rule(
+            s,
+            Rule(
+                name="Chase",
+                trigger=RuleTrigger.CALL_OUTCOME,
+                trigger_values=["busy"],
+                action=RuleAction.NOTIFY,
+                action_params={"to": "owner", "message": "busy"},
+            ),
+            actor=ADMIN,
+        )
+    ).id
+    return w
+
+
+def _template_id(s):
+    return s.execute(select(OnboardingTemplate.id).limit(1)).scalar_one()
+
+
+def _unowned_lead_in_auto_mode(w, n):
+    lead_id = _new_lead(w.db, n)  # assignment off: nobody gets it
+    w.db.write(lambda s: settings.set_setting(s, "assignment_mode", "auto", actor=ADMIN))
+    return lead_id
+
+
+def _waiting(w, n):
+    lead_id = _unowned_lead_in_auto_mode(w, n)
+    w.db.write(lambda s: s.add(AssignmentWait(lead_id=lead_id, since=WED)))
+
+
+def _commission_ids(s):
+    return list(s.execute(select(Commission.id)).scalars())
+
+
+def _version(s, lead_id):
+    return s.get(Lead, lead_id).version
+
+
+def _upload(s, w, data=PNG):
+    info = files.store_file(s, data, "image/png")
+    return values.set_fields(
+        s, FieldEntity.LEAD, w.lead, {"photo": kinds.Upload(info.id, "a.png")}, actor=ADMIN
+    )
+
+
+def _parsed(s, w):
+    return values.parse_values(s, FieldEntity.LEAD, {"budget": "75"}, values.context(s))
+
+
+# function name → (how to run it on `world`, the audit action it must leave)
+WRITES: dict[str, tuple[Callable, str]] = {
+    "leads.intake.create_lead": (
+        lambda w: _new_lead(w.db, 30),
+        "lead.create",
+    ),
+    "leads.intake.intake_lead": (
+        lambda w: w.db.write(
+            lambda s: intake.intake_lead(
+                s,
+                intake.LeadCreate(name="In", channel="website", phone="+447700900331"),
+                actor=SYSTEM,
+            )
+        ),
+        "lead.create",
+    ),
+    "leads.intake.receive_message": (
+        lambda w: w.db.write(
+            lambda s: intake.receive_message(
+                s,
+                intake.LeadCreate(
+                    name="Msg", channel="website", phone="+447700900332", fields={"budget": "9"}
+                ),
+                actor=SYSTEM,
+            )
+        ),
+        "fields.update",
+    ),
+    "leads.bulk_intake.take_in_many": (
+        lambda w: list(
+            bulk_intake.take_in_many(
+                w.db,
+                [
+                    (
+                        1,
+                        intake.LeadCreate(
+                            name="Imp",
+                            channel="website",
+                            phone="+447700900333",
+                            fields={"budget": "12"},
+                        ),
+                    )
+                ],
+                actor=SYSTEM,
+            )
+        ),
+        "fields.update",
+    ),
+    "leads.bulk_intake.intake_batch": (
+        lambda w: w.db.write(
+            lambda s: bulk_intake.intake_batch(
+                s,
+                [(1, intake.LeadCreate(name="Bat", channel="website", phone="+447700900334"))],
+                actor=SYSTEM,
+                settings=settings.load_settings(s),
+            )
+        ),
+        "lead.create",
+    ),
+    "leads.edits.update_lead": (
+        lambda w: w.db.write(
+            lambda s: edits.update_lead(
+                s,
+                w.lead,
+                edits.LeadUpdate(name="Renamed"),
+                expected_version=_version(s, w.lead),
+                actor=ADMIN,
+            )
+        ),
+        "lead.update",
+    ),
+    "leads.edits.change_lead": (
+        lambda w: w.db.write(
+            lambda s: edits.change_lead(
+                s, s.get(Lead, w.lead), ADMIN, WED, status=LeadStatus.QUALIFIED
+            )
+        ),
+        "lead.update",
+    ),
+    "fields.values.set_fields": (
+        lambda w: w.db.write(
+            lambda s: values.set_fields(s, FieldEntity.LEAD, w.lead, {"budget": "5"}, actor=ADMIN)
+        ),
+        "fields.update",
+    ),
+    "fields.values.store_values": (
+        lambda w: w.db.write(
+            lambda s: values.store_values(
+                s, FieldEntity.LEAD, w.lead, _parsed(s, w), actor=ADMIN, at=WED
+            )
+        ),
+        "fields.update",
+    ),
+    "fields.values.set_parsed": (
+        lambda w: w.db.write(
+            lambda s: values.set_parsed(
+                s, FieldEntity.LEAD, _new_lead(w.db, 31), _parsed(s, w), actor=ADMIN, at=WED
+            )
+        ),
+        "fields.update",
+    ),
+    "fields.files.store_file": (  # a file counts as a field's value: another under one name
+        lambda w: w.db.write(lambda s: _upload(s, w, OTHER_PNG)),
+        "fields.update",
+    ),
+    "fields.definitions.add_field": (
+        lambda w: w.db.write(
+            lambda s: definitions.add_field(
+                s, FieldEntity.LEAD, "tier", FieldKind.TEXT, actor=ADMIN, ctx=values.context(s)
+            )
+        ),
+        "field.add",
+    ),
+    "fields.definitions.edit_field": (
+        lambda w: w.db.write(
+            lambda s: definitions.edit_field(
+                s, FieldEntity.LEAD, "budget", label="Money", actor=ADMIN, ctx=values.context(s)
+            )
+        ),
+        "field.edit",
+    ),
+    "fields.definitions.retire_field": (
+        lambda w: w.db.write(
+            lambda s: definitions.retire_field(s, FieldEntity.LEAD, "budget", actor=ADMIN, now=WED)
+        ),
+        "field.retire",
+    ),
+    "fields.definitions.move_field": (
+        lambda w: w.db.write(
+            lambda s: definitions.move_field(s, FieldEntity.LEAD, "photo", -1, actor=ADMIN, now=WED)
+        ),
+        "field.move",
+    ),
+    "sales.conversion.convert_lead": (
+        lambda w: w.db.write(
+            lambda s: conversion.convert_lead(
+                s, w.lead, conversion.ConversionRequest(value="50"), actor=w.ana.actor
+            )
+        ),
+        "sale.create",
+    ),
+    "sales.conversion.reverse_conversion": (
+        lambda w: w.db.write(
+            lambda s: conversion.reverse_conversion(s, w.sale, reason="oops", actor=w.maria.actor)
+        ),
+        "sale.reverse",
+    ),
+    "sales.clients.open_client": (
+        lambda w: w.db.write(
+            lambda s: clients.open_client(
+                s, s.get(Lead, w.lead), owner_id=None, actor=ADMIN, at=WED
+            )
+        ),
+        "client.create",
+    ),
+    "sales.clients.set_client_status": (
+        lambda w: w.db.write(
+            lambda s: clients.set_client_status(s, w.client, "churned", actor=ADMIN, at=WED)
+        ),
+        "client.update",
+    ),
+    "sales.commission.add_plan": (
+        lambda w: w.db.write(
+            lambda s: commission.add_plan(s, "Flat", currency="USD", flat="5", actor=ADMIN)
+        ),
+        "commission_plan.add",
+    ),
+    "sales.commission.move_commissions": (
+        lambda w: w.db.write(
+            lambda s: commission.move_commissions(
+                s, _commission_ids(s), CommissionState.APPROVED, actor=ADMIN
+            )
+        ),
+        "commission.",
+    ),
+    "sales.commission.void_commissions": (
+        lambda w: w.db.write(lambda s: commission.void_commissions(s, w.sale, ADMIN, WED)),
+        "commission.void",
+    ),
+    "sales.onboarding.save_template": (
+        lambda w: w.db.write(
+            lambda s: onboarding.save_template(
+                s, "Short", [onboarding.StepSpec("Call", 0)], actor=ADMIN
+            )
+        ),
+        "onboarding_template.save",
+    ),
+    "sales.onboarding.finish_task": (
+        lambda w: w.db.write(
+            lambda s: onboarding.finish_task(s, w.task, TaskState.DONE, actor=ADMIN)
+        ),
+        "onboarding_task.done",
+    ),
+    "sales.onboarding.cancel_sale_tasks": (
+        lambda w: w.db.write(lambda s: onboarding.cancel_sale_tasks(s, w.sale, ADMIN, WED)),
+        "onboarding_task.cancel",
+    ),
+    "sales.onboarding.mark_missed_tasks": (
+        lambda w: w.db.write(
+            lambda s: onboarding.mark_missed_tasks(s, WED.date() + timedelta(days=60), WED)
+        ),
+        "onboarding_task.missed",
+    ),
+    "sales.onboarding.on_lead_converted": (
+        lambda w: w.db.write(
+            lambda s: onboarding.on_lead_converted(
+                s,
+                LeadConverted(w.sold, w.client, w.sale, w.ana.actor, _template_id(s)),
+                WED,
+                Effects(),
+            )
+        ),
+        "onboarding_task.create",
+    ),
+    "team.access.issue_token": (
+        lambda w: w.db.write(
+            lambda s: access.issue_token(s, w.ana, kind="api", name="dialer", actor=ADMIN)
+        ),
+        "api.create",
+    ),
+    "team.access.revoke_token": (
+        lambda w: w.db.write(
+            lambda s: access.revoke_token(
+                s,
+                actor=ADMIN,
+                secret=access.issue_token(s, w.ana, kind="api", name="x", actor=ADMIN),
+            )
+        ),
+        "api.revoke",
+    ),
+    "team.access.sign_in": (  # a session is a token, audited as it is issued
+        lambda w: w.db.write(
+            lambda s: access.sign_in(s, "ana", "secret", terminal="t", token_kind="session")
+        ),
+        "session.create",
+    ),
+    "team.assignment.assign_lead": (
+        lambda w: w.db.write(lambda s: assignment.assign_lead(s, w.lead, "bruno", actor=ADMIN)),
+        "lead.update",
+    ),
+    "team.assignment.auto_assign": (
+        lambda w: w.db.write(
+            lambda s: assignment.auto_assign(s, _new_lead(w.db, 32), at=WED, actor=ADMIN)
+        ),
+        "lead.update",
+    ),
+    "team.assignment.assign_waiting": (
+        lambda w: (
+            _waiting(w, 33),
+            w.db.write(lambda s: assignment.assign_waiting(s, at=WED)),
+        ),
+        "lead.update",
+    ),
+    "team.assignment.on_lead_created": (
+        lambda w: w.db.write(
+            lambda s: assignment.on_lead_created(
+                s, LeadCreated(_unowned_lead_in_auto_mode(w, 34), "website"), WED, Effects()
+            )
+        ),
+        "lead.update",
+    ),
+    "team.settings.set_setting": (
+        lambda w: w.db.write(lambda s: settings.set_setting(s, "currency", "EUR", actor=ADMIN)),
+        "setting",
+    ),
+    "team.users.add_user": (
+        lambda w: w.db.write(
+            lambda s: users.add_user(s, "carla", role=Role.REP, actor=ADMIN, password="secret")
+        ),
+        "user.",
+    ),
+    "team.users.update_user": (
+        lambda w: w.db.write(lambda s: users.update_user(s, "ana", capacity=3, actor=ADMIN)),
+        "user.",
+    ),
+    "team.users.reset_password": (
+        lambda w: w.db.write(
+            lambda s: users.reset_password(s, "ana", "a much longer pass 9", actor=ADMIN)
+        ),
+        "user.",
+    ),
+    "work.calls.log_call": (
+        lambda w: w.db.write(
+            lambda s: calls.log_call(s, w.lead, CallOutcome.BUSY, actor=w.ana.actor)
+        ),
+        "call.",
+    ),
+    "work.calls.undo_call": (
+        lambda w: w.db.write(lambda s: calls.undo_call(s, w.call, actor=w.ana.actor)),
+        "call.",
+    ),
+    "work.followups.add_followup": (
+        lambda w: w.db.write(
+            lambda s: followups.add_followup(
+                s, w.lead, due_at=WED + timedelta(days=2), reason="r", actor=ADMIN
+            )
+        ),
+        "followup.create",
+    ),
+    "work.followups.book_followup": (
+        lambda w: w.db.write(
+            lambda s: followups.book_followup(
+                s,
+                s.get(Lead, w.lead),
+                due_at=WED + timedelta(days=2),
+                reason="r",
+                actor=ADMIN,
+                at=WED,
+            )
+        ),
+        "followup.create",
+    ),
+    "work.followups.change_followup": (
+        lambda w: w.db.write(
+            lambda s: followups.change_followup(
+                s, w.followup, due_at=WED + timedelta(days=3), actor=ADMIN
+            )
+        ),
+        "followup.update",
+    ),
+    "work.followups.close_followup": (
+        lambda w: w.db.write(
+            lambda s: followups.close_followup(
+                s, s.get(FollowUp, w.followup), FollowUpState.DONE, actor=ADMIN, at=WED
+            )
+        ),
+        "followup.",
+    ),
+    "work.followups.on_lead_closed": (
+        lambda w: w.db.write(
+            lambda s: followups.on_lead_closed(
+                s, LeadClosed(_new_lead(w.db, 1), LeadStatus.LOST, ADMIN), WED, Effects()
+            )
+        ),
+        "followup.",
+    ),
+    "work.meetings.schedule_meeting": (
+        lambda w: w.db.write(
+            lambda s: meetings.schedule_meeting(
+                s, w.lead, starts_at=WED + timedelta(days=2), actor=ADMIN
+            )
+        ),
+        "meeting.",
+    ),
+    "work.meetings.record_outcome": (
+        lambda w: w.db.write(
+            lambda s: meetings.record_outcome(
+                s, w.meeting, MeetingOutcome.HELD, actor=ADMIN, held_early=True
+            )
+        ),
+        "meeting.",
+    ),
+    "work.rules.save_rule": (
+        lambda w: w.db.write(
+            lambda s: rules.save_rule(
+                s,
+                Rule(
+                    name="Other",
+                    trigger=RuleTrigger.LEAD_CREATED,
+                    trigger_values=["website"],
+                    action=RuleAction.NOTIFY,
+                    action_params={"to": "owner", "message": "new"},
+                ),
+                actor=ADMIN,
+            )
+        ),
+        "rule.",
+    ),
+    "work.rules.set_rule_enabled": (
+        lambda w: w.db.write(lambda s: rules.set_rule_enabled(s, w.rule, False, actor=ADMIN)),
+        "rule.",
+    ),
+    "work.rules.sweep": (  # each follow-up and meeting it marks missed, one event each
+        lambda w: rules.sweep(w.db, now=WED + timedelta(days=5)),
+        "followup.missed",
+    ),
+}
+
+# Public functions of the service packages that write nothing an audit row is owed for:
+# reads, parsers, checks, and the pieces a listed writer calls in its own transaction.
+NOT_WRITES = {
+    # reads and formatting
+    "leads.intake.created_result",
+    "leads.intake.earlier_leads",
+    "leads.intake.lead_values",
+    "leads.intake.inquiry_values",
+    "leads.intake.check_contact",
+    "leads.numbering.format_lead_number",
+    "leads.numbering.lead_number_prefix",
+    "leads.phones.international_start",
+    "leads.phones.is_valid_region",
+    "leads.checks.check_may_edit",
+    "leads.checks.validated_email",
+    "leads.edits.check_transition",
+    "sales.clients.client_by_number",
+    "sales.clients.client_of_person",
+    "sales.clients.format_client_number",
+    "sales.commission.choose_plan",
+    "sales.commission.commission_total",
+    "sales.commission.list_plans",
+    "sales.commission.month_bounds",
+    "sales.commission.parse_split",
+    "sales.commission.require_manager",
+    "sales.commission.split_amounts",
+    "sales.conversion.preview_commission",
+    "sales.conversion.sale_of_lead",
+    "sales.money.format_money",
+    "sales.money.minor_unit",
+    "sales.money.parse_amount",
+    "sales.money.parse_percent",
+    "sales.money.quantum",
+    "sales.money.round_money",
+    "sales.onboarding.choose_template",
+    "sales.onboarding.list_templates",
+    "team.access.acting_for",
+    "team.access.check_password_policy",
+    "team.access.has_users",
+    "team.access.list_tokens",
+    "team.access.terminal_name",
+    "team.access.user_for_token",
+    "team.assignment.exclusion",
+    "team.assignment.suggest",
+    "team.assignment.working_calendar",
+    "team.language.detect_language",
+    "team.settings.describe_settings",
+    "team.settings.detected_timezone",
+    "team.settings.load_settings",
+    "team.settings.parse_weights",
+    "team.signals.loads",
+    "team.signals.performances",
+    "team.simulation.gini",
+    "team.simulation.simulate",  # replays in memory
+    "team.users.authenticate",
+    "team.users.get_user",
+    "team.users.hash_password",
+    "team.users.info",
+    "team.users.list_users",
+    "team.users.parse_channels",
+    "team.users.parse_languages",
+    "team.users.parse_role",
+    "team.users.parse_working_hours",
+    "team.users.require_admin",
+    "work.calls.preview_call",
+    "work.calls.status_after",
+    "work.ics.render_calendar",
+    "work.meetings.find_clashes",
+    "work.notifications.inbox",
+    "work.notifications.unread_notifications",
+    "work.rules.describe_rule",
+    "work.rules.has_rules",
+    "work.rules.list_rules",
+    "work.rules.preview_call_saved",
+    "work.rules.preview_rule",
+    "work.rules.rule_as_json",
+    "work.rules.unanswered_calls",
+    "work.rules.validate_rule",
+    "fields.definitions.active_fields",
+    "fields.definitions.get_field",
+    "fields.definitions.has_image_fields",
+    "fields.definitions.list_fields",
+    "fields.definitions.parse_entity",
+    "fields.definitions.parse_kind",
+    "fields.definitions.require_admin",
+    "fields.definitions.spec",
+    "fields.files.check_file",
+    "fields.files.file_info",
+    "fields.files.read_file",
+    "fields.files.sniff",
+    "fields.history.describe",
+    "fields.kinds.as_json",
+    "fields.kinds.as_text",
+    "fields.kinds.canonical",
+    "fields.kinds.parse",
+    "fields.values.context",
+    "fields.values.field_definition_id",
+    "fields.values.filter_condition",
+    "fields.values.item_of",
+    "fields.values.parse_values",
+    "fields.values.values_for",
+    # pieces of a listed writer, audited by it
+    "leads.numbering.lock_day",
+    "leads.numbering.set_last_seq",
+    "leads.numbering.take_next_seq",
+    "leads.numbered_insert.insert_numbered",  # the lead insert of intake (lead.create)
+    "sales.clients.lock_client_numbers",
+    "sales.commission.record_commissions",  # conversion audits each (commission.create)
+    "fields.values.write_items",  # only store_values and a type change (field.edit) call it
+    # the signed-in user's own inbox state, not a record of the business
+    "work.notifications.mark_read",
+    # event handlers whose writes are the listed services they call
+    "work.rules.on_call_saved",
+    "work.rules.on_lead_created",
+    "work.rules.on_meeting_outcome",
+}
+
+
+def _service_functions() -> set[str]:
+    found = set()
+    for package in PACKAGES:
+        root = importlib.import_module(f"leadms_tui.domain.{package}")
+        for info in pkgutil.iter_modules(root.__path__):
+            module = importlib.import_module(f"{root.__name__}.{info.name}")
+            for name, function in inspect.getmembers(module, inspect.isfunction):
+                if function.__module__ == module.__name__ and not name.startswith("_"):
+                    found.add(f"{package}.{info.name}.{name}")
+    return found
+
+
+def test_every_service_function_is_listed_as_a_write_or_not():
+    found = _service_functions()
+    unlisted = found - set(WRITES) - NOT_WRITES
+    assert not unlisted, f"add to WRITES (with its audit action) or NOT_WRITES: {sorted(unlisted)}"
+    gone = (set(WRITES) | NOT_WRITES) - found
+    assert not gone, f"listed but no longer there: {sorted(gone)}"
+
+
+def _events(db) -> list[tuple[int, str]]:
+    with db.reading() as s:
+        return [(i, a) for i, a in s.execute(select(AuditEvent.id, AuditEvent.action))]
+
+
+@pytest.mark.parametrize("path", sorted(WRITES))
+def test_each_write_path_leaves_its_audit_row(db, world, path):
+    run, action = WRITES[path]
+    before = {i for i, _ in _events(db)}
+    run(world)
+    added = [a for i, a in _events(db) if i not in before]
+    assert any(a.startswith(action) for a in added), f"{path} left {added or 'no audit row'}"
+
+
+def test_the_sweep_audits_each_row_it_marks_missed(db, world):
+    db.write(
+        lambda s: followups.add_followup(
+            s, world.lead, due_at=WED + timedelta(hours=3), reason="again", actor=ADMIN
+        )
+    )
+    rules.sweep(db, now=WED + timedelta(days=5))
+    with db.reading() as s:
+        missed = set(
+            s.execute(select(FollowUp.id).where(FollowUp.state == FollowUpState.MISSED)).scalars()
+        )
+        audited = set(
+            s.execute(
+                select(AuditEvent.entity_id).where(AuditEvent.action == "followup.missed")
+            ).scalars()
+        )
+        meeting = set(
+            s.execute(
+                select(AuditEvent.entity_id).where(AuditEvent.action == "meeting.missed")
+            ).scalars()
+        )
+    assert len(missed) >= 2 and audited == {str(i) for i in missed}
+    assert meeting == {str(world.meeting)}
