@@ -403,6 +403,16 @@ WRITES: dict[str, tuple[Callable, str]] = {
         ),
         "session.create",
     ),
+    "team.access.attempt_sign_in": (  # sign_in in its own transaction, after any slowdown
+        lambda w: access.attempt_sign_in(
+            w.db, "ana", "secret", source="t", token_kind="session", wait=lambda _: None
+        ),
+        "session.create",
+    ),
+    "team.access.unlock_user": (
+        lambda w: w.db.write(lambda s: access.unlock_user(s, "ana", actor=ADMIN)),
+        "user.unlock",
+    ),
     "team.assignment.assign_lead": (
         lambda w: w.db.write(lambda s: assignment.assign_lead(s, w.lead, "bruno", actor=ADMIN)),
         "lead.update",
@@ -559,6 +569,11 @@ NOT_WRITES = {
     "leads.phones.international_start",
     "leads.phones.is_valid_region",
     "leads.checks.check_may_edit",
+    "leads.checks.check_may_read",
+    "leads.checks.may_read",
+    "leads.checks.readable_leads",
+    "leads.checks.reads_own_only",
+    "fields.files.may_read_file",
     "leads.checks.validated_email",
     "leads.edits.check_transition",
     "sales.clients.client_by_number",
@@ -584,6 +599,8 @@ NOT_WRITES = {
     "team.access.acting_for",
     "team.access.check_password_policy",
     "team.access.has_users",
+    "team.access.sign_in_delay",
+    "team.access.sign_in_source",
     "team.access.list_tokens",
     "team.access.terminal_name",
     "team.access.user_for_token",
