@@ -101,9 +101,18 @@ def database_url(ctx: typer.Context) -> str:
 
 
 def open_db(ctx: typer.Context):  # -> Database (imported lazily to keep --help fast)
+    return open_noting_new(database_url(ctx))
+
+
+def open_noting_new(url: str):  # -> Database
+    """Open the database; a SQLite file that was not there is created, and a person told on
+    stderr (a mistyped path is then seen at once, not as an empty team)."""
     from leadms_tui.domain.db import open_database
 
-    return open_database(database_url(ctx))
+    database = open_database(url)
+    if database.new_file is not None and database.new_file.exists():
+        echo(f"note: no database was at {database.new_file}: created a new, empty one", err=True)
+    return database
 
 
 def acting(ctx: typer.Context, session: Any, as_user: str | None = None, *, admin: bool = False):

@@ -14,7 +14,7 @@ from weakref import WeakSet
 
 import typer
 
-from leadms_tui.cli.common import CLIError, bind_listener, database_url, echo
+from leadms_tui.cli.common import CLIError, bind_listener, database_url, echo, open_noting_new
 
 PROXY_WARNING = (
     "warning: {host} is not a loopback address: the TUI, passwords included, is served over "
@@ -40,11 +40,11 @@ def web(
     """
     if not 1 <= port <= 65535:
         raise CLIError(f"--port must be between 1 and 65535, not {port}", 2)
-    from leadms_tui.domain.db import describe_url, open_database
+    from leadms_tui.domain.db import describe_url
     from leadms_tui.domain.team.access import has_users
 
     url = database_url(ctx)
-    database = open_database(url)  # not upgraded, unreachable: the usual one-line error, now
+    database = open_noting_new(url)  # not upgraded, unreachable: the usual one-line error, now
     with database.reading() as session:
         ready = has_users(session)
     database.dispose()

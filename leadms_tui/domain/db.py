@@ -94,6 +94,9 @@ class Database:
         self.url = normalize_url(url)
         parsed = parse_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        # a SQLite file that is not there yet is created on first use: a mistyped path
+        # would otherwise become a silent, empty database (the CLI says so on stderr)
+        self.new_file = _new_sqlite_file(parsed.database) if self.is_sqlite else None
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif parsed.get_backend_name() == "postgresql":
@@ -253,6 +256,14 @@ def _postgres_engine(url: str) -> Engine:
             raise DisconnectionError("stale pooled connection") from exc
 
     return engine
+
+
+def _new_sqlite_file(path: str | None) -> Path | None:
+    """The file a SQLite URL will create, or None when it exists (or lives in memory)."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    file = Path(path).expanduser()
+    return None if file.exists() else file.absolute()
 
 
 def _sqlite_engine(url: str, path: str | None) -> Engine:
