@@ -21,6 +21,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples
 
 def parse(data: bytes | str, **options) -> list[LeadRecord | RejectedRow]:
     raw = data.encode() if isinstance(data, str) else data
+    options.setdefault("region", "GB")  # a legacy encoding is told apart by the team's region
     return list(parse_csv_leads(raw, source_name=options.pop("source_name", "t.csv"), **options))
 
 

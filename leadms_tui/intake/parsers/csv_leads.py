@@ -91,12 +91,15 @@ def parse_csv_leads(
     channel: Channel = Channel.WEBSITE,
     mapping: Mapping[str, str] | None = None,
     timezone: str = "UTC",
+    encoding: str | None = None,
+    region: str | None = None,
 ) -> Iterator[ParsedItem]:
     """Read a form/CSV export; `UnusableInput` (raised at once) if it has no usable header.
 
-    `mapping` keys are header texts (case-insensitive), values one of `MAPPING_ROLES`."""
+    `mapping` keys are header texts (case-insensitive), values one of `MAPPING_ROLES`.
+    `encoding` and `region` as `read_table` takes them."""
     tz = ZoneInfo(timezone)
-    table = read_table(data)
+    table = read_table(data, encoding=encoding, region=region)
     roles = _roles(table, mapping or {})
     if not _CONTACT_ROLES & set(roles):
         found = ", ".join(h for h in table.headers if h)[:80]
