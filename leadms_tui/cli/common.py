@@ -5,7 +5,7 @@ import socket
 import sys
 import traceback
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import typer
 from typer.core import TyperGroup
@@ -15,6 +15,9 @@ from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.text import visible
 
 TOKEN_ENV = "LEADMS_TOKEN"
+# The largest whole number a command takes: no id, count or limit goes past PostgreSQL's
+# integer, and a bigger one overflowed the driver ("unexpected OverflowError").
+WHOLE_MAX = 2**31 - 1
 
 
 class CLIError(Exception):
@@ -26,7 +29,12 @@ class CLIError(Exception):
 
 
 class LeadMSGroup(TyperGroup):
-    """Root command group: turns every error into one line on stderr, never a traceback."""
+    """Root command group: turns every error into one line on stderr, never a traceback, and
+    bounds every whole-number parameter of every command (see `bound_whole_numbers`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bound_whole_numbers(self)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -47,6 +55,23 @@ class LeadMSGroup(TyperGroup):
                 traceback.print_exc()
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             _fail(f"unexpected {type(exc).__name__}: {detail} (LEADMS_DEBUG=1 shows more)", 1)
+
+
+def bound_whole_numbers(command: Any) -> None:
+    """Every integer option and argument of `command` and its sub-commands, without a range
+    of its own, takes -WHOLE_MAX..WHOLE_MAX: a huge id is refused as a usage error naming the
+    parameter, as one with its own range is."""
+    for sub in getattr(command, "commands", {}).values():
+        bound_whole_numbers(sub)
+    for param in getattr(command, "params", []):
+        annotation = param.type_descriptor.annotation
+        kinds = {annotation, *get_args(annotation)}
+        kinds |= {inner for kind in kinds for inner in get_args(kind)}
+        if int in kinds and bool not in kinds:
+            info = param.type_descriptor.parameter_info  # what the range check reads
+            for holder in (info, param):
+                holder.min = -WHOLE_MAX if holder.min is None else holder.min
+                holder.max = WHOLE_MAX if holder.max is None else holder.max
 
 
 def _fail(message: str, exit_code: int) -> None:

@@ -208,6 +208,8 @@ def import_csv(
         column, sep, field = item.partition("=")
         if not sep or not column.strip() or not field.strip():
             raise CLIError(f"--map {item!r}: use COLUMN=FIELD", exit_code=2)
+        if field.strip().startswith("field:") and not field.strip()[6:].strip():
+            raise CLIError(f"--map {item!r}: name the lead field, e.g. field:budget", 2)
         columns[column.strip()] = field.strip()
     data = _read(ctx, file)
     decoded = _decoded(ctx, file, data, encoding)

@@ -95,5 +95,8 @@ def export_ics(
     if output is None:
         sys.stdout.buffer.write(data)
     else:
-        output.write_bytes(data)
+        try:
+            output.write_bytes(data)
+        except OSError as exc:  # no such directory, not allowed, a directory
+            raise CLIError(f"cannot write {output}: {exc.strerror or exc}") from None
         echo(f"{len(events)} meeting(s) written to {output}", err=True)

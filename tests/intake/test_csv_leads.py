@@ -204,7 +204,7 @@ def test_mapping_can_switch_off_a_detected_column():
 
 
 def test_mapping_errors():
-    with pytest.raises(ValueError, match="use one of"):
+    with pytest.raises(UnusableInput, match="use one of"):
         parse("Name,Email\nAna,a@example.com\n", mapping={"Name": "nickname"})
     with pytest.raises(UnusableInput, match="not in the file"):
         parse("Name,Email\nAna,a@example.com\n", mapping={"Mobile": "phone"})
