@@ -13,6 +13,7 @@ def upgrade(ctx: typer.Context) -> None:
     from leadms_tui.domain.db import Database
 
     database = Database(database_url(ctx))
+    database.check_not_moving()  # a half-moved target is finished by the move, not upgraded
     before = database.schema_revision()
     database.upgrade()
     after = database.schema_revision()

@@ -141,6 +141,8 @@ def test_an_unfinished_move_keeps_every_command_out_and_restart_recovers(tmp_pat
     assert opened.exit_code == 1
     assert "`leadms db move-to` that has not finished" in opened.output
     assert "--restart" in opened.output and "unexpected" not in opened.output
+    upgrade = runner.invoke(app, ["--database-url", empty_pg, "db", "upgrade"])
+    assert upgrade.exit_code == 1 and "has not finished" in upgrade.output
     retry = runner.invoke(app, ["--database-url", url, "db", "move-to", empty_pg])
     assert retry.exit_code == 1 and "holds an unfinished move" in retry.output
     assert "--restart" in retry.output
