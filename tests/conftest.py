@@ -95,6 +95,9 @@ def pg_url(pg_template: str) -> Iterator[str]:
 
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
+    # an empty file is an empty SQLite database: the CLI's "created a new database" note
+    # is for a path nothing was at (tests of that note use their own path)
+    (tmp_path / "leadms.db").touch()
     return f"sqlite:///{tmp_path / 'leadms.db'}"
 
 

@@ -112,6 +112,7 @@ def test_unreachable_database_is_one_line_before_serving():
 
 def test_a_database_without_users_is_refused(tmp_path):
     """Its first-run setup would make whoever reaches the page the admin."""
+    (tmp_path / "new.db").touch()  # there already: no "created a new database" note
     result = _leadms(f"sqlite:///{tmp_path / 'new.db'}", "web", "--port", str(_free_port()))
     assert result.returncode == 1 and result.stdout == ""
     assert result.stderr == (

@@ -24,7 +24,7 @@ from leadms_tui.cli import (
     users,
     web,
 )
-from leadms_tui.cli.common import LeadMSGroup, database_url, options
+from leadms_tui.cli.common import LeadMSGroup, database_url, open_noting_new, options
 
 app = typer.Typer(
     cls=LeadMSGroup,
@@ -82,9 +82,8 @@ def root(
     options(ctx).database_url = database_url_option
     if ctx.invoked_subcommand is None:
         from leadms_tui.app import run_tui
-        from leadms_tui.domain.db import open_database
 
-        code = run_tui(open_database(database_url(ctx)), username=user)
+        code = run_tui(open_noting_new(database_url(ctx)), username=user)
         if code:
             raise typer.Exit(code)
 

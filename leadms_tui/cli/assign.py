@@ -7,7 +7,7 @@ import click
 import typer
 from typer.core import TyperGroup
 
-from leadms_tui.cli.common import acting, echo, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
 
 class _AssignGroup(TyperGroup):
@@ -82,15 +82,24 @@ def assign(
 
 @app.command("auto")
 def auto(ctx: typer.Context) -> None:
-    """Assign every waiting lead now, oldest first, to reps who have room."""
+    """Assign every waiting lead now, oldest first, to reps who have room (managers and
+    admins; only with assignment_mode auto)."""
     from leadms_tui.domain import clock
     from leadms_tui.domain.team.assignment import assign_waiting
+    from leadms_tui.domain.team.settings import load_settings
 
     def work(session):
-        acting(ctx, session, admin=False)
-        return assign_waiting(session, at=clock.now())
+        actor = acting(ctx, session)
+        mode = load_settings(session).assignment_mode
+        return assign_waiting(session, at=clock.now(), actor=actor), mode
 
-    echo(f"{open_db(ctx).write(work)} waiting lead(s) assigned")
+    assigned, mode = open_db(ctx).write(work)
+    if mode != "auto":
+        raise CLIError(
+            f"assignment_mode is {mode}: nothing is assigned automatically "
+            "(`leadms settings set assignment_mode auto` turns it on)"
+        )
+    echo(f"{assigned} waiting lead(s) assigned")
 
 
 @app.command("simulate")

@@ -7,7 +7,7 @@ import traceback
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import typer
 from typer.core import TyperGroup
@@ -17,6 +17,9 @@ from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.text import visible
 
 TOKEN_ENV = "LEADMS_TOKEN"
+# The largest whole number a command takes: no id, count or limit goes past PostgreSQL's
+# integer, and a bigger one overflowed the driver ("unexpected OverflowError").
+WHOLE_MAX = 2**31 - 1
 
 
 class CLIError(Exception):
@@ -28,7 +31,12 @@ class CLIError(Exception):
 
 
 class LeadMSGroup(TyperGroup):
-    """Root command group: turns every error into one line on stderr, never a traceback."""
+    """Root command group: turns every error into one line on stderr, never a traceback, and
+    bounds every whole-number parameter of every command (see `bound_whole_numbers`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        bound_whole_numbers(self)
 
     def invoke(self, ctx: Any) -> Any:
         try:
@@ -49,6 +57,23 @@ class LeadMSGroup(TyperGroup):
                 traceback.print_exc()
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             _fail(f"unexpected {type(exc).__name__}: {detail} (LEADMS_DEBUG=1 shows more)", 1)
+
+
+def bound_whole_numbers(command: Any) -> None:
+    """Every integer option and argument of `command` and its sub-commands, without a range
+    of its own, takes -WHOLE_MAX..WHOLE_MAX: a huge id is refused as a usage error naming the
+    parameter, as one with its own range is."""
+    for sub in getattr(command, "commands", {}).values():
+        bound_whole_numbers(sub)
+    for param in getattr(command, "params", []):
+        annotation = param.type_descriptor.annotation
+        kinds = {annotation, *get_args(annotation)}
+        kinds |= {inner for kind in kinds for inner in get_args(kind)}
+        if int in kinds and bool not in kinds:
+            info = param.type_descriptor.parameter_info  # what the range check reads
+            for holder in (info, param):
+                holder.min = -WHOLE_MAX if holder.min is None else holder.min
+                holder.max = WHOLE_MAX if holder.max is None else holder.max
 
 
 def _fail(message: str, exit_code: int) -> None:
@@ -80,6 +105,8 @@ def save_new(path: Path, data: bytes, *, force: bool) -> None:
         write_new(path.expanduser(), data, replace=force)
     except PathExistsError as exc:
         raise CLIError(f"{exc} (--force replaces it)") from None
+    except OSError as exc:  # no such directory, not allowed, a directory
+        raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def say_if_empty(count: int, what: str) -> None:
@@ -123,9 +150,18 @@ def database_url(ctx: typer.Context) -> str:
 
 
 def open_db(ctx: typer.Context):  # -> Database (imported lazily to keep --help fast)
+    return open_noting_new(database_url(ctx))
+
+
+def open_noting_new(url: str):  # -> Database
+    """Open the database; a SQLite file that was not there is created, and a person told on
+    stderr (a mistyped path is then seen at once, not as an empty team)."""
     from leadms_tui.domain.db import open_database
 
-    return open_database(database_url(ctx))
+    database = open_database(url)
+    if database.new_file is not None and database.new_file.exists():
+        echo(f"note: no database was at {database.new_file}: created a new, empty one", err=True)
+    return database
 
 
 def acting(ctx: typer.Context, session: Any, as_user: str | None = None, *, admin: bool = False):

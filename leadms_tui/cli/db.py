@@ -13,6 +13,7 @@ def upgrade(ctx: typer.Context) -> None:
     from leadms_tui.domain.db import Database
 
     database = Database(database_url(ctx))
+    database.check_not_moving()  # a half-moved target is finished by the move, not upgraded
     before = database.schema_revision()
     database.upgrade()
     after = database.schema_revision()
@@ -35,10 +36,16 @@ def current(ctx: typer.Context) -> None:
 def move_to(
     ctx: typer.Context,
     target_url: str = typer.Argument(..., help="An empty PostgreSQL database: postgresql://..."),
+    restart: bool = typer.Option(
+        False,
+        "--restart",
+        help="Clear a target an earlier move left unfinished, and move again.",
+    ),
 ) -> None:
     """Copy this database (the embedded SQLite file by default) into an empty PostgreSQL
     database, verify the copy, and print the LEADMS_DATABASE_URL line to use from now on.
-    The source is only read; a non-empty target is refused."""
+    The source is only read; a non-empty target is refused. Nothing is written unless every
+    row fits the target; until the copy is verified no Lead MS command opens the target."""
     from leadms_tui.domain.db import Database, describe_url, normalize_url
     from leadms_tui.domain.transfer import move
 
@@ -51,8 +58,8 @@ def move_to(
             shown[table] = copied
             echo(f"  {table:<22} {copied:>10,} / {total:,}", err=True)
 
-    echo(f"moving {source.label} to {describe_url(target_url)} ...", err=True)
-    result = move(source, target, progress=progress)
+    echo(f"moving {source.label} to {describe_url(target_url.strip())} ...", err=True)
+    result = move(source, target, progress=progress, restart_target=restart)
     checked, _ = result.numbers_per_day
     rows = sum(source_rows for source_rows, _ in result.counts.values())
     checksum = result.audit_checksum[1][:16]
@@ -63,5 +70,14 @@ def move_to(
     if result.mismatches:
         for problem in result.mismatches:
             echo(f"MISMATCH: {problem}", err=True)
+        echo(
+            "the target stays marked unfinished: no Lead MS command opens it; "
+            "`leadms db move-to URL --restart` moves again",
+            err=True,
+        )
         raise typer.Exit(1)
-    echo(f"done. From now on use:\nexport LEADMS_DATABASE_URL='{target_url}'")
+    # a password never reaches the terminal's scrollback: the URL is printed masked
+    shown_url = describe_url(target_url.strip())
+    echo(f"done. From now on use:\nexport LEADMS_DATABASE_URL='{shown_url}'")
+    if shown_url != target_url.strip():
+        echo("(the password is shown as ***: put it back, or keep it in ~/.pgpass)", err=True)

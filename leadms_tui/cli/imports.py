@@ -24,6 +24,11 @@ Rejects = typer.Option(
 )
 BatchSize = typer.Option(500, "--batch-size", min=1, help="Rows per committed transaction.")
 AsUser = typer.Option(None, "--as", help="Acting user recorded in the audit trail.")
+Encoding = typer.Option(
+    None,
+    "--encoding",
+    help="The file's text encoding (e.g. cp1251, iso8859_2, shift_jis); detected if not given.",
+)
 
 
 def _max_bytes(ctx: typer.Context) -> int:
@@ -55,6 +60,21 @@ def _read(ctx: typer.Context, path: Path) -> bytes:
         raise CLIError(str(exc), exit_code=2) from None
 
 
+def _decoded(ctx: typer.Context, path: Path, data: bytes, encoding: str | None) -> Any:
+    """How the file's text is read (an `encodings.Decoded`): as given, or detected with the
+    team's phone region breaking ties; refused (exit 2, with the guess) when it cannot be told."""
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.intake.parsers.encodings import decode_text
+    from leadms_tui.intake.records import UnusableInput
+
+    with open_db(ctx).reading() as session:
+        region = load_settings(session).phone_region
+    try:
+        return decode_text(data, encoding=encoding, region=region)
+    except UnusableInput as exc:
+        raise CLIError(f"{path}: {exc}", exit_code=2) from None
+
+
 def _run(
     ctx: typer.Context,
     path: Path,
@@ -65,6 +85,7 @@ def _run(
     rejects_path: Path | None,
     batch_size: int,
     as_user: str | None,
+    decoded: Any = None,
 ) -> None:
     """Parse with `parse(timezone)`, import, report, and leave with the right exit code."""
     from leadms_tui.domain.team.settings import load_settings
@@ -103,9 +124,18 @@ def _run(
         target = rejects_path or Path.cwd() / f"{path.name}.rejects.csv"
         write_rejects(target, summary.rejects)
     if as_json:
-        echo(json.dumps(summary.as_json(), default=str))
+        shown = summary.as_json()
+        if decoded is not None:
+            shown["encoding"] = {
+                "name": decoded.encoding,
+                "how": decoded.how,
+                "also_reads_as": list(decoded.others),
+            }
+        echo(json.dumps(shown, default=str))
     else:
         echo(summary.describe())
+        if decoded is not None:
+            echo(f"{path.name}: {decoded.describe()}")
         if summary.rejects:
             echo(f"rejected rows written to {target}", err=True)
             for reject in summary.rejects[:10]:
@@ -163,6 +193,7 @@ def import_csv(
     rejects: Path | None = Rejects,
     batch_size: int = BatchSize,
     as_user: str | None = AsUser,
+    encoding: str | None = Encoding,
 ) -> None:
     """Import a generic or website-form CSV; headers, delimiter and encoding are detected."""
     from leadms_tui.domain.models import Channel
@@ -177,8 +208,11 @@ def import_csv(
         column, sep, field = item.partition("=")
         if not sep or not column.strip() or not field.strip():
             raise CLIError(f"--map {item!r}: use COLUMN=FIELD", exit_code=2)
+        if field.strip().startswith("field:") and not field.strip()[6:].strip():
+            raise CLIError(f"--map {item!r}: name the lead field, e.g. field:budget", 2)
         columns[column.strip()] = field.strip()
     data = _read(ctx, file)
+    decoded = _decoded(ctx, file, data, encoding)
     _run(
         ctx,
         file,
@@ -188,12 +222,14 @@ def import_csv(
             channel=parsed_channel,
             mapping=columns or None,
             timezone=tz,
+            encoding=decoded.encoding,
         ),
         dry_run=dry_run,
         as_json=as_json,
         rejects_path=rejects,
         batch_size=batch_size,
         as_user=as_user,
+        decoded=decoded,
     )
 
 
@@ -206,20 +242,25 @@ def import_meta_leads(
     rejects: Path | None = Rejects,
     batch_size: int = BatchSize,
     as_user: str | None = AsUser,
+    encoding: str | None = Encoding,
 ) -> None:
     """Import a Meta Lead Ads export (UTF-16 tab-separated or UTF-8 CSV)."""
     from leadms_tui.intake.parsers.meta_leads import parse_meta_leads
 
     data = _read(ctx, file)
+    decoded = _decoded(ctx, file, data, encoding)
     _run(
         ctx,
         file,
-        lambda tz: parse_meta_leads(data, source_name=file.name, timezone=tz),
+        lambda tz: parse_meta_leads(
+            data, source_name=file.name, timezone=tz, encoding=decoded.encoding
+        ),
         dry_run=dry_run,
         as_json=as_json,
         rejects_path=rejects,
         batch_size=batch_size,
         as_user=as_user,
+        decoded=decoded,
     )
 
 

@@ -16,6 +16,7 @@ def run(
     now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO date-time."),
 ) -> None:
     """Run time rules and mark missed commitments once; safe to run from several places."""
+    from leadms_tui.domain import clock
     from leadms_tui.domain.work.rules import sweep
 
     moment = None
@@ -24,6 +25,7 @@ def run(
             moment = datetime.fromisoformat(now)
         except ValueError:
             raise CLIError(f"--now {now!r}: use an ISO date-time") from None
+        moment = clock.plausible(moment, "--now")  # 9999-12-31 overflowed in every zone
     echo(sweep(open_db(ctx), now=moment).describe())
 
 

@@ -21,7 +21,7 @@ from weakref import WeakSet
 
 import typer
 
-from leadms_tui.cli.common import CLIError, bind_listener, database_url, echo
+from leadms_tui.cli.common import CLIError, bind_listener, database_url, echo, open_noting_new
 
 log = logging.getLogger("textual-serve")  # its log, for a tab that fails
 
@@ -64,11 +64,11 @@ def web(
     if public_url is not None and not _is_http_url(public_url):
         # browsers send its origin: the websocket check compares with it
         raise CLIError(f"--public-url must be an http(s) address, not {public_url!r}", 2)
-    from leadms_tui.domain.db import describe_url, open_database
+    from leadms_tui.domain.db import describe_url
     from leadms_tui.domain.team.access import has_users
 
     url = database_url(ctx)
-    database = open_database(url)  # not upgraded, unreachable: the usual one-line error, now
+    database = open_noting_new(url)  # not upgraded, unreachable: the usual one-line error, now
     with database.reading() as session:
         ready = has_users(session)
     database.dispose()

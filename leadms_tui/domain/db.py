@@ -7,6 +7,7 @@ psycopg 3 with READ COMMITTED and row locks taken by the services.
 """
 
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,8 +15,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
-from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, ProgrammingError
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    OperationalError,
+    ProgrammingError,
+)
 from sqlmodel import Session
 
 from leadms_tui.domain import live
@@ -33,6 +40,8 @@ IDLE_PING_SECONDS = 10  # a pooled PostgreSQL connection idle longer is checked 
 WRITE_RETRIES = 8
 _MIGRATION_LOCK_ID = 7_272_023  # pg advisory lock key: one upgrader at a time
 _WRITE_OPTION = "leadms_write"
+# A table `db move-to` keeps in its target until the copy is verified: nothing opens it.
+MOVE_MARKER = "leadms_move_in_progress"
 
 
 class _RolledBack(Exception):
@@ -44,6 +53,7 @@ class _RolledBack(Exception):
 
 def normalize_url(url: str) -> str:
     """Accept the usual spellings; PostgreSQL always goes through psycopg 3."""
+    url = url.strip()
     if url.startswith("postgres://"):
         url = "postgresql://" + url.removeprefix("postgres://")
     if url.startswith("postgresql://"):
@@ -51,9 +61,30 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def parse_url(url: str) -> URL:
+    """The parsed URL, or a one-line reason it is not one."""
+    try:
+        return make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise DatabaseError(
+            f"not a database URL: {_masked_text(url)!r} (expected e.g. "
+            "postgresql://user@host/dbname or sqlite:///path/leadms.db)"
+        ) from exc
+
+
 def describe_url(url: str) -> str:
-    """The URL without its password, for titles and messages."""
-    return make_url(url).render_as_string(hide_password=True)
+    """The URL without its password (userinfo or `?password=`), for titles and messages."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return _masked_text(url)
+    return _masked_text(parsed.render_as_string(hide_password=True))
+
+
+def _masked_text(url: str) -> str:
+    """A URL too broken to parse, with anything that may be a password masked."""
+    url = re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url)
+    return re.sub(r"(//[^/:@]*:)[^/@]*@", r"\1***@", url)
 
 
 class Database:
@@ -61,8 +92,11 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = normalize_url(url)
-        parsed = make_url(self.url)
+        parsed = parse_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        # a SQLite file that is not there yet is created on first use: a mistyped path
+        # would otherwise become a silent, empty database (the CLI says so on stderr)
+        self.new_file = _new_sqlite_file(parsed.database) if self.is_sqlite else None
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url, parsed.database)
         elif parsed.get_backend_name() == "postgresql":
@@ -160,8 +194,23 @@ class Database:
             for (name,) in tables.all():
                 conn.exec_driver_sql(f'ANALYZE "{name}"')
 
+    def check_not_moving(self) -> None:
+        """Refuse a database `db move-to` is filling or left unfinished: its rows are not all
+        there, and a person working in it would lose what they do on the restart."""
+        if self.is_sqlite:
+            return  # a move's target is always PostgreSQL
+        with translate_errors(), self.engine.connect() as conn:
+            marked = conn.execute(text("SELECT to_regclass(:name)"), {"name": MOVE_MARKER})
+            if marked.scalar() is None:
+                return
+        raise DatabaseError(
+            f"{self.label} is the target of a `leadms db move-to` that has not finished: "
+            "wait for it, or if it stopped, run it again with --restart"
+        )
+
     def ensure_schema(self, *, migrate: bool) -> None:
         """Check the schema is current; upgrade it when `migrate`, else explain what to run."""
+        self.check_not_moving()
         if self.schema_revision() == SCHEMA_HEAD:
             return
         if migrate:
@@ -207,6 +256,14 @@ def _postgres_engine(url: str) -> Engine:
             raise DisconnectionError("stale pooled connection") from exc
 
     return engine
+
+
+def _new_sqlite_file(path: str | None) -> Path | None:
+    """The file a SQLite URL will create, or None when it exists (or lives in memory)."""
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    file = Path(path).expanduser()
+    return None if file.exists() else file.absolute()
 
 
 def _sqlite_engine(url: str, path: str | None) -> Engine:
@@ -257,8 +314,34 @@ def describe_db_error(exc: BaseException) -> str:
     orig = getattr(exc, "orig", None) or exc
     first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     if isinstance(exc, OperationalError):
+        for pattern, reason in _CONNECTION_FAILURES:
+            found = pattern.search(str(orig))
+            if found:
+                return reason.format(*found.groups())
         return f"database error: {first_line}"
     return first_line
+
+
+# What psycopg says when a connection cannot be made, and the reason a person can act on.
+_CONNECTION_FAILURES = [
+    (
+        re.compile(r'server at "([^"]*)", port (\d+) failed: Connection refused'),
+        "cannot connect to {0} port {1}: connection refused (is PostgreSQL running there?)",
+    ),
+    (
+        re.compile(r"(?:failed to resolve host|could not translate host name) '?\"?([^'\" ]*)"),
+        "unknown host {0!r}: check the host in the database URL",
+    ),
+    (
+        re.compile(r'database "([^"]*)" does not exist'),
+        'database "{0}" does not exist on that server: create it (createdb {0}) or fix the URL',
+    ),
+    (
+        re.compile(r'password authentication failed for user "([^"]*)"'),
+        'the server refused the password of user "{0}"',
+    ),
+    (re.compile(r"(timeout expired)"), "cannot connect: {0} (is the host reachable?)"),
+]
 
 
 @contextmanager

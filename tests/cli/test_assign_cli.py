@@ -93,6 +93,21 @@ def test_auto_assigns_waiting_and_simulate_reports_shares(db_url, db):
     assert replay["gini_simulated"] == 0.0
 
 
+def test_a_rep_cannot_run_auto_and_auto_says_when_the_mode_is_off(db_url, db):
+    maria, ana = _team(db)
+    db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
+    db.write(lambda s: s.execute(update(User).values(availability="off")))
+    _lead(db, 1, at=WED - timedelta(days=1))
+    db.write(lambda s: s.execute(update(User).values(availability="available")))
+    refused = leadms(db_url, "assign", "auto", token=ana)
+    assert refused.exit_code == 1 and "only a manager or an admin" in refused.output
+    db.write(lambda s: set_setting(s, "assignment_mode", "off", actor=SYSTEM))
+    off = leadms(db_url, "assign", "auto", token=maria)
+    assert off.exit_code == 1 and "assignment_mode is off" in off.output
+    with db.reading() as s:
+        assert s.scalar(select(Lead.owner_id)) is None
+
+
 def test_gini():
     assert gini([5, 5, 5]) == 0.0
     assert gini([0, 0, 9]) == pytest.approx(2 / 3)

@@ -188,7 +188,7 @@ def test_unreachable_database_is_one_line_not_a_traceback(tmp_path):
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
-    assert "database error" in result.stderr
+    assert "cannot connect to 127.0.0.1 port 1: connection refused" in result.stderr
 
 
 @pytest.mark.slow
@@ -220,3 +220,13 @@ def test_leads_add_from_eight_shells_at_once(db_url, db):
     assert len(numbers) == 24 and not [n for n, c in Counter(numbers).items() if c > 1]
     assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 25))
     assert time.monotonic() - start < 300
+
+
+def test_a_sqlite_url_to_no_file_says_a_new_database_was_created(tmp_path):
+    """A mistyped path became a silent, empty team: now stderr says where it was made."""
+    typo = tmp_path / "leadsm.db"
+    first = leadms(f"sqlite:///{typo}", "leads", "list")
+    assert first.exit_code == 0, first.output
+    assert f"note: no database was at {typo}: created a new, empty one" in first.output
+    again = leadms(f"sqlite:///{typo}", "leads", "list")
+    assert "created a new" not in again.output

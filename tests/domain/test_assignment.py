@@ -152,6 +152,37 @@ def test_exclusions_say_why(db, reps):
     assert [c.username for c in _ranked(db, lead_id).ranked] == ["bruno"]
 
 
+def test_every_exclusion_is_listed_most_decisive_first(db, reps):
+    """Capacity used to hide "outside working hours": a manager freeing room would still
+    see no lead go to the rep."""
+    lead_id = _lead(db, 1)
+    _user(db, "chloe", working_hours="14:00-20:00", capacity=1)
+    _lead(db, 2, owner=reps["chloe"].id)
+    _user(db, "ana", availability="off", capacity=1)
+    _lead(db, 3, owner=reps["ana"].id)
+    excluded = dict(_ranked(db, lead_id).excluded)
+    assert excluded["chloe"] == "at capacity (1/1 open leads); outside working hours (14:00-20:00)"
+    assert excluded["ana"] == "off; at capacity (1/1 open leads)"
+
+
+def test_the_sweep_assigns_nothing_once_assignment_mode_is_off(db, reps):
+    db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
+    for name in ("ana", "bruno", "chloe"):
+        _user(db, name, availability="off")
+    waiting = _lead(db, 1)
+    db.write(lambda s: set_setting(s, "assignment_mode", "off", actor=SYSTEM))
+    _user(db, "ana", availability="available")
+    assert db.write(lambda s: assign_waiting(s, at=WED)) == 0
+    with db.reading() as s:
+        assert s.get(Lead, waiting).owner_id is None
+
+
+def test_a_rep_may_not_run_the_assignment(db, reps):
+    db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
+    with pytest.raises(PermissionDeniedError, match="only a manager"):
+        db.write(lambda s: assign_waiting(s, at=WED, actor=reps["ana"].actor))
+
+
 def test_smoothing_keeps_two_lucky_sales_from_ranking_a_new_rep_first(db, reps):
     """ana: 2 won of 2; bruno: 30 won of 60 (team rate 32/62). Smoothed toward the team,
     ana's 2/2 counts for less than a perfect rate would."""

@@ -239,3 +239,54 @@ def test_an_import_runs_with_a_roomy_young_generation_and_restores_the_collector
     assert summary.created == 2
     assert seen == [collector.THRESHOLDS] * 2
     assert gc.get_threshold() == before
+
+
+RUSSIAN_CSV = (
+    "name,phone,email,message\n"
+    "Иван Петров,+79161234567,ivan@example.ru,Здравствуйте хочу узнать цену\n"
+    "Ольга Смирнова,+79161234568,olga@example.ru,Перезвоните мне пожалуйста\n"
+)
+POLISH_CSV = (
+    "name,phone,email,message\n"
+    "Łukasz Żółć,+48501234567,l@example.pl,Dzień dobry proszę o kontakt\n"
+    "Zofia Wróbel,+48501234568,z@example.pl,Chciałabym zapytać o cenę\n"
+)
+
+
+def _names(db) -> set[str]:
+    with db.reading() as session:
+        return set(session.scalars(select(Lead.name)))
+
+
+def test_a_cyrillic_export_is_read_as_cp1251_and_the_summary_says_so(db_url, db, tmp_path):
+    """cp1252 then latin-1 never failed, so this imported as silent mojibake (Èâàí)."""
+    path = tmp_path / "ru.csv"
+    path.write_bytes(RUSSIAN_CSV.encode("cp1251"))
+    result = leadms(db_url, "import", "csv", str(path))
+    assert result.exit_code == 0, result.output
+    assert "ru.csv: read as cp1251 (detected)" in result.stdout
+    assert _names(db) == {"Иван Петров", "Ольга Смирнова"}
+
+
+def test_an_export_that_cannot_be_told_is_refused_and_encoding_overrides(db_url, db, tmp_path):
+    leadms(db_url, "settings", "set", "phone_region", "RU")  # Cyrillic expected: Polish is not
+    path = tmp_path / "pl.csv"
+    path.write_bytes(POLISH_CSV.encode("iso8859_2"))
+    refused = leadms(db_url, "import", "csv", str(path))
+    assert refused.exit_code == 2
+    assert "cannot tell the file's encoding" in refused.output and "best guess" in refused.output
+    assert _names(db) == set()
+    given = leadms(db_url, "import", "csv", str(path), "--encoding", "iso8859_2", "--json")
+    assert given.exit_code == 0, given.output
+    assert json.loads(given.stdout)["encoding"]["how"] == "given"
+    assert _names(db) == {"Łukasz Żółć", "Zofia Wróbel"}
+
+
+def test_the_team_region_breaks_the_tie_between_single_byte_encodings(db_url, db, tmp_path):
+    leadms(db_url, "settings", "set", "phone_region", "PL")
+    path = tmp_path / "pl.csv"
+    path.write_bytes(POLISH_CSV.encode("iso8859_2"))
+    result = leadms(db_url, "import", "csv", str(path))
+    assert result.exit_code == 0, result.output
+    assert "read as iso8859-2 (by the team's region PL)" in result.stdout
+    assert _names(db) == {"Łukasz Żółć", "Zofia Wróbel"}

@@ -173,10 +173,14 @@ _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 
 def _link(text: str, options: list[str], ctx: Context) -> list[Item]:
     url = text if _SCHEME.match(text) else f"https://{text}"
-    parts = urlsplit(url)
+    try:  # `[b]` reads as an IPv6 host and a bad port as a port: both raise ValueError
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port
+    except ValueError:
+        raise ValidationError(f"{text!r} is not a web address") from None
     if parts.scheme.lower() not in ("http", "https"):
         raise ValidationError("only http and https links are allowed")
-    if not parts.hostname or any(ch.isspace() for ch in url) or len(url) > MAX_TEXT:
+    if not host or any(ch.isspace() for ch in url) or len(url) > MAX_TEXT:
         raise ValidationError(f"{text!r} is not a web address")
     return [Item(text=url, key=url.lower()[:200])]
 

@@ -112,9 +112,9 @@ def suggest(session: Session, lead_id: int, *, now: datetime | None = None) -> S
     eligible, excluded = [], []
     for rep in reps:
         rep_load = load.get(rep.id, Load())  # type: ignore[arg-type]
-        why_not = exclusion(rep, rep_load, settings, at)
+        why_not = exclusions(rep, rep_load, settings, at)
         if why_not:
-            excluded.append((rep.username, why_not))
+            excluded.append((rep.username, "; ".join(why_not)))
         else:
             eligible.append((rep, rep_load))
     # fairness compares with the reps who can take leads now, not with those away or off
@@ -142,18 +142,21 @@ def suggest(session: Session, lead_id: int, *, now: datetime | None = None) -> S
     return Suggestions(lead.id, lead.number, language, ranked, excluded)  # type: ignore[arg-type]
 
 
-def exclusion(rep: User, load: Load, settings: TeamSettings, at: datetime) -> str | None:
-    """The hard rule that keeps `rep` from new leads now, if any."""
+def exclusions(rep: User, load: Load, settings: TeamSettings, at: datetime) -> list[str]:
+    """Every hard rule that keeps `rep` from new leads now, the most decisive first (the one
+    that lasts longest to lift: off, away, at capacity, outside working hours), so that a
+    manager freeing capacity sees the rep is also outside their hours."""
+    reasons = []
     if rep.availability == Availability.OFF:
-        return "off"
+        reasons.append("off")
     if rep.availability == Availability.AWAY and (rep.away_until is None or rep.away_until > at):
         until = clock.local(rep.away_until, settings.timezone) if rep.away_until else None
-        return f"away until {until:%a %d %b %H:%M}" if until else "away"
+        reasons.append(f"away until {until:%a %d %b %H:%M}" if until else "away")
     if load.open_leads >= rep.capacity:
-        return f"at capacity ({load.open_leads}/{rep.capacity} open leads)"
+        reasons.append(f"at capacity ({load.open_leads}/{rep.capacity} open leads)")
     if not working_calendar(rep, settings).is_open(at):
-        return f"outside working hours ({rep.working_hours or settings.business_hours})"
-    return None
+        reasons.append(f"outside working hours ({rep.working_hours or settings.business_hours})")
+    return reasons
 
 
 def working_calendar(rep: User, settings: TeamSettings) -> BusinessCalendar:
@@ -262,8 +265,7 @@ def assign_lead(
 ) -> Candidate | None:
     """A manager gives a lead to a rep (even one the rules exclude: a person decided).
     Audited with the scores the suggestion had, and the rep is notified."""
-    if actor.role not in (None, Role.MANAGER, Role.ADMIN):
-        raise PermissionDeniedError("only a manager or an admin assigns leads")
+    check_may_assign(actor)
     at = clock.as_utc(now or clock.now())
     rep = session.execute(select(User).where(User.username == username.strip().lower())).scalar()
     if rep is None or not rep.active:
@@ -366,9 +368,22 @@ def _wait(session: Session, lead: Lead, at: datetime) -> None:
         )
 
 
-def assign_waiting(session: Session, *, at: datetime, limit: int = 200) -> int:
+def check_may_assign(actor: audit.Actor) -> None:
+    """Only managers and admins (or the system: sweep, intake) hand out leads."""
+    if actor.role not in (None, Role.MANAGER, Role.ADMIN):
+        raise PermissionDeniedError("only a manager or an admin assigns leads")
+
+
+def assign_waiting(
+    session: Session, *, at: datetime, actor: audit.Actor | None = None, limit: int = 200
+) -> int:
     """The sweep: waiting leads, oldest first, to reps who have room now. Stops at the first
-    lead nobody can take (the later ones would not fit either)."""
+    lead nobody can take (the later ones would not fit either). Does nothing unless
+    assignment_mode is auto: turning it off stops automatic assignment everywhere."""
+    if actor is not None:
+        check_may_assign(actor)
+    if load_settings(session).assignment_mode != "auto":
+        return 0
     waiting = (
         session.execute(
             select(AssignmentWait.lead_id)

@@ -91,12 +91,15 @@ def parse_csv_leads(
     channel: Channel = Channel.WEBSITE,
     mapping: Mapping[str, str] | None = None,
     timezone: str = "UTC",
+    encoding: str | None = None,
+    region: str | None = None,
 ) -> Iterator[ParsedItem]:
     """Read a form/CSV export; `UnusableInput` (raised at once) if it has no usable header.
 
-    `mapping` keys are header texts (case-insensitive), values one of `MAPPING_ROLES`."""
+    `mapping` keys are header texts (case-insensitive), values one of `MAPPING_ROLES`.
+    `encoding` and `region` as `read_table` takes them."""
     tz = ZoneInfo(timezone)
-    table = read_table(data)
+    table = read_table(data, encoding=encoding, region=region)
     roles = _roles(table, mapping or {})
     if not _CONTACT_ROLES & set(roles):
         found = ", ".join(h for h in table.headers if h)[:80]
@@ -112,8 +115,11 @@ def _roles(table: Table, mapping: Mapping[str, str]) -> list[str]:
     for header, role in mapping.items():
         if role.startswith("field:") and role[6:].strip():
             continue  # a dynamic lead field, by key: validated with the row at intake
-        if role not in MAPPING_ROLES:
-            raise ValueError(f"cannot map {header!r} to {role!r}; use one of {MAPPING_ROLES}")
+        if role not in MAPPING_ROLES:  # the file cannot be read as asked: exit 2, one line
+            roles = ", ".join(MAPPING_ROLES)
+            raise UnusableInput(
+                f"cannot map {header!r} to {role!r}: use one of {roles}, or field:KEY"
+            )
         if normalise_header(header) not in table.keys:
             raise UnusableInput(f"mapped column {header!r} is not in the file's header")
     roles = [mapped.get(key, "") for key in table.keys]

@@ -58,11 +58,16 @@ _PREFIX = re.compile(r"^(?:l|ag|as|c|f|p):\s*", re.IGNORECASE)
 
 
 def parse_meta_leads(
-    data: bytes, *, source_name: str, timezone: str = "UTC"
+    data: bytes,
+    *,
+    source_name: str,
+    timezone: str = "UTC",
+    encoding: str | None = None,
+    region: str | None = None,
 ) -> Iterator[ParsedItem]:
     """Read a Lead Ads export; `UnusableInput` (raised at once) if it is not one."""
     tz = ZoneInfo(timezone)
-    table = read_table(data)
+    table = read_table(data, encoding=encoding, region=region)
     if "id" not in table.keys or not set(_CONTACT_COLUMNS) & set(table.keys):
         raise UnusableInput(
             "not a Meta Lead Ads export: needs `id` and full_name/phone_number/email"

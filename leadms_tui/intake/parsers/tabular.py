@@ -3,7 +3,8 @@
 One place for each thing both parsers need:
 
 - `read_table`: bytes -> header and numbered rows. Decodes UTF-8 (BOM or not), UTF-16 with
-  a BOM, else Windows-1252 / Latin-1; detects the `,` `;` or TAB delimiter; skips blank rows.
+  a BOM, else the legacy encoding `encodings.decode_text` can tell (or is given); detects the
+  `,` `;` or TAB delimiter; skips blank rows.
   Row numbers are what a spreadsheet shows: the header is row 1, so the first data record is
   row 2; blank rows still count, and a quoted multi-line field is one row.
 - `normalise_header`: the key a header is matched on ("E-mail " -> "e_mail").
@@ -21,11 +22,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
+from leadms_tui.intake.parsers.encodings import decode_text
 from leadms_tui.intake.records import UnusableInput
 
 DELIMITERS = (",", ";", "\t")
 NO_CONTACT = "no contact: needs a phone or an email"
 _SNIFF_CHARS = 8192
+_BOMS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
 @dataclass(frozen=True)
@@ -52,22 +55,23 @@ def normalise_header(header: str) -> str:
     return re.sub(r"_+", "_", key).strip("_*:?")
 
 
-def decode(data: bytes) -> str:
-    """The file's text; `UnusableInput` if it is empty, undecodable or binary."""
-    if data.startswith(codecs.BOM_UTF8):
-        encodings: tuple[str, ...] = ("utf-8-sig",)
-    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        encodings = ("utf-16",)
-    else:
-        encodings = ("utf-8", "cp1252", "latin-1")
-    for encoding in encodings:
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
-        raise UnusableInput(f"cannot decode the file as {encodings[0]} text")
+def decode(data: bytes, *, encoding: str | None = None, region: str | None = None) -> str:
+    """The file's text; `UnusableInput` if it is empty, undecodable, of an encoding that
+    cannot be told (see `encodings`), or binary."""
+    if not data.strip():
+        raise UnusableInput("the file is empty")
+    try:
+        text = decode_text(data, encoding=encoding, region=region).text
+    except UnusableInput:
+        sample = data[:_SNIFF_CHARS]
+        if (
+            not encoding
+            and not sample.startswith(_BOMS)
+            and _looks_binary(sample.decode("latin-1"))
+        ):
+            # no encoding could be told because it is no text at all: say so
+            raise UnusableInput("not a text file (binary content)") from None
+        raise
     if not text.strip():
         raise UnusableInput("the file is empty")
     if _looks_binary(text[:_SNIFF_CHARS]):
@@ -110,9 +114,11 @@ def _quote_left_open(text: str, delimiter: str) -> bool:
             # reader accepts: read on from the next line.
 
 
-def read_table(data: bytes) -> Table:
-    """Decode and split the file; `UnusableInput` if that is impossible or there is no header."""
-    text = decode(data)
+def read_table(data: bytes, *, encoding: str | None = None, region: str | None = None) -> Table:
+    """Decode and split the file; `UnusableInput` if that is impossible or there is no header.
+    `encoding` is the one to use (else detected); `region` the team's phone region, which
+    breaks ties between legacy encodings."""
+    text = decode(data, encoding=encoding, region=region)
     delimiter = detect_delimiter(text)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
