@@ -200,6 +200,7 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
                 existing[1] if existing is not None else None,
                 currency=settings.currency,
                 timezone=settings.timezone,
+                number_format=settings.numbers,
             )
         )
         box.display = True
