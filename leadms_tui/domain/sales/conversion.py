@@ -161,6 +161,7 @@ def convert_lead(
         currency=settings.currency,
         product=product,
         closed_by_id=closer_id,
+        lead_owner_id=lead.owner_id,  # a commission the closer earns on another's lead is marked
         sold_on=clock.business_date(at, settings.timezone),
         commission_plan_id=plan.id if plan else None,
         commission_rate=plan.rate if plan and plan.flat is None else None,
