@@ -277,7 +277,9 @@ def test_approve_then_pay_by_managers_only(db, team):
     lead_id = _lead(db, owner=team["ana"])
     _convert(db, lead_id, team["ana"].actor, value="100")
     with db.reading() as s:
-        (row,) = list_commissions(session=s, start=date(2026, 11, 1), end=date(2026, 12, 1))
+        (row,) = list_commissions(
+            session=s, start=date(2026, 11, 1), end=date(2026, 12, 1), viewer=team["maria"].actor
+        )
     assert (row.rep, row.amount, row.state) == ("ana", Decimal("10.00"), "pending")
     with pytest.raises(PermissionDeniedError):
         db.write(

@@ -197,6 +197,53 @@ def require_manager(actor: audit.Actor, what: str) -> None:
         raise PermissionDeniedError(f"only a manager or an admin can {what}")
 
 
+@dataclass(frozen=True)
+class Parties:
+    """Who a commission concerns: who earns it, who converted the sale, and who owned the
+    lead when it was sold."""
+
+    commission_id: int
+    earner_id: int
+    closer_id: int | None
+    lead_owner_id: int | None
+
+    @property
+    def marked(self) -> bool:
+        """⚑: the converting user took a share of a lead someone else owned."""
+        return None not in (self.closer_id, self.lead_owner_id) and (
+            self.closer_id != self.lead_owner_id
+        )
+
+
+def two_people_refusal(parties: Parties, to: CommissionState, actor: audit.Actor) -> str | None:
+    """Why `actor` may not move this commission to `to`, or None. Nobody approves or pays a
+    commission they earn, and a marked sale (the closer's share of another's lead) is
+    approved by a manager or admin other than its closer."""
+    if actor.user_id is None:  # an automatic process earns nothing
+        return None
+    verb = "approves" if to == CommissionState.APPROVED else "pays"
+    if parties.earner_id == actor.user_id:
+        return (
+            f"commission #{parties.commission_id} is your own: another manager or admin {verb} it"
+        )
+    if to == CommissionState.APPROVED and parties.marked and parties.closer_id == actor.user_id:
+        return (
+            f"commission #{parties.commission_id} is of your conversion of another's lead "
+            "(⚑ split): another manager or admin approves it"
+        )
+    return None
+
+
+def visible_commissions(viewer: audit.Actor, rep_id: int | None) -> int | None:
+    """Whose commissions `viewer` may list (None: everyone's): a rep only their own, and
+    asking for someone else's is refused."""
+    if not viewer.is_rep:
+        return rep_id
+    if rep_id is not None and rep_id != viewer.user_id:
+        raise PermissionDeniedError("a rep sees only their own commissions")
+    return viewer.user_id
+
+
 _MOVES = {  # state → (states it may come from, timestamp column)
     CommissionState.APPROVED: ((CommissionState.PENDING,), "approved_at"),
     CommissionState.PAID: ((CommissionState.APPROVED,), "paid_at"),
@@ -221,6 +268,13 @@ def move_commissions(
             select(Commission).where(Commission.id.in_(ids)).with_for_update()
         ).scalars()
     }
+    sales = dict(
+        session.execute(
+            select(Commission.id, Sale)
+            .join(Sale, Sale.id == Commission.sale_id)
+            .where(Commission.id.in_(ids))
+        ).all()
+    )
     for commission_id in ids:
         row = rows.get(commission_id)
         if row is None:
@@ -230,6 +284,11 @@ def move_commissions(
                 f"commission #{commission_id} is {row.state}; only {sources[0].value} ones "
                 f"can be marked {to.value}"
             )
+        sale = sales[commission_id]
+        parties = Parties(commission_id, row.user_id, sale.closed_by_id, sale.lead_owner_id)
+        refusal = two_people_refusal(parties, to, actor)
+        if refusal:
+            raise PermissionDeniedError(refusal)
     for row in rows.values():
         before = audit.snapshot(row)
         row.state = to
