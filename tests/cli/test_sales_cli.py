@@ -428,3 +428,14 @@ def test_a_rep_lists_only_their_own_commissions(db_url, db, team):
     )
     said = refused(db_url, "commissions list --month 2026-11 --rep bruno", token=team["ana"])
     assert "only their own commissions" in said
+
+
+def test_an_import_reads_amounts_as_the_team_writes_them(db_url, db, team, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the rejects file is written beside the command
+    _money_field(db)
+    path = tmp_path / "leads.csv"
+    path.write_text('Name,Phone,Budget\nAna,+447700900123,"1,5"\nBo,+447700900124,"1,234.50"\n')
+    mapping = shlex.quote("Budget=field:budget")
+    said = leadms(db_url, "import csv", str(path), f"--map {mapping}", token=team["maria"]).output
+    assert "created 1" in said and "'1,5' is not how the team writes numbers" in said
+    assert "did you mean 1.5?" in said
