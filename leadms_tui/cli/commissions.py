@@ -125,8 +125,11 @@ def list_(
         raise CLIError(f"unknown state {state!r}: {STATES}") from None
     start, end = month_bounds(month)
     with open_db(ctx).reading() as session:
+        viewer = acting(ctx, session)  # a rep lists only their own rows, payroll CSV too
         rep_id = get_user(session, rep).id if rep else None
-        rows = list_commissions(session=session, start=start, end=end, rep_id=rep_id, state=wanted)
+        rows = list_commissions(
+            session=session, start=start, end=end, viewer=viewer, rep_id=rep_id, state=wanted
+        )
     if as_json:
         for row in rows:
             echo(json.dumps(row.as_json(), ensure_ascii=False))

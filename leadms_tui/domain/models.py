@@ -453,14 +453,15 @@ class Sale(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id", index=True)
     lead_id: int = Field(foreign_key="leads.id")
-    value: Decimal = Field(sa_type=Numeric(18, 3))
+    value: Decimal = Field(sa_type=Numeric(18, 4))
     currency: str = _text(3)
     product: str | None = _text(200, default=None)  # the plan or product sold
     closed_by_id: int | None = Field(default=None, foreign_key="users.id", index=True)
+    lead_owner_id: int | None = Field(default=None, foreign_key="users.id")  # when sold
     sold_on: date = Field(index=True)  # business date in the team timezone
     commission_plan_id: int | None = Field(default=None, foreign_key="commission_plans.id")
     commission_rate: Decimal | None = Field(default=None, sa_type=Numeric(7, 4))  # percent
-    commission_total: Decimal = Field(default=Decimal(0), sa_type=Numeric(18, 3))
+    commission_total: Decimal = Field(default=Decimal(0), sa_type=Numeric(18, 4))
     previous_status: LeadStatus = _text(24)  # what a reversal restores
     created_at: datetime = _created_at()
     reversed_at: datetime | None = _timestamp(default=None)
@@ -476,8 +477,8 @@ class CommissionPlan(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = _text(100, unique=True)
     rate: Decimal | None = Field(default=None, sa_type=Numeric(7, 4))  # percent of the value
-    flat: Decimal | None = Field(default=None, sa_type=Numeric(18, 3))
-    cap: Decimal | None = Field(default=None, sa_type=Numeric(18, 3))
+    flat: Decimal | None = Field(default=None, sa_type=Numeric(18, 4))
+    cap: Decimal | None = Field(default=None, sa_type=Numeric(18, 4))
     product_filter: str | None = _text(200, default=None)  # applies to sales of this product
     is_default: bool = False
     active: bool = True
@@ -493,7 +494,7 @@ class Commission(SQLModel, table=True):
     sale_id: int = Field(foreign_key="sales.id", index=True)
     user_id: int = Field(foreign_key="users.id", index=True)
     share: Decimal = Field(sa_type=Numeric(5, 2))  # percent of the sale's commission
-    amount: Decimal = Field(sa_type=Numeric(18, 3))
+    amount: Decimal = Field(sa_type=Numeric(18, 4))
     state: CommissionState = _text(16, default=CommissionState.PENDING, index=True)
     approved_by_id: int | None = Field(default=None, foreign_key="users.id")
     approved_at: datetime | None = _timestamp(default=None)

@@ -1,4 +1,6 @@
-"""`$`: a month's commissions for payroll (managers and admins): approve, mark paid, totals."""
+"""`$`: a month's commissions for payroll (managers and admins): approve, mark paid, totals.
+Two people: a commission of one's own, or of one's conversion of another's lead (⚑), shows
+its approve or pay key greyed with the reason under the table."""
 
 from collections import defaultdict
 from datetime import date
@@ -15,7 +17,11 @@ from textual.widgets import DataTable, Header, Label
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import CommissionState
 from leadms_tui.domain.repositories.sales import CommissionRow, list_commissions
-from leadms_tui.domain.sales.commission import month_bounds, move_commissions
+from leadms_tui.domain.sales.commission import (
+    month_bounds,
+    move_commissions,
+    two_people_refusal,
+)
 from leadms_tui.domain.sales.money import round_money
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -43,6 +49,7 @@ class CommissionsScreen(WithApp, Screen[None]):
     CommissionsScreen #commissions { height: 1fr; }
     CommissionsScreen #totals { height: auto; max-height: 10; }
     CommissionsScreen #month-total { padding: 0 1; height: auto; }
+    CommissionsScreen #row-note { padding: 0 1; height: auto; color: $warning; }
     """
     BINDINGS = [
         Binding("left_square_bracket", "shift_month(-1)", "Prev month", key_display="[",
@@ -82,6 +89,7 @@ class CommissionsScreen(WithApp, Screen[None]):
         for label, width in COLUMNS:
             table.add_column(label, width=width)
         yield table
+        yield Label("", id="row-note", markup=False)  # why a key is greyed for this row
         totals = TextTable(id="totals", cursor_type="none", show_cursor=False)
         totals.border_title = "Totals by rep (void not counted)"
         for label, width in TOTAL_COLUMNS:
@@ -118,8 +126,9 @@ class CommissionsScreen(WithApp, Screen[None]):
     )
     def _load(self, month: date) -> None:
         start, end = month_bounds(f"{month:%Y-%m}")
+        viewer = self.leadms.user.actor  # type: ignore[union-attr]
         with self.leadms.database.reading() as session:
-            rows = list_commissions(session=session, start=start, end=end)
+            rows = list_commissions(session=session, start=start, end=end, viewer=viewer)
         self.post_message(self.Loaded(month, rows))
 
     @on(Loaded)
@@ -133,7 +142,7 @@ class CommissionsScreen(WithApp, Screen[None]):
                 (
                     str(row.id),
                     (
-                        row.rep,
+                        Text(f"⚑ {row.rep}", style="bold") if row.parties.marked else row.rep,
                         f"{row.sold_on:%a %d}",  # the month is in the title
                         row.client_number,
                         _money(row.amount, row.currency, currency),
@@ -183,19 +192,43 @@ class CommissionsScreen(WithApp, Screen[None]):
     def _current(self) -> CommissionRow | None:
         return self._rows.get(self._cursor_key() or "")
 
+    def _refusal(self, row: CommissionRow, to: CommissionState) -> str | None:
+        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        return two_people_refusal(row.parties, to, actor)
+
     def _pending(self) -> list[int]:
-        return [row.id for row in self._rows.values() if row.state == CommissionState.PENDING]
+        """The pending commissions this user may approve (not their own, not their ⚑)."""
+        return [
+            row.id
+            for row in self._rows.values()
+            if row.state == CommissionState.PENDING
+            and self._refusal(row, CommissionState.APPROVED) is None
+        ]
+
+    def _next_move(self, row: CommissionRow | None) -> CommissionState | None:
+        if row is None:
+            return None
+        return {"pending": CommissionState.APPROVED, "approved": CommissionState.PAID}.get(
+            str(row.state)
+        )
 
     @on(DataTable.RowHighlighted, "#commissions")
     def _moved_cursor(self) -> None:
+        current = self._current()
+        to = self._next_move(current)
+        note = self._refusal(current, to) if current is not None and to is not None else None
+        if note is None and current is not None and current.parties.marked:
+            note = "⚑ the converting user took a share of another's lead: a second manager approves"
+        self.query_one("#row-note", Label).update(note or "")
         self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         current = self._current()
-        if action == "approve":
-            return (current is not None and current.state == CommissionState.PENDING) or None
-        if action == "pay":
-            return (current is not None and current.state == CommissionState.APPROVED) or None
+        if action in ("approve", "pay"):
+            to = CommissionState.APPROVED if action == "approve" else CommissionState.PAID
+            if current is None or self._next_move(current) != to:
+                return None
+            return self._refusal(current, to) is None or None
         if action == "approve_all":
             return bool(self._pending()) or None
         return True

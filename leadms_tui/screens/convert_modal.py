@@ -1,6 +1,8 @@
 """`v`: convert a lead into a sale of a client, previewing the commission as the deal is typed;
 the client's fields are filled in the same write (required ones before anything converts)."""
 
+from decimal import Decimal
+
 from rich.text import Text
 from sqlmodel import Session
 from textual import on, work
@@ -17,6 +19,7 @@ from leadms_tui.domain.errors import ConflictError, LeadMSError, ValidationError
 from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.values import FieldShown, set_fields, values_for
 from leadms_tui.domain.models import FieldEntity, Lead
+from leadms_tui.domain.numbers import format_number
 from leadms_tui.domain.repositories.lead_detail import lead_owner
 from leadms_tui.domain.repositories.sales import client_id_by_number
 from leadms_tui.domain.sales.clients import client_of_person
@@ -118,7 +121,8 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
             with Horizontal(classes="pair"):
                 with Vertical():
                     yield Label(f"Deal value ({currency})", classes="hint")
-                    yield Input(placeholder="e.g. 1234.50", id="value")
+                    example = format_number(Decimal("1234.50"), self.leadms.settings.numbers)
+                    yield Input(placeholder=f"e.g. {example}", id="value")
                 with Vertical():
                     yield Label("Plan / product", classes="hint")
                     yield Input(placeholder="optional", id="product")
@@ -200,6 +204,7 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
                 existing[1] if existing is not None else None,
                 currency=settings.currency,
                 timezone=settings.timezone,
+                number_format=settings.numbers,
             )
         )
         box.display = True

@@ -107,6 +107,7 @@ class EditFieldsModal(WithApp, ModalScreen[bool]):
                 self.fields,
                 currency=settings.currency,
                 timezone=settings.timezone,
+                number_format=settings.numbers,
             )
         yield KeyFooter()
 

@@ -75,6 +75,7 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
                     self.fields,
                     currency=settings.currency,
                     timezone=settings.timezone,
+                    number_format=settings.numbers,
                 )
         yield KeyFooter()
 

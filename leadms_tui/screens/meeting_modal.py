@@ -113,7 +113,12 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             settings = self.leadms.settings
             box = self.query_one("#meeting-fields")
             box.mount(
-                FieldForm(message.fields, currency=settings.currency, timezone=settings.timezone)
+                FieldForm(
+                    message.fields,
+                    currency=settings.currency,
+                    timezone=settings.timezone,
+                    number_format=settings.numbers,
+                )
             )
             box.display = True
 

@@ -8,6 +8,7 @@ through the domain and hands the domain's "Label: reason; Label: reason" back to
 
 import re
 from collections.abc import Sequence
+from decimal import Decimal
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,9 +18,10 @@ from textual.widgets import Input, Label, Select, SelectionList, TextArea
 
 from leadms_tui import formatting
 from leadms_tui.domain.fields.definitions import FieldSpec
-from leadms_tui.domain.fields.kinds import FILE_KINDS, Upload
+from leadms_tui.domain.fields.kinds import FILE_KINDS, NUMBER_KINDS, Upload, as_input
 from leadms_tui.domain.fields.values import FieldShown
 from leadms_tui.domain.models import FieldKind
+from leadms_tui.domain.numbers import DEFAULT_FORMAT, format_number
 
 REMOVE_FILE = "-"  # typed as a file field's path: the file is taken off the record
 Raw = dict[str, "str | Upload | None"]
@@ -35,12 +37,13 @@ class FormScroll(VerticalScroll, can_focus=False):
     """
 
 
-def hint(kind: FieldKind, currency: str) -> str:
-    """The placeholder that says what a typed field accepts."""
+def hint(kind: FieldKind, currency: str, number_format: str = DEFAULT_FORMAT) -> str:
+    """The placeholder that says what a typed field accepts (numbers in the team's format)."""
+    example = format_number(Decimal("1250.00"), number_format, grouped=True)
     return {
         FieldKind.INTEGER: "a whole number",
-        FieldKind.DECIMAL: "a number, e.g. 12.5",
-        FieldKind.MONEY: f"amount in {currency}, e.g. 1250.00",
+        FieldKind.DECIMAL: f"a number, e.g. {format_number(Decimal('12.5'), number_format)}",
+        FieldKind.MONEY: f"amount in {currency}, e.g. {example}",
         FieldKind.DATE: f"{formatting.example_date(7)}, tomorrow, fri",
         FieldKind.DATETIME: f"{formatting.example_date(7)} 15:00, tomorrow 15:00",
         FieldKind.LINK: "https://…",
@@ -70,6 +73,7 @@ class FieldForm(Vertical):
         *,
         currency: str,
         timezone: str,
+        number_format: str = DEFAULT_FORMAT,
         id: str | None = None,
     ) -> None:
         """`values` of a record being edited; None for a new one (defaults are filled in)."""
@@ -79,6 +83,7 @@ class FieldForm(Vertical):
         self._new = values is None
         self._currency = currency
         self._timezone = timezone
+        self._number_format = number_format
         self._initial: dict[str, str] = {}  # what each typed input started with
 
     def compose(self) -> ComposeResult:
@@ -99,10 +104,11 @@ class FieldForm(Vertical):
     def _initial_text(self, spec: FieldSpec) -> str:
         shown = self._current.get(spec.key)
         if shown is None:
-            return (spec.default or "") if self._new else ""
+            default = (spec.default or "") if self._new else ""
+            return as_input(spec.kind, default, self._number_format)
         if spec.kind == FieldKind.DATETIME and shown.items and shown.items[0].moment:
             return formatting.format_local_datetime(shown.items[0].moment, self._timezone)
-        return shown.canonical
+        return as_input(spec.kind, shown.canonical, self._number_format)
 
     def _input(self, spec: FieldSpec) -> Widget:
         key, text = f"field-{spec.key}", self._initial_text(spec)
@@ -130,7 +136,7 @@ class FieldForm(Vertical):
                 Input(placeholder=f"path of a file to attach ({REMOVE_FILE} removes it)", id=key),
                 classes="field-file",
             )
-        return Input(text, placeholder=hint(spec.kind, self._currency), id=key)
+        return Input(text, placeholder=hint(spec.kind, self._currency, self._number_format), id=key)
 
     def on_mount(self) -> None:
         for scroll in self.ancestors:
@@ -167,9 +173,9 @@ class FieldForm(Vertical):
             chosen = set(widget.selected)
             return ", ".join(o for o in spec.options if o in chosen)
         text = widget.text if isinstance(widget, TextArea) else widget.value  # type: ignore[attr-defined]
-        if shown is not None and text == self._initial[spec.key]:
+        if shown is not None and text == self._initial[spec.key] and spec.kind not in NUMBER_KINDS:
             return shown.canonical  # untouched: exactly what is stored
-        return text
+        return text  # a number as shown: it reads back the same in the team's format
 
     # --- errors --------------------------------------------------------------------
 

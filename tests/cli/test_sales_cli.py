@@ -190,7 +190,7 @@ def test_commissions_csv_is_the_payroll_export(db_url, db, team):
     ok(db_url, "leads convert", _lead(db, team), "--value 1234.50", formula, token=team["ana"])
     split = _lead(db, team, name="Bo Split", phone="+447700900200")
     ok(db_url, "leads convert", split, "--value 100.01 --split 60/40", token=team["maria"])
-    exported = ok(db_url, "commissions list --month 2026-11 --csv")
+    exported = ok(db_url, "commissions list --month 2026-11 --csv", token=team["maria"])
     header, *rows = csv.reader(io.StringIO(exported))
     assert header == CSV_HEADER
     body = [dict(zip(header, row, strict=True)) for row in rows]
@@ -203,9 +203,12 @@ def test_commissions_csv_is_the_payroll_export(db_url, db, team):
         ("maria", "2026-11-25", "100.01", "40", "3.00", "pending"),
     ]
     assert body[0]["product"] == '\'=HYPERLINK("http://x")'  # shown in a sheet, never run
-    table = ok(db_url, "commissions list --month 2026-11 --rep ana")
+    table = ok(db_url, "commissions list --month 2026-11 --rep ana", token=team["maria"])
     assert table.splitlines()[-1] == "total 97.09 USD in 2 commission(s)"
-    assert ok(db_url, "commissions list --month 2026-10 --csv") == ",".join(CSV_HEADER) + "\n"
+    assert (
+        ok(db_url, "commissions list --month 2026-10 --csv", token=team["maria"])
+        == ",".join(CSV_HEADER) + "\n"
+    )
     assert "YYYY-MM" in refused(db_url, "commissions list --month November")
     assert "unknown state" in refused(db_url, "commissions list --month 2026-11 --state owed")
 
@@ -213,7 +216,7 @@ def test_commissions_csv_is_the_payroll_export(db_url, db, team):
 def test_approve_and_pay_are_for_managers(db_url, db, team):
     _standard_plan(db_url, team)
     ok(db_url, "leads convert", _lead(db, team), "--value 100", token=team["ana"])
-    (row,) = json_lines(ok(db_url, "commissions list --month 2026-11 --json"))
+    (row,) = json_lines(ok(db_url, "commissions list --month 2026-11 --json", token=team["maria"]))
     commission = str(row["id"])
     denied = refused(db_url, "commissions approve", commission, token=team["ana"])
     assert "only a manager or an admin" in denied
@@ -223,7 +226,9 @@ def test_approve_and_pay_are_for_managers(db_url, db, team):
     assert approved == "1 commission(s) approved\n"
     paying = ok(db_url, "commissions pay", commission, token=team["maria"])
     assert paying == "1 commission(s) paid\n"
-    paid = json_lines(ok(db_url, "commissions list --month 2026-11 --state paid --json"))
+    paid = json_lines(
+        ok(db_url, "commissions list --month 2026-11 --state paid --json", token=team["maria"])
+    )
     assert [(p["id"], p["amount"], p["state"]) for p in paid] == [(row["id"], "7.50", "paid")]
     assert "no commission #999" in refused(db_url, "commissions approve 999", token=team["maria"])
 
@@ -308,3 +313,129 @@ def test_onboarding_templates_tasks_done_and_skip(db_url, db, team):
     finished = ok(db_url, "onboarding tasks --state done")
     assert "Welcome call" in finished and "Setup check" not in finished
     assert "unknown state" in refused(db_url, "onboarding tasks --state late")
+
+
+# --- issue 23: one parser for every amount; money needs two people ----------------------
+
+
+def _team_writes(db, number_format):
+    db.write(lambda s: set_setting(s, "number_format", number_format, actor=SYSTEM))
+
+
+def _money_field(db):
+    from leadms_tui.domain.fields.definitions import add_field
+    from leadms_tui.domain.fields.values import context
+    from leadms_tui.domain.models import FieldEntity, FieldKind
+
+    db.write(
+        lambda s: add_field(
+            s, FieldEntity.LEAD, "budget", FieldKind.MONEY, actor=SYSTEM, ctx=context(s)
+        )
+    )
+
+
+def test_a_comma_decimal_is_refused_with_its_reading_under_1_234_50(db_url, db, team):
+    number = _lead(db, team)  # GB team: 1,234.50 by its phone region
+    for typed, reading in [("1,5", "1.5"), ("1,50", "1.50"), ("1.234,50", "1,234.50")]:
+        said = refused(db_url, "leads convert", number, f"--value {typed}", token=team["ana"])
+        assert f"did you mean {reading}?" in said
+    for typed in ["1_000", "\uff11\uff10\uff10\uff10", "1e3", "-5"]:
+        refused(db_url, "leads convert", number, f"--value {typed}", token=team["ana"])
+    assert _counts(db)["Sale"] == 0
+    converted = ok(db_url, "leads convert", number, "--value 1,234.50 --json", token=team["ana"])
+    assert json.loads(converted)["sale"]["value"] == "1234.50"
+
+
+def test_the_same_typing_reads_as_the_team_writes_under_1_234_comma_50(db_url, db, team):
+    _team_writes(db, "1.234,50")
+    assert "did you mean 7,5?" in refused(
+        db_url, "commissions plans add Other --rate 7.5", token=team["maria"]
+    )
+    ok(db_url, "commissions plans add Std --rate 7,5 --default", token=team["maria"])
+    number = _lead(db, team)
+    assert "did you mean 1,5?" in refused(
+        db_url, "leads convert", number, "--value 1.5", token=team["ana"]
+    )
+    converted = json.loads(
+        ok(db_url, "leads convert", number, "--value 1,5 --json", token=team["ana"])
+    )
+    assert (converted["sale"]["value"], converted["commission"]["total"]) == ("1.50", "0.11")
+
+
+def test_a_money_field_reads_the_team_format_and_refuses_negatives(db_url, db, team):
+    _money_field(db)
+    number = _lead(db, team)
+    assert "did you mean 1.5?" in refused(
+        db_url, "leads set", number, "budget=1,5", token=team["ana"]
+    )
+    assert "negative" in refused(db_url, "leads set", number, "budget=-5", token=team["ana"])
+    for typed in ["1_000", "\uff11\uff12"]:
+        refused(db_url, "leads set", number, f"budget={typed}", token=team["ana"])
+    ok(db_url, "leads set", number, "budget=1,234.50", token=team["ana"])
+    _team_writes(db, "1.234,50")
+    ok(db_url, "leads set", number, "budget=1,5", token=team["ana"])
+    shown = json.loads(ok(db_url, "leads show", number, "--json", token=team["ana"]))
+    assert shown["fields"]["budget"] == "1.5"
+
+
+def _second_manager(db):
+    db.write(lambda s: add_user(s, "olga", role=Role.MANAGER, actor=SYSTEM))
+    return cli_token(db, "olga")
+
+
+def test_nobody_approves_or_pays_their_own_commission(db_url, db, team):
+    _standard_plan(db_url, team)
+    own = _lead(db, team, owner="maria")
+    ok(db_url, "leads convert", own, "--value 100", token=team["maria"])
+    (row,) = json_lines(ok(db_url, "commissions list --month 2026-11 --json", token=team["maria"]))
+    said = refused(db_url, "commissions approve", str(row["id"]), token=team["maria"])
+    assert "is your own: another manager or admin approves it" in said
+    olga = _second_manager(db)
+    ok(db_url, "commissions approve", str(row["id"]), token=olga)
+    said = refused(db_url, "commissions pay", str(row["id"]), token=team["maria"])
+    assert "is your own: another manager or admin pays it" in said
+    ok(db_url, "commissions pay", str(row["id"]), token=olga)
+
+
+def test_a_split_of_anothers_lead_is_marked_and_needs_a_second_manager(db_url, db, team):
+    _standard_plan(db_url, team)
+    number = _lead(db, team, owner="ana")
+    ok(db_url, "leads convert", number, "--value 100 --split 60/40", token=team["maria"])
+    rows = json_lines(ok(db_url, "commissions list --month 2026-11 --json", token=team["maria"]))
+    assert [(r["rep"], r["split_of_others_lead"]) for r in rows] == [
+        ("ana", True),
+        ("maria", True),
+    ]
+    for row in rows:  # neither her 40% nor the 60% she left ana
+        said = refused(db_url, "commissions approve", str(row["id"]), token=team["maria"])
+        assert "another manager or admin approves it" in said
+    olga = _second_manager(db)
+    ids = " ".join(str(r["id"]) for r in rows)
+    assert ok(db_url, "commissions approve", ids, token=olga) == "2 commission(s) approved\n"
+
+
+def test_a_rep_lists_only_their_own_commissions(db_url, db, team):
+    _standard_plan(db_url, team)
+    ok(db_url, "leads convert", _lead(db, team), "--value 100", token=team["ana"])
+    other = _lead(db, team, owner="bruno", name="Bo", phone="+447700900200")
+    ok(db_url, "leads convert", other, "--value 200", token=team["bruno"])
+    exported = ok(db_url, "commissions list --month 2026-11 --csv", token=team["ana"])
+    _, *rows = csv.reader(io.StringIO(exported))
+    assert [row[2] for row in rows] == ["ana"]
+    assert (
+        len(json_lines(ok(db_url, "commissions list --month 2026-11 --json", token=team["maria"])))
+        == 2
+    )
+    said = refused(db_url, "commissions list --month 2026-11 --rep bruno", token=team["ana"])
+    assert "only their own commissions" in said
+
+
+def test_an_import_reads_amounts_as_the_team_writes_them(db_url, db, team, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the rejects file is written beside the command
+    _money_field(db)
+    path = tmp_path / "leads.csv"
+    path.write_text('Name,Phone,Budget\nAna,+447700900123,"1,5"\nBo,+447700900124,"1,234.50"\n')
+    mapping = shlex.quote("Budget=field:budget")
+    said = leadms(db_url, "import csv", str(path), f"--map {mapping}", token=team["maria"]).output
+    assert "created 1" in said and "'1,5' is not how the team writes numbers" in said
+    assert "did you mean 1.5?" in said

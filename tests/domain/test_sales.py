@@ -277,7 +277,9 @@ def test_approve_then_pay_by_managers_only(db, team):
     lead_id = _lead(db, owner=team["ana"])
     _convert(db, lead_id, team["ana"].actor, value="100")
     with db.reading() as s:
-        (row,) = list_commissions(session=s, start=date(2026, 11, 1), end=date(2026, 12, 1))
+        (row,) = list_commissions(
+            session=s, start=date(2026, 11, 1), end=date(2026, 12, 1), viewer=team["maria"].actor
+        )
     assert (row.rep, row.amount, row.state) == ("ana", Decimal("10.00"), "pending")
     with pytest.raises(PermissionDeniedError):
         db.write(
@@ -417,3 +419,64 @@ def test_an_edit_cannot_mark_a_lead_won_without_a_sale(db, team):
                 actor=team["maria"].actor,
             )
         )
+
+
+# --- money needs two people (issue 23) ------------------------------------------------
+
+
+def _rows(db, viewer, **filters):
+    with db.reading() as s:
+        return list_commissions(
+            session=s, start=date(2026, 11, 1), end=date(2026, 12, 1), viewer=viewer, **filters
+        )
+
+
+def _move(db, ids, to, actor):
+    return db.write(lambda s: commission.move_commissions(s, ids, to, actor=actor))
+
+
+def test_nobody_approves_or_pays_a_commission_they_earn(db, team):
+    from leadms_tui.domain.models import Role
+    from leadms_tui.domain.team.users import add_user
+
+    olga = db.write(
+        lambda s: add_user(s, "olga", role=Role.MANAGER, actor=SYSTEM, password="secret")
+    )
+    _plan(db, team, rate="10")
+    maria = team["maria"].actor
+    _convert(db, _lead(db, owner=team["maria"]), maria, value="100")
+    (row,) = _rows(db, maria)
+    assert not row.parties.marked  # her own lead: no ⚑, but still not hers to approve
+    with pytest.raises(PermissionDeniedError, match="is your own: another manager or admin"):
+        _move(db, [row.id], CommissionState.APPROVED, maria)
+    assert _move(db, [row.id], CommissionState.APPROVED, olga.actor) == 1
+    with pytest.raises(PermissionDeniedError, match="pays it"):
+        _move(db, [row.id], CommissionState.PAID, maria)
+    assert _move(db, [row.id], CommissionState.PAID, olga.actor) == 1
+
+
+def test_a_closers_share_of_anothers_lead_is_marked_for_a_second_manager(db, team):
+    _plan(db, team, rate="10")
+    maria = team["maria"].actor
+    _convert(db, _lead(db, owner=team["ana"]), maria, value="100", split="60/40")
+    rows = _rows(db, maria)
+    assert [(r.rep, r.share, r.parties.marked) for r in rows] == [
+        ("ana", Decimal("60.00"), True),
+        ("maria", Decimal("40.00"), True),
+    ]
+    with pytest.raises(PermissionDeniedError, match="your conversion of another's lead"):
+        _move(db, [rows[0].id], CommissionState.APPROVED, maria)  # the 60% she left ana
+    with pytest.raises(PermissionDeniedError, match="is your own"):
+        _move(db, [rows[1].id], CommissionState.APPROVED, maria)  # her 40%
+    assert commission.two_people_refusal(rows[0].parties, CommissionState.APPROVED, SYSTEM) is None
+
+
+def test_a_rep_sees_only_their_own_commissions(db, team):
+    _plan(db, team, rate="10")
+    _convert(db, _lead(db, owner=team["ana"]), team["ana"].actor, value="100")
+    bruno_lead = _lead(db, name="Bo", phone="+447700900200", owner=team["bruno"])
+    _convert(db, bruno_lead, team["bruno"].actor, value="200")
+    assert [r.rep for r in _rows(db, team["ana"].actor)] == ["ana"]
+    assert [r.rep for r in _rows(db, team["maria"].actor)] == ["ana", "bruno"]
+    with pytest.raises(PermissionDeniedError, match="only their own"):
+        _rows(db, team["ana"].actor, rep_id=team["bruno"].id)

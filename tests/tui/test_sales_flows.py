@@ -140,6 +140,29 @@ async def test_a_manager_approves_and_pays_commissions(db, make_app, seeded, pla
         assert isinstance(app.screen, DayViewScreen)
 
 
+async def test_a_managers_split_of_anothers_lead_waits_for_a_second_manager(
+    db, make_app, seeded, plan
+):
+    maria = seeded["users"]["maria"].actor
+    lead_id = seeded["due"].lead_id  # ana's lead
+    request = ConversionRequest(value="100", split="60/40")
+    db.write(lambda s: convert_lead(s, lead_id, request, actor=maria))
+    app = make_app("maria")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("dollar_sign")
+        await settle(pilot)
+        table = app.screen.query_one("#commissions")
+        assert [str(table.get_row_at(i)[0]) for i in range(2)] == ["⚑ ana", "⚑ maria"]
+        note = str(app.screen.query_one("#row-note").render())
+        assert "your conversion of another's lead" in note
+        assert app.screen.check_action("approve", ()) is None  # greyed, not hidden
+        await pilot.press("a", "A", "down", "a")
+        await settle(pilot)
+        assert "is your own" in str(app.screen.query_one("#row-note").render())
+    assert {c.state for c in _rows(db, Commission)} == {"pending"}
+
+
 async def test_a_rep_is_refused_the_commission_screen(make_app, seeded):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

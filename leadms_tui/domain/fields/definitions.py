@@ -364,7 +364,10 @@ def _convert_values(
     converted: dict[int, list[kinds.Item]] = {}
     failures: list[str] = []
     for entity_id, rows in by_entity.items():
-        text = kinds.canonical(old, [item_of(r) for r in rows])
+        # a number's canonical text (1234.5) is typed in the team's format to re-read it
+        text = kinds.as_input(
+            old, kinds.canonical(old, [item_of(r) for r in rows]), ctx.number_format
+        )
         try:
             converted[entity_id] = (
                 [item_of(r) for r in rows]

@@ -4,7 +4,7 @@ place a type's rules live, used by every path (TUI, CLI, import, intake)."""
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from urllib.parse import urlsplit
 
 from leadms_tui.domain import clock
@@ -12,6 +12,7 @@ from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.checks import validated_email
 from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import FieldKind, fold
+from leadms_tui.domain.numbers import DEFAULT_FORMAT, format_number, parse_number
 from leadms_tui.domain.sales.money import minor_unit
 from leadms_tui.domain.spoken_dates import parse_day, parse_when
 from leadms_tui.domain.text import clean_line, clean_text
@@ -49,12 +50,14 @@ class Item:
 
 @dataclass(frozen=True)
 class Context:
-    """What parsing needs from the team: its timezone, phone region, currency, and now."""
+    """What parsing needs from the team: its timezone, phone region, currency, now, and
+    how it writes numbers."""
 
     timezone: str
     phone_region: str
     currency: str
     now: datetime
+    number_format: str = DEFAULT_FORMAT
 
 
 def parse(
@@ -88,34 +91,28 @@ def _long_text(text: str, options: list[str], ctx: Context) -> list[Item]:
     return [Item(text=body, key=fold(body)[:200])]
 
 
-def _decimal(text: str, places: int) -> Decimal:
-    try:
-        value = Decimal(text.replace(",", "").replace(" ", ""))
-    except InvalidOperation:
-        raise ValidationError(f"{text!r} is not a number") from None
-    if not value.is_finite():
-        raise ValidationError(f"{text!r} is not a number")
+def _decimal(text: str, places: int, ctx: Context, *, negative: bool = True) -> Decimal:
+    """Read by the team's number format (domain/numbers.py), the one parser of amounts."""
+    value = parse_number(text, ctx.number_format, what="", places=places, negative=negative)
     if abs(value) >= MAX_NUMBER:
         raise ValidationError(f"{text!r} is too large")
-    if -value.as_tuple().exponent > places:  # type: ignore[operator]
-        raise ValidationError(f"{text!r} has more than {places} decimals")
     return value
 
 
 def _integer(text: str, options: list[str], ctx: Context) -> list[Item]:
-    value = _decimal(text, 0)
+    value = _decimal(text, 0, ctx)
     return [Item(text=str(value), number=value)]
 
 
 def _decimal_item(text: str, options: list[str], ctx: Context) -> list[Item]:
-    value = _decimal(text, 6)
+    value = _decimal(text, 6, ctx)
     return [Item(text=f"{value:f}", number=value)]
 
 
 def _money(text: str, options: list[str], ctx: Context) -> list[Item]:
     currency = ctx.currency.upper()
     amount = text[: -len(currency)].strip() if text.upper().endswith(currency) else text
-    value = _decimal(amount, minor_unit(ctx.currency))
+    value = _decimal(amount, minor_unit(ctx.currency), ctx, negative=False)  # no negative money
     return [Item(text=f"{value:f}", number=value)]
 
 
@@ -251,6 +248,14 @@ def as_text(kind: FieldKind, items: list[Item], *, currency: str, timezone: str)
     if kind == FieldKind.DATE and first.day is not None:
         return f"{first.day:%a %d %b %Y}"
     return first.text or ""
+
+
+def as_input(kind: FieldKind, canonical_text: str, number_format: str) -> str:
+    """A stored value's canonical text as a person of the team types it (a number in the
+    team's format, so `parse` reads it back the same); other kinds unchanged."""
+    if kind not in NUMBER_KINDS or not canonical_text:
+        return canonical_text
+    return format_number(Decimal(canonical_text), number_format)
 
 
 def canonical(kind: FieldKind, items: list[Item]) -> str:

@@ -38,6 +38,7 @@ def context(session: Session, now: datetime | None = None) -> kinds.Context:
         settings.phone_region,
         settings.currency,
         clock.as_utc(now or clock.now()),
+        settings.numbers,
     )
 
 

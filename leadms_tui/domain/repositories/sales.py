@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.errors import NotFoundError
 from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import (
@@ -22,6 +23,7 @@ from leadms_tui.domain.models import (
     User,
     fold,
 )
+from leadms_tui.domain.sales.commission import Parties, visible_commissions
 from leadms_tui.domain.sales.money import round_money
 
 _OPEN_TASKS = (TaskState.OPEN, TaskState.MISSED)
@@ -314,6 +316,13 @@ class CommissionRow:
     share: Decimal
     amount: Decimal
     state: str
+    user_id: int
+    closer_id: int | None
+    lead_owner_id: int | None
+
+    @property
+    def parties(self) -> Parties:
+        return Parties(self.id, self.user_id, self.closer_id, self.lead_owner_id)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -328,6 +337,7 @@ class CommissionRow:
             "share": str(self.share),
             "amount": _money(self.amount, self.currency),
             "state": self.state,
+            "split_of_others_lead": self.parties.marked,
         }
 
 
@@ -336,10 +346,13 @@ def list_commissions(
     session: Session,
     start: date,
     end: date,
+    viewer: Actor,
     rep_id: int | None = None,
     state: CommissionState | None = None,
 ) -> list[CommissionRow]:
-    """Commissions of sales made in [start, end), by rep then date: a payroll month."""
+    """Commissions of sales made in [start, end), by rep then date: a payroll month; a rep
+    `viewer` gets only their own (see visible_commissions)."""
+    rep_id = visible_commissions(viewer, rep_id)
     query = (
         select(
             Commission.id,
@@ -353,6 +366,9 @@ def list_commissions(
             Commission.share,
             Commission.amount,
             Commission.state,
+            Commission.user_id,
+            Sale.closed_by_id,
+            Sale.lead_owner_id,
         )
         .join(Sale, Sale.id == Commission.sale_id)
         .join(User, User.id == Commission.user_id)

@@ -16,7 +16,9 @@ from leadms_tui.domain.errors import (
     ValidationError,
 )
 from leadms_tui.domain.models import Commission, CommissionPlan, CommissionState, Role, Sale
+from leadms_tui.domain.numbers import DEFAULT_FORMAT
 from leadms_tui.domain.sales.money import format_money, parse_amount, parse_percent, round_money
+from leadms_tui.domain.team.settings import load_settings
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,7 @@ def add_plan(
     name: str,
     *,
     currency: str,
+    number_format: str | None = None,  # default: the team's
     rate: str | None = None,
     flat: str | None = None,
     cap: str | None = None,
@@ -70,6 +73,7 @@ def add_plan(
     name = name.strip()
     if not name:
         raise ValidationError("a commission plan needs a name")
+    number_format = number_format or load_settings(session).numbers
     if (rate is None) == (flat is None):
         raise ValidationError("give either a rate (percent of the value) or a flat amount")
     if cap is not None and rate is None:
@@ -78,9 +82,9 @@ def add_plan(
         raise ConflictError(f"a commission plan named {name!r} exists")
     plan = CommissionPlan(
         name=name,
-        rate=parse_percent(rate) if rate is not None else None,
-        flat=parse_amount(flat, currency, what="flat amount") if flat is not None else None,
-        cap=parse_amount(cap, currency, what="cap") if cap is not None else None,
+        rate=parse_percent(rate, number_format=number_format) if rate is not None else None,
+        flat=_amount(flat, currency, number_format, "flat amount"),
+        cap=_amount(cap, currency, number_format, "cap"),
         product_filter=(product_filter or "").strip() or None,
         created_at=clock.now(),
     )
@@ -92,6 +96,12 @@ def add_plan(
     session.flush()
     audit.record_row(session, actor, "commission_plan.add", plan)
     return _info(plan)
+
+
+def _amount(text: str | None, currency: str, number_format: str, what: str) -> Decimal | None:
+    if text is None:
+        return None
+    return parse_amount(text, currency, number_format=number_format, what=what)
 
 
 def _clear_default(session: Session) -> None:
@@ -147,12 +157,14 @@ def split_amounts(total: Decimal, shares: list[Decimal], currency: str) -> list[
     return [*amounts, total - sum(amounts, Decimal(0))]
 
 
-def parse_split(text: str) -> tuple[Decimal, Decimal]:
+def parse_split(text: str, number_format: str = DEFAULT_FORMAT) -> tuple[Decimal, Decimal]:
     """'60/40': the lead owner's share and the closing rep's, adding up to 100."""
     parts = text.replace("%", "").split("/")
     if len(parts) != 2:
         raise ValidationError(f"split {text!r} should read OWNER/CLOSER, e.g. 60/40")
-    owner, closer = (parse_percent(part, what="share") for part in parts)
+    owner, closer = (
+        parse_percent(part, number_format=number_format, what="share") for part in parts
+    )
     if owner + closer != 100:
         raise ValidationError(f"shares {text!r} do not add up to 100%")
     return owner, closer
@@ -185,6 +197,53 @@ def require_manager(actor: audit.Actor, what: str) -> None:
         raise PermissionDeniedError(f"only a manager or an admin can {what}")
 
 
+@dataclass(frozen=True)
+class Parties:
+    """Who a commission concerns: who earns it, who converted the sale, and who owned the
+    lead when it was sold."""
+
+    commission_id: int
+    earner_id: int
+    closer_id: int | None
+    lead_owner_id: int | None
+
+    @property
+    def marked(self) -> bool:
+        """⚑: the converting user took a share of a lead someone else owned."""
+        return None not in (self.closer_id, self.lead_owner_id) and (
+            self.closer_id != self.lead_owner_id
+        )
+
+
+def two_people_refusal(parties: Parties, to: CommissionState, actor: audit.Actor) -> str | None:
+    """Why `actor` may not move this commission to `to`, or None. Nobody approves or pays a
+    commission they earn, and a marked sale (the closer's share of another's lead) is
+    approved by a manager or admin other than its closer."""
+    if actor.user_id is None:  # an automatic process earns nothing
+        return None
+    verb = "approves" if to == CommissionState.APPROVED else "pays"
+    if parties.earner_id == actor.user_id:
+        return (
+            f"commission #{parties.commission_id} is your own: another manager or admin {verb} it"
+        )
+    if to == CommissionState.APPROVED and parties.marked and parties.closer_id == actor.user_id:
+        return (
+            f"commission #{parties.commission_id} is of your conversion of another's lead "
+            "(⚑ split): another manager or admin approves it"
+        )
+    return None
+
+
+def visible_commissions(viewer: audit.Actor, rep_id: int | None) -> int | None:
+    """Whose commissions `viewer` may list (None: everyone's): a rep only their own, and
+    asking for someone else's is refused."""
+    if not viewer.is_rep:
+        return rep_id
+    if rep_id is not None and rep_id != viewer.user_id:
+        raise PermissionDeniedError("a rep sees only their own commissions")
+    return viewer.user_id
+
+
 _MOVES = {  # state → (states it may come from, timestamp column)
     CommissionState.APPROVED: ((CommissionState.PENDING,), "approved_at"),
     CommissionState.PAID: ((CommissionState.APPROVED,), "paid_at"),
@@ -209,6 +268,13 @@ def move_commissions(
             select(Commission).where(Commission.id.in_(ids)).with_for_update()
         ).scalars()
     }
+    sales = dict(
+        session.execute(
+            select(Commission.id, Sale)
+            .join(Sale, Sale.id == Commission.sale_id)
+            .where(Commission.id.in_(ids))
+        ).all()
+    )
     for commission_id in ids:
         row = rows.get(commission_id)
         if row is None:
@@ -218,6 +284,11 @@ def move_commissions(
                 f"commission #{commission_id} is {row.state}; only {sources[0].value} ones "
                 f"can be marked {to.value}"
             )
+        sale = sales[commission_id]
+        parties = Parties(commission_id, row.user_id, sale.closed_by_id, sale.lead_owner_id)
+        refusal = two_people_refusal(parties, to, actor)
+        if refusal:
+            raise PermissionDeniedError(refusal)
     for row in rows.values():
         before = audit.snapshot(row)
         row.state = to

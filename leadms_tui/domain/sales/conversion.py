@@ -110,8 +110,9 @@ def preview_commission(
     session: Session, value: str, product: str | None, plan_name: str | None
 ) -> CommissionPreview:
     """What a conversion would earn, for the modal's live preview; nothing is written."""
-    currency = load_settings(session).currency
-    amount = parse_amount(value, currency)
+    settings = load_settings(session)
+    currency = settings.currency
+    amount = parse_amount(value, currency, number_format=settings.numbers)
     plan = commission.choose_plan(session, product, plan_name)
     total = commission.commission_total(plan, amount, currency)
     if plan is None:
@@ -139,12 +140,12 @@ def convert_lead(
         raise NotFoundError("that lead no longer exists")
     _check_convertible(session, lead, settings.timezone)
     check_may_edit(lead, actor)
-    value = parse_amount(request.value, settings.currency)
+    value = parse_amount(request.value, settings.currency, number_format=settings.numbers)
     product = clean_line(request.product or "").strip() or None
     plan = commission.choose_plan(session, product, request.commission_plan)
     template = onboarding.choose_template(session, request.template)
     closer_id = actor.user_id or lead.owner_id
-    shares = _shares(lead, closer_id, request.split)
+    shares = _shares(lead, closer_id, request.split, settings.numbers)
 
     client = clients.client_of_person(session, lead)
     new_client = client is None
@@ -159,6 +160,7 @@ def convert_lead(
         currency=settings.currency,
         product=product,
         closed_by_id=closer_id,
+        lead_owner_id=lead.owner_id,  # a commission the closer earns on another's lead is marked
         sold_on=clock.business_date(at, settings.timezone),
         commission_plan_id=plan.id if plan else None,
         commission_rate=plan.rate if plan and plan.flat is None else None,
@@ -207,13 +209,15 @@ def _check_convertible(session: Session, lead: Lead, timezone: str) -> None:
     )
 
 
-def _shares(lead: Lead, closer_id: int | None, split: str | None) -> list[tuple[int, Decimal]]:
+def _shares(
+    lead: Lead, closer_id: int | None, split: str | None, number_format: str
+) -> list[tuple[int, Decimal]]:
     """(user, percent) pairs: the closing rep alone, or the owner and the closer by `split`."""
     owner_id = lead.owner_id
     if split is None or not split.strip():
         paid = closer_id or owner_id
         return [(paid, Decimal(100))] if paid else []
-    owner_share, closer_share = commission.parse_split(split)
+    owner_share, closer_share = commission.parse_split(split, number_format)
     if owner_id is None or closer_id is None or owner_id == closer_id:
         raise ValidationError(
             f"{lead.number} has no other owner to share with: the split needs the lead's "

@@ -1,21 +1,17 @@
 """Money: exact decimals in the team currency, parsed strictly and rounded half-up to the
 currency's minor unit. No float ever touches an amount."""
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.numbers import DEFAULT_FORMAT, minor_units, parse_number
 
-# ISO 4217 currencies whose minor unit is not the cent; every other code has two decimals.
-_MINOR_UNITS = {
-    **dict.fromkeys(["JPY", "KRW", "VND", "CLP", "ISK", "UGX", "XAF", "XOF", "PYG", "RWF"], 0),
-    **dict.fromkeys(["BHD", "KWD", "OMR", "JOD", "IQD", "LYD", "TND"], 3),
-}
 MAX_AMOUNT = Decimal("999999999999")  # what the columns hold with room to spare
 
 
 def minor_unit(currency: str) -> int:
-    """Decimal places of `currency`: 2 for USD, 0 for JPY, 3 for KWD."""
-    return _MINOR_UNITS.get(currency.upper(), 2)
+    """Decimal places of `currency`: 2 for USD, 0 for JPY, 3 for KWD, 4 for CLF (Babel's)."""
+    return minor_units(currency)
 
 
 def quantum(currency: str) -> Decimal:
@@ -27,34 +23,35 @@ def round_money(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(quantum(currency), rounding=ROUND_HALF_UP)
 
 
-def parse_amount(text: str | Decimal, currency: str, *, what: str = "value") -> Decimal:
-    """A positive amount with no more decimals than the currency has, or a ValidationError."""
-    raw = str(text).strip().replace(",", "") if not isinstance(text, Decimal) else text
-    try:
-        amount = Decimal(raw)
-    except InvalidOperation:
-        raise ValidationError(f"{what} {str(text)!r} is not a number") from None
-    if not amount.is_finite():
-        raise ValidationError(f"{what} {str(text)!r} is not a number")
-    if amount <= 0:
-        raise ValidationError(f"{what} must be more than 0, got {str(text)!r}")
-    if amount > MAX_AMOUNT:
-        raise ValidationError(f"{what} {str(text)!r} is too large")
+def parse_amount(
+    text: str | Decimal,
+    currency: str,
+    *,
+    number_format: str = DEFAULT_FORMAT,
+    what: str = "value",
+) -> Decimal:
+    """A positive amount in the team's number format with no more decimals than the
+    currency has, or a ValidationError."""
     places = minor_unit(currency)
+    amount = parse_number(text, number_format, what=what)  # below 0: "more than 0" below
+    if amount <= 0:
+        raise ValidationError(f"{what} must be more than 0, got {str(text).strip()!r}")
+    if amount > MAX_AMOUNT:
+        raise ValidationError(f"{what} {str(text).strip()!r} is too large")
     if -amount.as_tuple().exponent > places:  # type: ignore[operator]
         raise ValidationError(
-            f"{what} {str(text)!r} has more than {places} decimals for {currency.upper()}"
+            f"{what} {str(text).strip()!r} has more than {places} decimals for {currency.upper()}"
         )
     return amount.quantize(quantum(currency))
 
 
-def parse_percent(text: str | Decimal, *, what: str = "rate") -> Decimal:
-    """A percentage in (0, 100] with at most 4 decimals."""
-    try:
-        value = Decimal(str(text).strip().rstrip("%"))
-    except InvalidOperation:
-        raise ValidationError(f"{what} {str(text)!r} is not a number") from None
-    if not value.is_finite() or not 0 < value <= 100:
+def parse_percent(
+    text: str | Decimal, *, number_format: str = DEFAULT_FORMAT, what: str = "rate"
+) -> Decimal:
+    """A percentage in (0, 100] with at most 4 decimals, in the team's number format."""
+    typed = text if isinstance(text, Decimal) else str(text).strip().removesuffix("%").strip()
+    value = parse_number(typed, number_format, what=what, negative=False)
+    if not 0 < value <= 100:
         raise ValidationError(f"{what} must be more than 0 and at most 100, got {str(text)!r}")
     if -value.as_tuple().exponent > 4:  # type: ignore[operator]
         raise ValidationError(f"{what} {str(text)!r} has more than 4 decimals")

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlmodel import Session, select
 
-from leadms_tui.domain import audit, clock, recent
+from leadms_tui.domain import audit, clock, numbers, recent
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.phones import is_valid_region
@@ -26,6 +26,7 @@ class TeamSettings:
     holidays: str = ""  # comma-separated YYYY-MM-DD
     import_max_mb: str = "200"  # an import file, and a chat inside a zip once expanded
     currency: str = "USD"  # ISO 4217: deal values and commission
+    number_format: str = ""  # 1,234.50 or 1.234,50; blank: what the phone region writes
     file_max_mb: str = "10"  # an image or document in a field
     response_target_minutes: str = "15"  # business minutes to the first call, for reports
     assignment_mode: str = "off"  # off, suggest, auto
@@ -35,6 +36,11 @@ class TeamSettings:
     @property
     def weights(self) -> dict[str, float]:
         return parse_weights(self.assignment_weights)
+
+    @property
+    def numbers(self) -> str:
+        """The number format amounts are typed and read in (see domain/numbers.py)."""
+        return self.number_format or numbers.default_format(self.phone_region)
 
     @property
     def file_max_bytes(self) -> int:
@@ -164,6 +170,10 @@ def _parse_currency(value: str) -> str:
 SPECS["currency"] = SettingSpec(
     "Team currency (ISO 4217) of deal values and commission", _parse_currency
 )
+SPECS["number_format"] = SettingSpec(
+    "How the team writes amounts: 1,234.50 or 1.234,50 (default: by phone region)",
+    numbers.parse_format,
+)
 SIGNALS = ("workload", "performance", "fit", "fairness")
 
 
@@ -252,7 +262,11 @@ def load_settings(session: Session) -> TeamSettings:
 def describe_settings(session: Session) -> list[tuple[str, str, str]]:
     """(key, value, description) for every setting, defaults included."""
     current = load_settings(session)
-    return [(key, getattr(current, key), spec.description) for key, spec in SPECS.items()]
+    shown = {"number_format": current.numbers}  # the format in use, when left to the region
+    return [
+        (key, shown.get(key, getattr(current, key)), spec.description)
+        for key, spec in SPECS.items()
+    ]
 
 
 def set_setting(session: Session, key: str, value: str, *, actor: audit.Actor) -> str:

@@ -374,7 +374,8 @@ class FieldModal(FormModal[FieldSpec | None]):
                                        "choice types: Gold, Silver, Bronze"))  # fmt: skip
             yield row("Required", Checkbox("a record cannot be saved without it", required,
                                            id="field-required", compact=True))  # fmt: skip
-            yield row("Default", entry(spec and spec.default, "field-default",
+            default = spec and kinds.as_input(spec.kind, spec.default or "", self.ctx.number_format)
+            yield row("Default", entry(default, "field-default",
                                        "filled in on new records"))  # fmt: skip
             yield row("Help text", entry(spec and spec.help_text, "field-help",
                                          "shown under the field"))  # fmt: skip
