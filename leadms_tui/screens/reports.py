@@ -32,14 +32,17 @@ from leadms_tui.domain.sales.money import round_money
 from leadms_tui.domain.team.users import list_users
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import REP_WIDTH, TextTable, fit
 
 # Fixed widths: the rep and the first measures fit 80 columns (the rep column stays put
 # while the rest scrolls), every column fits 120
+# At 80 columns the detail columns with a drop rank leave (highest first); the rep, the
+# counts that say how the rep did and the value stay.
 COLUMNS = (
-    ("Rep", 9), ("Recv", 4), ("1st resp", 8), ("In tgt", 6), ("Calls", 5), ("Conn", 4),
-    ("F/u due", 7), ("Missed", 6), ("Miss%", 5), ("vs prev", 7), ("Held", 4), ("Won", 4),
-    ("Conv", 4), ("Value", 10),
+    fit("Rep", REP_WIDTH), fit("Recv", 4), fit("1st resp", 8), fit("In tgt", 6, drop=2),
+    fit("Calls", 5), fit("Conn", 4, drop=3), fit("F/u due", 7, drop=1), fit("Missed", 6),
+    fit("Miss%", 5), fit("vs prev", 7, drop=4), fit("Held", 4, drop=5), fit("Won", 4),
+    fit("Conv", 4, drop=6), fit("Value", 10),
 )  # fmt: skip
 TEAM_KEY = "team"  # the TEAM row's key: no username can clash with it (rep rows are "rep:…")
 WEEKS = 12  # the missed-commitment chart: the last twelve weeks up to the period's end
@@ -125,8 +128,7 @@ class ReportsScreen(WithApp, Screen[None]):
         yield Header()
         yield Label("", id="period-title", markup=False)
         table = TextTable(id="report", cursor_type="row", zebra_stripes=True, fixed_columns=1)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
+        table.set_columns(COLUMNS)
         yield table
         with TabbedContent(id="charts"):
             with TabPane("1 Calls per day", id="calls-tab"):

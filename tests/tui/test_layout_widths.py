@@ -1,0 +1,167 @@
+"""Column policy (issue 24 finding 2, issue 23): a value that identifies something (a lead
+number, a phone, a rep) is never cut, at 80 and at 120 columns; what a narrow terminal cannot
+hold leaves by priority, and anything else cut ends in `…`."""
+
+from datetime import timedelta
+
+import phonenumbers
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from phonenumbers import PhoneNumberType
+from rich.console import Console
+from sqlalchemy import update
+
+from leadms_tui.domain.leads.intake import LeadCreate, create_lead
+from leadms_tui.domain.leads.phones import display_phone
+from leadms_tui.domain.models import FollowUp, Lead
+from leadms_tui.widgets.text_table import (
+    LEAD_NUMBER_WIDTH,
+    PHONE_WIDTH,
+    Col,
+    as_cell,
+    fit,
+    plan_widths,
+)
+from tests.tui.conftest import NOW, settle
+
+SIZES = [(80, 24), (120, 40)]
+EVERYDAY = (PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE)
+EXAMPLES = sorted(
+    (region, kind)
+    for region in phonenumbers.SUPPORTED_REGIONS
+    for kind in EVERYDAY
+    if phonenumbers.example_number_for_type(region, kind) is not None
+)
+
+
+@given(st.sampled_from(EXAMPLES))
+def test_a_phone_of_any_region_fits_the_phone_column(example):
+    number = phonenumbers.example_number_for_type(*example)
+    shown = display_phone(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+    assert len(shown) <= PHONE_WIDTH, shown
+
+
+NAMES = st.text(st.characters(codec="latin-1", categories=("L", "N", "Zs", "P")), max_size=60)
+
+
+@given(NAMES, st.integers(3, 30))
+def test_a_cut_value_ends_in_an_ellipsis(value, width):
+    """As a DataTable draws a one-line cell: a value wider than its column ends in `…`."""
+    console = Console(width=200)
+    lines = console.render_lines(as_cell(value), console.options.update(width=width, no_wrap=True))
+    line = "".join(segment.text for segment in lines[0])
+    assert len(line) == width
+    if len(value) > width:
+        assert line.endswith("…")
+    else:
+        assert line.rstrip() == value.rstrip()
+
+
+COLUMNS = [
+    fit("Lead", 18), Col("Name", 20, floor=8), fit("Phone", 19), Col("Note", 24, drop=2),
+    Col("Tries", 5, drop=3), fit("Rep", 10),
+]  # fmt: skip
+
+
+@given(st.integers(20, 200))
+def test_fit_columns_keep_their_width_and_the_rest_gives_way(room):
+    widths = plan_widths(COLUMNS, room)
+    for column, width in zip(COLUMNS, widths, strict=True):
+        if column.fit:
+            assert width == column.width  # never narrowed, never dropped (no drop rank)
+        elif width is not None:
+            floor = min(column.width, max(column.floor, len(column.label)))
+            assert floor <= width <= column.width
+    needed_by_fit = sum(c.width + 2 for c in COLUMNS if c.fit)
+    if room >= needed_by_fit + 2 * (8 + 2):
+        assert sum(w + 2 for w in widths if w is not None) <= room
+    if room >= sum(c.width + 2 for c in COLUMNS):
+        assert widths == [c.width for c in COLUMNS]  # room for all: nothing changes
+
+
+def _add_wide_leads(db, seeded):
+    """A Brazilian mobile and a Spanish number, due today, one with a 4-digit day sequence."""
+    ana = seeded["users"]["ana"]
+    for name, phone, number in [
+        ("Bruna Brasil", "+55 41 99494-4100", "LEAD-20261125-3076"),
+        ("Pedro España", "+34 652 94 12 87", None),
+    ]:
+        created = create_lead(
+            db,
+            LeadCreate(name=name, phone=phone, channel="website", owner_id=ana.id),
+            actor=ana.actor,
+            now=NOW - timedelta(days=1),
+        )
+
+        def write(session, lead_id=created.lead_id, number=number):
+            if number:
+                session.execute(update(Lead).where(Lead.id == lead_id).values(number=number))
+            session.add(
+                FollowUp(lead_id=lead_id, owner_id=ana.id, reason="Call back " * 5,
+                         due_at=NOW - timedelta(minutes=30))
+            )  # fmt: skip
+
+        db.write(write)
+
+
+def _assert_identifying_values_whole(table, wanted: set[str]) -> None:
+    """Every fit column the table shows is wide enough for its values, lies inside the
+    visible width, and the wanted columns are among them."""
+    shown = table.shown_columns()
+    assert wanted <= set(shown), (table.id, shown)
+    visible_width = table.scrollable_content_region.width
+    x = 0
+    for index, column in enumerate(table.ordered_columns):
+        width = column.get_render_width(table)
+        if getattr(column, "hidden", False):
+            continue
+        label = column.label.plain
+        spec = table._policy[index]
+        if spec.fit:
+            longest = max(
+                (len(table.get_row_at(r)[index].plain) for r in range(table.row_count)),
+                default=0,
+            )
+            assert longest <= column.width, (table.id, label, longest, column.width)
+            assert x + width <= visible_width, (table.id, label, "off-screen")
+        x += width
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("who", ["ana", "maria"])
+async def test_the_day_view_never_cuts_a_lead_number_phone_or_rep(db, make_app, seeded, who, size):
+    _add_wide_leads(db, seeded)
+    app = make_app(who)
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        followups = app.screen.query_one("#followups")
+        numbers = {str(followups.get_row_at(r)[1]) for r in range(followups.row_count)}
+        assert "LEAD-20261125-3076" in numbers
+        phones = {str(followups.get_row_at(r)[3]) for r in range(followups.row_count)}
+        assert "+55 41 99494-4100" in phones
+        wanted = {"Due", "Lead", "Name", "Phone"} | ({"Rep"} if who == "maria" else set())
+        _assert_identifying_values_whole(followups, wanted)
+        new_leads = app.screen.query_one("#new-leads")
+        _assert_identifying_values_whole(
+            new_leads, {"Lead", "Name", "Phone"} | ({"Rep"} if who == "maria" else set())
+        )
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+async def test_the_lead_list_never_cuts_a_lead_number_or_phone(db, make_app, seeded, size):
+    _add_wide_leads(db, seeded)
+    app = make_app("maria")
+    async with app.run_test(size=size) as pilot:
+        await settle(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        results = app.screen.query_one("#results")
+        assert results.row_count >= 5
+        _assert_identifying_values_whole(results, {"Lead", "Name", "Phone", "Status"})
+        if size[0] >= 120:
+            assert "Owner" in results.shown_columns()
+
+
+def test_lead_numbers_of_four_digit_sequences_fit():
+    assert len("LEAD-20261206-3076") <= LEAD_NUMBER_WIDTH
