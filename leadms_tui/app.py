@@ -237,7 +237,20 @@ class LeadMSApp(ReportsFailures, App[None]):
         with self.database.reading() as session:
             recent.forget(session)
             settings = load_settings(session)
-        self.call_from_thread(setattr, self, "settings", settings)
+        self.call_from_thread(self.use_settings, settings)
+
+    def use_settings(self, settings: TeamSettings) -> None:
+        """New team settings reach every open screen at once, modals and the screens under
+        them too: each redraws its times (a timezone change) and amounts."""
+        changed = settings != self.settings
+        self.settings = settings
+        if not changed:
+            return
+        from leadms_tui.screens.base import WithApp
+
+        for screen in self.screen_stack:
+            if isinstance(screen, WithApp) and screen.is_mounted:
+                screen.settings_changed()
 
     @work(
         thread=True,

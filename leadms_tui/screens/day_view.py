@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Header, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
+from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Role, TaskState
 from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
 from leadms_tui.domain.repositories.sales import TaskRow
@@ -107,6 +108,7 @@ class DayViewScreen(LeadScreen):
     def __init__(self) -> None:
         super().__init__()
         self.day: date | None = None
+        self._today_shown: date | None = None  # "today" as of the last load, in its timezone
         self.owner_filter: int | None = None
         self._lead_of_row: dict[str, dict[str, tuple[int, str] | None]] = {
             key: {} for key in SECTIONS
@@ -153,6 +155,18 @@ class DayViewScreen(LeadScreen):
         if self.day is not None:
             self._load(self.day, self.owner_filter)
 
+    def data_changed(self, changes: frozenset[str]) -> None:
+        super().data_changed(changes)
+        user = self.leadms.user
+        if touches(changes, {"users"}) and user is not None and user.role != Role.REP:
+            self._load_reps()  # a rep added (or retired) in another terminal: `u` lists them
+
+    def settings_changed(self) -> None:
+        """A new timezone can make it another day: "today" follows it."""
+        if self.day is not None and self.day == self._today_shown:
+            self.day = self._today()
+        super().settings_changed()
+
     @work(
         thread=True,
         exclusive=True,
@@ -176,13 +190,19 @@ class DayViewScreen(LeadScreen):
     def _show_reps(self, reps: list[UserInfo]) -> None:
         select = self.query_one("#rep-filter", Select)
         reps_shown = [(formatting.shown(r.display_name), r.id) for r in reps]
-        select.set_options([("All reps", ALL_REPS), *reps_shown])
-        select.value = ALL_REPS
+        chosen = self.owner_filter if any(r.id == self.owner_filter for r in reps) else ALL_REPS
+        with self.prevent(Select.Changed):  # the same choice, with the new list: no reload
+            select.set_options([("All reps", ALL_REPS), *reps_shown])
+            select.value = chosen
+        if chosen == ALL_REPS and self.owner_filter is not None:
+            self.owner_filter = None  # the rep chosen was retired meanwhile
+            self.reload()
 
     def _show(self, view: DayView) -> None:
         tz = self.leadms.settings.timezone
         now = clock.now()
         today = self._today()
+        self._today_shown = today
         label = "today" if view.day == today else f"{(view.day - today).days:+d} days"
         self.query_one("#day-title", Label).update(f"{view.day:%A %d %B %Y} ({label})")
 
