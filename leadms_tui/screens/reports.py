@@ -44,6 +44,7 @@ COLUMNS = (
     fit("Miss%", 5), fit("vs prev", 7, drop=4), fit("Held", 4, drop=5), fit("Won", 4),
     fit("Conv", 4, drop=6), fit("Value", 10),
 )  # fmt: skip
+SHORT_TERMINAL = 34  # rows below which the table gives rows to the chart
 TEAM_KEY = "team"  # the TEAM row's key: no username can clash with it (rep rows are "rep:…")
 WEEKS = 12  # the missed-commitment chart: the last twelve weeks up to the period's end
 LONGEST_RANGE = 366  # days a custom range may span
@@ -88,6 +89,10 @@ class ReportsScreen(WithApp, Screen[None]):
     ReportsScreen #charts > ContentSwitcher { height: 1fr; }
     ReportsScreen TabPane { height: 1fr; padding: 0; }
     ReportsScreen #calls-legend { height: auto; padding: 0 1; }
+    /* a short terminal (80x24): the table scrolls within fewer rows so the chart keeps
+       enough rows to read */
+    ReportsScreen.-short #report { max-height: 7; }
+    ReportsScreen.-short #charts { min-height: 13; }
     """
     BINDINGS = [
         Binding("left_square_bracket", "shift_period(-1)", "Prev period", key_display="[",
@@ -123,6 +128,9 @@ class ReportsScreen(WithApp, Screen[None]):
         self.rep: str | None = None  # the rep drilled into (always the rep themself for a rep)
         self._generation = 0  # a load for an older period or rep is dropped
         self._shown: Shown | None = None
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < SHORT_TERMINAL, "-short")
 
     def compose(self) -> ComposeResult:
         yield Header()

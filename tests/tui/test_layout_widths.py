@@ -165,3 +165,42 @@ async def test_the_lead_list_never_cuts_a_lead_number_or_phone(db, make_app, see
 
 def test_lead_numbers_of_four_digit_sequences_fit():
     assert len("LEAD-20261206-3076") <= LEAD_NUMBER_WIDTH
+
+
+def _inside(widget, container) -> bool:
+    region = widget.region
+    return region.height > 0 and container.region.contains_region(region)
+
+
+async def test_the_call_modal_keeps_what_will_happen_in_view_at_80x24(make_app):
+    """Issue 24 finding 7: at 80x24 the `→ when` and `Rules:` lines were below the modal's
+    edge, the lines that say what saving will do."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "n")  # no answer: the rules propose a retry
+        await settle(pilot)
+        modal = app.screen
+        box = modal.query_one("Vertical")
+        when, effects = modal.query_one(".when-hint"), modal.query_one("#rule-effects")
+        assert str(when.render()).startswith("→"), when.render()
+        assert str(effects.render()).startswith("Rules:")
+        assert _inside(when, box) and _inside(effects, box)
+        assert box.region.bottom <= 24 - 1  # above the footer
+        assert _inside(modal.query_one("#followup"), box)
+
+
+async def test_the_reports_chart_stays_readable_at_80x24(db, make_app, seeded):
+    from tests.tui.test_reports_screen import seed_activity
+
+    seed_activity(db, seeded)
+    app = make_app("maria")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        chart = app.screen.query_one("#calls-chart")
+        assert chart.region.height >= 7, chart.region
+        report = app.screen.query_one("#report")
+        assert {"Rep", "Calls", "Missed", "Won", "Value"} <= set(report.shown_columns())
+        assert report.virtual_size.width <= report.scrollable_content_region.width
