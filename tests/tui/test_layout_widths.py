@@ -204,3 +204,49 @@ async def test_the_reports_chart_stays_readable_at_80x24(db, make_app, seeded):
         report = app.screen.query_one("#report")
         assert {"Rep", "Calls", "Missed", "Won", "Value"} <= set(report.shown_columns())
         assert report.virtual_size.width <= report.scrollable_content_region.width
+
+
+async def test_the_footer_starts_with_the_keys_that_explain_the_rest(make_app):
+    """Issue 24: at 120 columns `?`, `/` and `i` were cut off the footer's end."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app("maria")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        keys = list(app.screen.query(FooterKey))
+        assert [key.description for key in keys[:3]] == ["Keys", "Search", "Inbox"]
+        assert all(key.region.right <= 120 and key.region.width > 0 for key in keys[:3])
+
+
+def _help_actions(app) -> set[str]:
+    table = app.screen.query_one("DataTable")
+    return {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
+
+
+@pytest.mark.parametrize(
+    ("who", "has", "has_not"),
+    [
+        ("ana", {"Log call", "Search", "Keys"}, {"Commissions", "Settings", "Assign", "Rules"}),
+        ("maria", {"Log call", "Commissions", "Assign", "Rep filter"}, {"Settings", "Rules"}),
+    ],
+)
+async def test_help_lists_only_what_the_role_can_do(make_app, who, has, has_not):
+    app = make_app(who)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("f1")
+        await settle(pilot)
+        actions = _help_actions(app)
+        assert has <= actions
+        assert not actions & has_not
+        assert not {"Cursor up", "Cursor down", "Page up", "Page down", ""} & actions  # Textual's
+
+
+async def test_a_toast_lasts_a_few_seconds_at_most(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.notify("a long story", timeout=90)
+        app.notify("the default")
+        await pilot.pause()
+        assert all(n.timeout <= 8 for n in app._notifications)
