@@ -47,9 +47,9 @@ FIRST_COLUMNS = (
     fit("Phone", PHONE_WIDTH),
 )
 LAST_COLUMNS = (
-    Col("Email", 18, drop=3, floor=10), Col("Channel", 9, drop=5), Col("Status", 12, floor=8),
-    fit("Owner", REP_WIDTH, drop=2), fit("Repeat of", LEAD_NUMBER_WIDTH, drop=4),
-    Col("Created", 16, drop=6),
+    Col("Email", 18, drop=3, floor=10), Col("Channel", 9, drop=4), Col("Status", 12, floor=8),
+    fit("Owner", REP_WIDTH, drop=2), fit("Repeat of", LEAD_NUMBER_WIDTH, drop=6),
+    Col("Created", 16, drop=5, floor=9),
 )  # fmt: skip
 
 

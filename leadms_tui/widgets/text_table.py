@@ -69,7 +69,8 @@ class _PolicyColumn(Column):
 
 def plan_widths(columns: Sequence[Col], room: int, padding: int = 2) -> list[int | None]:
     """The width of each column in `room` terminal cells (None: dropped). Full widths when they
-    fit; else the squeezable columns give way down to their floors, and while that is not
+    fit; else the squeezable columns give way down to their floors (the least needed, by drop
+    rank, first), and while that is not
     enough the column with the highest drop rank goes. Fit columns keep their width: when even
     they do not fit, the table scrolls sideways rather than cut them."""
     shown = [True] * len(columns)
@@ -88,11 +89,19 @@ def plan_widths(columns: Sequence[Col], room: int, padding: int = 2) -> list[int
         if not droppable:
             break
         shown[max(droppable, key=lambda i: (columns[i].drop, i))] = False
-    if excess > 0 and slack:
-        total = sum(slack.values()) or 1
-        give = {i: min(s, -(-excess * s // total)) for i, s in slack.items()}  # rounded up
-        for i, amount in give.items():
-            widths[i] -= amount
+    # the least needed columns (highest drop rank) give way first, a rank's columns together
+    for rank in sorted({columns[i].drop for i in slack}, reverse=True):
+        if excess <= 0:
+            break
+        group = {i: s for i, s in slack.items() if columns[i].drop == rank and s}
+        total = sum(group.values())
+        if not total:
+            continue
+        share = min(excess, total)
+        for i, s in group.items():
+            give = min(s, -(-share * s // total))  # rounded up: the room is never exceeded
+            widths[i] -= give
+            excess -= give
     return [w if on else None for w, on in zip(widths, shown, strict=True)]
 
 

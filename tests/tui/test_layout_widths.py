@@ -250,3 +250,23 @@ async def test_a_toast_lasts_a_few_seconds_at_most(make_app):
         app.notify("the default")
         await pilot.pause()
         assert all(n.timeout <= 8 for n in app._notifications)
+
+
+async def test_a_hint_wraps_instead_of_ending_mid_word(make_app):
+    """Issue 24: `… press h again to recor` at 80 columns."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#new-leads").focus()
+        for keys in (["m"], ["ctrl+s"], ["right_square_bracket"]):
+            await pilot.press(*keys)
+            await settle(pilot)
+        app.screen.query_one("#meetings").focus()
+        for keys in (["o"], ["h"]):
+            await pilot.press(*keys)
+            await settle(pilot)
+        status = app.screen.query_one("#outcome-status")
+        assert "press h again to record it as held" in str(status.render())
+        box = status.parent
+        assert status.region.height >= 2  # wrapped onto a second line
+        assert box.region.contains_region(status.region)
