@@ -270,3 +270,27 @@ async def test_a_hint_wraps_instead_of_ending_mid_word(make_app):
         box = status.parent
         assert status.region.height >= 2  # wrapped onto a second line
         assert box.region.contains_region(status.region)
+
+
+async def test_edit_fields_keep_their_names_and_ticks_show_by_mark(db, make_app, seeded):
+    """Issue 24: filled fields lost their labels (placeholders); multi-choice was colour only."""
+    from leadms_tui.domain.models import FieldEntity, FieldKind
+    from leadms_tui.screens.lead_detail import LeadDetailScreen
+    from tests.tui.test_field_flows import define, set_values
+
+    times = ("times", FieldKind.MULTI_CHOICE, "Preferred times", ["Mornings", "Evenings"], False)
+    define(db, FieldEntity.LEAD, [times])
+    set_values(db, FieldEntity.LEAD, seeded["due"].lead_id, {"times": "Evenings"})
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        app.push_screen(LeadDetailScreen(seeded["due"].lead_id))
+        await settle(pilot)
+        await pilot.press("e")
+        await settle(pilot)
+        name = app.screen.query_one("#name")
+        assert name.value == "Dora Due" and name.border_title == "Name"
+        assert app.screen.query_one("#phone").border_title == "Phone"
+        ticks = app.screen.query_one("#field-times")
+        lines = ["".join(s.text for s in ticks.render_line(y)) for y in range(2)]
+        assert lines[0].split() == ["☐", "Mornings"] and lines[1].split() == ["☑", "Evenings"]
