@@ -34,10 +34,23 @@ LIVE_WAIT_SECONDS = 0.5  # how long the listener blocks: also how long quitting 
 # writes a second cost an idle TUI at most 1/window reloads.
 LIVE_BATCH_SECONDS = 0.5
 GC_THRESHOLDS = collector.THRESHOLDS  # see LeadMSApp._tune_collector
+LONGEST_TOAST_SECONDS = (
+    8.0  # a toast covers the lists' right side: it goes soon (the inbox keeps it)
+)
+# Hints, notes and status lines take the width they have and wrap there: as `width: auto`
+# labels they ran past a modal's edge and ended mid-word.
+WRAPPED_LINES = """
+.hint, .form-note, .when-hint, .field-error, .field-help, #assign-about, #assign-status,
+#call-status, #convert-status, #date-error, #edit-status, #followup-status, #form-error,
+#meeting-status, #new-status, #outcome-status, #login-error, #first-run-error, #rule-error,
+#rule-effects, #range-error, #step-error, #onboarding-error, #path-error, #template-name-error,
+#fields-status, #plan-hint, #split-hint, #dial-hint, #field-filter-error { width: 1fr; }
+"""
 
 
 class LeadMSApp(ReportsFailures, App[None]):
     TITLE = "Lead MS"
+    CSS = WRAPPED_LINES
     BINDINGS = [
         Binding("question_mark", "help", "Keys", id="app.help"),
         # f1 too: `?` typed into a field is a character, f1 never is
@@ -149,7 +162,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         else:
             self.push_screen(DayViewScreen())
         if self._welcome:
-            self.notify(self._welcome, title="Welcome", timeout=15)
+            self.notify(self._welcome, title="Welcome", timeout=LONGEST_TOAST_SECONDS)
         self.call_after_refresh(gc.freeze)
         self._check_notifications()
         self._listen()  # live updates; the intervals stay as a safety net
@@ -232,7 +245,20 @@ class LeadMSApp(ReportsFailures, App[None]):
         with self.database.reading() as session:
             recent.forget(session)
             settings = load_settings(session)
-        self.call_from_thread(setattr, self, "settings", settings)
+        self.call_from_thread(self.use_settings, settings)
+
+    def use_settings(self, settings: TeamSettings) -> None:
+        """New team settings reach every open screen at once, modals and the screens under
+        them too: each redraws its times (a timezone change) and amounts."""
+        changed = settings != self.settings
+        self.settings = settings
+        if not changed:
+            return
+        from leadms_tui.screens.base import WithApp
+
+        for screen in self.screen_stack:
+            if isinstance(screen, WithApp) and screen.is_mounted:
+                screen.settings_changed()
 
     @work(
         thread=True,
@@ -319,12 +345,14 @@ class LeadMSApp(ReportsFailures, App[None]):
         markup: bool = True,
     ) -> None:
         """Every toast of the app: its text is data (a lead's name, an error about it), never
-        markup, and no control character reaches the terminal."""
+        markup, and no control character reaches the terminal. At most a few seconds long:
+        the toast covers the lists (notifications stay in the inbox, `i`)."""
+        wanted = self.NOTIFICATION_TIMEOUT if timeout is None else timeout
         super().notify(
             visible(message, lines=True),
             title=visible(title),
             severity=severity,
-            timeout=timeout,
+            timeout=min(wanted, LONGEST_TOAST_SECONDS),
             markup=False,
         )
 

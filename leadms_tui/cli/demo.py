@@ -36,7 +36,8 @@ def demo(
         user = get_user(session, as_user)
     welcome = (
         f"Demo database, signed in as {user.display_name} ({user.role.value}). "
-        "Run `leadms demo --as maria` for the manager's view or `--as admin` for the admin; "
+        "Run `bin/demo --as maria` for the manager's view or `bin/demo --as admin` for the "
+        "admin (the CLI: `.venv/bin/leadms --help`); "
         "every demo password is 'demo'. Press ? for the keys."
     )
     code = run_tui(database, signed_in=user, welcome=welcome)

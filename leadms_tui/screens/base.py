@@ -35,6 +35,11 @@ class WithApp(ReportsFailures):
     def reload(self) -> None:
         """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
 
+    def settings_changed(self) -> None:
+        """The team settings changed (here or in another terminal) and `leadms.settings` holds
+        the new ones: redraw what depends on them (times in the team's timezone, money)."""
+        self.reload()
+
     def show_latest(self, show: Callable[..., None], *args: Any) -> None:
         """From a loading worker: `show(*args)` on the UI thread, unless a newer load of the
         same exclusive group started meanwhile (its data is newer; this one would hide it)."""

@@ -43,6 +43,9 @@ OUTCOME_KEYS = {
 }
 
 
+SHORT_TERMINAL = 34  # rows below which the modal packs its fields into one line each
+
+
 class CallModal(WithApp, ModalScreen[CallLogged | None]):
     HELP_NAME = "Log a call"
     DEFAULT_CSS = """
@@ -55,6 +58,11 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     CallModal #phone { width: auto; color: $text-accent; }
     CallModal .hint { color: $text-muted; }
     CallModal #call-status { width: 100%; height: auto; color: $error; }
+    /* a short terminal (80x24): one-line fields, the phone in the dial hint, so the lines
+       that say what will happen (→ when, Rules:) stay in view */
+    CallModal.-short OptionList { border: none; margin-bottom: 0; }
+    CallModal.-short Input { border: none; height: 1; padding: 0 1; background: $boost; }
+    CallModal.-short Input:focus { background: $accent 30%; }
     """
     BINDINGS = [
         *(
@@ -112,6 +120,14 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             yield Label("", id="call-status", markup=False)
         yield KeyFooter()
 
+    def on_resize(self) -> None:
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        short = self.size.height < SHORT_TERMINAL
+        self.set_class(short, "-short")
+        self.query_one("#phone", Digits).display = bool(self.phone) and not short
+
     def on_mount(self) -> None:
         outcomes = self.query_one("#outcomes", OptionList)
         outcomes.focus()
@@ -133,9 +149,9 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.phone = e164
         shown = formatting.phone(e164) if e164 else ""
         self.query_one("#phone", Digits).update(shown)
-        self.query_one("#phone", Digits).display = bool(shown)
+        self._fit_height()
         hint = (
-            "d dials"
+            f"d dials {shown}"
             if e164
             else (
                 f"no number to dial{f' ({raw})' if raw else ''}: t logs a chat contact, "

@@ -28,7 +28,7 @@ from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
 from leadms_tui.widgets.field_view import FieldsPanel, LoadedFields, load_fields
 from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import LEAD_NUMBER_WIDTH, TextTable
 
 OPEN_STATES = (TaskState.OPEN, TaskState.MISSED)
 STATE_STYLE = {
@@ -38,11 +38,11 @@ STATE_STYLE = {
     TaskState.CANCELLED: "dim strike",
 }
 SALE_COLUMNS = (
-    ("Sold", 10), ("Lead", 17), ("Product", 10), ("Value", 14), ("Plan", 10), ("Commission", 12),
-    ("Shares", 44),
+    ("Sold", 10), ("Lead", LEAD_NUMBER_WIDTH), ("Product", 10), ("Value", 14), ("Plan", 10),
+    ("Commission", 12), ("Shares", 44),
 )  # fmt: skip
 TASK_COLUMNS = (("Due", 17), ("Task", 22), ("Owner", 9), ("State", 9), ("Finished", 16))
-LEAD_COLUMNS = (("Lead", 17), ("Status", 12), ("Created", 16))
+LEAD_COLUMNS = (("Lead", LEAD_NUMBER_WIDTH), ("Status", 12), ("Created", 16))
 
 
 class ClientLoaded(Message):

@@ -13,14 +13,14 @@ from leadms_tui.domain.repositories.sales import ClientRow, list_clients
 from leadms_tui.domain.sales.money import format_money
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import PHONE_WIDTH, TextTable
 
 LIMIT = 200  # clients shown at most: the newest matches; typing narrows them
 TYPING_PAUSE = 0.05  # seconds of quiet before a search runs, as in the lead list
 
 COLUMNS = (
-    ("Client", 10), ("Name", 20), ("Phone", 15), ("Status", 10), ("Owner", 9), ("Sales", 5),
-    ("Value", 16), ("Open tasks", 10),
+    ("Client", 10), ("Name", 20), ("Phone", PHONE_WIDTH), ("Status", 10), ("Owner", 9),
+    ("Sales", 5), ("Value", 16), ("Open tasks", 10),
 )  # fmt: skip
 
 

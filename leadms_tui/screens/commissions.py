@@ -25,12 +25,12 @@ from leadms_tui.domain.sales.commission import (
 from leadms_tui.domain.sales.money import round_money
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import LEAD_NUMBER_WIDTH, TextTable
 
 # Fixed widths: what payroll needs (who, when, what is owed, its state) fits 80 columns
 COLUMNS = (
     ("Rep", 10), ("Sold on", 7), ("Client", 9), ("Amount", 10), ("State", 8), ("Share", 5),
-    ("Value", 12), ("Lead", 17), ("Product", 12),
+    ("Value", 12), ("Lead", LEAD_NUMBER_WIDTH), ("Product", 12),
 )  # fmt: skip
 TOTAL_COLUMNS = (("Rep", 10), ("Shares", 6), ("Pending", 10), ("Approved", 10), ("Paid", 10),
                  ("Total", 12))  # fmt: skip

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Header, Label, Select
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
+from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Role, TaskState
 from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
 from leadms_tui.domain.repositories.sales import TaskRow
@@ -18,36 +19,58 @@ from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.screens.client_detail import ClientDetailScreen, task_due
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import (
+    DUE_WIDTH,
+    LEAD_NUMBER_WIDTH,
+    PHONE_WIDTH,
+    REP_WIDTH,
+    Col,
+    TextTable,
+    fit,
+)
 
 REFRESH_SECONDS = 30
-# Columns with fixed widths: the layout never depends on when rows arrive, the first four
-# columns fit 80 terminal columns, and every column (the rep's too) fits 120.
+LEAD, PHONE = fit("Lead", LEAD_NUMBER_WIDTH), fit("Phone", PHONE_WIDTH)
+# Fixed widths (the layout never depends on when rows arrive) and what gives way on a narrow
+# terminal (see `Col`): lead numbers, phones and reps are never cut; at 80 columns the notes
+# and counts go first. A rep's own day drops the Rep column first: every row is theirs.
 SECTIONS = {
     "followups": (
         "Follow-ups due",
-        (("Due", 16), ("Lead", 17), ("Name", 18), ("Phone", 15), ("Reason", 18), ("Tries", 5),
-         ("Rep", 9)),
+        (Col("Due", DUE_WIDTH, floor=9), LEAD, Col("Name", 18, floor=10), PHONE,
+         Col("Reason", 18, drop=2), Col("Tries", 5, drop=3), fit("Rep", REP_WIDTH)),
     ),
     "onboarding": (
         "Onboarding",
-        (("Due", 17), ("Client", 10), ("Name", 18), ("Task", 22), ("Owner", 9)),
+        (Col("Due", 17, floor=9), fit("Client", 10), Col("Name", 18, floor=10),
+         Col("Task", 22, floor=10), fit("Owner", REP_WIDTH)),
     ),
     "new-leads": (
         "New leads, not yet contacted",
-        (("Waiting", 8), ("Lead", 17), ("Name", 20), ("Phone", 15), ("Channel", 10),
-         ("Repeat", 6), ("Rep", 10)),
+        (Col("Waiting", 8), LEAD, Col("Name", 20, floor=10), PHONE, Col("Channel", 10, drop=3),
+         Col("Repeat", 6, drop=2), fit("Rep", REP_WIDTH)),
     ),
     "meetings": (
         "Meetings and demos",
-        (("Time", 5), ("Lead", 17), ("Name", 20), ("Kind", 8), ("Length", 7), ("Where", 20),
-         ("Rep", 10)),
+        (fit("Time", 5), LEAD, Col("Name", 20, floor=10), Col("Kind", 8, drop=2),
+         Col("Length", 7, drop=3), Col("Where", 20, floor=8), fit("Rep", REP_WIDTH)),
     ),
     "calls": (
         "Calls logged",
-        (("Time", 5), ("Lead", 17), ("Name", 20), ("Outcome", 18), ("Note", 24), ("By", 10)),
+        (fit("Time", 5), LEAD, Col("Name", 20, floor=10), Col("Outcome", 18, floor=10),
+         Col("Note", 24, drop=2), fit("By", REP_WIDTH)),
     ),
 }  # fmt: skip
+REP_COLUMNS = {"Rep", "Owner", "By"}
+
+
+def for_role(columns: tuple[Col, ...], role: Role) -> tuple[Col, ...]:
+    """A rep sees only their own rows: the rep column is the first to leave a narrow terminal."""
+    if role != Role.REP:
+        return columns
+    return tuple(Col(c.label, c.width, drop=9) if c.label in REP_COLUMNS else c for c in columns)
+
+
 SHOWN_ONLY_WITH_ROWS = {"onboarding"}  # a section most days don't have: no empty box for it
 ALL_REPS = -1
 
@@ -85,6 +108,7 @@ class DayViewScreen(LeadScreen):
     def __init__(self) -> None:
         super().__init__()
         self.day: date | None = None
+        self._today_shown: date | None = None  # "today" as of the last load, in its timezone
         self.owner_filter: int | None = None
         self._lead_of_row: dict[str, dict[str, tuple[int, str] | None]] = {
             key: {} for key in SECTIONS
@@ -106,8 +130,8 @@ class DayViewScreen(LeadScreen):
                 table = TextTable(id=key, cursor_type="row", zebra_stripes=True)
                 table.border_title = title
                 table.display = key not in SHOWN_ONLY_WITH_ROWS
-                for label, width in columns:
-                    table.add_column(label, width=width)
+                role = self.leadms.user.role if self.leadms.user else Role.REP
+                table.set_columns(for_role(columns, role))
                 yield table
         yield KeyFooter()
 
@@ -130,6 +154,18 @@ class DayViewScreen(LeadScreen):
     def reload(self) -> None:
         if self.day is not None:
             self._load(self.day, self.owner_filter)
+
+    def data_changed(self, changes: frozenset[str]) -> None:
+        super().data_changed(changes)
+        user = self.leadms.user
+        if touches(changes, {"users"}) and user is not None and user.role != Role.REP:
+            self._load_reps()  # a rep added (or retired) in another terminal: `u` lists them
+
+    def settings_changed(self) -> None:
+        """A new timezone can make it another day: "today" follows it."""
+        if self.day is not None and self.day == self._today_shown:
+            self.day = self._today()
+        super().settings_changed()
 
     @work(
         thread=True,
@@ -154,13 +190,19 @@ class DayViewScreen(LeadScreen):
     def _show_reps(self, reps: list[UserInfo]) -> None:
         select = self.query_one("#rep-filter", Select)
         reps_shown = [(formatting.shown(r.display_name), r.id) for r in reps]
-        select.set_options([("All reps", ALL_REPS), *reps_shown])
-        select.value = ALL_REPS
+        chosen = self.owner_filter if any(r.id == self.owner_filter for r in reps) else ALL_REPS
+        with self.prevent(Select.Changed):  # the same choice, with the new list: no reload
+            select.set_options([("All reps", ALL_REPS), *reps_shown])
+            select.value = chosen
+        if chosen == ALL_REPS and self.owner_filter is not None:
+            self.owner_filter = None  # the rep chosen was retired meanwhile
+            self.reload()
 
     def _show(self, view: DayView) -> None:
         tz = self.leadms.settings.timezone
         now = clock.now()
         today = self._today()
+        self._today_shown = today
         offset = (view.day - today).days
         label = "today" if not offset else f"{offset:+d} day{'' if abs(offset) == 1 else 's'}"
         self.query_one("#day-title", Label).update(f"{view.day:%A %d %B %Y} ({label})")

@@ -20,6 +20,12 @@ from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 
 
+def titled(widget: Input | Select, title: str = "") -> Input | Select:
+    """A field whose name stays on its border once it is filled (a placeholder goes)."""
+    widget.border_title = title or (widget.placeholder if isinstance(widget, Input) else "")
+    return widget
+
+
 class EditLeadModal(WithApp, ModalScreen[bool]):
     HELP_NAME = "Edit lead"
     DEFAULT_CSS = """
@@ -53,21 +59,27 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
         with FormScroll():
             yield Label(f"[b]Edit {lead.number}[/b] (ctrl+s or enter saves)")
             yield Label("", id="edit-status", markup=False)  # errors under the title
-            yield Input(lead.name, placeholder="Name", id="name", select_on_focus=False)
-            yield Input(lead.phone_raw or "", placeholder="Phone", id="phone")
-            yield Input(lead.email or "", placeholder="Email", id="email")
-            yield Select(
-                [
-                    (s.value.replace("_", " "), s.value)
-                    for s in LeadStatus
-                    if s != LeadStatus.WON or lead.status == LeadStatus.WON  # won: by converting
-                ],
-                value=str(lead.status),
-                allow_blank=False,
-                id="status",
+            yield titled(Input(lead.name, placeholder="Name", id="name", select_on_focus=False))
+            yield titled(Input(lead.phone_raw or "", placeholder="Phone", id="phone"))
+            yield titled(Input(lead.email or "", placeholder="Email", id="email"))
+            yield titled(
+                Select(
+                    [
+                        (s.value.replace("_", " "), s.value)
+                        for s in LeadStatus
+                        if s != LeadStatus.WON
+                        or lead.status == LeadStatus.WON  # won: by converting
+                    ],
+                    value=str(lead.status),
+                    allow_blank=False,
+                    id="status",
+                ),
+                "Status",
             )
-            yield Input(
-                lead.lost_reason or "", placeholder="Lost reason (when lost)", id="lost-reason"
+            yield titled(
+                Input(
+                    lead.lost_reason or "", placeholder="Lost reason (when lost)", id="lost-reason"
+                )
             )
             if self.fields:
                 yield FieldForm(

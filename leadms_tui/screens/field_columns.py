@@ -8,6 +8,7 @@ from textual.widgets import Label, SelectionList
 
 from leadms_tui import formatting
 from leadms_tui.domain.fields.definitions import FieldSpec
+from leadms_tui.widgets.field_form import TickList
 from leadms_tui.widgets.key_footer import KeyFooter
 
 
@@ -32,7 +33,7 @@ class FieldColumnsModal(ModalScreen[list[str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("[b]Lead fields as columns[/b] (space ticks, enter applies)")
-            yield SelectionList[str](
+            yield TickList(
                 *((formatting.shown(f.label), f.key, f.key in self._chosen) for f in self._fields)
             )
         yield KeyFooter()

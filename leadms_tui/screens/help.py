@@ -1,4 +1,5 @@
-"""`?` or `f1`: every key of the screen underneath, with what it does."""
+"""`?` or `f1`: every key of the screen underneath that the signed-in person can use, with what
+it does (Lead MS's own keys: a table's generic ones, such as Textual's page keys, are left out)."""
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -7,7 +8,32 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from leadms_tui.domain.models import Role
 from leadms_tui.widgets.text_table import TextTable
+
+STAFF = frozenset({Role.MANAGER, Role.ADMIN})
+# Keys (by binding id) that only some roles can use; the others get a "only ... may" toast, so
+# their help leaves them out.
+ROLE_ONLY: dict[str, frozenset[Role]] = {
+    "app.commissions": STAFF,
+    "app.onboarding-templates": frozenset({Role.ADMIN}),
+    "app.settings": frozenset({Role.ADMIN}),
+    "lead.assign": STAFF,
+    "day.rep": STAFF,
+    "day.rules": frozenset({Role.ADMIN}),
+    "rules.toggle": frozenset({Role.ADMIN}),
+    "rules.add": frozenset({Role.ADMIN}),
+    "rules.edit": frozenset({Role.ADMIN}),
+    "rules.open": frozenset({Role.ADMIN}),
+}
+
+
+def usable_by(binding_id: str | None, role: Role | None) -> bool:
+    """Whether a key of Lead MS (it has an id) is one `role` can use."""
+    if binding_id is None:
+        return False  # a widget's generic key (Textual's own), not Lead MS's
+    allowed = ROLE_ONLY.get(binding_id)
+    return allowed is None or role in allowed
 
 
 class HelpScreen(ModalScreen[None]):
@@ -35,19 +61,16 @@ class HelpScreen(ModalScreen[None]):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Key", "Action")
+        user = getattr(self.app, "user", None)
+        role = user.role if user is not None else None
         seen = set()
-        ours, widgets = [], []  # Lead MS keys (they all have an id) before a list's own keys
         for key, active in self._for_screen.active_bindings.items():
             binding = active.binding
             if not binding.description or (binding.action, binding.description) in seen:
                 continue
+            if not usable_by(binding.id, role):
+                continue
             seen.add((binding.action, binding.description))
             shown = binding.key_display or self.app.get_key_display(binding)
-            (ours if binding.id else widgets).append((shown or key, binding.description))
-        for row in ours:
-            table.add_row(*row)
-        if widgets:
-            table.add_row("", "")
-            for row in widgets:
-                table.add_row(*row)
+            table.add_row(shown or key, binding.description)
         table.focus()  # arrows and page keys scroll at once, at any terminal size

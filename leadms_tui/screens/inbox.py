@@ -12,7 +12,7 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.work.notifications import NotificationItem, inbox, mark_read
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import LEAD_NUMBER_WIDTH, TextTable
 
 
 class InboxScreen(WithApp, ModalScreen[None]):
@@ -41,7 +41,7 @@ class InboxScreen(WithApp, ModalScreen[None]):
             table = TextTable(id="inbox", cursor_type="row", zebra_stripes=True)
             table.add_column("", width=1)
             table.add_column("When", width=16)
-            table.add_column("Lead", width=17)
+            table.add_column("Lead", width=LEAD_NUMBER_WIDTH)
             table.add_column("Message")
             yield table
         yield KeyFooter()

@@ -23,7 +23,14 @@ from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import (
+    LEAD_NUMBER_WIDTH,
+    PHONE_WIDTH,
+    REP_WIDTH,
+    Col,
+    TextTable,
+    fit,
+)
 
 PAGE_SIZE = 100
 LOAD_MORE_WITHIN = 10  # rows from the bottom at which the next page is fetched
@@ -33,9 +40,17 @@ FIELD_COLUMN_WIDTH = 14
 FieldTexts = dict[int, dict[str, str]]  # lead id → field key → the value as it reads
 
 
-COLUMNS = (
-    ("Lead", 17), ("Name", 18), ("Phone", 15), ("Email", 18), ("Channel", 9), ("Status", 12),
-    ("Owner", 9), ("Repeat of", 17), ("Created", 16),
+# Fixed widths, never measured from whatever rows came first; what a narrow terminal drops
+# first (see `Col`). Field columns (ctrl+o) come in after the phone, where they are seen.
+FIRST_COLUMNS = (
+    fit("Lead", LEAD_NUMBER_WIDTH),
+    Col("Name", 18, floor=10),
+    fit("Phone", PHONE_WIDTH),
+)
+LAST_COLUMNS = (
+    Col("Email", 18, drop=3, floor=10), Col("Channel", 9, drop=4), Col("Status", 12, floor=8),
+    fit("Owner", REP_WIDTH, drop=2), fit("Repeat of", LEAD_NUMBER_WIDTH, drop=6),
+    Col("Created", 16, drop=5, floor=9),
 )  # fmt: skip
 
 
@@ -112,13 +127,9 @@ class LeadListScreen(LeadScreen):
         self._load_fields()
 
     def _add_columns(self) -> None:
-        table = self.query_one("#results", DataTable)
-        table.clear(columns=True)
-        for label, width in COLUMNS:  # fixed: never measured from whatever rows came first
-            table.add_column(label, width=width)
         labels = {f.key: f.label for f in self._lead_fields}
-        for key in self._columns:
-            table.add_column(labels[key], width=FIELD_COLUMN_WIDTH, key=f"field:{key}")
+        fields = tuple(Col(labels[key], FIELD_COLUMN_WIDTH, floor=8) for key in self._columns)
+        self.query_one("#results", TextTable).set_columns(FIRST_COLUMNS + fields + LAST_COLUMNS)
 
     # --- searching -----------------------------------------------------------
 
@@ -257,13 +268,13 @@ class LeadListScreen(LeadScreen):
                 row.number,
                 row.name,
                 formatting.phone(row.phone),
+                *(texts.get(row.id, {}).get(column, "") for column in self._columns),
                 row.email or "",
                 row.channel,
                 row.status.replace("_", " "),
                 row.owner or "—",
                 Text(row.repeat_of or "", style="yellow"),
                 formatting.when(row.created_at, tz, today),
-                *(texts.get(row.id, {}).get(column, "") for column in self._columns),
             )
             lines.append((key, cells))
         if append:

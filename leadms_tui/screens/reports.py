@@ -34,15 +34,19 @@ from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import list_users
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
-from leadms_tui.widgets.text_table import TextTable
+from leadms_tui.widgets.text_table import REP_WIDTH, TextTable, fit
 
 # Fixed widths: the rep and the first measures fit 80 columns (the rep column stays put
 # while the rest scrolls), every column fits 120
+# At 80 columns the detail columns with a drop rank leave (highest first); the rep, the
+# counts that say how the rep did and the value stay.
 COLUMNS = (
-    ("Rep", 9), ("Recv", 4), ("1st resp", 8), ("In tgt", 6), ("Calls", 5), ("Conn", 4),
-    ("F/u due", 7), ("Missed", 6), ("Miss%", 5), ("vs prev", 7), ("Held", 4), ("Won", 4),
-    ("Conv", 4), ("Value", 10),
+    fit("Rep", REP_WIDTH), fit("Recv", 4), fit("1st resp", 8), fit("In tgt", 6, drop=2),
+    fit("Calls", 5), fit("Conn", 4, drop=3), fit("F/u due", 7, drop=1), fit("Missed", 6),
+    fit("Miss%", 5), fit("vs prev", 7, drop=4), fit("Held", 4, drop=5), fit("Won", 4),
+    fit("Conv", 4, drop=6), fit("Value", 10),
 )  # fmt: skip
+SHORT_TERMINAL = 34  # rows below which the table gives rows to the chart
 TEAM_KEY = "team"  # the TEAM row's key: no username can clash with it (rep rows are "rep:…")
 WEEKS = 12  # the missed-commitment chart: the last twelve weeks up to the period's end
 LONGEST_RANGE = 366  # days a custom range may span
@@ -87,6 +91,10 @@ class ReportsScreen(WithApp, Screen[None]):
     ReportsScreen #charts > ContentSwitcher { height: 1fr; }
     ReportsScreen TabPane { height: 1fr; padding: 0; }
     ReportsScreen #calls-legend { height: auto; padding: 0 1; }
+    /* a short terminal (80x24): the table scrolls within fewer rows so the chart keeps
+       enough rows to read */
+    ReportsScreen.-short #report { max-height: 7; }
+    ReportsScreen.-short #charts { min-height: 13; }
     """
     BINDINGS = [
         Binding("left_square_bracket", "shift_period(-1)", "Prev period", key_display="[",
@@ -123,12 +131,14 @@ class ReportsScreen(WithApp, Screen[None]):
         self._generation = 0  # a load for an older period or rep is dropped
         self._shown: Shown | None = None
 
+    def on_resize(self) -> None:
+        self.set_class(self.size.height < SHORT_TERMINAL, "-short")
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label("", id="period-title", markup=False)
         table = TextTable(id="report", cursor_type="row", zebra_stripes=True, fixed_columns=1)
-        for label, width in COLUMNS:
-            table.add_column(label, width=width)
+        table.set_columns(COLUMNS)
         yield table
         with TabbedContent(id="charts"):
             with TabPane("1 Calls per day", id="calls-tab"):

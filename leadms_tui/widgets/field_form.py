@@ -10,11 +10,14 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
+from rich.segment import Segment
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical, VerticalScroll
+from textual.strip import Strip
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, SelectionList, TextArea
+from textual.widgets.option_list import OptionDoesNotExist
 
 from leadms_tui import formatting
 from leadms_tui.domain.fields.definitions import FieldSpec
@@ -35,6 +38,23 @@ class FormScroll(VerticalScroll, can_focus=False):
     FormScroll { overflow-y: hidden; }
     FormScroll.-fields { overflow-y: auto; }
     """
+
+
+class TickList(SelectionList[str]):
+    """A SelectionList whose boxes say on or off by a mark (☑ or ☐), not by colour alone."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            selection = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        segments = list(strip)
+        if len(segments) < 4:
+            return strip
+        mark = "☑" if selection.value in self.selected else "☐"
+        # the three cells of Textual's coloured button become one marked box
+        return Strip([Segment(f" {mark} ", segments[1].style), *segments[3:]])
 
 
 def hint(kind: FieldKind, currency: str, number_format: str = DEFAULT_FORMAT) -> str:
@@ -124,9 +144,7 @@ class FieldForm(Vertical):
             return Select([("yes", "yes"), ("no", "no")], value=value, prompt="—", id=key)
         if spec.kind == FieldKind.MULTI_CHOICE:
             chosen = {part.strip() for part in text.split(",")}
-            return SelectionList[str](
-                *((formatting.shown(o), o, o in chosen) for o in spec.options), id=key
-            )
+            return TickList(*((formatting.shown(o), o, o in chosen) for o in spec.options), id=key)
         if spec.kind in FILE_KINDS:
             shown = self._current.get(spec.key)
             name = shown.text if shown is not None and shown.file_id else ""

@@ -9,6 +9,13 @@ from textual.widgets import Footer
 from textual.widgets._footer import FooterKey  # the Footer's own key widget (textual 8)
 
 ShownKeys: TypeAlias = tuple[tuple[str, str, bool, str], ...]
+# First in every footer: the keys that explain or reach the rest. A footer wider than the
+# terminal loses its last keys, and these must never be the ones lost.
+FIRST_KEYS = ("app.help", "app.search", "app.inbox")
+
+
+def _footer_rank(binding_id: str | None) -> int:
+    return FIRST_KEYS.index(binding_id) if binding_id in FIRST_KEYS else len(FIRST_KEYS)
 
 
 class KeyFooter(Footer):
@@ -48,7 +55,8 @@ class KeyFooter(Footer):
             if binding.show:
                 first_of_action.setdefault(binding.action, (binding, enabled, tooltip))
         self.styles.grid_size_columns = len(first_of_action)
-        for binding, enabled, tooltip in first_of_action.values():
+        in_order = sorted(first_of_action.values(), key=lambda shown: _footer_rank(shown[0].id))
+        for binding, enabled, tooltip in in_order:
             key = FooterKey(
                 binding.key,
                 self.app.get_key_display(binding),

@@ -242,7 +242,11 @@ async def test_field_filter_and_field_columns_on_the_lead_list(db, make_app, see
         await pilot.press("down", "space", "enter")  # the second field: the budget
         await settle(pilot)
         row = [str(cell) for cell in results.get_row_at(0)]
-        assert row[-1] == "50.00 USD"
+        assert row[3] == "50.00 USD"  # right after the phone: on screen, not after Created
+        columns = results.ordered_columns
+        assert columns[3].label.plain == "Monthly budget"
+        left = sum(column.get_render_width(results) for column in columns[:4])
+        assert left <= results.scrollable_content_region.width
     assert app.lead_list_fields == ["budget"]  # remembered for the session
 
 

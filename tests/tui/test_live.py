@@ -7,10 +7,13 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from leadms_tui.app import LeadMSApp
+from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.leads.edits import change_lead
-from leadms_tui.domain.models import CallOutcome, FollowUp, Lead
+from leadms_tui.domain.models import CallOutcome, FollowUp, Lead, Role
 from leadms_tui.domain.team.assignment import assign_lead
+from leadms_tui.domain.team.settings import set_setting
+from leadms_tui.domain.team.users import add_user
 from leadms_tui.domain.work.calls import log_call
 from leadms_tui.domain.work.followups import change_followup
 from tests.tui.conftest import NOW, settle
@@ -130,3 +133,49 @@ async def test_an_app_reloads_only_what_it_shows(db, make_app, seeded):
         screen.data_changed(frozenset({"rules", "audit_events"}))
         screen.data_changed(frozenset({"calls"}))
         assert loads == [1]
+
+
+async def test_a_timezone_change_redraws_every_open_screen_at_once(db, make_app, seeded):
+    """Issue 24: an admin's new timezone reached a rep only on `r` or after 30 s."""
+    other_terminal = Database(db.url)
+    app = make_app("ana")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            day_view = app.screen
+            followups = day_view.query_one("#followups")
+            assert _cells(followups)[0][0] == "09:00"  # due 09:00 UTC: London in winter
+            await pilot.press("slash")  # the lead list on top of the day view
+            await settle(pilot)
+            results = app.screen.query_one("#results")
+            created = lambda: {row[1]: row[-1] for row in _cells(results)}["Nina New"]  # noqa: E731
+            assert created() == "07:50"
+            other_terminal.write(
+                lambda s: set_setting(s, "timezone", "America/New_York", actor=SYSTEM)
+            )
+            await _until(
+                pilot, lambda: app.settings.timezone == "America/New_York", "the new timezone"
+            )
+            await _until(pilot, lambda: created() == "02:50", "the lead list's times")
+            await _until(pilot, lambda: _cells(followups)[0][0] == "04:00", "the day view's times")
+    finally:
+        other_terminal.dispose()
+
+
+async def test_a_rep_added_in_another_terminal_is_in_the_rep_filter(db, make_app, seeded):
+    other_terminal = Database(db.url)
+    app = make_app("maria")
+    try:
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            rep_filter = app.screen.query_one("#rep-filter")
+            shown = lambda: [str(prompt) for prompt, _ in rep_filter._options]  # noqa: E731
+            assert "Zoe" not in shown()
+            other_terminal.write(
+                lambda s: add_user(
+                    s, "zoe", role=Role.REP, actor=SYSTEM, password="secret", display_name="Zoe"
+                )
+            )
+            await _until(pilot, lambda: "Zoe" in shown(), "the new rep in the `u` filter")
+    finally:
+        other_terminal.dispose()

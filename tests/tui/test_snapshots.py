@@ -316,3 +316,22 @@ def test_first_run(snap_compare, db, monkeypatch, size):
     """An empty database: its first admin and the team's basics (the zone detected from TZ)."""
     monkeypatch.setenv("TZ", "Europe/Lisbon")
     assert snap_compare(LeadMSApp(db), terminal_size=size, run_before=_steps())
+
+
+WIDE_VALUE_SCREENS = {  # issue 24: a Brazilian mobile, a 4-digit day sequence, long reasons
+    "manager_day_view": ("maria", ()),
+    "manager_lead_list": ("maria", (["slash"],)),
+    "rep_day_view_wide_values": ("ana", ()),
+    "manager_help": ("maria", (["f1"],)),
+}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("name", WIDE_VALUE_SCREENS)
+def test_wide_values(snap_compare, db, make_app, seeded, name, size):
+    """Phones, lead numbers and reps whole at 80x24 and 120x40; what gives way, by priority."""
+    from tests.tui.test_layout_widths import _add_wide_leads
+
+    _add_wide_leads(db, seeded)
+    who, steps = WIDE_VALUE_SCREENS[name]
+    assert snap_compare(make_app(who), terminal_size=size, run_before=_steps(*steps))

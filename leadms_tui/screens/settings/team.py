@@ -73,7 +73,7 @@ class TeamTab(WithApp, Vertical):
 
     @on(TeamLoaded)
     def _loaded(self, message: TeamLoaded) -> None:
-        self.leadms.settings = message.settings  # every screen reads the new values
+        self.leadms.use_settings(message.settings)  # every open screen redraws with them
         table = self.query_one("#team", DataTable)
         row_index = table.cursor_row
         self.rows = {key: (key, value, what) for key, value, what in message.rows}
