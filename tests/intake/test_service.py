@@ -876,10 +876,10 @@ def test_serve_runs_with_its_limits(sqlite_url):
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.time() + 20
+        deadline = time.time() + 90  # a loaded machine takes long to start a Python process
         while time.time() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{base}/healthz").status_code == 200:
+                if httpx.get(f"{base}/healthz", timeout=30).status_code == 200:
                     break
             time.sleep(0.1)
         assert httpx.get(f"{base}/healthz").json()["status"] == "ok"

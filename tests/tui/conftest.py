@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from textual.widgets import DataTable, Input
+from textual.worker import WorkerCancelled
 
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain import clock
@@ -99,11 +100,21 @@ def _drawn(screen) -> bool:
     return footers_current and tables_measured
 
 
+async def _workers_done(app) -> None:
+    """Wait for every worker; one cancelled by a newer load (exclusive workers) is no error."""
+    for _ in range(20):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+
+
 async def settle(pilot) -> None:
     """Let messages run and every thread worker finish (pilot.pause alone doesn't wait)."""
     for _ in range(3):
         await pilot.pause()
-        await pilot.app.workers.wait_for_complete()
+        await _workers_done(pilot.app)
     await pilot.pause()
     # The footer rebuilds its keys after the data arrives (actions become enabled), and a
     # DataTable measures its new rows when its queue is idle (under load, after the pause).
