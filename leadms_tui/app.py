@@ -84,7 +84,8 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._delivering = False
         self._opening = False  # the first screen is being chosen: typed keys wait for it
         self._last_toasted = 0  # notifications up to this id were shown as toasts
-        self._last_call: tuple[int, float] | None = None  # (call id, when saved: monotonic)
+        # (call id, its lead's id, when saved: monotonic)
+        self._last_call: tuple[int, int, float] | None = None
         self.lead_list_fields: list[str] = []  # lead fields the lead list shows (ctrl+o)
         self._changes: set[str] = set()  # tables others wrote, not yet shown
         self._changes_timer: Timer | None = None
@@ -326,32 +327,36 @@ class LeadMSApp(ReportsFailures, App[None]):
             return Content(title)
         return Content.assemble(Content(title).stylize("bold"), ("  ·  ", "dim"), sub_title)
 
-    def call_saved(self, call_id: int) -> None:
+    def call_saved(self, call_id: int, lead_id: int) -> None:
         """The call modal saved a call: ctrl+z may take it back for a minute."""
-        self._last_call = (call_id, time.monotonic())
+        self._last_call = (call_id, lead_id, time.monotonic())
         self.refresh_bindings()
         self.set_timer(UNDO_SECONDS + 0.5, self.refresh_bindings)
 
     def _undoable_call(self) -> int | None:
-        if self._last_call is None or time.monotonic() - self._last_call[1] > UNDO_SECONDS:
+        if self._last_call is None or time.monotonic() - self._last_call[2] > UNDO_SECONDS:
             return None
         return self._last_call[0]
 
     def action_undo_call(self) -> None:
         call_id = self._undoable_call()
-        if call_id is not None and self.user is not None:
+        if call_id is not None and self._last_call is not None and self.user is not None:
+            lead_id = self._last_call[1]
             self._last_call = None
-            self._undo_call(call_id)
+            self._undo_call(call_id, lead_id)
 
     @work(thread=True, exit_on_error=False, group="undo-call", description="Undoing the call")
-    def _undo_call(self, call_id: int) -> None:
+    def _undo_call(self, call_id: int, lead_id: int) -> None:
         from leadms_tui.domain.work.calls import undo_call
 
         actor = self.user.actor  # type: ignore[union-attr]
         number = self.database.write(lambda s: undo_call(s, call_id, actor=actor))
         self.call_from_thread(self.notify, f"Call on {number} undone", title="Undone")
-        reload = getattr(self.screen, "reload", None)
-        if reload is not None:
+        # "ctrl+z, then c again": the day view puts the cursor back on the lead
+        follow = getattr(self.screen, "follow_lead", None)
+        if follow is not None:
+            self.call_from_thread(follow, lead_id)
+        elif (reload := getattr(self.screen, "reload", None)) is not None:
             self.call_from_thread(reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

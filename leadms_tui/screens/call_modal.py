@@ -273,7 +273,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             tz = self.leadms.settings.timezone
             next_step = f"; next try {formatting.format_local_datetime(logged.followup_due, tz)}"
         effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
-        self.leadms.call_saved(logged.call_id)
+        self.leadms.call_saved(logged.call_id, self.lead_id)
         self.app.notify(
             f"{logged.lead_number}: call saved, {logged.status.value}{next_step}{effects}"
             " (ctrl+z undoes it for a minute)"
