@@ -1,6 +1,7 @@
 """What every screen shares: the app, live reloads, showing only the newest load; and what
 every screen that shows leads shares: open, call, new lead, j/k, reload on return."""
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -16,8 +17,13 @@ if TYPE_CHECKING:
     from leadms_tui.app import LeadMSApp
 
 
+CONFIRM_SECONDS = 5.0  # how long a destructive key's second press counts as "yes"
+
+
 class WithApp(ReportsFailures):
     """Mixin of every Lead MS screen and modal: the app, typed, as `self.leadms`."""
+
+    _asked: tuple[str, float] | None = None  # (what a destructive key asked, when)
 
     # The tables a screen shows: a write to one of them, by anyone, reloads it (see
     # `LeadMSApp._data_changed`). Screens showing nothing that others change leave it empty.
@@ -26,6 +32,19 @@ class WithApp(ReportsFailures):
     @property
     def leadms(self) -> "LeadMSApp":
         return cast("LeadMSApp", self.app)  # type: ignore[attr-defined]
+
+    def asked_once(self, what: str, question: str) -> bool:
+        """A destructive key that cannot be undone asks once: the first press says what a
+        second press does (`question`); the same press again on the same thing (`what`)
+        within CONFIRM_SECONDS returns True."""
+        now = time.monotonic()
+        asked = self._asked
+        if asked is not None and asked[0] == what and now - asked[1] <= CONFIRM_SECONDS:
+            self._asked = None
+            return True
+        self._asked = (what, now)
+        self.app.notify(question, title="Press again", timeout=CONFIRM_SECONDS)  # type: ignore[attr-defined]
+        return False
 
     def data_changed(self, changes: frozenset[str]) -> None:
         """Someone committed a write to `changes` (table names) while this screen is shown."""
