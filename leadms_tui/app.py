@@ -4,6 +4,7 @@ import asyncio
 import gc
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Iterable
 
@@ -12,9 +13,9 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from leadms_tui import collector
 from leadms_tui.domain import live
@@ -92,6 +93,8 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._changes_shown_at = 0.0  # monotonic
         self._stop_listening = threading.Event()
         self._collector_thresholds: tuple[int, int, int] | None = None  # before the app's
+        self._typed_in: weakref.WeakSet[Screen] = weakref.WeakSet()  # modals typed into
+        self._quit_asked_at: float | None = None  # monotonic
 
     def on_mount(self) -> None:
         self._tune_collector()
@@ -293,6 +296,7 @@ class LeadMSApp(ReportsFailures, App[None]):
                     waited += 0.01
                 key = self._typed_ahead.popleft()
                 typing = key.is_printable and isinstance(self.focused, Input)
+                self._note_typing(key)
                 await super().on_event(key)
                 # Characters typed into a field go straight on, queued in order behind each
                 # other: waiting for each to settle let the field's typing pause run a search
@@ -301,6 +305,29 @@ class LeadMSApp(ReportsFailures, App[None]):
                     await _settled()
         finally:
             self._delivering = False
+
+    def _note_typing(self, key: events.Key) -> None:
+        """Remember a modal a person typed into: quitting over it asks first."""
+        editing = key.is_printable or key.key in ("backspace", "delete", "ctrl+v")
+        in_form = isinstance(self.focused, Input | TextArea)
+        if editing and in_form and isinstance(self.screen, ModalScreen):
+            self._typed_in.add(self.screen)
+
+    async def action_quit(self) -> None:
+        """ctrl+q over a form with typed, unsaved input asks once; a second ctrl+q quits."""
+        unsaved = self.screen in self._typed_in
+        asked = self._quit_asked_at is not None and time.monotonic() - self._quit_asked_at < 10
+        if unsaved and not asked:
+            self._quit_asked_at = time.monotonic()
+            self.notify(
+                "This form has unsaved input: ctrl+q again quits without saving it, "
+                "escape goes back to it",
+                title="Quit?",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self.exit()
 
     def notify(
         self,
