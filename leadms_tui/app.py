@@ -6,12 +6,14 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from textual import events, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
 from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
@@ -312,6 +314,23 @@ class LeadMSApp(ReportsFailures, App[None]):
         in_form = isinstance(self.focused, Input | TextArea)
         if editing and in_form and isinstance(self.screen, ModalScreen):
             self._typed_in.add(self.screen)
+
+    async def run_action(
+        self,
+        action: "str | ActionParseResult",
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """A key whose action is off here (`c` on an empty table, `d` on a meeting) says why,
+        when its screen knows (`why_not`), instead of doing nothing."""
+        done = await super().run_action(action, default_namespace, namespaces)
+        why_not = getattr(default_namespace, "why_not", None)
+        if not done and why_not is not None:
+            name = (action if isinstance(action, str) else action[1]).split("(")[0]
+            reason = why_not(name.rsplit(".", 1)[-1])
+            if reason:
+                self.notify(reason, title="Nothing to do", timeout=4)
+        return done
 
     async def action_quit(self) -> None:
         """ctrl+q over a form with typed, unsaved input asks once; a second ctrl+q quits."""

@@ -46,6 +46,10 @@ class WithApp(ReportsFailures):
         self.app.notify(question, title="Press again", timeout=CONFIRM_SECONDS)  # type: ignore[attr-defined]
         return False
 
+    def why_not(self, action: str) -> str | None:
+        """Why `action` (its key) does nothing here now, said in a toast; None: say nothing."""
+        return None
+
     def data_changed(self, changes: frozenset[str]) -> None:
         """Someone committed a write to `changes` (table names) while this screen is shown."""
         if touches(changes, self.LIVE_TABLES):
@@ -64,6 +68,9 @@ class WithApp(ReportsFailures):
                 show(*args)
 
         self.app.call_from_thread(run)  # type: ignore[attr-defined]
+
+
+LEAD_ACTIONS = frozenset({"log_call", "open_lead", "followup", "meeting", "convert", "assign"})
 
 
 class LeadScreen(WithApp, Screen[None]):
@@ -87,12 +94,17 @@ class LeadScreen(WithApp, Screen[None]):
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("log_call", "open_lead", "followup", "meeting", "convert", "assign"):
+        if action in LEAD_ACTIONS:
             return self.current_lead() is not None or None  # None: shown greyed out
         if action == "back":
             stack = self.app.screen_stack  # [Textual's default screen, the day view (home), ...]
             return self in stack and stack.index(self) > 1  # also while a screen is on top
         return True
+
+    def why_not(self, action: str) -> str | None:
+        if action in LEAD_ACTIONS:
+            return "No lead under the cursor: move to a row with a lead (j/k, tab)"
+        return None
 
     def on_screen_resume(self) -> None:
         self.reload()

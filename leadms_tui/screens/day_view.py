@@ -16,7 +16,7 @@ from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_da
 from leadms_tui.domain.repositories.sales import TaskRow
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.domain.work.calls import CallLogged
-from leadms_tui.screens.base import LeadScreen
+from leadms_tui.screens.base import LEAD_ACTIONS, LeadScreen
 from leadms_tui.screens.client_detail import ClientDetailScreen, task_due
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
@@ -479,6 +479,17 @@ class DayViewScreen(LeadScreen):
         if action == "finish_task":  # no onboarding section, no keys for it
             return bool(self._task_of_row) and (self.current_task() is not None or None)
         return super().check_action(action, parameters)
+
+    def why_not(self, action: str) -> str | None:
+        table = self.focused
+        if action == "finish_task":
+            return "d / x finish an onboarding task: the cursor is not on one"
+        if action == "meeting_outcome":
+            return "o records a meeting's outcome: the cursor is not on a meeting"
+        empty = isinstance(table, DataTable) and table.id in SECTIONS and not table.row_count
+        if action in LEAD_ACTIONS and empty:
+            return f"{SECTIONS[str(table.id)][0]} is empty: tab goes to the next list"
+        return super().why_not(action)
 
     def action_rep_filter(self) -> None:
         self.query_one("#rep-filter", Select).focus()

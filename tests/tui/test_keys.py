@@ -1,8 +1,14 @@
 """Keys that could lose work or do nothing (issue 24): quitting over a half-typed form asks
 first; a key that does nothing says why."""
 
+from leadms_tui.domain.models import FollowUp
+from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.new_lead import NewLeadModal
 from tests.tui.conftest import settle
+
+
+def _notes(app) -> list[str]:
+    return [n.message for n in app._notifications]
 
 
 async def test_ctrl_q_over_a_half_typed_lead_asks_first_and_a_second_quits(make_app):
@@ -33,3 +39,18 @@ async def test_ctrl_q_with_nothing_typed_quits_at_once(make_app):
         await pilot.pause()
         assert not any("unsaved input" in n.message for n in app._notifications)
     assert app.return_code == 0
+
+
+async def test_keys_that_do_nothing_say_why(db, make_app, seeded):
+    db.write(lambda s: s.execute(FollowUp.__table__.delete()))
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        app.screen.query_one("#followups").focus()  # the empty list
+        await pilot.press("c")
+        await settle(pilot)
+        assert isinstance(app.screen, DayViewScreen)
+        assert "Follow-ups due is empty: tab goes to the next list" in _notes(app)
+        await pilot.press("tab", "d")  # the new leads: d finishes onboarding tasks only
+        await settle(pilot)
+        assert "d / x finish an onboarding task: the cursor is not on one" in _notes(app)
