@@ -199,6 +199,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             return
         self.outcome = outcome
         self.query_one("#rule-effects", Label).update("")
+        self.query_one("#call-status", Label).update("")  # "choose an outcome first" is done
         self._preview(outcome)
 
     @work(
@@ -224,6 +225,12 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self._prefilled = field.value
         rules = "; ".join(effects.descriptions) or "no rule applies"
         self.query_one("#rule-effects", Label).update(f"Rules: {rules}")
+
+    @on(Input.Changed, "#followup")
+    def _followup_changed(self) -> None:
+        status = self.query_one("#call-status", Label)
+        if str(status.render()).startswith("Next follow-up:"):
+            status.update("")  # the time it was about changed: the error no longer applies
 
     def action_save(self) -> None:
         if self.outcome is None:

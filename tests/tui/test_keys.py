@@ -54,3 +54,22 @@ async def test_keys_that_do_nothing_say_why(db, make_app, seeded):
         await pilot.press("tab", "d")  # the new leads: d finishes onboarding tasks only
         await settle(pilot)
         assert "d / x finish an onboarding task: the cursor is not on one" in _notes(app)
+
+
+async def test_the_call_modal_drops_an_error_once_its_cause_is_fixed(make_app):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("c", "enter")  # no outcome yet
+        await settle(pilot)
+        status = app.screen.query_one("#call-status")
+        assert "Choose an outcome first" in str(status.render())
+        await pilot.press("r")
+        await settle(pilot)
+        assert str(status.render()) == ""
+        await pilot.press("tab", "tab", "ctrl+u", *"someday", "enter")
+        await settle(pilot)
+        assert str(status.render()).startswith("Next follow-up:")
+        await pilot.press("backspace")
+        await settle(pilot)
+        assert str(status.render()) == ""
