@@ -162,7 +162,9 @@ async def test_concurrent_edit_is_refused_and_typing_is_kept(db, make_app, seede
         await settle(pilot)
         await pilot.press(*" Smith", "ctrl+s")
         await settle(pilot)
-        assert "changed by maria" in str(app.screen.query_one("#edit-status").render())
+        refusal = str(app.screen.query_one("#edit-status").render())
+        assert "changed by maria" in refusal
+        assert "escape closes this form; r on the lead reloads it" in refusal  # the key named
         assert app.screen.query_one("#name").value == "Nina New Smith"  # kept
     (lead,) = _rows(db, Lead, id=lead_id)
     assert lead.name == "Nina Changed"
