@@ -125,6 +125,7 @@ async def test_a_reps_first_hour_by_the_readme(db, seeded):
         results = app.screen.query_one("DataTable")
         assert results.row_count == 1
         assert "Ben Busy" in map(str, results.get_row_at(0))
+        assert "1 lead shown, newest first" in str(app.screen.query_one("#result-count").render())
         await pilot.press("escape")
         await settle(pilot)
 
