@@ -114,3 +114,29 @@ def test_simultaneous_inquiries_from_one_phone_are_all_linked(db_url, db):
     assert len(leads) == 20 and first.repeat_of_id is None
     assert all(lead.repeat_of_id == first.id for lead in repeats)
     assert sorted(lead.repeat_count for lead in repeats) == list(range(1, 20))
+
+
+def test_find_repeats_while_typing_matches_phone_in_any_format_and_email_in_any_case(gb_db):
+    from leadms_tui.domain.leads.repeats import find_repeats
+
+    first = create_lead(
+        gb_db,
+        LeadCreate(name="Ana", phone="07700 900123", email="Ana@X.com", channel="website"),
+        actor=SYSTEM,
+    )
+    create_lead(gb_db, LeadCreate(name="Bo", phone="07700 900999", channel="phone"), actor=SYSTEM)
+    with gb_db.reading() as session:
+
+        def found(phone=None, email=None):
+            return [
+                (r.number, r.matched)
+                for r in find_repeats(session, phone=phone, email=email, region="GB")
+            ]
+
+        assert found(phone="+44 7700-900123") == [(first.number, "phone")]
+        assert found(email="ana@x.COM") == [(first.number, "email")]
+        assert found(phone="07700900123", email="ana@x.com") == [
+            (first.number, "phone and email")
+        ]
+        assert found(phone="07700 9", email="ana@") == []  # half typed: nothing, no error
+        assert found() == []

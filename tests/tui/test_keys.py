@@ -73,3 +73,16 @@ async def test_the_call_modal_drops_an_error_once_its_cause_is_fixed(make_app):
         await pilot.press("backspace")
         await settle(pilot)
         assert str(status.render()) == ""
+
+
+async def test_the_new_lead_form_warns_of_a_repeat_while_typing(db, make_app, seeded):
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("n", *"Dora Again", "tab", *"+44 7700 900111")
+        await settle(pilot)
+        warning = str(app.screen.query_one("#repeat-warning").render())
+        assert warning.startswith(f"Repeat: same phone as {seeded['due'].number} Dora Due")
+        await pilot.press(*["backspace"] * 3)  # no longer that number
+        await settle(pilot)
+        assert str(app.screen.query_one("#repeat-warning").render()) == ""
