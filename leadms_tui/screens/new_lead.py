@@ -35,7 +35,7 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
         border: round $accent; background: $surface; padding: 0 1; }
     NewLeadModal .hint { color: $text-muted; }
     NewLeadModal #new-status { width: 100%; color: $error; height: auto; }
-    NewLeadModal #repeat-warning { width: 100%; color: $warning; height: auto; }
+    NewLeadModal #repeat-warning { width: 100%; color: $warning; height: auto; display: none; }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="new.save", priority=True),
@@ -94,7 +94,12 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
                 f"Repeat: same {first.matched} as {first.number} {first.name} "
                 f"({first.status.replace('_', ' ')}){more}; saving links it as a repeat"
             )
-        self.show_latest(self.query_one("#repeat-warning", Label).update, shown(warning))
+        self.show_latest(self._show_repeat, warning)
+
+    def _show_repeat(self, warning: str) -> None:
+        label = self.query_one("#repeat-warning", Label)
+        label.update(shown(warning))
+        label.display = bool(warning)  # no blank line in the form while there is none
 
     def action_save(self) -> None:
         values = {i.id: i.value for i in self.query(Input)}
