@@ -281,7 +281,7 @@ class DayViewScreen(LeadScreen):
     def _focus_next_section(self, key: str) -> None:
         for other in self._sections_from(key):
             table = self.query_one(f"#{other}", DataTable)
-            if table.display and table.row_count:
+            if table.display and any(self._lead_of_row[other].values()):  # not tasks
                 table.focus()
                 return
 
