@@ -304,6 +304,9 @@ async def test_footer_rebuilds_only_when_its_keys_change(make_app, seeded):
 
         await pilot.press("left_square_bracket")  # the 24th: no follow-up to call
         await settle(pilot)
+        assert app.screen.focused.id == "new-leads"  # the cursor left the emptied list
+        app.screen.query_one("#followups").focus()  # back on it: nothing to call there
+        await settle(pilot)
         log_call = next(k for k in footer.query(FooterKey) if k.action == "log_call")
         assert log_call.has_class("-disabled")
         assert list(footer.children) != keys_before
