@@ -95,6 +95,7 @@ class DayViewScreen(LeadScreen):
         self._called: dict[str, str] = {}  # section -> row just called: move past it
         self._stay_with: int | None = None  # the lead just called: the next step is theirs
         self._emptied: set[str] = set()  # sections the last load emptied
+        self._new_day = True  # the next load shows another day: start at its first leads
         self._loaded = False
 
     def compose(self) -> ComposeResult:
@@ -264,12 +265,16 @@ class DayViewScreen(LeadScreen):
         or on opening, it goes to the next section with leads, so `c` never hits an empty table."""
         stay_with, self._stay_with = self._stay_with, None
         emptied, self._emptied = self._emptied, set()
+        new_day, self._new_day = self._new_day, False
         if stay_with is not None and self._focus_lead(stay_with):
+            return
+        if new_day:  # opened, or another day: its first section with leads
+            self._focus_next_section(list(SECTIONS)[-1])
             return
         focused = self.focused
         if not isinstance(focused, DataTable) or focused.id not in SECTIONS:
             return
-        if focused.row_count == 0 and (not self._loaded or focused.id in emptied):
+        if focused.row_count == 0 and focused.id in emptied:
             self._focus_next_section(str(focused.id))
 
     def _sections_from(self, key: str) -> list[str]:
@@ -279,6 +284,8 @@ class DayViewScreen(LeadScreen):
         return keys[start:] + keys[:start]
 
     def _focus_next_section(self, key: str) -> None:
+        """The first section after `key` (wrapping round) with leads; with the last section's
+        key, the first from the top."""
         for other in self._sections_from(key):
             table = self.query_one(f"#{other}", DataTable)
             if table.display and any(self._lead_of_row[other].values()):  # not tasks
@@ -453,10 +460,12 @@ class DayViewScreen(LeadScreen):
     def action_shift_day(self, days: int) -> None:
         if self.day is not None:
             self.day += timedelta(days=days)
+            self._new_day = True
             self.reload()
 
     def action_today(self) -> None:
         self.day = self._today()
+        self._new_day = True
         self.reload()
 
     def action_go_to_date(self) -> None:
@@ -465,6 +474,7 @@ class DayViewScreen(LeadScreen):
         def chosen(day: date | None) -> None:
             if day is not None:
                 self.day = day
+                self._new_day = True
                 self.reload()
 
         self.app.push_screen(DatePrompt(self.day or self._today(), self._today()), chosen)
