@@ -4,17 +4,20 @@ import asyncio
 import gc
 import threading
 import time
+import weakref
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from textual import events, work
+from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.content import Content
+from textual.dom import DOMNode
 from textual.notifications import SeverityLevel
-from textual.screen import Screen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
-from textual.widgets import Input
+from textual.widgets import Input, TextArea
 
 from leadms_tui import collector
 from leadms_tui.domain import audit, live
@@ -98,13 +101,16 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._delivering = False
         self._opening = False  # the first screen is being chosen: typed keys wait for it
         self._last_toasted = 0  # notifications up to this id were shown as toasts
-        self._last_call: tuple[int, float] | None = None  # (call id, when saved: monotonic)
+        # (call id, its lead's id, when saved: monotonic)
+        self._last_call: tuple[int, int, float] | None = None
         self.lead_list_fields: list[str] = []  # lead fields the lead list shows (ctrl+o)
         self._changes: set[str] = set()  # tables others wrote, not yet shown
         self._changes_timer: Timer | None = None
         self._changes_shown_at = 0.0  # monotonic
         self._stop_listening = threading.Event()
         self._collector_thresholds: tuple[int, int, int] | None = None  # before the app's
+        self._typed_in: weakref.WeakSet[Screen] = weakref.WeakSet()  # modals typed into
+        self._quit_asked_at: float | None = None  # monotonic
 
     @property
     def viewer(self) -> audit.Actor:
@@ -326,6 +332,7 @@ class LeadMSApp(ReportsFailures, App[None]):
                     waited += 0.01
                 key = self._typed_ahead.popleft()
                 typing = key.is_printable and isinstance(self.focused, Input)
+                self._note_typing(key)
                 await super().on_event(key)
                 # Characters typed into a field go straight on, queued in order behind each
                 # other: waiting for each to settle let the field's typing pause run a search
@@ -334,6 +341,46 @@ class LeadMSApp(ReportsFailures, App[None]):
                     await _settled()
         finally:
             self._delivering = False
+
+    def _note_typing(self, key: events.Key) -> None:
+        """Remember a modal a person typed into: quitting over it asks first."""
+        editing = key.is_printable or key.key in ("backspace", "delete", "ctrl+v")
+        in_form = isinstance(self.focused, Input | TextArea)
+        if editing and in_form and isinstance(self.screen, ModalScreen):
+            self._typed_in.add(self.screen)
+
+    async def run_action(
+        self,
+        action: "str | ActionParseResult",
+        default_namespace: DOMNode | None = None,
+        namespaces: Mapping[str, DOMNode] | None = None,
+    ) -> bool:
+        """A key whose action is off here (`c` on an empty table, `d` on a meeting) says why,
+        when its screen knows (`why_not`), instead of doing nothing."""
+        done = await super().run_action(action, default_namespace, namespaces)
+        why_not = getattr(default_namespace, "why_not", None)
+        if not done and why_not is not None:
+            name = (action if isinstance(action, str) else action[1]).split("(")[0]
+            reason = why_not(name.rsplit(".", 1)[-1])
+            if reason:
+                self.notify(reason, title="Nothing to do", timeout=4)
+        return done
+
+    async def action_quit(self) -> None:
+        """ctrl+q over a form with typed, unsaved input asks once; a second ctrl+q quits."""
+        unsaved = self.screen in self._typed_in
+        asked = self._quit_asked_at is not None and time.monotonic() - self._quit_asked_at < 10
+        if unsaved and not asked:
+            self._quit_asked_at = time.monotonic()
+            self.notify(
+                "This form has unsaved input: ctrl+q again quits without saving it, "
+                "escape goes back to it",
+                title="Quit?",
+                severity="warning",
+                timeout=10,
+            )
+            return
+        self.exit()
 
     def notify(
         self,
@@ -362,32 +409,36 @@ class LeadMSApp(ReportsFailures, App[None]):
             return Content(title)
         return Content.assemble(Content(title).stylize("bold"), ("  ·  ", "dim"), sub_title)
 
-    def call_saved(self, call_id: int) -> None:
+    def call_saved(self, call_id: int, lead_id: int) -> None:
         """The call modal saved a call: ctrl+z may take it back for a minute."""
-        self._last_call = (call_id, time.monotonic())
+        self._last_call = (call_id, lead_id, time.monotonic())
         self.refresh_bindings()
         self.set_timer(UNDO_SECONDS + 0.5, self.refresh_bindings)
 
     def _undoable_call(self) -> int | None:
-        if self._last_call is None or time.monotonic() - self._last_call[1] > UNDO_SECONDS:
+        if self._last_call is None or time.monotonic() - self._last_call[2] > UNDO_SECONDS:
             return None
         return self._last_call[0]
 
     def action_undo_call(self) -> None:
         call_id = self._undoable_call()
-        if call_id is not None and self.user is not None:
+        if call_id is not None and self._last_call is not None and self.user is not None:
+            lead_id = self._last_call[1]
             self._last_call = None
-            self._undo_call(call_id)
+            self._undo_call(call_id, lead_id)
 
     @work(thread=True, exit_on_error=False, group="undo-call", description="Undoing the call")
-    def _undo_call(self, call_id: int) -> None:
+    def _undo_call(self, call_id: int, lead_id: int) -> None:
         from leadms_tui.domain.work.calls import undo_call
 
         actor = self.user.actor  # type: ignore[union-attr]
         number = self.database.write(lambda s: undo_call(s, call_id, actor=actor))
         self.call_from_thread(self.notify, f"Call on {number} undone", title="Undone")
-        reload = getattr(self.screen, "reload", None)
-        if reload is not None:
+        # "ctrl+z, then c again": the day view puts the cursor back on the lead
+        follow = getattr(self.screen, "follow_lead", None)
+        if follow is not None:
+            self.call_from_thread(follow, lead_id)
+        elif (reload := getattr(self.screen, "reload", None)) is not None:
             self.call_from_thread(reload)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -51,6 +51,13 @@ class LeadClosed:
 
 
 @dataclass(frozen=True)
+class MeetingBooked:
+    lead_id: int
+    meeting_id: int
+    actor: Actor
+
+
+@dataclass(frozen=True)
 class LeadConverted:
     lead_id: int
     client_id: int
@@ -59,7 +66,9 @@ class LeadConverted:
     template_id: int | None  # the onboarding template the sale starts, if any
 
 
-DomainEvent = LeadCreated | CallSaved | MeetingOutcomeSet | LeadClosed | LeadConverted
+DomainEvent = (
+    LeadCreated | CallSaved | MeetingOutcomeSet | MeetingBooked | LeadClosed | LeadConverted
+)
 
 
 @dataclass

@@ -7,6 +7,7 @@ from leadms_tui.domain.events import (
     LeadClosed,
     LeadConverted,
     LeadCreated,
+    MeetingBooked,
     MeetingOutcomeSet,
 )
 from leadms_tui.domain.sales import onboarding
@@ -17,6 +18,7 @@ HANDLERS: dict[type, list[Handler]] = {
     LeadCreated: [assignment.on_lead_created, rules.on_lead_created],  # a rule may reassign
     CallSaved: [rules.on_call_saved],
     MeetingOutcomeSet: [rules.on_meeting_outcome],
+    MeetingBooked: [followups.on_meeting_booked],
     LeadClosed: [followups.on_lead_closed],
     LeadConverted: [onboarding.on_lead_converted],
 }

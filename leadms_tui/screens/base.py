@@ -1,6 +1,7 @@
 """What every screen shares: the app, live reloads, showing only the newest load; and what
 every screen that shows leads shares: open, call, new lead, j/k, reload on return."""
 
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
@@ -16,8 +17,13 @@ if TYPE_CHECKING:
     from leadms_tui.app import LeadMSApp
 
 
+CONFIRM_SECONDS = 5.0  # how long a destructive key's second press counts as "yes"
+
+
 class WithApp(ReportsFailures):
     """Mixin of every Lead MS screen and modal: the app, typed, as `self.leadms`."""
+
+    _asked: tuple[str, float] | None = None  # (what a destructive key asked, when)
 
     # The tables a screen shows: a write to one of them, by anyone, reloads it (see
     # `LeadMSApp._data_changed`). Screens showing nothing that others change leave it empty.
@@ -26,6 +32,23 @@ class WithApp(ReportsFailures):
     @property
     def leadms(self) -> "LeadMSApp":
         return cast("LeadMSApp", self.app)  # type: ignore[attr-defined]
+
+    def asked_once(self, what: str, question: str) -> bool:
+        """A destructive key that cannot be undone asks once: the first press says what a
+        second press does (`question`); the same press again on the same thing (`what`)
+        within CONFIRM_SECONDS returns True."""
+        now = time.monotonic()
+        asked = self._asked
+        if asked is not None and asked[0] == what and now - asked[1] <= CONFIRM_SECONDS:
+            self._asked = None
+            return True
+        self._asked = (what, now)
+        self.app.notify(question, title="Press again", timeout=CONFIRM_SECONDS)  # type: ignore[attr-defined]
+        return False
+
+    def why_not(self, action: str) -> str | None:
+        """Why `action` (its key) does nothing here now, said in a toast; None: say nothing."""
+        return None
 
     def data_changed(self, changes: frozenset[str]) -> None:
         """Someone committed a write to `changes` (table names) while this screen is shown."""
@@ -52,6 +75,9 @@ class WithApp(ReportsFailures):
         self.app.call_from_thread(run)  # type: ignore[attr-defined]
 
 
+LEAD_ACTIONS = frozenset({"log_call", "open_lead", "followup", "meeting", "convert", "assign"})
+
+
 class LeadScreen(WithApp, Screen[None]):
     """A screen with a "current lead" (the row under the cursor, or the lead shown)."""
 
@@ -73,12 +99,17 @@ class LeadScreen(WithApp, Screen[None]):
         return None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("log_call", "open_lead", "followup", "meeting", "convert", "assign"):
+        if action in LEAD_ACTIONS:
             return self.current_lead() is not None or None  # None: shown greyed out
         if action == "back":
             stack = self.app.screen_stack  # [Textual's default screen, the day view (home), ...]
             return self in stack and stack.index(self) > 1  # also while a screen is on top
         return True
+
+    def why_not(self, action: str) -> str | None:
+        if action in LEAD_ACTIONS:
+            return "No lead under the cursor: move to a row with a lead (j/k, tab)"
+        return None
 
     def on_screen_resume(self) -> None:
         self.reload()

@@ -215,6 +215,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             return
         self.outcome = outcome
         self.query_one("#rule-effects", Label).update("")
+        self.query_one("#call-status", Label).update("")  # "choose an outcome first" is done
         self._preview(outcome)
 
     @work(
@@ -240,6 +241,12 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self._prefilled = field.value
         rules = "; ".join(effects.descriptions) or "no rule applies"
         self.query_one("#rule-effects", Label).update(f"Rules: {rules}")
+
+    @on(Input.Changed, "#followup")
+    def _followup_changed(self) -> None:
+        status = self.query_one("#call-status", Label)
+        if str(status.render()).startswith("Next follow-up:"):
+            status.update("")  # the time it was about changed: the error no longer applies
 
     def action_save(self) -> None:
         if self.outcome is None:
@@ -289,7 +296,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             tz = self.leadms.settings.timezone
             next_step = f"; next try {formatting.format_local_datetime(logged.followup_due, tz)}"
         effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
-        self.leadms.call_saved(logged.call_id)
+        self.leadms.call_saved(logged.call_id, self.lead_id)
         self.app.notify(
             f"{logged.lead_number}: call saved, {logged.status.value}{next_step}{effects}"
             " (ctrl+z undoes it for a minute)"

@@ -240,19 +240,26 @@ class CommissionsScreen(WithApp, Screen[None]):
         self.refresh_bindings()
         self.reload()
 
+    # Approving and paying are payroll: no undo, so each asks once.
     def action_approve(self) -> None:
         current = self._current()
-        if current is not None:
+        if current is not None and self.asked_once(
+            f"approve {current.id}", "a again approves this commission"
+        ):
             self._move([current.id], CommissionState.APPROVED)
 
     def action_approve_all(self) -> None:
         pending = self._pending()
-        if pending:
+        if pending and self.asked_once(
+            f"approve {pending}", f"A again approves all {len(pending)} pending"
+        ):
             self._move(pending, CommissionState.APPROVED)
 
     def action_pay(self) -> None:
         current = self._current()
-        if current is not None:
+        if current is not None and self.asked_once(
+            f"pay {current.id}", "p again marks this commission paid"
+        ):
             self._move([current.id], CommissionState.PAID)
 
     @work(

@@ -16,7 +16,8 @@ from leadms_tui.domain.models import Role, TaskState
 from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
 from leadms_tui.domain.repositories.sales import TaskRow
 from leadms_tui.domain.team.users import UserInfo, list_users
-from leadms_tui.screens.base import LeadScreen
+from leadms_tui.domain.work.calls import CallLogged
+from leadms_tui.screens.base import LEAD_ACTIONS, LeadScreen
 from leadms_tui.screens.client_detail import ClientDetailScreen, task_due
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import (
@@ -116,6 +117,9 @@ class DayViewScreen(LeadScreen):
         self._followup_of_row: dict[str, FollowUpRow] = {}
         self._task_of_row: dict[str, TaskRow] = {}
         self._called: dict[str, str] = {}  # section -> row just called: move past it
+        self._stay_with: int | None = None  # the lead just called: the next step is theirs
+        self._emptied: set[str] = set()  # sections the last load emptied
+        self._new_day = True  # the next load shows another day: start at its first leads
         self._loaded = False
 
     def compose(self) -> ComposeResult:
@@ -125,7 +129,7 @@ class DayViewScreen(LeadScreen):
             yield Select[int](
                 [("All reps", ALL_REPS)], value=ALL_REPS, allow_blank=False, id="rep-filter"
             )
-        with VerticalScroll():
+        with VerticalScroll(can_focus=False):  # tab goes from section to section
             for key, (title, columns) in SECTIONS.items():
                 table = TextTable(id=key, cursor_type="row", zebra_stripes=True)
                 table.border_title = title
@@ -294,8 +298,59 @@ class DayViewScreen(LeadScreen):
                 for c in view.calls
             ],
         )
+        self._place_cursor()
         self._loaded = True
         self.refresh_bindings()
+
+    def _place_cursor(self) -> None:
+        """After a call that keeps the rep on the person (interested, callback), the cursor
+        follows them to wherever their row is now; when the section under the cursor empties,
+        or on opening, it goes to the next section with leads, so `c` never hits an empty table."""
+        stay_with, self._stay_with = self._stay_with, None
+        emptied, self._emptied = self._emptied, set()
+        new_day, self._new_day = self._new_day, False
+        if stay_with is not None and self._focus_lead(stay_with):
+            return
+        if new_day:  # opened, or another day: its first section with leads
+            self._focus_next_section(list(SECTIONS)[-1])
+            return
+        focused = self.focused
+        if not isinstance(focused, DataTable) or focused.id not in SECTIONS:
+            return
+        if focused.row_count == 0 and focused.id in emptied:
+            self._focus_next_section(str(focused.id))
+
+    def _sections_from(self, key: str) -> list[str]:
+        """The sections in screen order, starting after `key` and wrapping round."""
+        keys = list(SECTIONS)
+        start = keys.index(key) + 1
+        return keys[start:] + keys[:start]
+
+    def _focus_next_section(self, key: str) -> None:
+        """The first section after `key` (wrapping round) with leads; with the last section's
+        key, the first from the top."""
+        for other in self._sections_from(key):
+            table = self.query_one(f"#{other}", DataTable)
+            if table.display and any(self._lead_of_row[other].values()):  # not tasks
+                table.focus()
+                return
+
+    def _focus_lead(self, lead_id: int) -> bool:
+        focused = str(self.focused.id) if self.focused is not None else ""
+        order = list(SECTIONS)
+        if focused in SECTIONS:
+            order = [focused, *self._sections_from(focused)[:-1]]
+        # the calls logged last: the person's row there (their call just made) only when
+        # no section has work for them any more
+        for key in sorted(order, key=lambda section: section == "calls"):
+            rows = self._lead_of_row[key].items()
+            row = next((row for row, lead in rows if lead and lead[0] == lead_id), None)
+            if row is not None:
+                table = self.query_one(f"#{key}", DataTable)
+                table.focus()
+                table.move_cursor(row=table.get_row_index(row), animate=False)
+                return True
+        return False
 
     def _show_tasks(self, view: DayView, today: date) -> None:
         """The onboarding tasks due by the day; missed ones marked as missed follow-ups are."""
@@ -320,10 +375,7 @@ class DayViewScreen(LeadScreen):
                 for t in view.tasks
             ],
         )
-        table = self.query_one("#onboarding", DataTable)
-        if not view.tasks and self.focused is table:
-            self.query_one("#followups", DataTable).focus()
-        table.display = bool(view.tasks)
+        self.query_one("#onboarding", DataTable).display = bool(view.tasks)
 
     def _fill(
         self, key: str, title: str, rows: list[tuple[str, tuple[int, str] | None, tuple]]
@@ -334,6 +386,8 @@ class DayViewScreen(LeadScreen):
         table.border_title = title
         before = list(self._lead_of_row[key])
         self._lead_of_row[key] = {row_key: lead for row_key, lead, _ in rows}
+        if before and not rows:
+            self._emptied.add(key)
         table.refill([(row_key, cells) for row_key, _, cells in rows])
         self._to_next_lead(table, self._called.pop(key, None), before)
 
@@ -355,12 +409,21 @@ class DayViewScreen(LeadScreen):
         if lead is None or not isinstance(table, DataTable) or row is None:
             return
 
-        def after(saved: object) -> None:
-            if saved is not None:
-                self._called[str(table.id)] = row
+        def after(saved: CallLogged | None) -> None:
+            if saved is not None and saved.ends_the_attempt:
+                self._called[str(table.id)] = row  # on to the next lead
+            elif saved is not None:
+                self._stay_with = lead[0]  # interested, callback: the next step is theirs
+            self._loaded = False  # keys typed ahead wait for the reload (see takes_keys)
             self.reload()
 
         self.app.push_screen(CallModal(*lead), after)
+
+    def follow_lead(self, lead_id: int) -> None:
+        """Reload with the cursor on `lead_id` (a call on it was just undone: `c` again)."""
+        self._stay_with = lead_id
+        self._loaded = False
+        self.reload()
 
     @property
     def takes_keys(self) -> bool:
@@ -440,10 +503,12 @@ class DayViewScreen(LeadScreen):
     def action_shift_day(self, days: int) -> None:
         if self.day is not None:
             self.day += timedelta(days=days)
+            self._new_day = True
             self.reload()
 
     def action_today(self) -> None:
         self.day = self._today()
+        self._new_day = True
         self.reload()
 
     def action_go_to_date(self) -> None:
@@ -452,6 +517,7 @@ class DayViewScreen(LeadScreen):
         def chosen(day: date | None) -> None:
             if day is not None:
                 self.day = day
+                self._new_day = True
                 self.reload()
 
         self.app.push_screen(DatePrompt(self.day or self._today(), self._today()), chosen)
@@ -466,6 +532,17 @@ class DayViewScreen(LeadScreen):
         if action == "finish_task":  # no onboarding section, no keys for it
             return bool(self._task_of_row) and (self.current_task() is not None or None)
         return super().check_action(action, parameters)
+
+    def why_not(self, action: str) -> str | None:
+        table = self.focused
+        if action == "finish_task":
+            return "d / x finish an onboarding task: the cursor is not on one"
+        if action == "meeting_outcome":
+            return "o records a meeting's outcome: the cursor is not on a meeting"
+        empty = isinstance(table, DataTable) and table.id in SECTIONS and not table.row_count
+        if action in LEAD_ACTIONS and empty:
+            return f"{SECTIONS[str(table.id)][0]} is empty: tab goes to the next list"
+        return super().why_not(action)
 
     def action_rep_filter(self) -> None:
         self.query_one("#rep-filter", Select).focus()

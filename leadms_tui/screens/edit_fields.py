@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Label
 
 from leadms_tui import formatting
-from leadms_tui.domain.errors import LeadMSError, ValidationError
+from leadms_tui.domain.errors import ConflictError, LeadMSError, ValidationError
 from leadms_tui.domain.fields import files
 from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.kinds import FILE_KINDS, Upload
@@ -23,6 +23,13 @@ from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
+
+
+def refusal(exc: LeadMSError, shown_on: str) -> str:
+    """What a refused edit says; a conflict names the key that reloads what was changed."""
+    if isinstance(exc, ConflictError):
+        return f"{exc} (escape closes this form; r on the {shown_on} reloads it)"
+    return str(exc)
 
 
 def checked_fields(session: Session, entity: FieldEntity, raw: Raw) -> Raw:
@@ -138,7 +145,7 @@ class EditFieldsModal(WithApp, ModalScreen[bool]):
         try:
             self.leadms.database.write(save)
         except LeadMSError as exc:
-            self.post_message(self.Refused(str(exc)))
+            self.post_message(self.Refused(refusal(exc, self.entity.value)))
             return
         self.post_message(self.Saved())
 

@@ -15,7 +15,7 @@ from leadms_tui.domain.fields.values import FieldShown, set_fields
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.models import FieldEntity, Lead, LeadStatus
 from leadms_tui.screens.base import WithApp
-from leadms_tui.screens.edit_fields import checked_fields
+from leadms_tui.screens.edit_fields import checked_fields, refusal
 from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 
@@ -144,7 +144,7 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
         try:
             app.database.write(save)
         except LeadMSError as exc:
-            self.post_message(self.Refused(str(exc)))
+            self.post_message(self.Refused(refusal(exc, "lead")))
             return
         except Exception:
             self.post_message(self.Refused("Not saved"))

@@ -133,6 +133,7 @@ class FirstRunScreen(WithApp, Screen[None]):
         """The database has users now: it is for signing in."""
 
     def __init__(self, timezone: str | None = None) -> None:
+        self._refused_with: dict[str, str] | None = None  # the form as it was refused
         super().__init__()
         self._timezone = timezone or detected_timezone()
         self._saving = False
@@ -249,6 +250,17 @@ class FirstRunScreen(WithApp, Screen[None]):
                 self._field(name).value = ""
         if field is not None:
             self._field(field).focus()
+        self._refused_with = self._typed()
+
+    def _typed(self) -> dict[str, str]:
+        return {str(field.id): field.value for field in self.query(Input)}
+
+    @on(Input.Changed)
+    def _clear_stale_error(self) -> None:
+        """A refusal stays until the person changes what was refused, then goes."""
+        if self._refused_with is not None and self._typed() != self._refused_with:
+            self._refused_with = None
+            self.say("")
 
     @on(Taken)
     def _taken(self) -> None:

@@ -167,11 +167,13 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
                     f" (#{lead.repeat_count + 1})",
                 )
             )  # fmt: skip
+        # who wrote, on a chat channel (Messenger PSID, WhatsApp id): what a reply goes to
+        sender = Text.assemble("\nSender   ", shown(lead.external_id)) if lead.external_id else ""
         contact.append_text(
             Text.assemble(
                 "\n\nPhone    ", phone,
                 "\nEmail    ", shown(lead.email or "—"),
-                "\nChannel  ", lead.channel,
+                "\nChannel  ", lead.channel, sender,
                 "\nStatus   ", status,
                 "\nOwner    ", shown(detail.owner or "unassigned"),
                 f"\nCreated  {formatting.when(lead.created_at, tz, today)}",

@@ -286,7 +286,9 @@ class LeadListScreen(LeadScreen):
         shown = len(self._rows)
         more = " · more below (keep scrolling)" if self._more else ""
         self.query_one("#result-count", Label).update(
-            f"{shown} lead{'s' if shown != 1 else ''} shown{more}" if shown else "No lead matches"
+            f"{shown} lead{'s' if shown != 1 else ''} shown, newest first{more}"
+            if shown
+            else "No lead matches"
         )
         self.refresh_bindings()
 

@@ -8,7 +8,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, intake_lead
+from leadms_tui.domain.leads.repeats import find_repeats
 from leadms_tui.domain.models import Channel, Role
+from leadms_tui.formatting import shown
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
@@ -33,6 +35,7 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
         border: round $accent; background: $surface; padding: 0 1; }
     NewLeadModal .hint { color: $text-muted; }
     NewLeadModal #new-status { width: 100%; color: $error; height: auto; }
+    NewLeadModal #repeat-warning { width: 100%; color: $warning; height: auto; display: none; }
     """
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", key_display="^s/enter", id="new.save", priority=True),
@@ -46,6 +49,7 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
             yield Input(placeholder="Name", id="name")
             yield Input(placeholder="Phone (any format)", id="phone")
             yield Input(placeholder="Email", id="email")
+            yield Label("", id="repeat-warning", markup=False)  # a repeat, seen while typing
             yield Select(
                 [(c.value.replace("_", " "), c.value) for c in MANUAL_CHANNELS],
                 value=Channel.PHONE.value,
@@ -64,6 +68,38 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
             self.action_save()
         else:
             self.focus_next()
+
+    @on(Input.Changed, "#phone, #email")
+    def _contact_changed(self) -> None:
+        self._check_repeats(
+            self.query_one("#phone", Input).value, self.query_one("#email", Input).value
+        )
+
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="new-lead-repeats",
+        description="Looking for earlier leads",
+    )
+    def _check_repeats(self, phone: str, email: str) -> None:
+        region = self.leadms.settings.phone_region
+        with self.leadms.database.reading() as session:
+            earlier = find_repeats(session, phone=phone, email=email, region=region)
+        warning = ""
+        if earlier:
+            first = earlier[0]
+            more = f" and {len(earlier) - 1} more" if len(earlier) > 1 else ""
+            warning = (
+                f"Repeat: same {first.matched} as {first.number} {first.name} "
+                f"({first.status.replace('_', ' ')}){more}; saving links it as a repeat"
+            )
+        self.show_latest(self._show_repeat, warning)
+
+    def _show_repeat(self, warning: str) -> None:
+        label = self.query_one("#repeat-warning", Label)
+        label.update(shown(warning))
+        label.display = bool(warning)  # no blank line in the form while there is none
 
     def action_save(self) -> None:
         values = {i.id: i.value for i in self.query(Input)}

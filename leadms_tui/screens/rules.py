@@ -203,6 +203,8 @@ class RulesEditor(WithApp, Vertical):
         rule = self.current_rule()
         if rule is not None and rule.id is not None:
             self._set_enabled(rule.id, not rule.enabled)
+            done = "disabled: space enables it again" if rule.enabled else "enabled"
+            self.app.notify(f"Rule {rule.name!r} {done}", title="Rules")
 
     @work(thread=True, exit_on_error=False, group="rules-toggle", description="Changing the rule")
     def _set_enabled(self, rule_id: int, enabled: bool) -> None:

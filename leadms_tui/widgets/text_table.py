@@ -18,6 +18,7 @@ from typing import Any
 
 from rich.text import Text
 from textual import events
+from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 from textual.widgets.data_table import Column, ColumnKey, RowKey
@@ -106,6 +107,23 @@ def plan_widths(columns: Sequence[Col], room: int, padding: int = 2) -> list[int
 
 
 class TextTable(DataTable):
+    # Every list moves the same way: j/k as the arrows, home/end to the first/last row (the
+    # DataTable's own home/end scroll sideways, which a list of leads never needs).
+    BINDINGS = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("home", "first_row", "First row", show=False),
+        Binding("end", "last_row", "Last row", show=False),
+    ]
+
+    def action_first_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=0)
+
+    def action_last_row(self) -> None:
+        if self.row_count:
+            self.move_cursor(row=self.row_count - 1)
+
     _policy: tuple[Col, ...] = ()
 
     def set_columns(self, columns: Sequence[Col]) -> None:

@@ -260,3 +260,36 @@ def test_a_person_won_or_lost_closes_the_followups_of_their_other_leads(db, team
         if "note" in e.changes
     ]
     assert note.endswith("was lost")
+
+
+def test_a_meeting_booked_closes_the_retries_of_the_persons_other_leads(db, team):
+    from leadms_tui.domain.work.meetings import schedule_meeting
+
+    ana = team["ana"].actor
+    first = _lead(db, team, phone="+447700900701")
+    again = _lead(db, team, phone="+447700900701", message="me again")  # a repeat
+    other = _lead(db, team, phone="+447700900702")  # someone else
+    for lead_id, reason in ((first, "Retry: no answer"), (other, "Retry: no answer")):
+        db.write(lambda s, i=lead_id, r=reason: add_followup(s, i, due_at=NOW, reason=r, actor=ana))
+    callback = db.write(
+        lambda s: add_followup(s, first, due_at=NOW, reason="Callback requested", actor=ana)
+    ).id
+    db.write(
+        lambda s: schedule_meeting(s, again, starts_at=NOW + timedelta(days=1), actor=ana, now=NOW)
+    )
+    state = {f.id: (f.lead_id, f.reason, f.state) for f in _get(db, FollowUp)}
+    assert sorted(state.values()) == sorted(
+        [
+            (first, "Retry: no answer", "skipped"),  # the person's retry: stopped
+            (first, "Callback requested", "open"),  # a promise to them stays
+            (other, "Retry: no answer", "open"),  # someone else's
+        ]
+    )
+    assert state[callback][2] == "open"
+    (note,) = [
+        e.changes["note"][1]
+        for e in _get(db, AuditEvent, action="followup.update")
+        if "note" in e.changes
+    ]
+    lead_number = next(lead.number for lead in _get(db, Lead) if lead.id == again)
+    assert note == f"a meeting is booked on {lead_number}"

@@ -5,6 +5,8 @@ from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from leadms_tui.domain.audit import SYSTEM
@@ -114,3 +116,60 @@ def test_simultaneous_inquiries_from_one_phone_are_all_linked(db_url, db):
     assert len(leads) == 20 and first.repeat_of_id is None
     assert all(lead.repeat_of_id == first.id for lead in repeats)
     assert sorted(lead.repeat_count for lead in repeats) == list(range(1, 20))
+
+
+def test_find_repeats_while_typing_matches_phone_in_any_format_and_email_in_any_case(gb_db):
+    from leadms_tui.domain.leads.repeats import find_repeats
+
+    first = create_lead(
+        gb_db,
+        LeadCreate(name="Ana", phone="07700 900123", email="Ana@X.com", channel="website"),
+        actor=SYSTEM,
+    )
+    create_lead(gb_db, LeadCreate(name="Bo", phone="07700 900999", channel="phone"), actor=SYSTEM)
+    with gb_db.reading() as session:
+
+        def found(phone=None, email=None):
+            return [
+                (r.number, r.matched)
+                for r in find_repeats(session, phone=phone, email=email, region="GB")
+            ]
+
+        assert found(phone="+44 7700-900123") == [(first.number, "phone")]
+        assert found(email="ana@x.COM") == [(first.number, "email")]
+        assert found(phone="07700900123", email="ana@x.com") == [(first.number, "phone and email")]
+        assert found(phone="07700 9", email="ana@") == []  # half typed: nothing, no error
+        assert found() == []
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    national=st.booleans(),
+    separators=st.lists(st.sampled_from(["", " ", "-", "."]), min_size=10, max_size=10),
+    upper=st.booleans(),
+)
+def test_find_repeats_reads_any_way_of_writing_the_same_phone_or_email(
+    gb_db, national, separators, upper
+):
+    from leadms_tui.domain.leads.repeats import find_repeats
+
+    with gb_db.reading() as session:
+        first = session.execute(select(Lead.number).where(Lead.name == "Written")).scalar()
+    if first is None:
+        first = create_lead(
+            gb_db,
+            LeadCreate(name="Written", phone="07700 900555", email="w@x.io", channel="phone"),
+            actor=SYSTEM,
+        ).number
+    digits = "7700900555"
+    phone = ("0" if national else "+44") + "".join(
+        sep + digit for sep, digit in zip(separators, digits, strict=True)
+    )
+    email = "W@X.IO" if upper else "w@x.io"
+    with gb_db.reading() as session:
+        by_phone = find_repeats(session, phone=phone, email=None, region="GB")
+        by_email = find_repeats(session, phone=None, email=email, region="GB")
+    assert [r.number for r in by_phone] == [first] and by_phone[0].matched == "phone"
+    assert [r.number for r in by_email] == [first] and by_email[0].matched == "email"

@@ -87,7 +87,8 @@ async def test_day_view_lists_onboarding_tasks_and_d_marks_one_done(db, make_app
             "today", "CL-000001", "Dora Due", "Welcome call", "ana",
         ]  # fmt: skip
         assert app.screen.check_action("finish_task", ("done",)) is None  # not on a task
-        await pilot.press("tab", "enter")  # enter on a task: its client
+        assert app.screen.focused.id == "new-leads"  # no follow-ups due: opens on leads
+        await pilot.press("shift+tab", "enter")  # enter on a task: its client
         await settle(pilot)
         assert isinstance(app.screen, ClientDetailScreen) and app.screen.client_id == 1
         await pilot.press("escape", "d")

@@ -163,3 +163,16 @@ def test_detected_timezone_reads_the_localtime_link(monkeypatch, tmp_path):
     monkeypatch.setattr(team_settings, "LOCALTIME", link)
     monkeypatch.delenv("TZ", raising=False)
     assert detected_timezone() == "Europe/Madrid"
+
+
+async def test_a_refusal_goes_once_the_refused_input_changes(db):
+    app = LeadMSApp(db)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot)
+        await _fill_admin(pilot, "secret")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "at least 10 characters" in _error(app)  # stays while nothing changed
+        await pilot.press("c")  # a new password being typed: the old refusal is stale
+        await settle(pilot)
+        assert _error(app) == ""

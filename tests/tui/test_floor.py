@@ -146,6 +146,7 @@ async def test_a_chat_only_lead_gets_a_chat_contact_then_is_marked_unreachable(
         await settle(pilot)
         app.push_screen(LeadDetailScreen(chat.lead_id))
         await settle(pilot)
+        assert "Sender   psid-1" in str(app.screen.query_one("#contact").render())  # who wrote
         await pilot.press("c")
         await settle(pilot)
         assert "t logs a chat contact" in str(app.screen.query_one("#dial-hint").render())

@@ -165,7 +165,9 @@ async def test_concurrent_edit_is_refused_and_typing_is_kept(db, make_app, seede
         await settle(pilot)
         await pilot.press(*" Smith", "ctrl+s")
         await settle(pilot)
-        assert "changed by maria" in str(app.screen.query_one("#edit-status").render())
+        refusal = str(app.screen.query_one("#edit-status").render())
+        assert "changed by maria" in refusal
+        assert "escape closes this form; r on the lead reloads it" in refusal  # the key named
         assert app.screen.query_one("#name").value == "Nina New Smith"  # kept
     (lead,) = _rows(db, Lead, id=lead_id)
     assert lead.name == "Nina Changed"
@@ -304,6 +306,9 @@ async def test_footer_rebuilds_only_when_its_keys_change(make_app, seeded):
         assert list(footer.children) == keys_before  # same widgets: nothing was rebuilt
 
         await pilot.press("left_square_bracket")  # the 24th: no follow-up to call
+        await settle(pilot)
+        assert app.screen.focused.id == "new-leads"  # the cursor left the emptied list
+        app.screen.query_one("#followups").focus()  # back on it: nothing to call there
         await settle(pilot)
         log_call = next(k for k in footer.query(FooterKey) if k.action == "log_call")
         assert log_call.has_class("-disabled")

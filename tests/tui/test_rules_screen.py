@@ -199,3 +199,18 @@ async def test_a_rep_cannot_change_rules(db, make_app):
 def test_follow_up_delay_language(text, params):
     assert parse_delay(text) == params
     assert parse_delay(format_delay(params)) == params
+
+
+async def test_j_k_home_end_move_and_space_says_what_it_did(db, admin_app):
+    async with admin_app.run_test(size=(120, 40)) as pilot:
+        screen = await _open(admin_app, pilot)
+        table = screen.query_one("#rules")
+        await pilot.press("j", "j", "k")
+        assert table.cursor_row == 1
+        await pilot.press("end")
+        assert table.cursor_row == table.row_count - 1
+        await pilot.press("home", "j", "space")
+        await settle(pilot)
+        name = _rules(db)[1].name
+        assert f"Rule {name!r} disabled: space enables it again" in _notes(admin_app)
+    assert [rule.enabled for rule in _rules(db)] == [True, False, True, True, True, True]

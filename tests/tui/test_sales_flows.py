@@ -121,14 +121,18 @@ async def test_a_manager_approves_and_pays_commissions(db, make_app, seeded, pla
         table = app.screen.query_one("#commissions")
         assert [str(table.get_row_at(i)[0]) for i in range(3)] == ["ana", "ana", "bruno"]
         assert "November 2026: 120.00 USD" in str(app.screen.query_one("#month-total").render())
-        await pilot.press("down", "a")  # the second row: ana's 200 sale
+        await pilot.press("down", "a")  # the second row: ana's 200 sale; a first asks
+        await settle(pilot)
+        assert all(c.state == "pending" for c in _rows(db, Commission))
+        assert any("a again approves" in n.message for n in app._notifications)
+        await pilot.press("a")
         await settle(pilot)
         states = {c.amount: c.state for c in _rows(db, Commission)}
         assert [states[key] for key in sorted(states)] == ["approved", "pending", "pending"]
         assert table.cursor_row == 1  # kept after the reload
-        await pilot.press("p")
+        await pilot.press("p", "p")
         await settle(pilot)
-        await pilot.press("A")  # every pending one of the month
+        await pilot.press("A", "A")  # every pending one of the month
         await settle(pilot)
         states = {c.amount: c.state for c in _rows(db, Commission)}
         assert states == {75: "approved", 15: "paid", 30: "approved"}

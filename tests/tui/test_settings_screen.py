@@ -125,9 +125,10 @@ async def test_add_fields_see_them_in_the_preview_move_and_retire(db, admin_app)
         assert screen.query_one("#fields").cursor_row == 0
         assert _preview(screen).splitlines()[:2] == ["Sale", "Plan *"]
 
-        await pilot.press("x")
+        await pilot.press("j", "k", "x")  # j/k move here as in every list
         await settle(pilot)
         assert [f.key for f in _fields(db)] == ["budget"]
+        assert "Field 'Plan' retired: x restores it" in _notes(admin_app)
         assert [(r[0], r[1], r[3]) for r in _rows(screen, "fields")] == [
             ("1", "budget", "money"),
             ("-", "plan", "choice (retired)"),

@@ -48,16 +48,34 @@ CLOSING_OUTCOMES = {
     CallOutcome.WRONG_NUMBER: "wrong number",
     CallOutcome.UNREACHABLE: "unreachable",
 }
+# Outcomes after which the rep is done with the person for now: the day view moves on to the
+# next lead. After the others (interested, callback, chat) the next step is about the same
+# person (book the meeting, note the callback), so the cursor stays on them.
+ENDS_THE_ATTEMPT = frozenset(
+    {
+        CallOutcome.NO_ANSWER,
+        CallOutcome.BUSY,
+        CallOutcome.VOICEMAIL,
+        CallOutcome.WRONG_NUMBER,
+        CallOutcome.NOT_INTERESTED,
+        CallOutcome.UNREACHABLE,
+    }
+)
 
 
 @dataclass(frozen=True)
 class CallLogged:
     call_id: int
+    outcome: CallOutcome
     lead_number: str
     status: LeadStatus
     followup_due: datetime | None
     completed_followups: int
     rule_effects: list[str] = field(default_factory=list)
+
+    @property
+    def ends_the_attempt(self) -> bool:
+        return self.outcome in ENDS_THE_ATTEMPT
 
 
 def preview_call(
@@ -166,6 +184,7 @@ def log_call(
     session.refresh(lead)
     return CallLogged(
         call_id=call.id,  # type: ignore[arg-type]
+        outcome=outcome,
         lead_number=lead.number,
         status=LeadStatus(lead.status),
         followup_due=due or effects.followup_due,

@@ -2,12 +2,12 @@
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
-from leadms_tui.domain.events import Effects, LeadClosed
+from leadms_tui.domain.events import Effects, LeadClosed, MeetingBooked
 from leadms_tui.domain.leads.checks import check_may_edit
 from leadms_tui.domain.models import (
     FollowUp,
@@ -225,18 +225,45 @@ def on_lead_closed(session: Session, event: LeadClosed, at: datetime, effects: E
     lead = session.get(Lead, event.lead_id)
     if lead is None:
         return
-    root = lead.repeat_of_id or lead.id
-    closed = (LeadStatus.WON, LeadStatus.LOST)
-    others = select(Lead.id).where(
-        or_(Lead.id == root, Lead.repeat_of_id == root),
-        Lead.id != lead.id,
-        Lead.status.not_in(closed),
-    )
     followups = session.execute(
-        select(FollowUp).where(FollowUp.lead_id.in_(others), FollowUp.state.in_(OPEN_STATES))
+        select(FollowUp).where(
+            FollowUp.lead_id.in_(_other_open_leads(lead)), FollowUp.state.in_(OPEN_STATES)
+        )
     ).scalars()
     note = f"{lead.number} was {event.status}"
     for followup in followups:
         close_followup(
             session, followup, FollowUpState.SKIPPED, actor=event.actor, at=at, note=note
         )
+
+
+def on_meeting_booked(
+    session: Session, event: MeetingBooked, at: datetime, effects: Effects
+) -> None:
+    """A meeting is booked with the person: retries of their unanswered calls on their other
+    leads stop (closed with a note), so nobody keeps chasing someone who already said yes."""
+    lead = session.get(Lead, event.lead_id)
+    if lead is None:
+        return
+    retries = session.execute(
+        select(FollowUp).where(
+            FollowUp.lead_id.in_(_other_open_leads(lead)),
+            FollowUp.state.in_(OPEN_STATES),
+            FollowUp.reason.ilike("retry%"),  # what the rules and the call modal name retries
+        )
+    ).scalars()
+    note = f"a meeting is booked on {lead.number}"
+    for followup in retries:
+        close_followup(
+            session, followup, FollowUpState.SKIPPED, actor=event.actor, at=at, note=note
+        )
+
+
+def _other_open_leads(lead: Lead) -> Select:
+    """The same person's other leads (the repeat group) that are neither won nor lost."""
+    root = lead.repeat_of_id or lead.id
+    return select(Lead.id).where(
+        or_(Lead.id == root, Lead.repeat_of_id == root),
+        Lead.id != lead.id,
+        Lead.status.not_in((LeadStatus.WON, LeadStatus.LOST)),
+    )

@@ -310,6 +310,9 @@ class FieldsTab(WithApp, Vertical):
             ),
             key,
         )
+        # one key both ways: the toast says what happened and how to take it back
+        done = "restored: x retires it again" if restore else "retired: x restores it"
+        self.app.notify(f"Field {current.label!r} {done}", title="Fields")
 
     def action_move_field(self, delta: int) -> None:
         current = self.current()
