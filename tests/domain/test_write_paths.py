@@ -570,6 +570,7 @@ NOT_WRITES = {
     "leads.phones.is_valid_region",
     "leads.checks.check_may_edit",
     "leads.checks.check_may_read",
+    "leads.repeats.find_repeats",
     "leads.checks.may_read",
     "leads.checks.readable_leads",
     "leads.checks.reads_own_only",
@@ -679,6 +680,7 @@ NOT_WRITES = {
     "work.notifications.mark_read",
     # event handlers whose writes are the listed services they call
     "work.rules.on_call_saved",
+    "work.followups.on_meeting_booked",  # closes retries through close_followup (listed)
     "work.rules.on_lead_created",
     "work.rules.on_meeting_outcome",
 }

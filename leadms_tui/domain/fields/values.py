@@ -241,7 +241,7 @@ def store_values(
     for definition_id, items in parsed.items():
         write_items(session, definition_id, entity_id, items)
     after = _audited(session, specs, parsed)
-    changed = {k for k in after if after[k] != before.get(k)}
+    changed = [k for k in after if after[k] != before.get(k)]  # in field order, not a set's
     if changed:
         audit.record(
             session,
@@ -253,7 +253,7 @@ def store_values(
             after={k: after[k] for k in changed},
             at=at,
         )
-    return changed
+    return set(changed)
 
 
 def _stored(
