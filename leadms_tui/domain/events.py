@@ -35,6 +35,13 @@ class CallSaved:
 
 
 @dataclass(frozen=True)
+class MeetingBooked:
+    lead_id: int
+    meeting_id: int
+    user_id: int | None  # who booked it
+
+
+@dataclass(frozen=True)
 class MeetingOutcomeSet:
     lead_id: int
     meeting_id: int
@@ -59,7 +66,9 @@ class LeadConverted:
     template_id: int | None  # the onboarding template the sale starts, if any
 
 
-DomainEvent = LeadCreated | CallSaved | MeetingOutcomeSet | LeadClosed | LeadConverted
+DomainEvent = (
+    LeadCreated | CallSaved | MeetingBooked | MeetingOutcomeSet | LeadClosed | LeadConverted
+)
 
 
 @dataclass

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, events
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
-from leadms_tui.domain.events import MeetingOutcomeSet
+from leadms_tui.domain.events import MeetingBooked, MeetingOutcomeSet
 from leadms_tui.domain.leads.checks import check_may_edit
 from leadms_tui.domain.leads.edits import change_lead
 from leadms_tui.domain.models import (
@@ -131,6 +131,7 @@ def schedule_meeting(
         at=at,
     )
     _close_booking_followups(session, lead_id, actor, at)
+    events.publish(session, MeetingBooked(lead_id, meeting.id, actor.user_id), at=at)  # type: ignore[arg-type]
     if lead.status in BEFORE_MEETING:
         change_lead(
             session,

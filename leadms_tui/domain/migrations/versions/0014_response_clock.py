@@ -1,0 +1,59 @@
+"""Speed to lead: each lead's response clock and the ladder steps fired on it.
+
+Revision ID: 0014
+Revises: 0010
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0014"
+down_revision: str | None = "0010"  # the integrator chains it after 0011..0013
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "response_clocks",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("started_at", sa.DateTime(), nullable=False),
+        sa.Column("touched_at", sa.DateTime(), nullable=True),
+        sa.Column("touched_by", sa.String(16), nullable=True),
+        sa.Column("touched_by_id", sa.Integer(), nullable=True),
+        sa.Column("flagged_at", sa.DateTime(), nullable=True),
+        sa.Column("steps_fired", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("steps_at_touch", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"]),
+        sa.ForeignKeyConstraint(["touched_by_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("lead_id"),
+    )
+    op.create_index("ix_response_clocks_touched_at", "response_clocks", ["touched_at"])
+    op.create_table(
+        "response_steps",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("clock_id", sa.Integer(), nullable=False),
+        sa.Column("lead_id", sa.Integer(), nullable=False),
+        sa.Column("minute", sa.Integer(), nullable=False),
+        sa.Column("action", sa.String(16), nullable=False),
+        sa.Column("fired_at", sa.DateTime(), nullable=False),
+        sa.Column("from_user_id", sa.Integer(), nullable=True),
+        sa.Column("to_user_id", sa.Integer(), nullable=True),
+        sa.Column("detail", sa.String(300), nullable=False),
+        sa.ForeignKeyConstraint(["clock_id"], ["response_clocks.id"]),
+        sa.ForeignKeyConstraint(["lead_id"], ["leads.id"]),
+        sa.ForeignKeyConstraint(["from_user_id"], ["users.id"]),
+        sa.ForeignKeyConstraint(["to_user_id"], ["users.id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("clock_id", "action", name="uq_response_step_once"),
+    )
+    op.create_index("ix_response_steps_lead_id", "response_steps", ["lead_id"])
+
+
+def downgrade() -> None:
+    op.drop_table("response_steps")
+    op.drop_table("response_clocks")

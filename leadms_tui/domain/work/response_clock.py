@@ -1,0 +1,388 @@
+"""Speed to lead: every new lead carries a response clock, and a lead nobody touches in time
+climbs the team's ladder (owner told, managers told, offered to another rep, reassigned).
+
+The clock counts business minutes (team days and holidays; the owner's own hours where set)
+from the lead's receipt to its first touch: a call logged with any outcome or a meeting
+booked. Every inquiry is a lead of its own here (a repeat, even of a closed lead, is a new
+lead), so an inquiry reopening a closed lead starts a clock too.
+
+Exactly once, and never for a touched lead: a step locks its clock row, checks it is still
+untouched, then claims (clock, action) with an insert under a unique key (`domain/once.py`,
+as the rules engine does). A touch updates the same row, so it waits for a step in flight
+and records how many steps had fired (`steps_at_touch`); a step never fires after a touch.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock
+from leadms_tui.domain.business_time import BusinessCalendar
+from leadms_tui.domain.db import Database
+from leadms_tui.domain.errors import NotFoundError
+from leadms_tui.domain.events import CallSaved, Effects, LeadCreated, MeetingBooked
+from leadms_tui.domain.models import (
+    Call,
+    Lead,
+    LeadStatus,
+    Notification,
+    ResponseClock,
+    ResponseStep,
+    Role,
+    User,
+)
+from leadms_tui.domain.once import insert_once
+from leadms_tui.domain.team.assignment import auto_assign, suggest, working_calendar
+from leadms_tui.domain.team.settings import LadderStep, TeamSettings, load_settings
+
+CLOSED = (LeadStatus.WON, LeadStatus.LOST)
+SWEEP_LIMIT = 500  # clocks per sweep; the next sweep takes the rest
+_STEPS = ResponseStep.__table__  # type: ignore[attr-defined]
+
+
+# --- starting and stopping ---------------------------------------------------------------
+
+
+def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects: Effects) -> None:
+    """Subscriber: the lead's receipt starts its clock."""
+    session.add(ResponseClock(lead_id=event.lead_id, started_at=clock.as_utc(at)))
+
+
+def on_call_saved(session: Session, event: CallSaved, at: datetime, effects: Effects) -> None:
+    """Subscriber: a call with any outcome is a touch."""
+    user_id, called_at = session.execute(
+        select(Call.user_id, Call.called_at).where(Call.id == event.call_id)
+    ).one()
+    touch(session, event.lead_id, "call", user_id, min(clock.as_utc(called_at), clock.as_utc(at)))
+
+
+def on_meeting_booked(
+    session: Session, event: MeetingBooked, at: datetime, effects: Effects
+) -> None:
+    touch(session, event.lead_id, "meeting", event.user_id, at)
+
+
+def touch(session: Session, lead_id: int, kind: str, user_id: int | None, at: datetime) -> bool:
+    """Stop the lead's clock if it runs; False when it had no running clock. Waits for a
+    ladder step in flight on the same clock (its row lock) and counts the steps before it."""
+    stopped = session.execute(
+        update(ResponseClock)
+        .where(ResponseClock.lead_id == lead_id, ResponseClock.touched_at.is_(None))
+        .values(
+            touched_at=clock.as_utc(at),
+            touched_by=kind,
+            touched_by_id=user_id,
+            steps_at_touch=ResponseClock.steps_fired,
+        )
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    return bool(stopped)
+
+
+# --- counting -------------------------------------------------------------------------------
+
+
+def clock_calendar(settings: TeamSettings, owner: User | None) -> BusinessCalendar:
+    """The owner's own hours where set, else the team's (days and holidays are the team's)."""
+    if owner is not None and owner.working_hours:
+        return working_calendar(owner, settings)
+    return settings.calendar()
+
+
+# --- the ladder sweep ---------------------------------------------------------------------
+
+
+def sweep_ladder(db: Database, *, now: datetime | None = None) -> int:
+    """Fire every ladder step now due on an untouched open lead; returns how many fired.
+    Safe to run in many processes at once."""
+    at = clock.as_utc(now or clock.now())
+    with db.reading() as session:
+        settings = load_settings(session)
+        ladder = settings.ladder
+        if not ladder:
+            return 0
+        due = _due_steps(session, settings, ladder, at)
+    fired = 0
+    for clock_id, lead_id, step in due:
+        fired += db.write(
+            lambda session, c=clock_id, lead=lead_id, s=step: _fire(session, c, lead, s, at)
+        )
+    return fired
+
+
+def _due_steps(
+    session: Session, settings: TeamSettings, ladder: tuple[LadderStep, ...], at: datetime
+) -> list[tuple[int, int, LadderStep]]:
+    # business minutes never outrun wall minutes: older than the first step is a cheap filter
+    earliest = at - timedelta(minutes=ladder[0].minute)
+    rows = session.execute(
+        select(ResponseClock.id, ResponseClock.lead_id, ResponseClock.started_at, User)
+        .join(Lead, Lead.id == ResponseClock.lead_id)
+        .outerjoin(User, User.id == Lead.owner_id)
+        .where(
+            ResponseClock.touched_at.is_(None),
+            ResponseClock.steps_fired < len(ladder),
+            ResponseClock.started_at <= earliest,
+            Lead.status.not_in(CLOSED),
+        )
+        .order_by(ResponseClock.started_at, ResponseClock.id)
+        .limit(SWEEP_LIMIT)
+    ).all()
+    fired = _fired_actions(session, [row[0] for row in rows])
+    due = []
+    for clock_id, lead_id, started_at, owner in rows:
+        used = clock_calendar(settings, owner).business_minutes_between(started_at, at)
+        due.extend(
+            (clock_id, lead_id, step)
+            for step in ladder
+            if step.minute <= used and step.action not in fired.get(clock_id, ())
+        )
+    return due
+
+
+def _fired_actions(session: Session, clock_ids: list[int]) -> dict[int, set[str]]:
+    fired: dict[int, set[str]] = {}
+    for clock_id, action in session.execute(
+        select(ResponseStep.clock_id, ResponseStep.action).where(
+            ResponseStep.clock_id.in_(clock_ids)
+        )
+    ):
+        fired.setdefault(clock_id, set()).add(action)
+    return fired
+
+
+def _fire(session: Session, clock_id: int, lead_id: int, step: LadderStep, at: datetime) -> int:
+    """One step on one clock, exactly once, and only while the clock is untouched."""
+    row = session.execute(
+        select(ResponseClock).where(ResponseClock.id == clock_id).with_for_update()
+    ).scalar_one()
+    lead = session.get(Lead, lead_id)
+    if row.touched_at is not None or lead is None or lead.status in CLOSED:
+        return 0
+    values = dict(
+        clock_id=clock_id,
+        lead_id=lead_id,
+        minute=step.minute,
+        action=step.action,
+        fired_at=at,
+        from_user_id=lead.owner_id,
+    )
+    step_id = insert_once(session, _STEPS, values, ["clock_id", "action"])
+    if step_id is None:
+        return 0  # another sweeper fired it
+    row.steps_fired += 1
+    to_user_id, detail = _ACTIONS[step.action](session, lead, row, step, at)
+    session.execute(
+        update(ResponseStep)
+        .where(ResponseStep.id == step_id)
+        .values(to_user_id=to_user_id, detail=detail[:300])
+    )
+    return 1
+
+
+def _untouched(step: LadderStep) -> str:
+    return f"untouched for {step.minute} business minutes"
+
+
+def _tell_owner(session, lead, row, step, at) -> tuple[int | None, str]:
+    if lead.owner_id is None:
+        return _tell_managers(session, lead, row, step, at)
+    _notify(session, [lead.owner_id], lead, f"{_untouched(step)}: call now", at)
+    return lead.owner_id, "owner told"
+
+
+def _tell_managers(session, lead, row, step, at) -> tuple[int | None, str]:
+    owner = _username(session, lead.owner_id) or "nobody"
+    _notify(session, _managers(session), lead, f"{_untouched(step)} (owner: {owner})", at)
+    return None, "managers told"
+
+
+def _offer(session, lead, row, step, at) -> tuple[int | None, str]:
+    candidate = next(
+        (c for c in suggest(session, lead.id, now=at).ranked if c.user_id != lead.owner_id), None
+    )
+    if candidate is None:
+        return None, _flag(session, lead, row, at)
+    message = f"offered to you: {_untouched(step)} (owner: {_username(session, lead.owner_id)})"
+    _notify(session, [candidate.user_id], lead, message, at)
+    return candidate.user_id, f"offered to {candidate.username}"
+
+
+def _reassign(session, lead, row, step, at) -> tuple[int | None, str]:
+    previous = lead.owner_id
+    reason = _untouched(step)
+    actor = audit.Actor(None, "speed-to-lead")
+    username = auto_assign(session, lead.id, at=at, actor=actor, exclude=previous, how=reason)
+    if username is None:
+        return None, _flag(session, lead, row, at)
+    if previous is not None:
+        _notify(session, [previous], lead, f"reassigned to {username}: {reason}", at)
+    return lead.owner_id, f"reassigned to {username}: {reason}"
+
+
+def _flag(session: Session, lead: Lead, row: ResponseClock, at: datetime) -> str:
+    """No eligible rep: the lead stays, flagged, and the managers are told once."""
+    if row.flagged_at is None:
+        row.flagged_at = at
+        _notify(session, _managers(session), lead, "no other rep can take it: it stays", at)
+    return "no eligible rep: flagged"
+
+
+_ACTIONS = {
+    "owner": _tell_owner,
+    "managers": _tell_managers,
+    "offer": _offer,
+    "reassign": _reassign,
+}
+
+
+def _managers(session: Session) -> list[int]:
+    return list(
+        session.execute(
+            select(User.id).where(User.role == Role.MANAGER, User.active).order_by(User.id)
+        ).scalars()
+    )
+
+
+def _username(session: Session, user_id: int | None) -> str | None:
+    if user_id is None:
+        return None
+    return session.execute(select(User.username).where(User.id == user_id)).scalar()
+
+
+def _notify(session: Session, user_ids: list[int], lead: Lead, message: str, at: datetime) -> None:
+    for user_id in dict.fromkeys(user_ids):
+        text = f"{lead.number} {lead.name}: {message}"[:1000]
+        session.add(Notification(user_id=user_id, lead_id=lead.id, message=text, created_at=at))
+
+
+# --- reading the clock -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClockEvent:
+    at: datetime
+    minute: int  # business minutes used at that moment
+    what: str
+
+
+@dataclass(frozen=True)
+class ClockView:
+    lead_number: str
+    started_at: datetime
+    touched_at: datetime | None
+    touched_by: str | None
+    minutes_used: int
+    target_minutes: int
+    flagged: bool
+    events: list[ClockEvent] = field(default_factory=list)
+
+    @property
+    def state(self) -> str:
+        if self.touched_at is not None:
+            return "touched"
+        return "over" if self.minutes_used >= self.target_minutes else "running"
+
+    @property
+    def minutes_left(self) -> int:
+        return self.target_minutes - self.minutes_used
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "state": self.state,
+            "started_at": self.started_at.isoformat(),
+            "touched_at": self.touched_at.isoformat() if self.touched_at else None,
+            "touched_by": self.touched_by,
+            "business_minutes_used": self.minutes_used,
+            "target_minutes": self.target_minutes,
+            "minutes_left": self.minutes_left,
+            "flagged": self.flagged,
+            "history": [
+                {"at": e.at.isoformat(), "minute": e.minute, "what": e.what} for e in self.events
+            ],
+        }
+
+
+def clock_view(session: Session, lead_id: int, *, now: datetime | None = None) -> ClockView | None:
+    """The lead's clock and its history (started, paused/resumed, steps, touched); None for a
+    lead that has none (taken in before clocks existed)."""
+    at = clock.as_utc(now or clock.now())
+    lead = session.get(Lead, lead_id)
+    if lead is None:
+        raise NotFoundError(f"no lead with id {lead_id}")
+    row = session.execute(select(ResponseClock).where(ResponseClock.lead_id == lead_id)).scalar()
+    if row is None:
+        return None
+    settings = load_settings(session)
+    owner = session.get(User, lead.owner_id) if lead.owner_id else None
+    calendar = clock_calendar(settings, owner)
+    end = row.touched_at or at
+    events = [ClockEvent(row.started_at, 0, "started: lead received")]
+    events += _pauses(calendar, row.started_at, end)
+    for step in session.execute(
+        select(ResponseStep).where(ResponseStep.clock_id == row.id).order_by(ResponseStep.id)
+    ).scalars():
+        used = calendar.business_minutes_between(row.started_at, step.fired_at)
+        events.append(
+            ClockEvent(step.fired_at, used, f"step {step.minute}:{step.action}: {step.detail}")
+        )
+    if row.touched_at is not None:
+        who = _username(session, row.touched_by_id) or "someone"
+        used = calendar.business_minutes_between(row.started_at, row.touched_at)
+        events.append(ClockEvent(row.touched_at, used, f"stopped: {row.touched_by} by {who}"))
+    events.sort(key=lambda e: e.at)
+    return ClockView(
+        lead_number=lead.number,
+        started_at=row.started_at,
+        touched_at=row.touched_at,
+        touched_by=row.touched_by,
+        minutes_used=calendar.business_minutes_between(row.started_at, end),
+        target_minutes=int(settings.response_target_minutes),
+        flagged=row.flagged_at is not None,
+        events=events,
+    )
+
+
+def _pauses(calendar: BusinessCalendar, start: datetime, end: datetime) -> list[ClockEvent]:
+    """Where the clock paused (business time closed) and resumed, between start and end."""
+    events: list[ClockEvent] = []
+    cursor = clock.as_utc(start)
+    while cursor < end and len(events) < 60:
+        if calendar.is_open(cursor):
+            cursor, what = _window_end(calendar, cursor), "paused: outside business hours"
+        else:
+            cursor, what = calendar.add_business_minutes(cursor, 0), "resumed: business hours"
+        if cursor >= end:
+            break
+        events.append(ClockEvent(cursor, calendar.business_minutes_between(start, cursor), what))
+    return events
+
+
+def _window_end(calendar: BusinessCalendar, moment: datetime) -> datetime:
+    """The closing instant of the open window `moment` is in."""
+    local = moment.astimezone(calendar.zone)
+    return datetime.combine(local.date(), calendar.closes, tzinfo=calendar.zone).astimezone(UTC)
+
+
+def breaching(session: Session, *, now: datetime | None = None) -> int:
+    """How many open leads' clocks are untouched past the target (for headers and reports)."""
+    at = clock.as_utc(now or clock.now())
+    settings = load_settings(session)
+    target = int(settings.response_target_minutes)
+    rows = session.execute(
+        select(ResponseClock.started_at, User)
+        .join(Lead, Lead.id == ResponseClock.lead_id)
+        .outerjoin(User, User.id == Lead.owner_id)
+        .where(
+            ResponseClock.touched_at.is_(None),
+            Lead.status.not_in(CLOSED),
+            ResponseClock.started_at <= at - timedelta(minutes=target),
+        )
+    ).all()
+    return sum(
+        clock_calendar(settings, owner).business_minutes_between(started, at) >= target
+        for started, owner in rows
+    )
