@@ -111,6 +111,53 @@ def reps(
         echo("  ".join(cells[i].ljust(w) for i, w in zip(shown, widths, strict=True)))
 
 
+RESPONSE_COLUMNS = [
+    "rep",
+    "received",
+    "touched",
+    "within_target",
+    "untouched",
+    "first_response_median_min",
+    "first_response_p90_min",
+    "rerouted_away",
+    "rerouted_to",
+]
+
+
+@app.command("response")
+def response(
+    ctx: typer.Context,
+    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (team timezone)."),
+    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (inclusive)."),
+    rep: str | None = typer.Option(None, "--rep", help="One rep (and the team row)."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """Speed to lead per rep and team: touched within target, median and p90 first response
+    (business minutes), leads rerouted away and to."""
+    from leadms_tui.domain.reports.response import response_report
+
+    fmt = _format(output)
+    with open_db(ctx).reading() as session:
+        period = _period(session, date_from, date_to)
+        rows = response_report(session, period, rep=_scope(ctx, session, rep))
+    if fmt == "json":
+        for row in rows:
+            echo(json.dumps(row.as_json(), ensure_ascii=False))
+        return
+    table = [[_plain(getattr(row, name)) for name in RESPONSE_COLUMNS] for row in rows]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows([RESPONSE_COLUMNS, *table])
+        echo(buffer.getvalue().rstrip("\n"))
+        return
+    headers = [name.replace("_", " ").replace("first response ", "") for name in RESPONSE_COLUMNS]
+    widths = [max(len(h), *(len(cells[i]) for cells in table)) for i, h in enumerate(headers)]
+    echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for cells in table:
+        echo("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+
+
 @app.command("daily")
 def daily(
     ctx: typer.Context,

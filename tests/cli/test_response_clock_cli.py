@@ -88,6 +88,30 @@ def test_rules_run_climbs_the_ladder_once_and_a_called_lead_gets_none(db_url, db
     assert "Wed 25 Nov 10:04     4m  stopped: call by ana" in text
     clock.set_clock(None)
     assert leadms(db_url, "leads", "clock", "LEAD-20261125-999").exit_code == 1
+    maria = cli_token(db, "maria")
+    args = ("reports", "response", "--from", "2026-11-25", "--to", "2026-11-25")
+    rows = [
+        json.loads(line)
+        for line in leadms(db_url, *args, "--format", "json", token=maria).stdout.splitlines()
+    ]
+    by_rep = {r["rep"]: r for r in rows}
+    assert by_rep["ana"] == {
+        "rep": "ana",
+        "received": 1,
+        "touched": 1,
+        "within_target": 1,
+        "untouched": 0,
+        "first_response_median_min": 4,
+        "first_response_p90_min": 4,
+        "rerouted_away": 1,
+        "rerouted_to": 0,
+    }
+    assert (by_rep["bruno"]["untouched"], by_rep["bruno"]["rerouted_to"]) == (1, 1)
+    team = by_rep["TEAM"]
+    assert (team["received"], team["within_target"], team["rerouted_away"]) == (2, 1, 1)
+    csv_out = leadms(db_url, *args, "--format", "csv", token=maria).stdout.splitlines()
+    assert csv_out[0].startswith("rep,received,touched,within_target")
+    assert csv_out[-1] == "TEAM,2,1,1,1,4,4,1,1"
 
 
 def test_ladder_setting_refused_with_the_reason(db_url, db):
