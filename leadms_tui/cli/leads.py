@@ -261,6 +261,8 @@ def show(
     echo(f"{row.number}  {row.name}  {row.phone}  {row.email or ''}  {row.status}")
     for f in fields:
         echo(f"  {f.field.label}: {f.text}")
+    if response is not None:
+        echo(f"  response clock: {_clock_summary(response)}")
 
 
 @app.command("clock")
@@ -284,13 +286,17 @@ def clock_history(
     if as_json:
         echo(json.dumps(view.as_json(), indent=2))
         return
+    echo(f"{view.lead_number}: {_clock_summary(view)}")
+    for event in view.events:
+        local = clock.local(event.at, timezone)
+        echo(f"  {local:%a %d %b %H:%M}  {event.minute:>4}m  {event.what}")
+
+
+def _clock_summary(view) -> str:  # view: ClockView
     if view.state == "touched":
         summary = f"touched by {view.touched_by} after {view.minutes_used} business minutes"
     elif view.minutes_left > 0:
         summary = f"running: {view.minutes_left}m left of {view.target_minutes}"
     else:
         summary = f"over by {-view.minutes_left}m (target {view.target_minutes})"
-    echo(f"{view.lead_number}: {summary}" + ("; flagged: no eligible rep" if view.flagged else ""))
-    for event in view.events:
-        local = clock.local(event.at, timezone)
-        echo(f"  {local:%a %d %b %H:%M}  {event.minute:>4}m  {event.what}")
+    return summary + ("; flagged: no eligible rep" if view.flagged else "")

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing import get_context
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
 from leadms_tui.domain.audit import SYSTEM
@@ -206,6 +208,26 @@ def test_ladder_setting_is_validated():
         with pytest.raises(ValidationError, match=reason) as caught:
             parse(bad)
         assert "\n" not in str(caught.value)
+
+
+@given(
+    st.lists(st.integers(1, 1440), min_size=1, max_size=4, unique=True),
+    st.permutations(["owner", "managers", "offer", "reassign"]),
+)
+def test_any_increasing_ladder_of_known_actions_round_trips_and_others_are_refused(
+    minutes, actions
+):
+    from leadms_tui.domain.team.settings import SPECS, parse_ladder
+
+    parse = SPECS["response_ladder"].parse
+    ordered = sorted(minutes)
+    text = ",".join(f"{m}:{a}" for m, a in zip(ordered, actions, strict=False))
+    assert parse(text) == text
+    assert [s.minute for s in parse_ladder(text)] == ordered
+    if len(minutes) > 1 and minutes != ordered:
+        shuffled = ",".join(f"{m}:{a}" for m, a in zip(minutes, actions, strict=False))
+        with pytest.raises(ValidationError, match="minutes must increase"):
+            parse(shuffled)
 
 
 def test_two_sweepers_change_nothing(db_url, db, team):

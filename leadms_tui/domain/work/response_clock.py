@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
@@ -41,14 +41,18 @@ from leadms_tui.domain.team.settings import LadderStep, TeamSettings, load_setti
 CLOSED = (LeadStatus.WON, LeadStatus.LOST)
 SWEEP_LIMIT = 500  # clocks per sweep; the next sweep takes the rest
 _STEPS = ResponseStep.__table__  # type: ignore[attr-defined]
+_CLOCKS = ResponseClock.__table__  # type: ignore[attr-defined]
 
 
 # --- starting and stopping ---------------------------------------------------------------
 
 
 def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects: Effects) -> None:
-    """Subscriber: the lead's receipt starts its clock."""
-    session.add(ResponseClock(lead_id=event.lead_id, started_at=clock.as_utc(at)))
+    """Subscriber: the lead's receipt starts its clock (a Core insert: imports take in
+    thousands of leads per transaction)."""
+    session.execute(
+        insert(_CLOCKS).values(lead_id=event.lead_id, started_at=clock.as_utc(at), steps_fired=0)
+    )
 
 
 def on_call_saved(session: Session, event: CallSaved, at: datetime, effects: Effects) -> None:
