@@ -15,11 +15,7 @@ from leadms_tui.domain.team import assignment
 from leadms_tui.domain.work import followups, response_clock, rules
 
 HANDLERS: dict[type, list[Handler]] = {
-    LeadCreated: [
-        response_clock.on_lead_created,  # the clock starts at receipt, whoever owns it
-        assignment.on_lead_created,
-        rules.on_lead_created,  # a rule may reassign
-    ],
+    LeadCreated: [assignment.on_lead_created, rules.on_lead_created],  # a rule may reassign
     CallSaved: [response_clock.on_call_saved, rules.on_call_saved],
     MeetingBooked: [response_clock.on_meeting_booked],
     MeetingOutcomeSet: [rules.on_meeting_outcome],

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
+from leadms_tui.domain import recent
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
@@ -20,6 +21,7 @@ from leadms_tui.domain.models import (
     Notification,
     ResponseClock,
     ResponseStep,
+    Setting,
     User,
 )
 from leadms_tui.domain.team.settings import set_setting
@@ -267,3 +269,20 @@ def test_a_touch_racing_a_step_is_touched_or_escalated_never_both(db_url, db, te
     # every step fired before the touch stopped the clock; none after it
     assert all(per_clock.get(c.id, 0) == c.steps_at_touch for c in clocks)
     assert sweep(db, now=WED_10 + timedelta(hours=1)).ladder == 0
+
+
+def test_leads_taken_in_before_clocks_existed_never_climb(db, team):
+    old = _lead(db, team, WED_10, n=1)
+    new = _lead(db, team, WED_10 + timedelta(seconds=1), n=2)
+
+    # what migration 0014 stores on a database that already had leads: the newest one's time
+    def mark(session):
+        session.add(Setting(key="response_clock_since", value=WED_10.isoformat()))
+        recent.forget(session)  # settings are remembered for a moment
+
+    db.write(mark)
+    sweep(db, now=WED_10 + timedelta(hours=1))
+    assert _steps(db, old) == [] and len(_steps(db, new)) == 4
+    with db.reading() as session:
+        assert clock_view(session, old) is None
+        assert clock_view(session, new, now=WED_10 + timedelta(hours=1)).state == "over"

@@ -12,7 +12,7 @@ from leadms_tui.domain.models import Lead, ResponseClock, ResponseStep, Role, Us
 from leadms_tui.domain.reports.coaching import Period, percentile
 from leadms_tui.domain.repositories.dayview import day_bounds
 from leadms_tui.domain.team.settings import load_settings
-from leadms_tui.domain.work.response_clock import clock_calendar
+from leadms_tui.domain.work.response_clock import clock_calendar, has_clock
 
 TEAM = "TEAM"
 
@@ -53,10 +53,12 @@ def response_report(
     rows = {uid: ResponseRow(u.username) for uid, u in users.items() if u.role == Role.REP}
     team = ResponseRow(TEAM)
     for owner_id, started_at, touched_at in session.execute(
-        select(Lead.owner_id, ResponseClock.started_at, ResponseClock.touched_at)
-        .join(Lead, Lead.id == ResponseClock.lead_id)
-        .where(ResponseClock.started_at >= start, ResponseClock.started_at < end)
+        select(Lead.owner_id, Lead.created_at, ResponseClock.touched_at)
+        .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)
+        .where(Lead.created_at >= start, Lead.created_at < end)
     ).all():
+        if not has_clock(settings, started_at):
+            continue
         row = rows.setdefault(owner_id, ResponseRow(_name(users, owner_id)))
         for target_row in (row, team):
             target_row.received += 1

@@ -29,6 +29,7 @@ class TeamSettings:
     file_max_mb: str = "10"  # an image or document in a field
     response_target_minutes: str = "15"  # business minutes to the first call, for reports
     response_ladder: str = "5:owner,10:managers,15:offer,20:reassign"  # speed to lead
+    response_clock_since: str = ""  # set by migration 0014 only: older leads have no clock
     assignment_mode: str = "off"  # off, suggest, auto
     assignment_weights: str = "workload=0.35,performance=0.25,fit=0.25,fairness=0.15"
 

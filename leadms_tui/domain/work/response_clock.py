@@ -2,9 +2,14 @@
 climbs the team's ladder (owner told, managers told, offered to another rep, reassigned).
 
 The clock counts business minutes (team days and holidays; the owner's own hours where set)
-from the lead's receipt to its first touch: a call logged with any outcome or a meeting
-booked. Every inquiry is a lead of its own here (a repeat, even of a closed lead, is a new
-lead), so an inquiry reopening a closed lead starts a clock too.
+from the lead's receipt (its `created_at`) to its first touch: a call logged with any outcome
+or a meeting booked. Every inquiry is a lead of its own here (a repeat, even of a closed
+lead, is a new lead), so an inquiry reopening a closed lead starts a clock too.
+
+A lead's `response_clocks` row is written only when something happens to its clock (a touch,
+a step), so intake adds no statement per lead. Leads taken in before the clocks existed
+(migration 0014 stores the newest one's time as the setting `response_clock_since`) never
+climb the ladder.
 
 Exactly once, and never for a touched lead: a step locks its clock row, checks it is still
 untouched, then claims (clock, action) with an insert under a unique key (`domain/once.py`,
@@ -16,14 +21,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import NotFoundError
-from leadms_tui.domain.events import CallSaved, Effects, LeadCreated, MeetingBooked
+from leadms_tui.domain.events import CallSaved, Effects, MeetingBooked
 from leadms_tui.domain.models import (
     Call,
     Lead,
@@ -39,20 +45,12 @@ from leadms_tui.domain.team.assignment import auto_assign, suggest, working_cale
 from leadms_tui.domain.team.settings import LadderStep, TeamSettings, load_settings
 
 CLOSED = (LeadStatus.WON, LeadStatus.LOST)
-SWEEP_LIMIT = 500  # clocks per sweep; the next sweep takes the rest
+SWEEP_LIMIT = 500  # leads per sweep; the next sweep takes the rest
 _STEPS = ResponseStep.__table__  # type: ignore[attr-defined]
 _CLOCKS = ResponseClock.__table__  # type: ignore[attr-defined]
 
 
 # --- starting and stopping ---------------------------------------------------------------
-
-
-def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects: Effects) -> None:
-    """Subscriber: the lead's receipt starts its clock (a Core insert: imports take in
-    thousands of leads per transaction)."""
-    session.execute(
-        insert(_CLOCKS).values(lead_id=event.lead_id, started_at=clock.as_utc(at), steps_fired=0)
-    )
 
 
 def on_call_saved(session: Session, event: CallSaved, at: datetime, effects: Effects) -> None:
@@ -72,6 +70,7 @@ def on_meeting_booked(
 def touch(session: Session, lead_id: int, kind: str, user_id: int | None, at: datetime) -> bool:
     """Stop the lead's clock if it runs; False when it had no running clock. Waits for a
     ladder step in flight on the same clock (its row lock) and counts the steps before it."""
+    _ensure_clock(session, lead_id)
     stopped = session.execute(
         update(ResponseClock)
         .where(ResponseClock.lead_id == lead_id, ResponseClock.touched_at.is_(None))
@@ -84,6 +83,29 @@ def touch(session: Session, lead_id: int, kind: str, user_id: int | None, at: da
         .execution_options(synchronize_session=False)
     ).rowcount
     return bool(stopped)
+
+
+def _ensure_clock(session: Session, lead_id: int) -> None:
+    """The lead's clock row, started at its receipt, written if it is not there yet."""
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    received = select(Lead.id, Lead.created_at, literal(0)).where(Lead.id == lead_id)
+    session.execute(
+        dialect.insert(_CLOCKS)
+        .from_select(["lead_id", "started_at", "steps_fired"], received)
+        .on_conflict_do_nothing(index_elements=["lead_id"])
+    )
+
+
+def _since(settings: TeamSettings) -> datetime | None:
+    """Leads received at or before this have no clock (taken in before clocks existed)."""
+    if not settings.response_clock_since:
+        return None
+    return clock.as_utc(datetime.fromisoformat(settings.response_clock_since))
+
+
+def has_clock(settings: TeamSettings, received_at: datetime) -> bool:
+    since = _since(settings)
+    return since is None or clock.as_utc(received_at) > since
 
 
 # --- counting -------------------------------------------------------------------------------
@@ -110,59 +132,66 @@ def sweep_ladder(db: Database, *, now: datetime | None = None) -> int:
             return 0
         due = _due_steps(session, settings, ladder, at)
     fired = 0
-    for clock_id, lead_id, step in due:
-        fired += db.write(
-            lambda session, c=clock_id, lead=lead_id, s=step: _fire(session, c, lead, s, at)
-        )
+    for lead_id, step in due:
+        fired += db.write(lambda session, lead=lead_id, s=step: _fire(session, lead, s, at))
     return fired
 
 
 def _due_steps(
     session: Session, settings: TeamSettings, ladder: tuple[LadderStep, ...], at: datetime
-) -> list[tuple[int, int, LadderStep]]:
+) -> list[tuple[int, LadderStep]]:
     # business minutes never outrun wall minutes: older than the first step is a cheap filter
     earliest = at - timedelta(minutes=ladder[0].minute)
-    rows = session.execute(
-        select(ResponseClock.id, ResponseClock.lead_id, ResponseClock.started_at, User)
-        .join(Lead, Lead.id == ResponseClock.lead_id)
+    query = (
+        select(Lead.id, Lead.created_at, User)
+        .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)
         .outerjoin(User, User.id == Lead.owner_id)
         .where(
-            ResponseClock.touched_at.is_(None),
-            ResponseClock.steps_fired < len(ladder),
-            ResponseClock.started_at <= earliest,
             Lead.status.not_in(CLOSED),
+            Lead.created_at <= earliest,
+            or_(
+                ResponseClock.id.is_(None),
+                and_(
+                    ResponseClock.touched_at.is_(None),
+                    ResponseClock.steps_fired < len(ladder),
+                ),
+            ),
         )
-        .order_by(ResponseClock.started_at, ResponseClock.id)
+        .order_by(Lead.created_at, Lead.id)
         .limit(SWEEP_LIMIT)
-    ).all()
+    )
+    since = _since(settings)
+    if since is not None:
+        query = query.where(Lead.created_at > since)
+    rows = session.execute(query).all()
     fired = _fired_actions(session, [row[0] for row in rows])
     due = []
-    for clock_id, lead_id, started_at, owner in rows:
-        used = clock_calendar(settings, owner).business_minutes_between(started_at, at)
+    for lead_id, received_at, owner in rows:
+        used = clock_calendar(settings, owner).business_minutes_between(received_at, at)
         due.extend(
-            (clock_id, lead_id, step)
+            (lead_id, step)
             for step in ladder
-            if step.minute <= used and step.action not in fired.get(clock_id, ())
+            if step.minute <= used and step.action not in fired.get(lead_id, ())
         )
     return due
 
 
-def _fired_actions(session: Session, clock_ids: list[int]) -> dict[int, set[str]]:
+def _fired_actions(session: Session, lead_ids: list[int]) -> dict[int, set[str]]:
     fired: dict[int, set[str]] = {}
-    for clock_id, action in session.execute(
-        select(ResponseStep.clock_id, ResponseStep.action).where(
-            ResponseStep.clock_id.in_(clock_ids)
-        )
+    for lead_id, action in session.execute(
+        select(ResponseStep.lead_id, ResponseStep.action).where(ResponseStep.lead_id.in_(lead_ids))
     ):
-        fired.setdefault(clock_id, set()).add(action)
+        fired.setdefault(lead_id, set()).add(action)
     return fired
 
 
-def _fire(session: Session, clock_id: int, lead_id: int, step: LadderStep, at: datetime) -> int:
+def _fire(session: Session, lead_id: int, step: LadderStep, at: datetime) -> int:
     """One step on one clock, exactly once, and only while the clock is untouched."""
+    _ensure_clock(session, lead_id)
     row = session.execute(
-        select(ResponseClock).where(ResponseClock.id == clock_id).with_for_update()
+        select(ResponseClock).where(ResponseClock.lead_id == lead_id).with_for_update()
     ).scalar_one()
+    clock_id = row.id
     lead = session.get(Lead, lead_id)
     if row.touched_at is not None or lead is None or lead.status in CLOSED:
         return 0
@@ -318,21 +347,22 @@ def clock_view(session: Session, lead_id: int, *, now: datetime | None = None) -
     if lead is None:
         raise NotFoundError(f"no lead with id {lead_id}")
     row = session.execute(select(ResponseClock).where(ResponseClock.lead_id == lead_id)).scalar()
-    if row is None:
-        return None
     settings = load_settings(session)
+    if row is None:
+        if not has_clock(settings, lead.created_at):
+            return None
+        row = ResponseClock(lead_id=lead_id, started_at=clock.as_utc(lead.created_at))
     owner = session.get(User, lead.owner_id) if lead.owner_id else None
     calendar = clock_calendar(settings, owner)
     end = row.touched_at or at
     events = [ClockEvent(row.started_at, 0, "started: lead received")]
     events += _pauses(calendar, row.started_at, end)
     for step in session.execute(
-        select(ResponseStep).where(ResponseStep.clock_id == row.id).order_by(ResponseStep.id)
+        select(ResponseStep).where(ResponseStep.lead_id == lead_id).order_by(ResponseStep.id)
     ).scalars():
         used = calendar.business_minutes_between(row.started_at, step.fired_at)
-        events.append(
-            ClockEvent(step.fired_at, used, f"step {step.minute}:{step.action}: {step.detail}")
-        )
+        what = f"step {step.minute}:{step.action}: {step.detail}"
+        events.append(ClockEvent(step.fired_at, used, what))
     if row.touched_at is not None:
         who = _username(session, row.touched_by_id) or "someone"
         used = calendar.business_minutes_between(row.started_at, row.touched_at)
@@ -372,21 +402,24 @@ def _window_end(calendar: BusinessCalendar, moment: datetime) -> datetime:
 
 
 def breaching(session: Session, *, now: datetime | None = None) -> int:
-    """How many open leads' clocks are untouched past the target (for headers and reports)."""
+    """How many open leads are untouched past the response target (headers, filters)."""
     at = clock.as_utc(now or clock.now())
     settings = load_settings(session)
     target = int(settings.response_target_minutes)
-    rows = session.execute(
-        select(ResponseClock.started_at, User)
-        .join(Lead, Lead.id == ResponseClock.lead_id)
+    query = (
+        select(Lead.created_at, User)
+        .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)
         .outerjoin(User, User.id == Lead.owner_id)
         .where(
             ResponseClock.touched_at.is_(None),
             Lead.status.not_in(CLOSED),
-            ResponseClock.started_at <= at - timedelta(minutes=target),
+            Lead.created_at <= at - timedelta(minutes=target),
         )
-    ).all()
+    )
+    since = _since(settings)
+    if since is not None:
+        query = query.where(Lead.created_at > since)
     return sum(
-        clock_calendar(settings, owner).business_minutes_between(started, at) >= target
-        for started, owner in rows
+        clock_calendar(settings, owner).business_minutes_between(received, at) >= target
+        for received, owner in session.execute(query).all()
     )

@@ -52,8 +52,18 @@ def upgrade() -> None:
         sa.UniqueConstraint("clock_id", "action", name="uq_response_step_once"),
     )
     op.create_index("ix_response_steps_lead_id", "response_steps", ["lead_id"])
+    # leads taken in before clocks existed never climb the ladder (an empty database: none)
+    newest = op.get_bind().execute(sa.text("SELECT max(created_at) FROM leads")).scalar()
+    if newest is not None:
+        since = newest if isinstance(newest, str) else newest.isoformat()
+        op.execute(
+            sa.text(
+                "INSERT INTO settings (key, value) VALUES ('response_clock_since', :since)"
+            ).bindparams(since=since)
+        )
 
 
 def downgrade() -> None:
+    op.execute("DELETE FROM settings WHERE key = 'response_clock_since'")
     op.drop_table("response_steps")
     op.drop_table("response_clocks")
