@@ -16,6 +16,7 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import (
+    Call,
     CallOutcome,
     Lead,
     Notification,
@@ -286,3 +287,17 @@ def test_leads_taken_in_before_clocks_existed_never_climb(db, team):
     with db.reading() as session:
         assert clock_view(session, old) is None
         assert clock_view(session, new, now=WED_10 + timedelta(hours=1)).state == "over"
+
+
+def test_a_call_written_without_the_event_or_a_lead_moved_on_is_touched(db, team):
+    called, moved = _lead(db, team, WED_10, n=1), _lead(db, team, WED_10, n=2)
+
+    def older_data(session):  # as the demo writes its calls, and a status set by hand
+        session.add(Call(lead_id=called, user_id=team["ana"].id, outcome="busy", called_at=WED_10))
+        session.execute(update(Lead).where(Lead.id == moved).values(status="contacted"))
+
+    db.write(older_data)
+    assert sweep(db, now=WED_10 + timedelta(hours=1)).ladder == 0
+    with db.reading() as session:
+        view = clock_view(session, called, now=WED_10 + timedelta(hours=1))
+    assert (view.state, view.minutes_used) == ("touched", 0)

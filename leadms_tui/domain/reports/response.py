@@ -5,10 +5,11 @@ minutes, and the leads the ladder rerouted away from and to each rep."""
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlmodel import Session
 
-from leadms_tui.domain.models import Lead, ResponseClock, ResponseStep, Role, User
+from leadms_tui.domain import clock
+from leadms_tui.domain.models import Call, Lead, ResponseClock, ResponseStep, Role, User
 from leadms_tui.domain.reports.coaching import Period, percentile
 from leadms_tui.domain.repositories.dayview import day_bounds
 from leadms_tui.domain.team.settings import load_settings
@@ -38,7 +39,8 @@ def response_report(
     session: Session, period: Period, *, rep: str | None = None
 ) -> list[ResponseRow]:
     """One row per rep (the lead's owner now) and a TEAM row, over clocks started in
-    `period` (team days). A lead never touched counts as not within target and is left out
+    `period` (team days); a call written without touching the clock (the demo, older
+    data) counts from its time. A lead never touched counts as not within target and is left out
     of the median and p90."""
     settings = load_settings(session)
     target = int(settings.response_target_minutes)
@@ -52,13 +54,15 @@ def response_report(
     }
     rows = {uid: ResponseRow(u.username) for uid, u in users.items() if u.role == Role.REP}
     team = ResponseRow(TEAM)
-    for owner_id, started_at, touched_at in session.execute(
-        select(Lead.owner_id, Lead.created_at, ResponseClock.touched_at)
+    first_call = select(func.min(Call.called_at)).where(Call.lead_id == Lead.id).scalar_subquery()
+    for owner_id, started_at, touched_at, called_at in session.execute(
+        select(Lead.owner_id, Lead.created_at, ResponseClock.touched_at, first_call)
         .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)
         .where(Lead.created_at >= start, Lead.created_at < end)
     ).all():
         if not has_clock(settings, started_at):
             continue
+        touched_at = touched_at or (clock.as_utc(called_at) if called_at else None)
         row = rows.setdefault(owner_id, ResponseRow(_name(users, owner_id)))
         for target_row in (row, team):
             target_row.received += 1

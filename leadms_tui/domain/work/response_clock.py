@@ -6,6 +6,9 @@ from the lead's receipt (its `created_at`) to its first touch: a call logged wit
 or a meeting booked. Every inquiry is a lead of its own here (a repeat, even of a closed
 lead, is a new lead), so an inquiry reopening a closed lead starts a clock too.
 
+A lead no longer `new` (a person moved it on) or with a call on it counts as touched too:
+calls written without the event (the demo, older data) must not set the ladder off.
+
 A lead's `response_clocks` row is written only when something happens to its clock (a touch,
 a step), so intake adds no statement per lead. Leads taken in before the clocks existed
 (migration 0014 stores the newest one's time as the setting `response_clock_since`) never
@@ -21,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, literal, or_, select, update
+from sqlalchemy import and_, literal, not_, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -44,10 +47,10 @@ from leadms_tui.domain.once import insert_once
 from leadms_tui.domain.team.assignment import auto_assign, suggest, working_calendar
 from leadms_tui.domain.team.settings import LadderStep, TeamSettings, load_settings
 
-CLOSED = (LeadStatus.WON, LeadStatus.LOST)
 SWEEP_LIMIT = 500  # leads per sweep; the next sweep takes the rest
 _STEPS = ResponseStep.__table__  # type: ignore[attr-defined]
 _CLOCKS = ResponseClock.__table__  # type: ignore[attr-defined]
+_called = select(Call.id).where(Call.lead_id == Lead.id).exists()
 
 
 # --- starting and stopping ---------------------------------------------------------------
@@ -147,8 +150,9 @@ def _due_steps(
         .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)
         .outerjoin(User, User.id == Lead.owner_id)
         .where(
-            Lead.status.not_in(CLOSED),
+            Lead.status == LeadStatus.NEW,  # moved on by a person: it was touched
             Lead.created_at <= earliest,
+            not_(_called),  # calls written without the event (the demo, older data)
             or_(
                 ResponseClock.id.is_(None),
                 and_(
@@ -193,7 +197,7 @@ def _fire(session: Session, lead_id: int, step: LadderStep, at: datetime) -> int
     ).scalar_one()
     clock_id = row.id
     lead = session.get(Lead, lead_id)
-    if row.touched_at is not None or lead is None or lead.status in CLOSED:
+    if row.touched_at is not None or lead is None or lead.status != LeadStatus.NEW:
         return 0
     values = dict(
         clock_id=clock_id,
@@ -352,6 +356,14 @@ def clock_view(session: Session, lead_id: int, *, now: datetime | None = None) -
         if not has_clock(settings, lead.created_at):
             return None
         row = ResponseClock(lead_id=lead_id, started_at=clock.as_utc(lead.created_at))
+        first = session.execute(  # a call written without the event (the demo, older data)
+            select(Call.called_at, Call.user_id)
+            .where(Call.lead_id == lead_id)
+            .order_by(Call.called_at)
+            .limit(1)
+        ).first()
+        if first is not None:
+            row.touched_at, row.touched_by, row.touched_by_id = first[0], "call", first[1]
     owner = session.get(User, lead.owner_id) if lead.owner_id else None
     calendar = clock_calendar(settings, owner)
     end = row.touched_at or at
@@ -412,7 +424,8 @@ def breaching(session: Session, *, now: datetime | None = None) -> int:
         .outerjoin(User, User.id == Lead.owner_id)
         .where(
             ResponseClock.touched_at.is_(None),
-            Lead.status.not_in(CLOSED),
+            Lead.status == LeadStatus.NEW,
+            not_(_called),
             Lead.created_at <= at - timedelta(minutes=target),
         )
     )
