@@ -112,6 +112,24 @@ def test_rules_run_climbs_the_ladder_once_and_a_called_lead_gets_none(db_url, db
     csv_out = leadms(db_url, *args, "--format", "csv", token=maria).stdout.splitlines()
     assert csv_out[0].startswith("rep,received,touched,within_target")
     assert csv_out[-1] == "TEAM,2,1,1,1,4,4,1,1"
+    clock.set_clock(lambda: WED_10 + timedelta(hours=1))
+    sim = ("reports", "response", "--simulate", "--days", "1", "--format", "json")
+    quick = json.loads(leadms(db_url, *sim, "--ladder", "3:owner,8:reassign", token=maria).stdout)
+    assert quick == {
+        "days": 1,
+        "leads": 2,
+        "ladder": "3:owner,8:reassign",
+        "within_target_before": 0.5,
+        "within_target_after": 1.0,  # ana answers in 4: 8 + 4 is inside 15
+        "gini_before": 0.0,
+        "gini_after": 0.5,
+        "reassigned": 1,
+    }
+    default = json.loads(leadms(db_url, *sim, token=maria).stdout)
+    assert (default["within_target_after"], default["reassigned"]) == (0.5, 1)  # 20 + 4 > 15
+    bad = leadms(db_url, *sim, "--ladder", "9:owner,3:offer", token=maria)
+    assert bad.exit_code != 0 and "minutes must increase" in bad.stderr
+    assert "managers and admins" in leadms(db_url, *sim, token=ana).stderr
 
 
 def test_ladder_setting_refused_with_the_reason(db_url, db):

@@ -4,6 +4,7 @@ minutes, and the leads the ladder rerouted away from and to each rep."""
 
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -12,7 +13,9 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.models import Call, Lead, ResponseClock, ResponseStep, Role, User
 from leadms_tui.domain.reports.coaching import Period, percentile
 from leadms_tui.domain.repositories.dayview import day_bounds
-from leadms_tui.domain.team.settings import load_settings
+from leadms_tui.domain.team.assignment import working_calendar
+from leadms_tui.domain.team.settings import load_settings, parse_ladder
+from leadms_tui.domain.team.simulation import gini
 from leadms_tui.domain.work.response_clock import clock_calendar, has_clock
 
 TEAM = "TEAM"
@@ -103,3 +106,103 @@ def response_report(
 
 def _name(users: dict[int, User], user_id: int | None) -> str:
     return users[user_id].username if user_id in users else "(no owner)"
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """The last days replayed with a ladder: the share touched within target and the
+    assignment Gini (leads per rep), as they were and with the ladder's reassignments."""
+
+    days: int
+    leads: int
+    ladder: str
+    within_target_before: float | None
+    within_target_after: float | None
+    gini_before: float
+    gini_after: float
+    reassigned: int
+
+    def as_json(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def simulate_ladder(
+    session: Session, *, days: int, ladder: str | None = None, now: datetime | None = None
+) -> WhatIf:
+    """Replay the leads received in the last `days` days. A lead first touched after the
+    ladder's reassign minute (or never) goes at that minute to the rep, other than its owner,
+    who is active, not off, inside their hours and under capacity in the replay, with the
+    fewest leads so far; that rep is assumed to answer in their own median first response
+    over the period (a rep with none: never). Without a reassign step nothing moves."""
+    settings = load_settings(session)
+    steps = parse_ladder(ladder if ladder is not None else settings.response_ladder)
+    target = int(settings.response_target_minutes)
+    at = clock.as_utc(now or clock.now())
+    since = at - timedelta(days=days)
+    reps = {
+        u.id: u
+        for u in session.execute(
+            select(User).where(User.active, User.role == Role.REP).order_by(User.id)
+        ).scalars()
+    }
+    first_call = select(func.min(Call.called_at)).where(Call.lead_id == Lead.id).scalar_subquery()
+    leads = []
+    for owner_id, received, touched, called, status in session.execute(
+        select(Lead.owner_id, Lead.created_at, ResponseClock.touched_at, first_call, Lead.status)
+        .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)
+        .where(Lead.created_at >= since, Lead.created_at <= at)
+        .order_by(Lead.created_at, Lead.id)
+    ).all():
+        if not has_clock(settings, received):
+            continue
+        touched = touched or (clock.as_utc(called) if called else None)
+        calendar = clock_calendar(settings, reps.get(owner_id))
+        used = calendar.business_minutes_between(received, touched) if touched else None
+        leads.append((owner_id, clock.as_utc(received), used, status))
+    medians: dict[int, float | None] = {}
+    for rep_id in reps:
+        mine = [used for owner, _, used, _ in leads if owner == rep_id and used is not None]
+        medians[rep_id] = percentile(mine, 0.5)
+    reassign = next((s.minute for s in steps if s.action == "reassign"), None)
+    before = [used is not None and used <= target for _, _, used, _ in leads]
+    after: list[bool] = []
+    held: dict[int, int] = dict.fromkeys(reps, 0)  # open leads the replay gave each rep
+    counts_before: dict[int, int] = dict.fromkeys(reps, 0)
+    counts_after: dict[int, int] = dict.fromkeys(reps, 0)
+    moved = 0
+    for owner_id, received, used, status in leads:
+        if owner_id in counts_before:
+            counts_before[owner_id] += 1
+        new_owner = owner_id
+        if reassign is not None and (used is None or used > reassign):
+            moment = clock_calendar(settings, reps.get(owner_id)).add_business_minutes(
+                received, reassign
+            )
+            eligible = [
+                rep
+                for rep in reps.values()
+                if rep.id != owner_id
+                and rep.availability != "off"
+                and held[rep.id] < rep.capacity  # type: ignore[index]
+                and working_calendar(rep, settings).is_open(moment)
+            ]
+            if eligible:
+                best = min(eligible, key=lambda r: (counts_after[r.id], r.id))  # type: ignore[index]
+                new_owner, moved = best.id, moved + 1
+                median = medians.get(best.id)  # type: ignore[arg-type]
+                used = None if median is None else reassign + median
+        after.append(used is not None and used <= target)
+        if new_owner in counts_after:
+            counts_after[new_owner] += 1
+            if status not in ("won", "lost"):
+                held[new_owner] += 1
+    return WhatIf(
+        days=days,
+        leads=len(leads),
+        ladder=",".join(str(s) for s in steps) or "off",
+        within_target_before=round(sum(before) / len(before), 4) if before else None,
+        within_target_after=round(sum(after) / len(after), 4) if after else None,
+        gini_before=round(gini(list(counts_before.values())), 4),
+        gini_after=round(gini(list(counts_after.values())), 4),
+        reassigned=moved,
+    )
