@@ -14,10 +14,11 @@ a step), so intake adds no statement per lead. Leads taken in before the clocks 
 (migration 0014 stores the newest one's time as the setting `response_clock_since`) never
 climb the ladder.
 
-Exactly once, and never for a touched lead: a step locks its clock row, checks it is still
-untouched, then claims (clock, action) with an insert under a unique key (`domain/once.py`,
-as the rules engine does). A touch updates the same row, so it waits for a step in flight
-and records how many steps had fired (`steps_at_touch`); a step never fires after a touch.
+Exactly once, and never for a touched lead: a step locks the lead's row and its clock's (in
+the order a call saved takes them), checks it is still untouched, then claims (clock, action)
+with an insert under a unique key (`domain/once.py`, as the rules engine does). A touch
+updates the same rows, so it waits for a step in flight and records how many steps had
+fired (`steps_at_touch`); a step never fires after a touch.
 """
 
 from dataclasses import dataclass, field
@@ -191,13 +192,16 @@ def _fired_actions(session: Session, lead_ids: list[int]) -> dict[int, set[str]]
 
 def _fire(session: Session, lead_id: int, step: LadderStep, at: datetime) -> int:
     """One step on one clock, exactly once, and only while the clock is untouched."""
+    # the lead's row first, then the clock's: the order a call saved takes them in
+    lead = session.get(Lead, lead_id, with_for_update=True)
+    if lead is None:
+        return 0
     _ensure_clock(session, lead_id)
     row = session.execute(
         select(ResponseClock).where(ResponseClock.lead_id == lead_id).with_for_update()
     ).scalar_one()
     clock_id = row.id
-    lead = session.get(Lead, lead_id)
-    if row.touched_at is not None or lead is None or lead.status != LeadStatus.NEW:
+    if row.touched_at is not None or lead.status != LeadStatus.NEW:
         return 0
     values = dict(
         clock_id=clock_id,
