@@ -141,6 +141,12 @@ def sweep_ladder(db: Database, *, now: datetime | None = None) -> int:
     return fired
 
 
+def due_steps(session: Session, *, at: datetime) -> list[tuple[int, LadderStep]]:
+    """(lead id, step) of every ladder step due now and not yet fired (what a sweep does)."""
+    settings = load_settings(session)
+    return _due_steps(session, settings, settings.ladder, at) if settings.ladder else []
+
+
 def _due_steps(
     session: Session, settings: TeamSettings, ladder: tuple[LadderStep, ...], at: datetime
 ) -> list[tuple[int, LadderStep]]:
