@@ -178,11 +178,13 @@ def _due_steps(
     fired = _fired_actions(session, [row[0] for row in rows])
     due = []
     for lead_id, received_at, owner in rows:
-        used = clock_calendar(settings, owner).business_minutes_between(received_at, at)
+        calendar = clock_calendar(settings, owner)
+        # each step's due moment: a walk of at most a day's minutes, however old the lead
         due.extend(
             (lead_id, step)
             for step in ladder
-            if step.minute <= used and step.action not in fired.get(lead_id, ())
+            if step.action not in fired.get(lead_id, ())
+            and calendar.add_business_minutes(received_at, step.minute) <= at
         )
     return due
 
@@ -443,6 +445,6 @@ def breaching(session: Session, *, now: datetime | None = None) -> int:
     if since is not None:
         query = query.where(Lead.created_at > since)
     return sum(
-        clock_calendar(settings, owner).business_minutes_between(received, at) >= target
+        clock_calendar(settings, owner).add_business_minutes(received, target) <= at
         for received, owner in session.execute(query).all()
     )
