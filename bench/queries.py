@@ -19,6 +19,7 @@ from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
 from leadms_tui.domain.repositories.lead_detail import load_lead_detail
 from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
 from leadms_tui.domain.team.assignment import suggest
+from leadms_tui.domain.work.response_clock import breaching, due_steps
 
 PAGE = 101  # the lead list asks for a page of 100 plus one, to know whether there is more
 MAX_STATEMENTS = 10
@@ -33,6 +34,7 @@ class Subject:
     lead_id: int  # the lead with the most calls
     phone: str  # that lead's phone as typed in the UK
     name: str  # a common surname: a page of matches comes quickly, with or without an index
+    moment: datetime  # "now" of the run (the speed-to-lead scan counts minutes up to it)
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,9 @@ OPERATIONS: dict[str, Callable[[Session, Subject], object]] = {
         limit=PAGE,
     ),
     "assign suggest": lambda s, x: suggest(s, x.lead_id),
+    # The read half of each sweep's speed-to-lead step: untouched new leads and their clocks.
+    "speed to lead: ladder scan": lambda s, x: due_steps(s, at=x.moment),
+    "speed to lead: leads over target": lambda s, x: breaching(s, now=x.moment),
     # Nobody generated is called so: without the search index every lead would be read.
     "lead list, rare name search": lambda s, x: search_leads(
         session=s, where=LeadFilter(text="Jiménez"), phone_region=REGION, viewer=SYSTEM, limit=PAGE
@@ -114,7 +119,7 @@ def subject(db: Database, moment: datetime) -> Subject:
             .order_by(func.count().desc())
             .limit(1)
         ).one()
-    return Subject(day, rep_id, lead_id, national(phone), LAST_NAMES[3])
+    return Subject(day, rep_id, lead_id, national(phone), LAST_NAMES[3], moment)
 
 
 def measure(url: str, moment: datetime, runs: int) -> dict[str, Measured]:

@@ -242,16 +242,61 @@ def show(
     from leadms_tui.domain.leads.checks import check_may_read
     from leadms_tui.domain.models import FieldEntity
     from leadms_tui.domain.repositories.leads import lead_id_by_number, lead_row
+    from leadms_tui.domain.work.response_clock import clock_view
 
     with open_db(ctx).reading() as session:
         lead_id = lead_id_by_number(session=session, number=lead_number)
         check_may_read(session, viewing(ctx, session), lead_id)
         row = lead_row(session=session, lead_id=lead_id)
         fields = values_for(session, FieldEntity.LEAD, [lead_id])[lead_id]
+        response = clock_view(session, lead_id)
     if as_json:
-        data = {**row.as_json(), "fields": {f.key: f.value for f in fields}}
+        data = {
+            **row.as_json(),
+            "fields": {f.key: f.value for f in fields},
+            "clock": response.as_json() if response else None,
+        }
         echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
     echo(f"{row.number}  {row.name}  {row.phone}  {row.email or ''}  {row.status}")
     for f in fields:
         echo(f"  {f.field.label}: {f.text}")
+    if response is not None:
+        echo(f"  response clock: {_clock_summary(response)}")
+
+
+@app.command("clock")
+def clock_history(
+    ctx: typer.Context,
+    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
+    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+) -> None:
+    """A lead's response clock: when it started, paused, resumed, each ladder step, the touch."""
+    from leadms_tui.domain import clock
+    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.work.response_clock import clock_view
+
+    with open_db(ctx).reading() as session:
+        lead_id = lead_id_by_number(session=session, number=lead_number)
+        view = clock_view(session, lead_id)
+        timezone = load_settings(session).timezone
+    if view is None:
+        raise CLIError(f"{lead_number.strip().upper()} has no response clock (taken in before)")
+    if as_json:
+        echo(json.dumps(view.as_json(), indent=2))
+        return
+    echo(f"{view.lead_number}: {_clock_summary(view)}")
+    for event in view.events:
+        local = clock.local(event.at, timezone)
+        echo(f"  {local:%a %d %b %H:%M}  {event.minute:>4}m  {event.what}")
+
+
+def _clock_summary(view) -> str:  # view: ClockView
+    if view.state == "touched":
+        summary = f"touched by {view.touched_by} after {view.minutes_used} business minutes"
+    elif view.minutes_left > 0:
+        summary = f"running: {view.minutes_left}m left of {view.target_minutes}"
+    else:
+        summary = f"over by {-view.minutes_left}m (target {view.target_minutes})"
+    return summary + ("; flagged: no eligible rep" if view.flagged else "")

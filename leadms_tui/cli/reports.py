@@ -111,6 +111,76 @@ def reps(
         echo("  ".join(cells[i].ljust(w) for i, w in zip(shown, widths, strict=True)))
 
 
+RESPONSE_COLUMNS = [
+    "rep",
+    "received",
+    "touched",
+    "within_target",
+    "untouched",
+    "first_response_median_min",
+    "first_response_p90_min",
+    "rerouted_away",
+    "rerouted_to",
+]
+
+
+@app.command("response")
+def response(
+    ctx: typer.Context,
+    date_from: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
+    date_to: str | None = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (inclusive)."),
+    rep: str | None = typer.Option(None, "--rep", help="One rep (and the team row)."),
+    output: str = typer.Option("table", "--format", help="table, csv or json."),
+    simulate: bool = typer.Option(
+        False, "--simulate", help="Replay the last --days with a ladder: before and after."
+    ),
+    days: int = typer.Option(30, "--days", min=1, max=366, help="Days replayed by --simulate."),
+    ladder: str | None = typer.Option(
+        None, "--ladder", help='Ladder to try, e.g. "5:owner,10:managers,15:offer,20:reassign".'
+    ),
+) -> None:
+    """Speed to lead per rep and team: touched within target, median and p90 first response
+    (business minutes), leads rerouted away and to; or --simulate a ladder on past intake."""
+    from leadms_tui.domain.reports.response import response_report, simulate_ladder
+
+    fmt = _format(output)
+    if simulate:
+        with open_db(ctx).reading() as session:
+            if acting(ctx, session).is_rep:
+                raise CLIError("the what-if replays the whole team: managers and admins only")
+            what_if = simulate_ladder(session, days=days, ladder=ladder)
+        if fmt == "table":
+            for key, value in what_if.as_json().items():
+                echo(f"{key.replace('_', ' ')}: {_plain(value)}")
+        elif fmt == "csv":
+            echo(",".join(what_if.as_json()))
+            echo(",".join(_plain(v) for v in what_if.as_json().values()))
+        else:
+            echo(json.dumps(what_if.as_json()))
+        return
+    if date_from is None or date_to is None:
+        raise CLIError("--from and --to are needed (or --simulate)", exit_code=2)
+    with open_db(ctx).reading() as session:
+        period = _period(session, date_from, date_to)
+        rows = response_report(session, period, rep=_scope(ctx, session, rep))
+    if fmt == "json":
+        for row in rows:
+            echo(json.dumps(row.as_json(), ensure_ascii=False))
+        return
+    table = [[_plain(getattr(row, name)) for name in RESPONSE_COLUMNS] for row in rows]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerows([RESPONSE_COLUMNS, *table])
+        echo(buffer.getvalue().rstrip("\n"))
+        return
+    headers = [name.replace("_", " ").replace("first response ", "") for name in RESPONSE_COLUMNS]
+    widths = [max(len(h), *(len(cells[i]) for cells in table)) for i, h in enumerate(headers)]
+    echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    for cells in table:
+        echo("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+
+
 @app.command("daily")
 def daily(
     ctx: typer.Context,

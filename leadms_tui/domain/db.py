@@ -31,7 +31,7 @@ from leadms_tui.domain.errors import DatabaseError
 T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
-SCHEMA_HEAD = "0011"
+SCHEMA_HEAD = "0012"
 # PostgreSQL's pool: connections kept open, and at most at once. The intake service runs
 # at most MAX_CONNECTIONS request threads on either engine (SQLite writes one at a time).
 POOL_SIZE, MAX_CONNECTIONS = 5, 10

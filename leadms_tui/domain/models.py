@@ -688,6 +688,40 @@ class RuleFiring(SQLModel, table=True):
     fired_at: datetime = _timestamp(nullable=False)
 
 
+class ResponseClock(SQLModel, table=True):
+    """A lead's speed-to-lead clock: from its receipt to its first touch (a call logged, a
+    meeting booked), counted in business minutes by `domain/work/response_clock.py`."""
+
+    __tablename__ = "response_clocks"
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", unique=True)
+    started_at: datetime = _timestamp(nullable=False)
+    touched_at: datetime | None = _timestamp(default=None, index=True)
+    touched_by: str | None = _text(16, default=None)  # "call", "meeting"
+    touched_by_id: int | None = Field(default=None, foreign_key="users.id")
+    flagged_at: datetime | None = _timestamp(default=None)  # no eligible rep to take it
+    steps_fired: int = 0  # ladder steps fired, counted under the row lock
+    steps_at_touch: int | None = Field(default=None)  # steps_fired when the touch stopped it
+
+
+class ResponseStep(SQLModel, table=True):
+    """One ladder step fired on one clock; the unique key makes it exactly-once."""
+
+    __tablename__ = "response_steps"
+    __table_args__ = (UniqueConstraint("clock_id", "action", name="uq_response_step_once"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="response_clocks.id")
+    lead_id: int = Field(foreign_key="leads.id", index=True)
+    minute: int  # business minutes used when it was due
+    action: str = _text(16)  # owner, managers, offer, reassign
+    fired_at: datetime = _timestamp(nullable=False)
+    from_user_id: int | None = Field(default=None, foreign_key="users.id")
+    to_user_id: int | None = Field(default=None, foreign_key="users.id")
+    detail: str = _text(300, default="")
+
+
 class AuditEvent(SQLModel, table=True):
     """Append-only: the application has no path that updates or deletes these rows."""
 

@@ -12,13 +12,13 @@ from leadms_tui.domain.events import (
 )
 from leadms_tui.domain.sales import onboarding
 from leadms_tui.domain.team import assignment
-from leadms_tui.domain.work import followups, rules
+from leadms_tui.domain.work import followups, response_clock, rules
 
 HANDLERS: dict[type, list[Handler]] = {
     LeadCreated: [assignment.on_lead_created, rules.on_lead_created],  # a rule may reassign
-    CallSaved: [rules.on_call_saved],
+    CallSaved: [response_clock.on_call_saved, rules.on_call_saved],
+    MeetingBooked: [response_clock.on_meeting_booked, followups.on_meeting_booked],
     MeetingOutcomeSet: [rules.on_meeting_outcome],
-    MeetingBooked: [followups.on_meeting_booked],
     LeadClosed: [followups.on_lead_closed],
     LeadConverted: [onboarding.on_lead_converted],
 }

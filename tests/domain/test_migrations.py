@@ -47,3 +47,29 @@ def test_schema_head_constant_is_the_newest_migration(sqlite_url):
     with database.engine.connect() as conn:
         heads = ScriptDirectory.from_config(_alembic_config(conn)).get_heads()
     assert heads == [SCHEMA_HEAD]
+
+
+def test_0012_marks_leads_taken_in_before_response_clocks(request, db_url):
+    """A database with leads gets `response_clock_since` = its newest lead's time, so the
+    ladder never acts on leads from before the clocks existed; an empty one gets nothing."""
+    from alembic import command
+    from sqlalchemy import text
+
+    engine = "sqlite" if db_url.startswith("sqlite") else "postgres"
+    database = _empty_database(request, engine)
+    with database.engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "0010")
+        conn.execute(
+            text(
+                "INSERT INTO leads (number, business_date, seq, name, channel, status, "
+                "repeat_count, created_at, updated_at, version, search_name) VALUES "
+                "('LEAD-20261125-001', '2026-11-25', 1, 'Dora', 'website', 'new', 0, "
+                "'2026-11-25 10:00:00', '2026-11-25 10:00:00', 1, 'dora')"
+            )
+        )
+    database.upgrade()
+    with database.engine.connect() as conn:
+        since = conn.execute(
+            text("SELECT value FROM settings WHERE key = 'response_clock_since'")
+        ).scalar()
+    assert since is not None and since.startswith("2026-11-25")

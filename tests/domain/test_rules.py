@@ -21,6 +21,7 @@ from leadms_tui.domain.models import (
     RuleFiring,
 )
 from leadms_tui.domain.repositories.commitments import missed_commitments
+from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.work.calls import log_call, preview_call
 from leadms_tui.domain.work.followups import add_followup, change_followup
 from leadms_tui.domain.work.meetings import record_outcome, schedule_meeting
@@ -28,6 +29,16 @@ from leadms_tui.domain.work.rules import describe_rule, preview_rule, save_rule,
 from tests.workers_rules import run_sweeps
 
 WED_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # London is on GMT: 10:00 local
+
+
+@pytest.fixture(autouse=True)
+def _no_ladder(request):
+    """These tests count the rules' own notices and idle spells; the speed-to-lead ladder
+    (which notifies and reassigns untouched leads) is tested in test_response_clock.py."""
+    if "db" in request.fixturenames:
+        request.getfixturevalue("db").write(
+            lambda s: set_setting(s, "response_ladder", "off", actor=SYSTEM)
+        )
 
 
 @pytest.fixture

@@ -319,10 +319,21 @@ def _give(
     )
 
 
-def auto_assign(session: Session, lead_id: int, *, at: datetime, actor: audit.Actor) -> str | None:
-    """Give the lead to the best eligible rep with room, re-checked under a lock on the rep's
-    row (so concurrent intakes never push a rep past capacity). None: nobody could take it."""
+def auto_assign(
+    session: Session,
+    lead_id: int,
+    *,
+    at: datetime,
+    actor: audit.Actor,
+    exclude: int | None = None,
+    how: str = "automatically",
+) -> str | None:
+    """Give the lead to the best eligible rep with room (other than `exclude`), re-checked
+    under a lock on the rep's row (so concurrent intakes never push a rep past capacity).
+    None: nobody could take it."""
     for candidate in suggest(session, lead_id, now=at).ranked:
+        if candidate.user_id == exclude:
+            continue
         rep = session.execute(
             select(User).where(User.id == candidate.user_id).with_for_update()
         ).scalar_one()
@@ -332,7 +343,7 @@ def auto_assign(session: Session, lead_id: int, *, at: datetime, actor: audit.Ac
             .where(Lead.owner_id == rep.id, Lead.status.in_(OPEN_STATUSES))
         ).scalar_one()  # counted again under the lock: another intake may have just given one
         if open_now < rep.capacity:
-            _give(session, lead_id, rep, actor, at, candidate, how="automatically")
+            _give(session, lead_id, rep, actor, at, candidate, how=how)
             return rep.username
     return None
 

@@ -29,6 +29,8 @@ class TeamSettings:
     number_format: str = ""  # 1,234.50 or 1.234,50; blank: what the phone region writes
     file_max_mb: str = "10"  # an image or document in a field
     response_target_minutes: str = "15"  # business minutes to the first call, for reports
+    response_ladder: str = "5:owner,10:managers,15:offer,20:reassign"  # speed to lead
+    response_clock_since: str = ""  # set by migration 0012 only: older leads have no clock
     assignment_mode: str = "off"  # off, suggest, auto
     assignment_weights: str = "workload=0.35,performance=0.25,fit=0.25,fairness=0.15"
     reps_see: str = "team"  # team: every lead; own: a rep's own leads and unassigned ones
@@ -41,6 +43,10 @@ class TeamSettings:
     def numbers(self) -> str:
         """The number format amounts are typed and read in (see domain/numbers.py)."""
         return self.number_format or numbers.default_format(self.phone_region)
+
+    @property
+    def ladder(self) -> tuple["LadderStep", ...]:
+        return parse_ladder(self.response_ladder)
 
     @property
     def file_max_bytes(self) -> int:
@@ -213,6 +219,59 @@ def _parse_mode(value: str) -> str:
     return mode
 
 
+LADDER_ACTIONS = ("owner", "managers", "offer", "reassign")
+LADDER_MAX_MINUTES = 24 * 60  # no step past a day
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """At `minute` business minutes untouched: tell the owner or the managers, offer the
+    lead to the best other rep, or reassign it to them."""
+
+    minute: int
+    action: str
+
+    def __str__(self) -> str:
+        return f"{self.minute}:{self.action}"
+
+
+def parse_ladder(value: str) -> tuple[LadderStep, ...]:
+    """'5:owner,10:managers,15:offer,20:reassign' (or 'off'): increasing minutes, each
+    known action at most once, none past a day."""
+    if value.strip().lower() in ("", "off"):
+        return ()
+    steps: list[LadderStep] = []
+    for part in value.split(","):
+        minute, sep, action = part.strip().partition(":")
+        action = action.strip().lower()
+        if not sep or not minute.strip().isdigit():
+            raise ValidationError(
+                f"ladder step {part.strip()!r}: write MINUTES:ACTION, e.g. 5:owner"
+            )
+        if action not in LADDER_ACTIONS:
+            raise ValidationError(
+                f"ladder step {part.strip()!r}: unknown action {action!r} "
+                f"(use {', '.join(LADDER_ACTIONS)})"
+            )
+        step = LadderStep(int(minute), action)
+        if not 1 <= step.minute <= LADDER_MAX_MINUTES:
+            raise ValidationError(
+                f"ladder step {step}: minutes must be 1..{LADDER_MAX_MINUTES} (no step past a day)"
+            )
+        if steps and step.minute <= steps[-1].minute:
+            raise ValidationError(
+                f"ladder step {step} comes after {steps[-1]}: minutes must increase"
+            )
+        if any(earlier.action == step.action for earlier in steps):
+            raise ValidationError(f"ladder step {step}: {action} appears twice")
+        steps.append(step)
+    return tuple(steps)
+
+
+def _parse_ladder_setting(value: str) -> str:
+    return ",".join(str(step) for step in parse_ladder(value)) or "off"
+
+
 def _parse_minutes(value: str) -> str:
     text = value.strip()
     if not text.isdigit() or not 1 <= int(text) <= 10_000:
@@ -222,6 +281,10 @@ def _parse_minutes(value: str) -> str:
 
 SPECS["response_target_minutes"] = SettingSpec(
     "First-response target for reports, in business minutes", _parse_minutes
+)
+SPECS["response_ladder"] = SettingSpec(
+    "Untouched new lead: MINUTES:ACTION steps (owner, managers, offer, reassign) or off",
+    _parse_ladder_setting,
 )
 SPECS["assignment_mode"] = SettingSpec(
     "Assignment: off, suggest (people decide) or auto (intake assigns)", _parse_mode

@@ -131,7 +131,6 @@ def schedule_meeting(
         at=at,
     )
     _close_booking_followups(session, lead_id, actor, at)
-    events.publish(session, MeetingBooked(lead_id, meeting.id, actor), at=at)  # type: ignore[arg-type]
     if lead.status in BEFORE_MEETING:
         change_lead(
             session,
@@ -141,6 +140,8 @@ def schedule_meeting(
             status=LeadStatus.MEETING_SCHEDULED,
             owner_id=lead.owner_id or owner,
         )
+    # after the lead's row is written: a ladder step takes the lead, then its clock
+    events.publish(session, MeetingBooked(lead_id, meeting.id, actor), at=at)  # type: ignore[arg-type]
     return meeting, clashes
 
 

@@ -14,7 +14,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import String, cast, func, literal, not_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, recent
@@ -39,10 +38,12 @@ from leadms_tui.domain.models import (
     RuleTrigger,
     User,
 )
+from leadms_tui.domain.once import insert_once
 from leadms_tui.domain.sales.onboarding import mark_missed_tasks
 from leadms_tui.domain.team.assignment import assign_waiting
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.work.followups import book_followup
+from leadms_tui.domain.work.response_clock import sweep_ladder
 
 UNANSWERED = (CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL)
 CLOSED = (LeadStatus.WON, LeadStatus.LOST)
@@ -176,16 +177,10 @@ def _claim(
     session: Session, rule: Rule, subject: str, occurrence: str, lead_id: int | None, at: datetime
 ) -> bool:
     """Record the firing; False if this (rule, subject, occurrence) fired before."""
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    inserted = session.execute(
-        dialect.insert(_FIRINGS)
-        .values(
-            rule_id=rule.id, subject=subject, occurrence=occurrence, lead_id=lead_id, fired_at=at
-        )
-        .on_conflict_do_nothing(index_elements=["rule_id", "subject", "occurrence"])
-        .returning(_FIRINGS.c.id)
-    ).first()
-    return inserted is not None
+    values = dict(
+        rule_id=rule.id, subject=subject, occurrence=occurrence, lead_id=lead_id, fired_at=at
+    )
+    return insert_once(session, _FIRINGS, values, ["rule_id", "subject", "occurrence"]) is not None
 
 
 # --- actions -------------------------------------------------------------------------
@@ -338,6 +333,7 @@ class SweepReport:
     missed_meetings: int = 0
     missed_tasks: int = 0
     assigned: int = 0  # waiting leads given to reps who freed up
+    ladder: int = 0  # speed-to-lead steps fired on untouched new leads
 
     @property
     def missed(self) -> int:
@@ -347,7 +343,8 @@ class SweepReport:
         return (
             f"{self.fired} rule firing(s); {self.missed_followups} follow-up(s), "
             f"{self.missed_meetings} meeting(s) and {self.missed_tasks} onboarding task(s) "
-            f"marked missed; {self.assigned} waiting lead(s) assigned"
+            f"marked missed; {self.assigned} waiting lead(s) assigned; "
+            f"{self.ladder} speed-to-lead step(s) fired"
         )
 
 
@@ -359,6 +356,7 @@ def sweep(db: Database, *, now: datetime | None = None) -> SweepReport:
         lambda session: _mark_missed(session, at)
     )
     report.assigned = db.write(lambda session: assign_waiting(session, at=at))
+    report.ladder = sweep_ladder(db, now=at)
     with db.reading() as session:
         rules = [
             r
