@@ -681,6 +681,18 @@ NOT_WRITES = {
     # event handlers whose writes are the listed services they call
     "work.rules.on_call_saved",
     "work.followups.on_meeting_booked",  # closes retries through close_followup (listed)
+    # the response clock: its rows follow audited calls and meetings; a reassignment goes
+    # through auto_assign (listed), a notice is a notification, not a change to a record
+    "work.response_clock.on_call_saved",
+    "work.response_clock.on_meeting_booked",
+    "work.response_clock.touch",
+    "work.response_clock.sweep_ladder",
+    "work.response_clock.breaching",
+    "work.response_clock.clock_calendar",
+    "work.response_clock.clock_view",
+    "work.response_clock.due_steps",
+    "work.response_clock.has_clock",
+    "team.settings.parse_ladder",
     "work.rules.on_lead_created",
     "work.rules.on_meeting_outcome",
 }
