@@ -79,9 +79,10 @@ def _points(tree: ast.Module) -> list[tuple[ast.AST, str]]:
     skip: set[int] = set()
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr):
-            if isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
-                skip.update((id(body[0]), id(body[0].value)))  # a docstring
+        first = body[0] if isinstance(body, list) and body else None
+        value = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):  # a docstring
+            skip.update((id(first), id(value)))
         if isinstance(node, ast.JoinedStr):  # an f-string's parts are not strings on their own
             skip.update(id(n) for n in ast.walk(node) if n is not node)
         for annotation in (getattr(node, "annotation", None), getattr(node, "returns", None)):
@@ -103,9 +104,9 @@ def _points(tree: ast.Module) -> list[tuple[ast.AST, str]]:
             points.append((node, "not"))
         elif isinstance(node, ast.Constant) and type(node.value) in (int, bool, str):
             points.append((node, "const"))
-        elif isinstance(node, ast.Raise):
-            points.append((node, "drop"))
-        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+        elif isinstance(node, ast.Raise) or (
+            isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+        ):
             points.append((node, "drop"))
     return points
 
@@ -142,9 +143,9 @@ def _statement_of(tree: ast.Module, target: ast.AST) -> ast.stmt:
     """The innermost simple statement (or the header of a compound one) holding `target`."""
     best: ast.stmt | None = None
     for node in ast.walk(tree):
-        if isinstance(node, ast.stmt) and any(n is target for n in ast.walk(node)):
-            if best is None or node.lineno >= best.lineno:
-                best = node
+        holds = isinstance(node, ast.stmt) and any(n is target for n in ast.walk(node))
+        if holds and (best is None or node.lineno >= best.lineno):
+            best = node
     assert best is not None
     return best
 
@@ -167,8 +168,8 @@ def _header(statement: ast.stmt) -> str:
 def mutants_of(path: str) -> list[Mutant]:
     source = (ROOT / PACKAGE / path).read_text()
     found = []
-    for index, (node, kind) in enumerate(_points(ast.parse(source))):
-        mutated, line, before, after = _mutate(source, index)
+    for index in range(len(_points(ast.parse(source)))):
+        _, line, before, after = _mutate(source, index)
         found.append(Mutant(path, index, line, before, after))
     return sorted(found, key=lambda m: (m.line, m.index))
 
