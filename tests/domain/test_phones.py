@@ -1,5 +1,7 @@
 """Phone normalization, including fuzzed input that must never raise."""
 
+import dataclasses
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -102,3 +104,20 @@ def test_international_start_of_national_digits(digits, region, start):
 def test_regions_are_the_ones_phonenumbers_knows():
     assert is_valid_region("GB") and is_valid_region("gb") and is_valid_region("BR")
     assert not is_valid_region("XX") and not is_valid_region("")
+
+
+def test_digits_valid_both_ways_are_national_unless_marked_international():
+    """3213035586 is a Florida number in the US and a Belgian one with "+" in front."""
+    assert normalize_phone("3213035586", "US").e164 == "+13213035586"
+    assert normalize_phone("3213035586", "US", international=True).e164 == "+3213035586"
+
+
+def test_the_meta_prefix_is_dropped_before_bare_digits_are_read():
+    assert normalize_phone("p:447911123456", "US").e164 == "+447911123456"
+
+
+def test_a_normalized_phone_cannot_be_changed():
+    """Results are cached and shared: one caller must not change another's."""
+    phone = normalize_phone("07911 123456", "GB")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        phone.e164 = None  # type: ignore[misc]
