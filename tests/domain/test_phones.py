@@ -26,6 +26,7 @@ from leadms_tui.domain.models import PhoneFlag
         ("202.555.0143", "US", "+12025550143"),
         ("+55 11 98765-4321", "GB", "+5511987654321"),
         ("5511987654321", "GB", "+5511987654321"),  # bare international digits
+        ("55 11 98765-4321", "GB", "+5511987654321"),  # the same with separators
     ],
 )
 def test_formats_normalize_to_e164(raw, region, e164):
