@@ -169,6 +169,7 @@ def test_json_cleaning_shortcut_agrees_on_risky_text(value):
         ("a\r\nb\tc", True, "a\nb\tc"),
         ("\x1b[31mred", False, "\ufffd[31mred"),  # an escape sequence is never sent as one
         ("lone \r", True, "lone \n"),
+        ("Xavier XX-1", False, "Xavier XX-1"),  # ordinary letters are never touched
     ],
 )
 def test_visible_makes_any_value_safe_to_print(value, lines, shown):
