@@ -122,3 +122,12 @@ def test_a_normalized_phone_cannot_be_changed():
     phone = normalize_phone("07911 123456", "GB")
     with pytest.raises(dataclasses.FrozenInstanceError):
         phone.e164 = None  # type: ignore[misc]
+
+
+def test_when_no_reading_is_valid_the_first_with_a_number_is_kept():
+    """Not valid read nationally (+44) nor internationally (+31): the national reading,
+    tried first, stays."""
+    phone = normalize_phone("3127928479", "GB")
+    assert (phone.e164, phone.flag) == ("+443127928479", PhoneFlag.NOT_VALID)
+    phone = normalize_phone("3127928479", "GB", international=True)
+    assert (phone.e164, phone.flag) == ("+3127928479", PhoneFlag.NOT_VALID)
