@@ -147,6 +147,7 @@ def test_json_text_for_bulk_writes_is_what_a_json_column_would_store(value):
         ({"k\u2066ey": True}, {"k\ufffdey": True}),  # keys too
         ([{"x": "\x85\x00"}], [{"x": "\ufffd\ufffd"}]),  # C1 raw, C0 escaped in the JSON
         (("tab\tkept", "line\r\nend"), ["tab\tkept", "line\nend"]),  # a tuple: cleaned as a list
+        (("a", "b"), ["a", "b"]),  # a clean tuple is a list too
         ({"clean": "é😀 \\u00e9"}, {"clean": "é😀 \\u00e9"}),  # escapes only look like dirt
     ],
 )
