@@ -175,3 +175,7 @@ def test_json_cleaning_shortcut_agrees_on_risky_text(value):
 )
 def test_visible_makes_any_value_safe_to_print(value, lines, shown):
     assert cleaning.visible(value, lines=lines) == shown
+
+
+def test_visible_is_one_line_unless_asked():
+    assert cleaning.visible("two\nlines") == "two lines"
