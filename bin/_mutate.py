@@ -260,7 +260,8 @@ def run_module(name: str, *, limit: int | None, seed: int | None) -> list[Mutant
             survivors.append(mutant)
         print(f"{verdict:16} {mutant.describe()}", flush=True)
     killed = len(mutants) - len(survivors)
-    print(f"== {name}: {killed}/{len(mutants)} killed", flush=True)
+    equivalent = sum(m.key() in _equivalent() for m in survivors)
+    print(f"== {name}: {killed}/{len(mutants)} killed, {equivalent} known equivalent", flush=True)
     return survivors
 
 
