@@ -29,14 +29,23 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["leads/numbering.py", "leads/numbered_insert.py"],
         ["tests/domain/test_numbering.py"],
     ),
-    "commission": (["sales/commission.py"], ["tests/domain/test_sales.py"]),
+    "commission": (
+        ["sales/commission.py"],
+        ["tests/domain/test_sales_edges.py", "tests/domain/test_sales.py"],
+    ),
     "text": (["text.py"], ["tests/domain/test_text.py"]),
-    "money": (["sales/money.py"], ["tests/domain/test_sales.py"]),
+    "money": (
+        ["sales/money.py"],
+        ["tests/domain/test_sales_edges.py", "tests/domain/test_sales.py"],
+    ),
     "access": (
         ["team/access.py"],
         ["tests/domain/test_sign_in_trust.py", "tests/domain/test_users_admin.py"],
     ),
-    "rules": (["work/rules.py"], ["tests/domain/test_rules.py"]),
+    "rules": (
+        ["work/rules.py"],
+        ["tests/domain/test_rules_edges.py", "tests/domain/test_rules.py"],
+    ),
     "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
     "phones": (["leads/phones.py"], ["tests/domain/test_phones.py"]),
 }
