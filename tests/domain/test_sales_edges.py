@@ -47,8 +47,9 @@ def test_rates_up_to_100_with_four_decimals_are_accepted(rate):
     ],
 )
 def test_rates_outside_the_limits_are_refused(rate, why):
-    with pytest.raises(ValidationError, match=why):
+    with pytest.raises(ValidationError, match=why) as refused:
         parse_percent(rate)
+    assert str(refused.value).startswith("rate ")  # says which value is wrong
 
 
 def test_shares_have_the_rate_limits_and_add_up_to_100():
