@@ -33,12 +33,6 @@ def clean_text(value: str) -> str:
     return _IN_LINES.sub(REPLACEMENT, _LINE_ENDS.sub("\n", value))
 
 
-def clean_optional(value: str | None, *, lines: bool = False) -> str | None:
-    if value is None:
-        return None
-    return clean_text(value) if lines else clean_line(value)
-
-
 _SCALARS = (int, float, bool, type(None))
 # What needs cleaning, as it looks in JSON text: the escapes JSON writes for C0 controls (tab
 # and newline excepted) and the other characters raw. An escaped backslash before a "b" or

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM, Actor
-from leadms_tui.domain.errors import PermissionDeniedError
+from leadms_tui.domain.errors import PermissionDeniedError, ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import (
     AssignmentWait,
@@ -361,3 +361,78 @@ def test_a_rep_going_off_mid_intake_loses_or_doubles_no_lead(db, db_url, reps):
     assert len(leads) == 60
     assert all((owner is None) == (lead_id in waiting) for lead_id, owner in leads.items())
     assert all(count == 1 for count in assigns.values())
+
+
+def _signal_values(db, lead_id) -> dict[str, dict[str, float]]:
+    ranked = _ranked(db, lead_id).ranked
+    return {c.username: {s.name: s.value for s in c.signals} for c in ranked}
+
+
+@pytest.mark.parametrize(
+    ("message", "speaker"),
+    [
+        ("Olá, quero saber os preços das aulas de natação", "bruno"),
+        ("Bonjour, je voudrais connaître le prix des cours", "chloe"),
+    ],
+)
+def test_the_rep_who_speaks_the_leads_language_comes_first(db, reps, message, speaker):
+    """Equal reps but for their languages: without the language signal ana (the lowest id)
+    would win the tie."""
+    lead_id = _lead(db, 2, message=message)
+    ranked = _ranked(db, lead_id).ranked
+    assert ranked[0].username == speaker
+    fits = {name: values["fit"] for name, values in _signal_values(db, lead_id).items()}
+    assert fits[speaker] == pytest.approx(2 / 3)  # language 1, channel 1, not sticky
+    assert fits["ana"] == pytest.approx(1 / 3)  # language 0
+
+
+def test_workload_fairness_and_performance_values(db, reps):
+    """ana holds 3 open leads taken in today (mean of the team: 1); nobody has history."""
+    for n in range(3):
+        _lead(db, n, owner=reps["ana"].id)
+    values = _signal_values(db, _lead(db, 7))
+    assert values["ana"]["workload"] == pytest.approx(1 - 3 / 10)
+    assert values["bruno"]["workload"] == pytest.approx(1.0)
+    assert values["ana"]["fairness"] == pytest.approx(1 / (1 + 2))  # 3 received, mean 1
+    assert values["bruno"]["fairness"] == pytest.approx(1.0)
+    assert values["ana"]["performance"] == pytest.approx(0.5)  # no team rate: all neutral
+
+
+def test_conversion_is_capped_at_twice_the_team_rate(db, reps):
+    """bruno won 10 of 10, ana none of 60: bruno's smoothed rate is four times the team's;
+    the conversion part is capped at 1, so performance is (1 + 0.5 + 0.5) / 3."""
+    ana, bruno = reps["ana"].id, reps["bruno"].id
+
+    def history(s):
+        closed = [(ana, "lost")] * 60 + [(bruno, "won")] * 10
+        for n, (owner, status) in enumerate(closed):
+            s.add(
+                Lead(
+                    number=f"OLD-{n}", business_date=WED.date(), seq=1000 + n, name="x",
+                    channel="website", status=status, owner_id=owner,
+                    created_at=WED - timedelta(days=10), updated_at=WED - timedelta(days=9),
+                )
+            )  # fmt: skip
+
+    db.write(history)
+    values = _signal_values(db, _lead(db, 1))
+    assert values["bruno"]["performance"] == pytest.approx(2 / 3)
+
+
+def test_auto_mode_leaves_a_lead_that_has_an_owner(db, reps):
+    db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
+    lead_id = _lead(db, 1, owner=reps["chloe"].id)
+    with db.reading() as s:
+        assert s.get(Lead, lead_id).owner_id == reps["chloe"].id
+        assigned = s.execute(select(AuditEvent).where(AuditEvent.action == "lead.assign"))
+        assert assigned.scalars().all() == []
+
+
+def test_a_lead_is_not_given_to_its_own_owner(db, reps):
+    lead_id = _lead(db, 1, owner=reps["bruno"].id)
+    with pytest.raises(ValidationError, match="already bruno's"):
+        db.write(lambda s: assign_lead(s, lead_id, "bruno", actor=reps["maria"].actor))
+    with db.reading() as s:
+        assert (
+            s.execute(select(AuditEvent).where(AuditEvent.action == "lead.assign")).first() is None
+        )

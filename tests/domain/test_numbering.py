@@ -55,6 +55,23 @@ def test_numbers_past_999_and_the_audit_event_of_each_lead(db):
     assert inquiry.channel == "website"
 
 
+@pytest.mark.parametrize("last", [0, 6, 41, 998])
+def test_the_stored_number_is_padded_as_the_returned_one(db, last):
+    """PostgreSQL formats the stored number in SQL and the returned one in Python: the row
+    and its audit event must hold the same text (007, 042, 999)."""
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    db.write(lambda s: s.add(DayCounter(business_date=date(2026, 11, 25), last_seq=last)))
+    created = create_lead(db, _lead(last), actor=SYSTEM, now=now)
+    expected = format_lead_number(date(2026, 11, 25), last + 1)
+    with db.reading() as session:
+        lead = session.get(Lead, created.lead_id)
+        event = session.execute(
+            select(AuditEvent).where(AuditEvent.entity_id == str(lead.id))
+        ).scalar_one()
+    assert created.number == lead.number == expected
+    assert (event.changes["number"], event.changes["seq"]) == ([None, expected], [None, last + 1])
+
+
 def test_a_rolled_back_intake_leaves_no_gap(db):
     now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
     create_lead(db, _lead(1), actor=SYSTEM, now=now)

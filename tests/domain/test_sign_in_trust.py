@@ -123,3 +123,22 @@ def test_one_source_guessing_many_usernames_is_locked_out_of_all(db, team):
     locked = _try(db, "ana", PASSWORD, "web:203.0.113.9")
     assert locked.refused == "too many failed sign-ins from here: try again in 15 minutes"
     assert _try(db, "ana", PASSWORD, "web:198.51.100.7").user is not None
+
+
+def test_ten_characters_is_the_shortest_password():
+    with pytest.raises(ValidationError, match="at least 10 characters"):
+        check_password_policy("ana", "qZ7#vRt2m")  # 9
+    check_password_policy("ana", "qZ7#vRt2mW")  # 10
+
+
+def test_a_failure_counts_for_exactly_the_window(db, team):
+    """Locked while the fifth failure is 15:00 old (the window's edge is inside it), free
+    at 15:01."""
+    start = clock.now()
+    for _ in range(5):
+        _try(db, "ana", "wrong guess here", "web:203.0.113.9", now=start)
+    at_edge = _try(db, "ana", PASSWORD, "web:203.0.113.9", now=start + FAILURE_WINDOW)
+    assert at_edge.refused is not None
+    assert at_edge.refused.startswith("too many failed sign-ins from here: try again in 1 minutes")
+    after = start + FAILURE_WINDOW + timedelta(minutes=1)
+    assert _try(db, "ana", PASSWORD, "web:203.0.113.9", now=after).user is not None

@@ -137,3 +137,45 @@ RISKY_JSON = st.recursive(
 def test_json_text_for_bulk_writes_is_what_a_json_column_would_store(value):
     """`clean_json` serializes once where it can; the text must equal the cleaned value's."""
     assert cleaning.clean_json(value) == json.dumps(cleaning._clean_parts(value))
+
+
+@pytest.mark.parametrize(
+    ("value", "cleaned"),
+    [
+        ({"name": "Ana \u202egnp.exe"}, {"name": "Ana \ufffdgnp.exe"}),  # a bidi override
+        ({"note": ["a\ud800b", 7, None]}, {"note": ["a\ufffdb", 7, None]}),  # a lone surrogate
+        ({"k\u2066ey": True}, {"k\ufffdey": True}),  # keys too
+        ([{"x": "\x85\x00"}], [{"x": "\ufffd\ufffd"}]),  # C1 raw, C0 escaped in the JSON
+        (("tab\tkept", "line\r\nend"), ["tab\tkept", "line\nend"]),  # a tuple: cleaned as a list
+        (("a", "b"), ["a", "b"]),  # a clean tuple is a list too
+        ({"clean": "é😀 \\u00e9"}, {"clean": "é😀 \\u00e9"}),  # escapes only look like dirt
+    ],
+)
+def test_json_values_are_cleaned_inside(value, cleaned):
+    assert cleaning.clean_data(value) == cleaned
+    assert json.loads(cleaning.clean_json(value)) == json.loads(json.dumps(cleaned))
+
+
+@given(RISKY_JSON)
+def test_json_cleaning_shortcut_agrees_on_risky_text(value):
+    assert cleaning.clean_data(value) == cleaning._clean_parts(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "lines", "shown"),
+    [
+        (None, False, ""),
+        (42, False, "42"),
+        ("a\r\nb\tc", False, "a b c"),
+        ("a\r\nb\tc", True, "a\nb\tc"),
+        ("\x1b[31mred", False, "\ufffd[31mred"),  # an escape sequence is never sent as one
+        ("lone \r", True, "lone \n"),
+        ("Xavier XX-1", False, "Xavier XX-1"),  # ordinary letters are never touched
+    ],
+)
+def test_visible_makes_any_value_safe_to_print(value, lines, shown):
+    assert cleaning.visible(value, lines=lines) == shown
+
+
+def test_visible_is_one_line_unless_asked():
+    assert cleaning.visible("two\nlines") == "two lines"

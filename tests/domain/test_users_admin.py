@@ -1,12 +1,21 @@
 """Admins change users (role, state, capacity, languages, name) and reset passwords."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
+from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
-from leadms_tui.domain.models import AuditEvent, Role
-from leadms_tui.domain.team.access import issue_token, list_tokens, sign_in, user_for_token
+from leadms_tui.domain.models import AccessToken, AuditEvent, Role
+from leadms_tui.domain.team.access import (
+    issue_token,
+    list_tokens,
+    revoke_token,
+    sign_in,
+    user_for_token,
+)
 from leadms_tui.domain.team.users import add_user, get_user, reset_password, update_user
 
 NEW_PASSWORD = "violet-harbour-42"
@@ -141,3 +150,62 @@ def test_reset_password_checks_the_policy_and_ends_sessions(db, people):
     assert (event.actor, event.entity_id) == ("ada", str(ana.id))
     assert NEW_PASSWORD not in str(event.changes) and "$argon2" not in str(event.changes)
     assert [e.entity for e in _events(db, "session.revoke")] == ["access_token"]
+
+
+def test_a_rep_revokes_only_her_own_tokens_an_admin_anyones(db, people):
+    ada, ana = people["ada"], people["ana"]
+
+    def tokens(session):
+        mine = issue_token(session, ana, kind="api", name="dialer", actor=ada.actor)
+        issue_token(session, ada, kind="api", name="reports", actor=ada.actor)
+        return mine
+
+    mine = db.write(tokens)
+    ids = {t.name: t.id for t in _tokens(db)}
+    with pytest.raises(PermissionDeniedError, match="only an admin can revoke"):
+        db.write(lambda s: revoke_token(s, actor=ana.actor, token_id=ids["reports"]))
+    db.write(lambda s: revoke_token(s, actor=ana.actor, secret=mine))  # her own
+    db.write(lambda s: revoke_token(s, actor=ada.actor, token_id=ids["reports"]))
+    assert [(t.name, t.revoked) for t in _tokens(db)] == [("dialer", True), ("reports", True)]
+    events = _events(db, "api.revoke")
+    assert [(e.actor, e.entity, e.entity_id) for e in events] == [
+        ("ana", "access_token", str(ids["dialer"])),
+        ("ada", "access_token", str(ids["reports"])),
+    ]
+
+
+def test_revoking_twice_changes_nothing_and_an_unknown_token_is_refused(db, people):
+    ada, ana = people["ada"], people["ana"]
+    db.write(lambda s: issue_token(s, ana, kind="session", name="laptop", actor=ana.actor))
+    (token,) = _tokens(db)
+    first = clock.now() - timedelta(hours=1)
+    db.write(lambda s: revoke_token(s, actor=ada.actor, token_id=token.id, now=first))
+    db.write(lambda s: revoke_token(s, actor=ada.actor, token_id=token.id))
+    assert len(_events(db, "session.revoke")) == 1
+    with db.reading() as session:
+        stored = session.get(AccessToken, token.id)
+        assert clock.as_utc(stored.revoked_at) == clock.as_utc(first)  # the first end stands
+    with pytest.raises(NotFoundError, match="no token 999"):
+        db.write(lambda s: revoke_token(s, actor=ada.actor, token_id=999))
+    with pytest.raises(NotFoundError):
+        db.write(lambda s: revoke_token(s, actor=ada.actor, secret="lms_not-a-token"))
+
+
+def test_issuing_a_token_is_audited_with_whose_and_what_for(db, people):
+    ada, ana = people["ada"], people["ana"]
+    db.write(
+        lambda s: issue_token(
+            s, ana, kind="api", name="  dialer ", actor=ada.actor, expires_in=timedelta(days=30)
+        )
+    )
+    (token,) = _tokens(db)
+    (event,) = _events(db, "api.create")
+    assert (event.actor, event.entity, event.entity_id) == ("ada", "access_token", str(token.id))
+    assert event.changes["user"] == [None, "ana"] and event.changes["name"] == [None, "dialer"]
+    assert event.changes["expires_at"][1] is not None
+    assert token.expires_at is not None
+
+
+def _tokens(db):
+    with db.reading() as session:
+        return list_tokens(session=session)

@@ -270,8 +270,18 @@ def _check(data: bytes, business: list[str]) -> None:
         )
     except UnusableInput:
         return
-    assert len(items) == 1
-    assert isinstance(items[0], LeadRecord | RejectedRow)
+    (item,) = items
+    assert item.row == 1
+    if isinstance(item, RejectedRow):
+        assert item.reason.strip() and "\n" not in item.reason
+        return
+    assert isinstance(item, LeadRecord) and item.channel == Channel.WHATSAPP
+    customer = item.phone if item.name is None else item.name
+    assert customer and (item.name is None) != (item.phone is None)  # a name or a number
+    assert customer in item.attributes["participants"] and customer not in business
+    assert 1 <= item.attributes["customer_messages"] <= item.attributes["messages"]
+    assert item.message is None or item.message.strip() == item.message != ""
+    assert item.dedupe_key.startswith("wachat:") and item.received_at.tzinfo is not None
 
 
 _ANY = settings(suppress_health_check=[HealthCheck.function_scoped_fixture], max_examples=200)

@@ -36,8 +36,9 @@ def _upsert(dialect, step: int):  # type: ignore[no-untyped-def]
     ).returning(_COUNTERS.c.last_seq)
 
 
-# Built once per dialect: these run for every lead taken in.
-_TAKE = {"sqlite": _upsert(sqlite, 1), "postgresql": _upsert(postgresql, 1)}
+# Built once per dialect: these run for every lead taken in. Only SQLite takes a number alone:
+# PostgreSQL takes it inside the lead's insert (numbered_insert).
+_TAKE = {"sqlite": _upsert(sqlite, 1)}
 _LOCK = {"sqlite": _upsert(sqlite, 0), "postgresql": _upsert(postgresql, 0)}
 _SET = (
     _COUNTERS.update()
@@ -47,7 +48,8 @@ _SET = (
 
 
 def take_next_seq(session: Session, day: date) -> int:
-    """Increment and return the day's counter, locking it until the transaction ends."""
+    """Increment and return the day's counter, locking it until the transaction ends (SQLite;
+    PostgreSQL numbers a lead in `numbered_insert`)."""
     conn = session.connection()
     return conn.execute(_TAKE[conn.dialect.name], {"day": day}).scalar_one()
 

@@ -1,0 +1,309 @@
+"""Mutation testing of the modules that guard numbers, money, access and text (issue 26).
+
+One small change to a module at a time (a comparison, an operator, a number, a string, a `raise`
+or a call statement removed), then the tests mapped to that module; a mutant the tests do not
+fail on "survives". The package and the tests are copied to `mutants/` (gitignored) and the
+copy is mutated, so the worktree is never touched. One pytest process at a time, niced by
+the caller. Usage: see `bin/mutate --help`; results and known equivalents in TESTING.md.
+"""
+
+import argparse
+import ast
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+COPY = ROOT / "mutants"
+PACKAGE = "leadms_tui/domain"
+
+# Each guarded module (a name for the command line) -> the files mutated and the tests that
+# cover them: only those run for a mutant, so a module takes minutes, not the whole suite.
+MODULES: dict[str, tuple[list[str], list[str]]] = {
+    "numbering": (
+        ["leads/numbering.py", "leads/numbered_insert.py"],
+        ["tests/domain/test_numbering.py"],
+    ),
+    "commission": (
+        ["sales/commission.py"],
+        ["tests/domain/test_sales_edges.py", "tests/domain/test_sales.py"],
+    ),
+    "text": (["text.py"], ["tests/domain/test_text.py"]),
+    "money": (
+        ["sales/money.py"],
+        ["tests/domain/test_sales_edges.py", "tests/domain/test_sales.py"],
+    ),
+    "access": (
+        ["team/access.py"],
+        ["tests/domain/test_sign_in_trust.py", "tests/domain/test_users_admin.py"],
+    ),
+    "rules": (
+        ["work/rules.py"],
+        ["tests/domain/test_rules_edges.py", "tests/domain/test_rules.py"],
+    ),
+    "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
+    "phones": (["leads/phones.py"], ["tests/domain/test_phones.py"]),
+}
+# `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
+# with tests fast enough for CI. A sampled survivor not listed there fails the run.
+SAMPLED = ["text"]
+# Survivors judged equivalent (no behaviour differs), one `Mutant.key()` line each; the
+# reasons are in TESTING.md.
+EQUIVALENT = ROOT / "bin" / "_mutate_equivalent.txt"
+
+
+def _equivalent() -> set[str]:
+    lines = EQUIVALENT.read_text(encoding="utf-8").splitlines()
+    return {line for line in lines if line.strip() and not line.startswith("#")}
+
+
+_COMPARE_SWAPS = {
+    ast.Lt: ast.LtE, ast.LtE: ast.Lt, ast.Gt: ast.GtE, ast.GtE: ast.Gt,
+    ast.Eq: ast.NotEq, ast.NotEq: ast.Eq, ast.In: ast.NotIn, ast.NotIn: ast.In,
+    ast.Is: ast.IsNot, ast.IsNot: ast.Is,
+}  # fmt: skip
+_BINOP_SWAPS = {
+    ast.Add: ast.Sub, ast.Sub: ast.Add, ast.Mult: ast.Div, ast.Div: ast.Mult,
+    ast.FloorDiv: ast.Div, ast.Mod: ast.FloorDiv, ast.Pow: ast.Mult,
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Mutant:
+    path: str  # relative to the package
+    index: int  # the n-th mutation point of the file, in walk order
+    line: int
+    before: str
+    after: str
+
+    def describe(self) -> str:
+        return f"{self.path}:{self.line}: {self.before}  ->  {self.after}"
+
+    def key(self) -> str:
+        """The mutant without its line number: stays the same when lines above it move."""
+        return f"{self.path}: {self.before}  ->  {self.after}"
+
+
+def _points(tree: ast.Module) -> list[tuple[ast.AST, str]]:
+    """Every place a mutation applies, with the kind of change; docstrings and type
+    annotations are left alone (no behaviour to test there)."""
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        first = body[0] if isinstance(body, list) and body else None
+        value = first.value if isinstance(first, ast.Expr) else None
+        if isinstance(value, ast.Constant) and isinstance(value.value, str):  # a docstring
+            skip.update((id(first), id(value)))
+        if isinstance(node, ast.JoinedStr):  # an f-string's parts are not strings on their own
+            skip.update(id(n) for n in ast.walk(node) if n is not node)
+        for annotation in (getattr(node, "annotation", None), getattr(node, "returns", None)):
+            if annotation is not None:
+                skip.update(id(n) for n in ast.walk(annotation))
+    points: list[tuple[ast.AST, str]] = []
+    for node in ast.walk(tree):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.Compare):
+            points += [
+                (node, f"cmp{i}") for i, op in enumerate(node.ops) if type(op) in _COMPARE_SWAPS
+            ]
+        elif isinstance(node, ast.BinOp | ast.AugAssign) and type(node.op) in _BINOP_SWAPS:
+            points.append((node, "op"))
+        elif isinstance(node, ast.BoolOp):
+            points.append((node, "bool"))
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            points.append((node, "not"))
+        elif isinstance(node, ast.Constant) and type(node.value) in (int, bool, str):
+            points.append((node, "const"))
+        elif isinstance(node, ast.Raise) or (
+            isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+        ):
+            points.append((node, "drop"))
+    return points
+
+
+class _Apply(ast.NodeTransformer):
+    def __init__(self, target: ast.AST, kind: str) -> None:
+        self.target, self.kind = target, kind
+
+    def visit(self, node: ast.AST) -> ast.AST:
+        if node is not self.target:
+            return self.generic_visit(node)
+        kind = self.kind
+        if kind.startswith("cmp"):
+            i = int(kind[3:])
+            node.ops[i] = _COMPARE_SWAPS[type(node.ops[i])]()
+        elif kind == "op":
+            node.op = _BINOP_SWAPS[type(node.op)]()
+        elif kind == "bool":
+            node.op = ast.Or() if isinstance(node.op, ast.And) else ast.And()
+        elif kind == "not":
+            return node.operand
+        elif kind == "const":
+            value = node.value
+            if isinstance(value, str):
+                node.value = f"XX{value}XX"
+            else:
+                node.value = (not value) if isinstance(value, bool) else value + 1
+        elif kind == "drop":
+            return ast.Pass()
+        return node
+
+
+def _statement_of(tree: ast.Module, target: ast.AST) -> ast.stmt:
+    """The innermost simple statement (or the header of a compound one) holding `target`."""
+    best: ast.stmt | None = None
+    for node in ast.walk(tree):
+        holds = isinstance(node, ast.stmt) and any(n is target for n in ast.walk(node))
+        if holds and (best is None or node.lineno >= best.lineno):
+            best = node
+    assert best is not None
+    return best
+
+
+def _header(statement: ast.stmt) -> str:
+    """A statement as one short line: compound statements show only their header."""
+    for field in ("test", "iter", "value"):
+        if isinstance(statement, ast.If | ast.While | ast.For) and hasattr(statement, field):
+            head = ast.unparse(getattr(statement, field))
+            return f"{type(statement).__name__.lower()} {head}:"
+    if isinstance(statement, ast.FunctionDef | ast.ClassDef):
+        decorators = "".join(f"@{ast.unparse(d)} " for d in statement.decorator_list)
+        if isinstance(statement, ast.ClassDef):
+            return f"{decorators}class {statement.name}"
+        return f"{decorators}def {statement.name}({ast.unparse(statement.args)})"
+    text = ast.unparse(statement).splitlines()
+    return text[0] + (" ..." if len(text) > 1 else "")
+
+
+def mutants_of(path: str) -> list[Mutant]:
+    source = (ROOT / PACKAGE / path).read_text()
+    found = []
+    for index in range(len(_points(ast.parse(source)))):
+        _, line, before, after = _mutate(source, index)
+        found.append(Mutant(path, index, line, before, after))
+    return sorted(found, key=lambda m: (m.line, m.index))
+
+
+def _mutate(source: str, index: int) -> tuple[str, int, str, str]:
+    """The source with mutation `index` applied, its line and the statement before/after."""
+    tree = ast.parse(source)
+    node, kind = _points(tree)[index]
+    statement = _statement_of(tree, node)
+    before = _header(statement)
+    line = statement.lineno
+    tree = ast.fix_missing_locations(_Apply(node, kind).visit(tree))
+    statement_after = _statement_of_line(tree, line)
+    after = _header(statement_after) if statement_after else "pass"
+    if kind == "drop":
+        after = "pass"
+    return ast.unparse(tree), line, before, after
+
+
+def _statement_of_line(tree: ast.Module, line: int) -> ast.stmt | None:
+    found = None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and getattr(node, "lineno", None) == line:
+            found = node
+    return found
+
+
+def _make_copy() -> None:
+    if COPY.exists():
+        shutil.rmtree(COPY)
+    ignore = shutil.ignore_patterns(".*", "__pycache__", "*.pyc", "mutants", "*.egg-info")
+    shutil.copytree(ROOT, COPY, ignore=ignore)
+
+
+def _run_tests(tests: list[str], timeout: float) -> str:
+    """'passed', 'failed' or 'timeout' for the tests run in the copy."""
+    env = {**os.environ, "PYTHONPATH": str(COPY), "PYTHONDONTWRITEBYTECODE": "1"}
+    command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
+    command += ["-n", "0", *tests]
+    try:
+        result = subprocess.run(
+            command, cwd=COPY, env=env, timeout=timeout, capture_output=True, text=True
+        )
+    except subprocess.TimeoutExpired:
+        return "timeout"
+    if result.returncode == 0:
+        return "passed"
+    if result.returncode in (1, 2):  # 2: the mutant broke the import (collection error)
+        return "failed"
+    sys.exit(f"error: pytest could not run ({result.returncode}):\n{result.stdout[-2000:]}")
+
+
+def run_module(name: str, *, limit: int | None, seed: int | None) -> list[Mutant]:
+    """Every mutant of the module (or `limit` of them drawn with `seed`); returns survivors."""
+    paths, tests = MODULES[name]
+    _make_copy()
+    started = time.monotonic()
+    if _run_tests(tests, timeout=3600) != "passed":
+        sys.exit(f"error: the tests of {name} fail without any mutation")
+    timeout = 3 * (time.monotonic() - started) + 30
+    mutants = [m for path in paths for m in mutants_of(path)]
+    if limit is not None:
+        mutants = sorted(
+            random.Random(seed).sample(mutants, min(limit, len(mutants))),
+            key=lambda m: (m.path, m.index),
+        )
+    print(f"== {name}: {len(mutants)} mutants, tests {' '.join(tests)}", flush=True)
+    survivors = []
+    for mutant in mutants:
+        target = COPY / PACKAGE / mutant.path
+        original = (ROOT / PACKAGE / mutant.path).read_text()
+        target.write_text(_mutate(original, mutant.index)[0])
+        try:
+            outcome = _run_tests(tests, timeout)
+        finally:
+            target.write_text(original)
+        verdict = "SURVIVED" if outcome == "passed" else f"killed ({outcome})"
+        if outcome == "passed" and mutant.key() in _equivalent():
+            verdict = "equivalent"
+        if outcome == "passed":
+            survivors.append(mutant)
+        print(f"{verdict:16} {mutant.describe()}", flush=True)
+    killed = len(mutants) - len(survivors)
+    equivalent = sum(m.key() in _equivalent() for m in survivors)
+    print(f"== {name}: {killed}/{len(mutants)} killed, {equivalent} known equivalent", flush=True)
+    return survivors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bin/mutate", description=__doc__.splitlines()[0])
+    parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
+    parser.add_argument("--list", action="store_true", help="only list the mutants")
+    parser.add_argument(
+        "--sample", action="store_true", help="a few mutants of one module (for CI)"
+    )
+    parser.add_argument("--limit", type=int, help="at most this many mutants per module")
+    parser.add_argument("--seed", type=int, help="which mutants --sample/--limit draw")
+    args = parser.parse_args()
+    unknown = [m for m in args.modules if m not in MODULES]
+    if unknown:
+        parser.exit(2, f"error: unknown module {unknown[0]!r} (one of {', '.join(MODULES)})\n")
+    if args.sample:
+        seed = args.seed if args.seed is not None else random.randrange(10**6)
+        name = random.Random(seed).choice(SAMPLED)
+        print(f"sample seed {seed} (bin/mutate --sample --seed {seed} repeats it)")
+        survivors = run_module(name, limit=args.limit or 4, seed=seed)
+        unexplained = [m for m in survivors if m.key() not in _equivalent()]
+        if unexplained:
+            sys.exit(f"error: {len(unexplained)} mutant(s) of {name} survived its tests")
+        return
+    for name in args.modules or list(MODULES):
+        if args.list:
+            for path in MODULES[name][0]:
+                for mutant in mutants_of(path):
+                    print(mutant.describe())
+            continue
+        run_module(name, limit=args.limit, seed=args.seed)
+
+
+if __name__ == "__main__":
+    main()
