@@ -3,17 +3,26 @@ the trail it leaves (issue 26: no test noticed these move)."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select, update
 
 from leadms_tui.domain import audit
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, FollowUp, Notification, Rule
+from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.work.followups import add_followup
 from leadms_tui.domain.work.rules import save_rule, sweep
 
 WED_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # London is on GMT: 10:00 local
 THU_MIDNIGHT = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def _no_ladder(db):
+    """The rules' own notices are counted here; the speed-to-lead ladder (which notifies and
+    reassigns untouched leads) is tested in test_response_clock.py."""
+    db.write(lambda s: set_setting(s, "response_ladder", "off", actor=SYSTEM))
 
 
 def _rules_older_than_the_leads(db) -> None:

@@ -40,10 +40,10 @@ def test_rates_up_to_100_with_four_decimals_are_accepted(rate):
     [
         ("0", "more than 0 and at most 100"),
         ("100.0001", "more than 0 and at most 100"),
-        ("-5", "more than 0 and at most 100"),
+        ("-5", "cannot be negative"),
         ("12.34567", "more than 4 decimals"),
         ("ten", "is not a number"),
-        ("NaN", "more than 0 and at most 100"),
+        ("NaN", "is not a number"),
     ],
 )
 def test_rates_outside_the_limits_are_refused(rate, why):
@@ -98,7 +98,10 @@ def _sell_at(db, team, at: datetime, name: str) -> None:
 def _month(db, month: str) -> list[str]:
     start, end = commission.month_bounds(month)
     with db.reading() as session:
-        return [row.lead_number for row in list_commissions(session=session, start=start, end=end)]
+        return [
+            row.lead_number
+            for row in list_commissions(session=session, start=start, end=end, viewer=SYSTEM)
+        ]
 
 
 def test_sales_on_the_first_and_last_day_belong_to_their_month(db, team):
