@@ -83,7 +83,12 @@ def test_a_webhook_payload_from_1970_is_a_rejected_row(db_url, db, tmp_path):
 
 def test_an_endless_file_and_a_zip_bomb_are_refused_past_the_size_limit(db_url, db, tmp_path):
     assert leadms(db_url, "settings", "set", "import_max_mb", "1").exit_code == 0  # no users yet
-    result = leadms(db_url, "import", "csv", "/dev/zero")
+    result = leadms(db_url, "import", "csv", "/dev/zero")  # endless: refused before reading
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "not a regular file" in result.stderr
+    big = tmp_path / "big.csv"
+    big.write_bytes(b"name,phone\n" + b"Ana,+447700900111\n" * 70_000)  # ~1.2 MB
+    result = leadms(db_url, "import", "csv", str(big))
     assert result.exit_code == 2
     assert result.stderr.count("\n") == 1 and "larger than 1 MB" in result.stderr
 

@@ -119,7 +119,9 @@ def test_field_changes_are_on_the_timeline_in_words(db):
     first = _upload(db, lead_id, TINY_PNG, "roof.png")
     second = _upload(db, lead_id, OTHER_PNG, "roof.png")
     with db.reading() as s:
-        changes = [e.detail for e in load_lead_detail(session=s, lead_id=lead_id).timeline]
+        changes = [
+            e.detail for e in load_lead_detail(session=s, lead_id=lead_id, viewer=SYSTEM).timeline
+        ]
     assert "Budget: — → 100" in changes
     assert "Budget: 100 → 250.5" in changes
     assert "Site photo: — → roof.png" in changes
@@ -141,7 +143,7 @@ def test_the_timeline_says_owners_statuses_and_follow_ups_in_words(db):
 
     db.write(assign_and_schedule)
     with db.reading() as s:
-        timeline = load_lead_detail(session=s, lead_id=lead_id).timeline
+        timeline = load_lead_detail(session=s, lead_id=lead_id, viewer=SYSTEM).timeline
     texts = [f"{e.title} {e.detail}" for e in timeline]
     assert any("owner: — → ana" in t for t in texts), texts
     assert any("status: new → meeting scheduled" in t for t in texts), texts

@@ -139,7 +139,7 @@ async def test_a_reps_first_hour_by_the_readme(db, seeded):
         # tomorrow's list: ] (back with t)
         await pilot.press("right_square_bracket")
         await settle(pilot)
-        assert "(+1 days)" in str(app.screen.query_one("#day-title").render())
+        assert "(+1 day)" in str(app.screen.query_one("#day-title").render())
         await pilot.press("t")
         await settle(pilot)
         assert "(today)" in str(app.screen.query_one("#day-title").render())

@@ -163,7 +163,7 @@ async def test_a_custom_range_with_an_inline_error(db, make_app, seeded):
         await pilot.press(*"2026-11-24", "enter", *"2026-11-2", "enter")
         await settle(pilot)
         assert isinstance(app.screen, RangePrompt)  # the refusal stays in the modal
-        assert "not a date" in str(app.screen.query_one("#range-error").render())
+        assert "not a day I can read" in str(app.screen.query_one("#range-error").render())
         await pilot.press("end", "backspace", *"25", "enter")
         await settle(pilot)
         assert isinstance(app.screen, ReportsScreen)
