@@ -220,6 +220,9 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     set_setting(session, "phone_region", DEMO_REGION, actor=DEMO_ACTOR)
     set_setting(session, "currency", DEMO_CURRENCY, actor=DEMO_ACTOR)
     session.add(Setting(key=DEMO_MARKER, value=now.isoformat()))
+    # the demo's history is made up: its untouched leads of past days would all climb the
+    # speed-to-lead ladder at the first sweep (dozens reassigned); leads from now on do
+    session.add(Setting(key="response_clock_since", value=now.isoformat()))
     settings = TeamSettings(timezone=DEMO_TIMEZONE, phone_region=DEMO_REGION)
     zone = ZoneInfo(DEMO_TIMEZONE)
     today = now.astimezone(zone).date()
