@@ -131,3 +131,17 @@ def test_when_no_reading_is_valid_the_first_with_a_number_is_kept():
     assert (phone.e164, phone.flag) == ("+443127928479", PhoneFlag.NOT_VALID)
     phone = normalize_phone("3127928479", "GB", international=True)
     assert (phone.e164, phone.flag) == ("+3127928479", PhoneFlag.NOT_VALID)
+
+
+@pytest.mark.parametrize(
+    ("raw", "e164"),
+    [
+        ("+44 (0)20 7946 0958", "+442079460958"),  # dialled only nationally: dropped
+        ("+49 (0)30 901820", "+4930901820"),
+        ("+33 (0)1 42 68 53 00", "+33142685300"),
+        ("+39 (0)6 1234 5678", "+390612345678"),  # Italian numbers keep their 0
+    ],
+)
+def test_a_bracketed_trunk_zero_is_dropped_only_where_it_is_not_part_of_the_number(raw, e164):
+    phone = normalize_phone(raw, "GB")
+    assert (phone.e164, phone.flag) == (e164, None)

@@ -9,7 +9,10 @@ from phonenumbers import NumberParseException, PhoneNumberFormat, ValidationResu
 
 from leadms_tui.domain.models import PhoneFlag
 
-_TRUNK_ZERO = re.compile(r"\(0\)")  # "+44 (0)7700 900123": the (0) is dialled only nationally
+# "+44 (0)7700 900123": the (0) is the trunk 0, read as a plain 0 so that phonenumbers
+# drops it after a country code where it is dialled only nationally (+44, +49, +33) and keeps
+# it where it belongs to the number (+39 06…: Italian numbers keep their 0)
+_TRUNK_ZERO = re.compile(r"\(0\)")
 _TYPE_PREFIX = re.compile(r"^\s*p:", re.IGNORECASE)  # Meta Lead Ads exports write "p:+44..."
 
 
@@ -32,7 +35,7 @@ def normalize_phone(raw: str, region: str, *, international: bool = False) -> Ph
     not even possible is kept raw and flagged unusable; a possible number outside the
     numbering plan keeps its E.164 form and is flagged not valid.
     """
-    text = _TRUNK_ZERO.sub("", _TYPE_PREFIX.sub("", raw)).strip()
+    text = _TRUNK_ZERO.sub("0", _TYPE_PREFIX.sub("", raw)).strip()
     digits = re.sub(r"[\s.\-()/]", "", text)
     if digits.startswith("00"):
         text = "+" + digits[2:]
