@@ -16,6 +16,8 @@ import pytest
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database, open_database
 
+pytest_plugins = ["tests.snapshots"]  # snap_compare: screens against their SVG snapshots
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

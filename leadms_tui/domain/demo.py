@@ -1,4 +1,4 @@
-"""The demo database: built from the files in leadms_tui/data/demo, placed relative to today.
+"""The demo database: built from the files in data/demo, placed relative to today.
 
 Leads go through the real intake service (numbering, repeat detection, audit);
 their later history (calls, follow-ups, meetings) is seeded as it stands in the files.
@@ -82,12 +82,13 @@ DEMO_SALES = [
 
 
 def demo_data_dir() -> Path:
-    """The demo data shipped inside the package (leadms_tui/data/demo, found with
-    importlib.resources, so a pipx or uv tool install has it), or $LEADMS_DATA_DIR/demo."""
+    """The demo data shipped inside the package (data/demo in the source tree, installed as
+    leadms_tui.data and found with importlib.resources, so a pipx or uv tool install has it),
+    or $LEADMS_DATA_DIR/demo."""
     root = os.environ.get("LEADMS_DATA_DIR")
     if root:
         return Path(root) / "demo"
-    return Path(str(resources.files("leadms_tui").joinpath("data", "demo")))  # installed unzipped
+    return Path(str(resources.files("leadms_tui.data").joinpath("demo")))  # installed unzipped
 
 
 def build_demo(url: str, *, now: datetime | None = None) -> tuple[Database, str]:

@@ -1,4 +1,4 @@
-"""The demo database: built from leadms_tui/data/demo through the real services, never over real
+"""The demo database: built from data/demo through the real services, never over real
 data."""
 
 from datetime import UTC, datetime, timedelta
