@@ -209,7 +209,9 @@ class DayViewScreen(LeadScreen):
         self._today_shown = today
         offset = (view.day - today).days
         label = "today" if not offset else f"{offset:+d} day{'' if abs(offset) == 1 else 's'}"
-        self.query_one("#day-title", Label).update(f"{view.day:%A %d %B %Y} ({label})")
+        closed = f" · closed: {view.holiday}" if view.holiday else ""
+        title = f"{view.day:%A %d %B %Y} ({label}){closed}"
+        self.query_one("#day-title", Label).update(Text(title))  # a holiday's name is not markup
 
         overdue = sum(1 for f in view.followups if f.due_at < now)
         missed = sum(1 for f in view.followups if f.missed)

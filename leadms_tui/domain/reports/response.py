@@ -46,7 +46,7 @@ def response_report(
     data) counts from its time. A lead never touched counts as not within target and is left out
     of the median and p90."""
     settings = load_settings(session)
-    target = int(settings.response_target_minutes)
+    target = settings.response_target_minutes
     start = day_bounds(period.start, settings.timezone)[0]
     end = day_bounds(period.end, settings.timezone)[1]
     users = {
@@ -135,8 +135,8 @@ def simulate_ladder(
     fewest leads so far; that rep is assumed to answer in their own median first response
     over the period (a rep with none: never). Without a reassign step nothing moves."""
     settings = load_settings(session)
-    steps = parse_ladder(ladder if ladder is not None else settings.response_ladder)
-    target = int(settings.response_target_minutes)
+    steps = parse_ladder(ladder) if ladder is not None else settings.ladder
+    target = settings.response_target_minutes
     at = clock.as_utc(now or clock.now())
     since = at - timedelta(days=days)
     reps = {

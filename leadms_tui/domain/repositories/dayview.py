@@ -19,6 +19,7 @@ from leadms_tui.domain.models import (
     User,
 )
 from leadms_tui.domain.repositories.sales import TaskRow, list_tasks
+from leadms_tui.domain.team.settings import load_settings
 
 SECTION_LIMIT = 300  # rows shown per section; the header count is always the full count
 
@@ -86,6 +87,7 @@ class DayView:
     calls: list[CallRow]
     tasks: list[TaskRow] = field(default_factory=list)  # onboarding tasks open or missed by then
     more_tasks: bool = False  # more than SECTION_LIMIT of them
+    holiday: str | None = None  # the team is closed: "Christmas Day", or "holiday" (hand-added)
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -235,4 +237,5 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
         calls=calls,
         tasks=tasks[:SECTION_LIMIT],
         more_tasks=len(tasks) > SECTION_LIMIT,
+        holiday=load_settings(session).calendar().holiday_name(day),
     )
