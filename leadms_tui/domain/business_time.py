@@ -152,7 +152,7 @@ class BusinessCalendar:
             closes=closes,
             workdays=parse_workdays(workdays),
             holidays=parse_holidays(holidays),
-            holiday_region=holiday_region,
+            holiday_region=parse_holiday_region(holiday_region) if holiday_region.strip() else "",
         )
 
     # -- basics -----------------------------------------------------------------------
