@@ -23,7 +23,7 @@ from leadms_tui import collector
 from leadms_tui.domain import audit, live
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.domain.team.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.settings import DEFAULTS, TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.failures import ReportsFailures
@@ -94,7 +94,7 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._welcome = welcome
         self.database = database
         self.user: UserInfo | None = None
-        self.settings = TeamSettings()
+        self.settings = DEFAULTS
         self._signed_in = signed_in
         self._username = username
         self._typed_ahead: deque[events.Key] = deque()

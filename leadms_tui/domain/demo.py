@@ -59,7 +59,7 @@ from leadms_tui.domain.sales.conversion import (
     reverse_conversion,
 )
 from leadms_tui.domain.sales.onboarding import finish_task, mark_missed_tasks
-from leadms_tui.domain.team.settings import TeamSettings, set_setting
+from leadms_tui.domain.team.settings import DEFAULTS, TeamSettings, read_settings, set_setting
 from leadms_tui.domain.team.users import UserInfo, add_user
 
 DEMO_MARKER = "demo_built_at"  # a settings row that says "this database may be rebuilt"
@@ -224,7 +224,7 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     # the demo's history is made up: its untouched leads of past days would all climb the
     # speed-to-lead ladder at the first sweep (dozens reassigned); leads from now on do
     session.add(Setting(key="response_clock_since", value=now.isoformat()))
-    settings = TeamSettings(timezone=DEMO_TIMEZONE, phone_region=DEMO_REGION)
+    settings = read_settings({"timezone": DEMO_TIMEZONE, "phone_region": DEMO_REGION})
     zone = ZoneInfo(DEMO_TIMEZONE)
     today = now.astimezone(zone).date()
 
@@ -527,7 +527,7 @@ def _load_fields(
             ctx=ctx,
         )
     grouped: dict[tuple[str, str], dict[str, str | Upload]] = {}
-    limit = TeamSettings().file_max_bytes
+    limit = DEFAULTS.file_max_bytes
     kinds_by_key = {(f.entity.value, f.key): f.kind for f in list_fields(session)}
     for row in _rows(folder / "field_values.csv"):
         value: str | Upload = row["value"]
