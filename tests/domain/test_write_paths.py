@@ -616,6 +616,7 @@ NOT_WRITES = {
     "team.settings.detected_timezone",
     "team.settings.load_settings",
     "team.settings.parse_weights",
+    "team.settings.read_settings",
     "team.signals.loads",
     "team.signals.performances",
     "team.simulation.gini",
