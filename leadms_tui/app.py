@@ -267,6 +267,10 @@ class LeadMSApp(Loads, App[None]):
 
         self.load(read, self.use_settings, group="settings", description="Loading the settings")
 
+    def user_changed(self, user: UserInfo) -> None:
+        """The signed-in user's own role or name changed (in the settings' Users tab)."""
+        self._signed_in = replace(self.signed_in, user=user)
+
     def use_settings(self, settings: TeamSettings) -> None:
         """New team settings reach every open screen at once, modals and the screens under
         them too: each redraws its times (a timezone change) and amounts."""
