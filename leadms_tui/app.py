@@ -452,7 +452,7 @@ class LeadMSApp(Loads, App[None]):
                 reload()
 
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda s: undo_call(s, call_id, actor=actor), undone,
             group="undo-call", description="Undoing the call",
         )  # fmt: skip

@@ -41,3 +41,17 @@ def test_screens_load_only_through_the_loading_helper():
         if any(pattern in line for pattern in patterns)
     ]
     assert not found, "\n".join(found)
+
+
+def test_the_loading_helper_hides_nothing_of_textual():
+    """The app and every screen mix the helper in: none of its names may shadow Textual's
+    (an `App.run` hidden by a write helper would stop `leadms tui` from starting)."""
+    from textual.app import App
+    from textual.screen import ModalScreen
+    from textual.widgets import Static
+
+    from leadms_tui.screens.loading import Loads
+
+    ours = {name for name in vars(Loads) if not name.startswith("__")}
+    for base in (App, ModalScreen, Static):
+        assert not ours & set(dir(base)), base

@@ -213,7 +213,7 @@ class AssignModal(WithApp, ModalScreen[str | None]):
 
     def _assign(self, username: str) -> None:
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda s: assign_lead(s, self.lead_id, username, actor=actor),
             lambda _: self._assigned(username),
             group="assign", description="Assigning the lead",

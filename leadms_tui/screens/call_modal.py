@@ -262,7 +262,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
 
     def _save(self, outcome: CallOutcome, note: str, due: object) -> None:
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda session: log_call(
                 session, self.lead_id, outcome, actor=actor, note=note, next_followup_at=due
             ),

@@ -243,7 +243,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         from leadms_tui.domain.sales.onboarding import finish_task
 
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda s: finish_task(s, task_id, state, actor=actor).title,
             lambda title: self._changed(f"{title}: {state.value}"),
             group="client-write", description="Finishing the task",
@@ -264,7 +264,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         from leadms_tui.domain.sales.clients import set_client_status
 
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda s: set_client_status(s, self.client_id, status, actor=actor, at=clock.now()),
             lambda _: self._changed(f"{number} is now {status}"),
             group="client-write", description="Changing the status",

@@ -246,7 +246,7 @@ class CommissionsScreen(WithApp, Screen[None]):
 
     def _move(self, ids: list[int], to: CommissionState) -> None:
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda session: move_commissions(session, ids, to, actor=actor),
             lambda count: self._moved(count, to),
             group="commissions-move", description="Updating the commissions",

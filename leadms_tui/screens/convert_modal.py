@@ -291,7 +291,7 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
                 set_fields(session, FieldEntity.CLIENT, client_id, values, actor=actor)
             return conversion
 
-        self.run(
+        self.commit(
             convert, self.dismiss, group="convert", description="Converting the lead",
             refused=lambda exc: self._refused(str(exc)),
             # the app says why in a toast; what was typed stays here

@@ -455,7 +455,7 @@ class DayViewScreen(LeadScreen):
             self.reload()
 
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda s: finish_task(s, task_id, state, actor=actor).title, finished,
             group="day-view-task", description="Finishing the task",
         )  # fmt: skip

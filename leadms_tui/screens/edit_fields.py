@@ -125,7 +125,7 @@ class EditFieldsModal(WithApp, ModalScreen[bool]):
                 actor=actor, expected_version=self.version,
             )  # fmt: skip
 
-        self.run(
+        self.commit(
             save, self._saved, group="edit-fields", description="Saving the fields",
             refused=lambda exc: self._refused(refusal(exc, self.entity.value)),
         )  # fmt: skip

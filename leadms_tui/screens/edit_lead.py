@@ -123,7 +123,7 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
                     actor=actor, expected_version=lead.version,
                 )  # fmt: skip
 
-        self.run(
+        self.commit(
             save, self._saved, group="edit-lead", description="Saving the lead",
             refused=lambda exc: self._refused(refusal(exc, "lead")),
             # the app says why in a toast; what was typed stays here

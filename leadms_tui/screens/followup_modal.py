@@ -109,13 +109,8 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
 
         def save(session: Session) -> object:
             if existing is None:
-                return add_followup(
-                    session,
-                    self.lead_id,
-                    due_at=due,
-                    reason=reason,  # type: ignore[arg-type]
-                    actor=actor,
-                )
+                assert due is not None  # the field takes no empty time: only finishing has none
+                return add_followup(session, self.lead_id, due_at=due, reason=reason, actor=actor)
             changed_due = due if due and due != existing.due_at else None
             return change_followup(
                 session,
@@ -127,7 +122,7 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
                 owner_username=owner,
             )
 
-        self.run(
+        self.commit(
             save, lambda _: self._saved(state),
             group="followup", description="Saving the follow-up",
             failed=lambda exc: self.query_one("#followup-status", Label).update(str(exc)),

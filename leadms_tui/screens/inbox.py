@@ -91,7 +91,7 @@ class InboxScreen(WithApp, ModalScreen[None]):
 
     def _mark(self, ids: list[int]) -> None:
         user_id = self.signed_in.user.id
-        self.run(
+        self.commit(
             lambda s: mark_read(s, user_id, ids), lambda _: self._load(),
             group="inbox-read", description="Marking read",
         )  # fmt: skip

@@ -1,9 +1,11 @@
 """One way to reach the database from a screen: the work runs off the UI thread, its
 result comes back on it.
 
-    self.load(query, show, group=..., description=...)   a read: query(session), then show
-    self.run(write, done, group=..., description=...)    a write: database.write(write)
-    self.in_thread(job, done, ...)                       anything else slow (sign-in, a file)
+    self.load(query, show, group=..., description=...)     a read: query(session), then show
+    self.commit(write, done, group=..., description=...)   a write: database.write(write)
+    self.in_thread(job, done, ...)                         anything else slow (sign-in, a file)
+
+(Not `run` for the write: the app mixes this in too, and `App.run` is what starts it.)
 
 Each is a Textual worker on the screen (or widget) that starts it: a worker awaiting the job
 in a thread, then calling back on the UI thread. So
@@ -74,7 +76,7 @@ class Loads(ReportsFailures):
             refused=refused, refuses=refuses, failed=failed,
         )  # fmt: skip
 
-    def run(
+    def commit(
         self,
         write: Callable[[Session], T],
         done: Callable[[T], object] | None = None,

@@ -121,6 +121,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         except ValidationError as exc:
             status.update(str(exc))
             return
+        assert starts is not None  # the field takes no empty time
         try:
             duration = int(self.query_one("#duration", Input).value or "0")
         except ValueError:
@@ -174,7 +175,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
             else:
                 self._refused(str(exc))
 
-        self.run(
+        self.commit(
             book, self._saved, group="meeting", description="Booking the meeting",
             refused=refused,
             failed=lambda exc: self.query_one("#meeting-status", Label).update(str(exc)),
@@ -263,7 +264,7 @@ class MeetingOutcomeModal(WithApp, ModalScreen[bool]):
     def action_record(self, outcome: str) -> None:
         actor = self.signed_in.actor
         early = self._early_warned and outcome == MeetingOutcome.HELD
-        self.run(
+        self.commit(
             lambda session: record_outcome(
                 session, self.meeting_id, MeetingOutcome(outcome), actor=actor,
                 held_early=early,

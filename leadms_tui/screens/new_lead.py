@@ -120,7 +120,7 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
             )
             return intake_lead(session, data, actor=user.actor)
 
-        self.run(
+        self.commit(
             save, self._saved, group="new-lead", description="Saving the lead",
             failed=lambda exc: self.query_one("#new-status", Label).update(str(exc)),
         )  # fmt: skip

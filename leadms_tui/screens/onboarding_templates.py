@@ -340,7 +340,7 @@ class OnboardingEditor(WithApp, Vertical):
 
     def _save(self, name: str, steps: list[StepSpec], make_default: bool) -> None:
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda session: save_template(
                 session, name, steps, actor=actor, make_default=make_default
             ),

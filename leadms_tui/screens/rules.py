@@ -202,7 +202,7 @@ class RulesEditor(WithApp, Vertical):
 
     def _set_enabled(self, rule_id: int, enabled: bool) -> None:
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             lambda session: set_rule_enabled(session, rule_id, enabled, actor=actor),
             lambda _: self.reload(),
             group="rules-toggle", description="Changing the rule",
@@ -435,7 +435,7 @@ class RuleModal(WithApp, ModalScreen[bool]):
 
     def _save(self, rule: Rule) -> None:
         actor = self.signed_in.actor
-        self.run(
+        self.commit(
             # a fresh copy per attempt: a retried transaction must not see a half-saved object
             lambda session: save_rule(session, Rule(**snapshot(rule)), actor=actor),
             lambda _: self._saved(rule.name),

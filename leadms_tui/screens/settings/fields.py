@@ -302,7 +302,7 @@ class FieldsTab(WithApp, Vertical):
         )
 
     def _change(self, change: Callable[[Session], object], key: str) -> None:
-        self.run(
+        self.commit(
             change, lambda _: self.reload(select=key),
             group="settings-fields-change", description="Changing the field",
         )  # fmt: skip

@@ -67,7 +67,7 @@ class FormModal(WithApp, ModalScreen[T], Generic[T]):
 
     def write(self, change: Callable[[Session], object]) -> None:
         self.say("Saving…")
-        self.run(
+        self.commit(
             change,
             lambda result: self.dismiss(result),  # type: ignore[arg-type]
             group="settings-form",
