@@ -142,8 +142,7 @@ class AssignModal(WithApp, ModalScreen[str | None]):
                 str(rank),
                 candidate.username,
                 f"{candidate.score:.0%}",
-                ("owns it now, " if candidate.username == owner_name else "")
-                + reason(candidate),
+                ("owns it now, " if candidate.username == owner_name else "") + reason(candidate),
                 key=candidate.username,
             )
         for username, why in found.excluded:

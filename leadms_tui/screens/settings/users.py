@@ -101,9 +101,7 @@ class UsersTab(WithApp, Vertical):
 
     def reload(self, select: str | None = None) -> None:
         self._select = select
-        self.load(
-            list_users, self._loaded, group="settings-users", description="Loading the users"
-        )
+        self.load(list_users, self._loaded, group="settings-users", description="Loading the users")
 
     def _loaded(self, users: list[UserInfo]) -> None:
         table = self.query_one("#users", DataTable)
