@@ -230,7 +230,9 @@ class LeadListScreen(LeadScreen):
 
         self.load(
             query,
-            lambda found: self._show(*found, before_id is not None, generation, page_size),
+            lambda found: self._show(
+                found[0], before_id is not None, generation, found[1], page_size
+            ),
             # a page more is its own group: it leaves a new search (newer generation) running
             group="lead-list" if before_id is None else "lead-list-more",
             description="Searching leads",
@@ -246,9 +248,9 @@ class LeadListScreen(LeadScreen):
     def _show(
         self,
         rows: list[LeadRow],
-        texts: FieldTexts,
         append: bool,
         generation: int,
+        texts: FieldTexts,
         page_size: int = PAGE_SIZE,
     ) -> None:
         if generation != self._generation:
