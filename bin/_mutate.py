@@ -44,7 +44,11 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "access": (
         ["team/access.py"],
-        ["tests/domain/test_sign_in_trust.py", "tests/domain/test_users_admin.py"],
+        [
+            "tests/domain/test_access_edges.py",
+            "tests/domain/test_sign_in_trust.py",
+            "tests/domain/test_users_admin.py",
+        ],
     ),
     "rules": (
         ["work/rules.py"],
