@@ -196,8 +196,8 @@ def _header(statement: ast.stmt) -> str:
     return text[0] + (" ..." if len(text) > 1 else "")
 
 
-def mutants_of(path: str) -> list[Mutant]:
-    source = (ROOT / PACKAGE / path).read_text()
+def mutants_of(path: str, source: str | None = None) -> list[Mutant]:
+    source = (ROOT / PACKAGE / path).read_text() if source is None else source
     found = []
     tree = ast.parse(source)
     for index, (node, _kind) in enumerate(_points(tree)):
@@ -307,7 +307,10 @@ def run_module(
         _make_copy(copy)
     seconds, trace = _traced_clean_run(copies[0], name)
     timeout = 3 * seconds + 30
-    mutants = [m for path in paths for m in mutants_of(path)]
+    # the sources as copied: an edit in the worktree during the run must not shift the
+    # mutants (each is the n-th mutation point of its file)
+    sources = {path: (copies[0] / PACKAGE / path).read_text() for path in paths}
+    mutants = [m for path in paths for m in mutants_of(path, sources[path])]
     if limit is not None:
         mutants = sorted(
             random.Random(seed).sample(mutants, min(limit, len(mutants))),
@@ -326,7 +329,7 @@ def run_module(
             # the map names files in the first copy; a test id is the same in every copy
             run = tests if selected is None else selected
             target = copy / PACKAGE / mutant.path
-            original = (ROOT / PACKAGE / mutant.path).read_text()
+            original = sources[mutant.path]
             target.write_text(_mutate(original, mutant.index)[0])
             try:
                 order = {"LEADMS_MUTATE_ORDER": str(copies[0] / "mutate-map.json")}

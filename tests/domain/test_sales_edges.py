@@ -235,6 +235,9 @@ def test_split_amounts_give_the_rounding_remainder_to_the_last_share():
 
 def test_a_split_reads_owner_slash_closer():
     assert commission.parse_split("60%/40%") == (Decimal(60), Decimal(40))
+    assert commission.parse_split(" 60 % / 40 % ") == (Decimal(60), Decimal(40))
+    with pytest.raises(ValidationError, match="'6%0' is not a number"):  # was read as 60
+        commission.parse_split("6%0/4%0")
     assert commission.parse_split("60,5/39,5", "1.234,50") == (Decimal("60.5"), Decimal("39.5"))
     for text in ("60/40/0", "100"):
         with pytest.raises(ValidationError) as refused:
