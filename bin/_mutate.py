@@ -72,7 +72,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
 PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_trace"]
 # `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
 # with tests fast enough for CI. A sampled survivor not listed there fails the run.
-SAMPLED = ["text"]
+SAMPLED = ["text", "money"]
 # Survivors judged equivalent (no behaviour differs), one `Mutant.key()` line each; the
 # reasons are in TESTING.md.
 EQUIVALENT = ROOT / "bin" / "_mutate_equivalent.txt"
