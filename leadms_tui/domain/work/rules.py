@@ -43,9 +43,9 @@ from leadms_tui.domain.sales.onboarding import mark_missed_tasks
 from leadms_tui.domain.team.assignment import assign_waiting
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.work.followups import book_followup
+from leadms_tui.domain.work.outcomes import UNANSWERED
 from leadms_tui.domain.work.response_clock import sweep_ladder
 
-UNANSWERED = (CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL)
 CLOSED = (LeadStatus.WON, LeadStatus.LOST)
 SWEEP_LIMIT = 500  # subjects per time rule per sweep; the next sweep takes the rest
 _FIRINGS = RuleFiring.__table__  # type: ignore[attr-defined]
