@@ -1,5 +1,7 @@
 """`leadms demo`: build the demo database and open the TUI on it."""
 
+from typing import Annotated
+
 import typer
 
 from leadms_tui.cli.common import echo, options
@@ -7,11 +9,18 @@ from leadms_tui.cli.common import echo, options
 
 def demo(
     ctx: typer.Context,
-    build_only: bool = typer.Option(False, "--build-only", help="Build it, don't open the TUI."),
-    rebuild: bool = typer.Option(
-        False, "--rebuild", help="Build it anew even if it was built today (not while open)."
-    ),
-    as_user: str = typer.Option("ana", "--as", help="Demo user to sign in as (see README)."),
+    build_only: Annotated[
+        bool, typer.Option("--build-only", help="Build it, don't open the TUI.")
+    ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Build it anew even if it was built today (not while open)."
+        ),
+    ] = False,
+    as_user: Annotated[
+        str, typer.Option("--as", help="Demo user to sign in as (see README).")
+    ] = "ana",
 ) -> None:
     """Open the TUI on the demo database, built from the shipped demo data.
 
@@ -20,11 +29,12 @@ def demo(
     is refused, whatever it holds). It is built on first use and again on a new day or with
     --rebuild, never while another Lead MS has it open.
     """
+    from leadms_tui.bootstrap import default_dispatcher
     from leadms_tui.domain.demo import open_demo
     from leadms_tui.domain.paths import demo_database_url
 
     url = options(ctx).database_url or demo_database_url()
-    database, summary, lock = open_demo(url, rebuild=rebuild)
+    database, summary, lock = open_demo(url, dispatcher=default_dispatcher(), rebuild=rebuild)
     echo(summary, err=True)
     if build_only:
         lock.release()

@@ -10,7 +10,7 @@ import shlex
 import subprocess
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -25,22 +25,13 @@ from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.repositories.lead_detail import lead_phone
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
+from leadms_tui.domain.work.outcomes import MEANINGS
+from leadms_tui.looks import OUTCOME_KEYS, OUTCOME_LOOKS
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 
 DIAL_COMMAND_ENV = "LEADMS_DIAL_COMMAND"  # per terminal, never from the shared database
-OUTCOME_KEYS = {
-    CallOutcome.INTERESTED: "i",
-    CallOutcome.NOT_INTERESTED: "x",
-    CallOutcome.NO_ANSWER: "n",
-    CallOutcome.BUSY: "b",
-    CallOutcome.WRONG_NUMBER: "w",
-    CallOutcome.CALLBACK_REQUESTED: "r",
-    CallOutcome.VOICEMAIL: "v",
-    CallOutcome.CHAT: "t",  # talked by chat: the contact of a lead with no phone
-    CallOutcome.UNREACHABLE: "u",
-}
 
 
 SHORT_TERMINAL = 34  # rows below which the modal packs its fields into one line each
@@ -67,13 +58,13 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     BINDINGS = [
         *(
             Binding(
-                key,
+                look.key,
                 f"choose('{outcome.value}')",
-                outcome.value.replace("_", " "),
+                MEANINGS[outcome].words,
                 show=False,
                 id=f"call.{outcome.value}",
             )
-            for outcome, key in OUTCOME_KEYS.items()
+            for outcome, look in OUTCOME_LOOKS.items()
         ),
         Binding(
             "enter,ctrl+s", "save", "Save", key_display="enter/^s", id="call.save", priority=True
@@ -101,11 +92,11 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
                 *(
                     Option(
                         Text.assemble(
-                            (f" {key} ", "bold reverse"), "  ", outcome.value.replace("_", " ")
+                            (f" {look.key} ", "bold reverse"), "  ", MEANINGS[outcome].words
                         ),
                         id=outcome.value,
                     )
-                    for outcome, key in OUTCOME_KEYS.items()
+                    for outcome, look in OUTCOME_LOOKS.items()
                 ),
                 id="outcomes",
             )
@@ -114,7 +105,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             yield Label(
                 "Next follow-up (tomorrow 15:00, +2d, mon 10:00; empty: none)", classes="hint"
             )
-            yield WhenField("", timezone=self.leadms.settings.timezone, input_id="followup",
+            yield WhenField("", timezone=self.signed_in.settings.timezone, input_id="followup",
                             empty_means="no follow-up")  # fmt: skip
             yield Label("", id="rule-effects", classes="hint", markup=False)
             yield Label("", id="call-status", markup=False)
@@ -139,13 +130,14 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     def _arm(self) -> None:
         self._armed = True
 
-    @work(thread=True, exit_on_error=False, group="call-phone", description="Loading the phone")
     def _load_phone(self) -> None:
-        with self.leadms.database.reading() as session:
-            e164, raw = lead_phone(session=session, lead_id=self.lead_id)
-        self.app.call_from_thread(self._show_phone, e164, raw)
+        self.load(
+            lambda session: lead_phone(session=session, lead_id=self.lead_id), self._show_phone,
+            group="call-phone", description="Loading the phone",
+        )  # fmt: skip
 
-    def _show_phone(self, e164: str | None, raw: str | None) -> None:
+    def _show_phone(self, phone: tuple[str | None, str | None]) -> None:
+        e164, raw = phone
         self.phone = e164
         shown = formatting.phone(e164) if e164 else ""
         self.query_one("#phone", Digits).update(shown)
@@ -218,22 +210,17 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.query_one("#call-status", Label).update("")  # "choose an outcome first" is done
         self._preview(outcome)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="call-preview",
-        description="Asking the rules",
-    )
     def _preview(self, outcome: CallOutcome) -> None:
-        with self.leadms.database.reading() as session:
-            effects = preview_call(session, self.lead_id, outcome)
-        self.app.call_from_thread(self._show_preview, outcome, effects)
+        self.load(
+            lambda session: preview_call(session, self.lead_id, outcome),
+            lambda effects: self._show_preview(outcome, effects),
+            group="call-preview", description="Asking the rules",
+        )  # fmt: skip
 
     def _show_preview(self, outcome: CallOutcome, effects: Effects) -> None:
         if outcome != self.outcome:
             return  # the rep already chose another outcome
-        timezone = self.leadms.settings.timezone
+        timezone = self.signed_in.settings.timezone
         due = effects.followup_due
         field = self.query_one("#followup", Input)
         if field.value == self._prefilled:  # don't overwrite what the rep typed
@@ -251,7 +238,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     def action_save(self) -> None:
         if self.outcome is None:
             self.query_one("#call-status", Label).update(
-                "Choose an outcome first (i x n b w r v t u)"
+                f"Choose an outcome first ({OUTCOME_KEYS})"
             )
             return
         field = self.query_one(WhenField)
@@ -264,36 +251,23 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.query_one("#call-status", Label).update("Saving…")
         self._save(self.outcome, self.query_one("#note", Input).value, due)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="call",
-        description="Saving the call",
-    )
     def _save(self, outcome: CallOutcome, note: str, due: object) -> None:
-        app = self.leadms
-        user = app.user
-        try:
-            logged = app.database.write(
-                lambda session: log_call(
-                    session,
-                    self.lead_id,
-                    outcome,
-                    actor=user.actor,  # type: ignore[union-attr]
-                    note=note,
-                    next_followup_at=due,
-                )
-            )
-        except Exception:
-            app.call_from_thread(self.query_one("#call-status", Label).update, "Not saved")
-            raise  # the app turns it into a notification; what was typed stays here
-        app.call_from_thread(self._saved, logged)
+        actor = self.signed_in.actor
+        self.commit(
+            lambda session: log_call(
+                session, self.lead_id, outcome, actor=actor, note=note, next_followup_at=due
+            ),
+            self._saved,
+            group="call",
+            description="Saving the call",
+            # the app says why in a toast; what was typed stays here
+            failed=lambda _error: self.query_one("#call-status", Label).update("Not saved"),
+        )
 
     def _saved(self, logged: CallLogged) -> None:
         next_step = ""
         if logged.followup_due:
-            tz = self.leadms.settings.timezone
+            tz = self.signed_in.settings.timezone
             next_step = f"; next try {formatting.format_local_datetime(logged.followup_due, tz)}"
         effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
         self.leadms.call_saved(logged.call_id, self.lead_id)

@@ -7,11 +7,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from rich.text import Text
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Input, Label, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
@@ -32,6 +32,8 @@ from leadms_tui.domain.reports.coaching import (
 from leadms_tui.domain.sales.money import round_money
 from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import list_users
+from leadms_tui.domain.work.outcomes import MEANINGS
+from leadms_tui.looks import OUTCOME_LOOKS
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import REP_WIDTH, TextTable, fit
@@ -54,19 +56,6 @@ BAR_WIDTH = 0.7  # of a day: a gap between days' bars
 # First-response buckets in business minutes: (upper bound, label); never called is its own bar
 RESPONSE_BUCKETS = ((5, "0-5m"), (15, "6-15m"), (30, "16-30m"), (60, "31-60m"), (240, "1-4h"),
                     (None, ">4h"))  # fmt: skip
-# Terminal colours 0-15, which plotext and Rich both understand, so the legend (a Label:
-# plotext's own sits on top of the first bars) shows the bars' colours
-OUTCOME_COLOR = {  # someone reached in cool colours, nobody in warm ones or grey
-    CallOutcome.INTERESTED: 2,
-    CallOutcome.CALLBACK_REQUESTED: 6,
-    CallOutcome.CHAT: 4,
-    CallOutcome.NOT_INTERESTED: 5,
-    CallOutcome.WRONG_NUMBER: 13,
-    CallOutcome.NO_ANSWER: 8,
-    CallOutcome.BUSY: 3,
-    CallOutcome.VOICEMAIL: 7,
-    CallOutcome.UNREACHABLE: 1,
-}
 
 
 @dataclass
@@ -118,11 +107,6 @@ class ReportsScreen(WithApp, Screen[None]):
         Binding("escape", "back", "Back", id="reports.back"),
     ]  # fmt: skip
 
-    class Loaded(Message):
-        def __init__(self, generation: int, shown: Shown) -> None:
-            super().__init__()
-            self.generation, self.shown = generation, shown
-
     def __init__(self) -> None:
         super().__init__()
         self.kind = "week"  # week, month or range: what `[` and `]` step by
@@ -151,10 +135,8 @@ class ReportsScreen(WithApp, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        user = self.leadms.user
-        assert user is not None
         if self.is_rep:
-            self.rep = user.username
+            self.rep = self.signed_in.user.username
         self.period = this_week(self._today())
         self.query_one("#report", DataTable).focus()
 
@@ -163,7 +145,7 @@ class ReportsScreen(WithApp, Screen[None]):
 
     @property
     def is_rep(self) -> bool:
-        return self.leadms.user is not None and self.leadms.user.role == Role.REP
+        return self.signed_in.user.role == Role.REP
 
     @property
     def takes_keys(self) -> bool:
@@ -171,7 +153,7 @@ class ReportsScreen(WithApp, Screen[None]):
         return self._shown is not None
 
     def _today(self) -> date:
-        return clock.business_date(clock.now(), self.leadms.settings.timezone)
+        return clock.business_date(clock.now(), self.signed_in.settings.timezone)
 
     # --- loading -----------------------------------------------------------------
 
@@ -185,31 +167,28 @@ class ReportsScreen(WithApp, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="reports",
-        description="Loading the report",
-    )
     def _load(self, generation: int, period: Period, rep: str | None, today: date) -> None:
-        with self.leadms.database.reading() as session:
+        def query(session: Session) -> Shown:
             reports = coaching_report(session, period, rep=rep)
             user_ids = {u.username: u.id for u in list_users(session)}
             rep_id = user_ids.get(rep) if rep is not None else None
             days = daily_calls(session, period, rep_id=rep_id)
             weeks = weekly_missed(session, weeks=WEEKS, today=min(period.end, today), rep_id=rep_id)
-        self.post_message(self.Loaded(generation, Shown(reports, user_ids, days, weeks)))
+            return Shown(reports, user_ids, days, weeks)
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.generation != self._generation:
+        self.load(
+            query, lambda shown: self._loaded(generation, shown),
+            group="reports", description="Loading the report",
+        )  # fmt: skip
+
+    def _loaded(self, generation: int, shown: Shown) -> None:
+        if generation != self._generation:
             return  # the manager already moved on to another period or rep
-        shown = self._shown = message.shown
+        self._shown = shown
         table = self.query_one("#report", DataTable)
         kept = self._cursor_key()
         table.clear()
-        currency = self.leadms.settings.currency
+        currency = self.signed_in.settings.currency
         # drilled into a rep (or a rep's own report): their row only, not a team of one
         rows = shown.reports if self.rep is None else shown.reports[:-1]
         for report in rows:
@@ -247,7 +226,7 @@ class ReportsScreen(WithApp, Screen[None]):
         outcomes = [o for o in CallOutcome if any(outcome == o for _, outcome, _ in days)]
         self.query_one("#calls-legend", Label).update(
             Text("  ").join(
-                Text.assemble(("██", f"color({OUTCOME_COLOR[o]})"), " ", o.value.replace("_", " "))
+                Text.assemble(("██", f"color({OUTCOME_LOOKS[o].colour})"), " ", MEANINGS[o].words)
                 for o in outcomes
             )
         )
@@ -257,7 +236,7 @@ class ReportsScreen(WithApp, Screen[None]):
             counts = {(day, outcome): n for day, outcome, n in days}
             series = [[counts.get((day, o), 0) for day in span] for o in outcomes]
             x = list(range(1, len(span) + 1))
-            _stacked_bars(plt, x, series, [OUTCOME_COLOR[o] for o in outcomes])
+            _stacked_bars(plt, x, series, [OUTCOME_LOOKS[o].colour for o in outcomes])
             step = max(1, math.ceil(len(span) / 10))  # at most about ten day labels
             label = "%a %d" if len(span) <= 7 else "%d" if len(span) <= 31 else "%d %b"
             plt.xticks(x[::step], [f"{day:{label}}" for day in span[::step]])
@@ -288,7 +267,7 @@ class ReportsScreen(WithApp, Screen[None]):
                 color=["cyan"] * len(counts) + ["red"],
             )
             _count_ticks(plt, max(*counts, never))
-            target = self.leadms.settings.response_target_minutes
+            target = self.signed_in.settings.response_target_minutes
             plt.title(
                 f"First response in business minutes ({len(minutes)} lead"
                 f"{'' if len(minutes) == 1 else 's'}, target {target}m)"

@@ -5,14 +5,13 @@ from collections.abc import Callable
 
 from rich.text import Text
 from sqlmodel import Session
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
-from leadms_tui import formatting
+from leadms_tui import formatting, looks
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.fields import kinds
@@ -33,44 +32,11 @@ from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
 ENTITIES = list(FieldEntity)  # lead, client, meeting: the order `[` and `]` go through
-KIND_WORDS = {
-    FieldKind.TEXT: "text",
-    FieldKind.LONG_TEXT: "long text",
-    FieldKind.INTEGER: "whole number",
-    FieldKind.DECIMAL: "decimal number",
-    FieldKind.MONEY: "money",
-    FieldKind.DATE: "date",
-    FieldKind.DATETIME: "date and time",
-    FieldKind.YES_NO: "yes/no",
-    FieldKind.CHOICE: "choice",
-    FieldKind.MULTI_CHOICE: "multiple choice",
-    FieldKind.LINK: "link",
-    FieldKind.EMAIL: "email",
-    FieldKind.PHONE: "phone",
-    FieldKind.IMAGE: "image",
-    FieldKind.DOCUMENT: "document",
-}
 
 
 def type_hint(kind: FieldKind, options: list[str], currency: str) -> str:
     """What a field asks for, as its input says it."""
-    return {
-        FieldKind.TEXT: "a line of text",
-        FieldKind.LONG_TEXT: "text, several lines",
-        FieldKind.INTEGER: "a whole number",
-        FieldKind.DECIMAL: "a number, e.g. 12.5",
-        FieldKind.MONEY: f"an amount in {currency}",
-        FieldKind.DATE: f"a date: {formatting.example_date(7)}, tomorrow, fri",
-        FieldKind.DATETIME: f"a date and time: {formatting.example_date(7)} 15:00",
-        FieldKind.YES_NO: "yes or no",
-        FieldKind.CHOICE: "one of " + " / ".join(options),
-        FieldKind.MULTI_CHOICE: "any of " + ", ".join(options),
-        FieldKind.LINK: "a link: https://…",
-        FieldKind.EMAIL: "an email address",
-        FieldKind.PHONE: "a phone number",
-        FieldKind.IMAGE: "an image file",
-        FieldKind.DOCUMENT: "a document file",
-    }[kind]
+    return looks.say(looks.KIND_LOOKS[kind].asks, currency=currency, options=options)
 
 
 def form_preview(fields: list[FieldSpec], currency: str) -> Text:
@@ -98,18 +64,6 @@ def form_preview(fields: list[FieldSpec], currency: str) -> Text:
     if not lines:
         return Text("no fields yet: a adds one", style="dim")
     return Text("\n").join(lines)
-
-
-class FieldsLoaded(Message):
-    def __init__(self, entity: FieldEntity, fields: list[FieldSpec], ctx: kinds.Context) -> None:
-        super().__init__()
-        self.entity, self.fields, self.ctx = entity, fields, ctx
-
-
-class FieldChanged(Message):
-    def __init__(self, key: str) -> None:
-        super().__init__()
-        self.key = key
 
 
 class FieldsTab(WithApp, Vertical):
@@ -179,33 +133,22 @@ class FieldsTab(WithApp, Vertical):
 
     def reload(self, select: str | None = None) -> None:
         self._select = select
-        self._load(self.entity)
+        entity = self.entity
+        self.load(
+            lambda session: (list_fields(session, entity, include_retired=True), context(session)),
+            lambda loaded: self._loaded(entity, *loaded),
+            group="settings-fields", description="Loading the fields",
+        )  # fmt: skip
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="settings-fields",
-        description="Loading the fields",
-    )
-    def _load(self, entity: FieldEntity) -> None:
-        with self.leadms.database.reading() as session:
-            fields = list_fields(session, entity, include_retired=True)
-            ctx = context(session)
-        self.post_message(FieldsLoaded(entity, fields, ctx))
-
-    @on(FieldsLoaded)
-    def _loaded(self, message: FieldsLoaded) -> None:
-        if message.entity != self.entity:
+    def _loaded(self, entity: FieldEntity, fields: list[FieldSpec], ctx: kinds.Context) -> None:
+        if entity != self.entity:
             return  # the admin already switched to another entity
-        self.ctx = message.ctx
+        self.ctx = ctx
         table = self.query_one("#fields", DataTable)
         current = self.current()
         select = self._select or (current.key if current else None)
         old_row = table.cursor_row
-        ordered = [f for f in message.fields if f.active] + [
-            f for f in message.fields if not f.active
-        ]
+        ordered = [f for f in fields if f.active] + [f for f in fields if not f.active]
         self.fields = {spec.key: spec for spec in ordered}
         table.clear()
         for place, spec in enumerate(ordered, start=1):  # place in the form, retired: none
@@ -214,7 +157,7 @@ class FieldsTab(WithApp, Vertical):
                 str(place) if spec.active else "-",
                 spec.key,
                 spec.label,
-                KIND_WORDS[spec.kind] + ("" if spec.active else " (retired)"),
+                kinds.KINDS[spec.kind].words + ("" if spec.active else " (retired)"),
                 "✓" if spec.required else "",
                 ", ".join(spec.options),
                 spec.section,
@@ -229,7 +172,7 @@ class FieldsTab(WithApp, Vertical):
         self.screen.refresh_bindings()
 
     def _show_preview(self) -> None:
-        currency = self.ctx.currency if self.ctx else self.leadms.settings.currency
+        currency = self.ctx.currency if self.ctx else self.signed_in.settings.currency
         box = self.query_one("#form-preview-box", VerticalScroll)
         box.border_title = f"Form preview: {self.entity.value}"
         preview = form_preview(list(self.fields.values()), currency)
@@ -303,7 +246,7 @@ class FieldsTab(WithApp, Vertical):
         if current is None:
             return
         entity, key, restore = self.entity, current.key, not current.active
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         self._change(
             lambda session: retire_field(
                 session, entity, key, actor=actor, now=clock.now(), restore=restore
@@ -319,25 +262,17 @@ class FieldsTab(WithApp, Vertical):
         if current is None or not self.check_action("move_field", (delta,)):
             return
         entity, key = self.entity, current.key
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         self._change(
             lambda session: move_field(session, entity, key, delta, actor=actor, now=clock.now()),
             key,
         )
 
-    @work(
-        thread=True,
-        exit_on_error=False,
-        group="settings-fields-change",
-        description="Changing the field",
-    )
     def _change(self, change: Callable[[Session], object], key: str) -> None:
-        self.leadms.database.write(change)
-        self.post_message(FieldChanged(key))
-
-    @on(FieldChanged)
-    def _changed(self, message: FieldChanged) -> None:
-        self.reload(select=message.key)
+        self.commit(
+            change, lambda _: self.reload(select=key),
+            group="settings-fields-change", description="Changing the field",
+        )  # fmt: skip
 
 
 class FieldModal(FormModal[FieldSpec | None]):
@@ -360,7 +295,7 @@ class FieldModal(FormModal[FieldSpec | None]):
             heading = Text.assemble((f"New {self.entity.value} field", "bold"), after)
         else:
             heading = formatting.titled(f"Edit {self.entity.value} field", spec.key, after)
-        kinds_ = [(words, kind.value) for kind, words in KIND_WORDS.items()]
+        kinds_ = [(rules.words, kind.value) for kind, rules in kinds.KINDS.items()]
         kind = (spec.kind if spec else FieldKind.TEXT).value
         required = spec.required if spec else False
         key = entry(spec.key if spec else "", "field-key", "e.g. budget: a-z, 0-9 and _")
@@ -433,7 +368,7 @@ class FieldModal(FormModal[FieldSpec | None]):
         label, default = self.value("field-label"), self.value("field-default")
         help_text, section = self.value("field-help"), self.value("field-section")
         required = self.query_one("#field-required", Checkbox).value
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         if spec is None:
             key = self.value("field-key")
 
