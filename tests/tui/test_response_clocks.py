@@ -8,13 +8,14 @@ minutes): Nina (ana's, in at 07:50) and Otto (bruno's, 09:00) have used an hour 
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select
 
 from leadms_tui.domain import clock, recent
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import CallOutcome, Setting
 from leadms_tui.domain.work.calls import log_call
 from leadms_tui.screens.day_view import DayViewScreen
+from leadms_tui.screens.lead_detail import LeadDetailScreen
 from tests.tui.conftest import NOW, settle
 
 
@@ -84,9 +85,7 @@ async def test_the_reps_clocks_tick_on_screen_without_reading_the_database(
         assert statements == []  # every tick came from the loaded clocks
 
 
-async def test_a_clock_pauses_outside_business_hours_and_runs_on_next_morning(
-    db, make_app, seeded
-):
+async def test_a_clock_pauses_outside_business_hours_and_runs_on_next_morning(db, make_app, seeded):
     evening = NOW.replace(hour=17, minute=55)  # Wednesday 17:55 in London (GMT)
     _new_lead(db, seeded, "Eve Late", "07700 900555", at=evening)
     _set_clock(evening + timedelta(minutes=35))  # 18:30: closed since 18:00
@@ -105,9 +104,7 @@ async def test_a_clock_pauses_outside_business_hours_and_runs_on_next_morning(
 async def test_touched_leads_and_leads_from_before_clocks_show_their_age(db, make_app, seeded):
     called = _new_lead(db, seeded, "Cal Called", "07700 900666", at=NOW - timedelta(minutes=5))
     ana = seeded["users"]["ana"]
-    db.write(
-        lambda s: log_call(s, called.lead_id, CallOutcome.NO_ANSWER, actor=ana.actor, now=NOW)
-    )
+    db.write(lambda s: log_call(s, called.lead_id, CallOutcome.NO_ANSWER, actor=ana.actor, now=NOW))
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
@@ -161,3 +158,113 @@ async def test_a_rep_has_no_breaching_filter(make_app, seeded):
         screen = app.screen
         assert isinstance(screen, DayViewScreen) and not screen.breaching_only
         assert "breaching" not in screen.query_one("#new-leads").border_title
+
+
+def _contact(screen) -> str:
+    return str(screen.query_one("#contact").render())
+
+
+async def test_the_lead_detail_says_when_the_clock_started_paused_and_stopped(db, make_app, seeded):
+    tuesday_evening = NOW - timedelta(days=1) + timedelta(hours=7, minutes=55)  # Tue 17:55
+    late = _new_lead(db, seeded, "Lou Late", "07700 900888", at=tuesday_evening)
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        # the untouched lead: Nina, in at 07:50 before opening, an hour used at 10:00
+        await pilot.press("tab")  # from the follow-ups to the new leads
+        await settle(pilot)
+        assert str(app.focused.get_row_at(app.focused.cursor_row)[2]) == "Lou Late"
+        await pilot.press("down", "enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LeadDetailScreen)
+        contact = _contact(app.screen)
+        assert "Clock    over 45m of 15m" in contact
+        assert "07:50    0m started: lead received" in contact
+        assert "09:00    0m resumed: business hours" in contact
+        await pilot.press("escape")
+        await settle(pilot)
+
+        # Lou, in at 17:55 yesterday: 5 minutes, paused at 18:00, on again at 09:00; a call
+        # now stops the clock after 65 business minutes
+        await pilot.press("home", "c", "n", "enter")  # Lou, first (most over)
+        await settle(pilot)
+        app.push_screen(LeadDetailScreen(late.lead_id))
+        await settle(pilot)
+        contact = _contact(app.screen)
+        assert "Clock    stopped after 65m (call)" in contact
+        lines = [line.strip() for line in contact.splitlines()]
+        assert lines[lines.index("Clock    stopped after 65m (call)") + 1 :][:4] == [
+            "Tue 17:55    0m started: lead received",
+            "Tue 18:00    5m paused: outside business hours",
+            "09:00    5m resumed: business hours",
+            "10:00   65m stopped: call by ana",
+        ]
+
+
+def _team_rows(screen) -> dict[str, str]:
+    table = screen.query_one("#team")
+    return {str(r[0]): str(r[1]) for r in (table.get_row_at(i) for i in range(table.row_count))}
+
+
+async def test_admins_edit_the_ladder_read_back_in_words_and_refused_with_the_reason(db, seeded):
+    from leadms_tui.app import LeadMSApp
+    from leadms_tui.domain.audit import SYSTEM
+    from leadms_tui.domain.models import AuditEvent, Role
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.team.users import add_user
+    from leadms_tui.screens.settings.ladder import LadderModal
+
+    admin = db.write(lambda s: add_user(s, "ada", role=Role.ADMIN, actor=SYSTEM, password="secret"))
+    app = LeadMSApp(db, signed_in=admin)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("S", "3")
+        await settle(pilot)
+        settings_screen = app.screen
+        keys = list(_team_rows(settings_screen))
+        await pilot.press(*["down"] * keys.index("response_ladder"), "enter")
+        await settle(pilot)
+        modal = app.screen
+        assert isinstance(modal, LadderModal)
+
+        def shown(selector):
+            return str(modal.query_one(selector).render())
+
+        assert "at   20 business minutes untouched: reassigned to them" in shown("#ladder-preview")
+        refusals = {
+            "10:owner,5:managers": "step 5:managers comes after 10:owner: minutes must increase",
+            "5:owner,1500:reassign": "minutes must be 1..1440 (no step past a day)",
+            "5:owner,10:boss": "unknown action 'boss' (use owner, managers, offer, reassign)",
+        }
+        for typed, reason in refusals.items():
+            modal.query_one("#ladder-value").clear()
+            await pilot.press(*typed)  # read while typing: nothing saved
+            await settle(pilot)
+            assert reason in shown("#form-error") and shown("#ladder-preview") == ""
+        await pilot.press("enter")  # the last one, saved anyway: refused by the domain
+        await settle(pilot)
+        assert app.screen is modal and "unknown action 'boss'" in shown("#form-error")
+
+        modal.query_one("#ladder-value").clear()
+        await pilot.press(*"3:owner, 30:REASSIGN")
+        await settle(pilot)
+        assert shown("#form-error") == ""
+        assert (
+            shown("#ladder-preview")
+            .splitlines()[-1]
+            .endswith("30 business minutes untouched: reassigned to them")
+        )
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is settings_screen
+        assert _team_rows(settings_screen)["response_ladder"] == "3:owner,30:reassign"
+    with db.reading() as session:
+        assert load_settings(session).response_ladder == "3:owner,30:reassign"
+        (audited,) = session.execute(
+            select(AuditEvent.changes).where(
+                AuditEvent.action == "setting.set",
+                AuditEvent.entity_id == "response_ladder",
+                AuditEvent.actor_id == admin.id,
+            )
+        ).one()
+    assert audited["value"][1] == "3:owner,30:reassign"
