@@ -268,3 +268,63 @@ async def test_admins_edit_the_ladder_read_back_in_words_and_refused_with_the_re
             )
         ).one()
     assert audited["value"][1] == "3:owner,30:reassign"
+
+
+async def test_the_reports_speed_to_lead_tab_shows_a_heat_map_by_hour(db, make_app, seeded):
+    """Dora (ana's, in Monday 10:00) called at 10:04; Otto (bruno's, 09:00 today) called at
+    09:40; Bea (bruno's, Tuesday 09:10) at 09:15; Nina (ana's, 07:50) never: the sweep at 10:00
+    moved her to bruno after 20 business minutes."""
+    from leadms_tui.domain.models import Call
+    from leadms_tui.domain.work.response_clock import sweep_ladder
+    from leadms_tui.screens.reports import ReportsScreen
+
+    users = seeded["users"]
+    ana, bruno = users["ana"], users["bruno"]
+    bea = _new_lead(
+        db,
+        seeded,
+        "Bea Brisk",
+        "07700 900999",
+        owner="bruno",
+        at=NOW - timedelta(hours=24, minutes=50),
+    )
+
+    def calls(session):
+        for lead, user, at in [
+            (seeded["due"].lead_id, ana.id, NOW - timedelta(days=2) + timedelta(minutes=4)),
+            (seeded["other"].lead_id, bruno.id, NOW - timedelta(minutes=20)),
+            (bea.lead_id, bruno.id, NOW - timedelta(hours=24, minutes=45)),
+        ]:
+            session.add(Call(lead_id=lead, user_id=user, outcome=CallOutcome.BUSY, called_at=at))
+
+    db.write(calls)
+    assert sweep_ladder(db, now=NOW) == 4  # Nina: owner, managers, offer, reassign
+    app = make_app("maria")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("R")
+        await settle(pilot)
+        assert isinstance(app.screen, ReportsScreen)
+        await pilot.press("4")
+        await settle(pilot)
+        table = app.screen.query_one("#speed-table")
+        assert table.visible
+        columns = [str(c.label) for c in table.columns.values()]
+        rows = {
+            str(row[0]): dict(zip(columns, (str(cell) for cell in row), strict=True))
+            for row in (table.get_row_at(i) for i in range(table.row_count))
+        }
+        assert list(rows) == ["ana", "bruno", "TEAM"]
+        assert columns[7:] == ["07", "09", "10"]  # the hours any lead came in
+        assert [rows["ana"][k] for k in ("Recv", "In tgt", "Med", "Away", "To", "10")] == [
+            "1", "100%", "4m", "1", "0", "100",
+        ]  # fmt: skip
+        # bruno: Bea within target at 09, Otto 40 minutes; Nina (07, now his) untouched
+        assert [rows["bruno"][k] for k in ("Recv", "In tgt", "07", "09", "10")] == [
+            "3", "33%", "  0", " 50", "·",
+        ]  # fmt: skip
+        assert (rows["bruno"]["Away"], rows["bruno"]["To"]) == ("0", "1")
+        assert [rows["TEAM"][k] for k in ("Recv", "07", "09", "10")] == ["4", "  0", " 50", "100"]
+        cell_style = str(table.get_row_at(2)[columns.index("10")].style)
+        assert cell_style == "black on green"
+        assert "the % touched within 15m" in str(app.screen.query_one("#speed-note").render())
