@@ -57,7 +57,7 @@ SECTIONS = {
     ),
     "new-leads": (
         "New leads, not yet contacted",
-        (Col("Waiting", 8), LEAD, Col("Name", 20, floor=10), PHONE, Col("Channel", 10, drop=3),
+        (fit("Waiting", 9), LEAD, Col("Name", 20, floor=10), PHONE, Col("Channel", 10, drop=3),
          Col("Repeat", 6, drop=2), fit("Rep", REP_WIDTH)),
     ),
     "meetings": (

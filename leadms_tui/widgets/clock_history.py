@@ -33,8 +33,15 @@ def clock_history(view: ClockView, timezone: str, today: date) -> Text:
         events = [events[0], *events[-(SHOWN_EVENTS - 1) :]]
     for index, event in enumerate(events):
         if index == 1 and events is not view.events:
-            text.append("\n  …", style="dim")
-        text.append(f"\n  {formatting.when(event.at, timezone, today):>9} ", style="dim")
-        text.append(f"{event.minute:>4}m ", style="dim")
-        text.append_text(formatting.shown(event.what))
+            text.append("\n …", style="dim")
+        text.append(f"\n{formatting.when(event.at, timezone, today):>9} ", style="dim")
+        text.append(f"{event.minute:>3}m ", style="dim")
+        text.append_text(formatting.shown(_short(event.what)))
     return text
+
+
+def _short(what: str) -> str:
+    """ "paused: outside business hours" → "paused": the pane is narrow; steps and the touch
+    keep what they say (who was told, who called)."""
+    head, _, _ = what.partition(":")
+    return head if head in ("started", "paused", "resumed") else what

@@ -179,8 +179,7 @@ async def test_the_lead_detail_says_when_the_clock_started_paused_and_stopped(db
         assert isinstance(app.screen, LeadDetailScreen)
         contact = _contact(app.screen)
         assert "Clock    over 45m of 15m" in contact
-        assert "07:50    0m started: lead received" in contact
-        assert "09:00    0m resumed: business hours" in contact
+        assert "07:50   0m started" in contact and "09:00   0m resumed" in contact
         await pilot.press("escape")
         await settle(pilot)
 
@@ -194,10 +193,10 @@ async def test_the_lead_detail_says_when_the_clock_started_paused_and_stopped(db
         assert "Clock    stopped after 65m (call)" in contact
         lines = [line.strip() for line in contact.splitlines()]
         assert lines[lines.index("Clock    stopped after 65m (call)") + 1 :][:4] == [
-            "Tue 17:55    0m started: lead received",
-            "Tue 18:00    5m paused: outside business hours",
-            "09:00    5m resumed: business hours",
-            "10:00   65m stopped: call by ana",
+            "Tue 17:55   0m started",
+            "Tue 18:00   5m paused",
+            "09:00   5m resumed",
+            "10:00  65m stopped: call by ana",
         ]
 
 
