@@ -357,7 +357,7 @@ class DayViewScreen(LeadScreen):
         """The day, and how many new leads shown are past the response target."""
         title = Text(self._title)
         if self._over:
-            title.append(f" · {len(self._over)} over the response target", style=OVER_STYLE)
+            title.append(f" · {len(self._over)} over target", style=OVER_STYLE)
         self.query_one("#day-title", Label).update(title)
 
     def tick_clocks(self) -> None:

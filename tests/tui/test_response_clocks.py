@@ -71,7 +71,7 @@ async def test_the_reps_clocks_tick_on_screen_without_reading_the_database(
         assert list(clocks) == ["Nina New", "Fay Fresh"]  # most over first
         assert clocks["Nina New"] == ("over 45m", "bold red")
         assert clocks["Fay Fresh"] == ("12m left", "")
-        assert "1 over the response target" in _title(screen)
+        assert "1 over target" in _title(screen)
 
         statements.clear()
         _set_clock(NOW + timedelta(minutes=2, seconds=30))
@@ -81,7 +81,7 @@ async def test_the_reps_clocks_tick_on_screen_without_reading_the_database(
         await pilot.pause(1.3)
         assert _clocks(screen)["Fay Fresh"] == ("over 0m", "bold red")
         assert _clocks(screen)["Nina New"] == ("over 57m", "bold red")
-        assert "2 over the response target" in _title(screen)
+        assert "2 over target" in _title(screen)
         assert statements == []  # every tick came from the loaded clocks
 
 
@@ -122,7 +122,7 @@ async def test_touched_leads_and_leads_from_before_clocks_show_their_age(db, mak
         await settle(pilot)
         clocks = _clocks(pilot.app.screen)
         assert clocks["Nina New"] == ("2h 10m", "")  # taken in before clocks existed: its age
-        assert "over the response target" not in _title(pilot.app.screen)
+        assert "over target" not in _title(pilot.app.screen)
 
 
 async def test_managers_filter_the_new_leads_breaching_now_with_b(db, make_app, seeded):
@@ -134,7 +134,7 @@ async def test_managers_filter_the_new_leads_breaching_now_with_b(db, make_app, 
         screen = app.screen
         # by time left: an hour used (Nina, Otto) before half an hour (Hal) before 3 minutes
         assert list(_clocks(screen)) == ["Nina New", "Otto Other", "Hal Half", "Fay Fresh"]
-        assert "3 over the response target" in _title(screen)
+        assert "3 over target" in _title(screen)
         await pilot.press("b")
         await settle(pilot)
         table = screen.query_one("#new-leads")
