@@ -700,6 +700,8 @@ NOT_WRITES = {
     "work.response_clock.clock_view",
     "work.response_clock.due_steps",
     "work.response_clock.has_clock",
+    "work.clock_face.clock_face",  # a screen's ticking clock: reads nothing
+    "work.clock_face.hours_calendar",
     "team.settings.parse_ladder",
     "work.rules.engine.on_lead_created",
     "work.rules.engine.on_meeting_outcome",
