@@ -258,7 +258,7 @@ async def test_admins_edit_the_ladder_read_back_in_words_and_refused_with_the_re
         assert app.screen is settings_screen
         assert _team_rows(settings_screen)["response_ladder"] == "3:owner,30:reassign"
     with db.reading() as session:
-        assert load_settings(session).response_ladder == "3:owner,30:reassign"
+        assert load_settings(session).text["response_ladder"] == "3:owner,30:reassign"
         (audited,) = session.execute(
             select(AuditEvent.changes).where(
                 AuditEvent.action == "setting.set",
