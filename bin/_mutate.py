@@ -10,11 +10,13 @@ the caller. Usage: see `bin/mutate --help`; results and known equivalents in TES
 import argparse
 import ast
 import os
+import queue
 import random
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +29,7 @@ PACKAGE = "leadms_tui/domain"
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "numbering": (
         ["leads/numbering.py", "leads/numbered_insert.py"],
-        ["tests/domain/test_numbering.py"],
+        ["tests/domain/test_numbering.py", "tests/domain/test_bulk_intake.py"],
     ),
     "commission": (
         ["sales/commission.py"],
@@ -48,7 +50,19 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
     "phones": (["leads/phones.py"], ["tests/domain/test_phones.py"]),
+    "response_clock": (
+        ["work/response_clock.py"],
+        ["tests/domain/test_response_clock.py", "tests/cli/test_response_clock_cli.py"],
+    ),
 }
+# A mutant first runs the quick part of its tests: SQLite only, no multi-process test (and
+# per module, the slowest single tests below, by `-k`). Only a mutant that survives them runs
+# the whole mapped set (both engines, every test); so a kill is always a failing test, and a
+# survivor has passed everything. Most mutants die in the quick part within seconds.
+QUICK = ["-m", "not slow and not postgres"]
+QUICK_SKIP: dict[str, str] = {"assignment": "not test_fairness_over_equal_reps"}
+# The pytest plugins a mutant's run loads (no others: see _run_tests).
+PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_plugin"]
 # `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
 # with tests fast enough for CI. A sampled survivor not listed there fails the run.
 SAMPLED = ["text"]
@@ -213,21 +227,31 @@ def _statement_of_line(tree: ast.Module, line: int) -> ast.stmt | None:
     return found
 
 
-def _make_copy() -> None:
-    if COPY.exists():
-        shutil.rmtree(COPY)
+def _make_copies(name: str, jobs: int) -> list[Path]:
+    """One copy of the project per parallel job, `mutants/NAME/0`, `mutants/NAME/1`, ...: two
+    modules can run at once."""
+    if (COPY / name).exists():
+        shutil.rmtree(COPY / name)
     ignore = shutil.ignore_patterns(".*", "__pycache__", "*.pyc", "mutants", "*.egg-info")
-    shutil.copytree(ROOT, COPY, ignore=ignore)
+    copies = [COPY / name / str(n) for n in range(jobs)]
+    for copy in copies:
+        shutil.copytree(ROOT, copy, ignore=ignore)
+    return copies
 
 
-def _run_tests(tests: list[str], timeout: float) -> str:
-    """'passed', 'failed' or 'timeout' for the tests run in the copy."""
-    env = {**os.environ, "PYTHONPATH": str(COPY), "PYTHONDONTWRITEBYTECODE": "1"}
+def _run_tests(copy: Path, tests: list[str], timeout: float, *extra: str) -> str:
+    """'passed', 'failed' or 'timeout' for the tests run in the copy. The plugin makes argon2
+    cheap (see bin/_mutate_plugin.py): hashing the seeded users' passwords was most of the time."""
+    path = os.pathsep.join([str(copy), str(copy / "bin")])
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the TUI and API plugins cost 10+ s a start
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-    command += ["-n", "0", *tests]
+    for plugin in PLUGINS:
+        command += ["-p", plugin]
+    command += [*extra, *tests]
     try:
         result = subprocess.run(
-            command, cwd=COPY, env=env, timeout=timeout, capture_output=True, text=True
+            command, cwd=copy, env=env, timeout=timeout, capture_output=True, text=True
         )
     except subprocess.TimeoutExpired:
         return "timeout"
@@ -235,39 +259,70 @@ def _run_tests(tests: list[str], timeout: float) -> str:
         return "passed"
     if result.returncode in (1, 2):  # 2: the mutant broke the import (collection error)
         return "failed"
+    if result.returncode == 5 and extra:  # the quick part selected no test
+        return "passed"
     sys.exit(f"error: pytest could not run ({result.returncode}):\n{result.stdout[-2000:]}")
 
 
-def run_module(name: str, *, limit: int | None, seed: int | None) -> list[Mutant]:
-    """Every mutant of the module (or `limit` of them drawn with `seed`); returns survivors."""
+def _quick(name: str) -> list[str]:
+    skip = QUICK_SKIP.get(name)
+    return [*QUICK, "-k", skip] if skip else QUICK
+
+
+def run_module(
+    name: str, *, limit: int | None, seed: int | None, jobs: int = 1, only: str | None = None
+) -> list[Mutant]:
+    """Every mutant of the module (or `limit` of them drawn with `seed`, or those whose
+    description holds `only`), `jobs` at a time; returns the survivors."""
     paths, tests = MODULES[name]
-    _make_copy()
+    copies = _make_copies(name, jobs)
     started = time.monotonic()
-    if _run_tests(tests, timeout=3600) != "passed":
+    if _run_tests(copies[0], tests, 3600, *_quick(name)) != "passed":
+        sys.exit(f"error: the tests of {name} fail without any mutation")
+    quick_timeout = 3 * (time.monotonic() - started) + 30
+    started = time.monotonic()
+    if _run_tests(copies[0], tests, 3600) != "passed":
         sys.exit(f"error: the tests of {name} fail without any mutation")
     timeout = 3 * (time.monotonic() - started) + 30
     mutants = [m for path in paths for m in mutants_of(path)]
+    if only is not None:
+        mutants = [m for m in mutants if only in m.describe()]
     if limit is not None:
         mutants = sorted(
             random.Random(seed).sample(mutants, min(limit, len(mutants))),
             key=lambda m: (m.path, m.index),
         )
-    print(f"== {name}: {len(mutants)} mutants, tests {' '.join(tests)}", flush=True)
-    survivors = []
-    for mutant in mutants:
-        target = COPY / PACKAGE / mutant.path
+    print(f"== {name}: {len(mutants)} mutants, {jobs} at a time, tests {' '.join(tests)}")
+    print(f"   (quick part: {' '.join(_quick(name))}; clean runs set the timeouts to "
+          f"{quick_timeout:.0f} s and {timeout:.0f} s)", flush=True)  # fmt: skip
+    free: queue.Queue[Path] = queue.Queue()
+    for copy in copies:
+        free.put(copy)
+
+    def run(mutant: Mutant) -> tuple[Mutant, str, str, float]:
+        copy = free.get()
+        began = time.monotonic()
+        target = copy / PACKAGE / mutant.path
         original = (ROOT / PACKAGE / mutant.path).read_text()
         target.write_text(_mutate(original, mutant.index)[0])
         try:
-            outcome = _run_tests(tests, timeout)
+            outcome, part = _run_tests(copy, tests, quick_timeout, *_quick(name)), "quick"
+            if outcome == "passed":
+                outcome, part = _run_tests(copy, tests, timeout), "all"
         finally:
             target.write_text(original)
-        verdict = "SURVIVED" if outcome == "passed" else f"killed ({outcome})"
-        if outcome == "passed" and mutant.key() in _equivalent():
-            verdict = "equivalent"
-        if outcome == "passed":
-            survivors.append(mutant)
-        print(f"{verdict:16} {mutant.describe()}", flush=True)
+            free.put(copy)
+        return mutant, outcome, part, time.monotonic() - began
+
+    survivors = []
+    with ThreadPoolExecutor(jobs) as pool:
+        for mutant, outcome, part, took in pool.map(run, mutants):
+            verdict = "SURVIVED" if outcome == "passed" else f"killed ({outcome}, {part})"
+            if outcome == "passed" and mutant.key() in _equivalent():
+                verdict = "equivalent"
+            if outcome == "passed":
+                survivors.append(mutant)
+            print(f"{verdict:24} {took:4.0f}s {mutant.describe()}", flush=True)
     killed = len(mutants) - len(survivors)
     equivalent = sum(m.key() in _equivalent() for m in survivors)
     print(f"== {name}: {killed}/{len(mutants)} killed, {equivalent} known equivalent", flush=True)
@@ -283,6 +338,10 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, help="at most this many mutants per module")
     parser.add_argument("--seed", type=int, help="which mutants --sample/--limit draw")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="mutants run at once (one project copy each)"
+    )
+    parser.add_argument("--only", help="only the mutants whose printed line holds this text")
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -302,7 +361,7 @@ def main() -> None:
                 for mutant in mutants_of(path):
                     print(mutant.describe())
             continue
-        run_module(name, limit=args.limit, seed=args.seed)
+        run_module(name, limit=args.limit, seed=args.seed, jobs=args.jobs, only=args.only)
 
 
 if __name__ == "__main__":
