@@ -61,6 +61,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
 # survivor has passed everything. Most mutants die in the quick part within seconds.
 QUICK = ["-m", "not slow and not postgres"]
 QUICK_SKIP: dict[str, str] = {"assignment": "not test_fairness_over_equal_reps"}
+# Modules with PostgreSQL-only code: their quick part runs on both engines.
+BOTH_ENGINES = {"numbering"}
 # The pytest plugins a mutant's run loads (no others: see _run_tests).
 PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_plugin"]
 # `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
@@ -265,8 +267,9 @@ def _run_tests(copy: Path, tests: list[str], timeout: float, *extra: str) -> str
 
 
 def _quick(name: str) -> list[str]:
+    quick = ["-m", "not slow"] if name in BOTH_ENGINES else QUICK
     skip = QUICK_SKIP.get(name)
-    return [*QUICK, "-k", skip] if skip else QUICK
+    return [*quick, "-k", skip] if skip else quick
 
 
 def run_module(
