@@ -6,9 +6,11 @@ CI (CI=true), where a skipped database test would hide a broken build.
 """
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import datetime
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -109,9 +111,25 @@ def db_url(request) -> str:
     return request.getfixturevalue("pg_url")
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file: each test's `db` starts from a copy of it, as PostgreSQL's
+    start from `pg_template` (the migrations are seconds a test on a busy machine)."""
+    path = tmp_path_factory.mktemp("sqlite_template") / "leadms.db"
+    path.touch()
+    open_database(f"sqlite:///{path}").dispose()  # closing the last connection ends the WAL
+    return path
+
+
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = open_database(db_url) if db_url.startswith("sqlite") else Database(db_url)
+def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    if not db_url.startswith("sqlite"):
+        database = Database(db_url)
+    else:
+        file = Path(db_url.removeprefix("sqlite:///"))
+        if file.stat().st_size == 0:  # still the empty file `sqlite_url` made
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), file)
+        database = open_database(db_url)  # only checks the schema: the copy is current
     yield database
     database.dispose()
 
