@@ -572,6 +572,11 @@ def test_score_reasons_and_json_of_a_suggestion(db, reps):
             },
         },
     }
+    # weights of a third each: the JSON rounds them to 4 places too
+    thirds = "workload=1,performance=1,fit=1"
+    db.write(lambda s: set_setting(s, "assignment_weights", thirds, actor=SYSTEM))
+    signals = _ranked(db, lead_id).as_json()["suggestions"][0]["signals"]
+    assert [signals[name]["weight"] for name in signals] == [0.3333, 0.3333, 0.3333, 0.0]
 
 
 def test_suggestions_are_for_the_moment_asked_not_the_clock(db, reps):
