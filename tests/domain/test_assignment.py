@@ -179,8 +179,9 @@ def test_the_sweep_assigns_nothing_once_assignment_mode_is_off(db, reps):
 
 def test_a_rep_may_not_run_the_assignment(db, reps):
     db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
-    with pytest.raises(PermissionDeniedError, match="only a manager"):
+    with pytest.raises(PermissionDeniedError) as refused:
         db.write(lambda s: assign_waiting(s, at=WED, actor=reps["ana"].actor))
+    assert str(refused.value) == "only a manager or an admin assigns leads"
 
 
 def test_smoothing_keeps_two_lucky_sales_from_ranking_a_new_rep_first(db, reps):
@@ -583,8 +584,9 @@ def test_suggestions_are_for_the_moment_asked_not_the_clock(db, reps):
     lead_id = _lead(db, 1)
     with db.reading() as s:
         evening = suggest(s, lead_id, now=WED + timedelta(hours=9))  # 20:00 in London
-        with pytest.raises(NotFoundError, match="that lead no longer exists"):
+        with pytest.raises(NotFoundError) as gone:
             suggest(s, lead_id + 100, now=WED)
+    assert str(gone.value) == "that lead no longer exists"
     assert evening.ranked == []
     assert dict(evening.excluded) == dict.fromkeys(
         ["ana", "bruno", "chloe"], "outside working hours (09:00-18:00)"
