@@ -9,6 +9,7 @@ the caller. Usage: see `bin/mutate --help`; results and known equivalents in TES
 
 import argparse
 import ast
+import json
 import os
 import queue
 import random
@@ -19,6 +20,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 COPY = ROOT / "mutants"
@@ -42,11 +44,25 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "access": (
         ["team/access.py"],
-        ["tests/domain/test_sign_in_trust.py", "tests/domain/test_users_admin.py"],
+        [
+            "tests/domain/test_access_edges.py",
+            "tests/domain/test_sign_in_trust.py",
+            "tests/domain/test_users_admin.py",
+        ],
     ),
     "rules": (
-        ["work/rules.py"],
-        ["tests/domain/test_rules_edges.py", "tests/domain/test_rules.py"],
+        [
+            "work/rules/engine.py",
+            "work/rules/actions.py",
+            "work/rules/sweeper.py",
+            "work/rules/definitions.py",
+            "work/rules/delays.py",
+        ],
+        [
+            "tests/domain/test_rules_edges.py",
+            "tests/domain/test_rules.py",
+            "tests/domain/test_rules_delays.py",
+        ],
     ),
     "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
     "phones": (["leads/phones.py"], ["tests/domain/test_phones.py"]),
@@ -55,19 +71,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/domain/test_response_clock.py", "tests/cli/test_response_clock_cli.py"],
     ),
 }
-# A mutant first runs the quick part of its tests: SQLite only, no multi-process test (and
-# per module, the slowest single tests below, by `-k`). Only a mutant that survives them runs
-# the whole mapped set (both engines, every test); so a kill is always a failing test, and a
-# survivor has passed everything. Most mutants die in the quick part within seconds.
-QUICK = ["-m", "not slow and not postgres"]
-QUICK_SKIP: dict[str, str] = {"assignment": "not test_fairness_over_equal_reps"}
-# Modules with PostgreSQL-only code: their quick part runs on both engines.
-BOTH_ENGINES = {"numbering"}
-# The pytest plugins a mutant's run loads (no others: see _run_tests).
-PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_plugin"]
+# The pytest plugins a mutant's run loads (no others); _mutate_trace maps lines to tests and
+# makes argon2 cheap (the seeded users' hashes were most of the time).
+PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_trace"]
 # `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
 # with tests fast enough for CI. A sampled survivor not listed there fails the run.
-SAMPLED = ["text"]
+SAMPLED = ["text", "money"]
 # Survivors judged equivalent (no behaviour differs), one `Mutant.key()` line each; the
 # reasons are in TESTING.md.
 EQUIVALENT = ROOT / "bin" / "_mutate_equivalent.txt"
@@ -96,6 +105,10 @@ class Mutant:
     line: int
     before: str
     after: str
+    # the lines of the changed node, then of its statement (a whole `def` for a default):
+    # the tests that ran any of them are the ones that can notice the change
+    lines: tuple[int, int] = (0, 0)
+    statement_lines: tuple[int, int] = (0, 0)
 
     def describe(self) -> str:
         return f"{self.path}:{self.line}: {self.before}  ->  {self.after}"
@@ -197,12 +210,20 @@ def _header(statement: ast.stmt) -> str:
     return text[0] + (" ..." if len(text) > 1 else "")
 
 
-def mutants_of(path: str) -> list[Mutant]:
-    source = (ROOT / PACKAGE / path).read_text()
+def mutants_of(path: str, source: str | None = None) -> list[Mutant]:
+    source = (ROOT / PACKAGE / path).read_text() if source is None else source
     found = []
-    for index in range(len(_points(ast.parse(source)))):
+    tree = ast.parse(source)
+    for index, (node, _kind) in enumerate(_points(tree)):
         _, line, before, after = _mutate(source, index)
-        found.append(Mutant(path, index, line, before, after))
+        statement = _statement_of(tree, node)
+        found.append(
+            Mutant(
+                path, index, line, before, after,
+                (node.lineno, node.end_lineno or node.lineno),
+                (statement.lineno, statement.end_lineno or statement.lineno),
+            )
+        )  # fmt: skip
     return sorted(found, key=lambda m: (m.line, m.index))
 
 
@@ -229,28 +250,24 @@ def _statement_of_line(tree: ast.Module, line: int) -> ast.stmt | None:
     return found
 
 
-def _make_copies(name: str, jobs: int) -> list[Path]:
-    """One copy of the project per parallel job, `mutants/NAME/0`, `mutants/NAME/1`, ...: two
-    modules can run at once."""
-    if (COPY / name).exists():
-        shutil.rmtree(COPY / name)
+def _make_copy(copy: Path) -> None:
+    if copy.exists():
+        shutil.rmtree(copy)
     ignore = shutil.ignore_patterns(".*", "__pycache__", "*.pyc", "mutants", "*.egg-info")
-    copies = [COPY / name / str(n) for n in range(jobs)]
-    for copy in copies:
-        shutil.copytree(ROOT, copy, ignore=ignore)
-    return copies
+    shutil.copytree(ROOT, copy, ignore=ignore)
 
 
-def _run_tests(copy: Path, tests: list[str], timeout: float, *extra: str) -> str:
-    """'passed', 'failed' or 'timeout' for the tests run in the copy. The plugin makes argon2
-    cheap (see bin/_mutate_plugin.py): hashing the seeded users' passwords was most of the time."""
+def _run_tests(
+    copy: Path, tests: list[str], timeout: float, env: dict[str, str] | None = None
+) -> str:
+    """'passed', 'failed' or 'timeout' for the tests run in the copy."""
     path = os.pathsep.join([str(copy), str(copy / "bin")])
-    env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the TUI and API plugins cost 10+ s a start
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
     for plugin in PLUGINS:
         command += ["-p", plugin]
-    command += [*extra, *tests]
+    command += tests
     try:
         result = subprocess.run(
             command, cwd=copy, env=env, timeout=timeout, capture_output=True, text=True
@@ -261,84 +278,95 @@ def _run_tests(copy: Path, tests: list[str], timeout: float, *extra: str) -> str
         return "passed"
     if result.returncode in (1, 2):  # 2: the mutant broke the import (collection error)
         return "failed"
-    if result.returncode == 5 and extra:  # the quick part selected no test
-        return "passed"
     sys.exit(f"error: pytest could not run ({result.returncode}):\n{result.stdout[-2000:]}")
 
 
-def _quick(name: str) -> list[str]:
-    quick = ["-m", "not slow"] if name in BOTH_ENGINES else QUICK
-    skip = QUICK_SKIP.get(name)
-    return [*quick, "-k", skip] if skip else quick
+def _traced_clean_run(copy: Path, name: str) -> tuple[float, dict[str, Any]]:
+    """Run the module's tests unchanged, recording which lines of its files each test runs
+    (bin/_mutate_trace.py); returns the time taken and that map."""
+    paths, tests = MODULES[name]
+    watched = os.pathsep.join(str(copy / PACKAGE / path) for path in paths)
+    trace_map = copy / "mutate-map.json"
+    env = {
+        "LEADMS_MUTATE_TRACE": watched,
+        "LEADMS_MUTATE_MAP": str(trace_map),
+    }
+    started = time.monotonic()
+    if _run_tests(copy, tests, timeout=3600, env=env) != "passed":
+        sys.exit(f"error: the tests of {name} fail without any mutation")
+    return time.monotonic() - started, json.loads(trace_map.read_text(encoding="utf-8"))
+
+
+def _tests_for(mutant: Mutant, copy: Path, trace: dict[str, Any]) -> list[str] | None:
+    """The ids of the tests that ran the mutated node (else its statement); None when none
+    did (code run at import: module constants, class bodies), then all of them run."""
+    path = str(copy / PACKAGE / mutant.path)
+    for first, last in (mutant.lines, mutant.statement_lines):
+        wanted = set(range(first, last + 1))
+        hits = [test for test, ran in trace.items() if wanted & set(ran["lines"].get(path, ()))]
+        if hits:
+            return hits
+    return None
 
 
 def run_module(
-    name: str,
-    *,
-    limit: int | None,
-    seed: int | None,
-    jobs: int = 1,
-    only: str | None = None,
-    quick_only: bool = False,
+    name: str, *, limit: int | None, seed: int | None, jobs: int = 1, select: bool = True
 ) -> list[Mutant]:
-    """Every mutant of the module (or `limit` of them drawn with `seed`, or those whose
-    description holds `only`), `jobs` at a time; returns the survivors. `quick_only`: the
-    quick part alone, and a survivor is reported as surviving that part only."""
+    """Every mutant of the module (or `limit` of them drawn with `seed`); returns survivors.
+    Each mutant runs only the tests that ran its line (unless `select` is off), `jobs` at a
+    time, each job in its own copy."""
     paths, tests = MODULES[name]
-    copies = _make_copies(name, jobs)
-    started = time.monotonic()
-    if _run_tests(copies[0], tests, 3600, *_quick(name)) != "passed":
-        sys.exit(f"error: the tests of {name} fail without any mutation")
-    quick_timeout = 3 * (time.monotonic() - started) + 30
-    timeout = 0.0
-    if not quick_only:
-        started = time.monotonic()
-        if _run_tests(copies[0], tests, 3600) != "passed":
-            sys.exit(f"error: the tests of {name} fail without any mutation")
-        timeout = 3 * (time.monotonic() - started) + 30
-    mutants = [m for path in paths for m in mutants_of(path)]
-    if only is not None:
-        mutants = [m for m in mutants if only in m.describe()]
+    copies = [COPY / f"{name}-{job}" for job in range(jobs)]  # modules may run at once
+    for copy in copies:
+        _make_copy(copy)
+    seconds, trace = _traced_clean_run(copies[0], name)
+    timeout = 3 * seconds + 30
+    # the sources as copied: an edit in the worktree during the run must not shift the
+    # mutants (each is the n-th mutation point of its file)
+    sources = {path: (copies[0] / PACKAGE / path).read_text() for path in paths}
+    mutants = [m for path in paths for m in mutants_of(path, sources[path])]
     if limit is not None:
         mutants = sorted(
             random.Random(seed).sample(mutants, min(limit, len(mutants))),
             key=lambda m: (m.path, m.index),
         )
-    print(f"== {name}: {len(mutants)} mutants, {jobs} at a time, tests {' '.join(tests)}")
-    print(f"   (quick part: {' '.join(_quick(name))}; clean runs set the timeouts to "
-          f"{quick_timeout:.0f} s and {timeout:.0f} s)", flush=True)  # fmt: skip
+    print(f"== {name}: {len(mutants)} mutants, tests {' '.join(tests)}", flush=True)
     free: queue.Queue[Path] = queue.Queue()
     for copy in copies:
         free.put(copy)
+    equivalent = _equivalent()
 
-    def run(mutant: Mutant) -> tuple[Mutant, str, str, float]:
+    def run_one(mutant: Mutant) -> tuple[Mutant, str, int]:
         copy = free.get()
-        began = time.monotonic()
-        target = copy / PACKAGE / mutant.path
-        original = (ROOT / PACKAGE / mutant.path).read_text()
-        target.write_text(_mutate(original, mutant.index)[0])
         try:
-            outcome, part = _run_tests(copy, tests, quick_timeout, *_quick(name)), "quick"
-            if outcome == "passed" and not quick_only:
-                outcome, part = _run_tests(copy, tests, timeout), "all"
+            selected = _tests_for(mutant, copies[0], trace) if select else None
+            # the map names files in the first copy; a test id is the same in every copy
+            run = tests if selected is None else selected
+            target = copy / PACKAGE / mutant.path
+            original = sources[mutant.path]
+            target.write_text(_mutate(original, mutant.index)[0])
+            try:
+                order = {"LEADMS_MUTATE_ORDER": str(copies[0] / "mutate-map.json")}
+                return mutant, _run_tests(copy, run, timeout, order), len(selected or trace)
+            finally:
+                target.write_text(original)
         finally:
-            target.write_text(original)
             free.put(copy)
-        return mutant, outcome, part, time.monotonic() - began
 
     survivors = []
-    with ThreadPoolExecutor(jobs) as pool:
-        for mutant, outcome, part, took in pool.map(run, mutants):
-            survived = "SURVIVED (quick)" if quick_only else "SURVIVED"
-            verdict = survived if outcome == "passed" else f"killed ({outcome}, {part})"
-            if outcome == "passed" and mutant.key() in _equivalent():
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for mutant, outcome, ran in pool.map(run_one, mutants):
+            verdict = "SURVIVED" if outcome == "passed" else f"killed ({outcome})"
+            if outcome == "passed" and mutant.key() in equivalent:
                 verdict = "equivalent"
             if outcome == "passed":
                 survivors.append(mutant)
-            print(f"{verdict:24} {took:4.0f}s {mutant.describe()}", flush=True)
+            print(f"{verdict:16} {mutant.describe()}  [{ran} tests]", flush=True)
+    for copy in copies[1:]:  # the first keeps the map of lines to tests
+        shutil.rmtree(copy)
     killed = len(mutants) - len(survivors)
-    equivalent = sum(m.key() in _equivalent() for m in survivors)
-    print(f"== {name}: {killed}/{len(mutants)} killed, {equivalent} known equivalent", flush=True)
+    known = sum(m.key() in equivalent for m in survivors)
+    print(f"== {name}: {killed}/{len(mutants)} killed, {known} known equivalent", flush=True)
     return survivors
 
 
@@ -352,13 +380,12 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="at most this many mutants per module")
     parser.add_argument("--seed", type=int, help="which mutants --sample/--limit draw")
     parser.add_argument(
-        "--jobs", type=int, default=1, help="mutants run at once (one project copy each)"
+        "--jobs", type=int, default=1, help="mutants run at once, each in its own copy"
     )
-    parser.add_argument("--only", help="only the mutants whose printed line holds this text")
     parser.add_argument(
-        "--quick-only",
+        "--all-tests",
         action="store_true",
-        help="run only the quick part (a survivor may still die on PostgreSQL or a slow test)",
+        help="run all the module's tests for each mutant, not only those that ran its line",
     )
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in MODULES]
@@ -368,7 +395,7 @@ def main() -> None:
         seed = args.seed if args.seed is not None else random.randrange(10**6)
         name = random.Random(seed).choice(SAMPLED)
         print(f"sample seed {seed} (bin/mutate --sample --seed {seed} repeats it)")
-        survivors = run_module(name, limit=args.limit or 4, seed=seed)
+        survivors = run_module(name, limit=args.limit or 4, seed=seed, jobs=args.jobs)
         unexplained = [m for m in survivors if m.key() not in _equivalent()]
         if unexplained:
             sys.exit(f"error: {len(unexplained)} mutant(s) of {name} survived its tests")
@@ -380,12 +407,7 @@ def main() -> None:
                     print(mutant.describe())
             continue
         run_module(
-            name,
-            limit=args.limit,
-            seed=args.seed,
-            jobs=args.jobs,
-            only=args.only,
-            quick_only=args.quick_only,
+            name, limit=args.limit, seed=args.seed, jobs=args.jobs, select=not args.all_tests
         )
 
 

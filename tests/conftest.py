@@ -15,8 +15,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from leadms_tui import bootstrap
 from leadms_tui.domain import clock
-from leadms_tui.domain.db import Database, open_database
+from leadms_tui.domain.db import Database
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -117,19 +118,21 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     start from `pg_template` (the migrations are seconds a test on a busy machine)."""
     path = tmp_path_factory.mktemp("sqlite_template") / "leadms.db"
     path.touch()
-    open_database(f"sqlite:///{path}").dispose()  # closing the last connection ends the WAL
+    bootstrap.open_database(f"sqlite:///{path}").dispose()  # closing the last one ends the WAL
     return path
 
 
 @pytest.fixture
 def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    """The database at `db_url`, its events reaching the product's subscribers (a test of
+    the wiring itself opens its own through `bootstrap` with a dispatcher of its choice)."""
     if not db_url.startswith("sqlite"):
-        database = Database(db_url)
+        database = bootstrap.database(db_url)
     else:
         file = Path(db_url.removeprefix("sqlite:///"))
         if file.stat().st_size == 0:  # still the empty file `sqlite_url` made
             shutil.copyfile(request.getfixturevalue("sqlite_template"), file)
-        database = open_database(db_url)  # only checks the schema: the copy is current
+        database = bootstrap.open_database(db_url)  # only checks the schema: the copy is current
     yield database
     database.dispose()
 

@@ -1,11 +1,10 @@
 """The admin's automation rules: list, enable/disable, add, edit and preview them."""
 
-import re
 from enum import StrEnum
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -33,6 +32,7 @@ from leadms_tui.domain.work.rules import (
     save_rule,
     set_rule_enabled,
 )
+from leadms_tui.domain.work.rules.delays import DELAY_HELP, format_delay, parse_delay
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -44,45 +44,6 @@ TRIGGER_VALUES: dict[RuleTrigger, type[StrEnum]] = {
     RuleTrigger.MEETING_OUTCOME: MeetingOutcome,
 }
 ADMIN_ONLY = ("add_rule", "edit_rule", "toggle_rule")
-_DELAY = re.compile(r"(\d+(?:\.\d+)?)(m|bh|bd)(?:@(\d{1,2}:\d{2}))?")
-_DELAY_KEYS = {"m": "after_minutes", "bh": "after_business_hours", "bd": "after_business_days"}
-DELAY_HELP = "30m, 4bh, 2bd@10:00, picked or picked|1bd@10:00"
-
-
-def _number(text: str) -> int | float:
-    value = float(text)
-    return int(value) if value.is_integer() else value
-
-
-def parse_delay(text: str) -> dict[str, Any]:
-    """The follow-up delay mini-language → action params: "picked|2bd@10:00" and friends."""
-    params: dict[str, Any] = {}
-    text = text.strip().lower().replace(" ", "")
-    if text.startswith("picked"):
-        params["at_picked_time"] = True
-        text = text.removeprefix("picked").removeprefix("|")
-    if not text:
-        return params
-    match = _DELAY.fullmatch(text)
-    if match is None or (match[3] and match[2] != "bd"):
-        raise ValidationError(f"follow-up delay {text!r}: use {DELAY_HELP}")
-    params[_DELAY_KEYS[match[2]]] = _number(match[1])
-    if match[3]:
-        params["at"] = match[3].zfill(5)
-    return params
-
-
-def format_delay(params: dict[str, Any]) -> str:
-    """The inverse of `parse_delay`, to prefill the form."""
-    delay = ""
-    for unit, key in _DELAY_KEYS.items():
-        if key in params:
-            delay = f"{_number(str(params[key]))}{unit}"
-    if "at" in params and delay[-1:] in ("", "d"):
-        delay = (delay or "1bd") + f"@{params['at']}"
-    if params.get("at_picked_time"):
-        delay = "picked" + (f"|{delay}" if delay else "")
-    return delay
 
 
 def _words(text: str, allowed: type[StrEnum] | None, what: str) -> list[str]:
@@ -141,8 +102,7 @@ class RulesEditor(WithApp, Vertical):
         return self.rules.get(int(row_key or 0))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        user = self.leadms.user
-        if action in ADMIN_ONLY and (user is None or user.role != Role.ADMIN):
+        if action in ADMIN_ONLY and self.signed_in.user.role != Role.ADMIN:
             return None  # shown greyed out: only admins change rules
         if action in ("edit_rule", "toggle_rule", "preview"):
             return self.current_rule() is not None or None
@@ -151,15 +111,10 @@ class RulesEditor(WithApp, Vertical):
     # --- loading -------------------------------------------------------------------
 
     def reload(self) -> None:
-        self._load()
-
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="rules", description="Loading rules"
-    )
-    def _load(self) -> None:
-        with self.leadms.database.reading() as session:
-            rules = list_rules(session=session)
-        self.app.call_from_thread(self._show, rules)
+        self.load(
+            lambda session: list_rules(session=session), self._show,
+            group="rules", description="Loading rules",
+        )  # fmt: skip
 
     def _show(self, rules: list[Rule]) -> None:
         table = self.query_one("#rules", DataTable)
@@ -206,12 +161,13 @@ class RulesEditor(WithApp, Vertical):
             done = "disabled: space enables it again" if rule.enabled else "enabled"
             self.app.notify(f"Rule {rule.name!r} {done}", title="Rules")
 
-    @work(thread=True, exit_on_error=False, group="rules-toggle", description="Changing the rule")
     def _set_enabled(self, rule_id: int, enabled: bool) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
-        app.database.write(lambda session: set_rule_enabled(session, rule_id, enabled, actor=actor))
-        app.call_from_thread(self.reload)
+        actor = self.signed_in.actor
+        self.commit(
+            lambda session: set_rule_enabled(session, rule_id, enabled, actor=actor),
+            lambda _: self.reload(),
+            group="rules-toggle", description="Changing the rule",
+        )  # fmt: skip
 
     def action_add_rule(self) -> None:
         position = max((rule.position for rule in self.rules.values()), default=0) + 1
@@ -237,17 +193,12 @@ class RulesEditor(WithApp, Vertical):
         if rule is not None:
             self._preview(rule)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="rules-preview",
-        description="Previewing the rule",
-    )
     def _preview(self, rule: Rule) -> None:
-        with self.leadms.database.reading() as session:
-            lines = preview_rule(session, rule)
-        self.app.call_from_thread(self._show_preview, rule, lines)
+        self.load(
+            lambda session: preview_rule(session, rule),
+            lambda lines: self._show_preview(rule, lines),
+            group="rules-preview", description="Previewing the rule",
+        )  # fmt: skip
 
 
 class RulesScreen(WithApp, Screen[None]):
@@ -443,25 +394,15 @@ class RuleModal(WithApp, ModalScreen[bool]):
         error.update("Saving…")
         self._save(rule)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="rule",
-        description="Saving the rule",
-    )
     def _save(self, rule: Rule) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
-        try:
+        actor = self.signed_in.actor
+        self.commit(
             # a fresh copy per attempt: a retried transaction must not see a half-saved object
-            app.database.write(
-                lambda session: save_rule(session, Rule(**snapshot(rule)), actor=actor)
-            )
-        except Exception as exc:
-            app.call_from_thread(self.query_one("#rule-error", Label).update, Text(str(exc)))
-            raise
-        app.call_from_thread(self._saved, rule.name)
+            lambda session: save_rule(session, Rule(**snapshot(rule)), actor=actor),
+            lambda _: self._saved(rule.name),
+            group="rule", description="Saving the rule",
+            failed=lambda exc: self.query_one("#rule-error", Label).update(Text(str(exc))),
+        )  # fmt: skip
 
     def _saved(self, name: str) -> None:
         self.app.notify(f"Rule saved: {name}")
