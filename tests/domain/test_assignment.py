@@ -640,6 +640,8 @@ def test_automatic_assignment_and_the_waiting_list_say_who_and_why(db, reps):
     assert wait.reason == "no eligible rep"
     _user(db, "chloe", availability="available")
     assert db.write(lambda s: assign_waiting(s, at=WED, actor=reps["maria"].actor)) == 1
+    with db.reading() as s:  # the lead given away leaves the waiting list
+        assert s.execute(select(AssignmentWait.lead_id)).all() == []
     with db.reading() as s:
         events = {
             int(e.entity_id): e

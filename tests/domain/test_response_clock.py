@@ -371,6 +371,9 @@ def test_due_steps_and_the_count_over_target(db, team):
         assert due_steps(session, at=WED_10 + timedelta(minutes=9)) == []  # owner: fired
         due = due_steps(session, at=WED_10 + timedelta(minutes=10))
     assert [(lead, step.action) for lead, step in due] == [(waiting, "managers")]
+    _lead(db, team, WED_10 + timedelta(minutes=1), n=5)
+    with db.reading() as session:  # the new lead and `waiting`; never the one moved on
+        assert breaching(session, now=WED_10 + timedelta(minutes=16)) == 2
 
 
 def test_the_clock_is_over_at_exactly_its_target_and_reads_as_json(db, team):
