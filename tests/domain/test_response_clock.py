@@ -301,7 +301,7 @@ def test_a_call_written_without_the_event_or_a_lead_moved_on_is_touched(db, team
     assert sweep(db, now=WED_10 + timedelta(hours=1)).ladder == 0
     with db.reading() as session:
         view = clock_view(session, called, now=WED_10 + timedelta(hours=1))
-    assert (view.state, view.minutes_used) == ("touched", 0)
+    assert (view.state, view.minutes_used, view.touched_by) == ("touched", 0, "call")
 
 
 def _events(db, lead_id, at):
