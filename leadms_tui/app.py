@@ -25,7 +25,7 @@ from leadms_tui import collector
 from leadms_tui.domain import audit, live
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.domain.team.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.settings import DEFAULTS, TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
 from leadms_tui.screens.loading import Loads
@@ -130,7 +130,7 @@ class LeadMSApp(Loads, App[None]):
     @property
     def settings(self) -> TeamSettings:
         """The team settings; the defaults before sign-in."""
-        return self._signed_in.settings if self._signed_in is not None else TeamSettings()
+        return self._signed_in.settings if self._signed_in is not None else DEFAULTS
 
     @property
     def viewer(self) -> audit.Actor:

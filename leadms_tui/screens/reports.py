@@ -2,7 +2,7 @@
 charts of calls, first responses and missed commitments; a rep sees only their own."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -29,11 +29,15 @@ from leadms_tui.domain.reports.coaching import (
     daily_calls,
     weekly_missed,
 )
+from leadms_tui.domain.reports.response import ResponseRow, response_report
 from leadms_tui.domain.sales.money import round_money
 from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import list_users
+from leadms_tui.domain.work.outcomes import MEANINGS
+from leadms_tui.looks import OUTCOME_LOOKS
 from leadms_tui.screens.base import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.response_heat import ResponseHeat
 from leadms_tui.widgets.text_table import REP_WIDTH, TextTable, fit
 
 # Fixed widths: the rep and the first measures fit 80 columns (the rep column stays put
@@ -54,19 +58,6 @@ BAR_WIDTH = 0.7  # of a day: a gap between days' bars
 # First-response buckets in business minutes: (upper bound, label); never called is its own bar
 RESPONSE_BUCKETS = ((5, "0-5m"), (15, "6-15m"), (30, "16-30m"), (60, "31-60m"), (240, "1-4h"),
                     (None, ">4h"))  # fmt: skip
-# Terminal colours 0-15, which plotext and Rich both understand, so the legend (a Label:
-# plotext's own sits on top of the first bars) shows the bars' colours
-OUTCOME_COLOR = {  # someone reached in cool colours, nobody in warm ones or grey
-    CallOutcome.INTERESTED: 2,
-    CallOutcome.CALLBACK_REQUESTED: 6,
-    CallOutcome.CHAT: 4,
-    CallOutcome.NOT_INTERESTED: 5,
-    CallOutcome.WRONG_NUMBER: 13,
-    CallOutcome.NO_ANSWER: 8,
-    CallOutcome.BUSY: 3,
-    CallOutcome.VOICEMAIL: 7,
-    CallOutcome.UNREACHABLE: 1,
-}
 
 
 @dataclass
@@ -77,6 +68,7 @@ class Shown:
     user_ids: dict[str, int]
     days: list[tuple[date, str, int]]
     weeks: list[WeekRate]
+    speed: list[ResponseRow] = field(default_factory=list)  # speed to lead, per rep and TEAM
 
 
 class ReportsScreen(WithApp, Screen[None]):
@@ -112,6 +104,8 @@ class ReportsScreen(WithApp, Screen[None]):
                 id="reports.chart-response"),
         Binding("3", "show_chart('missed-tab')", "Missed-commitments chart", show=False,
                 id="reports.chart-missed"),
+        Binding("4", "show_chart('speed-tab')", "Speed-to-lead heat map", show=False,
+                id="reports.chart-speed"),
         Binding("r", "reload", "Refresh", id="reports.refresh"),
         Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
         Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
@@ -143,6 +137,8 @@ class ReportsScreen(WithApp, Screen[None]):
                 yield PlotextPlot(id="response-chart")
             with TabPane("3 Missed commitments", id="missed-tab"):
                 yield PlotextPlot(id="missed-chart")
+            with TabPane("4 Speed to lead", id="speed-tab"):
+                yield ResponseHeat()
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -185,7 +181,8 @@ class ReportsScreen(WithApp, Screen[None]):
             rep_id = user_ids.get(rep) if rep is not None else None
             days = daily_calls(session, period, rep_id=rep_id)
             weeks = weekly_missed(session, weeks=WEEKS, today=min(period.end, today), rep_id=rep_id)
-            return Shown(reports, user_ids, days, weeks)
+            speed = response_report(session, period, rep=rep)
+            return Shown(reports, user_ids, days, weeks, speed)
 
         self.load(
             query, lambda shown: self._loaded(generation, shown),
@@ -214,6 +211,9 @@ class ReportsScreen(WithApp, Screen[None]):
         self._draw_calls(shown.days)
         self._draw_responses(minutes)
         self._draw_missed(shown.weeks)
+        # drilled into a rep: their row only, as the table above
+        speed = shown.speed if self.rep is None else shown.speed[:-1]
+        self.query_one(ResponseHeat).show(speed, int(self.leadms.settings.response_target_minutes))
         self.refresh_bindings()
 
     def _show_title(self) -> None:
@@ -237,7 +237,7 @@ class ReportsScreen(WithApp, Screen[None]):
         outcomes = [o for o in CallOutcome if any(outcome == o for _, outcome, _ in days)]
         self.query_one("#calls-legend", Label).update(
             Text("  ").join(
-                Text.assemble(("██", f"color({OUTCOME_COLOR[o]})"), " ", o.value.replace("_", " "))
+                Text.assemble(("██", f"color({OUTCOME_LOOKS[o].colour})"), " ", MEANINGS[o].words)
                 for o in outcomes
             )
         )
@@ -247,7 +247,7 @@ class ReportsScreen(WithApp, Screen[None]):
             counts = {(day, outcome): n for day, outcome, n in days}
             series = [[counts.get((day, o), 0) for day in span] for o in outcomes]
             x = list(range(1, len(span) + 1))
-            _stacked_bars(plt, x, series, [OUTCOME_COLOR[o] for o in outcomes])
+            _stacked_bars(plt, x, series, [OUTCOME_LOOKS[o].colour for o in outcomes])
             step = max(1, math.ceil(len(span) / 10))  # at most about ten day labels
             label = "%a %d" if len(span) <= 7 else "%d" if len(span) <= 31 else "%d %b"
             plt.xticks(x[::step], [f"{day:{label}}" for day in span[::step]])

@@ -15,7 +15,6 @@ from sqlmodel import Session
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import (
     Call,
-    CallOutcome,
     Commission,
     CommissionState,
     FollowUp,
@@ -31,15 +30,9 @@ from leadms_tui.domain.models import (
 )
 from leadms_tui.domain.repositories.dayview import day_bounds
 from leadms_tui.domain.team.settings import load_settings
+from leadms_tui.domain.work.outcomes import CONNECTED
 
 TEAM = "TEAM"
-CONNECTED = (  # someone was reached
-    CallOutcome.INTERESTED,
-    CallOutcome.NOT_INTERESTED,
-    CallOutcome.CALLBACK_REQUESTED,
-    CallOutcome.WRONG_NUMBER,
-    CallOutcome.CHAT,
-)
 
 
 @dataclass
@@ -283,7 +276,7 @@ def percentile(values: list[int], share: float) -> float | None:
 
 
 def _finish(report: RepReport, before: tuple[int, int] | None, settings) -> None:  # type: ignore[no-untyped-def]
-    target = int(settings.response_target_minutes)
+    target = settings.response_target_minutes
     called = [m for m in report.response_minutes if m >= 0]
     report.first_response_median_minutes = percentile(called, 0.5)
     report.first_response_p90_minutes = percentile(called, 0.9)
