@@ -31,7 +31,7 @@ PACKAGE = "leadms_tui/domain"
 MODULES: dict[str, tuple[list[str], list[str]]] = {
     "numbering": (
         ["leads/numbering.py", "leads/numbered_insert.py"],
-        ["tests/domain/test_numbering.py"],
+        ["tests/domain/test_numbering.py", "tests/domain/test_bulk_intake.py"],
     ),
     "commission": (
         ["sales/commission.py"],
@@ -66,6 +66,10 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
     "phones": (["leads/phones.py"], ["tests/domain/test_phones.py"]),
+    "response_clock": (
+        ["work/response_clock.py"],
+        ["tests/domain/test_response_clock.py", "tests/cli/test_response_clock_cli.py"],
+    ),
 }
 # The pytest plugins a mutant's run loads (no others); _mutate_trace maps lines to tests and
 # makes argon2 cheap (the seeded users' hashes were most of the time).

@@ -12,7 +12,7 @@ from sqlalchemy import func, select, update
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM, Actor
-from leadms_tui.domain.errors import PermissionDeniedError, ValidationError
+from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import (
     AssignmentWait,
@@ -179,8 +179,9 @@ def test_the_sweep_assigns_nothing_once_assignment_mode_is_off(db, reps):
 
 def test_a_rep_may_not_run_the_assignment(db, reps):
     db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
-    with pytest.raises(PermissionDeniedError, match="only a manager"):
+    with pytest.raises(PermissionDeniedError) as refused:
         db.write(lambda s: assign_waiting(s, at=WED, actor=reps["ana"].actor))
+    assert str(refused.value) == "only a manager or an admin assigns leads"
 
 
 def test_smoothing_keeps_two_lucky_sales_from_ranking_a_new_rep_first(db, reps):
@@ -436,3 +437,225 @@ def test_a_lead_is_not_given_to_its_own_owner(db, reps):
         assert (
             s.execute(select(AuditEvent).where(AuditEvent.action == "lead.assign")).first() is None
         )
+
+
+def _history(session, rows):
+    """Closed leads of the last 30 days: (owner id, status) each; returns the rows."""
+    made = []
+    for n, (owner, status) in enumerate(rows):
+        created = WED - timedelta(days=10)
+        lead = Lead(
+            number=f"OLD-{n}", business_date=created.date(), seq=1000 + n, name="x",
+            channel="website", status=status, owner_id=owner,
+            created_at=created, updated_at=created + timedelta(days=1),
+        )  # fmt: skip
+        session.add(lead)
+        made.append(lead)
+    session.flush()
+    return made
+
+
+def test_performance_and_workload_from_calls_commitments_and_follow_ups(db, reps):
+    """ana: won 3 of 4 (team 4 of 8), first call after 30 minutes, 1 of 3 commitments
+    missed; 2 open leads, 2 follow-ups due later today, 1 overdue. Each part of each value
+    is asserted: conversion 4/7 (smoothed 8/14 against a team rate of 1/2, halved), response
+    60/(60+30), kept 1 - 2/5; busy 2 + 0.5 x 2 + 1 of 10."""
+    ana, bruno = reps["ana"].id, reps["bruno"].id
+    for n in range(2):
+        _lead(db, n, owner=ana)
+
+    def history(s):
+        closed = [(ana, "won")] * 3 + [(ana, "lost")] + [(bruno, "won")] + [(bruno, "lost")] * 3
+        old = _history(s, closed)
+        lead_id, called_at = old[0].id, old[0].created_at + timedelta(minutes=30)
+        s.add(Call(lead_id=lead_id, user_id=ana, outcome=CallOutcome.BUSY, called_at=called_at))
+        for hours in (3, 4):  # later today
+            s.add(FollowUp(lead_id=lead_id, owner_id=ana, due_at=WED + timedelta(hours=hours)))
+        s.add(
+            FollowUp(
+                lead_id=lead_id, owner_id=ana, due_at=WED - timedelta(days=2),
+                state=FollowUpState.MISSED, missed_at=WED - timedelta(days=1),
+            )
+        )  # fmt: skip
+        for days in (3, 4):
+            s.add(
+                FollowUp(
+                    lead_id=lead_id, owner_id=ana, due_at=WED - timedelta(days=days),
+                    state=FollowUpState.DONE,
+                )
+            )  # fmt: skip
+
+    db.write(history)
+    values = _signal_values(db, _lead(db, 7))
+    assert values["ana"]["workload"] == pytest.approx(1 - 4 / 10)
+    assert values["ana"]["performance"] == pytest.approx((4 / 7 + 60 / 90 + (1 - 2 / 5)) / 3)
+    assert values["bruno"]["performance"] == pytest.approx((3 / 7 + 0.5 + 0.5) / 3)
+    assert values["bruno"]["workload"] == pytest.approx(1.0)
+
+
+def test_channels_an_unknown_language_and_the_earlier_owner_in_the_fit(db, reps):
+    """fit = (language + channel + earlier owner) / 3. ana takes email and website, bruno
+    only WhatsApp, chloe any channel; a one-word message says no language (0.5 for all)."""
+    _user(db, "ana", channels="email,website")
+    _user(db, "bruno", channels="whatsapp")
+    fits = {n: v["fit"] for n, v in _signal_values(db, _lead(db, 2, message="👍")).items()}
+    assert fits == pytest.approx({"ana": 0.5, "bruno": 0.5 / 3, "chloe": 0.5})
+    first = _lead(db, 3, phone="+447700900333", owner=reps["chloe"].id)
+    again = _lead(db, 5, phone="+447700900333", message="Olá, quero saber os preços das aulas")
+    assert first
+    _user(db, "ana", channels="")
+    _user(db, "bruno", channels="")
+    fits = {n: v["fit"] for n, v in _signal_values(db, again).items()}
+    # chloe: no Portuguese, her earlier lead; bruno: Portuguese, not his earlier lead
+    assert fits == pytest.approx({"ana": 1 / 3, "bruno": 2 / 3, "chloe": 2 / 3})
+
+
+def test_the_language_is_read_from_the_first_inquiry_when_the_lead_keeps_no_message(db, reps):
+    _lead(db, 1, message="Hello, I would like to know the price of a membership please")
+    spanish = _lead(db, 2, message="Hola, quiero información sobre las clases por favor")
+    db.write(lambda s: setattr(s.get(Lead, spanish), "first_message", None))
+    assert _ranked(db, spanish).language == "es"
+
+
+def test_score_reasons_and_json_of_a_suggestion(db, reps):
+    """No history, nobody loaded: workload 1, performance 0.5, fit 2/3 (English spoken, any
+    channel), fairness 1, weighted 0.35/0.25/0.25/0.15."""
+    _user(db, "chloe", availability="off")
+    lead_id = _lead(db, 1)  # WhatsApp, English
+    found = _ranked(db, lead_id)
+    ana = found.ranked[0]
+    assert ana.username == "ana"
+    assert ana.score == pytest.approx(0.35 + 0.25 * 0.5 + 0.25 * 2 / 3 + 0.15)
+    assert ana.reasons() == (
+        "workload 1.00 x 0.35 (0/10 open, 0 due today, 0 overdue); "
+        "performance 0.50 x 0.25 (won 0/0 in 30 days (smoothed 0%), first call n/a, "
+        "missed 0/0); "
+        "fit 0.67 x 0.25 (language en spoken, channel whatsapp taken); "
+        "fairness 1.00 x 0.15 (0 received today, team mean 0.0)"
+    )
+    with db.reading() as s:
+        number = s.get(Lead, lead_id).number
+    shown = found.as_json()
+    assert {k: v for k, v in shown.items() if k != "suggestions"} == {
+        "lead": number,
+        "language": "en",
+        "excluded": [{"rep": "chloe", "why": "off"}],
+    }
+    assert [c["rep"] for c in shown["suggestions"]] == ["ana", "bruno"]
+    assert shown["suggestions"][0] == {
+        "rep": "ana",
+        "score": 0.7917,
+        "sticky": False,
+        "signals": {
+            "workload": {
+                "value": 1.0,
+                "weight": 0.35,
+                "contribution": 0.35,
+                "why": "0/10 open, 0 due today, 0 overdue",
+            },
+            "performance": {
+                "value": 0.5,
+                "weight": 0.25,
+                "contribution": 0.125,
+                "why": "won 0/0 in 30 days (smoothed 0%), first call n/a, missed 0/0",
+            },
+            "fit": {
+                "value": 0.6667,
+                "weight": 0.25,
+                "contribution": 0.1667,
+                "why": "language en spoken, channel whatsapp taken",
+            },
+            "fairness": {
+                "value": 1.0,
+                "weight": 0.15,
+                "contribution": 0.15,
+                "why": "0 received today, team mean 0.0",
+            },
+        },
+    }
+    # weights of a third each: the JSON rounds them to 4 places too
+    thirds = "workload=1,performance=1,fit=1"
+    db.write(lambda s: set_setting(s, "assignment_weights", thirds, actor=SYSTEM))
+    signals = _ranked(db, lead_id).as_json()["suggestions"][0]["signals"]
+    assert [signals[name]["weight"] for name in signals] == [0.3333, 0.3333, 0.3333, 0.0]
+
+
+def test_suggestions_are_for_the_moment_asked_not_the_clock(db, reps):
+    lead_id = _lead(db, 1)
+    with db.reading() as s:
+        evening = suggest(s, lead_id, now=WED + timedelta(hours=9))  # 20:00 in London
+        with pytest.raises(NotFoundError) as gone:
+            suggest(s, lead_id + 100, now=WED)
+    assert str(gone.value) == "that lead no longer exists"
+    assert evening.ranked == []
+    assert dict(evening.excluded) == dict.fromkeys(
+        ["ana", "bruno", "chloe"], "outside working hours (09:00-18:00)"
+    )
+
+
+def test_away_without_an_end_and_back_at_the_very_minute(db, reps):
+    lead_id = _lead(db, 1)
+    _user(db, "ana", availability="away", away_until=None)
+    _user(db, "bruno", availability="away", away_until=WED)  # back at exactly this moment
+    found = _ranked(db, lead_id)
+    assert dict(found.excluded) == {"ana": "away"}
+    assert [c.username for c in found.ranked] == ["bruno", "chloe"]
+
+
+def test_assigning_by_hand_records_the_chosen_reps_own_score_and_the_moment(db, reps):
+    lead_id = _lead(db, 1, message="Olá, quero saber os preços das aulas de natação")
+    at = WED + timedelta(hours=1)
+    with db.reading() as s:
+        bruno = next(c for c in suggest(s, lead_id, now=at).ranked if c.username == "bruno")
+        number = s.get(Lead, lead_id).number
+    for name in ("nobody", "chloe"):
+        _user(db, "chloe", active=False)
+        with pytest.raises(ValidationError, match=f"no active user '{name}'"):
+            db.write(lambda s, n=name: assign_lead(s, lead_id, n, actor=reps["maria"].actor))
+    scored = db.write(lambda s: assign_lead(s, lead_id, "bruno", actor=reps["maria"].actor, now=at))
+    assert scored.score == bruno.score
+    with db.reading() as s:
+        event = s.execute(select(AuditEvent).where(AuditEvent.action == "lead.assign")).scalar_one()
+        note = s.execute(
+            select(Notification).where(Notification.user_id == reps["bruno"].id)
+        ).scalar_one()
+    assert (event.entity, event.entity_id, event.actor) == ("lead", str(lead_id), "maria")
+    assert clock.as_utc(event.at) == at
+    assert event.changes["how"] == [None, "by hand"]
+    assert event.changes["score"] == [None, round(bruno.score, 4)]
+    assert event.changes["signals"] == [None, bruno.as_json()["signals"]]
+    assert note.message == f"{number} Lead 1 was assigned to you (by hand)"
+    assert clock.as_utc(note.created_at) == at
+
+
+def test_automatic_assignment_and_the_waiting_list_say_who_and_why(db, reps):
+    db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
+    assigned = _lead(db, 1)
+    for name in ("ana", "bruno", "chloe"):
+        _user(db, name, availability="off")
+    waiting = _lead(db, 2)
+    with db.reading() as s:
+        wait = s.get(AssignmentWait, waiting)
+        owner = s.get(User, s.get(Lead, assigned).owner_id)
+    assert wait.reason == "no eligible rep"
+    _user(db, "chloe", availability="available")
+    assert db.write(lambda s: assign_waiting(s, at=WED, actor=reps["maria"].actor)) == 1
+    with db.reading() as s:  # the lead given away leaves the waiting list
+        assert s.execute(select(AssignmentWait.lead_id)).all() == []
+    with db.reading() as s:
+        events = {
+            int(e.entity_id): e
+            for e in s.execute(
+                select(AuditEvent).where(AuditEvent.action == "lead.assign")
+            ).scalars()
+        }
+        notes = (
+            s.execute(select(Notification.message).where(Notification.user_id == owner.id))
+            .scalars()
+            .all()
+        )
+    assert {i: (e.actor, e.changes["how"][1]) for i, e in events.items()} == {
+        assigned: ("assignment", "automatically"),
+        waiting: ("assignment", "automatically"),
+    }
+    assert notes[0].endswith("Lead 1 was assigned to you (automatically)")

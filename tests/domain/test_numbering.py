@@ -10,10 +10,11 @@ import pytest
 from sqlalchemy import func, select
 
 from leadms_tui.domain.audit import SYSTEM
+from leadms_tui.domain.leads.bulk_intake import intake_batch
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead, intake_lead
 from leadms_tui.domain.leads.numbering import format_lead_number
 from leadms_tui.domain.models import AuditEvent, DayCounter, Inquiry, Lead
-from leadms_tui.domain.team.settings import set_setting
+from leadms_tui.domain.team.settings import load_settings, set_setting
 from tests.workers import take_leads
 
 
@@ -70,6 +71,29 @@ def test_the_stored_number_is_padded_as_the_returned_one(db, last):
         ).scalar_one()
     assert created.number == lead.number == expected
     assert (event.changes["number"], event.changes["seq"]) == ([None, expected], [None, last + 1])
+
+
+def test_a_batch_moves_only_its_days_counter_and_intake_goes_on_after_it(db):
+    """A batch numbers its leads under the day's lock and then writes the last number given
+    out; one-by-one intake continues from there, and another day's counter is left alone."""
+    now = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    db.write(lambda s: s.add(DayCounter(business_date=date(2026, 11, 24), last_seq=7)))
+    create_lead(db, _lead(0), actor=SYSTEM, now=now)
+    rows = [(n + 2, _lead(n + 1)) for n in range(3)]
+    outcomes = db.write(
+        lambda s: intake_batch(s, rows, actor=SYSTEM, settings=load_settings(s), now=now)
+    )
+    assert [o.result.number for o in outcomes] == [
+        "LEAD-20261125-002",
+        "LEAD-20261125-003",
+        "LEAD-20261125-004",
+    ]
+    assert create_lead(db, _lead(9), actor=SYSTEM, now=now).number == "LEAD-20261125-005"
+    with db.reading() as session:
+        counters = dict(
+            session.execute(select(DayCounter.business_date, DayCounter.last_seq)).all()
+        )
+    assert counters == {date(2026, 11, 24): 7, date(2026, 11, 25): 5}
 
 
 def test_a_rolled_back_intake_leaves_no_gap(db):

@@ -13,9 +13,10 @@ from sqlalchemy import func, select, update
 
 from leadms_tui.domain import recent
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.errors import NotFoundError, ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import (
+    AuditEvent,
     Call,
     CallOutcome,
     Lead,
@@ -28,7 +29,7 @@ from leadms_tui.domain.models import (
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.work.calls import log_call
 from leadms_tui.domain.work.meetings import schedule_meeting
-from leadms_tui.domain.work.response_clock import clock_view
+from leadms_tui.domain.work.response_clock import breaching, clock_view, due_steps, touch
 from leadms_tui.domain.work.rules import sweep
 from tests.workers_clock import log_calls
 from tests.workers_rules import run_sweeps
@@ -327,4 +328,145 @@ def test_a_call_written_without_the_event_or_a_lead_moved_on_is_touched(db, team
     assert sweep(db, now=WED_10 + timedelta(hours=1)).ladder == 0
     with db.reading() as session:
         view = clock_view(session, called, now=WED_10 + timedelta(hours=1))
-    assert (view.state, view.minutes_used) == ("touched", 0)
+    assert (view.state, view.minutes_used, view.touched_by) == ("touched", 0, "call")
+
+
+def _events(db, lead_id, at):
+    with db.reading() as session:
+        view = clock_view(session, lead_id, now=at)
+    return [(e.at.astimezone(UTC), e.minute, e.what) for e in view.events]
+
+
+def test_each_step_records_what_it_did_and_a_reassignment_is_the_speed_to_lead_s(db, team):
+    lead_id = _lead(db, team, WED_10)
+    sweep(db, now=WED_10 + timedelta(minutes=20))
+    assert [d for *_, d in _steps(db, lead_id)] == [
+        "owner told",
+        "managers told",
+        "offered to bruno",
+        "reassigned to bruno: untouched for 20 business minutes",
+    ]
+    with db.reading() as session:
+        event = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "lead.assign")
+        ).scalar_one()
+    assert (event.actor, event.entity_id) == ("speed-to-lead", str(lead_id))
+    assert event.changes["how"] == [None, "untouched for 20 business minutes"]
+
+
+def test_a_lead_nobody_owns_tells_the_managers_at_the_owners_step(db, team):
+    lead_id = _lead(db, team, WED_10, owner=None)
+    assert sweep(db, now=WED_10 + timedelta(minutes=5)).ladder == 1
+    assert [(a, d) for a, _, _, d in _steps(db, lead_id)] == [("owner", "managers told")]
+    assert _notices(db, team, "maria")[0].endswith(
+        "untouched for 5 business minutes (owner: nobody)"
+    )
+
+
+def test_no_ladder_fires_nothing(db, team):
+    db.write(lambda s: set_setting(s, "response_ladder", "off", actor=SYSTEM))
+    lead_id = _lead(db, team, WED_10)
+    assert sweep(db, now=WED_10 + timedelta(hours=1)).ladder == 0
+    with db.reading() as session:
+        assert due_steps(session, at=WED_10 + timedelta(hours=1)) == []
+    assert _steps(db, lead_id) == []
+
+
+def test_due_steps_and_the_count_over_target(db, team):
+    """Untouched for exactly the 15-minute target counts; a lead called (with or without the
+    event), one moved on, and one received at or before `response_clock_since` do not."""
+    since = WED_10 - timedelta(hours=1)
+    _lead(db, team, since, n=0)  # received at the moment clocks began: it has none
+    waiting, called = _lead(db, team, WED_10, n=1), _lead(db, team, WED_10, n=2)
+    quiet, moved = _lead(db, team, WED_10, n=3), _lead(db, team, WED_10, n=4)
+
+    def history(session):
+        log_call(session, called, CallOutcome.BUSY, actor=team["ana"].actor, now=WED_10)
+        session.add(Call(lead_id=quiet, user_id=team["ana"].id, outcome="busy", called_at=WED_10))
+        session.execute(update(Lead).where(Lead.id == moved).values(status="contacted"))
+        session.add(Setting(key="response_clock_since", value=since.isoformat()))
+        recent.forget(session)
+
+    db.write(history)
+    with db.reading() as session:
+        due = due_steps(session, at=WED_10 + timedelta(minutes=5))
+        assert [(lead, step.action) for lead, step in due] == [(waiting, "owner")]
+        assert breaching(session, now=WED_10 + timedelta(minutes=14, seconds=59)) == 0
+        assert breaching(session, now=WED_10 + timedelta(minutes=15)) == 1
+    sweep(db, now=WED_10 + timedelta(minutes=5))
+    with db.reading() as session:
+        assert due_steps(session, at=WED_10 + timedelta(minutes=9)) == []  # owner: fired
+        due = due_steps(session, at=WED_10 + timedelta(minutes=10))
+    assert [(lead, step.action) for lead, step in due] == [(waiting, "managers")]
+    _lead(db, team, WED_10 + timedelta(minutes=1), n=5)
+    with db.reading() as session:  # the new lead and `waiting`; never the one moved on
+        assert breaching(session, now=WED_10 + timedelta(minutes=16)) == 2
+
+
+def test_the_clock_is_over_at_exactly_its_target_and_reads_as_json(db, team):
+    lead_id = _lead(db, team, WED_10)
+    with db.reading() as session:
+        with pytest.raises(NotFoundError, match=f"no lead with id {lead_id + 100}"):
+            clock_view(session, lead_id + 100, now=WED_10)
+        before = clock_view(session, lead_id, now=WED_10 + timedelta(minutes=14))
+        view = clock_view(session, lead_id, now=WED_10 + timedelta(minutes=15))
+    assert (before.state, before.minutes_left) == ("running", 1)
+    assert view.as_json() == {
+        "state": "over",
+        "started_at": "2026-11-25T10:00:00+00:00",
+        "touched_at": None,
+        "touched_by": None,
+        "business_minutes_used": 15,
+        "target_minutes": 15,
+        "minutes_left": 0,
+        "flagged": False,
+        "history": [
+            {"at": "2026-11-25T10:00:00+00:00", "minute": 0, "what": "started: lead received"}
+        ],
+    }
+
+
+def test_a_meeting_or_a_touch_by_nobody_known_stops_the_clock(db, team):
+    booked, touched = _lead(db, team, WED_10, n=1), _lead(db, team, WED_10, n=2)
+    db.write(
+        lambda s: schedule_meeting(
+            s,
+            booked,
+            starts_at=WED_10 + timedelta(days=1),
+            actor=team["ana"].actor,
+            now=WED_10 + timedelta(minutes=7),
+        )
+    )
+    assert db.write(lambda s: touch(s, touched, "call", None, WED_10 + timedelta(minutes=3)))
+    with db.reading() as session:
+        view = clock_view(session, booked, now=WED_10 + timedelta(hours=1))
+    assert (view.touched_by, view.minutes_used) == ("meeting", 7)
+    assert _events(db, touched, WED_10 + timedelta(hours=1))[-1] == (
+        WED_10 + timedelta(minutes=3),
+        3,
+        "stopped: call by someone",
+    )
+
+
+def test_the_history_is_in_time_order_and_its_pauses_are_capped(db, team):
+    lead_id = _lead(db, team, WED_10)
+    sweep(db, now=WED_10 + timedelta(minutes=5))
+    thu_10 = WED_10 + timedelta(days=1)
+    assert _events(db, lead_id, thu_10) == [
+        (WED_10, 0, "started: lead received"),
+        (WED_10 + timedelta(minutes=5), 5, "step 5:owner: owner told"),
+        (datetime(2026, 11, 25, 18, 0, tzinfo=UTC), 480, "paused: outside business hours"),
+        (datetime(2026, 11, 26, 9, 0, tzinfo=UTC), 480, "resumed: business hours"),
+    ]
+    months = _events(db, lead_id, WED_10 + timedelta(days=90))
+    assert len([e for e in months if e[2].startswith(("paused", "resumed"))]) == 60
+
+
+def test_a_call_at_closing_time_leaves_no_pause_in_the_history(db, team):
+    lead_id = _lead(db, team, datetime(2026, 11, 25, 17, 50, tzinfo=UTC))
+    closing = datetime(2026, 11, 25, 18, 0, tzinfo=UTC)
+    db.write(lambda s: log_call(s, lead_id, CallOutcome.BUSY, actor=team["ana"].actor, now=closing))
+    assert _events(db, lead_id, closing + timedelta(hours=1)) == [
+        (closing - timedelta(minutes=10), 0, "started: lead received"),
+        (closing, 10, "stopped: call by ana"),
+    ]
