@@ -1,4 +1,8 @@
-"""The Textual application: sign-in, then the rep's screens on top of the domain services."""
+"""The Textual application: sign-in, then the rep's screens on top of the domain services.
+
+The one place that opens screens and modals: screens ask with a message of
+`leadms_tui.screens.goto` and the handlers at the end of `LeadMSApp` open them, so only this
+module imports the screen classes and no import cycle runs through the screens."""
 
 import asyncio
 import gc
@@ -8,7 +12,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
 
-from textual import events, work
+from textual import events, on, work
 from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -20,13 +24,50 @@ from textual.timer import Timer
 from textual.widgets import Input, TextArea
 
 from leadms_tui import collector
-from leadms_tui.domain import audit, live
+from leadms_tui.domain import audit, live, recent
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.fields.definitions import has_image_fields
+from leadms_tui.domain.models import Role
+from leadms_tui.domain.team.access import has_users
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
+from leadms_tui.domain.work.calls import undo_call
+from leadms_tui.domain.work.notifications import unread_notifications
+from leadms_tui.domain.work.rules import sweep
+from leadms_tui.screens import goto
+from leadms_tui.screens.client_detail import ClientDetailScreen
+from leadms_tui.screens.clients import ClientListScreen
+from leadms_tui.screens.commissions import CommissionsScreen
+from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.first_run import FirstRunScreen
+from leadms_tui.screens.lead_detail import LeadDetailScreen
+from leadms_tui.screens.lead_list import LeadListScreen
+from leadms_tui.screens.login import LoginScreen
+from leadms_tui.screens.modals.assign_modal import AssignModal
+from leadms_tui.screens.modals.call_modal import CallModal
+from leadms_tui.screens.modals.client_status_modal import ClientStatusModal
+from leadms_tui.screens.modals.convert_modal import ConvertModal
+from leadms_tui.screens.modals.date_modal import DateModal
+from leadms_tui.screens.modals.edit_fields_modal import EditFieldsModal
+from leadms_tui.screens.modals.edit_lead_modal import EditLeadModal
+from leadms_tui.screens.modals.field_columns_modal import FieldColumnsModal
+from leadms_tui.screens.modals.followup_modal import FollowUpModal
+from leadms_tui.screens.modals.help_modal import HelpModal
+from leadms_tui.screens.modals.inbox_modal import InboxModal
+from leadms_tui.screens.modals.meeting_modal import MeetingModal, MeetingOutcomeModal
+from leadms_tui.screens.modals.new_lead_modal import NewLeadModal
+from leadms_tui.screens.modals.path_modal import PathModal
+from leadms_tui.screens.modals.range_modal import RangeModal
+from leadms_tui.screens.modals.what_next_modal import WhatNextModal
+from leadms_tui.screens.reports import ReportsScreen
+from leadms_tui.screens.settings import SettingsScreen
+from leadms_tui.screens.settings.onboarding_templates import OnboardingTemplatesScreen
+from leadms_tui.screens.settings.rules import RulesScreen
+from leadms_tui.screens.with_app import WithApp
+from leadms_tui.widgets.field_view import prepare_image_previews
 
 SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs them
 NOTIFICATION_SECONDS = 30
@@ -131,8 +172,6 @@ class LeadMSApp(ReportsFailures, App[None]):
     @work(thread=True, exit_on_error=False, description="Opening the database")
     def _open_first_screen(self) -> None:
         """Sign-in, or the first-run setup while the database has no users (issue 16)."""
-        from leadms_tui.domain.team.access import has_users
-
         try:
             with self.database.reading() as session:
                 first_run = not has_users(session)
@@ -142,9 +181,6 @@ class LeadMSApp(ReportsFailures, App[None]):
         self.call_from_thread(self._show_first_screen, first_run)
 
     def _show_first_screen(self, first_run: bool) -> None:
-        from leadms_tui.screens.first_run import FirstRunScreen
-        from leadms_tui.screens.login import LoginScreen
-
         self._opening = False
         self.push_screen(FirstRunScreen() if first_run else LoginScreen(username=self._username))
 
@@ -156,8 +192,6 @@ class LeadMSApp(ReportsFailures, App[None]):
 
     def sign_in(self, user: UserInfo, settings: TeamSettings) -> None:
         """Called with the authenticated user and the team settings: open the day view."""
-        from leadms_tui.screens.day_view import DayViewScreen
-
         self.user = user
         self.settings = settings
         self.sub_title = visible(
@@ -246,8 +280,6 @@ class LeadMSApp(ReportsFailures, App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="settings")
     def _reload_settings(self) -> None:
         """An admin changed a team setting (timezone, currency, ...) somewhere: use it here."""
-        from leadms_tui.domain import recent
-
         with self.database.reading() as session:
             recent.forget(session)
             settings = load_settings(session)
@@ -260,8 +292,6 @@ class LeadMSApp(ReportsFailures, App[None]):
         self.settings = settings
         if not changed:
             return
-        from leadms_tui.screens.base import WithApp
-
         for screen in self.screen_stack:
             if isinstance(screen, WithApp) and screen.is_mounted:
                 screen.settings_changed()
@@ -274,8 +304,6 @@ class LeadMSApp(ReportsFailures, App[None]):
         description="Running the time rules",
     )
     def _sweep(self) -> None:
-        from leadms_tui.domain.work.rules import sweep
-
         sweep(self.database)
 
     @work(
@@ -286,8 +314,6 @@ class LeadMSApp(ReportsFailures, App[None]):
         description="Checking notifications",
     )
     def _check_notifications(self) -> None:
-        from leadms_tui.domain.work.notifications import unread_notifications
-
         if self.user is None:
             return
         user_id = self.user.id
@@ -429,8 +455,6 @@ class LeadMSApp(ReportsFailures, App[None]):
 
     @work(thread=True, exit_on_error=False, group="undo-call", description="Undoing the call")
     def _undo_call(self, call_id: int, lead_id: int) -> None:
-        from leadms_tui.domain.work.calls import undo_call
-
         actor = self.user.actor  # type: ignore[union-attr]
         number = self.database.write(lambda s: undo_call(s, call_id, actor=actor))
         self.call_from_thread(self.notify, f"Call on {number} undone", title="Undone")
@@ -477,21 +501,14 @@ class LeadMSApp(ReportsFailures, App[None]):
             super().action_command_palette()
 
     def action_help(self) -> None:
-        from leadms_tui.screens.help import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+        if not isinstance(self.screen, HelpModal):
+            self.push_screen(HelpModal(self.screen))
 
     def action_inbox(self) -> None:
-        from leadms_tui.screens.inbox import InboxScreen
-
-        if self.user is not None and not isinstance(self.screen, InboxScreen):
-            self.push_screen(InboxScreen())
+        if self.user is not None and not isinstance(self.screen, InboxModal):
+            self.push_screen(InboxModal())
 
     def action_commissions(self) -> None:
-        from leadms_tui.domain.models import Role
-        from leadms_tui.screens.commissions import CommissionsScreen
-
         if self.user is None or isinstance(self.screen, CommissionsScreen):
             return
         if self.user.role == Role.REP:
@@ -500,9 +517,6 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.push_screen(CommissionsScreen())
 
     def action_onboarding_templates(self) -> None:
-        from leadms_tui.domain.models import Role
-        from leadms_tui.screens.onboarding_templates import OnboardingTemplatesScreen
-
         if self.user is None or isinstance(self.screen, OnboardingTemplatesScreen):
             return
         if self.user.role != Role.ADMIN:
@@ -511,15 +525,10 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.push_screen(OnboardingTemplatesScreen())
 
     def action_reports(self) -> None:
-        from leadms_tui.screens.reports import ReportsScreen
-
         if self.user is not None and not isinstance(self.screen, ReportsScreen):
             self.push_screen(ReportsScreen())  # a rep's report is their own
 
     def action_settings(self) -> None:
-        from leadms_tui.domain.models import Role
-        from leadms_tui.screens.settings import SettingsScreen
-
         if self.user is None or isinstance(self.screen, SettingsScreen):
             return
         if self.user.role != Role.ADMIN:
@@ -528,20 +537,99 @@ class LeadMSApp(ReportsFailures, App[None]):
             self.push_screen(SettingsScreen())
 
     def action_search(self) -> None:
-        from leadms_tui.screens.lead_list import LeadListScreen
-
         if isinstance(self.screen, LeadListScreen):
             self.screen.action_focus_search()
         else:
             self.push_screen(LeadListScreen())
 
     def action_clients(self) -> None:
-        from leadms_tui.screens.clients import ClientListScreen
-
         if isinstance(self.screen, ClientListScreen):
             self.screen.action_focus_search()
         elif self.user is not None:
             self.push_screen(ClientListScreen())
+
+    # --- navigation: the screens ask (a message of `goto`), the app opens -------------
+
+    @on(goto.OpenLead)
+    def _open_lead(self, ask: goto.OpenLead) -> None:
+        self.push_screen(LeadDetailScreen(ask.lead_id))
+
+    @on(goto.OpenClient)
+    def _open_client(self, ask: goto.OpenClient) -> None:
+        self.push_screen(ClientDetailScreen(ask.client_id))
+
+    @on(goto.OpenLeads)
+    def _open_leads(self, ask: goto.OpenLeads) -> None:
+        self.push_screen(LeadListScreen(ask.where))
+
+    @on(goto.OpenRules)
+    def _open_rules(self) -> None:
+        self.push_screen(RulesScreen())
+
+    @on(goto.SignInAgain)
+    def _sign_in_again(self) -> None:
+        self.switch_screen(LoginScreen())
+
+    @on(goto.WhatNext)
+    def _what_next(self, ask: goto.WhatNext) -> None:
+        self.push_screen(WhatNextModal(ask.admin))
+
+    @on(goto.LogCall)
+    def _log_call(self, ask: goto.LogCall) -> None:
+        self.push_screen(CallModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.NewLead)
+    def _new_lead(self, ask: goto.NewLead) -> None:
+        self.push_screen(NewLeadModal(), ask.then)
+
+    @on(goto.FollowUp)
+    def _follow_up(self, ask: goto.FollowUp) -> None:
+        self.push_screen(FollowUpModal(ask.lead_id, ask.label, ask.existing), ask.then)
+
+    @on(goto.BookMeeting)
+    def _book_meeting(self, ask: goto.BookMeeting) -> None:
+        self.push_screen(MeetingModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.MeetingOutcome)
+    def _meeting_outcome(self, ask: goto.MeetingOutcome) -> None:
+        self.push_screen(MeetingOutcomeModal(ask.meeting_id, ask.label), ask.then)
+
+    @on(goto.Convert)
+    def _convert(self, ask: goto.Convert) -> None:
+        self.push_screen(ConvertModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.Assign)
+    def _assign(self, ask: goto.Assign) -> None:
+        self.push_screen(AssignModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.EditLead)
+    def _edit_lead(self, ask: goto.EditLead) -> None:
+        self.push_screen(EditLeadModal(ask.lead, ask.fields), ask.then)
+
+    @on(goto.EditFields)
+    def _edit_fields(self, ask: goto.EditFields) -> None:
+        modal = EditFieldsModal(ask.entity, ask.entity_id, ask.title, ask.fields, ask.version)
+        self.push_screen(modal)
+
+    @on(goto.PickClientStatus)
+    def _pick_client_status(self, ask: goto.PickClientStatus) -> None:
+        self.push_screen(ClientStatusModal(ask.number, ask.current), ask.then)
+
+    @on(goto.PickColumns)
+    def _pick_columns(self, ask: goto.PickColumns) -> None:
+        self.push_screen(FieldColumnsModal(ask.fields, ask.chosen), ask.then)
+
+    @on(goto.PickDate)
+    def _pick_date(self, ask: goto.PickDate) -> None:
+        self.push_screen(DateModal(ask.current, ask.today), ask.then)
+
+    @on(goto.PickRange)
+    def _pick_range(self, ask: goto.PickRange) -> None:
+        self.push_screen(RangeModal(ask.current, ask.today), ask.then)
+
+    @on(goto.PickPath)
+    def _pick_path(self, ask: goto.PickPath) -> None:
+        self.push_screen(PathModal(ask.name), ask.then)
 
 
 async def _settled(most: float = 1.0) -> None:
@@ -563,9 +651,6 @@ def run_tui(
     welcome: str | None = None,
 ) -> int:
     """Run the TUI; returns its exit code (non-zero after a crash, so scripts can tell)."""
-    from leadms_tui.domain.fields.definitions import has_image_fields
-    from leadms_tui.widgets.field_view import prepare_image_previews
-
     try:
         with database.reading() as session:
             images = has_image_fields(session)

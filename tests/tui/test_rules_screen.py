@@ -8,7 +8,7 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import AuditEvent, Role, Rule
 from leadms_tui.domain.team.users import add_user
 from leadms_tui.domain.work.rules import list_rules
-from leadms_tui.screens.rules import RuleModal, RulesScreen, format_delay, parse_delay
+from leadms_tui.screens.settings.rules import RuleModal, RulesScreen, format_delay, parse_delay
 from tests.tui.conftest import settle
 
 

@@ -25,7 +25,7 @@ from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.repositories.lead_detail import lead_phone
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 

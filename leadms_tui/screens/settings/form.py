@@ -16,7 +16,7 @@ from textual.widgets import Input, Label
 
 from leadms_tui import formatting
 from leadms_tui.domain.errors import LeadMSError
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 
 T = TypeVar("T")
 

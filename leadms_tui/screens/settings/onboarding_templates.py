@@ -18,7 +18,7 @@ from leadms_tui.domain.models import Role, StepOwner
 from leadms_tui.domain.sales.onboarding import StepSpec, TemplateInfo, list_templates, save_template
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.domain.team.users import UserInfo, list_users
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable

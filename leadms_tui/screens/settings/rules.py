@@ -33,7 +33,7 @@ from leadms_tui.domain.work.rules import (
     save_rule,
     set_rule_enabled,
 )
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
