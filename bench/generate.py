@@ -26,6 +26,7 @@ from sqlmodel import Session, SQLModel
 
 from bench.common import REGION, TIMEZONE, conninfo, log
 from bench.people import email_of, has_email, has_phone, name_of, phone_of
+from leadms_tui import bootstrap
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
@@ -163,7 +164,7 @@ def generate(
 ) -> Generated:
     """Fill the empty database at `url` (migrated first); refuses one that has leads."""
     started = timer.perf_counter()
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         db.upgrade()
         with db.reading() as session:

@@ -20,8 +20,8 @@ import psycopg
 
 from bench.common import TIMEZONE, Result, conninfo, engine_of, sqlite_path
 from bench.people import NEW_PEOPLE, email_of, has_email, has_phone, name_of, national_phone
+from leadms_tui import bootstrap
 from leadms_tui.domain.audit import Actor
-from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Channel
 from leadms_tui.intake.importer import run_import
 from leadms_tui.intake.parsers.csv_leads import parse_csv_leads
@@ -125,7 +125,7 @@ def run(url: str, *, rows: int, people: int, moment: datetime, workdir: Path) ->
     path = workdir / f"bench-import-{rows}.csv"
     make_csv(path, rows, people=people, moment=moment)
     raw_seconds = _raw_insert(url, path)
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         started = time.perf_counter()
         items = parse_csv_leads(

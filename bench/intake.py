@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 
 from bench.common import Result, conninfo, engine_of, median, sqlite_path
 from bench.people import NEW_PEOPLE, email_of, has_email, has_phone, name_of, phone_of
+from leadms_tui import bootstrap
 from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from leadms_tui.domain.errors import LeadMSError
@@ -64,7 +65,7 @@ def lead_of(person: int) -> LeadCreate:
 
 
 def _service_writer(url: str, people: list[int], barrier: Any, results: Any) -> None:
-    db = Database(url)
+    db = bootstrap.database(url)
     db.write(lambda s: intake_lead(s, lead_of(people[0]), actor=ACTOR), dry_run=True)  # warm-up
     barrier.wait(BARRIER_SECONDS)
     numbers, errors = [], []
@@ -244,7 +245,7 @@ def _forget_baseline(db: Database) -> None:
 def run(url: str, *, people: int, leads: int, rounds: int = 1, seed: int = 8) -> list[Result]:
     """One row per writer count (median of `rounds` races each), and one for the number check."""
     engine = engine_of(url)
-    db = Database(url)
+    db = bootstrap.database(url)
     rng = Random(seed)
     results, all_numbers, faults, errors = [], [], [0, 0], []
     rates_by: dict[int, float] = {}

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from bench.common import TIMEZONE, Result, engine_of, median, p95
 from bench.queries import busiest_rep
+from leadms_tui import bootstrap
 from leadms_tui.app import LIVE_BATCH_SECONDS, LeadMSApp
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
@@ -35,7 +36,7 @@ WAIT_SECONDS = 10.0  # a write not shown by then counts as this (and misses the 
 
 def run(url: str, *, moment: datetime, samples: int, seconds: float) -> list[Result]:
     engine = engine_of(url)
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         with db.reading() as session:
             rep_id = busiest_rep(
@@ -83,7 +84,7 @@ async def _measure(
     url: str, rep: UserInfo, leads: list[int], moment: datetime, samples: int, seconds: float
 ) -> dict[str, Any]:
     clock.set_clock(lambda: moment)
-    database, writer = Database(url), Database(url)
+    database, writer = bootstrap.database(url), bootstrap.database(url)
     app = LeadMSApp(database, signed_in=rep)
     shown: list[tuple[float, set[int]]] = []
     # The busy floor's process starts before the app (spawning under Textual's driver fails)
@@ -173,7 +174,7 @@ def _write_calls(
     url: str, leads: list[int], rep: UserInfo, moment: datetime, seconds: float, go: Any
 ) -> None:
     """A busy floor in another process: WRITES_PER_SECOND calls a second, evenly paced."""
-    db = Database(url)
+    db = bootstrap.database(url)
     go.wait()
     random = Random(11)
     started = time.monotonic()

@@ -10,6 +10,7 @@ from sqlmodel import Session
 
 from bench.common import REGION, TIMEZONE, Result, median, p95
 from bench.people import LAST_NAMES, national
+from leadms_tui import bootstrap
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
@@ -124,7 +125,7 @@ def subject(db: Database, moment: datetime) -> Subject:
 
 def measure(url: str, moment: datetime, runs: int) -> dict[str, Measured]:
     """Each operation in its own short session, as the screens' workers run it."""
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         target = subject(db, moment)
         statements: list[str] = []

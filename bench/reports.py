@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import event, text
 
 from bench.common import TIMEZONE, Result, median
+from leadms_tui import bootstrap
 from leadms_tui.domain import clock
-from leadms_tui.domain.db import Database
 from leadms_tui.domain.reports.coaching import Period, coaching_report, daily_calls, weekly_missed
 
 TARGET = 1.5  # each report within 1.5x of its hand-written GROUP BY
@@ -84,7 +84,7 @@ HAND_WRITTEN = {
 
 
 def run(engine: str, url: str, *, moment: datetime, runs: int) -> list[Result]:
-    db = Database(url)
+    db = bootstrap.database(url)
     today = clock.business_date(moment, TIMEZONE)
     month = Period(today - timedelta(days=29), today)
     end = moment.replace(tzinfo=None)

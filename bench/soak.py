@@ -64,8 +64,8 @@ from bench.common import (
     sqlite_path,
 )
 from bench.people import NEW_PEOPLE, email_of, name_of, national, phone_of
+from leadms_tui import bootstrap
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Channel, Inquiry, IntakeReject, Lead, Role
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.team.users import add_user
@@ -637,7 +637,7 @@ def db_connections(url: str, pid: int) -> int:
 
 def prepare(url: str) -> None:
     """Migrate and set up a small team (settings as the other benchmarks use)."""
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         db.upgrade()
 
@@ -662,7 +662,7 @@ class Stored:
 
 
 def stored(url: str) -> Stored:
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         with db.reading() as session:
             leads = session.execute(select(Lead.channel, func.count()).group_by(Lead.channel))

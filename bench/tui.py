@@ -37,6 +37,7 @@ from bench.common import (
 )
 from bench.people import national
 from bench.queries import busiest_rep
+from leadms_tui import bootstrap
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
@@ -179,7 +180,7 @@ def run(
     url: str, *, moment: datetime, paint_runs: int, samples: int, workdir: Path
 ) -> list[Result]:
     engine = engine_of(url)
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         with db.reading() as session:
             day = clock.business_date(moment, TIMEZONE)

@@ -48,7 +48,7 @@ def paint(url: str, username: str, now: str, marker: str) -> None:
     """Start Lead MS as `leadms demo --as USER` does; exit once the day view shows its data."""
     _freeze_clock(now)
     from leadms_tui.app import run_tui
-    from leadms_tui.domain.db import open_database
+    from leadms_tui.bootstrap import open_database
     from leadms_tui.domain.team.users import get_user
     from leadms_tui.screens.day_view import DayViewScreen
 
@@ -250,7 +250,7 @@ async def _drive(url: str, username: str, samples: int, phones: list[str]) -> di
     from textual.widgets import DataTable
 
     from leadms_tui.app import LeadMSApp
-    from leadms_tui.domain.db import open_database
+    from leadms_tui.bootstrap import open_database
     from leadms_tui.domain.team.users import get_user
 
     seen: dict[str, float] = {}

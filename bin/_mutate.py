@@ -43,8 +43,18 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["tests/domain/test_sign_in_trust.py", "tests/domain/test_users_admin.py"],
     ),
     "rules": (
-        ["work/rules.py"],
-        ["tests/domain/test_rules_edges.py", "tests/domain/test_rules.py"],
+        [
+            "work/rules/engine.py",
+            "work/rules/actions.py",
+            "work/rules/sweeper.py",
+            "work/rules/definitions.py",
+            "work/rules/delays.py",
+        ],
+        [
+            "tests/domain/test_rules_edges.py",
+            "tests/domain/test_rules.py",
+            "tests/domain/test_rules_delays.py",
+        ],
     ),
     "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
     "phones": (["leads/phones.py"], ["tests/domain/test_phones.py"]),

@@ -13,8 +13,9 @@ from datetime import datetime
 import psycopg
 import pytest
 
+from leadms_tui import bootstrap
 from leadms_tui.domain import clock
-from leadms_tui.domain.db import Database, open_database
+from leadms_tui.domain.db import Database
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -111,7 +112,13 @@ def db_url(request) -> str:
 
 @pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
-    database = open_database(db_url) if db_url.startswith("sqlite") else Database(db_url)
+    """The database at `db_url`, its events reaching the product's subscribers (a test of
+    the wiring itself opens its own through `bootstrap` with a dispatcher of its choice)."""
+    database = (
+        bootstrap.open_database(db_url)
+        if db_url.startswith("sqlite")
+        else bootstrap.database(db_url)
+    )
     yield database
     database.dispose()
 

@@ -21,11 +21,11 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from leadms_tui.bootstrap import open_database
 from leadms_tui.cli import app
 from leadms_tui.cli.web import is_loopback, origin_allowed
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.db import open_database
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FollowUp, LoginFailure, Role
 from leadms_tui.domain.team.users import add_user

@@ -2,15 +2,15 @@
 
 import time
 
+from leadms_tui import bootstrap
 from leadms_tui.domain.audit import Actor
-from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import DatabaseError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 
 
 def take_leads(url: str, worker: int, count: int, start_at: float, phone: str | None = None):
     """Create `count` leads once the shared start time comes; returns (numbers, errors)."""
-    database = Database(url)
+    database = bootstrap.database(url)
     numbers, errors = [], []
     while time.monotonic() < start_at:  # one clock for every process here
         time.sleep(0.001)
@@ -35,7 +35,7 @@ def convert_at(url: str, lead_id: int, username: str, user_id: int, start_at: fl
     from leadms_tui.domain.errors import LeadMSError
     from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
 
-    database = Database(url)
+    database = bootstrap.database(url)
     actor = Actor(user_id, username, "manager")
     while time.monotonic() < start_at:
         time.sleep(0.001)

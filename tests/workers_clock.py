@@ -3,14 +3,14 @@
 import time
 from datetime import datetime
 
+from leadms_tui import bootstrap
 from leadms_tui.domain.audit import Actor
-from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import CallOutcome, Role
 from leadms_tui.domain.work.calls import log_call
 
 
 def log_calls(url: str, lead_ids: list[int], user_id: int, now_iso: str, start_at: float) -> int:
-    database = Database(url)
+    database = bootstrap.database(url)
     actor = Actor(user_id, "ana", Role.REP)
     now = datetime.fromisoformat(now_iso)
     while time.monotonic() < start_at:  # one clock for every process here

@@ -3,12 +3,12 @@
 import time
 from datetime import datetime
 
-from leadms_tui.domain.db import Database
+from leadms_tui import bootstrap
 from leadms_tui.domain.work.rules import sweep
 
 
 def run_sweeps(url: str, now_iso: str, start_at: float, rounds: int) -> int:
-    database = Database(url)
+    database = bootstrap.database(url)
     while time.monotonic() < start_at:  # one clock for every process here
         time.sleep(0.001)
     fired = sum(sweep(database, now=datetime.fromisoformat(now_iso)).fired for _ in range(rounds))

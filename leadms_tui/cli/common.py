@@ -156,7 +156,7 @@ def open_db(ctx: typer.Context):  # -> Database (imported lazily to keep --help 
 def open_noting_new(url: str):  # -> Database
     """Open the database; a SQLite file that was not there is created, and a person told on
     stderr (a mistyped path is then seen at once, not as an empty team)."""
-    from leadms_tui.domain.db import open_database
+    from leadms_tui.bootstrap import open_database
 
     database = open_database(url)
     if database.new_file is not None and database.new_file.exists():

@@ -20,11 +20,12 @@ def demo(
     is refused, whatever it holds). It is built on first use and again on a new day or with
     --rebuild, never while another Lead MS has it open.
     """
+    from leadms_tui.bootstrap import default_dispatcher
     from leadms_tui.domain.demo import open_demo
     from leadms_tui.domain.paths import demo_database_url
 
     url = options(ctx).database_url or demo_database_url()
-    database, summary, lock = open_demo(url, rebuild=rebuild)
+    database, summary, lock = open_demo(url, dispatcher=default_dispatcher(), rebuild=rebuild)
     echo(summary, err=True)
     if build_only:
         lock.release()

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import live
 from leadms_tui.domain.errors import DatabaseError
+from leadms_tui.domain.events import SESSION_KEY, Dispatcher
 
 T = TypeVar("T")
 
@@ -88,9 +89,15 @@ def _masked_text(url: str) -> str:
 
 
 class Database:
-    """One database: its engine, short sessions for reads, retried transactions for writes."""
+    """One database: its engine, short sessions for reads, retried transactions for writes.
 
-    def __init__(self, url: str) -> None:
+    `dispatcher` is who hears the events its sessions publish; `leadms_tui.bootstrap` gives
+    the subscriber table. Without one, a database still reads, migrates and copies, but a
+    service that publishes an event in it fails.
+    """
+
+    def __init__(self, url: str, dispatcher: Dispatcher | None = None) -> None:
+        self.dispatcher = dispatcher
         self.url = normalize_url(url)
         parsed = parse_url(self.url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
@@ -120,7 +127,10 @@ class Database:
 
     def session(self) -> Session:
         """A session for reading; close it (use `with`) before handing data to the UI."""
-        return Session(self.engine, expire_on_commit=False)
+        return self._session(self.engine)
+
+    def _session(self, engine: Engine) -> Session:
+        return Session(engine, expire_on_commit=False, info={SESSION_KEY: self.dispatcher})
 
     @contextmanager
     def reading(self) -> Iterator[Session]:
@@ -137,7 +147,7 @@ class Database:
         """
         for attempt in range(retries + 1):
             try:
-                session = Session(self._write_engine, expire_on_commit=False)
+                session = self._session(self._write_engine)
                 with session, session.begin():
                     result = work(session)
                     if dry_run:
@@ -224,9 +234,9 @@ class Database:
         self.engine.dispose()
 
 
-def open_database(url: str) -> Database:
+def open_database(url: str, dispatcher: Dispatcher | None = None) -> Database:
     """Open `url`: a SQLite file is migrated automatically; PostgreSQL must be upgraded first."""
-    database = Database(url)
+    database = Database(url, dispatcher)
     database.ensure_schema(migrate=database.is_sqlite)
     return database
 

@@ -25,6 +25,7 @@ from sqlmodel import Session, SQLModel
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.db import Database, normalize_url, open_database
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.events import Dispatcher
 from leadms_tui.domain.fields.definitions import add_field, list_fields, parse_entity, parse_kind
 from leadms_tui.domain.fields.files import check_file, store_file
 from leadms_tui.domain.fields.kinds import Upload
@@ -90,16 +91,19 @@ def demo_data_dir() -> Path:
     return Path(str(resources.files("leadms_tui").joinpath("data", "demo")))  # installed unzipped
 
 
-def build_demo(url: str, *, now: datetime | None = None) -> tuple[Database, str]:
-    """Wipe and rebuild the demo database at `url`; refuses one the demo did not make."""
-    database = _fresh_database(url)
+def build_demo(
+    url: str, *, dispatcher: Dispatcher, now: datetime | None = None
+) -> tuple[Database, str]:
+    """Wipe and rebuild the demo database at `url`; refuses one the demo did not make.
+    Its leads and sales go through the services, whose events reach `dispatcher`."""
+    database = _fresh_database(url, dispatcher)
     moment = clock.as_utc(now or clock.now())
     summary = database.write(lambda session: _load(session, demo_data_dir(), moment))
     return database, summary
 
 
 def open_demo(
-    url: str, *, rebuild: bool = False, now: datetime | None = None
+    url: str, *, dispatcher: Dispatcher, rebuild: bool = False, now: datetime | None = None
 ) -> tuple[Database, str, "DemoLock"]:
     """The demo database at `url`, built when it is missing, from an earlier day, or when
     `rebuild` asks, but never while another process has it open. Returns it with a summary
@@ -115,16 +119,24 @@ def open_demo(
     stale = built_at is None or _demo_day(built_at) != _demo_day(moment)
     if not (rebuild or stale):
         lock.share()
-        return open_database(url), f"demo database of {built_at:%Y-%m-%d %H:%M} UTC reused", lock
+        return (
+            open_database(url, dispatcher),
+            f"demo database of {built_at:%Y-%m-%d %H:%M} UTC reused",
+            lock,
+        )
     if in_use_elsewhere or not lock.take():
         if rebuild or built_at is None:
             raise ValidationError(
                 "the demo database is open in another Lead MS: close it before rebuilding"
             )
         lock.share()
-        return open_database(url), "demo database from an earlier day (open elsewhere)", lock
+        return (
+            open_database(url, dispatcher),
+            "demo database from an earlier day (open elsewhere)",
+            lock,
+        )
     try:
-        database, summary = build_demo(url, now=moment)
+        database, summary = build_demo(url, dispatcher=dispatcher, now=moment)
     finally:
         lock.share()
     return database, summary, lock
@@ -197,15 +209,15 @@ class DemoLock:
             self._file = None
 
 
-def _fresh_database(url: str) -> Database:
-    database = Database(url)
+def _fresh_database(url: str, dispatcher: Dispatcher) -> Database:
+    database = Database(url, dispatcher)
     _demo_built_at(database)  # refuses a database the demo did not make
     if database.is_sqlite:
         path = Path(database.engine.url.database or "")
         database.dispose()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        return open_database(url)
+        return open_database(url, dispatcher)
     with database.engine.begin() as conn:
         SQLModel.metadata.drop_all(conn)
         conn.execute(text("DROP TABLE IF EXISTS alembic_version"))

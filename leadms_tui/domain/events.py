@@ -1,14 +1,16 @@
-"""Domain events: what a service announces inside its writing transaction, and the one
+"""Domain events: what a service announces inside its writing transaction, and the
 dispatcher that hands each event to its subscribers (rules, follow-ups, onboarding).
 
 Services import this module, never their subscribers: a newcomer reads a service without
 reading the rules, and a new reaction plugs in by adding a line to `subscribers.py`.
+The dispatcher a service publishes to is the one attached to its session: the composition
+root (`leadms_tui/bootstrap.py`) builds it from the subscriber table and hands it to the
+database, which attaches it to every session it opens; a test may hand its own.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -82,24 +84,49 @@ class Effects:
 
 Handler = Callable[[Session, DomainEvent, datetime, Effects], None]
 
-_SUBSCRIBERS = "leadms_tui.domain.subscribers"  # loaded by name: services never import it
+Table = Mapping[type, Sequence[Handler]]
+SESSION_KEY = "leadms_dispatcher"  # where a database puts its dispatcher in `Session.info`
+
+
+@dataclass(frozen=True)
+class Dispatcher:
+    """Who reacts to which event, in order: `handlers` when it happens, `previews` when a
+    screen asks what would happen. Empty tables are a dispatcher that runs nothing."""
+
+    handlers: Table = field(default_factory=dict)
+    previews: Table = field(default_factory=dict)
+
+    def publish(self, session: Session, event: DomainEvent, *, at: datetime) -> Effects:
+        return _run(self.handlers, session, event, at)
+
+    def preview(self, session: Session, event: DomainEvent, *, at: datetime) -> Effects:
+        return _run(self.previews, session, event, at)
 
 
 def publish(session: Session, event: DomainEvent, *, at: datetime) -> Effects:
     """Hand `event` to every subscriber, in order, inside the caller's transaction."""
-    effects = Effects()
-    for handler in _table().HANDLERS.get(type(event), ()):
-        handler(session, event, at, effects)
-    return effects
+    return dispatcher_of(session).publish(session, event, at=at)
 
 
 def preview(session: Session, event: DomainEvent, *, at: datetime) -> Effects:
     """What `publish` would do if `event` happened at `at`; nothing is written."""
+    return dispatcher_of(session).preview(session, event, at=at)
+
+
+def dispatcher_of(session: Session) -> Dispatcher:
+    """The dispatcher attached to `session`; none is an error, not a silent no-op (rules,
+    follow-ups and onboarding would quietly not happen)."""
+    dispatcher = session.info.get(SESSION_KEY)
+    if dispatcher is None:
+        raise RuntimeError(
+            "this session has no event dispatcher: open the database through "
+            "leadms_tui.bootstrap (or give Database a dispatcher)"
+        )
+    return dispatcher
+
+
+def _run(table: Table, session: Session, event: DomainEvent, at: datetime) -> Effects:
     effects = Effects()
-    for handler in _table().PREVIEWS.get(type(event), ()):
+    for handler in table.get(type(event), ()):
         handler(session, event, at, effects)
     return effects
-
-
-def _table():
-    return importlib.import_module(_SUBSCRIBERS)

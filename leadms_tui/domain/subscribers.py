@@ -1,5 +1,6 @@
 """Who reacts to which domain event, in order: the one table to read for "what happens
-when a lead is created / a call is saved / a lead is won"."""
+when a lead is created / a call is saved / a lead is won". `leadms_tui/bootstrap.py` alone
+imports it, to make the dispatcher every database hands its sessions."""
 
 from leadms_tui.domain.events import (
     CallSaved,

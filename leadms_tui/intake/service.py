@@ -175,32 +175,38 @@ def _error(status: int, reason: str) -> JSONResponse:
     return JSONResponse({"error": text.visible(reason)}, status_code=status)
 
 
-def create_app(db: Database, config: IntakeConfig) -> Starlette:
-    limiter = RateLimiter(config.form_posts_per_minute)
-    counts = RejectCounts()
+@dataclass
+class Intake:
+    """What the routes share, kept on `app.state.intake`: the database, the configuration,
+    the form rate limiter and the reject counts, with the storing every route goes through."""
 
-    def when_down(exc: Exception) -> None:
+    db: Database
+    config: IntakeConfig
+    limiter: RateLimiter
+    counts: RejectCounts = field(default_factory=RejectCounts)
+
+    def when_down(self, exc: Exception) -> None:
         """Raise DatabaseError (answered 503, so Meta delivers again) when `exc` came from the
         database being down rather than from one message: a driver's error does not say which
         (a SQLite file that is not a database raises no OperationalError), a query does."""
         if isinstance(exc, DatabaseError):
             raise exc
         try:
-            _ping(db)
+            _ping(self.db)
         except Exception as down:
             raise DatabaseError("database unavailable") from down
 
-    def set_aside(channel: str, payload: str, reason: str) -> None:
+    def set_aside(self, channel: str, payload: str, reason: str) -> None:
         """Keep what could not be taken in; if even that fails, count it and log the payload."""
         log.warning("set aside a %s message: %s", channel, text.visible(reason))
         try:
             reject = IntakeReject(
                 received_at=clock.now(), channel=channel, reason=reason[:500], payload=payload
             )
-            db.write(lambda session: session.add(reject))
+            self.db.write(lambda session: session.add(reject))
         except Exception as exc:
-            when_down(exc)
-            counts.lost += 1
+            self.when_down(exc)
+            self.counts.lost += 1
             log.error(
                 "could not keep the rejected %s message (%s); its payload: %s",
                 channel,
@@ -208,29 +214,32 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
                 text.visible(payload[:2000]),
             )
             return
-        counts.kept += 1
+        self.counts.kept += 1
 
-    def take_one(item: ParsedItem) -> IntakeResult | str:
+    def take_one(self, item: ParsedItem) -> IntakeResult | str:
         """One message stored, in its own transaction: its result, or why it was not."""
         if not isinstance(item, LeadRecord):
             return item.reason  # the parser refused it
         try:
             data = to_lead_create(item)
-            return db.write(lambda session: receive_message(session, data, actor=INTAKE_ACTOR))
+            return self.store(data)
         except ValidationError as exc:
             return str(exc)
         except Exception as exc:
-            when_down(exc)
+            self.when_down(exc)
             log.exception("could not store a %s message", item.channel.value)
             return f"could not be stored ({type(exc).__name__})"
 
-    def take_in(channel: str, document: dict) -> Tally:
+    def store(self, data: LeadCreate) -> IntakeResult:
+        return self.db.write(lambda session: receive_message(session, data, actor=INTAKE_ACTOR))
+
+    def take_in(self, channel: str, document: dict) -> Tally:
         """Message by message: a bad one is set aside, and the rest go on."""
         _, parse = WEBHOOK_OBJECTS[channel]
         tally = Tally()
         for piece in _messages(channel, document):
             try:
-                outcomes = [take_one(item) for item in parse(piece, source="webhook")]
+                outcomes = [self.take_one(item) for item in parse(piece, source="webhook")]
             except DatabaseError:
                 raise
             except Exception as exc:  # a parser bug must not cost the other messages
@@ -240,149 +249,23 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
                 tally.received += 1
                 if isinstance(outcome, str):
                     tally.rejected += 1
-                    set_aside(channel, _escaped(json.dumps(piece, ensure_ascii=False)), outcome)
+                    payload = _escaped(json.dumps(piece, ensure_ascii=False))
+                    self.set_aside(channel, payload, outcome)
                 else:
                     tally.created += outcome.created
                     tally.appended += outcome.appended
         return tally
 
-    async def healthz(request: Request) -> Response:
-        try:
-            await asyncio.wait_for(run_in_threadpool(_ping, db), config.health_seconds)
-        except Exception as exc:  # refused, timed out, not a database: all "unavailable"
-            # The details (host, database name) are for the operator's log, not the world.
-            log.error("health check: %s", text.visible(str(exc) or type(exc).__name__))
-            return JSONResponse(
-                {"status": "unavailable", "error": "database unavailable"}, status_code=503
-            )
-        return JSONResponse({"status": "ok", "set_aside": counts.kept, "lost": counts.lost})
 
-    async def verify(request: Request) -> Response:
-        if request.path_params["channel"] not in WEBHOOK_OBJECTS:
-            return _error(404, "no such webhook; use /webhooks/whatsapp or /webhooks/messenger")
-        params = request.query_params
-        token = params.get("hub.verify_token", "")
-        if (
-            params.get("hub.mode") == "subscribe"
-            and config.verify_token
-            and hmac.compare_digest(token.encode(), config.verify_token.encode())
-        ):
-            return PlainTextResponse(params.get("hub.challenge", ""))
-        return PlainTextResponse("forbidden", status_code=403)
-
-    async def webhook(request: Request) -> Response:
-        channel = request.path_params["channel"]
-        if channel not in WEBHOOK_OBJECTS:
-            return _error(404, "no such webhook; use /webhooks/whatsapp or /webhooks/messenger")
-        objects, _ = WEBHOOK_OBJECTS[channel]
-        body = await _read_body(request, config.max_body_bytes, config.body_seconds)
-        if not config.app_secret:
-            return _error(403, "webhooks are not configured (LEADMS_META_APP_SECRET)")
-        if not signature_is_valid(
-            config.app_secret, body, request.headers.get("x-hub-signature-256")
-        ):
-            return _error(403, "missing or wrong X-Hub-Signature-256")
-        # Signed: from Meta (or whoever holds the secret), so even a body that cannot be split
-        # into messages is kept for someone to look at.
-        try:
-            document = _json_document(body)
-            if not isinstance(document, dict) or document.get("object") not in objects:
-                raise Refused(400, f"expected object {' or '.join(sorted(objects))}")
-        except Refused as refused:
-            raw = _escaped(body.decode("utf-8", "backslashreplace"))
-            await run_in_threadpool(set_aside, channel, raw, refused.reason)
-            raise
-        tally = await run_in_threadpool(take_in, channel, document)
-        return JSONResponse(tally.__dict__)
-
-    async def form(request: Request) -> Response:
-        slug = text.clean_line(request.path_params["slug"])[:MAX_SLUG]
-        origin = request.headers.get("origin")
-        # A browser names the page's origin on every cross-site post (a plain HTML form too,
-        # which CORS does not stop); a server-to-server post names none and is let through.
-        allowed = config.allowed_origins
-        if origin is not None and allowed and origin.rstrip("/") not in allowed:
-            return _error(403, "forms may not be posted from this origin")
-        client = request.client.host if request.client else "unknown"
-        if not limiter.allow(client):
-            return _error(429, "too many submissions; try again in a minute")
-        body = await _read_body(request, config.max_body_bytes, config.body_seconds)
-        fields = await _form_fields(request, body, config.max_body_bytes)
-        redirect_to = _allowed_redirect(
-            fields.pop("_redirect", "") or request.query_params.get("redirect", ""),
-            config.allowed_origins,
-        )
-        if fields.pop(config.honeypot_field, "").strip():
-            log.info("honeypot filled on form %s from %s: discarded", text.visible(slug), client)
-            return _form_reply(redirect_to)  # bots are told it worked
-        try:
-            data = _form_lead(request, slug, fields)
-            await run_in_threadpool(
-                db.write, lambda session: receive_message(session, data, actor=INTAKE_ACTOR)
-            )
-        except ValidationError as exc:
-            return _error(422, str(exc))  # the visitor can correct it; nothing to keep
-        except Exception as exc:
-            await run_in_threadpool(when_down, exc)
-            log.exception("could not store a post to form %s", text.visible(slug))
-            content_type = request.headers.get("content-type", "")
-            raw = f"POST /forms/{slug}\ncontent-type: {content_type}\n\n"
-            payload = _escaped(raw + body.decode("utf-8", "backslashreplace"))
-            await run_in_threadpool(
-                set_aside, "website", payload, f"could not be stored ({type(exc).__name__})"
-            )
-            return _error(422, "the form could not be taken in; it was kept for review")
-        return _form_reply(redirect_to)
-
-    def guarded(handler: Callable[[Request], Awaitable[Response]]):
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except Refused as refused:
-                return _error(refused.status, refused.reason)
-            except Exception as exc:
-                try:
-                    await run_in_threadpool(when_down, exc)
-                except DatabaseError as down:
-                    log.error("database unavailable: %s", text.visible(str(down)))
-                    return _error(503, "storage unavailable; retry later")
-                # A bug, not the client's doing: logged with its traceback, answered without
-                # taking the service down (messages were set aside one by one before this).
-                log.exception("unexpected error on %s", text.visible(request.url.path))
-                return _error(400, "the request could not be processed")
-
-        return run
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        """Run the time rules every minute while the service is up (cron may run them too)."""
-        from leadms_tui.domain.work.rules import sweep
-
-        async def sweeper() -> None:
-            while True:
-                try:
-                    report = await run_in_threadpool(sweep, db)
-                    if report.fired or report.missed or report.assigned:
-                        log.info("sweep: %s", report.describe())
-                except Exception:  # keep sweeping; a failed round is retried next minute
-                    log.exception("sweep failed")
-                await asyncio.sleep(config.sweep_seconds)
-
-        # Requests wait for a database connection in their thread: threads beyond the pool
-        # only wait, and each holds its own malloc arena (RSS grew ~2 MiB a minute with 40).
-        to_thread.current_default_thread_limiter().total_tokens = MAX_CONNECTIONS
-        task = asyncio.create_task(sweeper()) if config.sweep_seconds > 0 else None
-        yield
-        if task is not None:
-            task.cancel()
-
-    return Starlette(
-        lifespan=lifespan,
+def create_app(db: Database, config: IntakeConfig) -> Starlette:
+    """The service on `db`: its routes, and the state they share (`Intake`)."""
+    app = Starlette(
+        lifespan=_lifespan,
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
-            Route("/webhooks/{channel:str}", guarded(verify), methods=["GET"]),
-            Route("/webhooks/{channel:str}", guarded(webhook), methods=["POST"]),
-            Route("/forms/{slug:str}", guarded(form), methods=["POST"]),
+            Route("/webhooks/{channel:str}", _guarded(verify), methods=["GET"]),
+            Route("/webhooks/{channel:str}", _guarded(webhook), methods=["POST"]),
+            Route("/forms/{slug:str}", _guarded(form), methods=["POST"]),
             Route("/openapi.json", openapi, methods=["GET"]),
         ],
         middleware=[
@@ -395,6 +278,158 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
         ],
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
+    app.state.intake = Intake(db, config, RateLimiter(config.form_posts_per_minute))
+    return app
+
+
+def _intake(request: Request) -> Intake:
+    return request.app.state.intake
+
+
+async def healthz(request: Request) -> Response:
+    intake = _intake(request)
+    try:
+        await asyncio.wait_for(run_in_threadpool(_ping, intake.db), intake.config.health_seconds)
+    except Exception as exc:  # refused, timed out, not a database: all "unavailable"
+        # The details (host, database name) are for the operator's log, not the world.
+        log.error("health check: %s", text.visible(str(exc) or type(exc).__name__))
+        return JSONResponse(
+            {"status": "unavailable", "error": "database unavailable"}, status_code=503
+        )
+    counts = intake.counts
+    return JSONResponse({"status": "ok", "set_aside": counts.kept, "lost": counts.lost})
+
+
+async def verify(request: Request) -> Response:
+    if request.path_params["channel"] not in WEBHOOK_OBJECTS:
+        return _error(404, "no such webhook; use /webhooks/whatsapp or /webhooks/messenger")
+    params = request.query_params
+    token = params.get("hub.verify_token", "")
+    expected = _intake(request).config.verify_token
+    if (
+        params.get("hub.mode") == "subscribe"
+        and expected
+        and hmac.compare_digest(token.encode(), expected.encode())
+    ):
+        return PlainTextResponse(params.get("hub.challenge", ""))
+    return PlainTextResponse("forbidden", status_code=403)
+
+
+async def webhook(request: Request) -> Response:
+    intake = _intake(request)
+    config = intake.config
+    channel = request.path_params["channel"]
+    if channel not in WEBHOOK_OBJECTS:
+        return _error(404, "no such webhook; use /webhooks/whatsapp or /webhooks/messenger")
+    objects, _ = WEBHOOK_OBJECTS[channel]
+    body = await _read_body(request, config.max_body_bytes, config.body_seconds)
+    if not config.app_secret:
+        return _error(403, "webhooks are not configured (LEADMS_META_APP_SECRET)")
+    if not signature_is_valid(config.app_secret, body, request.headers.get("x-hub-signature-256")):
+        return _error(403, "missing or wrong X-Hub-Signature-256")
+    # Signed: from Meta (or whoever holds the secret), so even a body that cannot be split
+    # into messages is kept for someone to look at.
+    try:
+        document = _json_document(body)
+        if not isinstance(document, dict) or document.get("object") not in objects:
+            raise Refused(400, f"expected object {' or '.join(sorted(objects))}")
+    except Refused as refused:
+        raw = _escaped(body.decode("utf-8", "backslashreplace"))
+        await run_in_threadpool(intake.set_aside, channel, raw, refused.reason)
+        raise
+    tally = await run_in_threadpool(intake.take_in, channel, document)
+    return JSONResponse(tally.__dict__)
+
+
+async def form(request: Request) -> Response:
+    intake = _intake(request)
+    config = intake.config
+    slug = text.clean_line(request.path_params["slug"])[:MAX_SLUG]
+    origin = request.headers.get("origin")
+    # A browser names the page's origin on every cross-site post (a plain HTML form too,
+    # which CORS does not stop); a server-to-server post names none and is let through.
+    allowed = config.allowed_origins
+    if origin is not None and allowed and origin.rstrip("/") not in allowed:
+        return _error(403, "forms may not be posted from this origin")
+    client = request.client.host if request.client else "unknown"
+    if not intake.limiter.allow(client):
+        return _error(429, "too many submissions; try again in a minute")
+    body = await _read_body(request, config.max_body_bytes, config.body_seconds)
+    fields = await _form_fields(request, body, config.max_body_bytes)
+    redirect_to = _allowed_redirect(
+        fields.pop("_redirect", "") or request.query_params.get("redirect", ""),
+        config.allowed_origins,
+    )
+    if fields.pop(config.honeypot_field, "").strip():
+        log.info("honeypot filled on form %s from %s: discarded", text.visible(slug), client)
+        return _form_reply(redirect_to)  # bots are told it worked
+    try:
+        data = _form_lead(request, slug, fields)
+        await run_in_threadpool(intake.store, data)
+    except ValidationError as exc:
+        return _error(422, str(exc))  # the visitor can correct it; nothing to keep
+    except Exception as exc:
+        await run_in_threadpool(intake.when_down, exc)
+        log.exception("could not store a post to form %s", text.visible(slug))
+        content_type = request.headers.get("content-type", "")
+        raw = f"POST /forms/{slug}\ncontent-type: {content_type}\n\n"
+        payload = _escaped(raw + body.decode("utf-8", "backslashreplace"))
+        await run_in_threadpool(
+            intake.set_aside, "website", payload, f"could not be stored ({type(exc).__name__})"
+        )
+        return _error(422, "the form could not be taken in; it was kept for review")
+    return _form_reply(redirect_to)
+
+
+def _guarded(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    """`handler` answering a refusal with its 4xx, a database that is down with 503 and
+    anything else with 400 (logged), never a 500."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except Refused as refused:
+            return _error(refused.status, refused.reason)
+        except Exception as exc:
+            try:
+                await run_in_threadpool(_intake(request).when_down, exc)
+            except DatabaseError as down:
+                log.error("database unavailable: %s", text.visible(str(down)))
+                return _error(503, "storage unavailable; retry later")
+            # A bug, not the client's doing: logged with its traceback, answered without
+            # taking the service down (messages were set aside one by one before this).
+            log.exception("unexpected error on %s", text.visible(request.url.path))
+            return _error(400, "the request could not be processed")
+
+    return run
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Run the time rules every minute while the service is up (cron may run them too)."""
+    from leadms_tui.domain.work.rules import sweep
+
+    intake: Intake = app.state.intake
+
+    async def sweeper() -> None:
+        while True:
+            try:
+                report = await run_in_threadpool(sweep, intake.db)
+                if report.fired or report.missed or report.assigned:
+                    log.info("sweep: %s", report.describe())
+            except Exception:  # keep sweeping; a failed round is retried next minute
+                log.exception("sweep failed")
+            await asyncio.sleep(intake.config.sweep_seconds)
+
+    # Requests wait for a database connection in their thread: threads beyond the pool
+    # only wait, and each holds its own malloc arena (RSS grew ~2 MiB a minute with 40).
+    to_thread.current_default_thread_limiter().total_tokens = MAX_CONNECTIONS
+    task = asyncio.create_task(sweeper()) if intake.config.sweep_seconds > 0 else None
+    yield
+    if task is not None:
+        task.cancel()
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from typer.main import get_command
 from typer.testing import CliRunner
 
+from leadms_tui.bootstrap import open_database
 from leadms_tui.cli import app
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.db import open_database
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.team.users import add_user

@@ -2,15 +2,16 @@
 data."""
 
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import SQLModel
 
-from leadms_tui.domain import clock
+from leadms_tui import bootstrap
+from leadms_tui.domain import clock, demo
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
-from leadms_tui.domain.demo import build_demo, open_demo
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import (
@@ -26,6 +27,10 @@ from leadms_tui.domain.models import (
     User,
 )
 from leadms_tui.domain.team.users import add_user
+
+# the demo's leads and sales go through the services: their events reach the product's table
+build_demo = partial(demo.build_demo, dispatcher=bootstrap.default_dispatcher())
+open_demo = partial(demo.open_demo, dispatcher=bootstrap.default_dispatcher())
 
 
 def _count(db, model, *where):

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from leadms_tui import bootstrap
 from leadms_tui.cli import app
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
@@ -38,7 +39,9 @@ def empty_pg(pg_template) -> str:  # pg_template: the server is there (or the te
 @pytest.mark.postgres
 def test_the_demo_moves_to_postgres_and_numbering_continues(tmp_path, empty_pg):
     source_file = tmp_path / "demo.db"
-    source, _ = build_demo(f"sqlite:///{source_file}", now=NOW)
+    source, _ = build_demo(
+        f"sqlite:///{source_file}", dispatcher=bootstrap.default_dispatcher(), now=NOW
+    )
     source.dispose()
     before = hashlib.sha256(source_file.read_bytes()).hexdigest()
     result = runner.invoke(
@@ -47,7 +50,7 @@ def test_the_demo_moves_to_postgres_and_numbering_continues(tmp_path, empty_pg):
     assert result.exit_code == 0, result.output
     assert "LEADMS_DATABASE_URL=" in result.output and "verified: " in result.output
     assert hashlib.sha256(Path(source_file).read_bytes()).hexdigest() == before  # only read
-    target = Database(empty_pg)
+    target = bootstrap.database(empty_pg)
     try:
         lead = create_lead(
             target,

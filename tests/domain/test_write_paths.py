@@ -529,7 +529,7 @@ WRITES: dict[str, tuple[Callable, str]] = {
         ),
         "meeting.",
     ),
-    "work.rules.save_rule": (
+    "work.rules.definitions.save_rule": (
         lambda w: w.db.write(
             lambda s: rules.save_rule(
                 s,
@@ -545,11 +545,11 @@ WRITES: dict[str, tuple[Callable, str]] = {
         ),
         "rule.",
     ),
-    "work.rules.set_rule_enabled": (
+    "work.rules.definitions.set_rule_enabled": (
         lambda w: w.db.write(lambda s: rules.set_rule_enabled(s, w.rule, False, actor=ADMIN)),
         "rule.",
     ),
-    "work.rules.sweep": (  # each follow-up and meeting it marks missed, one event each
+    "work.rules.sweeper.sweep": (  # each follow-up and meeting it marks missed, one event each
         lambda w: rules.sweep(w.db, now=WED + timedelta(days=5)),
         "followup.missed",
     ),
@@ -636,14 +636,19 @@ NOT_WRITES = {
     "work.meetings.find_clashes",
     "work.notifications.inbox",
     "work.notifications.unread_notifications",
-    "work.rules.describe_rule",
-    "work.rules.has_rules",
-    "work.rules.list_rules",
-    "work.rules.preview_call_saved",
-    "work.rules.preview_rule",
-    "work.rules.rule_as_json",
-    "work.rules.unanswered_calls",
-    "work.rules.validate_rule",
+    "work.rules.definitions.describe_rule",
+    "work.rules.engine.has_rules",
+    "work.rules.definitions.list_rules",
+    "work.rules.engine.preview_call_saved",
+    "work.rules.sweeper.preview_rule",
+    "work.rules.definitions.rule_as_json",
+    "work.rules.engine.unanswered_calls",
+    "work.rules.definitions.validate_rule",
+    "work.rules.actions.describe",
+    "work.rules.actions.followup_due",
+    "work.rules.delays.format_delay",
+    "work.rules.delays.parse_delay",
+    "work.rules.sweeper.due_subjects",
     "fields.definitions.active_fields",
     "fields.definitions.get_field",
     "fields.definitions.has_image_fields",
@@ -676,10 +681,12 @@ NOT_WRITES = {
     "sales.clients.lock_client_numbers",
     "sales.commission.record_commissions",  # conversion audits each (commission.create)
     "fields.values.write_items",  # only store_values and a type change (field.edit) call it
+    "work.rules.engine.claim",  # the firing row of a rule the event or the sweep applies
+    "work.rules.actions.apply",  # through the listed services; a notice is not a record
     # the signed-in user's own inbox state, not a record of the business
     "work.notifications.mark_read",
     # event handlers whose writes are the listed services they call
-    "work.rules.on_call_saved",
+    "work.rules.engine.on_call_saved",
     "work.followups.on_meeting_booked",  # closes retries through close_followup (listed)
     # the response clock: its rows follow audited calls and meetings; a reassignment goes
     # through auto_assign (listed), a notice is a notification, not a change to a record
@@ -693,8 +700,8 @@ NOT_WRITES = {
     "work.response_clock.due_steps",
     "work.response_clock.has_clock",
     "team.settings.parse_ladder",
-    "work.rules.on_lead_created",
-    "work.rules.on_meeting_outcome",
+    "work.rules.engine.on_lead_created",
+    "work.rules.engine.on_meeting_outcome",
 }
 
 
@@ -702,11 +709,12 @@ def _service_functions() -> set[str]:
     found = set()
     for package in PACKAGES:
         root = importlib.import_module(f"leadms_tui.domain.{package}")
-        for info in pkgutil.iter_modules(root.__path__):
-            module = importlib.import_module(f"{root.__name__}.{info.name}")
+        for info in pkgutil.walk_packages(root.__path__, f"{root.__name__}."):
+            module = importlib.import_module(info.name)  # a package's modules too (work.rules)
+            where = info.name.removeprefix("leadms_tui.domain.")
             for name, function in inspect.getmembers(module, inspect.isfunction):
                 if function.__module__ == module.__name__ and not name.startswith("_"):
-                    found.add(f"{package}.{info.name}.{name}")
+                    found.add(f"{where}.{name}")
     return found
 
 

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from sqlalchemy import func, make_url, select
 from typer.testing import CliRunner
 
+from leadms_tui.bootstrap import open_database
 from leadms_tui.cli import app as leadms_cli
-from leadms_tui.domain.db import open_database
 from leadms_tui.domain.models import Inquiry, IntakeReject, Lead
 from leadms_tui.intake.server import ServerLimits, server_config
 from leadms_tui.intake.service import IntakeConfig, RateLimiter, create_app

@@ -6,9 +6,9 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from leadms_tui import bootstrap
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.db import Database
 from leadms_tui.domain.leads.edits import change_lead
 from leadms_tui.domain.models import CallOutcome, FollowUp, Lead, Role
 from leadms_tui.domain.team.assignment import assign_lead
@@ -35,7 +35,7 @@ def _cells(table) -> list[list[str]]:
 
 
 async def test_a_call_another_terminal_logs_shows_with_the_cursor_kept(db, make_app, seeded):
-    other_terminal = Database(db.url)  # its own connections, as another process has
+    other_terminal = bootstrap.database(db.url)  # its own connections, as another process has
     ana = seeded["users"]["ana"]
     app = make_app("maria")  # the manager's day: every rep's new leads
     try:
@@ -62,7 +62,7 @@ async def test_a_call_another_terminal_logs_shows_with_the_cursor_kept(db, make_
 
 
 async def test_typing_in_the_search_survives_a_live_update(db, make_app, seeded):
-    other_terminal = Database(db.url)
+    other_terminal = bootstrap.database(db.url)
     ana = seeded["users"]["ana"]
     app = make_app("ana")
     try:
@@ -137,7 +137,7 @@ async def test_an_app_reloads_only_what_it_shows(db, make_app, seeded):
 
 async def test_a_timezone_change_redraws_every_open_screen_at_once(db, make_app, seeded):
     """Issue 24: an admin's new timezone reached a rep only on `r` or after 30 s."""
-    other_terminal = Database(db.url)
+    other_terminal = bootstrap.database(db.url)
     app = make_app("ana")
     try:
         async with app.run_test(size=(120, 40)) as pilot:
@@ -163,7 +163,7 @@ async def test_a_timezone_change_redraws_every_open_screen_at_once(db, make_app,
 
 
 async def test_a_rep_added_in_another_terminal_is_in_the_rep_filter(db, make_app, seeded):
-    other_terminal = Database(db.url)
+    other_terminal = bootstrap.database(db.url)
     app = make_app("maria")
     try:
         async with app.run_test(size=(120, 40)) as pilot:

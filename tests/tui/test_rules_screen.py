@@ -8,7 +8,7 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import AuditEvent, Role, Rule
 from leadms_tui.domain.team.users import add_user
 from leadms_tui.domain.work.rules import list_rules
-from leadms_tui.screens.settings.rules import RuleModal, RulesScreen, format_delay, parse_delay
+from leadms_tui.screens.settings.rules import RuleModal, RulesScreen
 from tests.tui.conftest import settle
 
 
@@ -183,22 +183,6 @@ async def test_a_rep_cannot_change_rules(db, make_app):
         await settle(pilot)
         assert "only an admin can change rules" in _notes(app)
     assert all(rule.enabled for rule in _rules(db))
-
-
-@pytest.mark.parametrize(
-    ("text", "params"),
-    [
-        ("30m", {"after_minutes": 30}),
-        ("4bh", {"after_business_hours": 4}),
-        ("1.5bh", {"after_business_hours": 1.5}),
-        ("2bd@10:00", {"after_business_days": 2, "at": "10:00"}),
-        ("picked", {"at_picked_time": True}),
-        ("picked|1bd@9:30", {"at_picked_time": True, "after_business_days": 1, "at": "09:30"}),
-    ],
-)
-def test_follow_up_delay_language(text, params):
-    assert parse_delay(text) == params
-    assert parse_delay(format_delay(params)) == params
 
 
 async def test_j_k_home_end_move_and_space_says_what_it_did(db, admin_app):

@@ -1,6 +1,5 @@
 """The admin's automation rules: list, enable/disable, add, edit and preview them."""
 
-import re
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +32,7 @@ from leadms_tui.domain.work.rules import (
     save_rule,
     set_rule_enabled,
 )
+from leadms_tui.domain.work.rules.delays import DELAY_HELP, format_delay, parse_delay
 from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -44,45 +44,6 @@ TRIGGER_VALUES: dict[RuleTrigger, type[StrEnum]] = {
     RuleTrigger.MEETING_OUTCOME: MeetingOutcome,
 }
 ADMIN_ONLY = ("add_rule", "edit_rule", "toggle_rule")
-_DELAY = re.compile(r"(\d+(?:\.\d+)?)(m|bh|bd)(?:@(\d{1,2}:\d{2}))?")
-_DELAY_KEYS = {"m": "after_minutes", "bh": "after_business_hours", "bd": "after_business_days"}
-DELAY_HELP = "30m, 4bh, 2bd@10:00, picked or picked|1bd@10:00"
-
-
-def _number(text: str) -> int | float:
-    value = float(text)
-    return int(value) if value.is_integer() else value
-
-
-def parse_delay(text: str) -> dict[str, Any]:
-    """The follow-up delay mini-language → action params: "picked|2bd@10:00" and friends."""
-    params: dict[str, Any] = {}
-    text = text.strip().lower().replace(" ", "")
-    if text.startswith("picked"):
-        params["at_picked_time"] = True
-        text = text.removeprefix("picked").removeprefix("|")
-    if not text:
-        return params
-    match = _DELAY.fullmatch(text)
-    if match is None or (match[3] and match[2] != "bd"):
-        raise ValidationError(f"follow-up delay {text!r}: use {DELAY_HELP}")
-    params[_DELAY_KEYS[match[2]]] = _number(match[1])
-    if match[3]:
-        params["at"] = match[3].zfill(5)
-    return params
-
-
-def format_delay(params: dict[str, Any]) -> str:
-    """The inverse of `parse_delay`, to prefill the form."""
-    delay = ""
-    for unit, key in _DELAY_KEYS.items():
-        if key in params:
-            delay = f"{_number(str(params[key]))}{unit}"
-    if "at" in params and delay[-1:] in ("", "d"):
-        delay = (delay or "1bd") + f"@{params['at']}"
-    if params.get("at_picked_time"):
-        delay = "picked" + (f"|{delay}" if delay else "")
-    return delay
 
 
 def _words(text: str, allowed: type[StrEnum] | None, what: str) -> list[str]:
