@@ -61,6 +61,9 @@ from leadms_tui.screens.modals.meeting_modal import MeetingModal, MeetingOutcome
 from leadms_tui.screens.modals.new_lead_modal import NewLeadModal
 from leadms_tui.screens.modals.path_modal import PathModal
 from leadms_tui.screens.modals.range_modal import RangeModal
+from leadms_tui.screens.modals.rule_modal import RuleModal
+from leadms_tui.screens.modals.step_modal import StepModal
+from leadms_tui.screens.modals.template_name_modal import TemplateNameModal
 from leadms_tui.screens.modals.what_next_modal import WhatNextModal
 from leadms_tui.screens.reports import ReportsScreen
 from leadms_tui.screens.settings import SettingsScreen
@@ -630,6 +633,18 @@ class LeadMSApp(ReportsFailures, App[None]):
     @on(goto.PickPath)
     def _pick_path(self, ask: goto.PickPath) -> None:
         self.push_screen(PathModal(ask.name), ask.then)
+
+    @on(goto.EditRule)
+    def _edit_rule(self, ask: goto.EditRule) -> None:
+        self.push_screen(RuleModal(ask.rule), ask.then)
+
+    @on(goto.EditStep)
+    def _edit_step(self, ask: goto.EditStep) -> None:
+        self.push_screen(StepModal(ask.step, ask.users), ask.then)
+
+    @on(goto.NameTemplate)
+    def _name_template(self, ask: goto.NameTemplate) -> None:
+        self.push_screen(TemplateNameModal(), ask.then)
 
 
 async def _settled(most: float = 1.0) -> None:

@@ -14,10 +14,11 @@ from textual.message import Message
 
 from leadms_tui.domain.fields.definitions import FieldSpec
 from leadms_tui.domain.fields.values import FieldShown
-from leadms_tui.domain.models import FieldEntity, Lead
+from leadms_tui.domain.models import FieldEntity, Lead, Rule
 from leadms_tui.domain.reports.coaching import Period
 from leadms_tui.domain.repositories.dayview import FollowUpRow
 from leadms_tui.domain.repositories.leads import LeadFilter
+from leadms_tui.domain.sales.onboarding import StepSpec
 from leadms_tui.domain.team.users import UserInfo
 
 Then = Callable[[Any], None] | None  # what to do with the modal's result, on the asking screen
@@ -158,4 +159,24 @@ class PickPath(Message):
     """Where to save a stored file named `name`."""
 
     name: str
+    then: Then = None
+
+
+@dataclass
+class EditRule(Message):
+    rule: Rule
+    then: Then = None
+
+
+@dataclass
+class EditStep(Message):
+    """A step of an onboarding template; None: a new one."""
+
+    step: StepSpec | None
+    users: list[UserInfo]
+    then: Then = None
+
+
+@dataclass
+class NameTemplate(Message):
     then: Then = None

@@ -14,9 +14,9 @@ from leadms_tui.domain.team.access import sign_in
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.domain.team.users import add_user, get_user
 from leadms_tui.domain.work.rules import list_rules
+from leadms_tui.screens.modals.rule_modal import RuleModal
 from leadms_tui.screens.settings import SettingsScreen
 from leadms_tui.screens.settings.fields import FieldModal
-from leadms_tui.screens.settings.rules import RuleModal
 from leadms_tui.screens.settings.team import SettingModal
 from leadms_tui.screens.settings.users import PasswordModal, UserModal
 from tests.tui.conftest import settle
