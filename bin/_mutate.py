@@ -9,14 +9,18 @@ the caller. Usage: see `bin/mutate --help`; results and known equivalents in TES
 
 import argparse
 import ast
+import json
 import os
+import queue
 import random
 import shutil
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 COPY = ROOT / "mutants"
@@ -40,7 +44,11 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "access": (
         ["team/access.py"],
-        ["tests/domain/test_sign_in_trust.py", "tests/domain/test_users_admin.py"],
+        [
+            "tests/domain/test_access_edges.py",
+            "tests/domain/test_sign_in_trust.py",
+            "tests/domain/test_users_admin.py",
+        ],
     ),
     "rules": (
         [
@@ -59,9 +67,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
     "phones": (["leads/phones.py"], ["tests/domain/test_phones.py"]),
 }
+# The pytest plugins a mutant's run loads (no others); _mutate_trace maps lines to tests and
+# makes argon2 cheap (the seeded users' hashes were most of the time).
+PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_trace"]
 # `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
 # with tests fast enough for CI. A sampled survivor not listed there fails the run.
-SAMPLED = ["text"]
+SAMPLED = ["text", "money"]
 # Survivors judged equivalent (no behaviour differs), one `Mutant.key()` line each; the
 # reasons are in TESTING.md.
 EQUIVALENT = ROOT / "bin" / "_mutate_equivalent.txt"
@@ -90,6 +101,10 @@ class Mutant:
     line: int
     before: str
     after: str
+    # the lines of the changed node, then of its statement (a whole `def` for a default):
+    # the tests that ran any of them are the ones that can notice the change
+    lines: tuple[int, int] = (0, 0)
+    statement_lines: tuple[int, int] = (0, 0)
 
     def describe(self) -> str:
         return f"{self.path}:{self.line}: {self.before}  ->  {self.after}"
@@ -191,12 +206,20 @@ def _header(statement: ast.stmt) -> str:
     return text[0] + (" ..." if len(text) > 1 else "")
 
 
-def mutants_of(path: str) -> list[Mutant]:
-    source = (ROOT / PACKAGE / path).read_text()
+def mutants_of(path: str, source: str | None = None) -> list[Mutant]:
+    source = (ROOT / PACKAGE / path).read_text() if source is None else source
     found = []
-    for index in range(len(_points(ast.parse(source)))):
+    tree = ast.parse(source)
+    for index, (node, _kind) in enumerate(_points(tree)):
         _, line, before, after = _mutate(source, index)
-        found.append(Mutant(path, index, line, before, after))
+        statement = _statement_of(tree, node)
+        found.append(
+            Mutant(
+                path, index, line, before, after,
+                (node.lineno, node.end_lineno or node.lineno),
+                (statement.lineno, statement.end_lineno or statement.lineno),
+            )
+        )  # fmt: skip
     return sorted(found, key=lambda m: (m.line, m.index))
 
 
@@ -223,21 +246,27 @@ def _statement_of_line(tree: ast.Module, line: int) -> ast.stmt | None:
     return found
 
 
-def _make_copy() -> None:
-    if COPY.exists():
-        shutil.rmtree(COPY)
+def _make_copy(copy: Path) -> None:
+    if copy.exists():
+        shutil.rmtree(copy)
     ignore = shutil.ignore_patterns(".*", "__pycache__", "*.pyc", "mutants", "*.egg-info")
-    shutil.copytree(ROOT, COPY, ignore=ignore)
+    shutil.copytree(ROOT, copy, ignore=ignore)
 
 
-def _run_tests(tests: list[str], timeout: float) -> str:
+def _run_tests(
+    copy: Path, tests: list[str], timeout: float, env: dict[str, str] | None = None
+) -> str:
     """'passed', 'failed' or 'timeout' for the tests run in the copy."""
-    env = {**os.environ, "PYTHONPATH": str(COPY), "PYTHONDONTWRITEBYTECODE": "1"}
+    path = os.pathsep.join([str(copy), str(copy / "bin")])
+    env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
+    env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"  # the TUI and API plugins cost 10+ s a start
     command = [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"]
-    command += ["-n", "0", *tests]
+    for plugin in PLUGINS:
+        command += ["-p", plugin]
+    command += tests
     try:
         result = subprocess.run(
-            command, cwd=COPY, env=env, timeout=timeout, capture_output=True, text=True
+            command, cwd=copy, env=env, timeout=timeout, capture_output=True, text=True
         )
     except subprocess.TimeoutExpired:
         return "timeout"
@@ -248,39 +277,92 @@ def _run_tests(tests: list[str], timeout: float) -> str:
     sys.exit(f"error: pytest could not run ({result.returncode}):\n{result.stdout[-2000:]}")
 
 
-def run_module(name: str, *, limit: int | None, seed: int | None) -> list[Mutant]:
-    """Every mutant of the module (or `limit` of them drawn with `seed`); returns survivors."""
+def _traced_clean_run(copy: Path, name: str) -> tuple[float, dict[str, Any]]:
+    """Run the module's tests unchanged, recording which lines of its files each test runs
+    (bin/_mutate_trace.py); returns the time taken and that map."""
     paths, tests = MODULES[name]
-    _make_copy()
+    watched = os.pathsep.join(str(copy / PACKAGE / path) for path in paths)
+    trace_map = copy / "mutate-map.json"
+    env = {
+        "LEADMS_MUTATE_TRACE": watched,
+        "LEADMS_MUTATE_MAP": str(trace_map),
+    }
     started = time.monotonic()
-    if _run_tests(tests, timeout=3600) != "passed":
+    if _run_tests(copy, tests, timeout=3600, env=env) != "passed":
         sys.exit(f"error: the tests of {name} fail without any mutation")
-    timeout = 3 * (time.monotonic() - started) + 30
-    mutants = [m for path in paths for m in mutants_of(path)]
+    return time.monotonic() - started, json.loads(trace_map.read_text(encoding="utf-8"))
+
+
+def _tests_for(mutant: Mutant, copy: Path, trace: dict[str, Any]) -> list[str] | None:
+    """The ids of the tests that ran the mutated node (else its statement); None when none
+    did (code run at import: module constants, class bodies), then all of them run."""
+    path = str(copy / PACKAGE / mutant.path)
+    for first, last in (mutant.lines, mutant.statement_lines):
+        wanted = set(range(first, last + 1))
+        hits = [test for test, ran in trace.items() if wanted & set(ran["lines"].get(path, ()))]
+        if hits:
+            return hits
+    return None
+
+
+def run_module(
+    name: str, *, limit: int | None, seed: int | None, jobs: int = 1, select: bool = True
+) -> list[Mutant]:
+    """Every mutant of the module (or `limit` of them drawn with `seed`); returns survivors.
+    Each mutant runs only the tests that ran its line (unless `select` is off), `jobs` at a
+    time, each job in its own copy."""
+    paths, tests = MODULES[name]
+    copies = [COPY / f"{name}-{job}" for job in range(jobs)]  # modules may run at once
+    for copy in copies:
+        _make_copy(copy)
+    seconds, trace = _traced_clean_run(copies[0], name)
+    timeout = 3 * seconds + 30
+    # the sources as copied: an edit in the worktree during the run must not shift the
+    # mutants (each is the n-th mutation point of its file)
+    sources = {path: (copies[0] / PACKAGE / path).read_text() for path in paths}
+    mutants = [m for path in paths for m in mutants_of(path, sources[path])]
     if limit is not None:
         mutants = sorted(
             random.Random(seed).sample(mutants, min(limit, len(mutants))),
             key=lambda m: (m.path, m.index),
         )
     print(f"== {name}: {len(mutants)} mutants, tests {' '.join(tests)}", flush=True)
-    survivors = []
-    for mutant in mutants:
-        target = COPY / PACKAGE / mutant.path
-        original = (ROOT / PACKAGE / mutant.path).read_text()
-        target.write_text(_mutate(original, mutant.index)[0])
+    free: queue.Queue[Path] = queue.Queue()
+    for copy in copies:
+        free.put(copy)
+    equivalent = _equivalent()
+
+    def run_one(mutant: Mutant) -> tuple[Mutant, str, int]:
+        copy = free.get()
         try:
-            outcome = _run_tests(tests, timeout)
+            selected = _tests_for(mutant, copies[0], trace) if select else None
+            # the map names files in the first copy; a test id is the same in every copy
+            run = tests if selected is None else selected
+            target = copy / PACKAGE / mutant.path
+            original = sources[mutant.path]
+            target.write_text(_mutate(original, mutant.index)[0])
+            try:
+                order = {"LEADMS_MUTATE_ORDER": str(copies[0] / "mutate-map.json")}
+                return mutant, _run_tests(copy, run, timeout, order), len(selected or trace)
+            finally:
+                target.write_text(original)
         finally:
-            target.write_text(original)
-        verdict = "SURVIVED" if outcome == "passed" else f"killed ({outcome})"
-        if outcome == "passed" and mutant.key() in _equivalent():
-            verdict = "equivalent"
-        if outcome == "passed":
-            survivors.append(mutant)
-        print(f"{verdict:16} {mutant.describe()}", flush=True)
+            free.put(copy)
+
+    survivors = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for mutant, outcome, ran in pool.map(run_one, mutants):
+            verdict = "SURVIVED" if outcome == "passed" else f"killed ({outcome})"
+            if outcome == "passed" and mutant.key() in equivalent:
+                verdict = "equivalent"
+            if outcome == "passed":
+                survivors.append(mutant)
+            print(f"{verdict:16} {mutant.describe()}  [{ran} tests]", flush=True)
+    for copy in copies[1:]:  # the first keeps the map of lines to tests
+        shutil.rmtree(copy)
     killed = len(mutants) - len(survivors)
-    equivalent = sum(m.key() in _equivalent() for m in survivors)
-    print(f"== {name}: {killed}/{len(mutants)} killed, {equivalent} known equivalent", flush=True)
+    known = sum(m.key() in equivalent for m in survivors)
+    print(f"== {name}: {killed}/{len(mutants)} killed, {known} known equivalent", flush=True)
     return survivors
 
 
@@ -293,6 +375,14 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, help="at most this many mutants per module")
     parser.add_argument("--seed", type=int, help="which mutants --sample/--limit draw")
+    parser.add_argument(
+        "--jobs", type=int, default=1, help="mutants run at once, each in its own copy"
+    )
+    parser.add_argument(
+        "--all-tests",
+        action="store_true",
+        help="run all the module's tests for each mutant, not only those that ran its line",
+    )
     args = parser.parse_args()
     unknown = [m for m in args.modules if m not in MODULES]
     if unknown:
@@ -301,7 +391,7 @@ def main() -> None:
         seed = args.seed if args.seed is not None else random.randrange(10**6)
         name = random.Random(seed).choice(SAMPLED)
         print(f"sample seed {seed} (bin/mutate --sample --seed {seed} repeats it)")
-        survivors = run_module(name, limit=args.limit or 4, seed=seed)
+        survivors = run_module(name, limit=args.limit or 4, seed=seed, jobs=args.jobs)
         unexplained = [m for m in survivors if m.key() not in _equivalent()]
         if unexplained:
             sys.exit(f"error: {len(unexplained)} mutant(s) of {name} survived its tests")
@@ -312,7 +402,9 @@ def main() -> None:
                 for mutant in mutants_of(path):
                     print(mutant.describe())
             continue
-        run_module(name, limit=args.limit, seed=args.seed)
+        run_module(
+            name, limit=args.limit, seed=args.seed, jobs=args.jobs, select=not args.all_tests
+        )
 
 
 if __name__ == "__main__":

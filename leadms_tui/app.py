@@ -11,7 +11,9 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
+from sqlmodel import Session
 from textual import events, on, work
 from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
@@ -34,17 +36,17 @@ from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import undo_call
-from leadms_tui.domain.work.notifications import unread_notifications
+from leadms_tui.domain.work.notifications import NotificationItem, unread_notifications
 from leadms_tui.domain.work.rules import sweep
 from leadms_tui.screens import goto
 from leadms_tui.screens.client_detail import ClientDetailScreen
 from leadms_tui.screens.clients import ClientListScreen
 from leadms_tui.screens.commissions import CommissionsScreen
 from leadms_tui.screens.day_view import DayViewScreen
-from leadms_tui.screens.failures import ReportsFailures
 from leadms_tui.screens.first_run import FirstRunScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
+from leadms_tui.screens.loading import Loads
 from leadms_tui.screens.login import LoginScreen
 from leadms_tui.screens.modals.assign_modal import AssignModal
 from leadms_tui.screens.modals.call_modal import CallModal
@@ -70,6 +72,7 @@ from leadms_tui.screens.settings import SettingsScreen
 from leadms_tui.screens.settings.onboarding_templates import OnboardingTemplatesScreen
 from leadms_tui.screens.settings.rules import RulesScreen
 from leadms_tui.screens.with_app import WithApp
+from leadms_tui.signed_in import NotSignedInError, SignedIn
 from leadms_tui.widgets.field_view import prepare_image_previews
 
 SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs them
@@ -95,7 +98,7 @@ WRAPPED_LINES = """
 """
 
 
-class LeadMSApp(ReportsFailures, App[None]):
+class LeadMSApp(Loads, App[None]):
     TITLE = "Lead MS"
     CSS = WRAPPED_LINES
     BINDINGS = [
@@ -137,9 +140,8 @@ class LeadMSApp(ReportsFailures, App[None]):
         super().__init__()
         self._welcome = welcome
         self.database = database
-        self.user: UserInfo | None = None
-        self.settings = TeamSettings()
-        self._signed_in = signed_in
+        self._signed_in: SignedIn | None = None  # from sign-in on
+        self._known_user = signed_in  # signed in already (`leadms tui` after `leadms login`)
         self._username = username
         self._typed_ahead: deque[events.Key] = deque()
         self._delivering = False
@@ -157,46 +159,58 @@ class LeadMSApp(ReportsFailures, App[None]):
         self._quit_asked_at: float | None = None  # monotonic
 
     @property
+    def signed_in(self) -> SignedIn:
+        """The database, user and settings of the person signed in; screens shown after
+        sign-in read it (as `self.signed_in`) without checking."""
+        if self._signed_in is None:
+            raise NotSignedInError("read who is signed in before sign-in")
+        return self._signed_in
+
+    @property
+    def user(self) -> UserInfo | None:
+        """The user signed in, None before sign-in (the app's own keys check it)."""
+        return self._signed_in.user if self._signed_in is not None else None
+
+    @property
+    def settings(self) -> TeamSettings:
+        """The team settings; the defaults before sign-in."""
+        return self._signed_in.settings if self._signed_in is not None else TeamSettings()
+
+    @property
     def viewer(self) -> audit.Actor:
         """Who reads: the signed-in user (every lead read checks what they may open)."""
-        if self.user is None:
+        if self._signed_in is None:
             raise LeadMSError("sign in first")
-        return self.user.actor
+        return self._signed_in.actor
 
     def on_mount(self) -> None:
         self._tune_collector()
         self.sub_title = self.database.short_label
-        if self._signed_in is not None:
-            self._sign_in_known_user(self._signed_in)
+        if self._known_user is not None:
+            user = self._known_user
+            self.load(
+                load_settings, lambda settings: self.sign_in(user, settings),
+                group="sign-in", description="Opening the database",
+            )  # fmt: skip
         else:
             self._opening = True
             self._open_first_screen()
 
-    @work(thread=True, exit_on_error=False, description="Opening the database")
     def _open_first_screen(self) -> None:
         """Sign-in, or the first-run setup while the database has no users (issue 16)."""
-        try:
-            with self.database.reading() as session:
-                first_run = not has_users(session)
-        except Exception:
-            self.call_from_thread(self._show_first_screen, False)  # signing in will say why
-            raise
-        self.call_from_thread(self._show_first_screen, first_run)
+        self.load(
+            lambda session: not has_users(session), self._show_first_screen,
+            group="first-screen", description="Opening the database",
+            failed=lambda _error: self._show_first_screen(False),  # signing in will say why
+        )  # fmt: skip
 
     def _show_first_screen(self, first_run: bool) -> None:
         self._opening = False
         self.push_screen(FirstRunScreen() if first_run else LoginScreen(username=self._username))
 
-    @work(thread=True, exit_on_error=False, description="Opening the database")
-    def _sign_in_known_user(self, user: UserInfo) -> None:
-        with self.database.reading() as session:
-            settings = load_settings(session)
-        self.call_from_thread(self.sign_in, user, settings)
-
     def sign_in(self, user: UserInfo, settings: TeamSettings) -> None:
         """Called with the authenticated user and the team settings: open the day view."""
-        self.user = user
-        self.settings = settings
+        self._signed_in = SignedIn(self.database, user, settings)
         self.sub_title = visible(
             f"{user.display_name} ({user.role.value}) · {self.database.short_label}"
         )
@@ -280,56 +294,55 @@ class LeadMSApp(ReportsFailures, App[None]):
         if screen.is_mounted and hasattr(screen, "data_changed"):
             screen.data_changed(changes)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="settings")
     def _reload_settings(self) -> None:
         """An admin changed a team setting (timezone, currency, ...) somewhere: use it here."""
-        with self.database.reading() as session:
+
+        def read(session: Session) -> TeamSettings:
             recent.forget(session)
-            settings = load_settings(session)
-        self.call_from_thread(self.use_settings, settings)
+            return load_settings(session)
+
+        self.load(read, self.use_settings, group="settings", description="Loading the settings")
+
+    def user_changed(self, user: UserInfo) -> None:
+        """The signed-in user's own role or name changed (in the settings' Users tab)."""
+        self._signed_in = replace(self.signed_in, user=user)
 
     def use_settings(self, settings: TeamSettings) -> None:
         """New team settings reach every open screen at once, modals and the screens under
         them too: each redraws its times (a timezone change) and amounts."""
-        changed = settings != self.settings
-        self.settings = settings
-        if not changed:
+        signed_in = self.signed_in
+        if settings == signed_in.settings:
             return
+        self._signed_in = replace(signed_in, settings=settings)
         for screen in self.screen_stack:
             if isinstance(screen, WithApp) and screen.is_mounted:
                 screen.settings_changed()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="sweep",
-        description="Running the time rules",
-    )
     def _sweep(self) -> None:
-        sweep(self.database)
+        database = self.database
+        self.in_thread(
+            lambda: sweep(database), group="sweep", description="Running the time rules",
+            exclusive=True,
+        )  # fmt: skip
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="notifications",
-        description="Checking notifications",
-    )
     def _check_notifications(self) -> None:
-        if self.user is None:
+        if self._signed_in is None:
             return
-        user_id = self.user.id
-        with self.database.reading() as session:
-            items = unread_notifications(
-                session=session, user_id=user_id, after_id=self._last_toasted
-            )
-        if items:  # a toast vanishes: they stay unread in the inbox (`i`) until read there
-            self._last_toasted = items[-1].id
+        user_id, after_id = self._signed_in.user.id, self._last_toasted
+
+        def toast(items: list[NotificationItem]) -> None:
+            # a toast vanishes: they stay unread in the inbox (`i`) until read there
+            if items:
+                self._last_toasted = max(self._last_toasted, items[-1].id)
             for item in items:
-                self.call_from_thread(
-                    self.notify, item.message, title="Lead MS", severity="warning", timeout=12
-                )
+                self.notify(item.message, title="Lead MS", severity="warning", timeout=12)
+
+        self.load(
+            lambda session: unread_notifications(
+                session=session, user_id=user_id, after_id=after_id
+            ),
+            toast, group="notifications", description="Checking notifications",
+        )  # fmt: skip
 
     async def on_event(self, event: events.Event) -> None:
         """Keys go one at a time: the next waits until the last one's work (an action, a screen
@@ -456,17 +469,21 @@ class LeadMSApp(ReportsFailures, App[None]):
             self._last_call = None
             self._undo_call(call_id, lead_id)
 
-    @work(thread=True, exit_on_error=False, group="undo-call", description="Undoing the call")
     def _undo_call(self, call_id: int, lead_id: int) -> None:
-        actor = self.user.actor  # type: ignore[union-attr]
-        number = self.database.write(lambda s: undo_call(s, call_id, actor=actor))
-        self.call_from_thread(self.notify, f"Call on {number} undone", title="Undone")
-        # "ctrl+z, then c again": the day view puts the cursor back on the lead
-        follow = getattr(self.screen, "follow_lead", None)
-        if follow is not None:
-            self.call_from_thread(follow, lead_id)
-        elif (reload := getattr(self.screen, "reload", None)) is not None:
-            self.call_from_thread(reload)
+        def undone(number: str) -> None:
+            self.notify(f"Call on {number} undone", title="Undone")
+            # "ctrl+z, then c again": the day view puts the cursor back on the lead
+            follow = getattr(self.screen, "follow_lead", None)
+            if follow is not None:
+                follow(lead_id)
+            elif (reload := getattr(self.screen, "reload", None)) is not None:
+                reload()
+
+        actor = self.signed_in.actor
+        self.commit(
+            lambda s: undo_call(s, call_id, actor=actor), undone,
+            group="undo-call", description="Undoing the call",
+        )  # fmt: skip
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if (

@@ -105,3 +105,33 @@ def test_no_import_cycle_runs_through_the_screens_lazy_imports_counted():
         "leadms_tui.navigation", set()
     )  # the graph sees the imports made inside functions
     assert _cycles(graph) == []
+
+
+def test_screens_load_only_through_the_loading_helper():
+    """Screens and widgets run database work through `screens/loading.py` (load, run,
+    in_thread): no hand-written worker, thread hop or stale-result check elsewhere."""
+    patterns = ("@work", "get_current_worker", "call_from_thread", "thread=True", "show_latest")
+    helper = ROOT / "leadms_tui" / "screens" / "loading.py"
+    found = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for folder in ("screens", "widgets")
+        for path in sorted((ROOT / "leadms_tui" / folder).rglob("*.py"))
+        if path != helper
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if any(pattern in line for pattern in patterns)
+    ]
+    assert not found, "\n".join(found)
+
+
+def test_the_loading_helper_hides_nothing_of_textual():
+    """The app and every screen mix the helper in: none of its names may shadow Textual's
+    (an `App.run` hidden by a write helper would stop `leadms tui` from starting)."""
+    from textual.app import App
+    from textual.screen import ModalScreen
+    from textual.widgets import Static
+
+    from leadms_tui.screens.loading import Loads
+
+    ours = {name for name in vars(Loads) if not name.startswith("__")}
+    for base in (App, ModalScreen, Static):
+        assert not ours & set(dir(base)), base

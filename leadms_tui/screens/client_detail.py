@@ -1,14 +1,15 @@
 """One client: contact, account manager, status, its fields, sales with commission, onboarding
 and leads."""
 
+from dataclasses import dataclass
 from datetime import date
 
 from rich.text import Text
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
@@ -45,18 +46,11 @@ TASK_COLUMNS = (("Due", 17), ("Task", 22), ("Owner", 9), ("State", 9), ("Finishe
 LEAD_COLUMNS = (("Lead", LEAD_NUMBER_WIDTH), ("Status", 12), ("Created", 16))
 
 
-class ClientLoaded(Message):
-    def __init__(self, detail: ClientDetail, fields: LoadedFields, version: int) -> None:
-        super().__init__()
-        self.detail, self.fields, self.version = detail, fields, version
-
-
-class ClientChanged(Message):
-    """A write went through: say what it did, then show the client again."""
-
-    def __init__(self, done: str) -> None:
-        super().__init__()
-        self.done = done
+@dataclass(frozen=True)
+class ClientLoaded:
+    detail: ClientDetail
+    fields: LoadedFields
+    version: int
 
 
 class ClientDetailScreen(OpensFiles, Screen[None]):
@@ -127,30 +121,24 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
     # --- loading ---------------------------------------------------------------
 
     def reload(self) -> None:
-        self._load()
+        viewer = self.signed_in.actor
+
+        def query(session: Session) -> ClientLoaded:
+            detail = load_client_detail(session=session, client_id=self.client_id)
+            fields = load_fields(session, FieldEntity.CLIENT, self.client_id, viewer)
+            version = session.get(Client, self.client_id).version  # type: ignore[union-attr]
+            return ClientLoaded(detail, fields, version)
+
+        self.load(query, self._show, group="client-detail", description="Loading the client")
 
     def action_reload(self) -> None:
-        self._load()
-
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="client-detail",
-        description="Loading the client",
-    )
-    def _load(self) -> None:
-        with self.leadms.database.reading() as session:
-            detail = load_client_detail(session=session, client_id=self.client_id)
-            fields = load_fields(session, FieldEntity.CLIENT, self.client_id, self.leadms.viewer)
-            version = session.get(Client, self.client_id).version  # type: ignore[union-attr]
-        self.show_latest(self._show, ClientLoaded(detail, fields, version))
+        self.reload()
 
     def _show(self, message: ClientLoaded) -> None:
         self.detail = detail = message.detail
         self.fields, self.version = message.fields, message.version
         self.query_one(FieldsPanel).show(message.fields)
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         today = clock.business_date(clock.now(), tz)
         self._show_info(detail)
         self._show_tasks(detail.tasks, today)
@@ -169,7 +157,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
 
     def _show_info(self, detail: ClientDetail) -> None:
         row, shown = detail.row, formatting.shown
-        settings = self.leadms.settings
+        settings = self.signed_in.settings
         since = formatting.local(detail.created_at, settings.timezone)
         value = format_money(row.value, settings.currency)
         finished, total = _progress(detail.tasks)
@@ -189,7 +177,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         table = self.query_one("#tasks", TextTable)
         finished, total = _progress(tasks)
         table.border_title = f"Onboarding ({finished}/{total} done)" if total else "Onboarding"
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         self._tasks = {str(task.id): task for task in tasks}
         rows = []
         for task in tasks:
@@ -211,7 +199,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
     def _show_sales(self, sales: list[SaleLine]) -> None:
         table = self.query_one("#sales", TextTable)
         table.border_title = f"Sales ({len(sales)})"
-        currency = self.leadms.settings.currency
+        currency = self.signed_in.settings.currency
         rows = []
         for sale in sales:
             style = "dim strike" if sale.reversed else ""
@@ -251,15 +239,15 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         if task is not None and task.state in OPEN_STATES:
             self._finish_task(task.id, TaskState(state))
 
-    @work(thread=True, exit_on_error=False, group="client-write", description="Finishing the task")
     def _finish_task(self, task_id: int, state: TaskState) -> None:
         from leadms_tui.domain.sales.onboarding import finish_task
 
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
-        title = self.leadms.database.write(
-            lambda s: finish_task(s, task_id, state, actor=actor).title
-        )
-        self.post_message(ClientChanged(f"{title}: {state.value}"))
+        actor = self.signed_in.actor
+        self.commit(
+            lambda s: finish_task(s, task_id, state, actor=actor).title,
+            lambda title: self._changed(f"{title}: {state.value}"),
+            group="client-write", description="Finishing the task",
+        )  # fmt: skip
 
     def action_status(self) -> None:
         if self.detail is None:
@@ -272,15 +260,15 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
 
         self.go(goto.PickClientStatus(number, status, chosen))
 
-    @work(thread=True, exit_on_error=False, group="client-write", description="Changing the status")
     def _set_status(self, status: str, number: str) -> None:
         from leadms_tui.domain.sales.clients import set_client_status
 
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
-        self.leadms.database.write(
-            lambda s: set_client_status(s, self.client_id, status, actor=actor, at=clock.now())
-        )
-        self.post_message(ClientChanged(f"{number} is now {status}"))
+        actor = self.signed_in.actor
+        self.commit(
+            lambda s: set_client_status(s, self.client_id, status, actor=actor, at=clock.now()),
+            lambda _: self._changed(f"{number} is now {status}"),
+            group="client-write", description="Changing the status",
+        )  # fmt: skip
 
     def action_edit_fields(self) -> None:
         if self.detail is None or not self.fields.fields:
@@ -290,9 +278,9 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         edit = goto.EditFields(FieldEntity.CLIENT, self.client_id, title, fields, self.version)
         self.go(edit)  # back on this screen, it reloads
 
-    @on(ClientChanged)
-    def _changed(self, message: ClientChanged) -> None:
-        self.notify(message.done, title="Saved")
+    def _changed(self, done: str) -> None:
+        """A write went through: say what it did, then show the client again."""
+        self.notify(done, title="Saved")
         self.reload()
 
     # --- keys ------------------------------------------------------------------

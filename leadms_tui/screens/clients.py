@@ -1,9 +1,8 @@
 """`C`: the client list. Search by client number, name, phone or email; enter opens one."""
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Label
@@ -23,13 +22,6 @@ COLUMNS = (
     ("Client", 10), ("Name", 20), ("Phone", PHONE_WIDTH), ("Status", 10), ("Owner", 9),
     ("Sales", 5), ("Value", 16), ("Open tasks", 10),
 )  # fmt: skip
-
-
-class ClientsLoaded(Message):
-    def __init__(self, rows: list[ClientRow], generation: int) -> None:
-        super().__init__()
-        self.rows = rows
-        self.generation = generation
 
 
 class ClientListScreen(WithApp, Screen[None]):
@@ -91,31 +83,23 @@ class ClientListScreen(WithApp, Screen[None]):
     def _search_now(self) -> None:
         self._fetch(self.query_one("#client-search", Input).value, self._generation)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="client-list",
-        description="Searching clients",
-    )
     def _fetch(self, text: str, generation: int) -> None:
-        with self.leadms.database.reading() as session:
-            rows = list_clients(
-                session=session,
-                text=text,
-                phone_region=self.leadms.settings.phone_region,
-                limit=LIMIT + 1,
-            )
-        self.post_message(ClientsLoaded(rows, generation))
+        region = self.signed_in.settings.phone_region
+        self.load(
+            lambda session: list_clients(
+                session=session, text=text, phone_region=region, limit=LIMIT + 1
+            ),
+            lambda rows: self._show(rows, generation),
+            group="client-list", description="Searching clients",
+        )  # fmt: skip
 
-    @on(ClientsLoaded)
-    def _show(self, message: ClientsLoaded) -> None:
-        if message.generation != self._generation:
+    def _show(self, found: list[ClientRow], generation: int) -> None:
+        if generation != self._generation:
             return
-        self._shown_generation = message.generation
-        rows, more = message.rows[:LIMIT], len(message.rows) > LIMIT
+        self._shown_generation = generation
+        rows, more = found[:LIMIT], len(found) > LIMIT
         self._rows = {str(row.id): row for row in rows}
-        currency = self.leadms.settings.currency
+        currency = self.signed_in.settings.currency
         self.query_one("#clients", TextTable).refill(
             [
                 (

@@ -7,10 +7,9 @@ from datetime import date
 from decimal import Decimal
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label
 
@@ -66,16 +65,6 @@ class CommissionsScreen(WithApp, Screen[None]):
         Binding("escape", "back", "Back", id="commissions.back"),
     ]  # fmt: skip
 
-    class Loaded(Message):
-        def __init__(self, month: date, rows: list[CommissionRow]) -> None:
-            super().__init__()
-            self.month, self.rows = month, rows
-
-    class Moved(Message):
-        def __init__(self, count: int, to: CommissionState) -> None:
-            super().__init__()
-            self.count, self.to = count, to
-
     def __init__(self) -> None:
         super().__init__()
         self.month = date.min  # the first of the month shown; set on mount
@@ -99,7 +88,7 @@ class CommissionsScreen(WithApp, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        today = clock.business_date(clock.now(), self.leadms.settings.timezone)
+        today = clock.business_date(clock.now(), self.signed_in.settings.timezone)
         self.month = today.replace(day=1)
         self.query_one("#commissions", DataTable).focus()
 
@@ -117,26 +106,20 @@ class CommissionsScreen(WithApp, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="commissions",
-        description="Loading the commissions",
-    )
     def _load(self, month: date) -> None:
         start, end = month_bounds(f"{month:%Y-%m}")
-        viewer = self.leadms.user.actor  # type: ignore[union-attr]
-        with self.leadms.database.reading() as session:
-            rows = list_commissions(session=session, start=start, end=end, viewer=viewer)
-        self.post_message(self.Loaded(month, rows))
+        viewer = self.signed_in.actor
+        self.load(
+            lambda session: list_commissions(session=session, start=start, end=end, viewer=viewer),
+            lambda rows: self._show(month, rows),
+            group="commissions", description="Loading the commissions",
+        )  # fmt: skip
 
-    @on(Loaded)
-    def _show(self, message: Loaded) -> None:
-        if message.month != self.month:
+    def _show(self, month: date, rows: list[CommissionRow]) -> None:
+        if month != self.month:
             return  # the manager already moved on to another month
-        currency = self.leadms.settings.currency
-        self._rows = {str(row.id): row for row in message.rows}
+        currency = self.signed_in.settings.currency
+        self._rows = {str(row.id): row for row in rows}
         self.query_one("#commissions", TextTable).refill(
             [
                 (
@@ -153,10 +136,10 @@ class CommissionsScreen(WithApp, Screen[None]):
                         row.product or "—",
                     ),
                 )
-                for row in message.rows
+                for row in rows
             ]
         )
-        self._show_totals(message.rows, currency)
+        self._show_totals(rows, currency)
         self.refresh_bindings()
 
     def _show_totals(self, rows: list[CommissionRow], currency: str) -> None:
@@ -193,8 +176,7 @@ class CommissionsScreen(WithApp, Screen[None]):
         return self._rows.get(self._cursor_key() or "")
 
     def _refusal(self, row: CommissionRow, to: CommissionState) -> str | None:
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
-        return two_people_refusal(row.parties, to, actor)
+        return two_people_refusal(row.parties, to, self.signed_in.actor)
 
     def _pending(self) -> list[int]:
         """The pending commissions this user may approve (not their own, not their ⚑)."""
@@ -262,23 +244,17 @@ class CommissionsScreen(WithApp, Screen[None]):
         ):
             self._move([current.id], CommissionState.PAID)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="commissions-move",
-        description="Updating the commissions",
-    )
     def _move(self, ids: list[int], to: CommissionState) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
-        count = app.database.write(lambda session: move_commissions(session, ids, to, actor=actor))
-        self.post_message(self.Moved(count, to))
+        actor = self.signed_in.actor
+        self.commit(
+            lambda session: move_commissions(session, ids, to, actor=actor),
+            lambda count: self._moved(count, to),
+            group="commissions-move", description="Updating the commissions",
+        )  # fmt: skip
 
-    @on(Moved)
-    def _moved(self, message: Moved) -> None:
-        plural = "" if message.count == 1 else "s"
-        self.app.notify(f"{message.count} commission{plural} {message.to.value}")
+    def _moved(self, count: int, to: CommissionState) -> None:
+        plural = "" if count == 1 else "s"
+        self.app.notify(f"{count} commission{plural} {to.value}")
         self.reload()
 
     def action_cursor_down(self) -> None:

@@ -3,7 +3,7 @@
 from datetime import date, timedelta
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -135,14 +135,12 @@ class DayViewScreen(LeadScreen):
                 table = TextTable(id=key, cursor_type="row", zebra_stripes=True)
                 table.border_title = title
                 table.display = key not in SHOWN_ONLY_WITH_ROWS
-                role = self.leadms.user.role if self.leadms.user else Role.REP
-                table.set_columns(for_role(columns, role))
+                table.set_columns(for_role(columns, self.signed_in.user.role))
                 yield table
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        user = self.leadms.user
-        assert user is not None
+        user = self.signed_in.user
         self.day = self._today()
         self.owner_filter = user.id if user.role == Role.REP else None
         self.query_one("#rep-filter").display = user.role != Role.REP
@@ -152,18 +150,23 @@ class DayViewScreen(LeadScreen):
         self.set_interval(REFRESH_SECONDS, self.reload)  # the first load comes with ScreenResume
 
     def _today(self) -> date:
-        return clock.business_date(clock.now(), self.leadms.settings.timezone)
+        return clock.business_date(clock.now(), self.signed_in.settings.timezone)
 
     # --- loading ---------------------------------------------------------------
 
     def reload(self) -> None:
         if self.day is not None:
-            self._load(self.day, self.owner_filter)
+            day, owner_id, tz = self.day, self.owner_filter, self.signed_in.settings.timezone
+            self.load(
+                lambda session: load_day_view(
+                    session=session, day=day, timezone=tz, owner_id=owner_id
+                ),
+                self._show, group="day-view", description="Loading the day view",
+            )  # fmt: skip
 
     def data_changed(self, changes: frozenset[str]) -> None:
         super().data_changed(changes)
-        user = self.leadms.user
-        if touches(changes, {"users"}) and user is not None and user.role != Role.REP:
+        if touches(changes, {"users"}) and self.signed_in.user.role != Role.REP:
             self._load_reps()  # a rep added (or retired) in another terminal: `u` lists them
 
     def settings_changed(self) -> None:
@@ -172,25 +175,11 @@ class DayViewScreen(LeadScreen):
             self.day = self._today()
         super().settings_changed()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="day-view",
-        description="Loading the day view",
-    )
-    def _load(self, day: date, owner_id: int | None) -> None:
-        with self.leadms.database.reading() as session:
-            view = load_day_view(
-                session=session, day=day, timezone=self.leadms.settings.timezone, owner_id=owner_id
-            )
-        self.show_latest(self._show, view)
-
-    @work(thread=True, exit_on_error=False, group="day-view-reps", description="Loading reps")
     def _load_reps(self) -> None:
-        with self.leadms.database.reading() as session:
-            reps = [u for u in list_users(session) if u.role == Role.REP and u.active]
-        self.app.call_from_thread(self._show_reps, reps)
+        self.load(
+            lambda session: [u for u in list_users(session) if u.role == Role.REP and u.active],
+            self._show_reps, group="day-view-reps", description="Loading reps",
+        )  # fmt: skip
 
     def _show_reps(self, reps: list[UserInfo]) -> None:
         select = self.query_one("#rep-filter", Select)
@@ -204,7 +193,7 @@ class DayViewScreen(LeadScreen):
             self.reload()
 
     def _show(self, view: DayView) -> None:
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         now = clock.now()
         today = self._today()
         self._today_shown = today
@@ -454,19 +443,21 @@ class DayViewScreen(LeadScreen):
 
     def action_finish_task(self, state: str) -> None:
         task = self.current_task()
-        if task is not None and self.leadms.user is not None:
+        if task is not None:
             self._finish_task(task.id, TaskState(state))
 
-    @work(thread=True, exit_on_error=False, group="day-view-task", description="Finishing the task")
     def _finish_task(self, task_id: int, state: TaskState) -> None:
         from leadms_tui.domain.sales.onboarding import finish_task
 
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
-        title = self.leadms.database.write(
-            lambda s: finish_task(s, task_id, state, actor=actor).title
-        )
-        self.app.call_from_thread(self.notify, f"{title}: {state.value}", title="Onboarding")
-        self.app.call_from_thread(self.reload)
+        def finished(title: str) -> None:
+            self.notify(f"{title}: {state.value}", title="Onboarding")
+            self.reload()
+
+        actor = self.signed_in.actor
+        self.commit(
+            lambda s: finish_task(s, task_id, state, actor=actor).title, finished,
+            group="day-view-task", description="Finishing the task",
+        )  # fmt: skip
 
     def action_meeting_outcome(self) -> None:
         key, lead = self._row_key(), self.current_lead()
@@ -515,9 +506,9 @@ class DayViewScreen(LeadScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "rep_filter":
-            return self.leadms.user is not None and self.leadms.user.role != Role.REP
+            return self.signed_in.user.role != Role.REP
         if action == "rules":
-            return self.leadms.user is not None and self.leadms.user.role == Role.ADMIN
+            return self.signed_in.user.role == Role.ADMIN
         if action == "meeting_outcome":
             return (self._row_key() or "").startswith("m") or None
         if action == "finish_task":  # no onboarding section, no keys for it
@@ -540,7 +531,7 @@ class DayViewScreen(LeadScreen):
 
     @on(Select.Changed, "#rep-filter")
     def _rep_chosen(self, event: Select.Changed) -> None:
-        if self.leadms.user is None or self.leadms.user.role == Role.REP:
+        if self.signed_in.user.role == Role.REP:
             return  # a rep always sees their own day
         value = event.value
         self.owner_filter = value if isinstance(value, int) and value != ALL_REPS else None

@@ -9,7 +9,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from textual import work
 from textual.binding import Binding
 
 from leadms_tui.domain.errors import LeadMSError
@@ -77,40 +76,56 @@ class OpensFiles(WithApp):
 
         self.go(goto.PickPath(safe_name(shown.text), chosen))
 
-    @work(thread=True, exit_on_error=False, group="field-file", description="Opening the file")
     def _open_file(self, file_id: int, name: str) -> None:
-        app = self.leadms
-        with app.database.reading() as session:
-            info, data = read_file(session, file_id, app.viewer)
-        # Named by the type sniffed from its bytes, never by its stored name: a PNG stored as
-        # "evil.desktop" must not reach the viewer as a .desktop file.
-        path = Path(tempfile.mkdtemp(prefix="leadms-")) / viewer_name(info.mime_type)
-        write_new(path, data)
-        command = viewer_command()
-        try:
-            viewer = subprocess.Popen(
-                [*command, str(path)],
-                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                start_new_session=True,
-            )  # fmt: skip
-        except (OSError, IndexError) as exc:
-            raise LeadMSError(
-                f"cannot run {command[0] if command else 'the viewer'}: "
-                f"{getattr(exc, 'strerror', None) or exc}; "
-                "set LEADMS_OPEN_COMMAND to the command that opens a file"
-            ) from None
-        app.call_from_thread(app.notify, f"Opening {path.name}")
-        try:
-            code = viewer.wait(VIEWER_WAIT)
-        except subprocess.TimeoutExpired:
-            return  # still running: the viewer is up
-        if code:
-            raise LeadMSError(f"{command[0]} could not open {path.name} (exit code {code})")
+        database, viewer = self.signed_in.database, self.signed_in.actor
 
-    @work(thread=True, exit_on_error=False, group="field-file", description="Saving the file")
+        def start() -> tuple[subprocess.Popen[bytes], str, str]:
+            with database.reading() as session:
+                info, data = read_file(session, file_id, viewer)
+            # Named by the type sniffed from its bytes, never by its stored name: a PNG stored
+            # as "evil.desktop" must not reach the viewer as a .desktop file.
+            path = Path(tempfile.mkdtemp(prefix="leadms-")) / viewer_name(info.mime_type)
+            write_new(path, data)
+            command = viewer_command()
+            try:
+                process = subprocess.Popen(
+                    [*command, str(path)],
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, start_new_session=True,
+                )  # fmt: skip
+            except (OSError, IndexError) as exc:
+                raise LeadMSError(
+                    f"cannot run {command[0] if command else 'the viewer'}: "
+                    f"{getattr(exc, 'strerror', None) or exc}; "
+                    "set LEADMS_OPEN_COMMAND to the command that opens a file"
+                ) from None
+            return process, command[0], path.name
+
+        def started(opened: tuple[subprocess.Popen[bytes], str, str]) -> None:
+            process, command, shown = opened
+            self.leadms.notify(f"Opening {shown}")
+
+            def wait() -> None:
+                try:
+                    code = process.wait(VIEWER_WAIT)
+                except subprocess.TimeoutExpired:
+                    return  # still running: the viewer is up
+                if code:
+                    raise LeadMSError(f"{command} could not open {shown} (exit code {code})")
+
+            self.in_thread(wait, group="field-file", description="Opening the file")
+
+        self.in_thread(start, started, group="field-file", description="Opening the file")
+
     def _save_file(self, file_id: int, path: Path) -> None:
-        app = self.leadms
-        with app.database.reading() as session:
-            _, data = read_file(session, file_id, app.viewer)
-        write_new(path, data)  # never over a file or symlink that appeared meanwhile
-        app.call_from_thread(app.notify, f"Saved {path}")
+        database, viewer = self.signed_in.database, self.signed_in.actor
+
+        def save() -> None:
+            with database.reading() as session:
+                _, data = read_file(session, file_id, viewer)
+            write_new(path, data)  # never over a file or symlink that appeared meanwhile
+
+        self.in_thread(
+            save, lambda _: self.leadms.notify(f"Saved {path}"),
+            group="field-file", description="Saving the file",
+        )  # fmt: skip

@@ -6,11 +6,10 @@ from typing import TypeVar
 
 from rich.text import Text
 from sqlmodel import Session
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Header, Input, Label
 
@@ -118,21 +117,6 @@ class FirstRunScreen(WithApp, Screen[None]):
         Binding("ctrl+s", "save", "Set up", key_display="^s", priority=True, id="first-run.save"),
     ]
 
-    class SetUp(Message):
-        def __init__(self, admin: UserInfo, settings: TeamSettings) -> None:
-            super().__init__()
-            self.admin = admin
-            self.settings = settings
-
-    class Refused(Message):
-        def __init__(self, reason: str, field: str | None = None) -> None:
-            super().__init__()
-            self.reason = reason
-            self.field = field
-
-    class Taken(Message):
-        """The database has users now: it is for signing in."""
-
     def __init__(self, timezone: str | None = None) -> None:
         self._refused_with: dict[str, str] | None = None  # the form as it was refused
         super().__init__()
@@ -211,36 +195,27 @@ class FirstRunScreen(WithApp, Screen[None]):
         self.say("Setting up…")
         self._set_up(form)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="first-run",
-        description="Setting up the database",
-    )
     def _set_up(self, form: FirstAdmin) -> None:
         database = self.leadms.database
-        try:
+
+        def set_up_and_read() -> tuple[UserInfo, TeamSettings]:
             admin = database.write(lambda session: set_up(session, form))
             with database.reading() as session:
-                settings = load_settings(session)
-        except FieldRefused as exc:  # said under the form, the typing kept
-            self.post_message(self.Refused(str(exc), exc.field))
-            return
-        except AlreadySetUp:
-            self.post_message(self.Taken())
-            return
-        except LeadMSError as exc:
-            self.post_message(self.Refused(str(exc)))
-            return
-        except Exception as exc:
-            self.post_message(self.Refused(f"Not set up: {type(exc).__name__}"))
-            raise  # and the failure handler says it in a toast
-        self.post_message(self.SetUp(admin, settings))
+                return admin, load_settings(session)
 
-    @on(Refused)
-    def _refused(self, message: Refused) -> None:
-        self._refuse(message.reason, message.field)
+        self.in_thread(
+            set_up_and_read, self._set_up_done,
+            group="first-run", description="Setting up the database", exclusive=True,
+            refused=self._refused,
+            # and the failure handler says it in a toast
+            failed=lambda exc: self._refuse(f"Not set up: {type(exc).__name__}", None),
+        )  # fmt: skip
+
+    def _refused(self, error: LeadMSError) -> None:
+        if isinstance(error, AlreadySetUp):
+            self._taken()
+        else:  # said under the form, the typing kept
+            self._refuse(str(error), error.field if isinstance(error, FieldRefused) else None)
 
     def _refuse(self, reason: str, field: str | None) -> None:
         self._saving = False
@@ -263,12 +238,12 @@ class FirstRunScreen(WithApp, Screen[None]):
             self._refused_with = None
             self.say("")
 
-    @on(Taken)
     def _taken(self) -> None:
+        """The database has users now: it is for signing in."""
         self.go(goto.SignInAgain())
         self.app.notify("Another terminal set this database up meanwhile: sign in", timeout=10)
 
-    @on(SetUp)
-    def _set_up_done(self, message: SetUp) -> None:
-        self.leadms.sign_in(message.admin, message.settings)  # as the sign-in screen does
-        self.go(goto.WhatNext(message.admin))
+    def _set_up_done(self, done: tuple[UserInfo, TeamSettings]) -> None:
+        admin, settings = done
+        self.leadms.sign_in(admin, settings)  # as the sign-in screen does
+        self.go(goto.WhatNext(admin))

@@ -3,7 +3,7 @@
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -76,12 +76,10 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         # first load waits for this read instead of starting its own.
         self._first_read: Future[tuple[LeadDetail, LoadedFields]] | None = None
         try:
-            database = self.leadms.database  # made in a key handler: the app is running
-            viewer = self.leadms.viewer
-        except (RuntimeError, LeadMSError):  # NoActiveAppError: outside an app, read on mount
-            database = None
-        if database is not None:
-            self._first_read = _FIRST_READS.submit(self._read, database, viewer)
+            signed_in = self.signed_in  # made in a key handler: the app is running
+        except RuntimeError:  # NoActiveAppError: outside an app, read on mount
+            return
+        self._first_read = _FIRST_READS.submit(self._read, signed_in.database, signed_in.actor)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -104,32 +102,25 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         self.query_one("#timeline", DataTable).focus()
 
     def reload(self) -> None:
-        self._load()
+        first_read, self._first_read = self._first_read, None
+        database, viewer = self.signed_in.database, self.signed_in.actor
+
+        def read() -> tuple[LeadDetail, LoadedFields]:
+            if first_read is not None:
+                return first_read.result()
+            return self._read(database, viewer)
+
+        self.in_thread(
+            read, self._show, group="lead-detail", description="Loading the lead",
+            exclusive=True, refused=self._refused,
+            refuses=PermissionDeniedError,  # reps_see own: someone else's lead
+        )  # fmt: skip
 
     def action_reload(self) -> None:
-        self._load()
+        self.reload()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="lead-detail",
-        description="Loading the lead",
-    )
-    def _load(self) -> None:
-        first_read, self._first_read = self._first_read, None
-        try:
-            if first_read is not None:
-                detail, fields = first_read.result()
-            else:
-                detail, fields = self._read(self.leadms.database, self.leadms.viewer)
-        except PermissionDeniedError as exc:  # reps_see own: someone else's lead
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        self.show_latest(self._show, detail, fields)
-
-    def _refused(self, reason: str) -> None:
-        self.notify(reason, title="Not yours", severity="error", timeout=8)
+    def _refused(self, reason: LeadMSError) -> None:
+        self.notify(str(reason), title="Not yours", severity="error", timeout=8)
         if self.is_current:
             self.app.pop_screen()
 
@@ -138,7 +129,8 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
             detail = load_lead_detail(session=session, lead_id=self.lead_id, viewer=viewer)
             return detail, load_fields(session, FieldEntity.LEAD, self.lead_id, viewer)
 
-    def _show(self, detail: LeadDetail, fields: LoadedFields) -> None:
+    def _show(self, loaded: tuple[LeadDetail, LoadedFields]) -> None:
+        detail, fields = loaded
         self.detail = detail
         self.fields = fields
         self.query_one(FieldsPanel).show(fields)
@@ -146,7 +138,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         pane.set_class(bool(fields.fields), "-fields")
         pane.can_focus = bool(fields.fields)  # to scroll through them
         lead = detail.lead
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         today = clock.business_date(clock.now(), tz)
         shown = formatting.shown
         phone = shown(formatting.phone(lead.phone_e164) or lead.phone_raw or "—")

@@ -4,7 +4,8 @@ the database by keyset; `ctrl+o` adds lead fields as columns."""
 from datetime import date
 
 from rich.text import Text
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -177,7 +178,7 @@ class LeadListScreen(LeadScreen):
         text = self.query_one(selector, Input).value.strip()
         if not text:
             return None
-        today = clock.business_date(clock.now(), self.leadms.settings.timezone)
+        today = clock.business_date(clock.now(), self.signed_in.settings.timezone)
         try:
             return parse_day(text, today, window=clock.historic_day)
         except ValidationError:
@@ -202,13 +203,6 @@ class LeadListScreen(LeadScreen):
         self._generation += 1
         self._fetch(self._where, None, self._generation, self._columns)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="lead-list",
-        description="Searching leads",
-    )
     def _fetch(
         self,
         where: LeadFilter,
@@ -217,27 +211,35 @@ class LeadListScreen(LeadScreen):
         columns: tuple[str, ...],
         page_size: int = PAGE_SIZE,
     ) -> None:
-        texts: FieldTexts = {}
-        try:
-            with self.leadms.database.reading() as session:
-                rows = search_leads(
-                    session=session,
-                    where=where,
-                    phone_region=self.leadms.settings.phone_region,
-                    viewer=self.leadms.viewer,
-                    before_id=before_id,
-                    limit=page_size + 1,
-                )
-                if columns and rows:  # the fields of this page only, in one query
-                    ids = [row.id for row in rows[:page_size]]
-                    found = values_for(session, FieldEntity.LEAD, ids)
-                    texts = {i: {f.key: f.text for f in found[i]} for i in ids}
-        except ValidationError as exc:  # a field filter the fields cannot answer
-            self.app.call_from_thread(self._refused, str(exc), generation)
-            return
-        self.app.call_from_thread(
-            self._show, rows, before_id is not None, generation, texts, page_size
-        )
+        region, viewer = self.signed_in.settings.phone_region, self.signed_in.actor
+
+        def query(session: Session) -> tuple[list[LeadRow], FieldTexts]:
+            rows = search_leads(
+                session=session,
+                where=where,
+                phone_region=region,
+                viewer=viewer,
+                before_id=before_id,
+                limit=page_size + 1,
+            )
+            texts: FieldTexts = {}
+            if columns and rows:  # the fields of this page only, in one query
+                ids = [row.id for row in rows[:page_size]]
+                found = values_for(session, FieldEntity.LEAD, ids)
+                texts = {i: {f.key: f.text for f in found[i]} for i in ids}
+            return rows, texts
+
+        self.load(
+            query,
+            lambda found: self._show(
+                found[0], before_id is not None, generation, found[1], page_size
+            ),
+            # a page more is its own group: it leaves a new search (newer generation) running
+            group="lead-list" if before_id is None else "lead-list-more",
+            description="Searching leads",
+            # a field filter the fields cannot answer
+            refused=lambda exc: self._refused(str(exc), generation), refuses=ValidationError,
+        )  # fmt: skip
 
     def _refused(self, message: str, generation: int) -> None:
         if generation == self._generation:
@@ -259,7 +261,7 @@ class LeadListScreen(LeadScreen):
         table = self.query_one("#results", TextTable)
         if not append:
             self._rows = {}
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         today = clock.business_date(clock.now(), tz)
         lines = []
         for row in rows:
@@ -306,12 +308,14 @@ class LeadListScreen(LeadScreen):
             self._fetch(self._where, last_id, self._generation, self._columns)
         self.refresh_bindings()
 
-    @work(thread=True, exit_on_error=False, group="lead-list-owners", description="Loading reps")
     def _load_owners(self) -> None:
-        with self.leadms.database.reading() as session:
-            preset = self._preset.owner_id
-            users = [u for u in list_users(session) if u.role == Role.REP or u.id == preset]
-        self.app.call_from_thread(self._show_owners, users)
+        preset = self._preset.owner_id
+        self.load(
+            lambda session: [
+                u for u in list_users(session) if u.role == Role.REP or u.id == preset
+            ],
+            self._show_owners, group="lead-list-owners", description="Loading reps",
+        )  # fmt: skip
 
     def _show_owners(self, users: list[UserInfo]) -> None:
         owner = self.query_one("#owner", Select)
@@ -321,11 +325,11 @@ class LeadListScreen(LeadScreen):
         if self._preset.owner_id is not None:
             owner.value, self._preset = self._preset.owner_id, LeadFilter()
 
-    @work(thread=True, exit_on_error=False, group="lead-list-fields", description="Loading fields")
     def _load_fields(self) -> None:
-        with self.leadms.database.reading() as session:
-            fields = list_fields(session, FieldEntity.LEAD)
-        self.app.call_from_thread(self._show_fields, fields)
+        self.load(
+            lambda session: list_fields(session, FieldEntity.LEAD), self._show_fields,
+            group="lead-list-fields", description="Loading fields",
+        )  # fmt: skip
 
     def _show_fields(self, fields: list[FieldSpec]) -> None:
         self._lead_fields = fields

@@ -1,6 +1,6 @@
 """Sign-in: username and password checked against the configured database."""
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.screen import Screen
@@ -52,24 +52,26 @@ class LoginScreen(WithApp, Screen[None]):
         self.query_one("#login-error", Label).update("Signing in…")
         self._check(username, password)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="login")
     def _check(self, username: str, password: str) -> None:
         database = self.leadms.database
-        try:  # failures are recorded and throttled, as for `leadms login`
+
+        def check() -> tuple[UserInfo, TeamSettings]:
+            # failures are recorded and throttled, as for `leadms login`
             outcome = attempt_sign_in(database, username, password, source=sign_in_source())
             if outcome.user is None:
                 raise LeadMSError(outcome.refused or "not signed in")
             with database.reading() as session:
-                settings = load_settings(session)
-        except LeadMSError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
-            return
-        self.app.call_from_thread(self._succeeded, outcome.user, settings)
+                return outcome.user, load_settings(session)
 
-    def _failed(self, message: str) -> None:
-        self.query_one("#login-error", Label).update(message)
+        self.in_thread(
+            check, self._succeeded, group="login", description="Signing in", exclusive=True,
+            refused=self._failed,
+        )  # fmt: skip
+
+    def _failed(self, error: LeadMSError) -> None:
+        self.query_one("#login-error", Label).update(str(error))
         self.query_one("#password", Input).value = ""
         self.query_one("#password", Input).focus()
 
-    def _succeeded(self, user: UserInfo, settings: TeamSettings) -> None:
-        self.leadms.sign_in(user, settings)
+    def _succeeded(self, signed_in: tuple[UserInfo, TeamSettings]) -> None:
+        self.leadms.sign_in(*signed_in)

@@ -7,10 +7,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from rich.text import Text
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
@@ -115,11 +115,6 @@ class ReportsScreen(WithApp, Screen[None]):
         Binding("escape", "back", "Back", id="reports.back"),
     ]  # fmt: skip
 
-    class Loaded(Message):
-        def __init__(self, generation: int, shown: Shown) -> None:
-            super().__init__()
-            self.generation, self.shown = generation, shown
-
     def __init__(self) -> None:
         super().__init__()
         self.kind = "week"  # week, month or range: what `[` and `]` step by
@@ -148,10 +143,8 @@ class ReportsScreen(WithApp, Screen[None]):
         yield KeyFooter()
 
     def on_mount(self) -> None:
-        user = self.leadms.user
-        assert user is not None
         if self.is_rep:
-            self.rep = user.username
+            self.rep = self.signed_in.user.username
         self.period = this_week(self._today())
         self.query_one("#report", DataTable).focus()
 
@@ -160,7 +153,7 @@ class ReportsScreen(WithApp, Screen[None]):
 
     @property
     def is_rep(self) -> bool:
-        return self.leadms.user is not None and self.leadms.user.role == Role.REP
+        return self.signed_in.user.role == Role.REP
 
     @property
     def takes_keys(self) -> bool:
@@ -168,7 +161,7 @@ class ReportsScreen(WithApp, Screen[None]):
         return self._shown is not None
 
     def _today(self) -> date:
-        return clock.business_date(clock.now(), self.leadms.settings.timezone)
+        return clock.business_date(clock.now(), self.signed_in.settings.timezone)
 
     # --- loading -----------------------------------------------------------------
 
@@ -182,31 +175,28 @@ class ReportsScreen(WithApp, Screen[None]):
     def action_reload(self) -> None:
         self.reload()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="reports",
-        description="Loading the report",
-    )
     def _load(self, generation: int, period: Period, rep: str | None, today: date) -> None:
-        with self.leadms.database.reading() as session:
+        def query(session: Session) -> Shown:
             reports = coaching_report(session, period, rep=rep)
             user_ids = {u.username: u.id for u in list_users(session)}
             rep_id = user_ids.get(rep) if rep is not None else None
             days = daily_calls(session, period, rep_id=rep_id)
             weeks = weekly_missed(session, weeks=WEEKS, today=min(period.end, today), rep_id=rep_id)
-        self.post_message(self.Loaded(generation, Shown(reports, user_ids, days, weeks)))
+            return Shown(reports, user_ids, days, weeks)
 
-    @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
-        if message.generation != self._generation:
+        self.load(
+            query, lambda shown: self._loaded(generation, shown),
+            group="reports", description="Loading the report",
+        )  # fmt: skip
+
+    def _loaded(self, generation: int, shown: Shown) -> None:
+        if generation != self._generation:
             return  # the manager already moved on to another period or rep
-        shown = self._shown = message.shown
+        self._shown = shown
         table = self.query_one("#report", DataTable)
         kept = self._cursor_key()
         table.clear()
-        currency = self.leadms.settings.currency
+        currency = self.signed_in.settings.currency
         # drilled into a rep (or a rep's own report): their row only, not a team of one
         rows = shown.reports if self.rep is None else shown.reports[:-1]
         for report in rows:
@@ -285,7 +275,7 @@ class ReportsScreen(WithApp, Screen[None]):
                 color=["cyan"] * len(counts) + ["red"],
             )
             _count_ticks(plt, max(*counts, never))
-            target = self.leadms.settings.response_target_minutes
+            target = self.signed_in.settings.response_target_minutes
             plt.title(
                 f"First response in business minutes ({len(minutes)} lead"
                 f"{'' if len(minutes) == 1 else 's'}, target {target}m)"

@@ -1,17 +1,15 @@
-"""What every screen, modal and settings tab shares: the app, typed; live reloads; showing only
-the newest load. A leaf: it imports no screen (the app imports them all, to open them)."""
+"""What every screen, modal and settings tab shares: the app, typed; live reloads; loading
+(see `loading.py`). A leaf: it imports no screen (the app imports them all, to open them)."""
 
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import getters
 from textual.app import App
 from textual.message import Message
-from textual.worker import get_current_worker
 
 from leadms_tui.domain.live import touches
-from leadms_tui.screens.failures import ReportsFailures
+from leadms_tui.screens.loading import Loads
 
 if TYPE_CHECKING:
     from leadms_tui.app import LeadMSApp
@@ -20,7 +18,7 @@ if TYPE_CHECKING:
 CONFIRM_SECONDS = 5.0  # how long a destructive key's second press counts as "yes"
 
 
-class WithApp(ReportsFailures):
+class WithApp(Loads):
     """Mixin of every Lead MS screen and modal: the app, typed, as `self.leadms`."""
 
     _asked: tuple[str, float] | None = None  # (what a destructive key asked, when)
@@ -69,14 +67,3 @@ class WithApp(ReportsFailures):
         """The team settings changed (here or in another terminal) and `leadms.settings` holds
         the new ones: redraw what depends on them (times in the team's timezone, money)."""
         self.reload()
-
-    def show_latest(self, show: Callable[..., None], *args: Any) -> None:
-        """From a loading worker: `show(*args)` on the UI thread, unless a newer load of the
-        same exclusive group started meanwhile (its data is newer; this one would hide it)."""
-        worker = get_current_worker()
-
-        def run() -> None:
-            if not worker.is_cancelled:
-                show(*args)
-
-        self.leadms.call_from_thread(run)

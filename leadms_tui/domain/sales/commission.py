@@ -159,7 +159,7 @@ def split_amounts(total: Decimal, shares: list[Decimal], currency: str) -> list[
 
 def parse_split(text: str, number_format: str = DEFAULT_FORMAT) -> tuple[Decimal, Decimal]:
     """'60/40': the lead owner's share and the closing rep's, adding up to 100."""
-    parts = text.replace("%", "").split("/")
+    parts = text.split("/")  # each share may end in "%" (parse_percent drops it), only end
     if len(parts) != 2:
         raise ValidationError(f"split {text!r} should read OWNER/CLOSER, e.g. 60/40")
     owner, closer = (

@@ -1,16 +1,15 @@
 """`a`: who should take a lead, ranked and explained signal by signal; a manager assigns one."""
 
 from rich.text import Text
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import DataTable, Label, Static
 
 from leadms_tui import formatting
-from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.repositories.lead_detail import lead_owner
 from leadms_tui.domain.team.assignment import Candidate, Signal, Suggestions, assign_lead, suggest
@@ -80,21 +79,6 @@ class AssignModal(WithApp, ModalScreen[str | None]):
         Binding("escape", "cancel", "Close", id="assign.close"),
     ]
 
-    class Loaded(Message):
-        def __init__(self, suggestions: Suggestions, owner: str | None) -> None:
-            super().__init__()
-            self.suggestions, self.owner = suggestions, owner
-
-    class Refused(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
-    class Assigned(Message):
-        def __init__(self, username: str) -> None:
-            super().__init__()
-            self.username = username
-
     def __init__(self, lead_id: int, label: str) -> None:
         super().__init__()
         self.lead_id = lead_id
@@ -107,8 +91,7 @@ class AssignModal(WithApp, ModalScreen[str | None]):
 
     @property
     def may_assign(self) -> bool:
-        user = self.leadms.user
-        return user is not None and user.role in (Role.MANAGER, Role.ADMIN)
+        return self.signed_in.user.role in (Role.MANAGER, Role.ADMIN)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -131,23 +114,22 @@ class AssignModal(WithApp, ModalScreen[str | None]):
 
     # --- the suggestions ---------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="assign-load", description="Ranking the reps")
     def _load(self) -> None:
-        try:
-            with self.leadms.database.reading() as session:
-                suggestions = suggest(session, self.lead_id)
-                _owner_id, owner = lead_owner(session=session, lead_id=self.lead_id)
-        except LeadMSError as exc:  # the lead was deleted meanwhile
-            self.post_message(self.Refused(str(exc)))
-            return
-        self.post_message(self.Loaded(suggestions, owner))
+        def query(session: Session) -> tuple[Suggestions, str | None]:
+            suggestions = suggest(session, self.lead_id)
+            _owner_id, owner = lead_owner(session=session, lead_id=self.lead_id)
+            return suggestions, owner
 
-    @on(Loaded)
-    def _show(self, message: Loaded) -> None:
-        found = message.suggestions
+        self.load(
+            query, self._show, group="assign-load", description="Ranking the reps",
+            refused=lambda exc: self._refused(str(exc)),  # the lead was deleted meanwhile
+        )  # fmt: skip
+
+    def _show(self, loaded: tuple[Suggestions, str | None]) -> None:
+        found, owner_name = loaded
         self.suggestions = found
         language = found.language or "not detected"
-        owner = formatting.shown(message.owner) if message.owner else Text("unassigned")
+        owner = formatting.shown(owner_name) if owner_name else Text("unassigned")
         self.query_one("#assign-about", Label).update(
             Text.assemble(f"Language: {language}  ·  Owner: ", owner)
         )
@@ -160,8 +142,7 @@ class AssignModal(WithApp, ModalScreen[str | None]):
                 str(rank),
                 candidate.username,
                 f"{candidate.score:.0%}",
-                ("owns it now, " if candidate.username == message.owner else "")
-                + reason(candidate),
+                ("owns it now, " if candidate.username == owner_name else "") + reason(candidate),
                 key=candidate.username,
             )
         for username, why in found.excluded:
@@ -229,31 +210,25 @@ class AssignModal(WithApp, ModalScreen[str | None]):
         self._say(f"Assigning to {username}…")
         self._assign(username)
 
-    @work(thread=True, exit_on_error=False, group="assign", description="Assigning the lead")
     def _assign(self, username: str) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
-        try:
-            app.database.write(lambda s: assign_lead(s, self.lead_id, username, actor=actor))
-        except LeadMSError as exc:
-            self.post_message(self.Refused(str(exc)))
-            return
-        except Exception:
-            self.post_message(self.Refused("Not assigned"))
-            raise  # the app turns it into a notification
-        self.post_message(self.Assigned(username))
+        actor = self.signed_in.actor
+        self.commit(
+            lambda s: assign_lead(s, self.lead_id, username, actor=actor),
+            lambda _: self._assigned(username),
+            group="assign", description="Assigning the lead",
+            refused=lambda exc: self._refused(str(exc)),
+            failed=lambda _error: self._refused("Not assigned"),  # and a toast says why
+        )  # fmt: skip
 
-    @on(Refused)
-    def _refused(self, message: Refused) -> None:
+    def _refused(self, reason: str) -> None:
         self._assigning = False
         self._confirming = None
         self.refresh_bindings()
-        self._say(message.reason)
+        self._say(reason)
 
-    @on(Assigned)
-    def _assigned(self, message: Assigned) -> None:
+    def _assigned(self, username: str) -> None:
         number = self.suggestions.lead_number if self.suggestions else self.label
-        self.dismiss(f"{number} assigned to {message.username}")
+        self.dismiss(f"{number} assigned to {username}")
 
     def _say(self, text: str) -> None:
         """The line under the table: a confirmation asked, a refusal; none when empty."""

@@ -10,7 +10,7 @@ import shlex
 import subprocess
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -114,7 +114,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             yield Label(
                 "Next follow-up (tomorrow 15:00, +2d, mon 10:00; empty: none)", classes="hint"
             )
-            yield WhenField("", timezone=self.leadms.settings.timezone, input_id="followup",
+            yield WhenField("", timezone=self.signed_in.settings.timezone, input_id="followup",
                             empty_means="no follow-up")  # fmt: skip
             yield Label("", id="rule-effects", classes="hint", markup=False)
             yield Label("", id="call-status", markup=False)
@@ -139,13 +139,14 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     def _arm(self) -> None:
         self._armed = True
 
-    @work(thread=True, exit_on_error=False, group="call-phone", description="Loading the phone")
     def _load_phone(self) -> None:
-        with self.leadms.database.reading() as session:
-            e164, raw = lead_phone(session=session, lead_id=self.lead_id)
-        self.app.call_from_thread(self._show_phone, e164, raw)
+        self.load(
+            lambda session: lead_phone(session=session, lead_id=self.lead_id), self._show_phone,
+            group="call-phone", description="Loading the phone",
+        )  # fmt: skip
 
-    def _show_phone(self, e164: str | None, raw: str | None) -> None:
+    def _show_phone(self, phone: tuple[str | None, str | None]) -> None:
+        e164, raw = phone
         self.phone = e164
         shown = formatting.phone(e164) if e164 else ""
         self.query_one("#phone", Digits).update(shown)
@@ -218,22 +219,17 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.query_one("#call-status", Label).update("")  # "choose an outcome first" is done
         self._preview(outcome)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="call-preview",
-        description="Asking the rules",
-    )
     def _preview(self, outcome: CallOutcome) -> None:
-        with self.leadms.database.reading() as session:
-            effects = preview_call(session, self.lead_id, outcome)
-        self.app.call_from_thread(self._show_preview, outcome, effects)
+        self.load(
+            lambda session: preview_call(session, self.lead_id, outcome),
+            lambda effects: self._show_preview(outcome, effects),
+            group="call-preview", description="Asking the rules",
+        )  # fmt: skip
 
     def _show_preview(self, outcome: CallOutcome, effects: Effects) -> None:
         if outcome != self.outcome:
             return  # the rep already chose another outcome
-        timezone = self.leadms.settings.timezone
+        timezone = self.signed_in.settings.timezone
         due = effects.followup_due
         field = self.query_one("#followup", Input)
         if field.value == self._prefilled:  # don't overwrite what the rep typed
@@ -264,36 +260,23 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.query_one("#call-status", Label).update("Saving…")
         self._save(self.outcome, self.query_one("#note", Input).value, due)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="call",
-        description="Saving the call",
-    )
     def _save(self, outcome: CallOutcome, note: str, due: object) -> None:
-        app = self.leadms
-        user = app.user
-        try:
-            logged = app.database.write(
-                lambda session: log_call(
-                    session,
-                    self.lead_id,
-                    outcome,
-                    actor=user.actor,  # type: ignore[union-attr]
-                    note=note,
-                    next_followup_at=due,
-                )
-            )
-        except Exception:
-            app.call_from_thread(self.query_one("#call-status", Label).update, "Not saved")
-            raise  # the app turns it into a notification; what was typed stays here
-        app.call_from_thread(self._saved, logged)
+        actor = self.signed_in.actor
+        self.commit(
+            lambda session: log_call(
+                session, self.lead_id, outcome, actor=actor, note=note, next_followup_at=due
+            ),
+            self._saved,
+            group="call",
+            description="Saving the call",
+            # the app says why in a toast; what was typed stays here
+            failed=lambda _error: self.query_one("#call-status", Label).update("Not saved"),
+        )
 
     def _saved(self, logged: CallLogged) -> None:
         next_step = ""
         if logged.followup_due:
-            tz = self.leadms.settings.timezone
+            tz = self.signed_in.settings.timezone
             next_step = f"; next try {formatting.format_local_datetime(logged.followup_due, tz)}"
         effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
         self.leadms.call_saved(logged.call_id, self.lead_id)

@@ -1,21 +1,20 @@
 """`v`: convert a lead into a sale of a client, previewing the commission as the deal is typed;
 the client's fields are filled in the same write (required ones before anything converts)."""
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from rich.text import Text
 from sqlmodel import Session
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
-from textual.worker import get_current_worker
 
 from leadms_tui import formatting
-from leadms_tui.domain.errors import ConflictError, LeadMSError, ValidationError
+from leadms_tui.domain.errors import ConflictError, ValidationError
 from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.values import FieldShown, set_fields, values_for
 from leadms_tui.domain.models import FieldEntity, Lead
@@ -25,6 +24,7 @@ from leadms_tui.domain.repositories.sales import client_id_by_number
 from leadms_tui.domain.sales.clients import client_of_person
 from leadms_tui.domain.sales.commission import PlanInfo, list_plans
 from leadms_tui.domain.sales.conversion import (
+    CommissionPreview,
     Conversion,
     ConversionRequest,
     convert_lead,
@@ -55,6 +55,18 @@ def conversion_summary(conversion: Conversion) -> str:
     return f"{conversion.lead_number} converted: {client}, {money}, {tasks}"
 
 
+@dataclass(frozen=True)
+class Choices:
+    """Active plans, onboarding templates, the lead's owner, and the client fields (with the
+    values of the client the person already is, if so)."""
+
+    plans: list[PlanInfo]
+    templates: list[TemplateInfo]
+    owner: tuple[int | None, str | None]
+    fields: list[FieldSpec]
+    existing: Existing
+
+
 class ConvertModal(WithApp, ModalScreen[Conversion | None]):
     HELP_NAME = "Convert a lead"
     DEFAULT_CSS = """
@@ -75,37 +87,6 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
         Binding("escape", "cancel", "Cancel", id="convert.cancel"),
     ]
 
-    class Loaded(Message):
-        """The choices: active plans, onboarding templates, the lead's owner, and the client
-        fields (with the values of the client the person already is, if so)."""
-
-        def __init__(
-            self,
-            plans: list[PlanInfo],
-            templates: list[TemplateInfo],
-            owner: tuple,
-            fields: list[FieldSpec],
-            existing: Existing,
-        ) -> None:
-            super().__init__()
-            self.plans, self.templates, self.owner = plans, templates, owner
-            self.fields, self.existing = fields, existing
-
-    class Previewed(Message):
-        def __init__(self, asked: Asked, text: str, error: bool) -> None:
-            super().__init__()
-            self.asked, self.text, self.error = asked, text, error
-
-    class Refused(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
-    class Converted(Message):
-        def __init__(self, conversion: Conversion) -> None:
-            super().__init__()
-            self.conversion = conversion
-
     def __init__(self, lead_id: int, label: str) -> None:
         super().__init__()
         self.lead_id = lead_id
@@ -114,14 +95,14 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
         self._existing_client: int | None = None  # whose fields the form shows
 
     def compose(self) -> ComposeResult:
-        currency = self.leadms.settings.currency
+        currency = self.signed_in.settings.currency
         with FormScroll():
             yield Label(formatting.titled("Convert to a sale", self.label))
             yield Label("", id="convert-status", markup=False)  # refusals, under the title
             with Horizontal(classes="pair"):
                 with Vertical():
                     yield Label(f"Deal value ({currency})", classes="hint")
-                    example = format_number(Decimal("1234.50"), self.leadms.settings.numbers)
+                    example = format_number(Decimal("1234.50"), self.signed_in.settings.numbers)
                     yield Input(placeholder=f"e.g. {example}", id="value")
                 with Vertical():
                     yield Label("Plan / product", classes="hint")
@@ -148,9 +129,8 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
 
     # --- the choices -------------------------------------------------------------
 
-    @work(thread=True, exit_on_error=False, group="convert-load", description="Loading plans")
     def _load_choices(self) -> None:
-        with self.leadms.database.reading() as session:
+        def query(session: Session) -> Choices:
             plans = list_plans(session)
             templates = list_templates(session)
             owner = lead_owner(session=session, lead_id=self.lead_id)
@@ -162,11 +142,12 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
                 if client is not None
                 else None
             )
-        self.post_message(self.Loaded(plans, templates, owner, fields, existing))
+            return Choices(plans, templates, owner, fields, existing)
 
-    @on(Loaded)
-    def _show_choices(self, message: Loaded) -> None:
-        currency = self.leadms.settings.currency
+        self.load(query, self._show_choices, group="convert-load", description="Loading plans")
+
+    def _show_choices(self, message: Choices) -> None:
+        currency = self.signed_in.settings.currency
         plan = self.query_one("#plan", Select)
         if message.plans:
             plan.set_options(
@@ -191,7 +172,7 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
     def _show_fields(self, fields: list[FieldSpec], existing: Existing) -> None:
         if not fields:
             return
-        settings = self.leadms.settings
+        settings = self.signed_in.settings
         box = self.query_one("#client-fields")
         if existing is not None:
             self._existing_client = existing[0]
@@ -210,7 +191,7 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
         box.display = True
 
     def _show_split(self, owner_id: int | None, owner: str | None) -> None:
-        me = self.leadms.user.id  # type: ignore[union-attr]
+        me = self.signed_in.user.id
         split = self.query_one("#split", Input)
         hint = self.query_one("#split-hint", Label)
         if owner_id is None:
@@ -245,30 +226,21 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
             return
         self._preview(asked)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="convert-preview",
-        description="Previewing the commission",
-    )
     def _preview(self, asked: Asked) -> None:
         value, product, plan = asked
-        try:
-            with self.leadms.database.reading() as session:
-                preview = preview_commission(session, value, product or None, plan)
-        except ValidationError as exc:
-            text, error = str(exc), True
-        else:
-            text, error = preview.text, False
+
+        def previewed(preview: CommissionPreview) -> None:
+            text = preview.text
             if preview.plan is not None:  # else the text says there is no commission
                 text = f"Commission: {text}"
-        if not get_current_worker().is_cancelled:
-            self.post_message(self.Previewed(asked, text, error))
+            self._show_preview(asked, text, False)
 
-    @on(Previewed)
-    def _previewed(self, message: Previewed) -> None:
-        self._show_preview(message.asked, message.text, message.error)
+        self.load(
+            lambda session: preview_commission(session, value, product or None, plan),
+            previewed, group="convert-preview", description="Previewing the commission",
+            refused=lambda exc: self._show_preview(asked, str(exc), True),
+            refuses=ValidationError,
+        )  # fmt: skip
 
     def _show_preview(self, asked: Asked, text: str, error: bool) -> None:
         if asked != self._asked():
@@ -302,16 +274,8 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
         self.query_one("#convert-status", Label).update("Converting…")
         self._convert(request, raw)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="convert",
-        description="Converting the lead",
-    )
     def _convert(self, request: ConversionRequest, raw: Raw) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         expected = self._existing_client
 
         def convert(session: Session) -> Conversion:
@@ -327,29 +291,21 @@ class ConvertModal(WithApp, ModalScreen[Conversion | None]):
                 set_fields(session, FieldEntity.CLIENT, client_id, values, actor=actor)
             return conversion
 
-        try:
-            conversion = app.database.write(convert)
-        except LeadMSError as exc:
-            self.post_message(self.Refused(str(exc)))
-            return
-        except Exception:
-            self.post_message(self.Refused("Not converted"))
-            raise  # the app turns it into a notification; what was typed stays here
-        self.post_message(self.Converted(conversion))
+        self.commit(
+            convert, self.dismiss, group="convert", description="Converting the lead",
+            refused=lambda exc: self._refused(str(exc)),
+            # the app says why in a toast; what was typed stays here
+            failed=lambda _error: self._refused("Not converted"),
+        )  # fmt: skip
 
-    @on(Refused)
-    def _refused(self, message: Refused) -> None:
+    def _refused(self, reason: str) -> None:
         self._converting = False
         self.refresh_bindings()
-        rest = message.reason
+        rest = reason
         forms = self.query(FieldForm)
         if forms:
             rest = forms.first().show_errors(rest) or "Not converted: see the client fields"
         self.query_one("#convert-status", Label).update(formatting.shown(rest))
-
-    @on(Converted)
-    def _converted(self, message: Converted) -> None:
-        self.dismiss(message.conversion)
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -4,10 +4,8 @@
 from pathlib import Path
 
 from sqlmodel import Session
-from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Label
 
@@ -81,14 +79,6 @@ class EditFieldsModal(WithApp, ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="fields.cancel"),
     ]
 
-    class Refused(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
-    class Saved(Message):
-        pass
-
     def __init__(
         self,
         entity: FieldEntity,
@@ -105,7 +95,7 @@ class EditFieldsModal(WithApp, ModalScreen[bool]):
         self.version = version  # of the record when its fields were read
 
     def compose(self) -> ComposeResult:
-        settings = self.leadms.settings
+        settings = self.signed_in.settings
         with FormScroll():
             yield Label(formatting.titled("Edit fields", self.title_text, " (ctrl+s saves)"))
             yield Label("", id="fields-status", markup=False)
@@ -125,15 +115,8 @@ class EditFieldsModal(WithApp, ModalScreen[bool]):
         self.query_one("#fields-status", Label).update("Saving…")
         self._save(self.query_one(FieldForm).raw_values())
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="edit-fields",
-        description="Saving the fields",
-    )
     def _save(self, raw: Raw) -> None:
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
 
         def save(session: Session) -> None:
             values = checked_fields(session, self.entity, raw)
@@ -142,21 +125,17 @@ class EditFieldsModal(WithApp, ModalScreen[bool]):
                 actor=actor, expected_version=self.version,
             )  # fmt: skip
 
-        try:
-            self.leadms.database.write(save)
-        except LeadMSError as exc:
-            self.post_message(self.Refused(refusal(exc, self.entity.value)))
-            return
-        self.post_message(self.Saved())
+        self.commit(
+            save, self._saved, group="edit-fields", description="Saving the fields",
+            refused=lambda exc: self._refused(refusal(exc, self.entity.value)),
+        )  # fmt: skip
 
-    @on(Refused)
-    def _refused(self, message: Refused) -> None:
-        rest = self.query_one(FieldForm).show_errors(message.reason)
+    def _refused(self, reason: str) -> None:
+        rest = self.query_one(FieldForm).show_errors(reason)
         status = rest or "Not saved: see the fields below"
         self.query_one("#fields-status", Label).update(formatting.shown(status))
 
-    @on(Saved)
-    def _saved(self) -> None:
+    def _saved(self, _: None) -> None:
         self.app.notify(f"{self.title_text}: fields saved")
         self.dismiss(True)
 

@@ -2,15 +2,13 @@
 someone else changed it meanwhile."""
 
 from sqlmodel import Session
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
 from leadms_tui import formatting
-from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.fields.values import FieldShown, set_fields
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.models import FieldEntity, Lead, LeadStatus
@@ -40,14 +38,6 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="edit.cancel"),
     ]
 
-    class Refused(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
-    class Saved(Message):
-        pass
-
     def __init__(self, lead: Lead, fields: list[FieldShown] | None = None) -> None:
         super().__init__()
         self.lead = lead
@@ -55,7 +45,7 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         lead = self.lead
-        settings = self.leadms.settings
+        settings = self.signed_in.settings
         with FormScroll():
             yield Label(f"[b]Edit {lead.number}[/b] (ctrl+s or enter saves)")
             yield Label("", id="edit-status", markup=False)  # errors under the title
@@ -118,16 +108,8 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
         self.query_one("#edit-status", Label).update("Saving…")
         self._save(changes, raw)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="edit-lead",
-        description="Saving the lead",
-    )
     def _save(self, changes: LeadUpdate, raw: Raw) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
 
         def save(session: Session) -> None:
             values = checked_fields(session, FieldEntity.LEAD, raw)
@@ -141,25 +123,20 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
                     actor=actor, expected_version=lead.version,
                 )  # fmt: skip
 
-        try:
-            app.database.write(save)
-        except LeadMSError as exc:
-            self.post_message(self.Refused(refusal(exc, "lead")))
-            return
-        except Exception:
-            self.post_message(self.Refused("Not saved"))
-            raise  # the app turns it into a notification; what was typed stays here
-        self.post_message(self.Saved())
+        self.commit(
+            save, self._saved, group="edit-lead", description="Saving the lead",
+            refused=lambda exc: self._refused(refusal(exc, "lead")),
+            # the app says why in a toast; what was typed stays here
+            failed=lambda _error: self._refused("Not saved"),
+        )  # fmt: skip
 
-    @on(Refused)
-    def _refused(self, message: Refused) -> None:
-        rest = message.reason
+    def _refused(self, reason: str) -> None:
+        rest = reason
         if self.fields:
             rest = self.query_one(FieldForm).show_errors(rest) or "Not saved: see the fields below"
         self.query_one("#edit-status", Label).update(formatting.shown(rest))
 
-    @on(Saved)
-    def _saved(self) -> None:
+    def _saved(self, _: None) -> None:
         self.app.notify(f"{self.lead.number} saved")
         self.dismiss(True)
 

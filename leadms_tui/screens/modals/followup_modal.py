@@ -2,7 +2,8 @@
 
 from datetime import datetime, time, timedelta
 
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -47,7 +48,7 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
         self.existing = existing
 
     def compose(self) -> ComposeResult:
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         if self.existing is not None:
             # the day view's Tries column counts calls so far: the title says the same number
             # ("#3" there read as a third try where Tries said 2)
@@ -70,7 +71,7 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
             if self.existing is None:
                 yield Label("Reason", classes="hint")
                 yield Input(placeholder="e.g. Send the price list, then call", id="reason")
-            elif self.leadms.user.role != Role.REP:  # type: ignore[union-attr]
+            elif self.signed_in.user.role != Role.REP:
                 yield Label("Owner (username; managers only)", classes="hint")
                 yield Input(self.existing.owner or "", id="owner")
         yield KeyFooter()
@@ -100,29 +101,16 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
     def action_finish(self, state: str) -> None:
         self._save(None, "", None, FollowUpState(state))
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="followup",
-        description="Saving the follow-up",
-    )
     def _save(
         self, due: datetime | None, reason: str, owner: str | None, state: FollowUpState | None
     ) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         existing = self.existing
 
-        def work(session):
+        def save(session: Session) -> object:
             if existing is None:
-                return add_followup(
-                    session,
-                    self.lead_id,
-                    due_at=due,
-                    reason=reason,  # type: ignore[arg-type]
-                    actor=actor,
-                )
+                assert due is not None  # the field takes no empty time: only finishing has none
+                return add_followup(session, self.lead_id, due_at=due, reason=reason, actor=actor)
             changed_due = due if due and due != existing.due_at else None
             return change_followup(
                 session,
@@ -134,12 +122,11 @@ class FollowUpModal(WithApp, ModalScreen[bool]):
                 owner_username=owner,
             )
 
-        try:
-            app.database.write(work)
-        except Exception as exc:
-            app.call_from_thread(self.query_one("#followup-status", Label).update, str(exc))
-            raise
-        app.call_from_thread(self._saved, state)
+        self.commit(
+            save, lambda _: self._saved(state),
+            group="followup", description="Saving the follow-up",
+            failed=lambda exc: self.query_one("#followup-status", Label).update(str(exc)),
+        )  # fmt: skip
 
     def _saved(self, state: FollowUpState | None) -> None:
         self.app.notify(f"Follow-up {state.value if state else 'saved'}: {self.label}")

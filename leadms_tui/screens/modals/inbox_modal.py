@@ -1,6 +1,6 @@
 """`i`: the notifications inbox: what the toasts said, unread first; reading marks them read."""
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -54,19 +54,18 @@ class InboxModal(WithApp, ModalScreen[None]):
     def reload(self) -> None:
         self._load()
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="inbox", description="Inbox")
     def _load(self) -> None:
-        user = self.leadms.user
-        assert user is not None
-        with self.leadms.database.reading() as session:
-            items = inbox(session=session, user_id=user.id)
-        self.app.call_from_thread(self._show, items)
+        user_id = self.signed_in.user.id
+        self.load(
+            lambda session: inbox(session=session, user_id=user_id), self._show,
+            group="inbox", description="Inbox",
+        )  # fmt: skip
 
     def _show(self, items: list[NotificationItem]) -> None:
         table = self.query_one(DataTable)
         row = table.cursor_row
         table.clear()
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         today = clock.business_date(clock.now(), tz)
         self.items = {str(item.id): item for item in items}
         for item in items:
@@ -91,12 +90,12 @@ class InboxModal(WithApp, ModalScreen[None]):
         key = table.coordinate_to_cell_key((table.cursor_row, 0)).row_key.value
         return self.items.get(key or "")
 
-    @work(thread=True, exit_on_error=False, group="inbox-read", description="Marking read")
     def _mark(self, ids: list[int]) -> None:
-        user = self.leadms.user
-        assert user is not None
-        self.leadms.database.write(lambda s: mark_read(s, user.id, ids))
-        self.app.call_from_thread(self._load)
+        user_id = self.signed_in.user.id
+        self.commit(
+            lambda s: mark_read(s, user_id, ids), lambda _: self._load(),
+            group="inbox-read", description="Marking read",
+        )  # fmt: skip
 
     def action_read(self) -> None:
         if (item := self._current()) is not None:

@@ -4,11 +4,10 @@ its outcome."""
 from datetime import datetime, time, timedelta
 
 from sqlmodel import Session
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Input, Label, Select
 
@@ -49,16 +48,6 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         Binding("escape", "cancel", "Cancel", id="meeting.cancel"),
     ]
 
-    class FieldsLoaded(Message):
-        def __init__(self, fields: list[FieldSpec]) -> None:
-            super().__init__()
-            self.fields = fields
-
-    class Refused(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
     def __init__(self, lead_id: int, label: str) -> None:
         super().__init__()
         self.lead_id = lead_id
@@ -66,7 +55,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         self._clash_seen: tuple[datetime, int] | None = None  # warned of: saving again books
 
     def compose(self) -> ComposeResult:
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         tomorrow = clock.business_date(clock.now(), tz) + timedelta(days=1)
         start = datetime.combine(
             tomorrow, time(11, 0), tzinfo=formatting.local(clock.now(), tz).tzinfo
@@ -101,20 +90,19 @@ class MeetingModal(WithApp, ModalScreen[bool]):
     def on_mount(self) -> None:
         self._load_fields()
 
-    @work(thread=True, exit_on_error=False, group="meeting-fields", description="Loading fields")
     def _load_fields(self) -> None:
-        with self.leadms.database.reading() as session:
-            fields = list_fields(session, FieldEntity.MEETING)
-        self.post_message(self.FieldsLoaded(fields))
+        self.load(
+            lambda session: list_fields(session, FieldEntity.MEETING), self._show_fields,
+            group="meeting-fields", description="Loading fields",
+        )  # fmt: skip
 
-    @on(FieldsLoaded)
-    def _show_fields(self, message: FieldsLoaded) -> None:
-        if message.fields:
-            settings = self.leadms.settings
+    def _show_fields(self, fields: list[FieldSpec]) -> None:
+        if fields:
+            settings = self.signed_in.settings
             box = self.query_one("#meeting-fields")
             box.mount(
                 FieldForm(
-                    message.fields,
+                    fields,
                     currency=settings.currency,
                     timezone=settings.timezone,
                     number_format=settings.numbers,
@@ -133,6 +121,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         except ValidationError as exc:
             status.update(str(exc))
             return
+        assert starts is not None  # the field takes no empty time
         try:
             duration = int(self.query_one("#duration", Input).value or "0")
         except ValueError:
@@ -148,13 +137,6 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         raw = forms.first().raw_values() if forms else {}
         self._save(starts, duration, kind, fields, anyway, raw)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="meeting",
-        description="Booking the meeting",
-    )
     def _save(
         self,
         starts: datetime,
@@ -164,8 +146,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
         anyway: bool,
         raw: Raw,
     ) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         usernames = [name for name in fields["attendees"].replace(" ", "").split(",") if name]
 
         def book(session: Session) -> list[Clash]:
@@ -188,22 +169,20 @@ class MeetingModal(WithApp, ModalScreen[bool]):
                 set_fields(session, FieldEntity.MEETING, meeting.id, values, actor=actor)
             return clashes
 
-        try:
-            clashes = app.database.write(book)
-        except ClashError as exc:
-            app.call_from_thread(self._warn_clash, exc.clashes, (starts, duration))
-            return
-        except LeadMSError as exc:
-            self.post_message(self.Refused(str(exc)))
-            return
-        except Exception as exc:
-            app.call_from_thread(self.query_one("#meeting-status", Label).update, str(exc))
-            raise
-        app.call_from_thread(self._saved, clashes)
+        def refused(exc: LeadMSError) -> None:
+            if isinstance(exc, ClashError):
+                self._warn_clash(exc.clashes, (starts, duration))
+            else:
+                self._refused(str(exc))
 
-    @on(Refused)
-    def _refused(self, message: Refused) -> None:
-        rest = message.reason
+        self.commit(
+            book, self._saved, group="meeting", description="Booking the meeting",
+            refused=refused,
+            failed=lambda exc: self.query_one("#meeting-status", Label).update(str(exc)),
+        )  # fmt: skip
+
+    def _refused(self, reason: str) -> None:
+        rest = reason
         forms = self.query(FieldForm)
         if forms:
             rest = forms.first().show_errors(rest) or "Not booked: see the fields below"
@@ -212,7 +191,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
     def _warn_clash(self, clashes: list[Clash], booking: tuple[datetime, int]) -> None:
         """Before anything is booked: the overlap, and how to book anyway."""
         self._clash_seen = booking
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         overlaps = ", ".join(
             f"{c.lead_number} at {formatting.hhmm(c.starts_at, tz)}" for c in clashes
         )
@@ -222,7 +201,7 @@ class MeetingModal(WithApp, ModalScreen[bool]):
 
     def _saved(self, clashes: list[Clash]) -> None:
         if clashes:
-            tz = self.leadms.settings.timezone
+            tz = self.signed_in.settings.timezone
             overlaps = ", ".join(
                 f"{c.lead_number} at {formatting.hhmm(c.starts_at, tz)}" for c in clashes
             )
@@ -282,32 +261,24 @@ class MeetingOutcomeModal(WithApp, ModalScreen[bool]):
             yield Label("", id="outcome-status", markup=False)
         yield KeyFooter()
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="meeting-outcome",
-        description="Recording the outcome",
-    )
     def action_record(self, outcome: str) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         early = self._early_warned and outcome == MeetingOutcome.HELD
-        try:
-            app.database.write(
-                lambda session: record_outcome(
-                    session, self.meeting_id, MeetingOutcome(outcome), actor=actor,
-                    held_early=early,
-                )
-            )  # fmt: skip
-        except EarlyOutcomeError as exc:
-            app.call_from_thread(self._ask_early, exc.starts_at)
-            return
-        app.call_from_thread(self._recorded, outcome)
+        self.commit(
+            lambda session: record_outcome(
+                session, self.meeting_id, MeetingOutcome(outcome), actor=actor,
+                held_early=early,
+            ),
+            lambda _: self._recorded(outcome),
+            group="meeting-outcome", description="Recording the outcome",
+            refused=self._ask_early, refuses=EarlyOutcomeError,
+        )  # fmt: skip
 
-    def _ask_early(self, starts_at: datetime) -> None:
+    def _ask_early(self, error: LeadMSError) -> None:
+        assert isinstance(error, EarlyOutcomeError)
+        starts_at = error.starts_at
         self._early_warned = True
-        tz = self.leadms.settings.timezone
+        tz = self.signed_in.settings.timezone
         when = formatting.when(starts_at, tz, clock.business_date(clock.now(), tz))
         self.query_one("#outcome-status", Label).update(
             f"It starts {when}, not yet: press h again to record it as held"

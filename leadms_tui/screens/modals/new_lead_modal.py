@@ -1,6 +1,7 @@
 """`n`: manual intake. The same numbering and repeat detection as every other channel."""
 
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -75,26 +76,24 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
             self.query_one("#phone", Input).value, self.query_one("#email", Input).value
         )
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="new-lead-repeats",
-        description="Looking for earlier leads",
-    )
     def _check_repeats(self, phone: str, email: str) -> None:
-        region = self.leadms.settings.phone_region
-        with self.leadms.database.reading() as session:
+        region = self.signed_in.settings.phone_region
+
+        def query(session: Session) -> str:
             earlier = find_repeats(session, phone=phone, email=email, region=region)
-        warning = ""
-        if earlier:
+            if not earlier:
+                return ""
             first = earlier[0]
             more = f" and {len(earlier) - 1} more" if len(earlier) > 1 else ""
-            warning = (
+            return (
                 f"Repeat: same {first.matched} as {first.number} {first.name} "
                 f"({first.status.replace('_', ' ')}){more}; saving links it as a repeat"
             )
-        self.show_latest(self._show_repeat, warning)
+
+        self.load(
+            query, self._show_repeat,
+            group="new-lead-repeats", description="Looking for earlier leads",
+        )  # fmt: skip
 
     def _show_repeat(self, warning: str) -> None:
         label = self.query_one("#repeat-warning", Label)
@@ -107,32 +106,24 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
         self.query_one("#new-status", Label).update("Saving…")
         self._save(values, channel)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="new-lead",
-        description="Saving the lead",
-    )
     def _save(self, values: dict[str | None, str], channel: Channel) -> None:
-        app = self.leadms
-        user = app.user
-        data = LeadCreate(
-            name=values["name"],
-            phone=values["phone"] or None,
-            email=values["email"] or None,
-            channel=channel,
-            message=values["message"] or None,
-            owner_id=user.id if user.role == Role.REP else None,  # type: ignore[union-attr]
-        )
-        try:
-            result = app.database.write(
-                lambda session: intake_lead(session, data, actor=user.actor)  # type: ignore[union-attr]
+        user = self.signed_in.user
+
+        def save(session: Session) -> IntakeResult:
+            data = LeadCreate(
+                name=values["name"],
+                phone=values["phone"] or None,
+                email=values["email"] or None,
+                channel=channel,
+                message=values["message"] or None,
+                owner_id=user.id if user.role == Role.REP else None,
             )
-        except Exception as exc:
-            app.call_from_thread(self.query_one("#new-status", Label).update, str(exc))
-            raise
-        app.call_from_thread(self._saved, result)
+            return intake_lead(session, data, actor=user.actor)
+
+        self.commit(
+            save, self._saved, group="new-lead", description="Saving the lead",
+            failed=lambda exc: self.query_one("#new-status", Label).update(str(exc)),
+        )  # fmt: skip
 
     def _saved(self, result: IntakeResult) -> None:
         if result.repeat_of:

@@ -4,7 +4,7 @@ from enum import StrEnum
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
@@ -210,25 +210,15 @@ class RuleModal(WithApp, ModalScreen[bool]):
         error.update("Saving…")
         self._save(rule)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="rule",
-        description="Saving the rule",
-    )
     def _save(self, rule: Rule) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
-        try:
+        actor = self.signed_in.actor
+        self.commit(
             # a fresh copy per attempt: a retried transaction must not see a half-saved object
-            app.database.write(
-                lambda session: save_rule(session, Rule(**snapshot(rule)), actor=actor)
-            )
-        except Exception as exc:
-            app.call_from_thread(self.query_one("#rule-error", Label).update, Text(str(exc)))
-            raise
-        app.call_from_thread(self._saved, rule.name)
+            lambda session: save_rule(session, Rule(**snapshot(rule)), actor=actor),
+            lambda _: self._saved(rule.name),
+            group="rule", description="Saving the rule",
+            failed=lambda exc: self.query_one("#rule-error", Label).update(Text(str(exc))),
+        )  # fmt: skip
 
     def _saved(self, name: str) -> None:
         self.app.notify(f"Rule saved: {name}")

@@ -3,11 +3,10 @@
 
 from rich.text import Text
 from sqlmodel import Session
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Label, Select
 
 from leadms_tui.domain.sales.commission import PlanInfo, add_plan, list_plans
@@ -18,12 +17,6 @@ from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
 PAYS = [("a percentage of the value", "rate"), ("a flat amount", "flat")]
-
-
-class PlansLoaded(Message):
-    def __init__(self, plans: list[PlanInfo], currency: str) -> None:
-        super().__init__()
-        self.plans, self.currency = plans, currency
 
 
 class PlansTab(WithApp, Vertical):
@@ -50,31 +43,21 @@ class PlansTab(WithApp, Vertical):
 
     def reload(self, select: str | None = None) -> None:
         self._select = select
-        self._load()
+        self.load(
+            lambda session: (list_plans(session), load_settings(session).currency),
+            self._loaded, group="settings-plans", description="Loading the commission plans",
+        )  # fmt: skip
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="settings-plans",
-        description="Loading the commission plans",
-    )
-    def _load(self) -> None:
-        with self.leadms.database.reading() as session:
-            plans = list_plans(session)
-            currency = load_settings(session).currency
-        self.post_message(PlansLoaded(plans, currency))
-
-    @on(PlansLoaded)
-    def _loaded(self, message: PlansLoaded) -> None:
+    def _loaded(self, loaded: tuple[list[PlanInfo], str]) -> None:
+        plans, currency = loaded
         table = self.query_one("#plans", DataTable)
         kept = self._select or self._current_key()
         table.clear()
-        self.plans = {str(plan.id): plan for plan in message.plans}
-        for plan in message.plans:
+        self.plans = {str(plan.id): plan for plan in plans}
+        for plan in plans:
             table.add_row(
                 plan.name,
-                plan.describe(message.currency),
+                plan.describe(currency),
                 plan.product_filter or Text("any product", style="dim"),
                 Text("★ default", style="bold green") if plan.is_default else "",
                 key=str(plan.id),
@@ -82,7 +65,7 @@ class PlansTab(WithApp, Vertical):
         if kept in self.plans:
             table.move_cursor(row=table.get_row_index(kept), animate=False)
         self._select = None
-        if not message.plans:
+        if not plans:
             table.border_title = "Commission plans: none yet, a adds one"
         else:
             table.border_title = "Commission plans"
@@ -135,7 +118,7 @@ class PlanModal(FormModal[PlanInfo | None]):
         cap = (self.value("plan-cap") or None) if percent else None
         product = self.value("plan-product") or None
         make_default = self.query_one("#plan-default", Checkbox).value
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         if amount is None:
             self.say("Give the percentage or the flat amount")
             return

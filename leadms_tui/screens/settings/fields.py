@@ -5,11 +5,10 @@ from collections.abc import Callable
 
 from rich.text import Text
 from sqlmodel import Session
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
 from leadms_tui import formatting
@@ -100,18 +99,6 @@ def form_preview(fields: list[FieldSpec], currency: str) -> Text:
     return Text("\n").join(lines)
 
 
-class FieldsLoaded(Message):
-    def __init__(self, entity: FieldEntity, fields: list[FieldSpec], ctx: kinds.Context) -> None:
-        super().__init__()
-        self.entity, self.fields, self.ctx = entity, fields, ctx
-
-
-class FieldChanged(Message):
-    def __init__(self, key: str) -> None:
-        super().__init__()
-        self.key = key
-
-
 class FieldsTab(WithApp, Vertical):
     DEFAULT_CSS = """
     FieldsTab #fields-top { height: 1; padding: 0 1; }
@@ -179,33 +166,22 @@ class FieldsTab(WithApp, Vertical):
 
     def reload(self, select: str | None = None) -> None:
         self._select = select
-        self._load(self.entity)
+        entity = self.entity
+        self.load(
+            lambda session: (list_fields(session, entity, include_retired=True), context(session)),
+            lambda loaded: self._loaded(entity, *loaded),
+            group="settings-fields", description="Loading the fields",
+        )  # fmt: skip
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="settings-fields",
-        description="Loading the fields",
-    )
-    def _load(self, entity: FieldEntity) -> None:
-        with self.leadms.database.reading() as session:
-            fields = list_fields(session, entity, include_retired=True)
-            ctx = context(session)
-        self.post_message(FieldsLoaded(entity, fields, ctx))
-
-    @on(FieldsLoaded)
-    def _loaded(self, message: FieldsLoaded) -> None:
-        if message.entity != self.entity:
+    def _loaded(self, entity: FieldEntity, fields: list[FieldSpec], ctx: kinds.Context) -> None:
+        if entity != self.entity:
             return  # the admin already switched to another entity
-        self.ctx = message.ctx
+        self.ctx = ctx
         table = self.query_one("#fields", DataTable)
         current = self.current()
         select = self._select or (current.key if current else None)
         old_row = table.cursor_row
-        ordered = [f for f in message.fields if f.active] + [
-            f for f in message.fields if not f.active
-        ]
+        ordered = [f for f in fields if f.active] + [f for f in fields if not f.active]
         self.fields = {spec.key: spec for spec in ordered}
         table.clear()
         for place, spec in enumerate(ordered, start=1):  # place in the form, retired: none
@@ -229,7 +205,7 @@ class FieldsTab(WithApp, Vertical):
         self.screen.refresh_bindings()
 
     def _show_preview(self) -> None:
-        currency = self.ctx.currency if self.ctx else self.leadms.settings.currency
+        currency = self.ctx.currency if self.ctx else self.signed_in.settings.currency
         box = self.query_one("#form-preview-box", VerticalScroll)
         box.border_title = f"Form preview: {self.entity.value}"
         preview = form_preview(list(self.fields.values()), currency)
@@ -303,7 +279,7 @@ class FieldsTab(WithApp, Vertical):
         if current is None:
             return
         entity, key, restore = self.entity, current.key, not current.active
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         self._change(
             lambda session: retire_field(
                 session, entity, key, actor=actor, now=clock.now(), restore=restore
@@ -319,25 +295,17 @@ class FieldsTab(WithApp, Vertical):
         if current is None or not self.check_action("move_field", (delta,)):
             return
         entity, key = self.entity, current.key
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         self._change(
             lambda session: move_field(session, entity, key, delta, actor=actor, now=clock.now()),
             key,
         )
 
-    @work(
-        thread=True,
-        exit_on_error=False,
-        group="settings-fields-change",
-        description="Changing the field",
-    )
     def _change(self, change: Callable[[Session], object], key: str) -> None:
-        self.leadms.database.write(change)
-        self.post_message(FieldChanged(key))
-
-    @on(FieldChanged)
-    def _changed(self, message: FieldChanged) -> None:
-        self.reload(select=message.key)
+        self.commit(
+            change, lambda _: self.reload(select=key),
+            group="settings-fields-change", description="Changing the field",
+        )  # fmt: skip
 
 
 class FieldModal(FormModal[FieldSpec | None]):
@@ -433,7 +401,7 @@ class FieldModal(FormModal[FieldSpec | None]):
         label, default = self.value("field-label"), self.value("field-default")
         help_text, section = self.value("field-help"), self.value("field-section")
         required = self.query_one("#field-required", Checkbox).value
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         if spec is None:
             key = self.value("field-key")
 

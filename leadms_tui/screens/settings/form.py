@@ -6,16 +6,14 @@ from typing import Any, Generic, TypeVar
 
 from rich.text import Text
 from sqlmodel import Session
-from textual import on, work
+from textual import on
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Input, Label
 
 from leadms_tui import formatting
-from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.screens.with_app import WithApp
 
 T = TypeVar("T")
@@ -53,16 +51,6 @@ class FormModal(WithApp, ModalScreen[T], Generic[T]):
         Binding("escape", "cancel", "Cancel", id="settings-form.cancel"),
     ]  # fmt: skip
 
-    class Saved(Message):
-        def __init__(self, result: object) -> None:
-            super().__init__()
-            self.result = result
-
-    class Refused(Message):
-        def __init__(self, reason: str) -> None:
-            super().__init__()
-            self.reason = reason
-
     def say(self, text: str | Text) -> None:
         """The line under the form: why the save was refused (data, shown literally)."""
         self.query_one("#form-error", Label).update(formatting.shown(text))
@@ -79,33 +67,16 @@ class FormModal(WithApp, ModalScreen[T], Generic[T]):
 
     def write(self, change: Callable[[Session], object]) -> None:
         self.say("Saving…")
-        self._write(change)
-
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="settings-form",
-        description="Saving the settings",
-    )
-    def _write(self, change: Callable[[Session], object]) -> None:
-        try:
-            result = self.leadms.database.write(change)
-        except LeadMSError as exc:  # the domain's refusal: said in the form, the typing kept
-            self.post_message(self.Refused(str(exc)))
-            return
-        except Exception as exc:
-            self.post_message(self.Refused(f"Not saved: {type(exc).__name__}"))
-            raise  # and the failure handler says it in a toast
-        self.post_message(self.Saved(result))
-
-    @on(Refused)
-    def _refused(self, message: Refused) -> None:
-        self.say(message.reason)
-
-    @on(Saved)
-    def _saved(self, message: Saved) -> None:
-        self.dismiss(message.result)  # type: ignore[arg-type]
+        self.commit(
+            change,
+            lambda result: self.dismiss(result),  # type: ignore[arg-type]
+            group="settings-form",
+            description="Saving the settings",
+            # the domain's refusal: said in the form, the typing kept
+            refused=lambda exc: self.say(str(exc)),
+            # and the failure handler says it in a toast
+            failed=lambda exc: self.say(f"Not saved: {type(exc).__name__}"),
+        )
 
     def action_cancel(self) -> None:
         self.dismiss(None)  # type: ignore[arg-type]

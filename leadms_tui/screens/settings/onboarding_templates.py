@@ -4,11 +4,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from rich.text import Text
-from textual import on, work
+from sqlmodel import Session
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Static
 
@@ -59,28 +59,13 @@ def owner_words(step: StepSpec, names: dict[int, str]) -> str:
     return names.get(step.owner_user_id or 0, f"user #{step.owner_user_id}")
 
 
-class TemplatesLoaded(Message):
+@dataclass(frozen=True)
+class TemplatesLoaded:
     """The templates, the users a step may name, and the business day of each day offset."""
 
-    def __init__(
-        self, templates: list[TemplateInfo], users: list[UserInfo], days: list[date]
-    ) -> None:
-        super().__init__()
-        self.templates = templates
-        self.users = users
-        self.days = days
-
-
-class TemplateSaved(Message):
-    def __init__(self, template: TemplateInfo) -> None:
-        super().__init__()
-        self.template = template
-
-
-class SaveRefused(Message):
-    def __init__(self, reason: str) -> None:
-        super().__init__()
-        self.reason = reason
+    templates: list[TemplateInfo]
+    users: list[UserInfo]
+    days: list[date]
 
 
 class OnboardingEditor(WithApp, Vertical):
@@ -147,25 +132,22 @@ class OnboardingEditor(WithApp, Vertical):
 
     # --- loading -------------------------------------------------------------------
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="onboarding",
-        description="Loading onboarding templates",
-    )
     def _load(self) -> None:
-        with self.leadms.database.reading() as session:
+        def query(session: Session) -> TemplatesLoaded:
             templates = list_templates(session)
             users = list_users(session)
             settings = load_settings(session)
-        calendar = settings.calendar()
-        days = [calendar.business_day_from(clock.business_date(clock.now(), settings.timezone), 0)]
-        while len(days) <= PREVIEW_DAYS:
-            days.append(calendar.business_day_from(days[-1], 1))
-        self.post_message(TemplatesLoaded(templates, users, days))
+            calendar = settings.calendar()
+            today = clock.business_date(clock.now(), settings.timezone)
+            days = [calendar.business_day_from(today, 0)]
+            while len(days) <= PREVIEW_DAYS:
+                days.append(calendar.business_day_from(days[-1], 1))
+            return TemplatesLoaded(templates, users, days)
 
-    @on(TemplatesLoaded)
+        self.load(
+            query, self._loaded, group="onboarding", description="Loading onboarding templates"
+        )
+
     def _loaded(self, message: TemplatesLoaded) -> None:
         self.users, self.days = message.users, message.days
         self.drafts = {template.name: Draft.of(template) for template in message.templates}
@@ -353,34 +335,19 @@ class OnboardingEditor(WithApp, Vertical):
         self._say("Saving…")
         self._save(draft.name, list(draft.steps), draft.make_default)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="onboarding-save",
-        description="Saving the onboarding template",
-    )
     def _save(self, name: str, steps: list[StepSpec], make_default: bool) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
-        try:
-            saved = app.database.write(
-                lambda session: save_template(
-                    session, name, steps, actor=actor, make_default=make_default
-                )
-            )
-        except Exception as exc:
-            self.post_message(SaveRefused(str(exc)))
-            raise  # and the failure handler says it in a toast
-        self.post_message(TemplateSaved(saved))
+        actor = self.signed_in.actor
+        self.commit(
+            lambda session: save_template(
+                session, name, steps, actor=actor, make_default=make_default
+            ),
+            self._saved,
+            group="onboarding-save",
+            description="Saving the onboarding template",
+            failed=lambda exc: self._say(str(exc)),  # and the failure handler says it in a toast
+        )
 
-    @on(SaveRefused)
-    def _refused(self, message: SaveRefused) -> None:
-        self._say(message.reason)
-
-    @on(TemplateSaved)
-    def _saved(self, message: TemplateSaved) -> None:
-        saved = message.template
+    def _saved(self, saved: TemplateInfo) -> None:
         if saved.is_default:  # the domain took the mark off the other templates
             for other in self.drafts.values():
                 other.is_default = False

@@ -1,7 +1,7 @@
 """The admin's automation rules: list, enable/disable, add, edit and preview them."""
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -76,8 +76,7 @@ class RulesEditor(WithApp, Vertical):
         return self.rules.get(int(row_key or 0))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        user = self.leadms.user
-        if action in ADMIN_ONLY and (user is None or user.role != Role.ADMIN):
+        if action in ADMIN_ONLY and self.signed_in.user.role != Role.ADMIN:
             return None  # shown greyed out: only admins change rules
         if action in ("edit_rule", "toggle_rule", "preview"):
             return self.current_rule() is not None or None
@@ -86,15 +85,10 @@ class RulesEditor(WithApp, Vertical):
     # --- loading -------------------------------------------------------------------
 
     def reload(self) -> None:
-        self._load()
-
-    @work(
-        thread=True, exclusive=True, exit_on_error=False, group="rules", description="Loading rules"
-    )
-    def _load(self) -> None:
-        with self.leadms.database.reading() as session:
-            rules = list_rules(session=session)
-        self.app.call_from_thread(self._show, rules)
+        self.load(
+            lambda session: list_rules(session=session), self._show,
+            group="rules", description="Loading rules",
+        )  # fmt: skip
 
     def _show(self, rules: list[Rule]) -> None:
         table = self.query_one("#rules", DataTable)
@@ -141,12 +135,13 @@ class RulesEditor(WithApp, Vertical):
             done = "disabled: space enables it again" if rule.enabled else "enabled"
             self.app.notify(f"Rule {rule.name!r} {done}", title="Rules")
 
-    @work(thread=True, exit_on_error=False, group="rules-toggle", description="Changing the rule")
     def _set_enabled(self, rule_id: int, enabled: bool) -> None:
-        app = self.leadms
-        actor = app.user.actor  # type: ignore[union-attr]
-        app.database.write(lambda session: set_rule_enabled(session, rule_id, enabled, actor=actor))
-        app.call_from_thread(self.reload)
+        actor = self.signed_in.actor
+        self.commit(
+            lambda session: set_rule_enabled(session, rule_id, enabled, actor=actor),
+            lambda _: self.reload(),
+            group="rules-toggle", description="Changing the rule",
+        )  # fmt: skip
 
     def action_add_rule(self) -> None:
         position = max((rule.position for rule in self.rules.values()), default=0) + 1
@@ -172,17 +167,12 @@ class RulesEditor(WithApp, Vertical):
         if rule is not None:
             self._preview(rule)
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="rules-preview",
-        description="Previewing the rule",
-    )
     def _preview(self, rule: Rule) -> None:
-        with self.leadms.database.reading() as session:
-            lines = preview_rule(session, rule)
-        self.app.call_from_thread(self._show_preview, rule, lines)
+        self.load(
+            lambda session: preview_rule(session, rule),
+            lambda lines: self._show_preview(rule, lines),
+            group="rules-preview", description="Previewing the rule",
+        )  # fmt: skip
 
 
 class RulesScreen(WithApp, Screen[None]):

@@ -1,12 +1,13 @@
 """The settings' Team tab: each team setting with its value and what it does; enter edits
 the one under the cursor, checked by the domain."""
 
+from dataclasses import dataclass
+
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import DataTable, Input, Label
 
 from leadms_tui import formatting
@@ -24,10 +25,10 @@ from leadms_tui.widgets.text_table import TextTable
 Described = tuple[str, str, str]  # (key, value, description)
 
 
-class TeamLoaded(Message):
-    def __init__(self, rows: list[Described], settings: TeamSettings) -> None:
-        super().__init__()
-        self.rows, self.settings = rows, settings
+@dataclass(frozen=True)
+class TeamLoaded:
+    rows: list[Described]
+    settings: TeamSettings
 
 
 class TeamTab(WithApp, Vertical):
@@ -56,22 +57,11 @@ class TeamTab(WithApp, Vertical):
         self.reload()
 
     def reload(self) -> None:
-        self._load()
+        self.load(
+            lambda session: TeamLoaded(describe_settings(session), load_settings(session)),
+            self._loaded, group="settings-team", description="Loading the team settings",
+        )  # fmt: skip
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="settings-team",
-        description="Loading the team settings",
-    )
-    def _load(self) -> None:
-        with self.leadms.database.reading() as session:
-            rows = describe_settings(session)
-            settings = load_settings(session)
-        self.post_message(TeamLoaded(rows, settings))
-
-    @on(TeamLoaded)
     def _loaded(self, message: TeamLoaded) -> None:
         self.leadms.use_settings(message.settings)  # every open screen redraws with them
         table = self.query_one("#team", DataTable)
@@ -137,5 +127,5 @@ class SettingModal(FormModal[str | None]):
 
     def action_save(self) -> None:
         key, value = self.setting, self.query_one("#setting-value", Input).value
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         self.write(lambda session: set_setting(session, key, value, actor=actor))

@@ -7,11 +7,10 @@ from datetime import datetime
 
 from rich.text import Text
 from sqlmodel import Session
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.widgets import Checkbox, DataTable, Input, Label, Select
 
 from leadms_tui import formatting
@@ -72,13 +71,6 @@ def availability_cell(profile: Profile, timezone: str, now: datetime, style: str
     return formatting.shown(f"away until {until}", "dim" if back else style)
 
 
-class UsersLoaded(Message):
-    def __init__(self, users: list[UserInfo], profiles: dict[str, Profile]) -> None:
-        super().__init__()
-        self.users = users
-        self.profiles = profiles
-
-
 class UsersTab(WithApp, Vertical):
     DEFAULT_CSS = """
     UsersTab #users { height: 1fr; border: round $panel; }
@@ -109,32 +101,18 @@ class UsersTab(WithApp, Vertical):
 
     def reload(self, select: str | None = None) -> None:
         self._select = select
-        self._load()
+        self.load(list_users, self._loaded, group="settings-users", description="Loading the users")
 
-    @work(
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
-        group="settings-users",
-        description="Loading the users",
-    )
-    def _load(self) -> None:
-        with self.leadms.database.reading() as session:
-            users = list_users(session)
-        profiles = {user.username: Profile.of(user) for user in users}
-        self.post_message(UsersLoaded(users, profiles))
-
-    @on(UsersLoaded)
-    def _loaded(self, message: UsersLoaded) -> None:
+    def _loaded(self, users: list[UserInfo]) -> None:
         table = self.query_one("#users", DataTable)
         current = self.current()
         select = self._select or (current.username if current else None)
         old_row = table.cursor_row
-        self.users = {user.username: user for user in message.users}
-        self.profiles = message.profiles
-        timezone, now = self.leadms.settings.timezone, clock.now()
+        self.users = {user.username: user for user in users}
+        self.profiles = {user.username: Profile.of(user) for user in users}
+        timezone, now = self.signed_in.settings.timezone, clock.now()
         table.clear()
-        for user in message.users:
+        for user in users:
             style = "" if user.active else "dim"
             profile = self.profiles.get(user.username, NO_PROFILE)
             table.add_row(
@@ -151,8 +129,8 @@ class UsersTab(WithApp, Vertical):
             )
         if select in self.users:
             table.move_cursor(row=table.get_row_index(select), animate=False)
-        elif message.users:
-            table.move_cursor(row=min(max(old_row, 0), len(message.users) - 1), animate=False)
+        elif users:
+            table.move_cursor(row=min(max(old_row, 0), len(users) - 1), animate=False)
         self._select = None
         self.screen.refresh_bindings()
 
@@ -187,9 +165,8 @@ class UsersTab(WithApp, Vertical):
 
     def _edited(self, saved: UserInfo | None) -> None:
         if saved is not None:
-            me = self.leadms.user
-            if me is not None and me.id == saved.id:
-                self.leadms.user = saved  # one's own role and name, as changed
+            if self.signed_in.user.id == saved.id:
+                self.leadms.user_changed(saved)  # one's own role and name, as changed
             self.app.notify(f"User saved: {saved.username}", title="Saved")
             self.reload(select=saved.username)
         self.query_one("#users", DataTable).focus()
@@ -255,7 +232,7 @@ class UserModal(FormModal[UserInfo | None]):
         profile = self.profile
         away = profile.availability == Availability.AWAY
         if away and profile.away_until is not None:
-            timezone = self.leadms.settings.timezone
+            timezone = self.signed_in.settings.timezone
             self._until_shown = formatting.format_local_datetime(profile.away_until, timezone)
         yield row("Channels", entry(",".join(profile.channels), "user-channels",
                                     "empty: all; e.g. whatsapp,website"))  # fmt: skip
@@ -285,11 +262,11 @@ class UserModal(FormModal[UserInfo | None]):
             raise ValidationError("Away until when? e.g. fri 09:00, tomorrow 08:00, +2d")
         if text == self._until_shown and self.profile.away_until is not None:
             return self.profile.away_until  # untouched: as stored, to the second
-        timezone = self.leadms.settings.timezone
+        timezone = self.signed_in.settings.timezone
         return clock.as_utc(parse_when(text, now=clock.now(), timezone=timezone))
 
     def action_save(self) -> None:
-        actor = self.leadms.user.actor  # type: ignore[union-attr]
+        actor = self.signed_in.actor
         role = Role(str(self.query_one("#user-role", Select).value))
         name = self.value("user-display")
         user = self.user
@@ -370,5 +347,5 @@ class PasswordModal(FormModal[int | None]):
             self.say("The two passwords differ")
             self.query_one("#password-again", Input).focus()
             return
-        actor, username = self.leadms.user.actor, self.user.username  # type: ignore[union-attr]
+        actor, username = self.signed_in.actor, self.user.username
         self.write(lambda session: reset_password(session, username, new, actor=actor))
