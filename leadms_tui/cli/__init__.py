@@ -1,5 +1,7 @@
 """The `leadms` command: the TUI by default, and one sub-command group per area."""
 
+from typing import Annotated
+
 import typer
 
 from leadms_tui.cli import (
@@ -63,16 +65,20 @@ app.command("whoami")(auth.whoami)
 @app.callback()
 def root(
     ctx: typer.Context,
-    database_url_option: str | None = typer.Option(
-        None,
-        "--database-url",
-        envvar="LEADMS_DATABASE_URL",
-        help="SQLite or PostgreSQL URL; default: leadms.db in the user data directory.",
-    ),
-    user: str | None = typer.Option(None, "--user", help="Preselect this user at login."),
-    version: bool = typer.Option(
-        False, "--version", is_eager=True, help="Print the version and exit."
-    ),
+    database_url_option: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            envvar="LEADMS_DATABASE_URL",
+            help="SQLite or PostgreSQL URL; default: leadms.db in the user data directory.",
+        ),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Preselect this user at login.")
+    ] = None,
+    version: Annotated[
+        bool, typer.Option("--version", is_eager=True, help="Print the version and exit.")
+    ] = False,
 ) -> None:
     if version:
         from importlib.metadata import version as installed

@@ -2,6 +2,7 @@
 and replay recent intake with the current weights."""
 
 import json
+from typing import Annotated
 
 import click
 import typer
@@ -24,14 +25,14 @@ app = typer.Typer(
     help="Suggest and assign leads to reps: `leadms assign LEAD --to USER` assigns one.",
     no_args_is_help=True,
 )
-AsJson = typer.Option(False, "--json", help="JSON output.")
+AsJson = Annotated[bool, typer.Option("--json", help="JSON output.")]
 
 
 @app.command("suggest")
 def suggest(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
-    as_json: bool = AsJson,
+    lead_number: Annotated[str, typer.Argument(help="The lead, e.g. LEAD-20261125-007.")],
+    as_json: AsJson = False,
 ) -> None:
     """The reps ranked for a lead, each signal's value and weight, and who is excluded."""
     from leadms_tui.domain.repositories.leads import lead_id_by_number
@@ -60,9 +61,11 @@ def suggest(
 @app.command("to", hidden=True)
 def assign(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The lead to assign by hand."),
-    to: str = typer.Option(..., "--to", help="The rep who takes it."),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this manager (admins)."),
+    lead_number: Annotated[str, typer.Argument(help="The lead to assign by hand.")],
+    to: Annotated[str, typer.Option("--to", help="The rep who takes it.")],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Act as this manager (admins).")
+    ] = None,
 ) -> None:
     """`leadms assign LEAD --to USER`: a manager gives a lead to a rep."""
     from leadms_tui.domain.repositories.leads import lead_id_by_number
@@ -105,8 +108,10 @@ def auto(ctx: typer.Context) -> None:
 @app.command("simulate")
 def simulate(
     ctx: typer.Context,
-    days: int = typer.Option(30, "--days", min=1, max=365, help="How far back to replay."),
-    as_json: bool = AsJson,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=365, help="How far back to replay.")
+    ] = 30,
+    as_json: AsJson = False,
 ) -> None:
     """Replay the last N days of intake with the current weights: each rep's share, capacity
     use and the Gini coefficient of the shares, next to what really happened."""

@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+from typing import Annotated
 
 import typer
 
@@ -14,10 +15,11 @@ tokens_app = typer.Typer(help="API tokens for scripts and dialers.", no_args_is_
 
 def login(
     ctx: typer.Context,
-    username: str = typer.Argument(..., help="Your username."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from the first line of stdin."
-    ),
+    username: Annotated[str, typer.Argument(help="Your username.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+    ] = False,
 ) -> None:
     """Sign in on this database: later commands act as you until `leadms logout`."""
     from leadms_tui.domain.team.access import attempt_sign_in, sign_in_source
@@ -70,11 +72,14 @@ def whoami(ctx: typer.Context) -> None:
 @tokens_app.command("create")
 def create(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="What will use it, e.g. dialer."),
-    user: str = typer.Option(..., "--user", help="The user the token acts as."),
-    expires: int | None = typer.Option(
-        None, "--expires", min=1, max=3650, help="Days until it stops working (default: never)."
-    ),
+    name: Annotated[str, typer.Argument(help="What will use it, e.g. dialer.")],
+    user: Annotated[str, typer.Option("--user", help="The user the token acts as.")],
+    expires: Annotated[
+        int | None,
+        typer.Option(
+            "--expires", min=1, max=3650, help="Days until it stops working (default: never)."
+        ),
+    ] = None,
 ) -> None:
     """Print a new API token once (it is stored hashed): give it to the script as LEADMS_TOKEN.
 
@@ -100,8 +105,8 @@ def create(
 @tokens_app.command("list")
 def list_(
     ctx: typer.Context,
-    user: str | None = typer.Option(None, "--user", help="Only this user's."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    user: Annotated[str | None, typer.Option("--user", help="Only this user's.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Sessions and API tokens (never their secrets): yours, or everyone's for an admin."""
     from leadms_tui.domain.models import Role
@@ -129,7 +134,7 @@ def list_(
 
 
 @tokens_app.command("revoke")
-def revoke(ctx: typer.Context, token_id: int = typer.Argument(..., help="Token id.")) -> None:
+def revoke(ctx: typer.Context, token_id: Annotated[int, typer.Argument(help="Token id.")]) -> None:
     """End a token or session at once (your own, or anyone's for an admin)."""
     from leadms_tui.domain.team.access import revoke_token
 

@@ -2,6 +2,7 @@
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -22,10 +23,10 @@ def _bench_importable() -> None:
 @app.command()
 def generate(
     ctx: typer.Context,
-    leads: int = typer.Option(100_000, "--leads", min=1),
-    calls: int = typer.Option(1_000_000, "--calls", min=0),
-    reps: int = typer.Option(20, "--reps", min=1),
-    seed: int = typer.Option(6, "--seed"),
+    leads: Annotated[int, typer.Option("--leads", min=1)] = 100_000,
+    calls: Annotated[int, typer.Option("--calls", min=0)] = 1_000_000,
+    reps: Annotated[int, typer.Option("--reps", min=1)] = 20,
+    seed: Annotated[int, typer.Option("--seed")] = 6,
 ) -> None:
     """Fill an empty database (given with --database-url) with two years of realistic data."""
     url = options(ctx).database_url
@@ -43,9 +44,13 @@ def generate(
 
 @app.command()
 def run(
-    size: str = typer.Option("smoke", "--size", help="smoke (2,000 leads) or full (100,000)"),
-    engines: str = typer.Option("sqlite,postgres", "--engines"),
-    output: Path | None = typer.Option(None, "--output", help="also write the table here"),
+    size: Annotated[
+        str, typer.Option("--size", help="smoke (2,000 leads) or full (100,000)")
+    ] = "smoke",
+    engines: Annotated[str, typer.Option("--engines")] = "sqlite,postgres",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="also write the table here")
+    ] = None,
 ) -> None:
     """Run every benchmark on fresh databases and print the results table."""
     _bench_importable()

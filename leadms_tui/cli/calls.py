@@ -1,15 +1,26 @@
 """`leadms calls`: log calls from a dialer or a script, with the same rules as the TUI."""
 
 from datetime import datetime
+from typing import Annotated
 
 import typer
 
 from leadms_tui.cli.common import CLIError, acting, echo, open_db
 from leadms_tui.domain.models import CallOutcome
+from leadms_tui.domain.work.outcomes import MEANINGS
 from leadms_tui.formatting import instant
 
 app = typer.Typer(help="Log calls.", no_args_is_help=True)
-OUTCOMES = ", ".join(outcome.value for outcome in CallOutcome)
+OUTCOMES = ", ".join(MEANINGS)
+
+
+def parse_outcome(text: str) -> CallOutcome:
+    """--outcome, refused in the one-line error every command gives (Typer's own check of an
+    enum prints a usage box and exits 2)."""
+    try:
+        return CallOutcome(text.strip().lower())
+    except ValueError:
+        raise CLIError(f"unknown outcome {text!r}: choose one of {OUTCOMES}") from None
 
 
 def parse_moment(text: str, option: str, timezone: str) -> datetime:
@@ -27,26 +38,28 @@ def parse_moment(text: str, option: str, timezone: str) -> datetime:
 @app.command("log")
 def log(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
-    outcome: str = typer.Option(..., "--outcome", help=f"One of: {OUTCOMES}."),
-    note: str | None = typer.Option(None, "--note", help="What was said."),
-    at: str | None = typer.Option(None, "--at", help="When the call happened (default now)."),
-    callback_at: str | None = typer.Option(
-        None, "--callback-at", help="For callback_requested: when to call back."
-    ),
-    as_user: str | None = typer.Option(None, "--as", help="The rep who called."),
+    lead_number: Annotated[str, typer.Argument(help="The lead, e.g. LEAD-20261125-007.")],
+    outcome: Annotated[
+        CallOutcome,
+        typer.Option(
+            "--outcome", help=f"One of: {OUTCOMES}.", parser=parse_outcome, metavar="<str>"
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="What was said.")] = None,
+    at: Annotated[
+        str | None, typer.Option("--at", help="When the call happened (default now).")
+    ] = None,
+    callback_at: Annotated[
+        str | None, typer.Option("--callback-at", help="For callback_requested: when to call back.")
+    ] = None,
+    as_user: Annotated[str | None, typer.Option("--as", help="The rep who called.")] = None,
 ) -> None:
     """Log a call outcome; follow-ups and status changes follow the rules."""
-    from leadms_tui.domain.models import CallOutcome
     from leadms_tui.domain.repositories.leads import lead_id_by_number
     from leadms_tui.domain.team.settings import load_settings
     from leadms_tui.domain.work.calls import BY_RULES, log_call
 
-    try:
-        parsed = CallOutcome(outcome.strip().lower())
-    except ValueError:
-        raise CLIError(f"unknown outcome {outcome!r}: choose one of {OUTCOMES}") from None
-    if callback_at and parsed != CallOutcome.CALLBACK_REQUESTED:
+    if callback_at and outcome != CallOutcome.CALLBACK_REQUESTED:
         raise CLIError("--callback-at goes with --outcome callback_requested")
     db = open_db(ctx)
 
@@ -59,7 +72,7 @@ def log(
         return timezone, log_call(
             session,
             lead_id,
-            parsed,
+            outcome,
             actor=actor,
             note=note,
             called_at=called,
@@ -71,6 +84,6 @@ def log(
     next_step = f"; next follow-up {instant(due, timezone)}" if due else ""
     effects = f" ({'; '.join(logged.rule_effects)})" if logged.rule_effects else ""
     echo(
-        f"{logged.lead_number}: {parsed.value} logged, status {logged.status.value}"
+        f"{logged.lead_number}: {outcome.value} logged, status {logged.status.value}"
         f"{next_step}{effects}"
     )

@@ -1,6 +1,7 @@
 """`leadms clients`: the people the team sells to, their sales and onboarding."""
 
 import json
+from typing import Annotated
 
 import typer
 
@@ -12,8 +13,10 @@ app = typer.Typer(help="List and show clients.", no_args_is_help=True)
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    search: str = typer.Option("", "--search", help="Client number, name, phone or email."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    search: Annotated[
+        str, typer.Option("--search", help="Client number, name, phone or email.")
+    ] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Clients, newest first, with their live sales and open onboarding tasks."""
     from leadms_tui.domain.repositories.sales import list_clients
@@ -44,8 +47,8 @@ def list_(
 @app.command()
 def show(
     ctx: typer.Context,
-    client_number: str = typer.Argument(..., help="The client, e.g. CL-000042."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    client_number: Annotated[str, typer.Argument(help="The client, e.g. CL-000042.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """A client: contact, sales with their commission, onboarding, and the leads behind it."""
     from leadms_tui.domain.repositories.sales import client_id_by_number, load_client_detail
@@ -100,9 +103,9 @@ def _print_detail(detail) -> None:  # detail: ClientDetail
 @app.command()
 def status(
     ctx: typer.Context,
-    client_number: str = typer.Argument(..., help="The client, e.g. CL-000042."),
-    new_status: str = typer.Argument(..., help="onboarding, active, paused or churned."),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this user (admins)."),
+    client_number: Annotated[str, typer.Argument(help="The client, e.g. CL-000042.")],
+    new_status: Annotated[str, typer.Argument(help="onboarding, active, paused or churned.")],
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (admins).")] = None,
 ) -> None:
     """Move a client to another status (its account manager, or a manager)."""
     from leadms_tui.domain import clock

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 from decimal import Decimal
+from typing import Annotated
 
 import typer
 
@@ -33,15 +34,25 @@ CSV_HEADER = [
 @plans_app.command("add")
 def plans_add(
     ctx: typer.Context,
-    name: str = typer.Argument(..., help="The plan's name, e.g. 'Standard 7.5%'."),
-    rate: str | None = typer.Option(None, "--rate", help="Percent of the sale value, e.g. 7.5."),
-    flat: str | None = typer.Option(None, "--flat", help="A flat amount per sale, e.g. 50."),
-    cap: str | None = typer.Option(None, "--cap", help="At most this much per sale (--rate)."),
-    product_filter: str | None = typer.Option(
-        None, "--plan-filter", help="Applies to sales of this plan or product."
-    ),
-    make_default: bool = typer.Option(False, "--default", help="Make it the default plan."),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this manager (admins)."),
+    name: Annotated[str, typer.Argument(help="The plan's name, e.g. 'Standard 7.5%'.")],
+    rate: Annotated[
+        str | None, typer.Option("--rate", help="Percent of the sale value, e.g. 7.5.")
+    ] = None,
+    flat: Annotated[
+        str | None, typer.Option("--flat", help="A flat amount per sale, e.g. 50.")
+    ] = None,
+    cap: Annotated[
+        str | None, typer.Option("--cap", help="At most this much per sale (--rate).")
+    ] = None,
+    product_filter: Annotated[
+        str | None, typer.Option("--plan-filter", help="Applies to sales of this plan or product.")
+    ] = None,
+    make_default: Annotated[
+        bool, typer.Option("--default", help="Make it the default plan.")
+    ] = False,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Act as this manager (admins).")
+    ] = None,
 ) -> None:
     """Add a commission plan (managers); the first plan is the default."""
     from leadms_tui.domain.sales.commission import add_plan
@@ -69,7 +80,8 @@ def plans_add(
 
 @plans_app.command("list")
 def plans_list(
-    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """The active commission plans."""
     from leadms_tui.domain.sales.commission import list_plans
@@ -105,11 +117,11 @@ def _number(value: Decimal | None) -> str | None:
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    month: str = typer.Option(..., "--month", help="Sales of this month, YYYY-MM."),
-    rep: str | None = typer.Option(None, "--rep", help="Only this rep's commissions."),
-    state: str | None = typer.Option(None, "--state", help=f"Only {STATES} ones."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
-    as_csv: bool = typer.Option(False, "--csv", help="CSV for payroll (a header row)."),
+    month: Annotated[str, typer.Option("--month", help="Sales of this month, YYYY-MM.")],
+    rep: Annotated[str | None, typer.Option("--rep", help="Only this rep's commissions.")] = None,
+    state: Annotated[str | None, typer.Option("--state", help=f"Only {STATES} ones.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV for payroll (a header row).")] = False,
 ) -> None:
     """A month's commissions by rep and date, with the total owed (void ones not counted)."""
     from leadms_tui.domain.models import CommissionState
@@ -210,8 +222,10 @@ def _move(ctx: typer.Context, ids: list[int], state_name: str, as_user: str | No
 @app.command()
 def approve(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., help="Commission ids (see `commissions list`)."),
-    as_user: str | None = typer.Option(None, "--as", help="The approving manager (admins)."),
+    ids: Annotated[list[int], typer.Argument(help="Commission ids (see `commissions list`).")],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="The approving manager (admins).")
+    ] = None,
 ) -> None:
     """Approve pending commissions (managers); all or none."""
     _move(ctx, ids, "approved", as_user)
@@ -220,8 +234,10 @@ def approve(
 @app.command()
 def pay(
     ctx: typer.Context,
-    ids: list[int] = typer.Argument(..., help="Commission ids (see `commissions list`)."),
-    as_user: str | None = typer.Option(None, "--as", help="The paying manager (admins)."),
+    ids: Annotated[list[int], typer.Argument(help="Commission ids (see `commissions list`).")],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="The paying manager (admins).")
+    ] = None,
 ) -> None:
     """Mark approved commissions paid (managers); all or none."""
     _move(ctx, ids, "paid", as_user)

@@ -1,5 +1,7 @@
 """`leadms db`: schema migrations."""
 
+from typing import Annotated
+
 import typer
 
 from leadms_tui.cli.common import database_url, echo
@@ -35,12 +37,15 @@ def current(ctx: typer.Context) -> None:
 @app.command("move-to")
 def move_to(
     ctx: typer.Context,
-    target_url: str = typer.Argument(..., help="An empty PostgreSQL database: postgresql://..."),
-    restart: bool = typer.Option(
-        False,
-        "--restart",
-        help="Clear a target an earlier move left unfinished, and move again.",
-    ),
+    target_url: Annotated[
+        str, typer.Argument(help="An empty PostgreSQL database: postgresql://...")
+    ],
+    restart: Annotated[
+        bool,
+        typer.Option(
+            "--restart", help="Clear a target an earlier move left unfinished, and move again."
+        ),
+    ] = False,
 ) -> None:
     """Copy this database (the embedded SQLite file by default) into an empty PostgreSQL
     database, verify the copy, and print the LEADMS_DATABASE_URL line to use from now on.

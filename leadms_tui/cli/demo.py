@@ -1,5 +1,7 @@
 """`leadms demo`: build the demo database and open the TUI on it."""
 
+from typing import Annotated
+
 import typer
 
 from leadms_tui.cli.common import echo, options
@@ -7,11 +9,18 @@ from leadms_tui.cli.common import echo, options
 
 def demo(
     ctx: typer.Context,
-    build_only: bool = typer.Option(False, "--build-only", help="Build it, don't open the TUI."),
-    rebuild: bool = typer.Option(
-        False, "--rebuild", help="Build it anew even if it was built today (not while open)."
-    ),
-    as_user: str = typer.Option("ana", "--as", help="Demo user to sign in as (see README)."),
+    build_only: Annotated[
+        bool, typer.Option("--build-only", help="Build it, don't open the TUI.")
+    ] = False,
+    rebuild: Annotated[
+        bool,
+        typer.Option(
+            "--rebuild", help="Build it anew even if it was built today (not while open)."
+        ),
+    ] = False,
+    as_user: Annotated[
+        str, typer.Option("--as", help="Demo user to sign in as (see README).")
+    ] = "ana",
 ) -> None:
     """Open the TUI on the demo database, built from the shipped demo data.
 

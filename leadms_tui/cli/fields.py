@@ -3,16 +3,32 @@ saves a stored file to disk."""
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from leadms_tui.cli.common import acting, echo, open_db, save_new, viewing, write_stdout
+from leadms_tui.domain.models import FieldKind
 
 app = typer.Typer(
     help="Define dynamic fields of leads, clients and meetings.", no_args_is_help=True
 )
 files_app = typer.Typer(help="Files of image and document fields.", no_args_is_help=True)
-AsJson = typer.Option(False, "--json", help="JSON output.")
+AsJson = Annotated[bool, typer.Option("--json", help="JSON output.")]
+
+
+TYPES = ", ".join(FieldKind)  # the types of `domain/fields/kinds.KINDS` (a test checks)
+
+
+def _kind(text: str) -> FieldKind:
+    """--type as the domain reads it ("long text" too), refused in its one-line error."""
+    from leadms_tui.domain.fields.definitions import parse_kind
+
+    return parse_kind(text)
+
+
+def _new_kind(text: str) -> FieldKind | None:
+    return _kind(text) if text else None  # --type "": the type stays
 
 
 def _options(text: str | None) -> list[str] | None:
@@ -22,24 +38,26 @@ def _options(text: str | None) -> list[str] | None:
 @app.command("add")
 def add(
     ctx: typer.Context,
-    entity: str = typer.Argument(..., help="lead, client or meeting (demo)."),
-    key: str = typer.Argument(..., help="The field's key: lowercase letters, digits, _."),
-    kind: str = typer.Option(
-        ...,
-        "--type",
-        help="text, long_text, integer, decimal, money, "
-        "date, datetime, yes_no, choice, multi_choice, link, email, "
-        "phone, image, document.",
-    ),
-    label: str | None = typer.Option(None, "--label", help="What forms call it."),
-    options: str | None = typer.Option(None, "--options", help="Choices: a,b,c."),
-    required: bool = typer.Option(False, "--required", help="Forms insist on a value."),
-    default: str | None = typer.Option(None, "--default", help="Value forms start with."),
-    help_text: str | None = typer.Option(None, "--help-text", help="A hint shown in forms."),
-    section: str | None = typer.Option(None, "--section", help="Form section (Details)."),
+    entity: Annotated[str, typer.Argument(help="lead, client or meeting (demo).")],
+    key: Annotated[str, typer.Argument(help="The field's key: lowercase letters, digits, _.")],
+    kind: Annotated[
+        FieldKind, typer.Option("--type", help=f"{TYPES}.", parser=_kind, metavar="<str>")
+    ],
+    label: Annotated[str | None, typer.Option("--label", help="What forms call it.")] = None,
+    options: Annotated[str | None, typer.Option("--options", help="Choices: a,b,c.")] = None,
+    required: Annotated[bool, typer.Option("--required", help="Forms insist on a value.")] = False,
+    default: Annotated[
+        str | None, typer.Option("--default", help="Value forms start with.")
+    ] = None,
+    help_text: Annotated[
+        str | None, typer.Option("--help-text", help="A hint shown in forms.")
+    ] = None,
+    section: Annotated[
+        str | None, typer.Option("--section", help="Form section (Details).")
+    ] = None,
 ) -> None:
     """Add a field (admins); it appears in forms, details and filters at once."""
-    from leadms_tui.domain.fields.definitions import add_field, parse_entity, parse_kind
+    from leadms_tui.domain.fields.definitions import add_field, parse_entity
     from leadms_tui.domain.fields.values import context
 
     def work(session):
@@ -47,7 +65,7 @@ def add(
             session,
             parse_entity(entity),
             key,
-            parse_kind(kind),
+            kind,
             label=label,
             options=_options(options),
             required=required,
@@ -65,18 +83,25 @@ def add(
 @app.command("edit")
 def edit(
     ctx: typer.Context,
-    entity: str = typer.Argument(..., help="lead, client or meeting."),
-    key: str = typer.Argument(..., help="The field's key."),
-    label: str | None = typer.Option(None, "--label"),
-    kind: str | None = typer.Option(None, "--type", help="Change the type (values convert)."),
-    options: str | None = typer.Option(None, "--options", help="The full list of choices."),
-    required: bool | None = typer.Option(None, "--required/--optional"),
-    default: str | None = typer.Option(None, "--default", help="'' clears it."),
-    help_text: str | None = typer.Option(None, "--help-text"),
-    section: str | None = typer.Option(None, "--section"),
+    entity: Annotated[str, typer.Argument(help="lead, client or meeting.")],
+    key: Annotated[str, typer.Argument(help="The field's key.")],
+    label: Annotated[str | None, typer.Option("--label")] = None,
+    kind: Annotated[
+        FieldKind | None,
+        typer.Option(
+            "--type", help="Change the type (values convert).", parser=_new_kind, metavar="<str>"
+        ),
+    ] = None,
+    options: Annotated[
+        str | None, typer.Option("--options", help="The full list of choices.")
+    ] = None,
+    required: Annotated[bool | None, typer.Option("--required/--optional")] = None,
+    default: Annotated[str | None, typer.Option("--default", help="'' clears it.")] = None,
+    help_text: Annotated[str | None, typer.Option("--help-text")] = None,
+    section: Annotated[str | None, typer.Option("--section")] = None,
 ) -> None:
     """Change a field; refused when a stored value would not convert or an option is used."""
-    from leadms_tui.domain.fields.definitions import edit_field, parse_entity, parse_kind
+    from leadms_tui.domain.fields.definitions import edit_field, parse_entity
     from leadms_tui.domain.fields.values import context
 
     def work(session):
@@ -85,7 +110,7 @@ def edit(
             parse_entity(entity),
             key,
             label=label,
-            kind=parse_kind(kind) if kind else None,
+            kind=kind,
             options=_options(options),
             required=required,
             default=default,
@@ -102,9 +127,9 @@ def edit(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    entity: str | None = typer.Option(None, "--entity", help="lead, client or meeting."),
-    retired: bool = typer.Option(False, "--retired", help="Include retired fields."),
-    as_json: bool = AsJson,
+    entity: Annotated[str | None, typer.Option("--entity", help="lead, client or meeting.")] = None,
+    retired: Annotated[bool, typer.Option("--retired", help="Include retired fields.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """The fields, in form order."""
     from leadms_tui.domain.fields.definitions import list_fields, parse_entity
@@ -128,9 +153,9 @@ def list_(
 @app.command("retire")
 def retire(
     ctx: typer.Context,
-    entity: str = typer.Argument(..., help="lead, client or meeting."),
-    key: str = typer.Argument(..., help="The field's key."),
-    restore: bool = typer.Option(False, "--restore", help="Bring a retired field back."),
+    entity: Annotated[str, typer.Argument(help="lead, client or meeting.")],
+    key: Annotated[str, typer.Argument(help="The field's key.")],
+    restore: Annotated[bool, typer.Option("--restore", help="Bring a retired field back.")] = False,
 ) -> None:
     """Hide a field from forms and lists; its values and history stay."""
     from leadms_tui.domain import clock
@@ -152,9 +177,11 @@ def retire(
 @files_app.command("get")
 def get(
     ctx: typer.Context,
-    file_id: int = typer.Argument(..., help="The file's id (leads show --json lists it)."),
-    output: str = typer.Option(..., "-o", "--output", help="Where to save it; - for stdout."),
-    force: bool = typer.Option(False, "--force", help="Replace a file already at the path."),
+    file_id: Annotated[int, typer.Argument(help="The file's id (leads show --json lists it).")],
+    output: Annotated[str, typer.Option("-o", "--output", help="Where to save it; - for stdout.")],
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a file already at the path.")
+    ] = False,
 ) -> None:
     """Save a stored file to a new path (an existing one only with --force), or to stdout."""
     from leadms_tui.domain.fields.files import read_file

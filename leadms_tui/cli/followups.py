@@ -1,6 +1,7 @@
 """`leadms followups`: the follow-up list, for people and integrations."""
 
 import json
+from typing import Annotated
 
 import typer
 
@@ -13,10 +14,12 @@ app = typer.Typer(help="List follow-ups.", no_args_is_help=True)
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    user: str | None = typer.Option(None, "--user", help="Only this rep's follow-ups."),
-    day: str | None = typer.Option(None, "--date", help="Only those due on this date."),
-    state: str | None = typer.Option(None, "--state", help="open, done, skipped or missed."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    user: Annotated[str | None, typer.Option("--user", help="Only this rep's follow-ups.")] = None,
+    day: Annotated[str | None, typer.Option("--date", help="Only those due on this date.")] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help="open, done, skipped or missed.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Follow-ups by due time."""
     from leadms_tui.domain.models import FollowUpState

@@ -9,7 +9,7 @@ import sys
 import zipfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
@@ -17,18 +17,29 @@ from leadms_tui.cli.common import CLIError, acting, echo, open_db
 
 app = typer.Typer(help="Import leads from channel files.", no_args_is_help=True)
 
-DryRun = typer.Option(False, "--dry-run", help="Do everything, then roll back: exact counts.")
-AsJson = typer.Option(False, "--json", help="Print the summary as JSON on stdout.")
-Rejects = typer.Option(
-    None, "--rejects", help="Where to write rejected rows (default: <file>.rejects.csv here)."
-)
-BatchSize = typer.Option(500, "--batch-size", min=1, help="Rows per committed transaction.")
-AsUser = typer.Option(None, "--as", help="Acting user recorded in the audit trail.")
-Encoding = typer.Option(
-    None,
-    "--encoding",
-    help="The file's text encoding (e.g. cp1251, iso8859_2, shift_jis); detected if not given.",
-)
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Do everything, then roll back: exact counts.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")]
+Rejects = Annotated[
+    Path | None,
+    typer.Option(
+        "--rejects", help="Where to write rejected rows (default: <file>.rejects.csv here)."
+    ),
+]
+BatchSize = Annotated[
+    int, typer.Option("--batch-size", min=1, help="Rows per committed transaction.")
+]
+AsUser = Annotated[
+    str | None, typer.Option("--as", help="Acting user recorded in the audit trail.")
+]
+Encoding = Annotated[
+    str | None,
+    typer.Option(
+        "--encoding",
+        help="The file's text encoding (e.g. cp1251, iso8859_2, shift_jis); detected if not given.",
+    ),
+]
 
 
 def _max_bytes(ctx: typer.Context) -> int:
@@ -180,20 +191,24 @@ class _progress:
 @app.command("csv")
 def import_csv(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="CSV export (website form, form tool, spreadsheet)."),
-    channel: str = typer.Option("website", "--channel", help="Channel of these leads."),
-    mapping: list[str] = typer.Option(
-        [],
-        "--map",
-        help="COLUMN=FIELD (name, first_name, last_name, phone, email, message, "
-        "created_at, external_id, ignore, or field:KEY for a lead field); repeatable.",
-    ),
-    dry_run: bool = DryRun,
-    as_json: bool = AsJson,
-    rejects: Path | None = Rejects,
-    batch_size: int = BatchSize,
-    as_user: str | None = AsUser,
-    encoding: str | None = Encoding,
+    file: Annotated[
+        Path, typer.Argument(help="CSV export (website form, form tool, spreadsheet).")
+    ],
+    channel: Annotated[str, typer.Option("--channel", help="Channel of these leads.")] = "website",
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="COLUMN=FIELD (name, first_name, last_name, phone, email, message, "
+            "created_at, external_id, ignore, or field:KEY for a lead field); repeatable.",
+        ),
+    ] = None,
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
+    rejects: Rejects = None,
+    batch_size: BatchSize = 500,
+    as_user: AsUser = None,
+    encoding: Encoding = None,
 ) -> None:
     """Import a generic or website-form CSV; headers, delimiter and encoding are detected."""
     from leadms_tui.domain.models import Channel
@@ -204,7 +219,7 @@ def import_csv(
     except ValueError:
         raise CLIError(f"unknown channel {channel!r}", exit_code=2) from None
     columns = {}
-    for item in mapping:
+    for item in mapping or []:
         column, sep, field = item.partition("=")
         if not sep or not column.strip() or not field.strip():
             raise CLIError(f"--map {item!r}: use COLUMN=FIELD", exit_code=2)
@@ -236,13 +251,13 @@ def import_csv(
 @app.command("meta-leads")
 def import_meta_leads(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Meta (Facebook/Instagram) Lead Ads CSV export."),
-    dry_run: bool = DryRun,
-    as_json: bool = AsJson,
-    rejects: Path | None = Rejects,
-    batch_size: int = BatchSize,
-    as_user: str | None = AsUser,
-    encoding: str | None = Encoding,
+    file: Annotated[Path, typer.Argument(help="Meta (Facebook/Instagram) Lead Ads CSV export.")],
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
+    rejects: Rejects = None,
+    batch_size: BatchSize = 500,
+    as_user: AsUser = None,
+    encoding: Encoding = None,
 ) -> None:
     """Import a Meta Lead Ads export (UTF-16 tab-separated or UTF-8 CSV)."""
     from leadms_tui.intake.parsers.meta_leads import parse_meta_leads
@@ -267,18 +282,20 @@ def import_meta_leads(
 @app.command("whatsapp-chat")
 def import_whatsapp_chat(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="A WhatsApp 'export chat' .txt file, or its .zip."),
-    business_name: list[str] = typer.Option(
-        [], "--business-name", help="Your business's name in the chat (repeatable)."
-    ),
-    day_first: bool | None = typer.Option(
-        None, "--day-first/--month-first", help="Date order, when the file cannot tell."
-    ),
-    dry_run: bool = DryRun,
-    as_json: bool = AsJson,
-    rejects: Path | None = Rejects,
-    batch_size: int = BatchSize,
-    as_user: str | None = AsUser,
+    file: Annotated[Path, typer.Argument(help="A WhatsApp 'export chat' .txt file, or its .zip.")],
+    business_name: Annotated[
+        list[str] | None,
+        typer.Option("--business-name", help="Your business's name in the chat (repeatable)."),
+    ] = None,
+    day_first: Annotated[
+        bool | None,
+        typer.Option("--day-first/--month-first", help="Date order, when the file cannot tell."),
+    ] = None,
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
+    rejects: Rejects = None,
+    batch_size: BatchSize = 500,
+    as_user: AsUser = None,
 ) -> None:
     """Import one exported chat as one lead, its first customer message as the inquiry."""
     from leadms_tui.intake.parsers.whatsapp_chat import parse_whatsapp_chat
@@ -290,7 +307,11 @@ def import_whatsapp_chat(
         ctx,
         file,
         lambda tz: parse_whatsapp_chat(
-            data, source_name=name, business_names=business_name, day_first=day_first, timezone=tz
+            data,
+            source_name=name,
+            business_names=business_name or [],
+            day_first=day_first,
+            timezone=tz,
         ),
         dry_run=dry_run,
         as_json=as_json,
@@ -326,12 +347,14 @@ def _chat_from_zip(path: Path, limit: int) -> tuple[bytes, str]:
 @app.command("payloads")
 def import_payloads(
     ctx: typer.Context,
-    file: Path = typer.Argument(..., help="Saved webhook bodies: JSON, JSON array or JSON Lines."),
-    dry_run: bool = DryRun,
-    as_json: bool = AsJson,
-    rejects: Path | None = Rejects,
-    batch_size: int = BatchSize,
-    as_user: str | None = AsUser,
+    file: Annotated[
+        Path, typer.Argument(help="Saved webhook bodies: JSON, JSON array or JSON Lines.")
+    ],
+    dry_run: DryRun = False,
+    as_json: AsJson = False,
+    rejects: Rejects = None,
+    batch_size: BatchSize = 500,
+    as_user: AsUser = None,
 ) -> None:
     """Import saved WhatsApp Cloud API / Messenger webhook bodies and Lead Ads field_data."""
     from leadms_tui.intake.parsers.webhooks import parse_payload_file

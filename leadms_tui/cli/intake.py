@@ -1,6 +1,7 @@
 """`leadms intake serve`: the live webhook and form intake service."""
 
 import dataclasses
+from typing import Annotated
 
 import typer
 
@@ -14,43 +15,56 @@ app = typer.Typer(
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8080, "--port", help="Port to listen on (1-65535)."),
-    forwarded_allow_ips: str = typer.Option(
-        "127.0.0.1",
-        "--forwarded-allow-ips",
-        help="Proxies trusted for X-Forwarded-For (the client address used for rate limits).",
-    ),
-    max_connections: int = typer.Option(
-        200,
-        "--max-connections",
-        help="Open connections at most: a request beyond gets 503, a socket beyond is closed.",
-    ),
-    head_timeout: float = typer.Option(
-        10,
-        "--head-timeout",
-        help="Seconds a client has to send a request's headers (idle sockets are closed).",
-    ),
-    body_timeout: float = typer.Option(
-        30, "--body-timeout", help="Seconds a client has to send a body (then 408)."
-    ),
-    keep_alive_timeout: int = typer.Option(
-        5, "--keep-alive-timeout", help="Seconds an idle connection is kept between requests."
-    ),
-    max_header_bytes: int = typer.Option(
-        16_384, "--max-header-bytes", help="Request line and headers together, at most."
-    ),
-    backlog: int = typer.Option(
-        128, "--backlog", help="Connections waiting to be accepted, at most."
-    ),
-    graceful_timeout: int = typer.Option(
-        10,
-        "--graceful-timeout",
-        help="Seconds to finish the requests under way when asked to stop.",
-    ),
-    access_log: bool = typer.Option(
-        False, "--access-log/--no-access-log", help="Log a line per request (off: quieter)."
-    ),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8080,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="Proxies trusted for X-Forwarded-For (the client address used for rate limits).",
+        ),
+    ] = "127.0.0.1",
+    max_connections: Annotated[
+        int,
+        typer.Option(
+            "--max-connections",
+            help="Open connections at most: a request beyond gets 503, a socket beyond is closed.",
+        ),
+    ] = 200,
+    head_timeout: Annotated[
+        float,
+        typer.Option(
+            "--head-timeout",
+            help="Seconds a client has to send a request's headers (idle sockets are closed).",
+        ),
+    ] = 10,
+    body_timeout: Annotated[
+        float,
+        typer.Option("--body-timeout", help="Seconds a client has to send a body (then 408)."),
+    ] = 30,
+    keep_alive_timeout: Annotated[
+        int,
+        typer.Option(
+            "--keep-alive-timeout", help="Seconds an idle connection is kept between requests."
+        ),
+    ] = 5,
+    max_header_bytes: Annotated[
+        int, typer.Option("--max-header-bytes", help="Request line and headers together, at most.")
+    ] = 16_384,
+    backlog: Annotated[
+        int, typer.Option("--backlog", help="Connections waiting to be accepted, at most.")
+    ] = 128,
+    graceful_timeout: Annotated[
+        int,
+        typer.Option(
+            "--graceful-timeout",
+            help="Seconds to finish the requests under way when asked to stop.",
+        ),
+    ] = 10,
+    access_log: Annotated[
+        bool,
+        typer.Option("--access-log/--no-access-log", help="Log a line per request (off: quieter)."),
+    ] = False,
 ) -> None:
     """Serve /webhooks/whatsapp, /webhooks/messenger, /forms/{slug} and /healthz.
 

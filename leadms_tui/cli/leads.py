@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -23,12 +24,15 @@ CHANNELS = "whatsapp, messenger, website, meta_ads, walk_in, phone, email, other
 @app.command()
 def add(
     ctx: typer.Context,
-    name: str = typer.Option(..., "--name", help="The lead's name."),
-    phone: str | None = typer.Option(None, "--phone", help="Phone in any format."),
-    email: str | None = typer.Option(None, "--email", help="Email address."),
-    channel: str = typer.Option(..., "--channel", help=f"One of: {CHANNELS}."),
-    message: str | None = typer.Option(None, "--message", help="First message or note."),
-    as_user: str | None = typer.Option(None, "--as", help="Acting user (a rep owns the lead)."),
+    name: Annotated[str, typer.Option("--name", help="The lead's name.")],
+    *,
+    phone: Annotated[str | None, typer.Option("--phone", help="Phone in any format.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
+    channel: Annotated[str, typer.Option("--channel", help=f"One of: {CHANNELS}.")],
+    message: Annotated[str | None, typer.Option("--message", help="First message or note.")] = None,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="Acting user (a rep owns the lead).")
+    ] = None,
 ):
     """Take in one lead; prints its number (LEAD-YYYYMMDD-NNN) on stdout."""
     from leadms_tui.domain.leads.intake import LeadCreate, intake_lead
@@ -63,9 +67,15 @@ def add(
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    day: str | None = typer.Option(None, "--date", help="Only leads of this business date."),
-    limit: int | None = typer.Option(None, "--limit", min=1, help="At most this many leads."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line (JSON Lines)."),
+    day: Annotated[
+        str | None, typer.Option("--date", help="Only leads of this business date.")
+    ] = None,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="At most this many leads.")
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per line (JSON Lines).")
+    ] = False,
 ):
     """Every matching lead in number order, streamed (no silent cap)."""
     from leadms_tui.domain.repositories.leads import iter_leads
@@ -92,22 +102,33 @@ def list_(
 @app.command()
 def convert(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
-    value: str = typer.Option(..., "--value", help="Deal value (team currency), e.g. 1234.50."),
-    product: str | None = typer.Option(None, "--plan", help="The plan or product sold."),
-    commission_plan: str | None = typer.Option(
-        None,
-        "--commission-plan",
-        help="Commission plan by name (default: by product, else default).",
-    ),
-    template: str | None = typer.Option(
-        None, "--template", help="Onboarding template by name, or 'none' (default: the default)."
-    ),
-    split: str | None = typer.Option(
-        None, "--split", help="Commission shares OWNER/CLOSER, e.g. 60/40 (lead owner / you)."
-    ),
-    as_user: str | None = typer.Option(None, "--as", help="The rep who closed the deal."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    lead_number: Annotated[str, typer.Argument(help="The lead, e.g. LEAD-20261125-007.")],
+    value: Annotated[
+        str, typer.Option("--value", help="Deal value (team currency), e.g. 1234.50.")
+    ],
+    product: Annotated[str | None, typer.Option("--plan", help="The plan or product sold.")] = None,
+    commission_plan: Annotated[
+        str | None,
+        typer.Option(
+            "--commission-plan", help="Commission plan by name (default: by product, else default)."
+        ),
+    ] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(
+            "--template", help="Onboarding template by name, or 'none' (default: the default)."
+        ),
+    ] = None,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split", help="Commission shares OWNER/CLOSER, e.g. 60/40 (lead owner / you)."
+        ),
+    ] = None,
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="The rep who closed the deal.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Convert a lead into a sale of a client: commission and onboarding tasks in one go."""
     from leadms_tui.domain.repositories.leads import lead_id_by_number
@@ -161,9 +182,13 @@ def _print_conversion(result) -> None:  # result: Conversion
 @app.command()
 def unconvert(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The converted lead."),
-    reason: str = typer.Option(..., "--reason", help="Why it is reversed (kept in the trail)."),
-    as_user: str | None = typer.Option(None, "--as", help="The manager who reverses it."),
+    lead_number: Annotated[str, typer.Argument(help="The converted lead.")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why it is reversed (kept in the trail).")
+    ],
+    as_user: Annotated[
+        str | None, typer.Option("--as", help="The manager who reverses it.")
+    ] = None,
 ) -> None:
     """Reverse a lead's conversion (managers): commission void, open onboarding cancelled."""
     from leadms_tui.domain.repositories.leads import lead_id_by_number
@@ -187,11 +212,12 @@ def unconvert(
 @app.command("set")
 def set_fields(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
-    assignments: list[str] = typer.Argument(
-        ..., help="KEY=VALUE for each lead field; KEY=@path for a file; KEY= clears it."
-    ),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this user (admins)."),
+    lead_number: Annotated[str, typer.Argument(help="The lead, e.g. LEAD-20261125-007.")],
+    assignments: Annotated[
+        list[str],
+        typer.Argument(help="KEY=VALUE for each lead field; KEY=@path for a file; KEY= clears it."),
+    ],
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (admins).")] = None,
 ) -> None:
     """Set dynamic fields of a lead: all valid, or nothing is written."""
     from leadms_tui.domain.fields import files
@@ -234,8 +260,8 @@ def set_fields(
 @app.command("show")
 def show(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output, fields typed."),
+    lead_number: Annotated[str, typer.Argument(help="The lead, e.g. LEAD-20261125-007.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output, fields typed.")] = False,
 ) -> None:
     """A lead with its fields (files as id, name, type, size and sha256)."""
     from leadms_tui.domain.fields.values import values_for
@@ -268,8 +294,8 @@ def show(
 @app.command("clock")
 def clock_history(
     ctx: typer.Context,
-    lead_number: str = typer.Argument(..., help="The lead, e.g. LEAD-20261125-007."),
-    as_json: bool = typer.Option(False, "--json", help="JSON output."),
+    lead_number: Annotated[str, typer.Argument(help="The lead, e.g. LEAD-20261125-007.")],
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """A lead's response clock: when it started, paused, resumed, each ladder step, the touch."""
     from leadms_tui.domain import clock

@@ -3,6 +3,7 @@
 import json
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -32,10 +33,14 @@ def _meetings(ctx: typer.Context, user: str | None, date_from: str | None, date_
 @app.command("list")
 def list_(
     ctx: typer.Context,
-    user: str | None = typer.Option(None, "--user", help="Only meetings this rep attends."),
-    date_from: str | None = typer.Option(None, "--from", help="From this date (YYYY-MM-DD)."),
-    date_to: str | None = typer.Option(None, "--to", help="Up to this date, inclusive."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    user: Annotated[
+        str | None, typer.Option("--user", help="Only meetings this rep attends.")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="From this date (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Meetings and demos by start time."""
     items, attendees, timezone = _meetings(ctx, user, date_from, date_to)
@@ -60,11 +65,19 @@ def list_(
 @app.command("export-ics")
 def export_ics(
     ctx: typer.Context,
-    user: str | None = typer.Option(None, "--user", help="Only meetings this rep attends."),
-    date_from: str | None = typer.Option(None, "--from", help="From this date (YYYY-MM-DD)."),
-    date_to: str | None = typer.Option(None, "--to", help="Up to this date, inclusive."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="File (default stdout)."),
-    force: bool = typer.Option(False, "--force", help="Replace a file already at the path."),
+    user: Annotated[
+        str | None, typer.Option("--user", help="Only meetings this rep attends.")
+    ] = None,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="From this date (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Up to this date, inclusive.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File (default stdout).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a file already at the path.")
+    ] = False,
 ) -> None:
     """Write the meetings as an iCalendar (.ics) file any calendar app opens."""
     from leadms_tui.domain.work.ics import CalendarEvent, render_calendar

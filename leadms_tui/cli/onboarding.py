@@ -1,6 +1,7 @@
 """`leadms onboarding`: the templates a sale starts, and the tasks they make."""
 
 import json
+from typing import Annotated
 
 import typer
 
@@ -22,7 +23,8 @@ def _step_owner(step, usernames: dict[int, str]) -> str:  # step: StepSpec
 
 @app.command()
 def templates(
-    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Each onboarding template with its steps: business day, title, who does it."""
     from sqlalchemy import select
@@ -57,11 +59,11 @@ def templates(
 @app.command()
 def tasks(
     ctx: typer.Context,
-    user: str | None = typer.Option(None, "--user", help="Only this person's tasks."),
-    state: str | None = typer.Option(
-        None, "--state", help=f"{TASK_STATES} (default: open and missed)."
-    ),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per line."),
+    user: Annotated[str | None, typer.Option("--user", help="Only this person's tasks.")] = None,
+    state: Annotated[
+        str | None, typer.Option("--state", help=f"{TASK_STATES} (default: open and missed).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Onboarding tasks by due date: by default the ones still to do (open or missed)."""
     from leadms_tui.domain.models import TaskState
@@ -105,8 +107,8 @@ def _finish(ctx: typer.Context, task_id: int, state_name: str, as_user: str | No
 @app.command()
 def done(
     ctx: typer.Context,
-    task_id: int = typer.Argument(..., help="The task's id (see `onboarding tasks`)."),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this user (admins)."),
+    task_id: Annotated[int, typer.Argument(help="The task's id (see `onboarding tasks`).")],
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (admins).")] = None,
 ) -> None:
     """Mark an onboarding task done (its owner, or a manager)."""
     _finish(ctx, task_id, "done", as_user)
@@ -115,8 +117,8 @@ def done(
 @app.command()
 def skip(
     ctx: typer.Context,
-    task_id: int = typer.Argument(..., help="The task's id (see `onboarding tasks`)."),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this user (admins)."),
+    task_id: Annotated[int, typer.Argument(help="The task's id (see `onboarding tasks`).")],
+    as_user: Annotated[str | None, typer.Option("--as", help="Act as this user (admins).")] = None,
 ) -> None:
     """Skip an onboarding task that does not apply (its owner, or a manager)."""
     _finish(ctx, task_id, "skipped", as_user)

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from typing import Annotated
 
 import typer
 
@@ -75,10 +76,12 @@ def _scope(ctx: typer.Context, session, rep: str | None) -> str | None:  # type:
 @app.command("reps")
 def reps(
     ctx: typer.Context,
-    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD (team timezone)."),
-    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (inclusive)."),
-    rep: str | None = typer.Option(None, "--rep", help="One rep (and the team row)."),
-    output: str = typer.Option("table", "--format", help="table, csv or json."),
+    date_from: Annotated[
+        str, typer.Option("--from", help="First day, YYYY-MM-DD (team timezone).")
+    ],
+    date_to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")],
+    rep: Annotated[str | None, typer.Option("--rep", help="One rep (and the team row).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """One row per rep and a TEAM row: response, calls, follow-ups, meetings, conversions."""
     from leadms_tui.domain.reports.coaching import coaching_report
@@ -127,17 +130,25 @@ RESPONSE_COLUMNS = [
 @app.command("response")
 def response(
     ctx: typer.Context,
-    date_from: str | None = typer.Option(None, "--from", help="First day, YYYY-MM-DD."),
-    date_to: str | None = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (inclusive)."),
-    rep: str | None = typer.Option(None, "--rep", help="One rep (and the team row)."),
-    output: str = typer.Option("table", "--format", help="table, csv or json."),
-    simulate: bool = typer.Option(
-        False, "--simulate", help="Replay the last --days with a ladder: before and after."
-    ),
-    days: int = typer.Option(30, "--days", min=1, max=366, help="Days replayed by --simulate."),
-    ladder: str | None = typer.Option(
-        None, "--ladder", help='Ladder to try, e.g. "5:owner,10:managers,15:offer,20:reassign".'
-    ),
+    date_from: Annotated[str | None, typer.Option("--from", help="First day, YYYY-MM-DD.")] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")
+    ] = None,
+    rep: Annotated[str | None, typer.Option("--rep", help="One rep (and the team row).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    simulate: Annotated[
+        bool,
+        typer.Option("--simulate", help="Replay the last --days with a ladder: before and after."),
+    ] = False,
+    days: Annotated[
+        int, typer.Option("--days", min=1, max=366, help="Days replayed by --simulate.")
+    ] = 30,
+    ladder: Annotated[
+        str | None,
+        typer.Option(
+            "--ladder", help='Ladder to try, e.g. "5:owner,10:managers,15:offer,20:reassign".'
+        ),
+    ] = None,
 ) -> None:
     """Speed to lead per rep and team: touched within target, median and p90 first response
     (business minutes), leads rerouted away and to; or --simulate a ladder on past intake."""
@@ -184,10 +195,10 @@ def response(
 @app.command("daily")
 def daily(
     ctx: typer.Context,
-    date_from: str = typer.Option(..., "--from", help="First day, YYYY-MM-DD."),
-    date_to: str = typer.Option(..., "--to", help="Last day, YYYY-MM-DD (inclusive)."),
-    rep: str | None = typer.Option(None, "--rep", help="One rep's calls."),
-    output: str = typer.Option("table", "--format", help="table, csv or json."),
+    date_from: Annotated[str, typer.Option("--from", help="First day, YYYY-MM-DD.")],
+    date_to: Annotated[str, typer.Option("--to", help="Last day, YYYY-MM-DD (inclusive).")],
+    rep: Annotated[str | None, typer.Option("--rep", help="One rep's calls.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Calls per day (team timezone) and outcome."""
     from leadms_tui.domain.reports.coaching import daily_calls
@@ -214,9 +225,11 @@ def daily(
 @app.command("commitments")
 def commitments(
     ctx: typer.Context,
-    weeks: int = typer.Option(12, "--weeks", min=1, max=104, help="How many weeks back."),
-    rep: str | None = typer.Option(None, "--rep", help="One rep's commitments."),
-    output: str = typer.Option("table", "--format", help="table, csv or json."),
+    weeks: Annotated[
+        int, typer.Option("--weeks", min=1, max=104, help="How many weeks back.")
+    ] = 12,
+    rep: Annotated[str | None, typer.Option("--rep", help="One rep's commitments.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """The weekly missed-commitment rate (follow-ups, meetings, onboarding tasks)."""
     from leadms_tui.domain import clock

@@ -2,6 +2,7 @@
 
 import json
 from datetime import datetime
+from typing import Annotated
 
 import typer
 
@@ -13,7 +14,9 @@ app = typer.Typer(help="Automation rules.", no_args_is_help=True)
 @app.command("run")
 def run(
     ctx: typer.Context,
-    now: str | None = typer.Option(None, "--now", help="Pretend it is this ISO date-time."),
+    now: Annotated[
+        str | None, typer.Option("--now", help="Pretend it is this ISO date-time.")
+    ] = None,
 ) -> None:
     """Run time rules and mark missed commitments once; safe to run from several places."""
     from leadms_tui.domain import clock
@@ -31,7 +34,8 @@ def run(
 
 @app.command("list")
 def list_(
-    ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Every rule in evaluation order, in words."""
     from leadms_tui.domain.work.rules import describe_rule, list_rules, rule_as_json
@@ -56,12 +60,12 @@ def _set_enabled(ctx: typer.Context, rule_id: int, enabled: bool) -> None:
 
 
 @app.command()
-def enable(ctx: typer.Context, rule_id: int = typer.Argument(..., help="Rule id.")) -> None:
+def enable(ctx: typer.Context, rule_id: Annotated[int, typer.Argument(help="Rule id.")]) -> None:
     """Turn a rule on."""
     _set_enabled(ctx, rule_id, True)
 
 
 @app.command()
-def disable(ctx: typer.Context, rule_id: int = typer.Argument(..., help="Rule id.")) -> None:
+def disable(ctx: typer.Context, rule_id: Annotated[int, typer.Argument(help="Rule id.")]) -> None:
     """Turn a rule off."""
     _set_enabled(ctx, rule_id, False)

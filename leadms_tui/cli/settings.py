@@ -1,6 +1,7 @@
 """`leadms settings`: team settings stored in the database."""
 
 import json
+from typing import Annotated
 
 import typer
 
@@ -10,7 +11,10 @@ app = typer.Typer(help="Show and change team settings.", no_args_is_help=True)
 
 
 @app.command()
-def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")):
+def show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+):
     """Show every setting with its current value."""
     from leadms_tui.domain.team.settings import describe_settings
 
@@ -27,8 +31,8 @@ def show(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help=
 @app.command("set")
 def set_(
     ctx: typer.Context,
-    key: str = typer.Argument(..., help="Setting name: timezone or phone_region."),
-    value: str = typer.Argument(..., help="New value, e.g. Europe/London or GB."),
+    key: Annotated[str, typer.Argument(help="Setting name: timezone or phone_region.")],
+    value: Annotated[str, typer.Argument(help="New value, e.g. Europe/London or GB.")],
 ):
     """Change one setting (validated; recorded in the audit trail)."""
     from leadms_tui.domain.team.settings import set_setting

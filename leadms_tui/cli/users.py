@@ -2,6 +2,7 @@
 
 import json
 import sys
+from typing import Annotated
 
 import typer
 
@@ -13,14 +14,17 @@ app = typer.Typer(help="Manage users and roles.", no_args_is_help=True)
 @app.command()
 def add(
     ctx: typer.Context,
-    username: str = typer.Argument(..., help="Login name (lower-case)."),
-    role: str = typer.Option(..., "--role", help="rep, manager or admin."),
-    name: str | None = typer.Option(None, "--name", help="Display name."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the password from the first line of stdin."
-    ),
-    capacity: int = typer.Option(25, "--capacity", help="Open leads a rep can carry."),
-    languages: str = typer.Option("", "--languages", help="Comma-separated, e.g. en,es."),
+    username: Annotated[str, typer.Argument(help="Login name (lower-case).")],
+    role: Annotated[str, typer.Option("--role", help="rep, manager or admin.")],
+    name: Annotated[str | None, typer.Option("--name", help="Display name.")] = None,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read the password from the first line of stdin."),
+    ] = False,
+    capacity: Annotated[int, typer.Option("--capacity", help="Open leads a rep can carry.")] = 25,
+    languages: Annotated[
+        str, typer.Option("--languages", help="Comma-separated, e.g. en,es.")
+    ] = "",
 ):
     """Add a user (an admin's session is needed once the database has users).
 
@@ -54,7 +58,10 @@ def add(
 
 
 @app.command("list")
-def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="JSON output.")):
+def list_(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+):
     """List users."""
     from leadms_tui.domain.team.users import list_users
 
@@ -83,29 +90,41 @@ def list_(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 @app.command("set")
 def set_(
     ctx: typer.Context,
-    username: str = typer.Argument(..., help="The user to change."),
-    role: str | None = typer.Option(None, "--role", help="rep, manager or admin."),
-    capacity: int | None = typer.Option(
-        None, "--capacity", help="Open leads a rep can carry (0-10000)."
-    ),
-    languages: str | None = typer.Option(
-        None, "--languages", help="ISO 639-1 codes, comma-separated, e.g. en,es (empty: none)."
-    ),
-    active: bool | None = typer.Option(
-        None, "--active/--inactive", help="An inactive user cannot sign in."
-    ),
-    display_name: str | None = typer.Option(None, "--display-name", help="The name shown."),
-    channels: str | None = typer.Option(
-        None, "--channels", help="Channels they take, e.g. whatsapp,website (empty: all)."
-    ),
-    away_until: str | None = typer.Option(
-        None, "--away-until", help="Away (no new leads) until this time (ISO, or 'mon 09:00')."
-    ),
-    available: bool = typer.Option(False, "--available", help="Back to taking leads."),
-    off: bool = typer.Option(False, "--off", help="Takes no new leads until --available."),
-    hours: str | None = typer.Option(
-        None, "--hours", help="Working hours, e.g. 08:00-16:00 (empty: the team's)."
-    ),
+    username: Annotated[str, typer.Argument(help="The user to change.")],
+    role: Annotated[str | None, typer.Option("--role", help="rep, manager or admin.")] = None,
+    capacity: Annotated[
+        int | None, typer.Option("--capacity", help="Open leads a rep can carry (0-10000).")
+    ] = None,
+    languages: Annotated[
+        str | None,
+        typer.Option(
+            "--languages", help="ISO 639-1 codes, comma-separated, e.g. en,es (empty: none)."
+        ),
+    ] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="An inactive user cannot sign in.")
+    ] = None,
+    display_name: Annotated[
+        str | None, typer.Option("--display-name", help="The name shown.")
+    ] = None,
+    channels: Annotated[
+        str | None,
+        typer.Option("--channels", help="Channels they take, e.g. whatsapp,website (empty: all)."),
+    ] = None,
+    away_until: Annotated[
+        str | None,
+        typer.Option(
+            "--away-until", help="Away (no new leads) until this time (ISO, or 'mon 09:00')."
+        ),
+    ] = None,
+    available: Annotated[bool, typer.Option("--available", help="Back to taking leads.")] = False,
+    off: Annotated[
+        bool, typer.Option("--off", help="Takes no new leads until --available.")
+    ] = False,
+    hours: Annotated[
+        str | None,
+        typer.Option("--hours", help="Working hours, e.g. 08:00-16:00 (empty: the team's)."),
+    ] = None,
 ):
     """Change a user's role, capacity, languages, state, name or assignment profile (admins).
 
@@ -167,10 +186,13 @@ def set_(
 @app.command()
 def password(
     ctx: typer.Context,
-    username: str = typer.Argument(..., help="Whose password to set."),
-    password_stdin: bool = typer.Option(
-        False, "--password-stdin", help="Read the new password from the first line of stdin."
-    ),
+    username: Annotated[str, typer.Argument(help="Whose password to set.")],
+    password_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--password-stdin", help="Read the new password from the first line of stdin."
+        ),
+    ] = False,
 ):
     """Give a user a new password (admins); the user's CLI sessions end.
 
@@ -199,7 +221,7 @@ def password(
 
 @app.command()
 def unlock(
-    ctx: typer.Context, username: str = typer.Argument(..., help="The user to unlock.")
+    ctx: typer.Context, username: Annotated[str, typer.Argument(help="The user to unlock.")]
 ) -> None:
     """Forget a user's failed sign-ins (admins): every terminal and address may try again now.
 

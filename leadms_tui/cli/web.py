@@ -16,6 +16,7 @@ import shlex
 import socket
 import sys
 from collections import Counter
+from typing import Annotated
 from urllib.parse import urlsplit
 from weakref import WeakSet
 
@@ -33,20 +34,28 @@ PROXY_WARNING = (
 
 def web(
     ctx: typer.Context,
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8000, "--port", help="Port to listen on (1-65535)."),
-    public_url: str | None = typer.Option(
-        None,
-        "--public-url",
-        help="The address browsers use, if not http://HOST:PORT "
-        "(behind a reverse proxy: https://crm.example.com).",
-    ),
-    max_sessions: int = typer.Option(
-        20, "--max-sessions", help="Browser tabs open at once, in all (each runs a TUI process)."
-    ),
-    max_sessions_per_address: int = typer.Option(
-        4, "--max-sessions-per-address", help="Browser tabs open at once from one address."
-    ),
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port to listen on (1-65535).")] = 8000,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="The address browsers use, if not http://HOST:PORT "
+            "(behind a reverse proxy: https://crm.example.com).",
+        ),
+    ] = None,
+    max_sessions: Annotated[
+        int,
+        typer.Option(
+            "--max-sessions", help="Browser tabs open at once, in all (each runs a TUI process)."
+        ),
+    ] = 20,
+    max_sessions_per_address: Annotated[
+        int,
+        typer.Option(
+            "--max-sessions-per-address", help="Browser tabs open at once from one address."
+        ),
+    ] = 4,
 ) -> None:
     """Serve the TUI in a browser: every tab signs in like a terminal.
 

@@ -29,6 +29,8 @@ from leadms_tui.domain.reports.coaching import (
 )
 from leadms_tui.domain.sales.money import round_money
 from leadms_tui.domain.team.users import list_users
+from leadms_tui.domain.work.outcomes import MEANINGS
+from leadms_tui.looks import OUTCOME_LOOKS
 from leadms_tui.screens import goto
 from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -51,19 +53,6 @@ BAR_WIDTH = 0.7  # of a day: a gap between days' bars
 # First-response buckets in business minutes: (upper bound, label); never called is its own bar
 RESPONSE_BUCKETS = ((5, "0-5m"), (15, "6-15m"), (30, "16-30m"), (60, "31-60m"), (240, "1-4h"),
                     (None, ">4h"))  # fmt: skip
-# Terminal colours 0-15, which plotext and Rich both understand, so the legend (a Label:
-# plotext's own sits on top of the first bars) shows the bars' colours
-OUTCOME_COLOR = {  # someone reached in cool colours, nobody in warm ones or grey
-    CallOutcome.INTERESTED: 2,
-    CallOutcome.CALLBACK_REQUESTED: 6,
-    CallOutcome.CHAT: 4,
-    CallOutcome.NOT_INTERESTED: 5,
-    CallOutcome.WRONG_NUMBER: 13,
-    CallOutcome.NO_ANSWER: 8,
-    CallOutcome.BUSY: 3,
-    CallOutcome.VOICEMAIL: 7,
-    CallOutcome.UNREACHABLE: 1,
-}
 
 
 @dataclass
@@ -234,7 +223,7 @@ class ReportsScreen(WithApp, Screen[None]):
         outcomes = [o for o in CallOutcome if any(outcome == o for _, outcome, _ in days)]
         self.query_one("#calls-legend", Label).update(
             Text("  ").join(
-                Text.assemble(("██", f"color({OUTCOME_COLOR[o]})"), " ", o.value.replace("_", " "))
+                Text.assemble(("██", f"color({OUTCOME_LOOKS[o].colour})"), " ", MEANINGS[o].words)
                 for o in outcomes
             )
         )
@@ -244,7 +233,7 @@ class ReportsScreen(WithApp, Screen[None]):
             counts = {(day, outcome): n for day, outcome, n in days}
             series = [[counts.get((day, o), 0) for day in span] for o in outcomes]
             x = list(range(1, len(span) + 1))
-            _stacked_bars(plt, x, series, [OUTCOME_COLOR[o] for o in outcomes])
+            _stacked_bars(plt, x, series, [OUTCOME_LOOKS[o].colour for o in outcomes])
             step = max(1, math.ceil(len(span) / 10))  # at most about ten day labels
             label = "%a %d" if len(span) <= 7 else "%d" if len(span) <= 31 else "%d %b"
             plt.xticks(x[::step], [f"{day:{label}}" for day in span[::step]])

@@ -8,7 +8,6 @@ through the domain and hands the domain's "Label: reason; Label: reason" back to
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal
 
 from rich.segment import Segment
 from rich.text import Text
@@ -24,7 +23,8 @@ from leadms_tui.domain.fields.definitions import FieldSpec
 from leadms_tui.domain.fields.kinds import FILE_KINDS, NUMBER_KINDS, Upload, as_input
 from leadms_tui.domain.fields.values import FieldShown
 from leadms_tui.domain.models import FieldKind
-from leadms_tui.domain.numbers import DEFAULT_FORMAT, format_number
+from leadms_tui.domain.numbers import DEFAULT_FORMAT
+from leadms_tui.looks import KIND_LOOKS, Entry, say
 
 REMOVE_FILE = "-"  # typed as a file field's path: the file is taken off the record
 Raw = dict[str, "str | Upload | None"]
@@ -59,17 +59,7 @@ class TickList(SelectionList[str]):
 
 def hint(kind: FieldKind, currency: str, number_format: str = DEFAULT_FORMAT) -> str:
     """The placeholder that says what a typed field accepts (numbers in the team's format)."""
-    example = format_number(Decimal("1250.00"), number_format, grouped=True)
-    return {
-        FieldKind.INTEGER: "a whole number",
-        FieldKind.DECIMAL: f"a number, e.g. {format_number(Decimal('12.5'), number_format)}",
-        FieldKind.MONEY: f"amount in {currency}, e.g. {example}",
-        FieldKind.DATE: f"{formatting.example_date(7)}, tomorrow, fri",
-        FieldKind.DATETIME: f"{formatting.example_date(7)} 15:00, tomorrow 15:00",
-        FieldKind.LINK: "https://…",
-        FieldKind.EMAIL: "name@example.com",
-        FieldKind.PHONE: "phone number",
-    }.get(kind, "")
+    return say(KIND_LOOKS[kind].placeholder, currency=currency, number_format=number_format)
 
 
 class FieldForm(Vertical):
@@ -133,19 +123,20 @@ class FieldForm(Vertical):
     def _input(self, spec: FieldSpec) -> Widget:
         key, text = f"field-{spec.key}", self._initial_text(spec)
         self._initial[spec.key] = text
-        if spec.kind == FieldKind.LONG_TEXT:
+        entry = KIND_LOOKS[spec.kind].entry
+        if entry == Entry.LINES:
             return TextArea(text, id=key)
-        if spec.kind == FieldKind.CHOICE:
+        if entry == Entry.PICK:
             options = [(formatting.shown(o), o) for o in spec.options]
             value = text if text in spec.options else Select.NULL
             return Select(options, value=value, prompt="—", id=key)
-        if spec.kind == FieldKind.YES_NO:
+        if entry == Entry.YES_NO:
             value = text if text in ("yes", "no") else Select.NULL
             return Select([("yes", "yes"), ("no", "no")], value=value, prompt="—", id=key)
-        if spec.kind == FieldKind.MULTI_CHOICE:
+        if entry == Entry.TICKS:
             chosen = {part.strip() for part in text.split(",")}
             return TickList(*((formatting.shown(o), o, o in chosen) for o in spec.options), id=key)
-        if spec.kind in FILE_KINDS:
+        if entry == Entry.FILE:
             shown = self._current.get(spec.key)
             name = shown.text if shown is not None and shown.file_id else ""
             current = Text.assemble(("Now: ", "dim"), formatting.shown(name or "no file"))

@@ -1,7 +1,13 @@
 """What each field type accepts and how a value is stored, shown and exported: the one
-place a type's rules live, used by every path (TUI, CLI, import, intake)."""
+place a type's rules live, used by every path (TUI, CLI, import, intake).
+
+`KINDS` is the table a new type is added to, next to its enum in `models.py` and its looks
+(input widget, hints) in `leadms_tui/looks.py`; `tests/test_variants.py` checks that both
+cover `FieldKind` exactly. The database stores the type as text (`field_definitions.kind`,
+16 characters, no CHECK), so a new type needs no migration."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -20,9 +26,6 @@ from leadms_tui.domain.text import clean_line, clean_text
 MAX_TEXT = 500
 MAX_LONG_TEXT = 10_000
 MAX_NUMBER = Decimal("1e13")
-FILE_KINDS = (FieldKind.IMAGE, FieldKind.DOCUMENT)
-CHOICE_KINDS = (FieldKind.CHOICE, FieldKind.MULTI_CHOICE)
-NUMBER_KINDS = (FieldKind.INTEGER, FieldKind.DECIMAL, FieldKind.MONEY)
 _YES = {"yes", "y", "true", "1", "on", "si", "sí", "oui", "ja"}
 _NO = {"no", "n", "false", "0", "off", "non", "nein"}
 
@@ -72,9 +75,10 @@ def parse(
     text = (raw or "").strip()
     if not text:
         return []
-    if kind in FILE_KINDS:
+    parser = KINDS[kind].parse
+    if parser is None:
         raise ValidationError("give a file (KEY=@path)")
-    return _PARSERS[kind](text, options, ctx)
+    return parser(text, options, ctx)
 
 
 def _text(text: str, options: list[str], ctx: Context) -> list[Item]:
@@ -194,21 +198,37 @@ def _phone(text: str, options: list[str], ctx: Context) -> list[Item]:
     return [Item(text=phone.raw, key=phone.e164)]
 
 
-_PARSERS = {
-    FieldKind.TEXT: _text,
-    FieldKind.LONG_TEXT: _long_text,
-    FieldKind.INTEGER: _integer,
-    FieldKind.DECIMAL: _decimal_item,
-    FieldKind.MONEY: _money,
-    FieldKind.DATE: _date,
-    FieldKind.DATETIME: _datetime,
-    FieldKind.YES_NO: _yes_no,
-    FieldKind.CHOICE: _choice,
-    FieldKind.MULTI_CHOICE: _multi_choice,
-    FieldKind.LINK: _link,
-    FieldKind.EMAIL: _email,
-    FieldKind.PHONE: _phone,
+Parser = Callable[[str, list[str], Context], list[Item]]
+
+
+@dataclass(frozen=True)
+class Kind:
+    words: str  # how forms, lists and help call it
+    parse: Parser | None  # typed text into stored items; None: a file, given as an Upload
+    column: str  # the `field_values` column its filters compare (numbers as numbers)
+    options: bool = False  # takes a list of choices
+
+
+KINDS: dict[FieldKind, Kind] = {
+    FieldKind.TEXT: Kind("text", _text, "value_key"),
+    FieldKind.LONG_TEXT: Kind("long text", _long_text, "value_key"),
+    FieldKind.INTEGER: Kind("whole number", _integer, "value_number"),
+    FieldKind.DECIMAL: Kind("decimal number", _decimal_item, "value_number"),
+    FieldKind.MONEY: Kind("money", _money, "value_number"),
+    FieldKind.DATE: Kind("date", _date, "value_date"),
+    FieldKind.DATETIME: Kind("date and time", _datetime, "value_datetime"),
+    FieldKind.YES_NO: Kind("yes/no", _yes_no, "value_bool"),
+    FieldKind.CHOICE: Kind("choice", _choice, "value_key", options=True),
+    FieldKind.MULTI_CHOICE: Kind("multiple choice", _multi_choice, "value_key", options=True),
+    FieldKind.LINK: Kind("link", _link, "value_key"),
+    FieldKind.EMAIL: Kind("email", _email, "value_key"),
+    FieldKind.PHONE: Kind("phone", _phone, "value_key"),
+    FieldKind.IMAGE: Kind("image", None, "file_id"),
+    FieldKind.DOCUMENT: Kind("document", None, "file_id"),
 }
+FILE_KINDS = tuple(kind for kind, rules in KINDS.items() if rules.parse is None)
+CHOICE_KINDS = tuple(kind for kind, rules in KINDS.items() if rules.options)
+NUMBER_KINDS = tuple(kind for kind, rules in KINDS.items() if rules.column == "value_number")
 
 
 def as_json(kind: FieldKind, items: list[Item], file_info: dict[int, dict] | None = None):  # type: ignore[no-untyped-def]

@@ -365,17 +365,7 @@ def _records_in(session: Session, model: type, matching: Select) -> ColumnElemen
 
 
 def _column(kind: FieldKind):  # type: ignore[no-untyped-def]
-    if kind in kinds.NUMBER_KINDS:
-        return FieldValue.value_number
-    if kind == FieldKind.DATE:
-        return FieldValue.value_date
-    if kind == FieldKind.DATETIME:
-        return FieldValue.value_datetime
-    if kind == FieldKind.YES_NO:
-        return FieldValue.value_bool
-    if kind in kinds.FILE_KINDS:
-        return FieldValue.file_id
-    return FieldValue.value_key
+    return getattr(FieldValue, kinds.KINDS[kind].column)
 
 
 def _typed(field: FieldSpec, text: str, ctx: kinds.Context) -> object:

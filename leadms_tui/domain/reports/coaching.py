@@ -15,7 +15,6 @@ from sqlmodel import Session
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import (
     Call,
-    CallOutcome,
     Commission,
     CommissionState,
     FollowUp,
@@ -31,15 +30,9 @@ from leadms_tui.domain.models import (
 )
 from leadms_tui.domain.repositories.dayview import day_bounds
 from leadms_tui.domain.team.settings import load_settings
+from leadms_tui.domain.work.outcomes import CONNECTED
 
 TEAM = "TEAM"
-CONNECTED = (  # someone was reached
-    CallOutcome.INTERESTED,
-    CallOutcome.NOT_INTERESTED,
-    CallOutcome.CALLBACK_REQUESTED,
-    CallOutcome.WRONG_NUMBER,
-    CallOutcome.CHAT,
-)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from leadms_tui.domain.models import (
     LeadStatus,
 )
 from leadms_tui.domain.work.followups import book_followup
+from leadms_tui.domain.work.outcomes import MEANINGS
 
 
 class _ByRules:
@@ -35,32 +36,6 @@ class _ByRules:
 
 
 BY_RULES = _ByRules()
-FOLLOWUP_REASONS = {
-    CallOutcome.NO_ANSWER: "Retry: no answer",
-    CallOutcome.BUSY: "Retry: line busy",
-    CallOutcome.VOICEMAIL: "Retry: left a voicemail",
-    CallOutcome.CALLBACK_REQUESTED: "Callback requested",
-    CallOutcome.INTERESTED: "Book a meeting or demo",
-}
-# Outcomes that close the lead, with the lost reason they record.
-CLOSING_OUTCOMES = {
-    CallOutcome.NOT_INTERESTED: "not interested",
-    CallOutcome.WRONG_NUMBER: "wrong number",
-    CallOutcome.UNREACHABLE: "unreachable",
-}
-# Outcomes after which the rep is done with the person for now: the day view moves on to the
-# next lead. After the others (interested, callback, chat) the next step is about the same
-# person (book the meeting, note the callback), so the cursor stays on them.
-ENDS_THE_ATTEMPT = frozenset(
-    {
-        CallOutcome.NO_ANSWER,
-        CallOutcome.BUSY,
-        CallOutcome.VOICEMAIL,
-        CallOutcome.WRONG_NUMBER,
-        CallOutcome.NOT_INTERESTED,
-        CallOutcome.UNREACHABLE,
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -75,7 +50,7 @@ class CallLogged:
 
     @property
     def ends_the_attempt(self) -> bool:
-        return self.outcome in ENDS_THE_ATTEMPT
+        return MEANINGS[self.outcome].ends_attempt
 
 
 def preview_call(
@@ -84,9 +59,10 @@ def preview_call(
     """What logging `outcome` now would do by the rules: the call modal prefills from this."""
     at = clock.as_utc(now or clock.now())
     effects = events.preview(session, CallSaved(lead_id, None, outcome.value), at=at)
-    if outcome in CLOSING_OUTCOMES:
+    closes_as = MEANINGS[outcome].closes_as
+    if closes_as:
         effects.followup_due = None
-        effects.descriptions.insert(0, f"status → lost ({CLOSING_OUTCOMES[outcome]})")
+        effects.descriptions.insert(0, f"status → lost ({closes_as})")
     return effects
 
 
@@ -94,9 +70,10 @@ def status_after(current: LeadStatus, outcome: CallOutcome) -> tuple[LeadStatus,
     """The lead's status (and lost reason) once a call with `outcome` is logged."""
     if current in (LeadStatus.WON, LeadStatus.LOST):
         return current, None
-    if outcome in CLOSING_OUTCOMES:
-        return LeadStatus.LOST, CLOSING_OUTCOMES[outcome]
-    if outcome == CallOutcome.INTERESTED and current in (LeadStatus.NEW, LeadStatus.CONTACTED):
+    meaning = MEANINGS[outcome]
+    if meaning.closes_as:
+        return LeadStatus.LOST, meaning.closes_as
+    if meaning.qualifies and current in (LeadStatus.NEW, LeadStatus.CONTACTED):
         return LeadStatus.QUALIFIED, None
     if current == LeadStatus.NEW:
         return LeadStatus.CONTACTED, None
@@ -175,7 +152,7 @@ def log_call(
     chosen = not isinstance(next_followup_at, _ByRules)  # the rep picked a time, or none
     due = next_followup_at if chosen else None
     if due is not None and status not in (LeadStatus.WON, LeadStatus.LOST):
-        reason = followup_reason or FOLLOWUP_REASONS.get(outcome, "Follow up")
+        reason = followup_reason or MEANINGS[outcome].followup or "Follow up"
         book_followup(session, lead, due_at=due, reason=reason, actor=actor, at=at)  # type: ignore[arg-type]
     else:
         due = None

@@ -25,22 +25,13 @@ from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.repositories.lead_detail import lead_phone
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
+from leadms_tui.domain.work.outcomes import MEANINGS
+from leadms_tui.looks import OUTCOME_KEYS, OUTCOME_LOOKS
 from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 
 DIAL_COMMAND_ENV = "LEADMS_DIAL_COMMAND"  # per terminal, never from the shared database
-OUTCOME_KEYS = {
-    CallOutcome.INTERESTED: "i",
-    CallOutcome.NOT_INTERESTED: "x",
-    CallOutcome.NO_ANSWER: "n",
-    CallOutcome.BUSY: "b",
-    CallOutcome.WRONG_NUMBER: "w",
-    CallOutcome.CALLBACK_REQUESTED: "r",
-    CallOutcome.VOICEMAIL: "v",
-    CallOutcome.CHAT: "t",  # talked by chat: the contact of a lead with no phone
-    CallOutcome.UNREACHABLE: "u",
-}
 
 
 SHORT_TERMINAL = 34  # rows below which the modal packs its fields into one line each
@@ -67,13 +58,13 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     BINDINGS = [
         *(
             Binding(
-                key,
+                look.key,
                 f"choose('{outcome.value}')",
-                outcome.value.replace("_", " "),
+                MEANINGS[outcome].words,
                 show=False,
                 id=f"call.{outcome.value}",
             )
-            for outcome, key in OUTCOME_KEYS.items()
+            for outcome, look in OUTCOME_LOOKS.items()
         ),
         Binding(
             "enter,ctrl+s", "save", "Save", key_display="enter/^s", id="call.save", priority=True
@@ -101,11 +92,11 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
                 *(
                     Option(
                         Text.assemble(
-                            (f" {key} ", "bold reverse"), "  ", outcome.value.replace("_", " ")
+                            (f" {look.key} ", "bold reverse"), "  ", MEANINGS[outcome].words
                         ),
                         id=outcome.value,
                     )
-                    for outcome, key in OUTCOME_KEYS.items()
+                    for outcome, look in OUTCOME_LOOKS.items()
                 ),
                 id="outcomes",
             )
@@ -247,7 +238,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
     def action_save(self) -> None:
         if self.outcome is None:
             self.query_one("#call-status", Label).update(
-                "Choose an outcome first (i x n b w r v t u)"
+                f"Choose an outcome first ({OUTCOME_KEYS})"
             )
             return
         field = self.query_one(WhenField)

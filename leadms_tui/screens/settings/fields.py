@@ -11,7 +11,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Checkbox, DataTable, Input, Label, Select, Static
 
-from leadms_tui import formatting
+from leadms_tui import formatting, looks
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.fields import kinds
@@ -32,44 +32,11 @@ from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 
 ENTITIES = list(FieldEntity)  # lead, client, meeting: the order `[` and `]` go through
-KIND_WORDS = {
-    FieldKind.TEXT: "text",
-    FieldKind.LONG_TEXT: "long text",
-    FieldKind.INTEGER: "whole number",
-    FieldKind.DECIMAL: "decimal number",
-    FieldKind.MONEY: "money",
-    FieldKind.DATE: "date",
-    FieldKind.DATETIME: "date and time",
-    FieldKind.YES_NO: "yes/no",
-    FieldKind.CHOICE: "choice",
-    FieldKind.MULTI_CHOICE: "multiple choice",
-    FieldKind.LINK: "link",
-    FieldKind.EMAIL: "email",
-    FieldKind.PHONE: "phone",
-    FieldKind.IMAGE: "image",
-    FieldKind.DOCUMENT: "document",
-}
 
 
 def type_hint(kind: FieldKind, options: list[str], currency: str) -> str:
     """What a field asks for, as its input says it."""
-    return {
-        FieldKind.TEXT: "a line of text",
-        FieldKind.LONG_TEXT: "text, several lines",
-        FieldKind.INTEGER: "a whole number",
-        FieldKind.DECIMAL: "a number, e.g. 12.5",
-        FieldKind.MONEY: f"an amount in {currency}",
-        FieldKind.DATE: f"a date: {formatting.example_date(7)}, tomorrow, fri",
-        FieldKind.DATETIME: f"a date and time: {formatting.example_date(7)} 15:00",
-        FieldKind.YES_NO: "yes or no",
-        FieldKind.CHOICE: "one of " + " / ".join(options),
-        FieldKind.MULTI_CHOICE: "any of " + ", ".join(options),
-        FieldKind.LINK: "a link: https://…",
-        FieldKind.EMAIL: "an email address",
-        FieldKind.PHONE: "a phone number",
-        FieldKind.IMAGE: "an image file",
-        FieldKind.DOCUMENT: "a document file",
-    }[kind]
+    return looks.say(looks.KIND_LOOKS[kind].asks, currency=currency, options=options)
 
 
 def form_preview(fields: list[FieldSpec], currency: str) -> Text:
@@ -190,7 +157,7 @@ class FieldsTab(WithApp, Vertical):
                 str(place) if spec.active else "-",
                 spec.key,
                 spec.label,
-                KIND_WORDS[spec.kind] + ("" if spec.active else " (retired)"),
+                kinds.KINDS[spec.kind].words + ("" if spec.active else " (retired)"),
                 "✓" if spec.required else "",
                 ", ".join(spec.options),
                 spec.section,
@@ -328,7 +295,7 @@ class FieldModal(FormModal[FieldSpec | None]):
             heading = Text.assemble((f"New {self.entity.value} field", "bold"), after)
         else:
             heading = formatting.titled(f"Edit {self.entity.value} field", spec.key, after)
-        kinds_ = [(words, kind.value) for kind, words in KIND_WORDS.items()]
+        kinds_ = [(rules.words, kind.value) for kind, rules in kinds.KINDS.items()]
         kind = (spec.kind if spec else FieldKind.TEXT).value
         required = spec.required if spec else False
         key = entry(spec.key if spec else "", "field-key", "e.g. budget: a-z, 0-9 and _")

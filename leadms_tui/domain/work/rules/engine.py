@@ -14,7 +14,6 @@ from leadms_tui.domain import clock, recent
 from leadms_tui.domain.events import CallSaved, Effects, LeadCreated, MeetingOutcomeSet
 from leadms_tui.domain.models import (
     Call,
-    CallOutcome,
     Lead,
     Rule,
     RuleAction,
@@ -24,9 +23,9 @@ from leadms_tui.domain.models import (
 )
 from leadms_tui.domain.once import insert_once
 from leadms_tui.domain.team.settings import load_settings
+from leadms_tui.domain.work.outcomes import UNANSWERED
 from leadms_tui.domain.work.rules import actions
 
-UNANSWERED = (CallOutcome.NO_ANSWER, CallOutcome.BUSY, CallOutcome.VOICEMAIL)
 FIRINGS = RuleFiring.__table__  # type: ignore[attr-defined]
 
 
