@@ -32,7 +32,7 @@ from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.fields.definitions import has_image_fields
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.team.access import has_users
-from leadms_tui.domain.team.settings import TeamSettings, load_settings
+from leadms_tui.domain.team.settings import DEFAULTS, TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import undo_call
@@ -174,7 +174,7 @@ class LeadMSApp(Loads, App[None]):
     @property
     def settings(self) -> TeamSettings:
         """The team settings; the defaults before sign-in."""
-        return self._signed_in.settings if self._signed_in is not None else TeamSettings()
+        return self._signed_in.settings if self._signed_in is not None else DEFAULTS
 
     @property
     def viewer(self) -> audit.Actor:

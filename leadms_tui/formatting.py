@@ -57,6 +57,18 @@ def age(since: datetime, now: datetime) -> str:
     return f"{mins}m"
 
 
+def clock_left(minutes_left: int) -> str:
+    """A response clock in 9 cells: "4m left", "1h05 left", "over 12m", "over 1h05", "over 45h"
+    (business minutes; 0 left is over: the target is reached)."""
+    if minutes_left > 0:
+        hours, mins = divmod(minutes_left, 60)
+        return f"{hours}h{mins:02d} left" if hours else f"{mins}m left"
+    hours, mins = divmod(-minutes_left, 60)
+    if hours >= 10:
+        return f"over {hours}h"
+    return f"over {hours}h{mins:02d}" if hours else f"over {mins}m"
+
+
 def phone(e164_or_raw: str | None) -> str:
     if not e164_or_raw:
         return ""

@@ -17,6 +17,8 @@ from leadms_tui import bootstrap
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
 
+pytest_plugins = ["tests.snapshots"]  # snap_compare: screens against their SVG snapshots
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(

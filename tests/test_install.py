@@ -4,6 +4,8 @@
 import os
 import subprocess
 import sys
+import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -36,6 +38,10 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_from_anywhere(tmp_path):
         cwd=tmp_path,
     )
     (wheel,) = wheels.glob("leadms-*.whl")
+    # data/ at the top of the source tree is the package leadms_tui.data in the wheel
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"leadms_tui/data/demo/leads.csv", "leadms_tui/data/samples/csv/not_a_csv.bin"} <= names
+    assert not any(name.startswith("data/") for name in names)
     _run(sys.executable, "-m", "venv", str(venv), cwd=tmp_path)
     _run(str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(wheel), cwd=tmp_path)
     leadms = str(venv / "bin" / "leadms")
@@ -53,3 +59,18 @@ def test_the_wheel_installs_in_a_fresh_venv_and_runs_from_anywhere(tmp_path):
         cwd=elsewhere,
     )
     assert str(ROOT) not in installed  # the installed copy, not this checkout
+
+
+def test_every_package_folder_is_listed_for_the_wheel():
+    """pyproject lists the packages (data/ is mapped into leadms_tui.data, which discovery
+    cannot follow): a new folder of modules left off the list would be missing from the wheel,
+    and a listed folder that is gone would break every install."""
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    folders = {
+        ".".join(folder.relative_to(ROOT).parts)
+        for folder in (ROOT / "leadms_tui").rglob("*")
+        if folder.is_dir() and any(folder.glob("*.py"))
+    }
+    assert listed - {"leadms_tui.data"} == folders | {"leadms_tui"}
+    assert (ROOT / "data" / "__init__.py").is_file()

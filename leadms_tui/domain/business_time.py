@@ -17,12 +17,15 @@ Rules:
   minutes to a closed instant (closing included) moves it to the next opening.
 - Going backwards is the mirror image: counting starts at the previous closing
   if the start is closed, and a result may land exactly on an opening time.
+- Closed days are the non-workdays, the hand-added holidays and, when a holiday region is
+  set (``GB-ENG``: ISO country, then subdivision), that region's public holidays from the
+  `holidays` package (imported only then: it takes a moment).
 
-Pure stdlib: no database, no UI.
+No database, no UI.
 """
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -46,6 +49,19 @@ def _utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC)
 
 
+def parse_hours(hours: str) -> tuple[time, time]:
+    """ "09:00-18:00" as (opens, closes); closing must come after opening."""
+    opening, sep, closing = hours.partition("-")
+    if not sep:
+        raise ValueError(
+            f"invalid business hours {hours!r}: expected HH:MM-HH:MM, e.g. 09:00-18:00"
+        )
+    opens, closes = _parse_hhmm(opening, hours), _parse_hhmm(closing, hours)
+    if closes <= opens:
+        raise ValueError(f"invalid business hours {hours!r}: closing must be after opening")
+    return opens, closes
+
+
 def _parse_hhmm(text: str, hours: str) -> time:
     match = _HHMM.fullmatch(text.strip())
     if not match or int(match[1]) > 23 or int(match[2]) > 59:
@@ -62,7 +78,8 @@ def _parse_day(token: str, workdays: str) -> int:
     raise ValueError(f"invalid workdays {workdays!r}: unknown day {token!r} (use mon..sun)")
 
 
-def _parse_workdays(workdays: str) -> frozenset[int]:
+def parse_workdays(workdays: str) -> frozenset[int]:
+    """ "mon-fri", "sat,SUN", "fri-mon" (ranges wrap) as weekday numbers, Monday=0."""
     days: set[int] = set()
     for raw in workdays.lower().split(","):
         token = raw.strip()
@@ -81,7 +98,8 @@ def _parse_workdays(workdays: str) -> frozenset[int]:
     return frozenset(days)
 
 
-def _parse_holidays(holidays: str) -> frozenset[date]:
+def parse_holidays(holidays: str) -> frozenset[date]:
+    """ "2026-12-24,2026-12-31": hand-added closed dates."""
     result: set[date] = set()
     for raw in holidays.split(","):
         token = raw.strip()
@@ -104,7 +122,8 @@ class BusinessCalendar:
     opens: time = time(9, 0)
     closes: time = time(18, 0)
     workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})  # Monday=0 .. Sunday=6
-    holidays: frozenset[date] = frozenset()
+    holidays: frozenset[date] = frozenset()  # hand-added closed dates
+    holiday_region: str = ""  # "GB-ENG": that region's public holidays are closed too
 
     def __post_init__(self) -> None:
         try:
@@ -117,26 +136,23 @@ class BusinessCalendar:
             )
         if any(not 0 <= day <= 6 for day in self.workdays):
             raise ValueError(f"workdays must be 0 (Monday) .. 6 (Sunday), got {set(self.workdays)}")
+        if self.holiday_region and parse_holiday_region(self.holiday_region) != self.holiday_region:
+            raise ValueError(f"holiday region {self.holiday_region!r} is not canonical")
 
     @classmethod
     def from_settings(
-        cls, timezone: str, hours: str, workdays: str, holidays: str
+        cls, timezone: str, hours: str, workdays: str, holidays: str, holiday_region: str = ""
     ) -> "BusinessCalendar":
-        """Build from settings text: "09:00-18:00", "mon-fri", "2026-12-25,2026-12-26"."""
-        opening, sep, closing = hours.partition("-")
-        if not sep:
-            raise ValueError(
-                f"invalid business hours {hours!r}: expected HH:MM-HH:MM, e.g. 09:00-18:00"
-            )
-        opens, closes = _parse_hhmm(opening, hours), _parse_hhmm(closing, hours)
-        if closes <= opens:
-            raise ValueError(f"invalid business hours {hours!r}: closing must be after opening")
+        """Build from settings text: "09:00-18:00", "mon-fri", "2026-12-25,2026-12-26",
+        "GB-ENG"."""
+        opens, closes = parse_hours(hours)
         return cls(
             timezone=timezone.strip(),
             opens=opens,
             closes=closes,
-            workdays=_parse_workdays(workdays),
-            holidays=_parse_holidays(holidays),
+            workdays=parse_workdays(workdays),
+            holidays=parse_holidays(holidays),
+            holiday_region=parse_holiday_region(holiday_region) if holiday_region.strip() else "",
         )
 
     # -- basics -----------------------------------------------------------------------
@@ -153,7 +169,16 @@ class BusinessCalendar:
         return datetime.combine(day, at, tzinfo=self.zone).astimezone(UTC)
 
     def is_business_day(self, day: date) -> bool:
-        return day.weekday() in self.workdays and day not in self.holidays
+        return day.weekday() in self.workdays and self.holiday_name(day) is None
+
+    def holiday_name(self, day: date) -> str | None:
+        """Why `day` is a holiday ("Christmas Day", or "holiday" for a hand-added date), or
+        None when it is not one (a weekend day off is not a holiday)."""
+        if self.holiday_region:
+            name = region_holidays(self.holiday_region, day.year).get(day)
+            if name is not None:
+                return name
+        return "holiday" if day in self.holidays else None
 
     def _window(self, day: date) -> Window | None:
         """The open window of `day` in UTC, or None when closed all day."""
@@ -262,3 +287,38 @@ def _open_window(calendar: BusinessCalendar, day: date) -> Window | None:
         return None
     opening, closing = calendar._at(day, calendar.opens), calendar._at(day, calendar.closes)
     return (opening, closing) if opening < closing else None  # guards DST-gap oddities
+
+
+@lru_cache(maxsize=64)  # every calendar built checks its region
+def parse_holiday_region(text: str) -> str:
+    """ "gb-eng" as "GB-ENG": an ISO 3166 country the `holidays` package knows, optionally with
+    one of its subdivisions ("GB" alone: the holidays every part of the country shares)."""
+    import holidays as public_holidays  # only when a region is used: a heavy import
+
+    country, sep, subdivision = text.strip().partition("-")
+    country, subdivision = country.strip().upper(), subdivision.strip()
+    supported = public_holidays.list_supported_countries()
+    if country not in supported:
+        raise ValueError(
+            f"unknown holiday region {text.strip()!r}: start with a country code such as GB "
+            "or US, then a subdivision if any (GB-ENG, US-CA)"
+        )
+    if not sep:
+        return country
+    known = {code.upper(): code for code in supported[country]}
+    if subdivision.upper() not in known:
+        choices = ", ".join(sorted(supported[country])) or "none"
+        raise ValueError(
+            f"unknown holiday region {text.strip()!r}: {country}'s subdivisions are {choices}"
+        )
+    return f"{country}-{known[subdivision.upper()]}"
+
+
+@lru_cache(maxsize=64)
+def region_holidays(region: str, year: int) -> Mapping[date, str]:
+    """The public holidays of `region` ("GB-ENG", "US") in `year`: date -> name."""
+    import holidays as public_holidays
+
+    country, _, subdivision = region.partition("-")
+    table = public_holidays.country_holidays(country, subdiv=subdivision or None, years=year)
+    return dict(table)

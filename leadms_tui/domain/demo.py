@@ -1,4 +1,4 @@
-"""The demo database: built from the files in leadms_tui/data/demo, placed relative to today.
+"""The demo database: built from the files in data/demo, placed relative to today.
 
 Leads go through the real intake service (numbering, repeat detection, audit);
 their later history (calls, follow-ups, meetings) is seeded as it stands in the files.
@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import inspect, make_url, select, text
+from sqlalchemy import func, inspect, make_url, select, text
 from sqlmodel import Session, SQLModel
 
 from leadms_tui.domain import audit, clock
@@ -60,7 +60,7 @@ from leadms_tui.domain.sales.conversion import (
     reverse_conversion,
 )
 from leadms_tui.domain.sales.onboarding import finish_task, mark_missed_tasks
-from leadms_tui.domain.team.settings import TeamSettings, set_setting
+from leadms_tui.domain.team.settings import DEFAULTS, TeamSettings, read_settings, set_setting
 from leadms_tui.domain.team.users import UserInfo, add_user
 
 DEMO_MARKER = "demo_built_at"  # a settings row that says "this database may be rebuilt"
@@ -69,6 +69,17 @@ DEMO_REGION = "GB"
 DEMO_CURRENCY = "GBP"
 DEMO_ACTOR = audit.Actor(None, "demo")
 LAST_EVENT_MINUTE = 20 * 60  # today's leads and calls in the files end before 20:00
+# The last half hour before the build is the live leads' alone: their response clocks run
+# (the made-up history has none) and one is past the target, so the first sweep climbs the
+# ladder with it. (minutes before the build, name, phone, channel, message, owner)
+LIVE_WINDOW = timedelta(minutes=30)
+LIVE_LEADS = (
+    (22, "Grace Okafor", "+44 7700 900601", Channel.WEBSITE,
+     "Saw the 3-month offer online, can someone call me today?", "ana"),
+    (9, "Tomasz Nowak", "+44 7700 900602", Channel.META_ADS, "Personal training prices?", "chloe"),
+    (3, "Priya Shah", "+44 7700 900603", Channel.WHATSAPP, "Hi! Is the pool open on Sundays?",
+     "ana"),
+)  # fmt: skip
 
 # Interested leads sold after their last call, in date order: (lead, day, time, value,
 # product, closer: None for the lead's owner, split). L159 is L001's person coming back.
@@ -83,12 +94,13 @@ DEMO_SALES = [
 
 
 def demo_data_dir() -> Path:
-    """The demo data shipped inside the package (leadms_tui/data/demo, found with
-    importlib.resources, so a pipx or uv tool install has it), or $LEADMS_DATA_DIR/demo."""
+    """The demo data shipped inside the package (data/demo in the source tree, installed as
+    leadms_tui.data and found with importlib.resources, so a pipx or uv tool install has it),
+    or $LEADMS_DATA_DIR/demo."""
     root = os.environ.get("LEADMS_DATA_DIR")
     if root:
         return Path(root) / "demo"
-    return Path(str(resources.files("leadms_tui").joinpath("data", "demo")))  # installed unzipped
+    return Path(str(resources.files("leadms_tui.data").joinpath("demo")))  # installed unzipped
 
 
 def build_demo(
@@ -234,8 +246,9 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     session.add(Setting(key=DEMO_MARKER, value=now.isoformat()))
     # the demo's history is made up: its untouched leads of past days would all climb the
     # speed-to-lead ladder at the first sweep (dozens reassigned); leads from now on do
-    session.add(Setting(key="response_clock_since", value=now.isoformat()))
-    settings = TeamSettings(timezone=DEMO_TIMEZONE, phone_region=DEMO_REGION)
+    since = Setting(key="response_clock_since", value=now.isoformat())  # moved back below
+    session.add(since)
+    settings = read_settings({"timezone": DEMO_TIMEZONE, "phone_region": DEMO_REGION})
     zone = ZoneInfo(DEMO_TIMEZONE)
     today = now.astimezone(zone).date()
 
@@ -247,12 +260,14 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
         return local.replace(tzinfo=zone).astimezone(UTC)
 
     def happened(day_offset: str, hhmm: str) -> datetime:
-        """`at` for past events: today's are squeezed into the hours already gone, in order."""
+        """`at` for past events: today's are squeezed into the hours already gone, in order,
+        before the live leads' last half hour."""
         moment = at(day_offset, hhmm)
-        if int(day_offset) != 0 or moment <= now:
+        if int(day_offset) != 0 or moment <= now - LIVE_WINDOW:
             return moment
         minutes = time.fromisoformat(hhmm).hour * 60 + time.fromisoformat(hhmm).minute
-        squeezed = minutes * minutes_so_far // LAST_EVENT_MINUTE
+        room = max(0, minutes_so_far - LIVE_WINDOW // timedelta(minutes=1))
+        squeezed = minutes * room // LAST_EVENT_MINUTE
         return at("0", f"{squeezed // 60:02d}:{squeezed % 60:02d}")
 
     users = {}
@@ -347,13 +362,15 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
 
     session.flush()
     history = _load_history(session, users, settings, at)
+    live, since_moment = _load_live_leads(session, users, settings, now)
+    since.value = since_moment.isoformat()  # the made-up leads at or before; the live after
     sold = _load_sales(session, leads, users, at, today)
     _load_fields(session, folder, leads, sold, now)
     mark_missed_tasks(session, today, now)  # what the sweep would have done by now
     clients = len({conversion.client_number for conversion in sold.values()})
 
     repeats = sum(1 for lead in leads.values() if lead.repeat_of_id)
-    leads = {**leads, **history}
+    leads = {**leads, **history, **live}
     return (
         f"demo database ready: {len(users)} users, {len(leads)} leads ({repeats} repeats), "
         f"{calls} calls, {len(sold)} sales to {clients} clients; sign in as "
@@ -439,6 +456,33 @@ def _load_sales(
 HISTORY_WEEKS = range(12, 2, -1)  # weeks ago, before the CSV files' two weeks
 RULES_WEEK = 6  # the follow-up rules were switched on six weeks ago: fewer misses since
 HISTORY_REPS = ("ana", "bruno", "chloe", "dev", "emeka")
+
+
+def _load_live_leads(
+    session: Session, users: dict[str, UserInfo], settings: TeamSettings, now: datetime
+) -> tuple[dict[str, Lead], datetime]:
+    """The leads of the last half hour, untouched, with running response clocks, and the
+    moment after every made-up lead they follow (the `response_clock_since` to store)."""
+    session.flush()
+    newest = clock.as_utc(session.scalar(select(func.max(Lead.created_at))) or now)
+    since = max(now - LIVE_WINDOW, newest)
+    made: dict[str, Lead] = {}
+    for index, (ago, name, phone, channel, message, owner) in enumerate(LIVE_LEADS, start=1):
+        # after every made-up lead, and never later than now (a build just after midnight)
+        received = min(now, max(now - timedelta(minutes=ago), since + timedelta(seconds=index)))
+        data = LeadCreate(
+            name=name,
+            phone=phone,
+            channel=channel,
+            message=message,
+            owner_id=users[owner].id,
+            dedupe_key=f"demo:live:{index}",
+        )
+        result = intake_lead(session, data, actor=DEMO_ACTOR, settings=settings, now=received)
+        lead = session.get(Lead, result.lead_id)
+        assert lead is not None
+        made[f"live:{index}"] = lead
+    return made, since
 
 
 def _load_history(
@@ -538,7 +582,7 @@ def _load_fields(
             ctx=ctx,
         )
     grouped: dict[tuple[str, str], dict[str, str | Upload]] = {}
-    limit = TeamSettings().file_max_bytes
+    limit = DEFAULTS.file_max_bytes
     kinds_by_key = {(f.entity.value, f.key): f.kind for f in list_fields(session)}
     for row in _rows(folder / "field_values.csv"):
         value: str | Upload = row["value"]

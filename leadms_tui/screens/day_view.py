@@ -1,8 +1,9 @@
 """The day view (home): follow-ups due, onboarding tasks, new leads, meetings and calls of a day."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from rich.text import Text
+from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,13 +14,20 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Role, TaskState
-from leadms_tui.domain.repositories.dayview import DayView, FollowUpRow, load_day_view
+from leadms_tui.domain.repositories.dayview import (
+    DayView,
+    FollowUpRow,
+    NewLeadRow,
+    load_day_view,
+)
 from leadms_tui.domain.repositories.sales import TaskRow
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.domain.work.calls import CallLogged
+from leadms_tui.domain.work.clock_face import ClockFace, clock_face
 from leadms_tui.screens import goto
 from leadms_tui.screens.base import LEAD_ACTIONS, LeadScreen
 from leadms_tui.screens.client_detail import task_due
+from leadms_tui.widgets.clock_cells import OVER_STYLE, ClockCells
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import (
     DUE_WIDTH,
@@ -32,6 +40,8 @@ from leadms_tui.widgets.text_table import (
 )
 
 REFRESH_SECONDS = 30
+TICK_SECONDS = 1  # response clocks redraw from the loaded faces: no database read
+CLOCK_COLUMN = 0  # the new-leads section's "Waiting": the clock where the lead has one
 LEAD, PHONE = fit("Lead", LEAD_NUMBER_WIDTH), fit("Phone", PHONE_WIDTH)
 # Fixed widths (the layout never depends on when rows arrive) and what gives way on a narrow
 # terminal (see `Col`): lead numbers, phones and reps are never cut; at 80 columns the notes
@@ -49,7 +59,7 @@ SECTIONS = {
     ),
     "new-leads": (
         "New leads, not yet contacted",
-        (Col("Waiting", 8), LEAD, Col("Name", 20, floor=10), PHONE, Col("Channel", 10, drop=3),
+        (fit("Waiting", 9), LEAD, Col("Name", 20, floor=10), PHONE, Col("Channel", 10, drop=3),
          Col("Repeat", 6, drop=2), fit("Rep", REP_WIDTH)),
     ),
     "meetings": (
@@ -101,6 +111,7 @@ class DayViewScreen(LeadScreen):
         Binding("d", "finish_task('done')", "Task done", id="day.task-done"),
         Binding("x", "finish_task('skipped')", "Skip task", id="day.task-skip"),
         Binding("u", "rep_filter", "Rep filter", id="day.rep"),
+        Binding("b", "breaching", "Breaching now", id="day.breaching"),
         Binding("s", "rules", "Rules", id="day.rules"),
         Binding("r", "reload", "Refresh", id="day.refresh"),
         # shift+r; out of the full footer: in the help screen and the palette
@@ -122,6 +133,12 @@ class DayViewScreen(LeadScreen):
         self._emptied: set[str] = set()  # sections the last load emptied
         self._new_day = True  # the next load shows another day: start at its first leads
         self._loaded = False
+        self._clocks = ClockCells()  # the new leads' response clocks, ticking on screen
+        self._new_leads: list[NewLeadRow] = []
+        self._new_leads_total = 0
+        self._title = ""
+        self.breaching_only = False  # managers: only the new leads past the response target
+        self._over: set[str] = set()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -148,6 +165,7 @@ class DayViewScreen(LeadScreen):
             self._load_reps()
         self.query_one("#followups", DataTable).focus()
         self.set_interval(REFRESH_SECONDS, self.reload)  # the first load comes with ScreenResume
+        self.set_interval(TICK_SECONDS, self.tick_clocks)
 
     def _today(self) -> date:
         return clock.business_date(clock.now(), self.signed_in.settings.timezone)
@@ -157,12 +175,12 @@ class DayViewScreen(LeadScreen):
     def reload(self) -> None:
         if self.day is not None:
             day, owner_id, tz = self.day, self.owner_filter, self.signed_in.settings.timezone
-            self.load(
-                lambda session: load_day_view(
-                    session=session, day=day, timezone=tz, owner_id=owner_id
-                ),
-                self._show, group="day-view", description="Loading the day view",
-            )  # fmt: skip
+
+            def query(session: Session) -> tuple[DayView, dict[str, ClockFace]]:
+                view = load_day_view(session=session, day=day, timezone=tz, owner_id=owner_id)
+                return view, self._faces(view)
+
+            self.load(query, self._show, group="day-view", description="Loading the day view")
 
     def data_changed(self, changes: frozenset[str]) -> None:
         super().data_changed(changes)
@@ -174,6 +192,16 @@ class DayViewScreen(LeadScreen):
         if self.day is not None and self.day == self._today_shown:
             self.day = self._today()
         super().settings_changed()
+
+    def _faces(self, view: DayView) -> dict[str, ClockFace]:
+        """The new leads' running response clocks (in the worker: a long wait walks days)."""
+        settings, now = self.signed_in.settings, clock.now()
+        faces = {}
+        for n in view.new_leads:
+            face = clock_face(settings, n.created_at, n.owner_hours, touched=n.touched, now=now)
+            if face is not None:
+                faces[f"l{n.lead_id}"] = face
+        return faces
 
     def _load_reps(self) -> None:
         self.load(
@@ -192,14 +220,19 @@ class DayViewScreen(LeadScreen):
             self.owner_filter = None  # the rep chosen was retired meanwhile
             self.reload()
 
-    def _show(self, view: DayView) -> None:
+    def _show(self, loaded: tuple[DayView, dict[str, ClockFace]]) -> None:
+        view, faces = loaded
         tz = self.signed_in.settings.timezone
         now = clock.now()
         today = self._today()
         self._today_shown = today
         offset = (view.day - today).days
         label = "today" if not offset else f"{offset:+d} day{'' if abs(offset) == 1 else 's'}"
-        self.query_one("#day-title", Label).update(f"{view.day:%A %d %B %Y} ({label})")
+        closed = f" · closed: {view.holiday}" if view.holiday else ""
+        self._title = f"{view.day:%A %d %B %Y} ({label}){closed}"
+        self._clocks.load(faces)
+        self._over = self._clocks.over(now)
+        self._show_title()
 
         overdue = sum(1 for f in view.followups if f.due_at < now)
         missed = sum(1 for f in view.followups if f.missed)
@@ -229,26 +262,17 @@ class DayViewScreen(LeadScreen):
             ],
         )
         self._show_tasks(view, today)
-        self._fill(
-            "new-leads",
-            f"New leads, not yet contacted ({view.new_leads_total})",
-            [
-                (
-                    f"l{n.lead_id}",
-                    (n.lead_id, f"{n.number} {n.name}"),
-                    (
-                        formatting.age(n.created_at, now),
-                        n.number,
-                        n.name,
-                        formatting.phone(n.phone),
-                        n.channel,
-                        Text("repeat", style="bold yellow") if n.is_repeat else "",
-                        n.owner or Text("unassigned", style="italic"),
-                    ),
-                )
-                for n in view.new_leads
-            ],
+        # by time left, most over first; leads without a running clock after them, as loaded
+        # (the team's view: nobody's first, then the oldest)
+        far = float("inf")
+        self._new_leads = sorted(
+            view.new_leads,
+            key=lambda n: (
+                far if (m := self._clocks.minutes_left(f"l{n.lead_id}", now)) is None else m
+            ),
         )
+        self._new_leads_total = view.new_leads_total
+        self._show_new_leads(now)
         self._fill(
             "meetings",
             f"Meetings and demos ({len(view.meetings)})",
@@ -290,6 +314,68 @@ class DayViewScreen(LeadScreen):
         )
         self._place_cursor()
         self._loaded = True
+        self.refresh_bindings()
+
+    # --- the new leads and their response clocks ------------------------------------
+
+    def _show_new_leads(self, now: datetime) -> None:
+        rows = self._new_leads
+        title = f"New leads, not yet contacted ({self._new_leads_total})"
+        if self.breaching_only:
+            rows = [n for n in rows if f"l{n.lead_id}" in self._over]
+            title = f"New leads breaching now: past the response target ({len(rows)})"
+        self._fill(
+            "new-leads",
+            title,
+            [
+                (
+                    f"l{n.lead_id}",
+                    (n.lead_id, f"{n.number} {n.name}"),
+                    (
+                        self._clocks.cell(f"l{n.lead_id}", now)
+                        or formatting.age(n.created_at, now),
+                        n.number,
+                        n.name,
+                        formatting.phone(n.phone),
+                        n.channel,
+                        Text("repeat", style="bold yellow") if n.is_repeat else "",
+                        n.owner or Text("unassigned", style="italic"),
+                    ),
+                )
+                for n in rows
+            ],
+        )
+
+    def _show_title(self) -> None:
+        """The day, and how many new leads shown are past the response target."""
+        title = Text(self._title)
+        if self._over:
+            title.append(f" · {len(self._over)} over target", style=OVER_STYLE)
+        self.query_one("#day-title", Label).update(title)
+
+    def tick_clocks(self) -> None:
+        """Every second: the clocks move on screen from the current time, no database read;
+        a lead that goes over counts in the header (and joins the breaching-now filter)."""
+        if not self._loaded:
+            return
+        now = clock.now()
+        over = self._clocks.over(now)
+        if over != self._over:
+            self._over = over
+            self._show_title()
+            if self.breaching_only:
+                self._show_new_leads(now)
+                return
+        self._clocks.tick(self.query_one("#new-leads", TextTable), CLOCK_COLUMN, now)
+
+    def action_breaching(self) -> None:
+        """Managers: the new leads past the response target only, or all of them again."""
+        self.breaching_only = not self.breaching_only
+        self._show_new_leads(clock.now())
+        table = self.query_one("#new-leads", DataTable)
+        table.focus()
+        if table.row_count:
+            table.move_cursor(row=0, animate=False)
         self.refresh_bindings()
 
     def _place_cursor(self) -> None:
@@ -505,7 +591,7 @@ class DayViewScreen(LeadScreen):
         self.go(goto.PickDate(self.day or self._today(), self._today(), chosen))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "rep_filter":
+        if action in ("rep_filter", "breaching"):
             return self.signed_in.user.role != Role.REP
         if action == "rules":
             return self.signed_in.user.role == Role.ADMIN

@@ -128,8 +128,8 @@ class FirstRunScreen(WithApp, Screen[None]):
             "timezone": self._timezone,
             "phone_region": DEFAULTS.phone_region,
             "currency": DEFAULTS.currency,
-            "business_hours": DEFAULTS.business_hours,
-            "business_days": DEFAULTS.business_days,
+            "business_hours": DEFAULTS.text["business_hours"],
+            "business_days": DEFAULTS.text["business_days"],
         }
         yield Header()
         with Vertical(id="first-run-box"):

@@ -1,6 +1,7 @@
 """Everything about one lead: contact, status, owner, its fields, repeat links and a timeline."""
 
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 from rich.text import Text
 from textual import on
@@ -17,9 +18,11 @@ from leadms_tui.domain.errors import LeadMSError, PermissionDeniedError
 from leadms_tui.domain.models import FieldEntity, PhoneFlag
 from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail, words
 from leadms_tui.domain.text import visible
+from leadms_tui.domain.work.response_clock import clock_view
 from leadms_tui.screens import goto
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
+from leadms_tui.widgets.clock_history import clock_history
 from leadms_tui.widgets.field_view import FieldsPanel, LoadedFields, load_fields
 from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
@@ -127,6 +130,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
     def _read(self, database: Database, viewer: Actor) -> tuple[LeadDetail, LoadedFields]:
         with database.reading() as session:
             detail = load_lead_detail(session=session, lead_id=self.lead_id, viewer=viewer)
+            detail = replace(detail, clock=clock_view(session, self.lead_id))
             return detail, load_fields(session, FieldEntity.LEAD, self.lead_id, viewer)
 
     def _show(self, loaded: tuple[LeadDetail, LoadedFields]) -> None:
@@ -171,6 +175,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
                 "\nOwner    ", shown(detail.owner or "unassigned"),
                 f"\nCreated  {formatting.when(lead.created_at, tz, today)}",
                 f"\nUpdated  {formatting.when(lead.updated_at, tz, today)}\n\n",
+                *((clock_history(detail.clock, tz, today), "\n\n") if detail.clock else ()),
                 ("First message", "dim"), "\n", shown(lead.first_message or "—"),
             )
         )  # fmt: skip

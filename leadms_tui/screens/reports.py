@@ -2,7 +2,7 @@
 charts of calls, first responses and missed commitments; a rep sees only their own."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -27,6 +27,7 @@ from leadms_tui.domain.reports.coaching import (
     daily_calls,
     weekly_missed,
 )
+from leadms_tui.domain.reports.response import ResponseRow, response_report
 from leadms_tui.domain.sales.money import round_money
 from leadms_tui.domain.team.users import list_users
 from leadms_tui.domain.work.outcomes import MEANINGS
@@ -34,6 +35,7 @@ from leadms_tui.looks import OUTCOME_LOOKS
 from leadms_tui.screens import goto
 from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
+from leadms_tui.widgets.response_heat import ResponseHeat
 from leadms_tui.widgets.text_table import REP_WIDTH, TextTable, fit
 
 # Fixed widths: the rep and the first measures fit 80 columns (the rep column stays put
@@ -63,6 +65,7 @@ class Shown:
     user_ids: dict[str, int]
     days: list[tuple[date, str, int]]
     weeks: list[WeekRate]
+    speed: list[ResponseRow] = field(default_factory=list)  # speed to lead, per rep and TEAM
 
 
 class ReportsScreen(WithApp, Screen[None]):
@@ -98,6 +101,8 @@ class ReportsScreen(WithApp, Screen[None]):
                 id="reports.chart-response"),
         Binding("3", "show_chart('missed-tab')", "Missed-commitments chart", show=False,
                 id="reports.chart-missed"),
+        Binding("4", "show_chart('speed-tab')", "Speed-to-lead heat map", show=False,
+                id="reports.chart-speed"),
         Binding("r", "reload", "Refresh", id="reports.refresh"),
         Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
         Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
@@ -129,6 +134,8 @@ class ReportsScreen(WithApp, Screen[None]):
                 yield PlotextPlot(id="response-chart")
             with TabPane("3 Missed commitments", id="missed-tab"):
                 yield PlotextPlot(id="missed-chart")
+            with TabPane("4 Speed to lead", id="speed-tab"):
+                yield ResponseHeat()
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -171,7 +178,8 @@ class ReportsScreen(WithApp, Screen[None]):
             rep_id = user_ids.get(rep) if rep is not None else None
             days = daily_calls(session, period, rep_id=rep_id)
             weeks = weekly_missed(session, weeks=WEEKS, today=min(period.end, today), rep_id=rep_id)
-            return Shown(reports, user_ids, days, weeks)
+            speed = response_report(session, period, rep=rep)
+            return Shown(reports, user_ids, days, weeks, speed)
 
         self.load(
             query, lambda shown: self._loaded(generation, shown),
@@ -200,6 +208,9 @@ class ReportsScreen(WithApp, Screen[None]):
         self._draw_calls(shown.days)
         self._draw_responses(minutes)
         self._draw_missed(shown.weeks)
+        # drilled into a rep: their row only, as the table above
+        speed = shown.speed if self.rep is None else shown.speed[:-1]
+        self.query_one(ResponseHeat).show(speed, int(self.leadms.settings.response_target_minutes))
         self.refresh_bindings()
 
     def _show_title(self) -> None:

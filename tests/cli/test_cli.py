@@ -53,6 +53,21 @@ def test_invalid_setting_is_one_line_on_stderr(db_url, db):
     assert result.stderr.count("\n") == 1 and "unknown timezone 'Mars/Olympus'" in result.stderr
 
 
+def test_the_holiday_region_is_set_shown_and_refused_with_the_reason(db_url, db):
+    assert leadms(db_url, "settings", "set", "holiday_region", "gb-eng").output == (
+        "holiday_region = GB-ENG\n"
+    )
+    shown = json.loads(leadms(db_url, "settings", "show", "--json").output)
+    assert (shown["holiday_region"], shown["response_target_minutes"]) == ("GB-ENG", "15")
+    result = leadms(db_url, "settings", "set", "holiday_region", "GB-XYZ")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert "GB's subdivisions are ENG, NIR, SCT, WLS" in result.stderr
+    (line,) = [
+        li for li in leadms(db_url, "settings", "show").output.splitlines() if "GB-ENG" in li
+    ]
+    assert line.split()[:2] == ["holiday_region", "GB-ENG"] and "Public holidays" in line
+
+
 def test_users_add_and_list(db_url, db):
     added = leadms(
         db_url,

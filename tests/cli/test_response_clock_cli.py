@@ -105,6 +105,9 @@ def test_rules_run_climbs_the_ladder_once_and_a_called_lead_gets_none(db_url, db
         "first_response_p90_min": 4,
         "rerouted_away": 1,
         "rerouted_to": 0,
+        # by the hour it came in (team clock) and channel: [received, touched within target]
+        "by_hour": {"10": [1, 1]},
+        "by_channel": {"website": [1, 1]},
     }
     assert (by_rep["bruno"]["untouched"], by_rep["bruno"]["rerouted_to"]) == (1, 1)
     team = by_rep["TEAM"]

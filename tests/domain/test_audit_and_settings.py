@@ -1,6 +1,7 @@
 """Audit events are written with every write, in the same transaction; settings are validated."""
 
 import ast
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 
 import pytest
@@ -10,8 +11,18 @@ from sqlalchemy.exc import DBAPIError
 from leadms_tui.domain.audit import SYSTEM, Actor
 from leadms_tui.domain.errors import ConflictError, ValidationError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead, intake_lead
-from leadms_tui.domain.models import AuditEvent, Role
-from leadms_tui.domain.team.settings import describe_settings, load_settings, set_setting
+from leadms_tui.domain.models import AuditEvent, Role, Setting
+from leadms_tui.domain.team.settings import (
+    DEFAULT_TEXT,
+    DEFAULTS,
+    SPECS,
+    LadderStep,
+    OpeningHours,
+    describe_settings,
+    load_settings,
+    read_settings,
+    set_setting,
+)
 from leadms_tui.domain.team.users import add_user, authenticate
 
 PACKAGE = Path(__file__).resolve().parents[2] / "leadms_tui"
@@ -94,6 +105,90 @@ def test_settings_default_and_validate(db):
         db.write(lambda s: set_setting(s, "phone_region", "XX", actor=SYSTEM))
     with pytest.raises(ValidationError, match="unknown setting"):
         db.write(lambda s: set_setting(s, "colour", "blue", actor=SYSTEM))
+
+
+def test_settings_are_read_once_as_typed_values(db):
+    """Consumers get ints, times, days, dates and steps; the text stays what was typed."""
+    assert set(SPECS) < set(DEFAULT_TEXT)  # every setting has a default text
+    assert read_settings({}) == DEFAULTS and DEFAULTS.text == DEFAULT_TEXT
+    assert DEFAULTS.response_target_minutes == 15 and DEFAULTS.file_max_bytes == 10 * 1024 * 1024
+    assert DEFAULTS.business_hours == OpeningHours(time(9), time(18))
+    assert DEFAULTS.business_days == frozenset(range(5)) and DEFAULTS.holiday_region == ""
+    for key, value in [
+        ("response_target_minutes", " 30 "),
+        ("business_hours", "08:30-17:00"),
+        ("business_days", "mon-thu"),
+        ("holidays", "2026-12-24, 2026-12-31"),
+        ("holiday_region", "gb-sct"),
+        ("response_ladder", "10:owner, 20:reassign"),
+        ("import_max_mb", "50"),
+    ]:
+        db.write(lambda s, key=key, value=value: set_setting(s, key, value, actor=SYSTEM))
+    db.write(
+        lambda s: s.add(Setting(key="response_clock_since", value="2026-11-02T09:00:00+00:00"))
+    )
+    with db.reading() as session:
+        settings = load_settings(session)
+        described = {key: value for key, value, _ in describe_settings(session)}
+    assert settings.response_target_minutes == 30 and settings.import_max_bytes == 50 * 1024**2
+    assert settings.business_hours == OpeningHours(time(8, 30), time(17))
+    assert str(settings.business_hours) == "08:30-17:00"
+    assert settings.business_days == frozenset({0, 1, 2, 3})
+    assert settings.holidays == {date(2026, 12, 24), date(2026, 12, 31)}
+    assert settings.holiday_region == "GB-SCT"
+    assert settings.ladder == (LadderStep(10, "owner"), LadderStep(20, "reassign"))
+    assert settings.response_clock_since == datetime(2026, 11, 2, 9, tzinfo=UTC)
+    calendar = settings.calendar()
+    assert (calendar.opens, calendar.closes, calendar.holiday_region) == (
+        time(8, 30),
+        time(17),
+        "GB-SCT",
+    )
+    assert not calendar.is_business_day(date(2026, 8, 3))  # Scotland's summer bank holiday
+    assert settings.calendar("07:00-15:00").opens == time(7)  # a rep's own hours
+    # what the screen and CLI show and edit is the text as stored, not a rebuilt one
+    assert described["business_days"] == "mon-thu" and described["holiday_region"] == "GB-SCT"
+    assert described["response_target_minutes"] == "30"
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "reason"),
+    [
+        ("holiday_region", "XX", "unknown holiday region 'XX': start with a country code"),
+        ("holiday_region", "GB-XYZ", "GB's subdivisions are ENG, NIR, SCT, WLS"),
+        ("response_target_minutes", "soon", "'soon' is not a number of minutes"),
+        ("business_hours", "18:00-09:00", "closing must be after opening"),
+        ("business_days", "someday", "unknown day 'someday'"),
+        ("holidays", "2026-02-30", "invalid holiday '2026-02-30'"),
+        ("file_max_mb", "0", "not a size in MB between 1 and 100000"),
+        ("response_ladder", "5:owner,3:managers", "minutes must increase"),
+    ],
+)
+def test_an_invalid_setting_is_refused_with_the_reason_and_nothing_changes(db, key, value, reason):
+    with pytest.raises(ValidationError, match=reason):
+        db.write(lambda s: set_setting(s, key, value, actor=SYSTEM))
+    with db.reading() as session:
+        assert load_settings(session).text[key] == DEFAULT_TEXT[key]
+    assert not [e for e in _events(db) if e.action == "setting.set"]
+
+
+def test_the_holiday_region_is_audited_and_can_be_cleared(db):
+    assert db.write(lambda s: set_setting(s, "holiday_region", "gb-eng", actor=SYSTEM)) == "GB-ENG"
+    assert db.write(lambda s: set_setting(s, "holiday_region", " ", actor=SYSTEM)) == ""
+    changes = [e.changes for e in _events(db) if e.action == "setting.set"]
+    assert changes == [{"value": ["", "GB-ENG"]}, {"value": ["GB-ENG", ""]}]
+    with db.reading() as session:
+        assert load_settings(session).calendar().is_business_day(date(2026, 8, 31))
+
+
+def test_a_stored_value_that_no_longer_reads_gives_the_default(db, caplog):
+    """A row edited by hand in the database: every screen and intake keeps working."""
+    db.write(lambda s: s.add(Setting(key="response_target_minutes", value="soon")))
+    db.write(lambda s: s.add(Setting(key="holiday_region", value="Atlantis")))
+    with db.reading() as session:
+        settings = load_settings(session)
+    assert settings.response_target_minutes == 15 and settings.holiday_region == ""
+    assert "setting response_target_minutes: stored 'soon' is unreadable" in caplog.text
 
 
 def test_users_sign_in_with_argon2_passwords(db):

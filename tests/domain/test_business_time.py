@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from leadms_tui.domain.business_time import BusinessCalendar
+from leadms_tui.domain.business_time import BusinessCalendar, parse_holiday_region
 
 LONDON = ZoneInfo("Europe/London")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -310,6 +310,69 @@ def test_from_settings_rejects_bad_input(
     with pytest.raises(ValueError, match=message) as info:
         BusinessCalendar.from_settings(timezone, hours, workdays, holidays)
     assert "\n" not in str(info.value)
+
+
+# -- public holidays of a region (the holidays package) -------------------------------
+
+ENGLAND = BusinessCalendar(timezone="Europe/London", holiday_region="GB-ENG")
+SCOTLAND = BusinessCalendar(timezone="Europe/London", holiday_region="GB-SCT")
+LATE_SUMMER = date(2026, 8, 31)  # England's late summer bank holiday, a Monday
+SCOTTISH_SUMMER = date(2026, 8, 3)  # Scotland's summer bank holiday instead
+
+
+def test_a_bank_holiday_of_the_region_is_closed_and_named() -> None:
+    assert not ENGLAND.is_business_day(LATE_SUMMER)
+    assert ENGLAND.holiday_name(LATE_SUMMER) == "Late Summer Bank Holiday"
+    assert ENGLAND.is_business_day(SCOTTISH_SUMMER) and LON.is_business_day(LATE_SUMMER)
+    assert not SCOTLAND.is_business_day(SCOTTISH_SUMMER) and SCOTLAND.is_business_day(LATE_SUMMER)
+    # Friday 17:30 + 60 business minutes: over the weekend and the bank holiday to Tuesday
+    assert_local(
+        ENGLAND.add_business_minutes(lon(2026, 8, 28, 17, 30), 60),
+        LONDON,
+        datetime(2026, 9, 1, 9, 30),
+        1,
+    )
+    assert ENGLAND.business_minutes_between(lon(2026, 8, 28, 9), lon(2026, 9, 2, 9)) == 2 * 9 * 60
+    # Christmas falls on a Friday in 2026 and Boxing Day on Saturday: closed on Monday 28th
+    assert ENGLAND.holiday_name(date(2026, 12, 28)) == "Boxing Day (observed)"
+    assert ENGLAND.is_business_day(date(2027, 4, 1)) and not ENGLAND.is_business_day(
+        date(2027, 3, 26)  # Good Friday: the region's holidays of every year, not one
+    )
+
+
+def test_hand_added_dates_still_close_on_top_of_the_region() -> None:
+    both = BusinessCalendar.from_settings(
+        "Europe/London", "09:00-18:00", "mon-fri", "2026-12-24", "gb-eng"
+    )
+    assert both.holiday_region == "GB-ENG"
+    assert both.holiday_name(date(2026, 12, 24)) == "holiday"
+    assert both.holiday_name(date(2026, 12, 25)) == "Christmas Day"
+    assert both.holiday_name(date(2026, 12, 23)) is None
+    assert both.holiday_name(date(2026, 12, 27)) is None  # a Sunday off is no holiday
+    assert XMAS.holiday_name(date(2026, 12, 25)) == "holiday" and not XMAS.holiday_region
+
+
+@pytest.mark.parametrize(
+    ("region", "message"),
+    [
+        ("XX", "unknown holiday region 'XX': start with a country code"),
+        ("GB-ZZZ", "GB's subdivisions are ENG, NIR, SCT, WLS"),
+        ("England", "unknown holiday region 'England'"),
+        ("-ENG", "start with a country code"),
+    ],
+)
+def test_an_unknown_region_is_refused_with_the_reason(region: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_holiday_region(region)
+    with pytest.raises(ValueError, match=message):
+        BusinessCalendar.from_settings("UTC", "09:00-18:00", "mon-fri", "", region)
+
+
+def test_a_region_is_written_country_then_subdivision() -> None:
+    assert parse_holiday_region(" gb-eng ") == "GB-ENG"
+    assert parse_holiday_region("us-ca") == "US-CA"
+    assert parse_holiday_region("gb") == "GB"  # the holidays every part of the country shares
+    assert BusinessCalendar(timezone="UTC", holiday_region="GB").is_business_day(LATE_SUMMER)
 
 
 def test_constructor_validates() -> None:

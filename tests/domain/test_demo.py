@@ -1,4 +1,4 @@
-"""The demo database: built from leadms_tui/data/demo through the real services, never over real
+"""The demo database: built from data/demo through the real services, never over real
 data."""
 
 from datetime import UTC, datetime, timedelta
@@ -22,6 +22,7 @@ from leadms_tui.domain.models import (
     Lead,
     Meeting,
     OnboardingTask,
+    ResponseStep,
     Role,
     Sale,
     User,
@@ -51,19 +52,19 @@ def _emptied(db_url: str) -> str:
 def test_demo_builds_live_looking_data_and_rebuilds(db_url):
     now = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # early: today's data squeezes before now
     database, summary = build_demo(_emptied(db_url), now=now)
-    assert "315 leads" in summary
+    assert "318 leads" in summary
     assert _count(database, User) == 7
-    assert _count(database, Lead) == 315
+    assert _count(database, Lead) == 318
     assert _count(database, Lead, Lead.repeat_of_id.is_not(None)) >= 20
     assert _count(database, Lead, Lead.business_date == now.date()) >= 15
     assert _count(database, Call) >= 300
     assert _count(database, Call, Call.called_at > now) == 0
     assert _count(database, Lead, Lead.created_at > now) == 0
     assert _count(database, Meeting, Meeting.starts_at > now) >= 5
-    assert _count(database, AuditEvent, AuditEvent.action == "lead.create") == 315
+    assert _count(database, AuditEvent, AuditEvent.action == "lead.create") == 318
     database.dispose()
     rebuilt, _ = build_demo(db_url, now=now)  # a demo database may be rebuilt
-    assert _count(rebuilt, Lead) == 315
+    assert _count(rebuilt, Lead) == 318
     rebuilt.dispose()
 
 
@@ -88,7 +89,7 @@ def test_demo_refuses_a_team_database_that_has_no_leads_yet(db_url, db):
 def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(db_url):
     monday = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     database, summary, lock = open_demo(_emptied(db_url), now=monday)
-    assert "315 leads" in summary
+    assert "318 leads" in summary
     database.dispose()
     lock.release()
     database, summary, first_app = open_demo(db_url, now=monday + timedelta(hours=3))
@@ -107,7 +108,7 @@ def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(d
     first_app.release()
     database.dispose()
     _, summary, lock = open_demo(db_url, now=monday + timedelta(days=1))
-    assert "315 leads" in summary  # a new day, nobody using it: built anew
+    assert "318 leads" in summary  # a new day, nobody using it: built anew
     lock.release()
 
 
@@ -189,4 +190,50 @@ def test_demo_history_shows_missed_commitments_falling_after_the_rules(db_url):
     before = sum(w.missed for w in weeks[:6]) / sum(w.due for w in weeks[:6])
     after = sum(w.missed for w in weeks[6:]) / sum(w.due for w in weeks[6:])
     assert before > 2 * after  # the seed's headline: missed commitments down
+    database.dispose()
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 11, 25, 14, 0, tzinfo=UTC),  # a Wednesday afternoon (London, GMT)
+        datetime(2026, 11, 25, 0, 10, tzinfo=UTC),  # just after midnight: no live half hour yet
+    ],
+    ids=["afternoon", "midnight"],
+)
+def test_demo_shows_running_clocks_and_one_breached_lead_and_only_it_climbs(db_url, now):
+    """The made-up history has no response clocks; the three live leads of the last half
+    hour do, one past the target, and the first sweep climbs the ladder with that one alone."""
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.work.clock_face import clock_face
+    from leadms_tui.domain.work.response_clock import sweep_ladder
+
+    database, _ = build_demo(_emptied(db_url), now=now)
+    with database.reading() as s:
+        settings = load_settings(s)
+        leads = s.execute(select(Lead.name, Lead.created_at, Lead.status)).all()
+        calls = s.scalar(select(func.count()).select_from(Call))
+    faces = {
+        name: clock_face(settings, created, "", touched=status != "new", now=now)
+        for name, created, status in leads
+    }
+    running = {name: face.minutes_left(now) for name, face in faces.items() if face}
+    assert all(clock.as_utc(created) <= now for _, created, _ in leads) and calls >= 300
+    if now.hour == 14:
+        assert running == {"Grace Okafor": -7, "Tomasz Nowak": 6, "Priya Shah": 12}
+        # Grace: owner, managers, offer, reassign; Tomasz (9 minutes): his owner is told
+        assert sweep_ladder(database, now=now) == 5
+        with database.reading() as s:
+            steps = s.execute(select(Lead.name, ResponseStep.action).join(Lead)).all()
+        assert sorted(steps) == [
+            ("Grace Okafor", "managers"),
+            ("Grace Okafor", "offer"),
+            ("Grace Okafor", "owner"),
+            ("Grace Okafor", "reassign"),
+            ("Tomasz Nowak", "owner"),
+        ]
+    else:  # closed since 18:00: the clocks wait for the morning, nobody is breached
+        assert running == {"Grace Okafor": 15, "Tomasz Nowak": 15, "Priya Shah": 15}
+        assert sweep_ladder(database, now=now) == 0
+    assert sweep_ladder(database, now=now) == 0  # each step once
     database.dispose()

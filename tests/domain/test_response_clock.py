@@ -164,6 +164,33 @@ def test_a_holiday_inside_a_clock(db, team):
     assert [a for a, *_ in _steps(db, lead_id)] == ["owner", "managers"]
 
 
+def test_a_bank_holiday_of_the_team_region_pauses_the_clock(db, team):
+    db.write(lambda s: set_setting(s, "holiday_region", "GB-ENG", actor=SYSTEM))
+    lead_id = _lead(db, team, datetime(2026, 8, 28, 16, 55, tzinfo=UTC))  # Fri 17:55 BST
+    assert sweep(db, now=datetime(2026, 8, 28, 17, 0, tzinfo=UTC)).ladder == 1  # owner at 5
+    assert sweep(db, now=datetime(2026, 8, 31, 12, 0, tzinfo=UTC)).ladder == 0  # bank holiday
+    assert sweep(db, now=datetime(2026, 9, 1, 8, 4, tzinfo=UTC)).ladder == 0  # Tue 09:04 BST
+    assert sweep(db, now=datetime(2026, 9, 1, 8, 5, tzinfo=UTC)).ladder == 1
+    assert [a for a, *_ in _steps(db, lead_id)] == ["owner", "managers"]
+    with db.reading() as session:
+        view = clock_view(session, lead_id, now=datetime(2026, 9, 1, 8, 6, tzinfo=UTC))
+    assert view.minutes_used == 11  # 5 on Friday, none over the weekend and Monday, 6 now
+
+
+def test_a_reps_own_hours_keep_the_teams_bank_holidays(db, team):
+    db.write(lambda s: set_setting(s, "holiday_region", "GB-ENG", actor=SYSTEM))
+    db.write(
+        lambda s: s.execute(
+            update(User).where(User.id == team["ana"].id).values(working_hours="07:00-12:00")
+        )
+    )
+    lead_id = _lead(db, team, datetime(2026, 8, 28, 10, 55, tzinfo=UTC))  # Fri 11:55 BST
+    assert sweep(db, now=datetime(2026, 8, 31, 7, 0, tzinfo=UTC)).ladder == 1  # owner, Friday
+    assert sweep(db, now=datetime(2026, 9, 1, 6, 4, tzinfo=UTC)).ladder == 0  # Tue 07:04 BST
+    assert sweep(db, now=datetime(2026, 9, 1, 6, 5, tzinfo=UTC)).ladder == 1
+    assert [a for a, *_ in _steps(db, lead_id)] == ["owner", "managers"]
+
+
 def test_a_reps_own_hours_pause_the_clock(db, team):
     db.write(
         lambda s: s.execute(

@@ -134,6 +134,25 @@ def test_callback_at_the_picked_time_and_interested_next_business_day(db, team, 
     assert followup.reason == "Book a meeting or demo"
 
 
+def test_next_business_day_skips_the_regions_bank_holidays(db, team, lead_id):
+    """Christmas Eve, interested: not Christmas Day, nor the weekend, nor Boxing Day observed
+    on Monday 28th (England), but Tuesday; hand-added dates close on top."""
+    christmas_eve = datetime(2026, 12, 24, 16, 30, tzinfo=UTC)
+
+    def interested(at):
+        db.write(
+            lambda s: log_call(s, lead_id, CallOutcome.INTERESTED, actor=team["ana"].actor, now=at)
+        )
+        (followup,) = _open_followups(db, lead_id)
+        return followup.due_at
+
+    assert interested(christmas_eve) == datetime(2026, 12, 25, 10, 0, tzinfo=UTC)
+    db.write(lambda s: set_setting(s, "holiday_region", "GB-ENG", actor=SYSTEM))
+    assert interested(christmas_eve) == datetime(2026, 12, 29, 10, 0, tzinfo=UTC)
+    db.write(lambda s: set_setting(s, "holidays", "2026-12-29", actor=SYSTEM))
+    assert interested(christmas_eve) == datetime(2026, 12, 30, 10, 0, tzinfo=UTC)
+
+
 def test_untouched_new_lead_notifies_managers_once_per_idle_spell(db, team, lead_id):
     assert sweep(db, now=WED_10 + timedelta(minutes=20)).fired == 0
     assert sweep(db, now=WED_10 + timedelta(minutes=31)).fired == 1

@@ -616,6 +616,7 @@ NOT_WRITES = {
     "team.settings.detected_timezone",
     "team.settings.load_settings",
     "team.settings.parse_weights",
+    "team.settings.read_settings",
     "team.signals.loads",
     "team.signals.performances",
     "team.simulation.gini",
@@ -699,6 +700,8 @@ NOT_WRITES = {
     "work.response_clock.clock_view",
     "work.response_clock.due_steps",
     "work.response_clock.has_clock",
+    "work.clock_face.clock_face",  # a screen's ticking clock: reads nothing
+    "work.clock_face.hours_calendar",
     "team.settings.parse_ladder",
     "work.rules.engine.on_lead_created",
     "work.rules.engine.on_meeting_outcome",

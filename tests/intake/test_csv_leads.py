@@ -16,7 +16,7 @@ from leadms_tui.intake.parsers.csv_leads import parse_csv_leads
 from leadms_tui.intake.parsers.tabular import NO_CONTACT, read_table
 from leadms_tui.intake.records import LeadRecord, RejectedRow, UnusableInput
 
-SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples" / "csv"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "csv"
 
 
 def parse(data: bytes | str, **options) -> list[LeadRecord | RejectedRow]:

@@ -16,7 +16,7 @@ from leadms_tui.domain.models import AuditEvent, Channel, Inquiry, Lead
 from leadms_tui.intake.importer import run_import
 from leadms_tui.intake.parsers.csv_leads import parse_csv_leads
 
-SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 runner = CliRunner()
 
 

@@ -15,7 +15,7 @@ from leadms_tui.intake.parsers.meta_leads import parse_meta_leads
 from leadms_tui.intake.parsers.tabular import NO_CONTACT
 from leadms_tui.intake.records import LeadRecord, RejectedRow, UnusableInput
 
-SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples"
 HEADER = (
     "id,created_time,ad_id,ad_name,adset_id,adset_name,campaign_id,campaign_name,form_id,"
     "form_name,is_organic,platform,which_plan_interests_you?,full_name,phone_number,email"

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from leadms_tui.intake.parsers.webhooks import parse_payload_file, parse_webhook_body
 from leadms_tui.intake.records import LeadRecord, RejectedRow, UnusableInput
 
-SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples" / "webhooks"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "webhooks"
 
 
 def _records(items):

@@ -13,7 +13,7 @@ from leadms_tui.domain.models import Channel
 from leadms_tui.intake.parsers.whatsapp_chat import _SYSTEM_NAME, _read, parse_whatsapp_chat
 from leadms_tui.intake.records import LeadRecord, RejectedRow, UnusableInput
 
-SAMPLES = Path(__file__).resolve().parents[2] / "leadms_tui" / "data" / "samples" / "whatsapp"
+SAMPLES = Path(__file__).resolve().parents[2] / "data" / "samples" / "whatsapp"
 BUSINESS = ("FitHub London",)
 LONDON = ZoneInfo("Europe/London")
 

@@ -290,6 +290,39 @@ async def test_team_tab_sets_the_currency_and_shows_a_bad_timezone_inline(db, ad
     assert (settings.currency, settings.timezone) == ("EUR", "Europe/London")
 
 
+async def test_team_tab_sets_the_holiday_region_and_the_day_view_names_the_holiday(db, admin_app):
+    """An unknown region is refused in the form with the reason; a known one closes its
+    holidays, which the day view names (Wednesday 25 Nov 2026: Thanksgiving is tomorrow)."""
+    async with admin_app.run_test(size=(120, 40)) as pilot:
+        day_view = admin_app.screen
+        screen = await _open(admin_app, pilot)
+        await pilot.press("3")
+        await settle(pilot)
+        keys = [row[0] for row in _rows(screen, "team")]
+        await pilot.press(*["down"] * keys.index("holiday_region"), "enter")
+        await settle(pilot)
+        modal = admin_app.screen
+        assert isinstance(modal, SettingModal)
+        await pilot.press(*"US-XX", "enter")
+        await settle(pilot)
+        assert admin_app.screen is modal
+        error = str(modal.query_one("#form-error").render())
+        assert error.startswith("unknown holiday region 'US-XX': US's subdivisions are AK, AL")
+        await pilot.press(*["backspace"] * 3, "enter")  # "US": the federal holidays
+        await settle(pilot)
+        assert admin_app.screen is screen
+        assert _rows(screen, "team")[keys.index("holiday_region")][1] == "US"
+        assert admin_app.settings.holiday_region == "US"
+        await pilot.press("escape")
+        await settle(pilot)
+        assert admin_app.screen is day_view
+        title = day_view.query_one("#day-title")
+        assert "closed" not in str(title.render())
+        await pilot.press("right_square_bracket")
+        await settle(pilot)
+        assert str(title.render()).endswith("(+1 day) · closed: Thanksgiving Day")
+
+
 async def test_rules_onboarding_and_commission_tabs(db, admin_app):
     async with admin_app.run_test(size=(120, 40)) as pilot:
         screen = await _open(admin_app, pilot)

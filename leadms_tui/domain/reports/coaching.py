@@ -276,7 +276,7 @@ def percentile(values: list[int], share: float) -> float | None:
 
 
 def _finish(report: RepReport, before: tuple[int, int] | None, settings) -> None:  # type: ignore[no-untyped-def]
-    target = int(settings.response_target_minutes)
+    target = settings.response_target_minutes
     called = [m for m in report.response_minutes if m >= 0]
     report.first_response_median_minutes = percentile(called, 0.5)
     report.first_response_p90_minutes = percentile(called, 0.9)

@@ -33,9 +33,23 @@ class ResponseRow:
     rerouted_away: int = 0
     rerouted_to: int = 0
     minutes: list[int] = field(default_factory=list, repr=False)
+    # hour of receipt (team clock, 0-23) and channel → [received, touched within target]
+    by_hour: dict[int, list[int]] = field(default_factory=dict, repr=False)
+    by_channel: dict[str, list[int]] = field(default_factory=dict, repr=False)
+
+    def count(self, hour: int, channel: str, within: bool) -> None:
+        for cell in (
+            self.by_hour.setdefault(hour, [0, 0]),
+            self.by_channel.setdefault(channel, [0, 0]),
+        ):
+            cell[0] += 1
+            cell[1] += within
 
     def as_json(self) -> dict[str, object]:
-        return {k: v for k, v in asdict(self).items() if k != "minutes"}
+        data = {k: v for k, v in asdict(self).items() if k not in ("minutes", "by_hour")}
+        data["by_hour"] = {f"{h:02d}": self.by_hour[h] for h in sorted(self.by_hour)}
+        data["by_channel"] = {c: self.by_channel[c] for c in sorted(self.by_channel)}
+        return data
 
 
 def response_report(
@@ -46,7 +60,7 @@ def response_report(
     data) counts from its time. A lead never touched counts as not within target and is left out
     of the median and p90."""
     settings = load_settings(session)
-    target = int(settings.response_target_minutes)
+    target = settings.response_target_minutes
     start = day_bounds(period.start, settings.timezone)[0]
     end = day_bounds(period.end, settings.timezone)[1]
     users = {
@@ -58,8 +72,8 @@ def response_report(
     rows = {uid: ResponseRow(u.username) for uid, u in users.items() if u.role == Role.REP}
     team = ResponseRow(TEAM)
     first_call = select(func.min(Call.called_at)).where(Call.lead_id == Lead.id).scalar_subquery()
-    for owner_id, started_at, touched_at, called_at in session.execute(
-        select(Lead.owner_id, Lead.created_at, ResponseClock.touched_at, first_call)
+    for owner_id, started_at, touched_at, called_at, channel in session.execute(
+        select(Lead.owner_id, Lead.created_at, ResponseClock.touched_at, first_call, Lead.channel)
         .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)
         .where(Lead.created_at >= start, Lead.created_at < end)
     ).all():
@@ -67,11 +81,14 @@ def response_report(
             continue
         touched_at = touched_at or (clock.as_utc(called_at) if called_at else None)
         row = rows.setdefault(owner_id, ResponseRow(_name(users, owner_id)))
+        hour = clock.local(started_at, settings.timezone).hour
         for target_row in (row, team):
             target_row.received += 1
         if touched_at is None:
             row.untouched += 1
             team.untouched += 1
+            for target_row in (row, team):
+                target_row.count(hour, str(channel), within=False)
             continue
         calendar = clock_calendar(settings, users.get(owner_id))
         used = calendar.business_minutes_between(started_at, touched_at)
@@ -79,6 +96,7 @@ def response_report(
             target_row.touched += 1
             target_row.within_target += used <= target
             target_row.minutes.append(used)
+            target_row.count(hour, str(channel), within=used <= target)
     rerouted = defaultdict(lambda: [0, 0])
     for from_id, to_id in session.execute(
         select(ResponseStep.from_user_id, ResponseStep.to_user_id).where(
@@ -135,8 +153,8 @@ def simulate_ladder(
     fewest leads so far; that rep is assumed to answer in their own median first response
     over the period (a rep with none: never). Without a reassign step nothing moves."""
     settings = load_settings(session)
-    steps = parse_ladder(ladder if ladder is not None else settings.response_ladder)
-    target = int(settings.response_target_minutes)
+    steps = parse_ladder(ladder) if ladder is not None else settings.ladder
+    target = settings.response_target_minutes
     at = clock.as_utc(now or clock.now())
     since = at - timedelta(days=days)
     reps = {

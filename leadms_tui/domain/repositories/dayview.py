@@ -16,9 +16,11 @@ from leadms_tui.domain.models import (
     LeadStatus,
     Meeting,
     MeetingAttendee,
+    ResponseClock,
     User,
 )
 from leadms_tui.domain.repositories.sales import TaskRow, list_tasks
+from leadms_tui.domain.team.settings import load_settings
 
 SECTION_LIMIT = 300  # rows shown per section; the header count is always the full count
 
@@ -48,6 +50,8 @@ class NewLeadRow:
     created_at: datetime
     is_repeat: bool
     owner: str | None
+    owner_hours: str = ""  # the owner's own working hours: their response clock's calendar
+    touched: bool = False  # called or met: its response clock has stopped
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,7 @@ class DayView:
     calls: list[CallRow]
     tasks: list[TaskRow] = field(default_factory=list)  # onboarding tasks open or missed by then
     more_tasks: bool = False  # more than SECTION_LIMIT of them
+    holiday: str | None = None  # the team is closed: "Christmas Day", or "holiday" (hand-added)
 
 
 def day_bounds(day: date, timezone: str) -> tuple[datetime, datetime]:
@@ -153,6 +158,13 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
     new_total = session.scalar(select(func.count()).select_from(Lead).where(fresh)) or 0
     # the team's view puts leads nobody owns first: a manager's next job is to give them out
     new_leads_order = [Lead.owner_id.is_not(None)] if owner_id is None else []
+    touched = or_(
+        select(Call.id).where(Call.lead_id == Lead.id).correlate(Lead).exists(),
+        select(ResponseClock.id)
+        .where(ResponseClock.lead_id == Lead.id, ResponseClock.touched_at.is_not(None))
+        .correlate(Lead)
+        .exists(),
+    )
     new_leads = [
         NewLeadRow(*row)
         for row in session.execute(
@@ -165,6 +177,8 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
                 Lead.created_at,
                 Lead.repeat_of_id.is_not(None),
                 owner.username,
+                func.coalesce(owner.working_hours, ""),
+                touched,
             )
             .outerjoin(owner, owner.id == Lead.owner_id)
             .where(fresh)
@@ -235,4 +249,5 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
         calls=calls,
         tasks=tasks[:SECTION_LIMIT],
         more_tasks=len(tasks) > SECTION_LIMIT,
+        holiday=load_settings(session).calendar().holiday_name(day),
     )

@@ -23,6 +23,7 @@ from leadms_tui.domain.models import (
     User,
 )
 from leadms_tui.domain.repositories.sales import lead_client
+from leadms_tui.domain.work.response_clock import ClockView
 
 TIMELINE_LIMIT = 100  # newest entries per kind
 _SKIPPED_CHANGES = {"updated_at", "version", "email_lower", "phone_e164", "search_name"}
@@ -62,6 +63,7 @@ class LeadDetail:
     related: list[RelatedLead]  # the same person's other leads, oldest first
     timeline: list[TimelineEntry]  # newest first
     client_number: str | None = None  # the client a converted lead became (its live sale's)
+    clock: ClockView | None = None  # its response clock, where the screen reads it
 
 
 def lead_phone(*, session: Session, lead_id: int) -> tuple[str | None, str | None]:

@@ -160,10 +160,7 @@ def exclusions(rep: User, load: Load, settings: TeamSettings, at: datetime) -> l
 
 
 def working_calendar(rep: User, settings: TeamSettings) -> BusinessCalendar:
-    hours = rep.working_hours or settings.business_hours
-    return BusinessCalendar.from_settings(
-        settings.timezone, hours, settings.business_days, settings.holidays
-    )
+    return settings.calendar(rep.working_hours)
 
 
 def _signals(

@@ -1,43 +1,67 @@
 """Team settings stored in the database: typed, validated, audited, with sensible defaults."""
 
+import logging
 import os
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlmodel import Session, select
 
 from leadms_tui.domain import audit, clock, numbers, recent
-from leadms_tui.domain.business_time import BusinessCalendar
+from leadms_tui.domain.business_time import (
+    BusinessCalendar,
+    parse_holiday_region,
+    parse_holidays,
+    parse_hours,
+    parse_workdays,
+)
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.leads.phones import is_valid_region
 from leadms_tui.domain.models import Setting
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class OpeningHours(NamedTuple):
+    opens: time
+    closes: time
+
+    def __str__(self) -> str:
+        return f"{self.opens:%H:%M}-{self.closes:%H:%M}"
+
 
 @dataclass(frozen=True)
 class TeamSettings:
-    """The settings every service reads; a missing row means the default."""
+    """The settings every service reads, typed: each stored text is read once, by
+    `read_settings`; a missing row means the default (DEFAULT_TEXT, read: DEFAULTS)."""
 
-    timezone: str = "UTC"
-    phone_region: str = "US"
-    business_hours: str = "09:00-18:00"
-    business_days: str = "mon-fri"
-    holidays: str = ""  # comma-separated YYYY-MM-DD
-    import_max_mb: str = "200"  # an import file, and a chat inside a zip once expanded
-    currency: str = "USD"  # ISO 4217: deal values and commission
-    number_format: str = ""  # 1,234.50 or 1.234,50; blank: what the phone region writes
-    file_max_mb: str = "10"  # an image or document in a field
-    response_target_minutes: str = "15"  # business minutes to the first call, for reports
-    response_ladder: str = "5:owner,10:managers,15:offer,20:reassign"  # speed to lead
-    response_clock_since: str = ""  # set by migration 0012 only: older leads have no clock
-    assignment_mode: str = "off"  # off, suggest, auto
-    assignment_weights: str = "workload=0.35,performance=0.25,fit=0.25,fairness=0.15"
-    reps_see: str = "team"  # team: every lead; own: a rep's own leads and unassigned ones
+    timezone: str
+    phone_region: str
+    business_hours: OpeningHours
+    business_days: frozenset[int]  # Monday=0
+    holidays: frozenset[date]  # hand-added closed dates
+    holiday_region: str  # "GB-ENG": that region's public holidays are closed; "" none
+    import_max_mb: int  # an import file, and a chat inside a zip once expanded
+    currency: str  # ISO 4217: deal values and commission
+    number_format: str  # 1,234.50 or 1.234,50; blank: what the phone region writes
+    file_max_mb: int  # an image or document in a field
+    response_target_minutes: int  # business minutes to the first call, for reports
+    response_ladder: tuple["LadderStep", ...]  # speed to lead
+    response_clock_since: datetime | None  # set by migration 0012: older leads have no clock
+    assignment_mode: str  # off, suggest, auto
+    assignment_weights: Mapping[str, float]  # normalized to 1
+    reps_see: str  # team: every lead; own: a rep's own leads and unassigned ones
+    text: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+    """Each setting's stored text (its default where no row), as shown and edited."""
 
     @property
-    def weights(self) -> dict[str, float]:
-        return parse_weights(self.assignment_weights)
+    def weights(self) -> Mapping[str, float]:
+        return self.assignment_weights
 
     @property
     def numbers(self) -> str:
@@ -46,27 +70,35 @@ class TeamSettings:
 
     @property
     def ladder(self) -> tuple["LadderStep", ...]:
-        return parse_ladder(self.response_ladder)
+        return self.response_ladder
 
     @property
     def file_max_bytes(self) -> int:
-        return int(self.file_max_mb) * 1024 * 1024
+        return self.file_max_mb * 1024 * 1024
 
     @property
     def import_max_bytes(self) -> int:
-        return int(self.import_max_mb) * 1024 * 1024
+        return self.import_max_mb * 1024 * 1024
 
-    def calendar(self) -> "BusinessCalendar":
-        """Business hours and holidays in the team timezone, for rules and missed commitments."""
-        return BusinessCalendar.from_settings(
-            self.timezone, self.business_hours, self.business_days, self.holidays
+    def calendar(self, working_hours: str | None = None) -> BusinessCalendar:
+        """Business hours and closed days in the team timezone, for rules, clocks and missed
+        commitments; `working_hours` ("08:00-16:00", a rep's own) replaces the team's."""
+        opens, closes = parse_hours(working_hours) if working_hours else self.business_hours
+        return BusinessCalendar(
+            timezone=self.timezone,
+            opens=opens,
+            closes=closes,
+            workdays=self.business_days,
+            holidays=self.holidays,
+            holiday_region=self.holiday_region,
         )
 
 
 @dataclass(frozen=True)
 class SettingSpec:
     description: str
-    parse: Callable[[str], str]  # returns the canonical value or raises ValidationError
+    parse: Callable[[str], str]  # on write: the canonical text to store, or ValidationError
+    read: Callable[[str], Any] | None = None  # on load: the typed value (None: as parse)
 
 
 def _parse_timezone(value: str) -> str:
@@ -128,42 +160,74 @@ def _parse_region(value: str) -> str:
     return region
 
 
-def _parse_with_calendar(field: str) -> Callable[[str], str]:
-    """Validate one business-calendar setting by building a calendar with it."""
+def _refusing(read: Callable[[str], T]) -> Callable[[str], T]:
+    """A business_time reader whose ValueError (the reason) becomes a ValidationError."""
 
-    def parse(value: str) -> str:
-        parts = {"hours": "09:00-18:00", "workdays": "mon-fri", "holidays": ""}
-        parts[field] = value.strip()
+    def checked(value: str) -> T:
         try:
-            calendar = BusinessCalendar.from_settings(
-                "UTC", parts["hours"], parts["workdays"], parts["holidays"]
-            )
+            return read(value.strip())
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
-        for holiday in sorted(calendar.holidays):
-            clock.plausible_day(holiday, "holiday")
+
+    return checked
+
+
+_read_hours = _refusing(lambda text: OpeningHours(*parse_hours(text)))
+_read_workdays = _refusing(parse_workdays)
+_read_holidays = _refusing(parse_holidays)
+
+
+def _read_region(value: str) -> str:
+    return _refusing(parse_holiday_region)(value) if value.strip() else ""
+
+
+def _kept_as_typed(read: Callable[[str], object]) -> Callable[[str], str]:
+    """Check the text by reading it; store it as typed (stripped): "mon-fri" stays so."""
+
+    def parse(value: str) -> str:
+        read(value)
         return value.strip()
 
     return parse
 
 
+def _parse_holidays(value: str) -> str:
+    for holiday in sorted(_read_holidays(value)):
+        clock.plausible_day(holiday, "holiday")  # on write only: a stored date never expires
+    return value.strip()
+
+
 SPECS: dict[str, SettingSpec] = {
     "timezone": SettingSpec("Team timezone (IANA name); sets business dates", _parse_timezone),
     "phone_region": SettingSpec("Region for phone numbers written without +", _parse_region),
-    "business_hours": SettingSpec("Opening hours, e.g. 09:00-18:00", _parse_with_calendar("hours")),
-    "business_days": SettingSpec("Working days, e.g. mon-fri", _parse_with_calendar("workdays")),
+    "business_hours": SettingSpec(
+        "Opening hours, e.g. 09:00-18:00", _kept_as_typed(_read_hours), _read_hours
+    ),
+    "business_days": SettingSpec(
+        "Working days, e.g. mon-fri", _kept_as_typed(_read_workdays), _read_workdays
+    ),
     "holidays": SettingSpec(
-        "Closed dates, e.g. 2026-12-25,2026-12-26", _parse_with_calendar("holidays")
+        "Closed dates besides the region's, e.g. 2026-12-24,2026-12-31",
+        _parse_holidays,
+        _read_holidays,
+    ),
+    "holiday_region": SettingSpec(
+        "Public holidays closed: country-subdivision, e.g. GB-ENG or US-CA (blank: none)",
+        _read_region,
+        _read_region,
     ),
 }
-DEFAULTS = TeamSettings()
 
 
-def _parse_megabytes(value: str) -> str:
+def _read_megabytes(value: str) -> int:
     text = value.strip()
     if not text.isdigit() or not 1 <= int(text) <= 100_000:
         raise ValidationError(f"{value!r} is not a size in MB between 1 and 100000")
-    return str(int(text))
+    return int(text)
+
+
+def _parse_megabytes(value: str) -> str:
+    return str(_read_megabytes(value))
 
 
 def _parse_currency(value: str) -> str:
@@ -179,6 +243,7 @@ SPECS["currency"] = SettingSpec(
 SPECS["number_format"] = SettingSpec(
     "How the team writes amounts: 1,234.50 or 1.234,50 (default: by phone region)",
     numbers.parse_format,
+    lambda text: numbers.parse_format(text) if text.strip() else "",
 )
 SIGNALS = ("workload", "performance", "fit", "fairness")
 
@@ -272,25 +337,32 @@ def _parse_ladder_setting(value: str) -> str:
     return ",".join(str(step) for step in parse_ladder(value)) or "off"
 
 
-def _parse_minutes(value: str) -> str:
+def _read_minutes(value: str) -> int:
     text = value.strip()
     if not text.isdigit() or not 1 <= int(text) <= 10_000:
         raise ValidationError(f"{value!r} is not a number of minutes between 1 and 10000")
-    return str(int(text))
+    return int(text)
+
+
+def _parse_minutes(value: str) -> str:
+    return str(_read_minutes(value))
 
 
 SPECS["response_target_minutes"] = SettingSpec(
-    "First-response target for reports, in business minutes", _parse_minutes
+    "First-response target for reports, in business minutes", _parse_minutes, _read_minutes
 )
 SPECS["response_ladder"] = SettingSpec(
     "Untouched new lead: MINUTES:ACTION steps (owner, managers, offer, reassign) or off",
     _parse_ladder_setting,
+    parse_ladder,
 )
 SPECS["assignment_mode"] = SettingSpec(
-    "Assignment: off, suggest (people decide) or auto (intake assigns)", _parse_mode
+    "Assignment: off, suggest (people decide) or auto (intake assigns)", _parse_mode, _parse_mode
 )
 SPECS["assignment_weights"] = SettingSpec(
-    "Assignment signal weights: workload, performance, fit, fairness", _parse_weights_setting
+    "Assignment signal weights: workload, performance, fit, fairness",
+    _parse_weights_setting,
+    parse_weights,
 )
 
 
@@ -304,31 +376,84 @@ def _parse_reps_see(value: str) -> str:
 SPECS["reps_see"] = SettingSpec(
     "What a rep may open: team (every lead) or own (their own and unassigned leads)",
     _parse_reps_see,
+    _parse_reps_see,
 )
-SPECS["file_max_mb"] = SettingSpec("Largest image or document in a field, in MB", _parse_megabytes)
+SPECS["file_max_mb"] = SettingSpec(
+    "Largest image or document in a field, in MB", _parse_megabytes, _read_megabytes
+)
 SPECS["import_max_mb"] = SettingSpec(
-    "Largest import file, and chat in a zip once expanded, in MB", _parse_megabytes
+    "Largest import file, and chat in a zip once expanded, in MB",
+    _parse_megabytes,
+    _read_megabytes,
 )
+
+# Settings no one edits (set by a migration or the demo): read like the rest, never written.
+READERS: dict[str, Callable[[str], Any]] = {
+    **{key: spec.read or spec.parse for key, spec in SPECS.items()},
+    "response_clock_since": lambda text: (
+        clock.as_utc(datetime.fromisoformat(text)) if text else None
+    ),
+}
+DEFAULT_TEXT: dict[str, str] = {
+    "timezone": "UTC",
+    "phone_region": "US",
+    "business_hours": "09:00-18:00",
+    "business_days": "mon-fri",
+    "holidays": "",
+    "holiday_region": "",
+    "import_max_mb": "200",
+    "currency": "USD",
+    "number_format": "",
+    "file_max_mb": "10",
+    "response_target_minutes": "15",
+    "response_ladder": "5:owner,10:managers,15:offer,20:reassign",
+    "response_clock_since": "",
+    "assignment_mode": "off",
+    "assignment_weights": "workload=0.35,performance=0.25,fit=0.25,fairness=0.15",
+    "reps_see": "team",
+}
+
+
+def read_settings(stored: Mapping[str, str]) -> TeamSettings:
+    """The one reader: every setting's stored text (its default where none) as its typed
+    value. A stored text that no longer reads (edited by hand in the database) gives the
+    default, with a warning in the log, rather than failing every screen and intake."""
+    text = {key: stored.get(key, default) for key, default in DEFAULT_TEXT.items()}
+    values = {}
+    for key, read in READERS.items():
+        try:
+            values[key] = read(text[key])
+        except (ValidationError, ValueError) as exc:
+            log.warning(
+                "setting %s: stored %r is unreadable (%s); using %r",
+                key,
+                text[key],
+                exc,
+                DEFAULT_TEXT[key],
+            )
+            text[key] = DEFAULT_TEXT[key]
+            values[key] = read(text[key])
+    return TeamSettings(**values, text=text)
+
+
+DEFAULTS = read_settings({})
 
 
 def load_settings(session: Session) -> TeamSettings:
     """The team settings (remembered for a couple of seconds: every intake reads them)."""
 
     def load() -> TeamSettings:
-        stored = dict(session.execute(select(Setting.key, Setting.value)).all())
-        known = {f.name for f in fields(TeamSettings)}
-        return TeamSettings(**{k: v for k, v in stored.items() if k in known})
+        return read_settings(dict(session.execute(select(Setting.key, Setting.value)).all()))
 
     return recent.remembered(session, "settings", load)
 
 
 def describe_settings(session: Session) -> list[tuple[str, str, str]]:
-    """(key, value, description) for every setting, defaults included."""
+    """(key, value, description) for every setting, defaults included: the stored text."""
     current = load_settings(session)
     shown = {"number_format": current.numbers}  # the format in use, when left to the region
     return [
-        (key, shown.get(key, getattr(current, key)), spec.description)
-        for key, spec in SPECS.items()
+        (key, shown.get(key, current.text[key]), spec.description) for key, spec in SPECS.items()
     ]
 
 
@@ -339,7 +464,7 @@ def set_setting(session: Session, key: str, value: str, *, actor: audit.Actor) -
         raise ValidationError(f"unknown setting {key!r}: choose one of {', '.join(SPECS)}")
     canonical = spec.parse(value)
     row = session.get(Setting, key)
-    before = row.value if row else getattr(DEFAULTS, key)
+    before = row.value if row else DEFAULT_TEXT[key]
     if row is None:
         session.add(Setting(key=key, value=canonical))
     else:

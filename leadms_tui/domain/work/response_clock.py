@@ -102,9 +102,7 @@ def _ensure_clock(session: Session, lead_id: int) -> None:
 
 def _since(settings: TeamSettings) -> datetime | None:
     """Leads received at or before this have no clock (taken in before clocks existed)."""
-    if not settings.response_clock_since:
-        return None
-    return clock.as_utc(datetime.fromisoformat(settings.response_clock_since))
+    return settings.response_clock_since
 
 
 def has_clock(settings: TeamSettings, received_at: datetime) -> bool:
@@ -398,7 +396,7 @@ def clock_view(session: Session, lead_id: int, *, now: datetime | None = None) -
         touched_at=row.touched_at,
         touched_by=row.touched_by,
         minutes_used=calendar.business_minutes_between(row.started_at, end),
-        target_minutes=int(settings.response_target_minutes),
+        target_minutes=settings.response_target_minutes,
         flagged=row.flagged_at is not None,
         events=events,
     )
@@ -429,7 +427,7 @@ def breaching(session: Session, *, now: datetime | None = None) -> int:
     """How many open leads are untouched past the response target (headers, filters)."""
     at = clock.as_utc(now or clock.now())
     settings = load_settings(session)
-    target = int(settings.response_target_minutes)
+    target = settings.response_target_minutes
     query = (
         select(Lead.created_at, User)
         .outerjoin(ResponseClock, ResponseClock.lead_id == Lead.id)

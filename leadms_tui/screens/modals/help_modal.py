@@ -20,6 +20,7 @@ ROLE_ONLY: dict[str, frozenset[Role]] = {
     "app.settings": frozenset({Role.ADMIN}),
     "lead.assign": STAFF,
     "day.rep": STAFF,
+    "day.breaching": STAFF,
     "day.rules": frozenset({Role.ADMIN}),
     "rules.toggle": frozenset({Role.ADMIN}),
     "rules.add": frozenset({Role.ADMIN}),

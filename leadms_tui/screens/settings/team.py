@@ -102,6 +102,11 @@ class TeamTab(WithApp, Vertical):
                 self.reload()
             self.query_one("#team", DataTable).focus()
 
+        if current[0] == "response_ladder":  # read back in words while typed
+            from leadms_tui.screens.settings.ladder import LadderModal
+
+            self.app.push_screen(LadderModal(current[1], current[2]), saved)
+            return
         self.app.push_screen(SettingModal(*current), saved)
 
 
