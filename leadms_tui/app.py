@@ -1,4 +1,8 @@
-"""The Textual application: sign-in, then the rep's screens on top of the domain services."""
+"""The Textual application: sign-in, then the rep's screens on top of the domain services.
+
+The one place that opens screens and modals: screens ask with a message of
+`leadms_tui.screens.goto` and the handlers at the end of `LeadMSApp` open them, so only this
+module imports the screen classes and no import cycle runs through the screens."""
 
 import asyncio
 import gc
@@ -10,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from sqlmodel import Session
-from textual import events, work
+from textual import events, on, work
 from textual.actions import ActionParseResult
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -22,14 +26,54 @@ from textual.timer import Timer
 from textual.widgets import Input, TextArea
 
 from leadms_tui import collector
-from leadms_tui.domain import audit, live
+from leadms_tui.domain import audit, live, recent
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
+from leadms_tui.domain.fields.definitions import has_image_fields
+from leadms_tui.domain.models import Role
+from leadms_tui.domain.team.access import has_users
 from leadms_tui.domain.team.settings import DEFAULTS, TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
 from leadms_tui.domain.text import visible
+from leadms_tui.domain.work.calls import undo_call
+from leadms_tui.domain.work.notifications import NotificationItem, unread_notifications
+from leadms_tui.domain.work.rules import sweep
+from leadms_tui.screens import goto
+from leadms_tui.screens.client_detail import ClientDetailScreen
+from leadms_tui.screens.clients import ClientListScreen
+from leadms_tui.screens.commissions import CommissionsScreen
+from leadms_tui.screens.day_view import DayViewScreen
+from leadms_tui.screens.first_run import FirstRunScreen
+from leadms_tui.screens.lead_detail import LeadDetailScreen
+from leadms_tui.screens.lead_list import LeadListScreen
 from leadms_tui.screens.loading import Loads
+from leadms_tui.screens.login import LoginScreen
+from leadms_tui.screens.modals.assign_modal import AssignModal
+from leadms_tui.screens.modals.call_modal import CallModal
+from leadms_tui.screens.modals.client_status_modal import ClientStatusModal
+from leadms_tui.screens.modals.convert_modal import ConvertModal
+from leadms_tui.screens.modals.date_modal import DateModal
+from leadms_tui.screens.modals.edit_fields_modal import EditFieldsModal
+from leadms_tui.screens.modals.edit_lead_modal import EditLeadModal
+from leadms_tui.screens.modals.field_columns_modal import FieldColumnsModal
+from leadms_tui.screens.modals.followup_modal import FollowUpModal
+from leadms_tui.screens.modals.help_modal import HelpModal
+from leadms_tui.screens.modals.inbox_modal import InboxModal
+from leadms_tui.screens.modals.meeting_modal import MeetingModal, MeetingOutcomeModal
+from leadms_tui.screens.modals.new_lead_modal import NewLeadModal
+from leadms_tui.screens.modals.path_modal import PathModal
+from leadms_tui.screens.modals.range_modal import RangeModal
+from leadms_tui.screens.modals.rule_modal import RuleModal
+from leadms_tui.screens.modals.step_modal import StepModal
+from leadms_tui.screens.modals.template_name_modal import TemplateNameModal
+from leadms_tui.screens.modals.what_next_modal import WhatNextModal
+from leadms_tui.screens.reports import ReportsScreen
+from leadms_tui.screens.settings import SettingsScreen
+from leadms_tui.screens.settings.onboarding_templates import OnboardingTemplatesScreen
+from leadms_tui.screens.settings.rules import RulesScreen
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.signed_in import NotSignedInError, SignedIn
+from leadms_tui.widgets.field_view import prepare_image_previews
 
 SWEEP_SECONDS = 60  # time rules and missed commitments, also when no cron runs them
 NOTIFICATION_SECONDS = 30
@@ -154,8 +198,6 @@ class LeadMSApp(Loads, App[None]):
 
     def _open_first_screen(self) -> None:
         """Sign-in, or the first-run setup while the database has no users (issue 16)."""
-        from leadms_tui.domain.team.access import has_users
-
         self.load(
             lambda session: not has_users(session), self._show_first_screen,
             group="first-screen", description="Opening the database",
@@ -163,16 +205,11 @@ class LeadMSApp(Loads, App[None]):
         )  # fmt: skip
 
     def _show_first_screen(self, first_run: bool) -> None:
-        from leadms_tui.screens.first_run import FirstRunScreen
-        from leadms_tui.screens.login import LoginScreen
-
         self._opening = False
         self.push_screen(FirstRunScreen() if first_run else LoginScreen(username=self._username))
 
     def sign_in(self, user: UserInfo, settings: TeamSettings) -> None:
         """Called with the authenticated user and the team settings: open the day view."""
-        from leadms_tui.screens.day_view import DayViewScreen
-
         self._signed_in = SignedIn(self.database, user, settings)
         self.sub_title = visible(
             f"{user.display_name} ({user.role.value}) · {self.database.short_label}"
@@ -259,7 +296,6 @@ class LeadMSApp(Loads, App[None]):
 
     def _reload_settings(self) -> None:
         """An admin changed a team setting (timezone, currency, ...) somewhere: use it here."""
-        from leadms_tui.domain import recent
 
         def read(session: Session) -> TeamSettings:
             recent.forget(session)
@@ -278,15 +314,11 @@ class LeadMSApp(Loads, App[None]):
         if settings == signed_in.settings:
             return
         self._signed_in = replace(signed_in, settings=settings)
-        from leadms_tui.screens.base import WithApp
-
         for screen in self.screen_stack:
             if isinstance(screen, WithApp) and screen.is_mounted:
                 screen.settings_changed()
 
     def _sweep(self) -> None:
-        from leadms_tui.domain.work.rules import sweep
-
         database = self.database
         self.in_thread(
             lambda: sweep(database), group="sweep", description="Running the time rules",
@@ -294,8 +326,6 @@ class LeadMSApp(Loads, App[None]):
         )  # fmt: skip
 
     def _check_notifications(self) -> None:
-        from leadms_tui.domain.work.notifications import NotificationItem, unread_notifications
-
         if self._signed_in is None:
             return
         user_id, after_id = self._signed_in.user.id, self._last_toasted
@@ -440,8 +470,6 @@ class LeadMSApp(Loads, App[None]):
             self._undo_call(call_id, lead_id)
 
     def _undo_call(self, call_id: int, lead_id: int) -> None:
-        from leadms_tui.domain.work.calls import undo_call
-
         def undone(number: str) -> None:
             self.notify(f"Call on {number} undone", title="Undone")
             # "ctrl+z, then c again": the day view puts the cursor back on the lead
@@ -493,21 +521,14 @@ class LeadMSApp(Loads, App[None]):
             super().action_command_palette()
 
     def action_help(self) -> None:
-        from leadms_tui.screens.help import HelpScreen
-
-        if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen(self.screen))
+        if not isinstance(self.screen, HelpModal):
+            self.push_screen(HelpModal(self.screen))
 
     def action_inbox(self) -> None:
-        from leadms_tui.screens.inbox import InboxScreen
-
-        if self.user is not None and not isinstance(self.screen, InboxScreen):
-            self.push_screen(InboxScreen())
+        if self.user is not None and not isinstance(self.screen, InboxModal):
+            self.push_screen(InboxModal())
 
     def action_commissions(self) -> None:
-        from leadms_tui.domain.models import Role
-        from leadms_tui.screens.commissions import CommissionsScreen
-
         if self.user is None or isinstance(self.screen, CommissionsScreen):
             return
         if self.user.role == Role.REP:
@@ -516,9 +537,6 @@ class LeadMSApp(Loads, App[None]):
             self.push_screen(CommissionsScreen())
 
     def action_onboarding_templates(self) -> None:
-        from leadms_tui.domain.models import Role
-        from leadms_tui.screens.onboarding_templates import OnboardingTemplatesScreen
-
         if self.user is None or isinstance(self.screen, OnboardingTemplatesScreen):
             return
         if self.user.role != Role.ADMIN:
@@ -527,15 +545,10 @@ class LeadMSApp(Loads, App[None]):
             self.push_screen(OnboardingTemplatesScreen())
 
     def action_reports(self) -> None:
-        from leadms_tui.screens.reports import ReportsScreen
-
         if self.user is not None and not isinstance(self.screen, ReportsScreen):
             self.push_screen(ReportsScreen())  # a rep's report is their own
 
     def action_settings(self) -> None:
-        from leadms_tui.domain.models import Role
-        from leadms_tui.screens.settings import SettingsScreen
-
         if self.user is None or isinstance(self.screen, SettingsScreen):
             return
         if self.user.role != Role.ADMIN:
@@ -544,20 +557,111 @@ class LeadMSApp(Loads, App[None]):
             self.push_screen(SettingsScreen())
 
     def action_search(self) -> None:
-        from leadms_tui.screens.lead_list import LeadListScreen
-
         if isinstance(self.screen, LeadListScreen):
             self.screen.action_focus_search()
         else:
             self.push_screen(LeadListScreen())
 
     def action_clients(self) -> None:
-        from leadms_tui.screens.clients import ClientListScreen
-
         if isinstance(self.screen, ClientListScreen):
             self.screen.action_focus_search()
         elif self.user is not None:
             self.push_screen(ClientListScreen())
+
+    # --- navigation: the screens ask (a message of `goto`), the app opens -------------
+
+    @on(goto.OpenLead)
+    def _open_lead(self, ask: goto.OpenLead) -> None:
+        self.push_screen(LeadDetailScreen(ask.lead_id))
+
+    @on(goto.OpenClient)
+    def _open_client(self, ask: goto.OpenClient) -> None:
+        self.push_screen(ClientDetailScreen(ask.client_id))
+
+    @on(goto.OpenLeads)
+    def _open_leads(self, ask: goto.OpenLeads) -> None:
+        self.push_screen(LeadListScreen(ask.where))
+
+    @on(goto.OpenRules)
+    def _open_rules(self) -> None:
+        self.push_screen(RulesScreen())
+
+    @on(goto.SignInAgain)
+    def _sign_in_again(self) -> None:
+        self.switch_screen(LoginScreen())
+
+    @on(goto.WhatNext)
+    def _what_next(self, ask: goto.WhatNext) -> None:
+        self.push_screen(WhatNextModal(ask.admin))
+
+    @on(goto.LogCall)
+    def _log_call(self, ask: goto.LogCall) -> None:
+        self.push_screen(CallModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.NewLead)
+    def _new_lead(self, ask: goto.NewLead) -> None:
+        self.push_screen(NewLeadModal(), ask.then)
+
+    @on(goto.FollowUp)
+    def _follow_up(self, ask: goto.FollowUp) -> None:
+        self.push_screen(FollowUpModal(ask.lead_id, ask.label, ask.existing), ask.then)
+
+    @on(goto.BookMeeting)
+    def _book_meeting(self, ask: goto.BookMeeting) -> None:
+        self.push_screen(MeetingModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.MeetingOutcome)
+    def _meeting_outcome(self, ask: goto.MeetingOutcome) -> None:
+        self.push_screen(MeetingOutcomeModal(ask.meeting_id, ask.label), ask.then)
+
+    @on(goto.Convert)
+    def _convert(self, ask: goto.Convert) -> None:
+        self.push_screen(ConvertModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.Assign)
+    def _assign(self, ask: goto.Assign) -> None:
+        self.push_screen(AssignModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.EditLead)
+    def _edit_lead(self, ask: goto.EditLead) -> None:
+        self.push_screen(EditLeadModal(ask.lead, ask.fields), ask.then)
+
+    @on(goto.EditFields)
+    def _edit_fields(self, ask: goto.EditFields) -> None:
+        modal = EditFieldsModal(ask.entity, ask.entity_id, ask.title, ask.fields, ask.version)
+        self.push_screen(modal)
+
+    @on(goto.PickClientStatus)
+    def _pick_client_status(self, ask: goto.PickClientStatus) -> None:
+        self.push_screen(ClientStatusModal(ask.number, ask.current), ask.then)
+
+    @on(goto.PickColumns)
+    def _pick_columns(self, ask: goto.PickColumns) -> None:
+        self.push_screen(FieldColumnsModal(ask.fields, ask.chosen), ask.then)
+
+    @on(goto.PickDate)
+    def _pick_date(self, ask: goto.PickDate) -> None:
+        self.push_screen(DateModal(ask.current, ask.today), ask.then)
+
+    @on(goto.PickRange)
+    def _pick_range(self, ask: goto.PickRange) -> None:
+        self.push_screen(RangeModal(ask.current, ask.today), ask.then)
+
+    @on(goto.PickPath)
+    def _pick_path(self, ask: goto.PickPath) -> None:
+        self.push_screen(PathModal(ask.name), ask.then)
+
+    @on(goto.EditRule)
+    def _edit_rule(self, ask: goto.EditRule) -> None:
+        self.push_screen(RuleModal(ask.rule), ask.then)
+
+    @on(goto.EditStep)
+    def _edit_step(self, ask: goto.EditStep) -> None:
+        self.push_screen(StepModal(ask.step, ask.users), ask.then)
+
+    @on(goto.NameTemplate)
+    def _name_template(self, ask: goto.NameTemplate) -> None:
+        self.push_screen(TemplateNameModal(), ask.then)
 
 
 async def _settled(most: float = 1.0) -> None:
@@ -579,9 +683,6 @@ def run_tui(
     welcome: str | None = None,
 ) -> int:
     """Run the TUI; returns its exit code (non-zero after a crash, so scripts can tell)."""
-    from leadms_tui.domain.fields.definitions import has_image_fields
-    from leadms_tui.widgets.field_view import prepare_image_previews
-
     try:
         with database.reading() as session:
             images = has_image_fields(session)

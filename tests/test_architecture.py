@@ -1,7 +1,10 @@
-"""The domain layer knows nothing of Textual, Typer or Rich."""
+"""The layers: the domain knows nothing of Textual, Typer or Rich; no import cycle runs
+through the screens."""
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,6 +28,83 @@ def test_import_linter_contract_holds():
     lint = Path(sys.executable).with_name("lint-imports")
     run = subprocess.run([str(lint)], capture_output=True, text=True, cwd=ROOT)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def _screen_imports() -> dict[str, set[str]]:
+    """Which of the screen modules (and the app) each imports, at module level or inside a
+    function: a lazy import runs all the same, and hid a cycle of 11 screens once (issue 25).
+    Imports under `if TYPE_CHECKING:` never run and are left out."""
+    package = ROOT / "leadms_tui"
+    files = {
+        "leadms_tui.app": package / "app.py",
+        "leadms_tui.navigation": package / "navigation.py",
+    }
+    for path in (package / "screens").rglob("*.py"):
+        parts = path.relative_to(ROOT).with_suffix("").parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    files = {name: path for name, path in files.items() if path.exists()}
+
+    def imported(node: ast.AST) -> Iterator[str]:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            yield from (n for child in node.orelse for n in imported(child))
+            return
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            yield node.module
+            yield from (f"{node.module}.{alias.name}" for alias in node.names)
+        for child in ast.iter_child_nodes(node):
+            yield from imported(child)
+
+    return {
+        name: {n for n in imported(ast.parse(path.read_text())) if n in files and n != name}
+        for name, path in files.items()
+    }
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph[node]:
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                member = stack.pop()
+                component.append(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle_through_a_lazy_import(tmp_path):
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert _cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_runs_through_the_screens_lazy_imports_counted():
+    graph = _screen_imports()
+    assert "leadms_tui.screens.day_view" in graph["leadms_tui.app"] | graph.get(
+        "leadms_tui.navigation", set()
+    )  # the graph sees the imports made inside functions
+    assert _cycles(graph) == []
 
 
 def test_screens_load_only_through_the_loading_helper():

@@ -1,66 +1,14 @@
-"""What every screen shares: the app, live reloads, loading (see `loading.py`); and what
-every screen that shows leads shares: open, call, new lead, j/k, reload on return."""
-
-import time
-from typing import TYPE_CHECKING, ClassVar, cast
+"""What every screen that shows leads shares: open, call, new lead, j/k, reload on return."""
 
 from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from leadms_tui.domain.live import touches
-from leadms_tui.screens.loading import Loads
-
-if TYPE_CHECKING:
-    from leadms_tui.app import LeadMSApp
-
-
-CONFIRM_SECONDS = 5.0  # how long a destructive key's second press counts as "yes"
-
-
-class WithApp(Loads):
-    """Mixin of every Lead MS screen and modal: the app, typed, as `self.leadms`."""
-
-    _asked: tuple[str, float] | None = None  # (what a destructive key asked, when)
-
-    # The tables a screen shows: a write to one of them, by anyone, reloads it (see
-    # `LeadMSApp._data_changed`). Screens showing nothing that others change leave it empty.
-    LIVE_TABLES: ClassVar[frozenset[str]] = frozenset()
-
-    @property
-    def leadms(self) -> "LeadMSApp":
-        return cast("LeadMSApp", self.app)  # type: ignore[attr-defined]
-
-    def asked_once(self, what: str, question: str) -> bool:
-        """A destructive key that cannot be undone asks once: the first press says what a
-        second press does (`question`); the same press again on the same thing (`what`)
-        within CONFIRM_SECONDS returns True."""
-        now = time.monotonic()
-        asked = self._asked
-        if asked is not None and asked[0] == what and now - asked[1] <= CONFIRM_SECONDS:
-            self._asked = None
-            return True
-        self._asked = (what, now)
-        self.app.notify(question, title="Press again", timeout=CONFIRM_SECONDS)  # type: ignore[attr-defined]
-        return False
-
-    def why_not(self, action: str) -> str | None:
-        """Why `action` (its key) does nothing here now, said in a toast; None: say nothing."""
-        return None
-
-    def data_changed(self, changes: frozenset[str]) -> None:
-        """Someone committed a write to `changes` (table names) while this screen is shown."""
-        if touches(changes, self.LIVE_TABLES):
-            self.reload()
-
-    def reload(self) -> None:
-        """Fetch the screen's data again (in a worker), keeping the cursor where it was."""
-
-    def settings_changed(self) -> None:
-        """The team settings changed (here or in another terminal) and `leadms.settings` holds
-        the new ones: redraw what depends on them (times in the team's timezone, money)."""
-        self.reload()
-
+from leadms_tui.domain.repositories.dayview import FollowUpRow
+from leadms_tui.domain.sales.conversion import Conversion
+from leadms_tui.screens import goto
+from leadms_tui.screens.modals.convert_modal import conversion_summary
+from leadms_tui.screens.with_app import WithApp
 
 LEAD_ACTIONS = frozenset({"log_call", "open_lead", "followup", "meeting", "convert", "assign"})
 
@@ -106,53 +54,41 @@ class LeadScreen(WithApp, Screen[None]):
             self.app.pop_screen()
 
     def action_log_call(self) -> None:
-        from leadms_tui.screens.call_modal import CallModal
-
         lead = self.current_lead()
         if lead is not None:
-            self.app.push_screen(CallModal(*lead), lambda _saved: self.reload())
+            self.go(goto.LogCall(*lead, then=lambda _saved: self.reload()))
 
     def action_open_lead(self) -> None:
-        from leadms_tui.screens.lead_detail import LeadDetailScreen
-
         lead = self.current_lead()
         if lead is not None:
-            self.app.push_screen(LeadDetailScreen(lead[0]))
+            self.go(goto.OpenLead(lead[0]))
 
-    def current_followup(self) -> object | None:
+    def current_followup(self) -> FollowUpRow | None:
         """The follow-up under the cursor, when the screen lists follow-ups."""
         return None
 
     def action_followup(self) -> None:
-        from leadms_tui.screens.followup_modal import FollowUpModal
-
         lead = self.current_lead()
         if lead is not None:
-            modal = FollowUpModal(*lead, existing=self.current_followup())  # type: ignore[arg-type]
-            self.app.push_screen(modal, lambda _saved: self.reload())
+            existing = self.current_followup()
+            self.go(goto.FollowUp(*lead, existing, then=lambda _saved: self.reload()))
 
     def action_meeting(self) -> None:
-        from leadms_tui.screens.meeting_modal import MeetingModal
-
         lead = self.current_lead()
         if lead is not None:
-            self.app.push_screen(MeetingModal(*lead), lambda _saved: self.reload())
+            self.go(goto.BookMeeting(*lead, then=lambda _saved: self.reload()))
 
     def action_convert(self) -> None:
-        from leadms_tui.screens.convert_modal import ConvertModal, conversion_summary
-
-        def converted(conversion: object) -> None:
+        def converted(conversion: Conversion | None) -> None:
             if conversion is not None:
-                self.app.notify(conversion_summary(conversion))  # type: ignore[arg-type]
+                self.app.notify(conversion_summary(conversion))
             self.reload()
 
         lead = self.current_lead()
         if lead is not None:
-            self.app.push_screen(ConvertModal(*lead), converted)
+            self.go(goto.Convert(*lead, then=converted))
 
     def action_assign(self) -> None:
-        from leadms_tui.screens.assign_modal import AssignModal
-
         def assigned(summary: str | None) -> None:
             if summary is not None:
                 self.app.notify(summary, title="Assigned")
@@ -160,12 +96,10 @@ class LeadScreen(WithApp, Screen[None]):
 
         lead = self.current_lead()
         if lead is not None:
-            self.app.push_screen(AssignModal(*lead), assigned)
+            self.go(goto.Assign(*lead, then=assigned))
 
     def action_new_lead(self) -> None:
-        from leadms_tui.screens.new_lead import NewLeadModal
-
-        self.app.push_screen(NewLeadModal(), lambda _created: self.reload())
+        self.go(goto.NewLead(then=lambda _created: self.reload()))
 
     def action_cursor_down(self) -> None:
         if isinstance(self.focused, DataTable):

@@ -9,14 +9,13 @@ from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Header, Label, OptionList, Static
-from textual.widgets.option_list import Option
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Static
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.models import Client, ClientStatus, FieldEntity, TaskState
+from leadms_tui.domain.models import Client, FieldEntity, TaskState
 from leadms_tui.domain.repositories.sales import (
     ClientDetail,
     SaleLine,
@@ -25,6 +24,7 @@ from leadms_tui.domain.repositories.sales import (
 )
 from leadms_tui.domain.sales.money import format_money
 from leadms_tui.domain.text import visible
+from leadms_tui.screens import goto
 from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
 from leadms_tui.widgets.field_view import FieldsPanel, LoadedFields, load_fields
 from leadms_tui.widgets.fitted import Fitted
@@ -258,7 +258,7 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
             if new is not None and new != status:
                 self._set_status(new, number)
 
-        self.app.push_screen(ClientStatusModal(number, status), chosen)
+        self.go(goto.PickClientStatus(number, status, chosen))
 
     def _set_status(self, status: str, number: str) -> None:
         from leadms_tui.domain.sales.clients import set_client_status
@@ -271,15 +271,12 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
         )  # fmt: skip
 
     def action_edit_fields(self) -> None:
-        from leadms_tui.screens.edit_fields import EditFieldsModal
-
         if self.detail is None or not self.fields.fields:
             return
         title = f"{self.detail.row.number} {self.detail.row.name}"
-        modal = EditFieldsModal(
-            FieldEntity.CLIENT, self.client_id, title, self.fields.fields, self.version
-        )
-        self.app.push_screen(modal)  # back on this screen, it reloads
+        fields = self.fields.fields
+        edit = goto.EditFields(FieldEntity.CLIENT, self.client_id, title, fields, self.version)
+        self.go(edit)  # back on this screen, it reloads
 
     def _changed(self, done: str) -> None:
         """A write went through: say what it did, then show the client again."""
@@ -314,11 +311,9 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
 
     @on(DataTable.RowSelected, "#leads, #sales")
     def action_open_lead(self) -> None:
-        from leadms_tui.screens.lead_detail import LeadDetailScreen
-
         lead_id = self._lead_under_cursor()
         if lead_id is not None:
-            self.app.push_screen(LeadDetailScreen(lead_id))
+            self.go(goto.OpenLead(lead_id))
 
     @on(DataTable.RowHighlighted)
     def _highlighted(self) -> None:
@@ -334,47 +329,6 @@ class ClientDetailScreen(OpensFiles, Screen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
-
-
-class ClientStatusModal(ModalScreen[str | None]):
-    """`s` on a client: pick its status with the arrows and enter, or by its first letter."""
-
-    HELP_NAME = "Client status"
-    DEFAULT_CSS = """
-    ClientStatusModal { align: center middle; }
-    ClientStatusModal > Vertical { width: 44; max-width: 100%; height: auto;
-        border: round $accent; background: $surface; padding: 0 1; }
-    ClientStatusModal OptionList { height: auto; border: none; padding: 0; }
-    """
-    BINDINGS = [
-        Binding("o", "choose('onboarding')", "Onboarding", id="client-status.onboarding"),
-        Binding("a", "choose('active')", "Active", id="client-status.active"),
-        Binding("p", "choose('paused')", "Paused", id="client-status.paused"),
-        Binding("c", "choose('churned')", "Churned", id="client-status.churned"),
-        Binding("escape", "choose(None)", "Cancel", id="client-status.cancel"),
-    ]
-
-    def __init__(self, number: str, current: str) -> None:
-        super().__init__()
-        self._number = number
-        self._current = current
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(formatting.titled("Client status", self._number))
-            yield OptionList(*(Option(s.value, id=s.value) for s in ClientStatus))
-
-    def on_mount(self) -> None:
-        options = self.query_one(OptionList)
-        options.highlighted = [s.value for s in ClientStatus].index(self._current)
-        options.focus()
-
-    @on(OptionList.OptionSelected)
-    def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_choose(self, status: str | None) -> None:
-        self.dismiss(status)
 
 
 def task_due(task: TaskRow, today: date) -> Text:

@@ -10,7 +10,8 @@ from textual.widgets import DataTable, Header, Input, Label
 from leadms_tui import formatting
 from leadms_tui.domain.repositories.sales import ClientRow, list_clients
 from leadms_tui.domain.sales.money import format_money
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens import goto
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import PHONE_WIDTH, TextTable
 
@@ -151,11 +152,9 @@ class ClientListScreen(WithApp, Screen[None]):
 
     @on(DataTable.RowSelected, "#clients")
     def action_open_client(self) -> None:
-        from leadms_tui.screens.client_detail import ClientDetailScreen
-
         client = self.current_client()
         if client is not None:
-            self.app.push_screen(ClientDetailScreen(client.id))
+            self.go(goto.OpenClient(client.id))
 
     def action_to_results(self) -> None:
         self.query_one("#clients", DataTable).focus()

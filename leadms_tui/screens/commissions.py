@@ -22,7 +22,7 @@ from leadms_tui.domain.sales.commission import (
     two_people_refusal,
 )
 from leadms_tui.domain.sales.money import round_money
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import LEAD_NUMBER_WIDTH, TextTable
 

@@ -24,8 +24,9 @@ from leadms_tui.domain.repositories.sales import TaskRow
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.domain.work.calls import CallLogged
 from leadms_tui.domain.work.clock_face import ClockFace, clock_face
+from leadms_tui.screens import goto
 from leadms_tui.screens.base import LEAD_ACTIONS, LeadScreen
-from leadms_tui.screens.client_detail import ClientDetailScreen, task_due
+from leadms_tui.screens.client_detail import task_due
 from leadms_tui.widgets.clock_cells import OVER_STYLE, ClockCells
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import (
@@ -478,8 +479,6 @@ class DayViewScreen(LeadScreen):
             table.move_cursor(row=table.get_row_index(following), animate=False)
 
     def action_log_call(self) -> None:
-        from leadms_tui.screens.call_modal import CallModal
-
         table, row, lead = self.focused, self._row_key(), self.current_lead()
         if lead is None or not isinstance(table, DataTable) or row is None:
             return
@@ -492,7 +491,7 @@ class DayViewScreen(LeadScreen):
             self._loaded = False  # keys typed ahead wait for the reload (see takes_keys)
             self.reload()
 
-        self.app.push_screen(CallModal(*lead), after)
+        self.go(goto.LogCall(*lead, then=after))
 
     def follow_lead(self, lead_id: int) -> None:
         """Reload with the cursor on `lead_id` (a call on it was just undone: `c` again)."""
@@ -547,24 +546,18 @@ class DayViewScreen(LeadScreen):
         )  # fmt: skip
 
     def action_meeting_outcome(self) -> None:
-        from leadms_tui.screens.meeting_modal import MeetingOutcomeModal
-
         key, lead = self._row_key(), self.current_lead()
         if key and key.startswith("m") and lead is not None:
-            self.app.push_screen(
-                MeetingOutcomeModal(int(key[1:]), lead[1]), lambda _done: self.reload()
-            )
+            self.go(goto.MeetingOutcome(int(key[1:]), lead[1], lambda _done: self.reload()))
 
     def action_rules(self) -> None:
-        from leadms_tui.screens.rules import RulesScreen
-
-        self.app.push_screen(RulesScreen())
+        self.go(goto.OpenRules())
 
     @on(DataTable.RowSelected)
     def _open_selected(self, event: DataTable.RowSelected) -> None:
         task = self.current_task()
         if task is not None:  # an onboarding task: its client
-            self.app.push_screen(ClientDetailScreen(task.client_id))
+            self.go(goto.OpenClient(task.client_id))
         else:
             self.action_open_lead()
 
@@ -589,15 +582,13 @@ class DayViewScreen(LeadScreen):
         self.reload()
 
     def action_go_to_date(self) -> None:
-        from leadms_tui.screens.date_prompt import DatePrompt
-
         def chosen(day: date | None) -> None:
             if day is not None:
                 self.day = day
                 self._new_day = True
                 self.reload()
 
-        self.app.push_screen(DatePrompt(self.day or self._today(), self._today()), chosen)
+        self.go(goto.PickDate(self.day or self._today(), self._today(), chosen))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("rep_filter", "breaching"):

@@ -9,20 +9,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from textual import on
-from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Input, Label
 
-from leadms_tui import formatting
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.fields.files import read_file
 from leadms_tui.domain.fields.values import FieldShown
 from leadms_tui.domain.local_files import write_new
 from leadms_tui.domain.text import visible
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens import goto
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.field_view import FieldsPanel
 
 VIEWER_WAIT = 1.0  # seconds to catch a viewer command that fails at once
@@ -79,7 +74,7 @@ class OpensFiles(WithApp):
             if path is not None:
                 self._save_file(file_id, path)
 
-        self.app.push_screen(PathPrompt(safe_name(shown.text)), chosen)  # type: ignore[attr-defined]
+        self.go(goto.PickPath(safe_name(shown.text), chosen))
 
     def _open_file(self, file_id: int, name: str) -> None:
         database, viewer = self.signed_in.database, self.signed_in.actor
@@ -134,45 +129,3 @@ class OpensFiles(WithApp):
             save, lambda _: self.leadms.notify(f"Saved {path}"),
             group="field-file", description="Saving the file",
         )  # fmt: skip
-
-
-class PathPrompt(ModalScreen[Path | None]):
-    """`S`: where to save the file; a folder saves it there under its own name."""
-
-    HELP_NAME = "Save file"
-    DEFAULT_CSS = """
-    PathPrompt { align: center middle; }
-    PathPrompt > Vertical { width: 64; max-width: 100%; height: auto;
-        border: round $accent; background: $surface; padding: 0 1; }
-    PathPrompt #path-error { width: 100%; height: auto; color: $error; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="save-file.cancel")]
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self._name = name
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label(formatting.titled("Save file", self._name, " to (enter saves)"))
-            yield Input(f"~/{self._name}", id="save-path", select_on_focus=False)
-            yield Label("", id="path-error", markup=False)
-
-    @on(Input.Submitted)
-    def _submit(self, event: Input.Submitted) -> None:
-        error = self.query_one("#path-error", Label)
-        if not event.value.strip():
-            error.update("type a path")
-            return
-        path = Path(event.value.strip()).expanduser()
-        if path.is_dir():
-            path = path / self._name
-        if path.exists() or path.is_symlink():
-            error.update(formatting.shown(f"{path} exists; choose another name"))
-        elif not path.parent.is_dir():
-            error.update(formatting.shown(f"no folder {path.parent}"))
-        else:
-            self.dismiss(path)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)

@@ -10,8 +10,8 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import Header, Input, Label, Static
+from textual.screen import Screen
+from textual.widgets import Header, Input, Label
 
 from leadms_tui import formatting
 from leadms_tui.domain.audit import SYSTEM
@@ -26,8 +26,9 @@ from leadms_tui.domain.team.settings import (
     set_setting,
 )
 from leadms_tui.domain.team.users import UserInfo, add_user
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens import goto
 from leadms_tui.screens.settings.form import entry, row
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 T = TypeVar("T")
@@ -239,46 +240,10 @@ class FirstRunScreen(WithApp, Screen[None]):
 
     def _taken(self) -> None:
         """The database has users now: it is for signing in."""
-        from leadms_tui.screens.login import LoginScreen
-
-        self.app.switch_screen(LoginScreen())
+        self.go(goto.SignInAgain())
         self.app.notify("Another terminal set this database up meanwhile: sign in", timeout=10)
 
     def _set_up_done(self, done: tuple[UserInfo, TeamSettings]) -> None:
         admin, settings = done
         self.leadms.sign_in(admin, settings)  # as the sign-in screen does
-        self.app.push_screen(WhatNextModal(admin))
-
-
-class WhatNextModal(ModalScreen[None]):
-    """Over the admin's first day view: where to go from an empty database."""
-
-    DEFAULT_CSS = """
-    WhatNextModal { align: center middle; }
-    WhatNextModal > Vertical { width: 72; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1; }
-    """
-    BINDINGS = [Binding("escape,enter", "dismiss", "Close", id="what-next.close")]
-
-    def __init__(self, admin: UserInfo) -> None:
-        super().__init__()
-        self._admin = admin
-
-    def compose(self) -> ComposeResult:
-        steps = (
-            ("Import leads", "leadms import csv FILE"),
-            ("Add reps", "S (settings) → Users (2) → a"),
-            ("Start intake", "leadms intake serve"),
-        )
-        with Vertical(id="what-next"):
-            yield Static(
-                Text.assemble(
-                    ("What next", "bold"),
-                    " — signed in as ",
-                    formatting.shown(self._admin.display_name),
-                    " (admin)",
-                )
-            )
-            for what, how in steps:
-                yield Static(Text.assemble(f"  {what:<15}", (how, "bold")))
-            yield Static(Text("enter or escape closes this; ? lists the keys of any screen", "dim"))
+        self.go(goto.WhatNext(admin))

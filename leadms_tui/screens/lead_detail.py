@@ -19,6 +19,7 @@ from leadms_tui.domain.models import FieldEntity, PhoneFlag
 from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail, words
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.response_clock import clock_view
+from leadms_tui.screens import goto
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.screens.field_files import FILE_BINDINGS, OpensFiles
 from leadms_tui.widgets.clock_history import clock_history
@@ -234,20 +235,18 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
         return super().check_action(action, parameters)
 
     def action_edit(self) -> None:
-        from leadms_tui.screens.edit_lead import EditLeadModal
-
         if self.detail is not None:
-            modal = EditLeadModal(self.detail.lead, self.fields.fields)
-            self.app.push_screen(modal, lambda _saved: self.reload())
+            edit = goto.EditLead(self.detail.lead, self.fields.fields, lambda _saved: self.reload())
+            self.go(edit)
 
     @on(DataTable.RowSelected, "#related")
     def _related_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
-            self.app.push_screen(LeadDetailScreen(int(event.row_key.value)))
+            self.go(goto.OpenLead(int(event.row_key.value)))
 
     def action_open_related(self) -> None:
         related = self.query_one("#related", DataTable)
         if related.row_count:
             key = related.coordinate_to_cell_key((related.cursor_row, 0)).row_key.value
             if key:
-                self.app.push_screen(LeadDetailScreen(int(key)))
+                self.go(goto.OpenLead(int(key)))

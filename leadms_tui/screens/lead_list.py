@@ -22,6 +22,7 @@ from leadms_tui.domain.models import Channel, FieldEntity, LeadStatus, Role
 from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_leads
 from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import UserInfo, list_users
+from leadms_tui.screens import goto
 from leadms_tui.screens.base import LeadScreen
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import (
@@ -350,14 +351,12 @@ class LeadListScreen(LeadScreen):
         box.focus()
 
     def action_field_columns(self) -> None:
-        from leadms_tui.screens.field_columns import FieldColumnsModal
-
         def chosen(keys: list[str] | None) -> None:
             if keys is not None:
                 self.leadms.lead_list_fields = keys  # remembered for the session
                 self._set_columns(tuple(keys))
 
-        self.app.push_screen(FieldColumnsModal(self._lead_fields, list(self._columns)), chosen)
+        self.go(goto.PickColumns(self._lead_fields, list(self._columns), chosen))
 
     # --- the current lead and keys -------------------------------------------------
 

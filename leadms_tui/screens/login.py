@@ -10,7 +10,7 @@ from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.team.access import attempt_sign_in, sign_in_source
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 

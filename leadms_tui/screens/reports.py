@@ -11,14 +11,12 @@ from sqlmodel import Session
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Header, Input, Label, TabbedContent, TabPane
+from textual.screen import Screen
+from textual.widgets import DataTable, Header, Label, TabbedContent, TabPane
 from textual_plotext import PlotextPlot
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
-from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import CallOutcome, Role
 from leadms_tui.domain.reports.coaching import (
     TEAM,
@@ -31,11 +29,11 @@ from leadms_tui.domain.reports.coaching import (
 )
 from leadms_tui.domain.reports.response import ResponseRow, response_report
 from leadms_tui.domain.sales.money import round_money
-from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import list_users
 from leadms_tui.domain.work.outcomes import MEANINGS
 from leadms_tui.looks import OUTCOME_LOOKS
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens import goto
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.response_heat import ResponseHeat
 from leadms_tui.widgets.text_table import REP_WIDTH, TextTable, fit
@@ -53,7 +51,6 @@ COLUMNS = (
 SHORT_TERMINAL = 34  # rows below which the table gives rows to the chart
 TEAM_KEY = "team"  # the TEAM row's key: no username can clash with it (rep rows are "rep:…")
 WEEKS = 12  # the missed-commitment chart: the last twelve weeks up to the period's end
-LONGEST_RANGE = 366  # days a custom range may span
 BAR_WIDTH = 0.7  # of a day: a gap between days' bars
 # First-response buckets in business minutes: (upper bound, label); never called is its own bar
 RESPONSE_BUCKETS = ((5, "0-5m"), (15, "6-15m"), (30, "16-30m"), (60, "31-60m"), (240, "1-4h"),
@@ -363,7 +360,7 @@ class ReportsScreen(WithApp, Screen[None]):
                 self._move_to(period, "range")
 
         if self.period is not None:
-            self.app.push_screen(RangePrompt(self.period, self._today()), chosen)
+            self.go(goto.PickRange(self.period, self._today(), chosen))
 
     def action_drill_in(self) -> None:
         rep = self._current_rep()
@@ -374,14 +371,13 @@ class ReportsScreen(WithApp, Screen[None]):
     def action_leads(self) -> None:
         """The leads behind a row: that rep's (or everyone's) received in the period."""
         from leadms_tui.domain.repositories.leads import LeadFilter
-        from leadms_tui.screens.lead_list import LeadListScreen
 
         key = self._cursor_key()
         if key is None or self.period is None or self._shown is None:
             return
         owner = None if key == TEAM_KEY else self._shown.user_ids.get(key.removeprefix("rep:"))
         where = LeadFilter(owner_id=owner, date_from=self.period.start, date_to=self.period.end)
-        self.app.push_screen(LeadListScreen(where))
+        self.go(goto.OpenLeads(where))
 
     def action_show_chart(self, pane: str) -> None:
         self.query_one("#charts", TabbedContent).active = pane
@@ -399,61 +395,6 @@ class ReportsScreen(WithApp, Screen[None]):
             self.reload()
         else:
             self.app.pop_screen()
-
-
-class RangePrompt(ModalScreen[Period | None]):
-    """`g`: a report over any range of days (YYYY-MM-DD, or today, -7, …)."""
-
-    DEFAULT_CSS = """
-    RangePrompt { align: center middle; }
-    RangePrompt > Vertical { width: 50; max-width: 100%; height: auto;
-        border: round $accent; background: $surface; padding: 0 1; }
-    RangePrompt #range-error { width: 100%; height: auto; color: $error; }
-    """
-    BINDINGS = [
-        Binding("ctrl+s", "choose", "Show", id="range.show"),
-        Binding("escape", "cancel", "Cancel", id="range.cancel"),
-    ]
-
-    def __init__(self, current: Period, today: date) -> None:
-        super().__init__()
-        self._current = current
-        self._today = today
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Label("Report from (YYYY-MM-DD)")
-            yield Input(self._current.start.isoformat(), id="range-from", select_on_focus=True)
-            yield Label("to (inclusive)")
-            yield Input(self._current.end.isoformat(), id="range-to", select_on_focus=True)
-            yield Label("", id="range-error", markup=False)
-
-    @on(Input.Submitted, "#range-from")
-    def _to_end(self) -> None:
-        self.query_one("#range-to", Input).focus()
-
-    @on(Input.Submitted, "#range-to")
-    def action_choose(self) -> None:
-        try:
-            self.dismiss(self._period())
-        except (ValueError, ValidationError) as exc:
-            self.query_one("#range-error", Label).update(formatting.shown(str(exc)))
-
-    def _period(self) -> Period:
-        start = parse_day(
-            self.query_one("#range-from", Input).value, self._today, window=clock.historic_day
-        )
-        end = parse_day(
-            self.query_one("#range-to", Input).value, self._today, window=clock.historic_day
-        )
-        if end < start:
-            raise ValueError(f"{end} is before {start}: the range ends on or after it starts")
-        if (end - start).days + 1 > LONGEST_RANGE:
-            raise ValueError(f"a range spans at most {LONGEST_RANGE} days")
-        return Period(start, end)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
 
 
 # --- periods and cells -------------------------------------------------------------

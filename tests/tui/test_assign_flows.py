@@ -7,10 +7,10 @@ from sqlalchemy import select, update
 
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, Lead, Notification, User
-from leadms_tui.screens.assign_modal import ONLY_MANAGERS, AssignModal
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
+from leadms_tui.screens.modals.assign_modal import ONLY_MANAGERS, AssignModal
 from tests.tui.conftest import NOW, settle
 
 SPANISH = "Hola, quisiera saber el precio de sus servicios para mi empresa, gracias"

@@ -8,10 +8,10 @@ from leadms_tui.domain.models import FollowUp, Meeting, Notification
 from leadms_tui.domain.work.meetings import schedule_meeting
 from leadms_tui.domain.work.rules import sweep
 from leadms_tui.screens.day_view import DayViewScreen
-from leadms_tui.screens.followup_modal import FollowUpModal
-from leadms_tui.screens.inbox import InboxScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
-from leadms_tui.screens.meeting_modal import MeetingModal, MeetingOutcomeModal
+from leadms_tui.screens.modals.followup_modal import FollowUpModal
+from leadms_tui.screens.modals.inbox_modal import InboxModal
+from leadms_tui.screens.modals.meeting_modal import MeetingModal, MeetingOutcomeModal
 from tests.tui.conftest import NOW, settle
 
 
@@ -119,7 +119,7 @@ async def test_missed_followups_show_first_in_red_and_notifications_pop_up(db, m
         assert all(n.read_at is None for n in mine)  # a toast that vanished is not read
         await pilot.press("i")  # the inbox: unread first
         await settle(pilot)
-        assert isinstance(app.screen, InboxScreen)
+        assert isinstance(app.screen, InboxModal)
         inbox = app.screen.query_one("#inbox")
         assert inbox.row_count == len(mine) and str(inbox.get_row_at(0)[0]) == "●"
         await pilot.press("a")  # all read

@@ -9,8 +9,8 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import Availability, Role, User
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.team.users import add_user
-from leadms_tui.screens.date_prompt import DatePrompt
 from leadms_tui.screens.day_view import DayViewScreen
+from leadms_tui.screens.modals.date_modal import DateModal
 from leadms_tui.screens.settings import SettingsScreen
 from tests.tui.conftest import settle
 
@@ -21,7 +21,7 @@ async def test_go_to_date_takes_a_weekday_and_refuses_year_9999(make_app, seeded
         await settle(pilot)
         await pilot.press("g", "end", *["backspace"] * 12, *"9999-12-31", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, DatePrompt)
+        assert isinstance(app.screen, DateModal)
         error = str(app.screen.query_one("#date-error").render())
         assert "outside the plausible range" in error
         await pilot.press("end", *["backspace"] * 12, *"fri", "enter")

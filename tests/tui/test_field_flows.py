@@ -26,12 +26,12 @@ from leadms_tui.domain.fields.values import context, set_fields, values_for
 from leadms_tui.domain.models import FieldEntity, FieldKind, Lead, Meeting, Sale
 from leadms_tui.domain.repositories.sales import client_id_by_number
 from leadms_tui.screens.client_detail import ClientDetailScreen
-from leadms_tui.screens.convert_modal import ConvertModal
-from leadms_tui.screens.edit_fields import EditFieldsModal
-from leadms_tui.screens.edit_lead import EditLeadModal
-from leadms_tui.screens.field_files import PathPrompt
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
+from leadms_tui.screens.modals.convert_modal import ConvertModal
+from leadms_tui.screens.modals.edit_fields_modal import EditFieldsModal
+from leadms_tui.screens.modals.edit_lead_modal import EditLeadModal
+from leadms_tui.screens.modals.path_modal import PathModal
 from leadms_tui.widgets.field_view import FieldsPanel, prepare_image_previews
 from tests.tui.conftest import settle
 
@@ -354,7 +354,7 @@ async def test_detail_previews_images_and_o_opens_the_file(
         assert (tmp_path / "opened-as").read_text().strip() == "file.png"
         await pilot.press("S")
         await settle(pilot)
-        assert isinstance(app.screen, PathPrompt)
+        assert isinstance(app.screen, PathModal)
         app.screen.query_one("#save-path").value = str(tmp_path)
         await pilot.press("enter")
         await settle(pilot)

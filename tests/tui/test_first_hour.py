@@ -8,10 +8,10 @@ from leadms_tui.app import LeadMSApp
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import Call, FollowUp, Lead, Meeting
 from leadms_tui.screens.day_view import DayViewScreen
-from leadms_tui.screens.help import HelpScreen
-from leadms_tui.screens.inbox import InboxScreen
 from leadms_tui.screens.lead_list import LeadListScreen
 from leadms_tui.screens.login import LoginScreen
+from leadms_tui.screens.modals.help_modal import HelpModal
+from leadms_tui.screens.modals.inbox_modal import InboxModal
 from tests.tui.conftest import NOW, settle
 
 # Besides Dora Due (due an hour ago), four more of ana's leads due this morning, in order.
@@ -132,7 +132,7 @@ async def test_a_reps_first_hour_by_the_readme(db, seeded):
         # what did the toasts say? i
         await pilot.press("i")
         await settle(pilot)
-        assert isinstance(app.screen, InboxScreen)
+        assert isinstance(app.screen, InboxModal)
         await pilot.press("escape")
         await settle(pilot)
 
@@ -147,7 +147,7 @@ async def test_a_reps_first_hour_by_the_readme(db, seeded):
         # every key of the screen: ?
         await pilot.press("question_mark")
         await settle(pilot)
-        assert isinstance(app.screen, HelpScreen)
+        assert isinstance(app.screen, HelpModal)
     with db.reading() as session:
         calls = session.execute(select(Call.outcome).order_by(Call.id)).scalars().all()
     assert calls == ["no_answer", "busy", "callback_requested", "interested"]

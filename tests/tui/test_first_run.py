@@ -12,8 +12,9 @@ from leadms_tui.domain.team import settings as team_settings
 from leadms_tui.domain.team.settings import detected_timezone
 from leadms_tui.domain.team.users import add_user, authenticate
 from leadms_tui.screens.day_view import DayViewScreen
-from leadms_tui.screens.first_run import FirstRunScreen, WhatNextModal
+from leadms_tui.screens.first_run import FirstRunScreen
 from leadms_tui.screens.login import LoginScreen
+from leadms_tui.screens.modals.what_next_modal import WhatNextModal
 from tests.tui.conftest import settle
 
 GOOD_PASSWORD = "correct horse 42"

@@ -11,12 +11,12 @@ from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.models import Call, FollowUp, Lead
 from leadms_tui.domain.repositories.lead_detail import load_lead_detail
 from leadms_tui.domain.team.settings import set_setting
-from leadms_tui.screens.call_modal import CallModal
 from leadms_tui.screens.day_view import DayViewScreen
-from leadms_tui.screens.help import HelpScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
 from leadms_tui.screens.login import LoginScreen
+from leadms_tui.screens.modals.call_modal import CallModal
+from leadms_tui.screens.modals.help_modal import HelpModal
 from leadms_tui.widgets.key_footer import KeyFooter
 from tests.tui.conftest import NOW, settle
 
@@ -235,7 +235,7 @@ async def test_question_mark_lists_the_keys(make_app, seeded):
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
-        assert isinstance(app.screen, HelpScreen)
+        assert isinstance(app.screen, HelpModal)
         table = app.screen.query_one("DataTable")
         actions = {str(table.get_row_at(i)[1]) for i in range(table.row_count)}
         assert {

@@ -18,18 +18,18 @@ from leadms_tui.domain.models import FollowUp, Rule
 from leadms_tui.domain.sales.commission import add_plan
 from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
 from leadms_tui.domain.work.rules import save_rule
-from leadms_tui.screens.call_modal import CallModal
 from leadms_tui.screens.commissions import CommissionsScreen
-from leadms_tui.screens.convert_modal import ConvertModal
-from leadms_tui.screens.date_prompt import DatePrompt
 from leadms_tui.screens.day_view import DayViewScreen
-from leadms_tui.screens.edit_lead import EditLeadModal
-from leadms_tui.screens.followup_modal import FollowUpModal
-from leadms_tui.screens.help import HelpScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
-from leadms_tui.screens.meeting_modal import MeetingModal
-from leadms_tui.screens.rules import RulesScreen
+from leadms_tui.screens.modals.call_modal import CallModal
+from leadms_tui.screens.modals.convert_modal import ConvertModal
+from leadms_tui.screens.modals.date_modal import DateModal
+from leadms_tui.screens.modals.edit_lead_modal import EditLeadModal
+from leadms_tui.screens.modals.followup_modal import FollowUpModal
+from leadms_tui.screens.modals.help_modal import HelpModal
+from leadms_tui.screens.modals.meeting_modal import MeetingModal
+from leadms_tui.screens.settings.rules import RulesScreen
 from tests.tui.conftest import NOW, settle
 
 HOSTILE_NAMES = [
@@ -164,7 +164,7 @@ async def test_hostile_names_on_every_screen_and_modal(db, make_app, seeded, hos
         await settle(pilot)
         await pilot.press("question_mark")
         await settle(pilot)
-        assert isinstance(app.screen, HelpScreen)
+        assert isinstance(app.screen, HelpModal)
         assert_clean(app)
         await pilot.press("escape", "escape")
         await settle(pilot)
@@ -230,7 +230,7 @@ async def test_a_date_past_the_calendar_is_an_error_not_a_crash(make_app, seeded
         for typed in ("+99999999", "-99999999", "[/]"):
             await pilot.press("g", "end", *["backspace"] * 12, *typed, "enter")
             await settle(pilot)
-            assert isinstance(app.screen, DatePrompt)
+            assert isinstance(app.screen, DateModal)
             assert "too far" in str(app.screen.query_one("#date-error").render()) or typed == "[/]"
             await pilot.press("escape")
             await settle(pilot)

@@ -3,7 +3,7 @@ first; a key that does nothing says why."""
 
 from leadms_tui.domain.models import FollowUp
 from leadms_tui.screens.day_view import DayViewScreen
-from leadms_tui.screens.new_lead import NewLeadModal
+from leadms_tui.screens.modals.new_lead_modal import NewLeadModal
 from tests.tui.conftest import settle
 
 

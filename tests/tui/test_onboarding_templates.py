@@ -7,7 +7,8 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import Role, StepOwner
 from leadms_tui.domain.sales.onboarding import list_templates
 from leadms_tui.domain.team.users import add_user
-from leadms_tui.screens.onboarding_templates import OnboardingTemplatesScreen, StepModal
+from leadms_tui.screens.modals.step_modal import StepModal
+from leadms_tui.screens.settings.onboarding_templates import OnboardingTemplatesScreen
 from tests.tui.conftest import settle
 
 STANDARD = ["Welcome call", "Setup check", "First review"]

@@ -19,7 +19,8 @@ from leadms_tui.domain.reports.coaching import TEAM, Period, coaching_report
 from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.lead_list import LeadListScreen
-from leadms_tui.screens.reports import RangePrompt, ReportsScreen
+from leadms_tui.screens.modals.range_modal import RangeModal
+from leadms_tui.screens.reports import ReportsScreen
 from tests.tui.conftest import NOW, settle
 
 WEEK = Period(date(2026, 11, 23), date(2026, 11, 29))  # NOW is Wednesday 25 Nov
@@ -159,10 +160,10 @@ async def test_a_custom_range_with_an_inline_error(db, make_app, seeded):
         await _open_reports(pilot)
         await pilot.press("g")
         await settle(pilot)
-        assert isinstance(app.screen, RangePrompt)
+        assert isinstance(app.screen, RangeModal)
         await pilot.press(*"2026-11-24", "enter", *"2026-11-2", "enter")
         await settle(pilot)
-        assert isinstance(app.screen, RangePrompt)  # the refusal stays in the modal
+        assert isinstance(app.screen, RangeModal)  # the refusal stays in the modal
         assert "not a day I can read" in str(app.screen.query_one("#range-error").render())
         await pilot.press("end", "backspace", *"25", "enter")
         await settle(pilot)

@@ -8,7 +8,8 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import AuditEvent, Role, Rule
 from leadms_tui.domain.team.users import add_user
 from leadms_tui.domain.work.rules import list_rules
-from leadms_tui.screens.rules import RuleModal, RulesScreen
+from leadms_tui.screens.modals.rule_modal import RuleModal
+from leadms_tui.screens.settings.rules import RulesScreen
 from tests.tui.conftest import settle
 
 

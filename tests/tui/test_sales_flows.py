@@ -9,9 +9,9 @@ from leadms_tui.domain.models import Client, Commission, Lead, Sale
 from leadms_tui.domain.sales.commission import add_plan
 from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
 from leadms_tui.screens.commissions import CommissionsScreen
-from leadms_tui.screens.convert_modal import ConvertModal
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
+from leadms_tui.screens.modals.convert_modal import ConvertModal
 from tests.tui.conftest import settle
 
 

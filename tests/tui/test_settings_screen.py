@@ -14,7 +14,7 @@ from leadms_tui.domain.team.access import sign_in
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.domain.team.users import add_user, get_user
 from leadms_tui.domain.work.rules import list_rules
-from leadms_tui.screens.rules import RuleModal
+from leadms_tui.screens.modals.rule_modal import RuleModal
 from leadms_tui.screens.settings import SettingsScreen
 from leadms_tui.screens.settings.fields import FieldModal
 from leadms_tui.screens.settings.team import SettingModal

@@ -7,7 +7,7 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.team.users import add_user
 from leadms_tui.screens.lead_detail import LeadDetailScreen
-from leadms_tui.screens.rules import RulesScreen
+from leadms_tui.screens.settings.rules import RulesScreen
 from tests.tui.conftest import settle
 
 SIZES = [(80, 24), (120, 40)]

@@ -7,13 +7,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, TabbedContent, TabPane
 
-from leadms_tui.screens.base import WithApp
-from leadms_tui.screens.onboarding_templates import OnboardingEditor
-from leadms_tui.screens.rules import RulesEditor
 from leadms_tui.screens.settings.commission import PlansTab
 from leadms_tui.screens.settings.fields import FieldsTab
+from leadms_tui.screens.settings.onboarding_templates import OnboardingEditor
+from leadms_tui.screens.settings.rules import RulesEditor
 from leadms_tui.screens.settings.team import TeamTab
 from leadms_tui.screens.settings.users import UsersTab
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 TAB_FOCUS = {  # each tab's pane id → the table that takes the keys when the tab shows

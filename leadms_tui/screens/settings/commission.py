@@ -11,8 +11,8 @@ from textual.widgets import Checkbox, DataTable, Input, Label, Select
 
 from leadms_tui.domain.sales.commission import PlanInfo, add_plan, list_plans
 from leadms_tui.domain.team.settings import load_settings
-from leadms_tui.screens.base import WithApp
 from leadms_tui.screens.settings.form import FormModal, entry, row
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 

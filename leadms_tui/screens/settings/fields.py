@@ -25,8 +25,8 @@ from leadms_tui.domain.fields.definitions import (
 )
 from leadms_tui.domain.fields.values import context
 from leadms_tui.domain.models import FieldEntity, FieldKind
-from leadms_tui.screens.base import WithApp
 from leadms_tui.screens.settings.form import FormModal, entry, row
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.fitted import Fitted
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable

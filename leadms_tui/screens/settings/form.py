@@ -14,7 +14,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label
 
 from leadms_tui import formatting
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 
 T = TypeVar("T")
 

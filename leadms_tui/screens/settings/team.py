@@ -17,8 +17,8 @@ from leadms_tui.domain.team.settings import (
     load_settings,
     set_setting,
 )
-from leadms_tui.screens.base import WithApp
 from leadms_tui.screens.settings.form import FormModal, entry, row
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 

@@ -13,7 +13,7 @@ from leadms_tui import formatting
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.repositories.lead_detail import lead_owner
 from leadms_tui.domain.team.assignment import Candidate, Signal, Suggestions, assign_lead, suggest
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import TextTable
 

@@ -10,13 +10,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label
 
 
-class DatePrompt(ModalScreen[date | None]):
+class DateModal(ModalScreen[date | None]):
     DEFAULT_CSS = """
-    DatePrompt { align: center middle; }
-    DatePrompt > Vertical { width: 50; max-width: 100%;
+    DateModal { align: center middle; }
+    DateModal > Vertical { width: 50; max-width: 100%;
         height: auto; border: round $accent;
         background: $surface; padding: 0 1; }
-    DatePrompt #date-error { width: 100%; height: auto; color: $error; }
+    DateModal #date-error { width: 100%; height: auto; color: $error; }
     """
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="date.cancel")]
 

@@ -18,7 +18,7 @@ from leadms_tui.domain.fields.values import FieldShown, context, parse_values, s
 from leadms_tui.domain.local_files import read_regular
 from leadms_tui.domain.models import FieldEntity
 from leadms_tui.domain.team.settings import load_settings
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 

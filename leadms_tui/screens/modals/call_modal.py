@@ -27,7 +27,7 @@ from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.work.outcomes import MEANINGS
 from leadms_tui.looks import OUTCOME_KEYS, OUTCOME_LOOKS
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 

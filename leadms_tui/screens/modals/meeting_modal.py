@@ -25,8 +25,8 @@ from leadms_tui.domain.work.meetings import (
     record_outcome,
     schedule_meeting,
 )
-from leadms_tui.screens.base import WithApp
-from leadms_tui.screens.edit_fields import checked_fields
+from leadms_tui.screens.modals.edit_fields_modal import checked_fields
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField

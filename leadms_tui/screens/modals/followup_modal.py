@@ -17,7 +17,7 @@ from leadms_tui.domain.models import FollowUpState, Role
 from leadms_tui.domain.repositories.dayview import FollowUpRow
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.followups import add_followup, change_followup
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 

@@ -12,7 +12,7 @@ from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, intake_lead
 from leadms_tui.domain.leads.repeats import find_repeats
 from leadms_tui.domain.models import Channel, Role
 from leadms_tui.formatting import shown
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 MANUAL_CHANNELS = [

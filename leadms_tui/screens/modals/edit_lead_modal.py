@@ -12,8 +12,8 @@ from leadms_tui import formatting
 from leadms_tui.domain.fields.values import FieldShown, set_fields
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.models import FieldEntity, Lead, LeadStatus
-from leadms_tui.screens.base import WithApp
-from leadms_tui.screens.edit_fields import checked_fields, refusal
+from leadms_tui.screens.modals.edit_fields_modal import checked_fields, refusal
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 

@@ -10,19 +10,20 @@ from textual.widgets import DataTable, Label
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.work.notifications import NotificationItem, inbox, mark_read
-from leadms_tui.screens.base import WithApp
+from leadms_tui.screens import goto
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import LEAD_NUMBER_WIDTH, TextTable
 
 
-class InboxScreen(WithApp, ModalScreen[None]):
+class InboxModal(WithApp, ModalScreen[None]):
     HELP_NAME = "Notifications"
     LIVE_TABLES = frozenset({"notifications"})
     DEFAULT_CSS = """
-    InboxScreen { align: center middle; }
-    InboxScreen > Vertical { width: 100; max-width: 100%; height: auto; max-height: 100%;
+    InboxModal { align: center middle; }
+    InboxModal > Vertical { width: 100; max-width: 100%; height: auto; max-height: 100%;
         border: round $accent; background: $surface; padding: 0 1; }
-    InboxScreen DataTable { height: auto; max-height: 100%; }
+    InboxModal DataTable { height: auto; max-height: 100%; }
     """
     BINDINGS = [
         Binding("enter", "open", "Open lead", id="inbox.open"),
@@ -105,11 +106,9 @@ class InboxScreen(WithApp, ModalScreen[None]):
 
     @on(DataTable.RowSelected)
     def action_open(self) -> None:
-        from leadms_tui.screens.lead_detail import LeadDetailScreen
-
         item = self._current()
         if item is None or item.lead_id is None:
             return
         self._mark([item.id])
         self.dismiss(None)
-        self.app.push_screen(LeadDetailScreen(item.lead_id))
+        self.go(goto.OpenLead(item.lead_id))

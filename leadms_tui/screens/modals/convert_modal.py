@@ -32,8 +32,8 @@ from leadms_tui.domain.sales.conversion import (
 )
 from leadms_tui.domain.sales.money import format_money
 from leadms_tui.domain.sales.onboarding import TemplateInfo, list_templates
-from leadms_tui.screens.base import WithApp
-from leadms_tui.screens.edit_fields import checked_fields
+from leadms_tui.screens.modals.edit_fields_modal import checked_fields
+from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
 from leadms_tui.widgets.key_footer import KeyFooter
 

@@ -37,13 +37,13 @@ def usable_by(binding_id: str | None, role: Role | None) -> bool:
     return allowed is None or role in allowed
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpModal(ModalScreen[None]):
     DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > Vertical { width: 72; max-width: 100%;
+    HelpModal { align: center middle; }
+    HelpModal > Vertical { width: 72; max-width: 100%;
         max-height: 100%; height: auto;
         border: round $accent; background: $surface; padding: 0 1; }
-    HelpScreen DataTable { height: auto; max-height: 100%; }
+    HelpModal DataTable { height: auto; max-height: 100%; }
     """
     BINDINGS = [
         Binding("escape,question_mark,q,f1", "dismiss", "Close", id="help.close"),
