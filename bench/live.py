@@ -24,7 +24,7 @@ from leadms_tui.app import LIVE_BATCH_SECONDS, LeadMSApp
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Call, CallOutcome, Lead, User
-from leadms_tui.domain.repositories.dayview import day_bounds
+from leadms_tui.domain.queries.dayview import day_bounds
 from leadms_tui.domain.team.users import UserInfo, get_user
 from leadms_tui.domain.work.calls import log_call
 from leadms_tui.screens.day_view import DayViewScreen

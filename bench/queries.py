@@ -16,9 +16,9 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.fields.values import FieldFilter
 from leadms_tui.domain.models import Call, FollowUp, Lead
-from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
-from leadms_tui.domain.repositories.lead_detail import load_lead_detail
-from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
+from leadms_tui.domain.queries.dayview import day_bounds, load_day_view
+from leadms_tui.domain.queries.lead_detail import load_lead_detail
+from leadms_tui.domain.queries.leads import LeadFilter, search_leads
 from leadms_tui.domain.team.assignment import suggest
 from leadms_tui.domain.work.response_clock import breaching, due_steps
 

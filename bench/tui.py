@@ -42,8 +42,8 @@ from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Lead, User
-from leadms_tui.domain.repositories.dayview import day_bounds, load_day_view
-from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
+from leadms_tui.domain.queries.dayview import day_bounds, load_day_view
+from leadms_tui.domain.queries.leads import LeadFilter, search_leads
 from leadms_tui.screens.lead_list import PAGE_SIZE, TYPING_PAUSE
 
 COLUMNS, ROWS = 120, 40

@@ -35,7 +35,7 @@ def suggest(
     as_json: AsJson = False,
 ) -> None:
     """The reps ranked for a lead, each signal's value and weight, and who is excluded."""
-    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.queries.leads import lead_id_by_number
     from leadms_tui.domain.team.assignment import suggest as suggestions_for
 
     with open_db(ctx).reading() as session:
@@ -68,7 +68,7 @@ def assign(
     ] = None,
 ) -> None:
     """`leadms assign LEAD --to USER`: a manager gives a lead to a rep."""
-    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.queries.leads import lead_id_by_number
     from leadms_tui.domain.team.assignment import assign_lead
 
     def work(session):

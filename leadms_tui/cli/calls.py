@@ -55,7 +55,7 @@ def log(
     as_user: Annotated[str | None, typer.Option("--as", help="The rep who called.")] = None,
 ) -> None:
     """Log a call outcome; follow-ups and status changes follow the rules."""
-    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.queries.leads import lead_id_by_number
     from leadms_tui.domain.team.settings import load_settings
     from leadms_tui.domain.work.calls import BY_RULES, log_call
 

@@ -19,7 +19,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Clients, newest first, with their live sales and open onboarding tasks."""
-    from leadms_tui.domain.repositories.sales import list_clients
+    from leadms_tui.domain.queries.sales import list_clients
     from leadms_tui.domain.sales.money import format_money
     from leadms_tui.domain.team.settings import load_settings
 
@@ -51,7 +51,7 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """A client: contact, sales with their commission, onboarding, and the leads behind it."""
-    from leadms_tui.domain.repositories.sales import client_id_by_number, load_client_detail
+    from leadms_tui.domain.queries.sales import client_id_by_number, load_client_detail
     from leadms_tui.domain.team.settings import load_settings
 
     with open_db(ctx).reading() as session:
@@ -109,7 +109,7 @@ def status(
 ) -> None:
     """Move a client to another status (its account manager, or a manager)."""
     from leadms_tui.domain import clock
-    from leadms_tui.domain.repositories.sales import client_id_by_number
+    from leadms_tui.domain.queries.sales import client_id_by_number
     from leadms_tui.domain.sales.clients import set_client_status
 
     def work(session):

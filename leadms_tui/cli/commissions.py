@@ -125,7 +125,7 @@ def list_(
 ) -> None:
     """A month's commissions by rep and date, with the total owed (void ones not counted)."""
     from leadms_tui.domain.models import CommissionState
-    from leadms_tui.domain.repositories.sales import list_commissions
+    from leadms_tui.domain.queries.sales import list_commissions
     from leadms_tui.domain.sales.commission import month_bounds
     from leadms_tui.domain.team.users import get_user
 

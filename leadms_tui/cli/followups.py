@@ -23,7 +23,7 @@ def list_(
 ) -> None:
     """Follow-ups by due time."""
     from leadms_tui.domain.models import FollowUpState
-    from leadms_tui.domain.repositories.commitments import list_followups
+    from leadms_tui.domain.queries.commitments import list_followups
     from leadms_tui.domain.team.settings import load_settings
     from leadms_tui.domain.team.users import get_user
 

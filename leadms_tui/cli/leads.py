@@ -78,7 +78,7 @@ def list_(
     ] = False,
 ):
     """Every matching lead in number order, streamed (no silent cap)."""
-    from leadms_tui.domain.repositories.leads import iter_leads
+    from leadms_tui.domain.queries.leads import iter_leads
 
     shown = 0
     with open_db(ctx).reading() as session:
@@ -131,7 +131,7 @@ def convert(
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Convert a lead into a sale of a client: commission and onboarding tasks in one go."""
-    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.queries.leads import lead_id_by_number
     from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
 
     request = ConversionRequest(
@@ -191,7 +191,7 @@ def unconvert(
     ] = None,
 ) -> None:
     """Reverse a lead's conversion (managers): commission void, open onboarding cancelled."""
-    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.queries.leads import lead_id_by_number
     from leadms_tui.domain.sales.conversion import reverse_conversion, sale_of_lead
 
     def work(session):
@@ -226,7 +226,7 @@ def set_fields(
     from leadms_tui.domain.fields.values import set_fields as set_values
     from leadms_tui.domain.local_files import read_regular
     from leadms_tui.domain.models import FieldEntity
-    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.queries.leads import lead_id_by_number
     from leadms_tui.domain.team.settings import load_settings
 
     raw: dict[str, str] = {}
@@ -267,7 +267,7 @@ def show(
     from leadms_tui.domain.fields.values import values_for
     from leadms_tui.domain.leads.checks import check_may_read
     from leadms_tui.domain.models import FieldEntity
-    from leadms_tui.domain.repositories.leads import lead_id_by_number, lead_row
+    from leadms_tui.domain.queries.leads import lead_id_by_number, lead_row
     from leadms_tui.domain.work.response_clock import clock_view
 
     with open_db(ctx).reading() as session:
@@ -299,7 +299,7 @@ def clock_history(
 ) -> None:
     """A lead's response clock: when it started, paused, resumed, each ladder step, the touch."""
     from leadms_tui.domain import clock
-    from leadms_tui.domain.repositories.leads import lead_id_by_number
+    from leadms_tui.domain.queries.leads import lead_id_by_number
     from leadms_tui.domain.team.settings import load_settings
     from leadms_tui.domain.work.response_clock import clock_view
 

@@ -14,7 +14,7 @@ app = typer.Typer(help="List and export meetings and demos.", no_args_is_help=Tr
 
 
 def _meetings(ctx: typer.Context, user: str | None, date_from: str | None, date_to: str | None):
-    from leadms_tui.domain.repositories.commitments import list_meetings, meeting_attendees
+    from leadms_tui.domain.queries.commitments import list_meetings, meeting_attendees
     from leadms_tui.domain.team.settings import load_settings
     from leadms_tui.domain.team.users import get_user
 

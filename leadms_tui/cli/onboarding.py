@@ -67,7 +67,7 @@ def tasks(
 ) -> None:
     """Onboarding tasks by due date: by default the ones still to do (open or missed)."""
     from leadms_tui.domain.models import TaskState
-    from leadms_tui.domain.repositories.sales import list_tasks
+    from leadms_tui.domain.queries.sales import list_tasks
     from leadms_tui.domain.team.users import get_user
 
     states = (TaskState.OPEN, TaskState.MISSED)

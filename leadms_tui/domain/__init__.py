@@ -1,1 +1,1 @@
-"""The domain layer: models, services and repositories. Knows nothing of Textual or Typer."""
+"""The domain layer: models, services and query modules. Knows nothing of Textual or Typer."""

@@ -4,7 +4,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from leadms_tui.domain.repositories.dayview import FollowUpRow
+from leadms_tui.domain.queries.dayview import FollowUpRow
 from leadms_tui.domain.sales.conversion import Conversion
 from leadms_tui.screens import goto
 from leadms_tui.screens.modals.convert_modal import conversion_summary

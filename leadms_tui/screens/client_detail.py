@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Header, Static
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import Client, FieldEntity, TaskState
-from leadms_tui.domain.repositories.sales import (
+from leadms_tui.domain.queries.sales import (
     ClientDetail,
     SaleLine,
     TaskRow,

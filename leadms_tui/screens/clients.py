@@ -8,7 +8,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Label
 
 from leadms_tui import formatting
-from leadms_tui.domain.repositories.sales import ClientRow, list_clients
+from leadms_tui.domain.queries.sales import ClientRow, list_clients
 from leadms_tui.domain.sales.money import format_money
 from leadms_tui.screens import goto
 from leadms_tui.screens.with_app import WithApp

@@ -15,7 +15,7 @@ from textual.widgets import DataTable, Header, Label
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import CommissionState
-from leadms_tui.domain.repositories.sales import CommissionRow, list_commissions
+from leadms_tui.domain.queries.sales import CommissionRow, list_commissions
 from leadms_tui.domain.sales.commission import (
     month_bounds,
     move_commissions,

@@ -14,13 +14,13 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Role, TaskState
-from leadms_tui.domain.repositories.dayview import (
+from leadms_tui.domain.queries.dayview import (
     DayView,
     FollowUpRow,
     NewLeadRow,
     load_day_view,
 )
-from leadms_tui.domain.repositories.sales import TaskRow
+from leadms_tui.domain.queries.sales import TaskRow
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.domain.work.calls import CallLogged
 from leadms_tui.domain.work.clock_face import ClockFace, clock_face

@@ -16,7 +16,7 @@ from leadms_tui.domain.audit import Actor
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError, PermissionDeniedError
 from leadms_tui.domain.models import FieldEntity, PhoneFlag
-from leadms_tui.domain.repositories.lead_detail import LeadDetail, load_lead_detail, words
+from leadms_tui.domain.queries.lead_detail import LeadDetail, load_lead_detail, words
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.response_clock import clock_view
 from leadms_tui.screens import goto

@@ -19,7 +19,7 @@ from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.values import FieldFilter, values_for
 from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Channel, FieldEntity, LeadStatus, Role
-from leadms_tui.domain.repositories.leads import LeadFilter, LeadRow, search_leads
+from leadms_tui.domain.queries.leads import LeadFilter, LeadRow, search_leads
 from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens import goto

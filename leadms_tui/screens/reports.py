@@ -370,7 +370,7 @@ class ReportsScreen(WithApp, Screen[None]):
 
     def action_leads(self) -> None:
         """The leads behind a row: that rep's (or everyone's) received in the period."""
-        from leadms_tui.domain.repositories.leads import LeadFilter
+        from leadms_tui.domain.queries.leads import LeadFilter
 
         key = self._cursor_key()
         if key is None or self.period is None or self._shown is None:

@@ -20,7 +20,7 @@ from leadms_tui.domain.fields.values import set_fields, values_for
 from leadms_tui.domain.leads.edits import change_lead
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, FieldEntity, FieldKind, Lead, LeadStatus, Role
-from leadms_tui.domain.repositories.lead_detail import load_lead_detail
+from leadms_tui.domain.queries.lead_detail import load_lead_detail
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.team.users import add_user
 from leadms_tui.domain.work.followups import add_followup

@@ -7,9 +7,9 @@ from sqlalchemy import event
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import CallOutcome, Meeting
-from leadms_tui.domain.repositories.dayview import load_day_view
-from leadms_tui.domain.repositories.lead_detail import load_lead_detail
-from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
+from leadms_tui.domain.queries.dayview import load_day_view
+from leadms_tui.domain.queries.lead_detail import load_lead_detail
+from leadms_tui.domain.queries.leads import LeadFilter, search_leads
 from leadms_tui.domain.work.calls import log_call
 
 DAY = date(2026, 11, 25)

@@ -16,8 +16,8 @@ from leadms_tui.domain.fields.kinds import Upload
 from leadms_tui.domain.fields.values import context, set_fields
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import FieldEntity, FieldKind
-from leadms_tui.domain.repositories.lead_detail import load_lead_detail
-from leadms_tui.domain.repositories.leads import LeadFilter, iter_leads, search_leads
+from leadms_tui.domain.queries.lead_detail import load_lead_detail
+from leadms_tui.domain.queries.leads import LeadFilter, iter_leads, search_leads
 from leadms_tui.domain.team.settings import load_settings, set_setting
 
 PNG = base64.b64decode(

@@ -20,7 +20,7 @@ from leadms_tui.domain.models import (
     Rule,
     RuleFiring,
 )
-from leadms_tui.domain.repositories.commitments import missed_commitments
+from leadms_tui.domain.queries.commitments import missed_commitments
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.work.calls import log_call, preview_call
 from leadms_tui.domain.work.followups import add_followup, change_followup

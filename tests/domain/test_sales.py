@@ -27,7 +27,7 @@ from leadms_tui.domain.models import (
     Sale,
     TaskState,
 )
-from leadms_tui.domain.repositories.sales import list_commissions, load_client_detail
+from leadms_tui.domain.queries.sales import list_commissions, load_client_detail
 from leadms_tui.domain.sales import commission, onboarding
 from leadms_tui.domain.sales.conversion import (
     ConversionRequest,
@@ -390,7 +390,7 @@ def test_two_processes_converting_one_lead_give_one_sale(db, db_url, team):
 
 
 def test_missed_onboarding_tasks_count_as_missed_commitments(db, team):
-    from leadms_tui.domain.repositories.commitments import missed_commitments
+    from leadms_tui.domain.queries.commitments import missed_commitments
 
     _convert(db, _lead(db, owner=team["ana"]), team["ana"].actor, value="10")
     sweep(db, now=datetime(2026, 11, 26, 0, 30, tzinfo=UTC))

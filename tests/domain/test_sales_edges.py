@@ -24,7 +24,7 @@ from leadms_tui.domain.models import (
     CommissionState,
     Lead,
 )
-from leadms_tui.domain.repositories.sales import list_commissions
+from leadms_tui.domain.queries.sales import list_commissions
 from leadms_tui.domain.sales import commission
 from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
 from leadms_tui.domain.sales.money import (

@@ -16,7 +16,7 @@ from leadms_tui.domain.leads.bulk_intake import take_in_many
 from leadms_tui.domain.leads.edits import LeadUpdate, change_lead, update_lead
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import _STROKES, Lead, fold, lead_search_name
-from leadms_tui.domain.repositories.leads import LeadFilter, search_leads
+from leadms_tui.domain.queries.leads import LeadFilter, search_leads
 from leadms_tui.domain.text import clean_line
 
 NOW = datetime(2026, 11, 29, 11, 0, tzinfo=UTC)

@@ -24,7 +24,7 @@ from leadms_tui.domain.fields.definitions import add_field
 from leadms_tui.domain.fields.kinds import Upload
 from leadms_tui.domain.fields.values import context, set_fields, values_for
 from leadms_tui.domain.models import FieldEntity, FieldKind, Lead, Meeting, Sale
-from leadms_tui.domain.repositories.sales import client_id_by_number
+from leadms_tui.domain.queries.sales import client_id_by_number
 from leadms_tui.screens.client_detail import ClientDetailScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen

@@ -9,7 +9,7 @@ from leadms_tui.app import LeadMSApp
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.models import Call, FollowUp, Lead
-from leadms_tui.domain.repositories.lead_detail import load_lead_detail
+from leadms_tui.domain.queries.lead_detail import load_lead_detail
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen

@@ -236,7 +236,7 @@ FIELD_SCREENS = {  # Dora has lead fields (and a photo); sold, her client has cl
 def test_field_screens(snap_compare, db, make_app, seeded, name, size):
     from leadms_tui.domain.fields.values import set_fields
     from leadms_tui.domain.models import FieldEntity, FieldKind
-    from leadms_tui.domain.repositories.sales import client_id_by_number
+    from leadms_tui.domain.queries.sales import client_id_by_number
     from leadms_tui.domain.sales.conversion import ConversionRequest, convert_lead
     from tests.tui.test_field_flows import LEAD_FIELDS, attach, define, png, set_values
 

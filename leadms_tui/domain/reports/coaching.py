@@ -28,7 +28,7 @@ from leadms_tui.domain.models import (
     Sale,
     User,
 )
-from leadms_tui.domain.repositories.dayview import day_bounds
+from leadms_tui.domain.queries.dayview import day_bounds
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.domain.work.outcomes import CONNECTED
 

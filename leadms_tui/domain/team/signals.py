@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import recent
 from leadms_tui.domain.models import Call, FollowUp, FollowUpState, Lead, LeadStatus, User
-from leadms_tui.domain.repositories.dayview import day_bounds
+from leadms_tui.domain.queries.dayview import day_bounds
 
 OPEN_STATUSES = (
     LeadStatus.NEW,

@@ -11,7 +11,7 @@ from textual.widgets import DataTable, Label, Static
 
 from leadms_tui import formatting
 from leadms_tui.domain.models import Role
-from leadms_tui.domain.repositories.lead_detail import lead_owner
+from leadms_tui.domain.queries.lead_detail import lead_owner
 from leadms_tui.domain.team.assignment import Candidate, Signal, Suggestions, assign_lead, suggest
 from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter

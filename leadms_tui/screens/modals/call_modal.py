@@ -22,7 +22,7 @@ from leadms_tui import formatting
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import Effects
 from leadms_tui.domain.models import CallOutcome
-from leadms_tui.domain.repositories.lead_detail import lead_phone
+from leadms_tui.domain.queries.lead_detail import lead_phone
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.work.outcomes import MEANINGS

@@ -19,8 +19,8 @@ from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.values import FieldShown, set_fields, values_for
 from leadms_tui.domain.models import FieldEntity, Lead
 from leadms_tui.domain.numbers import format_number
-from leadms_tui.domain.repositories.lead_detail import lead_owner
-from leadms_tui.domain.repositories.sales import client_id_by_number
+from leadms_tui.domain.queries.lead_detail import lead_owner
+from leadms_tui.domain.queries.sales import client_id_by_number
 from leadms_tui.domain.sales.clients import client_of_person
 from leadms_tui.domain.sales.commission import PlanInfo, list_plans
 from leadms_tui.domain.sales.conversion import (

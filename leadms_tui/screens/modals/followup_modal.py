@@ -14,7 +14,7 @@ from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import FollowUpState, Role
-from leadms_tui.domain.repositories.dayview import FollowUpRow
+from leadms_tui.domain.queries.dayview import FollowUpRow
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.followups import add_followup, change_followup
 from leadms_tui.screens.with_app import WithApp

@@ -92,7 +92,7 @@ def _mark_missed(session: Session, at: datetime) -> tuple[int, int, int]:
     """Follow-ups, meetings and onboarding tasks whose business day ended undone are missed."""
     settings = load_settings(session)
     today = clock.business_date(at, settings.timezone)
-    from leadms_tui.domain.repositories.dayview import day_bounds
+    from leadms_tui.domain.queries.dayview import day_bounds
 
     start_of_today, _ = day_bounds(today, settings.timezone)
     sweep = audit.Actor(None, "sweep")

@@ -19,7 +19,7 @@ from leadms_tui.domain.models import (
     ResponseClock,
     User,
 )
-from leadms_tui.domain.repositories.sales import TaskRow, list_tasks
+from leadms_tui.domain.queries.sales import TaskRow, list_tasks
 from leadms_tui.domain.team.settings import load_settings
 
 SECTION_LIMIT = 300  # rows shown per section; the header count is always the full count

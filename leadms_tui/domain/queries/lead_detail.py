@@ -22,7 +22,7 @@ from leadms_tui.domain.models import (
     Meeting,
     User,
 )
-from leadms_tui.domain.repositories.sales import lead_client
+from leadms_tui.domain.queries.sales import lead_client
 from leadms_tui.domain.work.response_clock import ClockView
 
 TIMELINE_LIMIT = 100  # newest entries per kind

@@ -16,7 +16,7 @@ from leadms_tui.domain.models import (
     OnboardingTask,
     User,
 )
-from leadms_tui.domain.repositories.dayview import day_bounds
+from leadms_tui.domain.queries.dayview import day_bounds
 
 
 @dataclass(frozen=True)
