@@ -15,9 +15,9 @@ from textual.message import Message
 from leadms_tui.domain.fields.definitions import FieldSpec
 from leadms_tui.domain.fields.values import FieldShown
 from leadms_tui.domain.models import FieldEntity, Lead, Rule
-from leadms_tui.domain.reports.coaching import Period
 from leadms_tui.domain.queries.dayview import FollowUpRow
 from leadms_tui.domain.queries.leads import LeadFilter
+from leadms_tui.domain.reports.coaching import Period
 from leadms_tui.domain.sales.onboarding import StepSpec
 from leadms_tui.domain.team.users import UserInfo
 

@@ -11,8 +11,8 @@ from sqlmodel import Session
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import Call, Lead, ResponseClock, ResponseStep, Role, User
-from leadms_tui.domain.reports.coaching import Period, percentile
 from leadms_tui.domain.queries.dayview import day_bounds
+from leadms_tui.domain.reports.coaching import Period, percentile
 from leadms_tui.domain.team.assignment import working_calendar
 from leadms_tui.domain.team.settings import load_settings, parse_ladder
 from leadms_tui.domain.team.simulation import gini
