@@ -82,6 +82,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.phone: str | None = None  # E.164, once loaded
         self._prefilled = ""  # what the rules proposed; unchanged at save = let the rules decide
         self._armed = False  # the list's own first highlight is not the rep's choice
+        self._saving = False  # a save is on its way: keys typed meanwhile wait (takes_keys)
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -182,8 +183,9 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
 
     @property
     def takes_keys(self) -> bool:
-        """Keys typed ahead wait until the outcome list is armed (see LeadMSApp.on_event)."""
-        return self._armed
+        """Keys typed ahead wait until the outcome list is armed, and while the call is being
+        saved: the rest of a burst belongs to the screen after it (see LeadMSApp.on_event)."""
+        return self._armed and not self._saving
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "dial":
@@ -249,6 +251,7 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             self.query_one("#followup", Input).focus()
             return
         self.query_one("#call-status", Label).update("Saving…")
+        self._saving = True
         self._save(self.outcome, self.query_one("#note", Input).value, due)
 
     def _save(self, outcome: CallOutcome, note: str, due: object) -> None:
@@ -261,8 +264,12 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             group="call",
             description="Saving the call",
             # the app says why in a toast; what was typed stays here
-            failed=lambda _error: self.query_one("#call-status", Label).update("Not saved"),
+            failed=self._not_saved,
         )
+
+    def _not_saved(self, _error: Exception) -> None:
+        self._saving = False  # what was typed stays here, and keys reach the form again
+        self.query_one("#call-status", Label).update("Not saved")
 
     def _saved(self, logged: CallLogged) -> None:
         next_step = ""
