@@ -20,6 +20,7 @@ from random import Random
 from sqlalchemy import func, select
 
 from bench.common import Result, engine_of, median, p95
+from leadms_tui import bootstrap
 from leadms_tui.domain import recent
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
@@ -34,7 +35,7 @@ TAIL_MINUTES = 25  # sweeps after the last arrival: its 20-minute step fires too
 
 def run(url: str, *, moment: datetime, leads_per_minute: int, minutes: int) -> list[Result]:
     engine = engine_of(url)
-    db = Database(url)
+    db = bootstrap.database(url)
     try:
         return [
             _backlog(db, engine, moment),

@@ -43,6 +43,16 @@ def _assignments(db, lead_id):
     return _rows(db, AuditEvent, action="lead.assign", entity_id=str(lead_id))
 
 
+async def _cursor_to(pilot, table, row_key: str) -> None:
+    """`j` down the list to the row (new leads are ordered by their response clocks)."""
+    for _ in range(table.row_count):
+        if table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value == row_key:
+            return
+        await pilot.press("j")
+        await settle(pilot)
+    raise AssertionError(f"no row {row_key}")
+
+
 async def test_a_manager_assigns_the_top_rep_from_the_day_view(db, make_app, seeded, pia):
     bruno = seeded["users"]["bruno"]
     app = make_app("maria")
@@ -51,7 +61,8 @@ async def test_a_manager_assigns_the_top_rep_from_the_day_view(db, make_app, see
         await pilot.press("tab")  # from the follow-ups to the new leads
         new_leads = app.screen.query_one("#new-leads")
         assert app.screen.focused is new_leads
-        first = [str(cell) for cell in new_leads.get_row_at(0)]
+        await _cursor_to(pilot, new_leads, f"l{pia.lead_id}")  # the newest: most time left
+        first = [str(cell) for cell in new_leads.get_row_at(new_leads.cursor_row)]
         assert first[1:3] == [pia.number, "Pia Pending"] and first[-1] == "unassigned"
         await pilot.press("a")
         await settle(pilot)
@@ -118,7 +129,9 @@ async def test_an_excluded_rep_takes_a_second_enter(db, make_app, seeded, pia):
     app = make_app("maria")
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(pilot)
-        await pilot.press("tab", "a")
+        await pilot.press("tab")
+        await _cursor_to(pilot, app.screen.query_one("#new-leads"), f"l{pia.lead_id}")
+        await pilot.press("a")
         await settle(pilot)
         assert isinstance(app.screen, AssignModal)
         assert _table(app) == [_table(app)[0], ["—", "bruno", "—", "off"]]
