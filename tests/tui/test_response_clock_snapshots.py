@@ -13,7 +13,8 @@ from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import Role
 from leadms_tui.domain.team.users import add_user
 from leadms_tui.screens.lead_detail import LeadDetailScreen
-from tests.tui.conftest import NOW, settle
+from tests.tui.conftest import NOW
+from tests.tui.test_snapshots import _steps
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -44,19 +45,6 @@ def clocks(db, seeded):
         data = LeadCreate(name=name, phone=phone, channel="website", owner_id=owner_id)
         made[name] = create_lead(db, data, actor=SYSTEM, now=at).lead_id
     return made
-
-
-def _steps(*steps):
-    async def ready(pilot):
-        await settle(pilot)
-        for step in steps:
-            if callable(step):
-                step(pilot.app)
-            else:
-                await pilot.press(*step)
-            await settle(pilot)
-
-    return ready
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
