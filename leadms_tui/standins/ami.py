@@ -48,6 +48,7 @@ class AmiStandIn:
     connections: int = 0
     logins: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    originated: list[AmiMessage] = field(default_factory=list)  # the Originate actions
     finished: asyncio.Event = field(default_factory=asyncio.Event)
     port: int = 0
     _server: asyncio.Server | None = None
@@ -126,6 +127,11 @@ class AmiStandIn:
                         writer.write(_response(action_id, "Success", "Events on"))
                         if replay is None:
                             replay = asyncio.create_task(self._replay(writer))
+                    elif name == "originate":
+                        self.originated.append(action)
+                        writer.write(
+                            _response(action_id, "Success", "Originate successfully queued")
+                        )
                     elif name == "logoff":
                         writer.write(_response(action_id, "Goodbye", "Thanks for all the fish."))
                         await writer.drain()
