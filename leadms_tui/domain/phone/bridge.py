@@ -284,6 +284,7 @@ class PhoneCallView:
     end_status: EndStatus | None
     recording_url: str | None
     logged: bool  # a call row links it already
+    lead_label: str | None = None  # "LEAD-20261125-004 Nora New", for titles
 
     @property
     def proposed_outcome(self) -> CallOutcome | None:
@@ -296,12 +297,16 @@ def recent_calls_of(
     """The rep's phone calls changed since `since`, newest first (what a TUI pops)."""
     logged = select(Call.id).where(Call.phone_call_id == PhoneCall.id).exists()
     rows = session.execute(
-        select(PhoneCall, logged.label("logged"))
+        select(PhoneCall, logged.label("logged"), Lead.number, Lead.name)
+        .outerjoin(Lead, Lead.id == PhoneCall.lead_id)
         .where(PhoneCall.user_id == user_id, PhoneCall.updated_at >= clock.as_utc(since))
         .order_by(PhoneCall.updated_at.desc(), PhoneCall.id.desc())
         .limit(limit)
     ).all()
-    return [_view(row, bool(is_logged)) for row, is_logged in rows]
+    return [
+        _view(row, bool(is_logged), f"{number} {name}" if number else None)
+        for row, is_logged, number, name in rows
+    ]
 
 
 def phone_calls_of_lead(session: Session, lead_id: int) -> list[PhoneCallView]:
@@ -315,7 +320,7 @@ def phone_calls_of_lead(session: Session, lead_id: int) -> list[PhoneCallView]:
     return [_view(row, bool(is_logged)) for row, is_logged in rows]
 
 
-def _view(row: PhoneCall, logged: bool) -> PhoneCallView:
+def _view(row: PhoneCall, logged: bool, lead_label: str | None = None) -> PhoneCallView:
     return PhoneCallView(
         id=row.id,  # type: ignore[arg-type]
         direction=CallDirection(row.direction),
@@ -330,4 +335,5 @@ def _view(row: PhoneCall, logged: bool) -> PhoneCallView:
         end_status=EndStatus(row.end_status) if row.end_status else None,
         recording_url=row.recording_url,
         logged=logged,
+        lead_label=lead_label,
     )
