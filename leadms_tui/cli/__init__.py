@@ -20,6 +20,7 @@ from leadms_tui.cli import (
     leads,
     meetings,
     onboarding,
+    phone,
     reports,
     rules,
     settings,
@@ -53,6 +54,7 @@ app.add_typer(assign.app, name="assign")
 app.add_typer(reports.app, name="reports")
 app.add_typer(fields.files_app, name="files")
 app.add_typer(rules.app, name="rules")
+app.add_typer(phone.app, name="phone")
 app.add_typer(bench.app, name="bench")
 app.add_typer(auth.tokens_app, name="tokens")
 app.command("demo")(demo.demo)

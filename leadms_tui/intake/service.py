@@ -281,6 +281,7 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
     app.state.intake = Intake(db, config, RateLimiter(config.form_posts_per_minute))
+    __import__("leadms_tui.intake.phone_routes", fromlist=["*"]).add_phone_routes(app)
     return app
 
 
