@@ -143,6 +143,8 @@ def record_phone_event(
         .execution_options(populate_existing=True)
     ).scalar_one()
     before = audit.snapshot(row)
+    if event.state == PhoneCallState.ANSWERED and user_id is not None:
+        row.extension, row.user_id = extension, user_id  # a ring group: whoever picked up
     _fill(row, "extension", extension)
     _fill(row, "user_id", user_id)
     _fill(row, "remote_number", text.clean_line(event.remote_number or "")[:64] or None)
