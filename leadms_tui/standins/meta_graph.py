@@ -168,7 +168,9 @@ class MetaGraphStandIn:
         self._requests: list[Received] = []
         self._plans: deque[_Plan] = deque()
         self._ids = itertools.count(1)
-        self._outbox: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        # (message, status, failure code): each webhook is written when it is posted, so its
+        # timestamps (a Messenger watermark) are those of the moment it happens
+        self._outbox: queue.Queue[tuple[dict[str, Any], str, int | None] | None] = queue.Queue()
         self._server: ThreadingHTTPServer | None = None
         self._threads: list[threading.Thread] = []
         self.webhook_answers: list[int] = []  # HTTP status of every webhook post made
@@ -183,7 +185,7 @@ class MetaGraphStandIn:
         class Handler(_Handler):
             owner = standin
 
-        self._server = ThreadingHTTPServer((self.host, self.port), Handler)
+        self._server = _Server((self.host, self.port), Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         for target in (self._server.serve_forever, self._post_webhooks):
@@ -374,18 +376,15 @@ class MetaGraphStandIn:
         if not self.webhooks:
             return
         if failed is not None:
-            self._queue("whatsapp", self.whatsapp_status(message, "failed", code=failed))
+            self._queue(message, "failed", failed)
             return
         for status in self.statuses:
-            if message["channel"] == "whatsapp":
-                self._queue("whatsapp", self.whatsapp_status(message, status))
-            else:
-                self._queue("messenger", self.messenger_event(message, status))
+            self._queue(message, status, None)
 
-    def _queue(self, channel: str, document: dict[str, Any]) -> None:
+    def _queue(self, message: dict[str, Any], status: str, code: int | None) -> None:
         with self._lock:
             self._pending += 1
-        self._outbox.put((channel, document))
+        self._outbox.put((message, status, code))
 
     def whatsapp_status(
         self, message: dict[str, Any], status: str, *, code: int | None = None
@@ -477,7 +476,12 @@ class MetaGraphStandIn:
         while (item := self._outbox.get()) is not None:
             if self.status_delay:
                 time.sleep(self.status_delay)
-            channel, document = item
+            message, status, code = item
+            channel = message["channel"]
+            if channel == "whatsapp":
+                document = self.whatsapp_status(message, status, code=code)
+            else:
+                document = self.messenger_event(message, status)
             wait = 0.1
             for _ in range(8):
                 if self.post(channel, document) == 200:
@@ -496,6 +500,13 @@ class MetaGraphStandIn:
                     return True
             time.sleep(0.02)
         return False
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass  # a client that gave up on a delayed answer: nothing to report
 
 
 class _Handler(BaseHTTPRequestHandler):
