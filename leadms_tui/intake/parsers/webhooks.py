@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from leadms_tui.domain import clock
-from leadms_tui.domain.chat.outbox import StatusReport
+from leadms_tui.domain.chat.outbox import StatusReport, parse_key
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Channel, MessageState
 from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow, UnusableInput
@@ -142,7 +142,7 @@ def whatsapp_statuses(body: Any) -> Iterator[StatusReport]:
                     channel=Channel.WHATSAPP,
                     status=state,
                     at=_plausible(_from_epoch(status.get("timestamp"), scale=1)),
-                    key=_short(status.get("biz_opaque_callback_data")),
+                    key=_key(status.get("biz_opaque_callback_data")),
                     provider_id=_short(status.get("id")),
                     recipient=_short(status.get("recipient_id")),
                     error_code=code
@@ -170,7 +170,7 @@ def messenger_statuses(body: Any) -> Iterator[StatusReport]:
                     channel=Channel.MESSENGER,
                     status=MessageState.SENT,
                     at=at,
-                    key=_short(message.get("metadata")),
+                    key=_key(message.get("metadata")),
                     provider_id=_short(message.get("mid")),
                     recipient=_short(_dict(event.get("recipient")).get("id")),
                 )
@@ -209,6 +209,12 @@ def _short(value: Any) -> str | None:
         return None
     value = str(value)
     return value if value and len(value) <= MAX_KEY and value.isprintable() else None
+
+
+def _key(value: Any) -> str | None:
+    """One of our keys (`leadms:ID:ATTEMPT`, ids a database column holds); else None."""
+    keyed = parse_key(value) if isinstance(value, str) else None
+    return value if keyed is not None and max(keyed) < 2**31 else None  # type: ignore[return-value]
 
 
 def _plausible(moment: datetime | None) -> datetime:
