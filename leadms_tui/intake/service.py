@@ -12,6 +12,10 @@ before it is parsed, each webhook message is taken in on its own (one that the
 parser refuses or that fails to store is set aside in `intake_rejects`, counted and
 logged, and never blocks the others), and the server itself bounds connections,
 slow clients and its own log (`server_config`).
+
+With Meta credentials in its environment the service alone sends the reps' chat replies
+(`intake.sender`, in the lifespan beside the sweeper); the status webhooks, echoes,
+deliveries and reads that come back move those replies on and never make a lead.
 """
 
 import asyncio
