@@ -42,6 +42,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
+from leadms_tui.domain import clock
+
 VERSION = "v21.0"
 WHATSAPP_TEXT_LIMIT = 4096
 MESSENGER_TEXT_LIMIT = 2000
@@ -114,7 +116,7 @@ class Received:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any  # parsed JSON (None when there was none or it was not JSON)
-    at: float  # time.time()
+    at: float  # clock.now().timestamp()
 
     @property
     def channel(self) -> str | None:
@@ -392,7 +394,7 @@ class MetaGraphStandIn:
         entry: dict[str, Any] = {
             "id": message["id"],
             "status": status,
-            "timestamp": str(int(time.time())),
+            "timestamp": str(int(clock.now().timestamp())),
             "recipient_id": str(message["to"]).lstrip("+"),
         }
         if message.get("key") is not None:
@@ -426,7 +428,7 @@ class MetaGraphStandIn:
     def messenger_event(self, message: dict[str, Any], status: str) -> dict[str, Any]:
         """ "sent": the echo (with `metadata`); "delivered": `delivery` (mids, watermark);
         "read": `read` (watermark)."""
-        now = int(time.time() * 1000)
+        now = int(clock.now().timestamp() * 1000)
         page, person = {"id": self.page_id}, {"id": message["to"]}
         if status == "sent":
             echo: dict[str, Any] = {
@@ -535,7 +537,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         received = Received(
             method, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body,
-            time.time(),
+            clock.now().timestamp(),
         )  # fmt: skip
         if parts.path == "/_standin/requests":
             self._answer(200, [r.__dict__ for r in owner.requests])
