@@ -177,6 +177,7 @@ class MetaGraphStandIn:
         self._threads: list[threading.Thread] = []
         self.webhook_answers: list[int] = []  # HTTP status of every webhook post made
         self._pending = 0  # webhooks queued and not yet posted
+        self._stopping = threading.Event()
 
     # --- serving ----------------------------------------------------------------------------
 
@@ -201,6 +202,7 @@ class MetaGraphStandIn:
         return f"http://{self.host}:{self.port}/{VERSION}"
 
     def stop(self) -> None:
+        self._stopping.set()  # webhooks still queued are dropped, retries end
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -475,9 +477,9 @@ class MetaGraphStandIn:
 
     def _post_webhooks(self) -> None:
         """One at a time, in order; each retried (0.1 s, doubling, 8 tries) until 200."""
-        while (item := self._outbox.get()) is not None:
+        while (item := self._outbox.get()) is not None and not self._stopping.is_set():
             if self.status_delay:
-                time.sleep(self.status_delay)
+                self._stopping.wait(self.status_delay)
             message, status, code = item
             channel = message["channel"]
             if channel == "whatsapp":
@@ -486,9 +488,8 @@ class MetaGraphStandIn:
                 document = self.messenger_event(message, status)
             wait = 0.1
             for _ in range(8):
-                if self.post(channel, document) == 200:
+                if self.post(channel, document) == 200 or self._stopping.wait(wait):
                     break
-                time.sleep(wait)
                 wait *= 2
             with self._lock:
                 self._pending -= 1

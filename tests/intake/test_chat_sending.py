@@ -84,6 +84,7 @@ def service(db, standin) -> Iterator[str]:
     with serving(create_app(db, config)) as url:
         standin.webhooks = f"{url}/webhooks"
         yield url
+        standin.idle()  # the statuses still on their way are taken before the service stops
 
 
 @pytest.fixture
@@ -92,6 +93,7 @@ def webhooks_only(db, standin) -> Iterator[str]:
     with serving(create_app(db, IntakeConfig(app_secret=SECRET, sweep_seconds=0))) as url:
         standin.webhooks = f"{url}/webhooks"
         yield url
+        standin.idle()
 
 
 def _lead(db, *, channel=Channel.WHATSAPP, sender=WA_ID, ago=timedelta(0)) -> int:
