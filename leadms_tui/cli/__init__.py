@@ -24,6 +24,7 @@ from leadms_tui.cli import (
     reports,
     rules,
     settings,
+    templates,
     users,
     web,
 )
@@ -57,6 +58,7 @@ app.add_typer(rules.app, name="rules")
 app.add_typer(phone.app, name="phone")
 app.add_typer(bench.app, name="bench")
 app.add_typer(auth.tokens_app, name="tokens")
+app.add_typer(templates.app, name="templates")
 app.command("demo")(demo.demo)
 app.command("web")(web.web)
 app.command("login")(auth.login)
