@@ -20,6 +20,7 @@ from leadms_tui.cli import (
     leads,
     meetings,
     onboarding,
+    people,
     phone,
     reports,
     rules,
@@ -59,6 +60,7 @@ app.add_typer(phone.app, name="phone")
 app.add_typer(bench.app, name="bench")
 app.add_typer(auth.tokens_app, name="tokens")
 app.add_typer(templates.app, name="templates")
+app.add_typer(people.app, name="people")
 app.command("demo")(demo.demo)
 app.command("web")(web.web)
 app.command("login")(auth.login)
