@@ -276,6 +276,8 @@ class LeadMSApp(Loads, App[None]):
     def _data_changed(self, changes: frozenset[str]) -> None:
         """Shown at once, unless changes were shown less than a batch ago: then together
         at the end of that batch (a busy floor costs a bounded number of reloads)."""
+        if live.touches(changes, {"phone_calls"}):
+            self._check_phone()  # a ringing phone never waits for the batch
         self._changes |= changes
         if self._changes_timer is not None:
             return  # already due: these go with it
@@ -292,8 +294,6 @@ class LeadMSApp(Loads, App[None]):
             self._check_notifications()
         if live.touches(changes, {"settings"}):
             self._reload_settings()
-        if live.touches(changes, {"phone_calls"}):
-            self._check_phone()
         if not self.screen_stack:  # shutting down
             return
         screen = self.screen  # a modal on top: the screen under it reloads when it returns
