@@ -1,4 +1,4 @@
-"""`leadms people`: a person's data across leads and clients (export)."""
+"""`leadms people`: a person's data across leads and clients: duplicates, export."""
 
 from pathlib import Path
 from typing import Annotated
@@ -47,3 +47,54 @@ def export(
         f"{output}: {len(person.lead_ids)} lead(s), {len(person.client_ids)} client(s), "
         f"{len(data):,} bytes"
     )
+
+
+@app.command("duplicates")
+def duplicates(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many pairs.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Pairs of leads that are probably one person (same phone, email ignoring case, +tags
+    and Gmail dots, chat sender, similar name), best first, each with its reasons.
+    Managers and admins."""
+    import json
+
+    from leadms_tui.domain.people.duplicates import find_duplicates
+
+    with open_db(ctx).reading() as session:
+        _manager(acting(ctx, session))
+        pairs = find_duplicates(session, limit=limit)
+    for pair in pairs:
+        if as_json:
+            echo(json.dumps(pair.as_json(), ensure_ascii=False))
+        else:
+            echo(
+                f"{pair.score:4.0%}  {pair.first_number} {pair.first_name[:24]:<24}  "
+                f"{pair.second_number} {pair.second_name[:24]:<24}  {'; '.join(pair.reasons)}"
+            )
+    if not pairs:
+        echo("no likely duplicates", err=True)
+
+
+@app.command("dismiss")
+def dismiss(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Argument(help="A lead of the pair.")],
+    second: Annotated[str, typer.Argument(help="The other lead.")],
+) -> None:
+    """Two people, not one: `people duplicates` proposes this pair no more (audited)."""
+    from leadms_tui.domain.people.duplicates import dismiss_pair
+
+    def work(session):
+        actor = acting(ctx, session)
+        _manager(actor)
+        dismiss_pair(session, first, second, actor=actor)
+
+    open_db(ctx).write(work)
+    echo(f"{first} and {second}: not proposed again")
+
+
+def _manager(actor) -> None:  # actor: audit.Actor
+    if actor.role == "rep":
+        raise CLIError("only a manager or an admin can do this")

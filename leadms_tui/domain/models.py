@@ -940,3 +940,19 @@ class PhoneCall(SQLModel, table=True):
     recording_url: str | None = _text(1000, default=None)
     updated_at: datetime = _created_at()
     version: int = 1
+
+
+class DuplicateDismissal(SQLModel, table=True):
+    """A pair the duplicate finder proposed and a person said are two people: not proposed
+    again (`first_lead_id` < `second_lead_id`)."""
+
+    __tablename__ = "duplicate_dismissals"
+    __table_args__ = (
+        UniqueConstraint("first_lead_id", "second_lead_id", name="uq_duplicate_dismissal"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    first_lead_id: int = Field(foreign_key="leads.id")
+    second_lead_id: int = Field(foreign_key="leads.id")
+    dismissed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    dismissed_at: datetime = _timestamp(nullable=False)

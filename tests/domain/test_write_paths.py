@@ -45,7 +45,7 @@ from leadms_tui.domain.models import (
     Sale,
     TaskState,
 )
-from leadms_tui.domain.people import export, person
+from leadms_tui.domain.people import duplicates, export, person
 from leadms_tui.domain.phone import bridge
 from leadms_tui.domain.sales import clients, commission, conversion, onboarding
 from leadms_tui.domain.team import access, assignment, settings, users
@@ -264,6 +264,16 @@ def _exported(w) -> None:
     w.db.write(work)
 
 
+def _dismissed(w) -> None:
+    first, second = _new_lead(w.db, 41), _new_lead(w.db, 42)
+
+    def work(s):
+        numbers = [s.get(Lead, i).number for i in (first, second)]
+        duplicates.dismiss_pair(s, *numbers, actor=ADMIN)
+
+    w.db.write(work)
+
+
 WRITES: dict[str, tuple[Callable, str]] = {
     # chat replies (issue 28), the phone bridge (29), people (30)
     "chat.outbox.send_text": (_queued, "message.queue"),
@@ -279,6 +289,7 @@ WRITES: dict[str, tuple[Callable, str]] = {
     "chat.templates.delete_quick_reply": (_quick_reply_deleted, "quick_reply.delete"),
     "phone.bridge.record_phone_event": (_rang, "phone_call.create"),
     "people.export.export_person": (_exported, "person.export"),
+    "people.duplicates.dismiss_pair": (_dismissed, "duplicate.dismiss"),
     "leads.intake.create_lead": (
         lambda w: _new_lead(w.db, 30),
         "lead.create",
@@ -837,6 +848,9 @@ NOT_WRITES = {
     "phone.bridge.phone_calls_of_lead",
     "phone.bridge.recent_calls_of",
     "people.person.find_person",
+    "people.duplicates.find_duplicates",
+    "people.duplicates.normalized_email",
+    "chat.templates.split_body",
 }
 
 
