@@ -210,3 +210,43 @@ async def test_another_terminal_sees_a_reply_move_to_read_within_two_seconds(db,
             assert "Hello!  ✓✓ read" in _thread(app)
     finally:
         service.dispose()
+
+
+async def test_admins_see_the_templates_and_keep_the_quick_replies_in_settings(db, seeded):
+    from leadms_tui.app import LeadMSApp
+    from leadms_tui.domain.chat.templates import list_quick_replies
+    from leadms_tui.domain.models import Role
+    from leadms_tui.domain.team.users import add_user
+    from leadms_tui.screens.settings import SettingsScreen
+
+    db.write(lambda s: store_templates(s, TEMPLATES, actor=SYSTEM, now=NOW))
+    admin = db.write(lambda s: add_user(s, "ada", role=Role.ADMIN, actor=SYSTEM))
+    app = LeadMSApp(db, signed_in=admin)
+
+    def replies():
+        with db.reading() as session:
+            return [(q.title, q.body) for q in list_quick_replies(session)]
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("S")
+        await settle(pilot)
+        assert isinstance(app.screen, SettingsScreen)
+        await pilot.press("7")
+        await settle(pilot)
+        table = app.screen.query_one("#templates")
+        rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+        assert rows[0][:4] == ["follow_up", "en_US", "utility", "approved"]
+        assert rows[1][:4] == ["old_promo", "en_US", "marketing", "paused"]
+        await pilot.press("8", "a", *"Price", "tab", *"Hi {first_name}, it is 1,200.", "ctrl+s")
+        await settle(pilot)
+        assert replies() == [("Price", "Hi {first_name}, it is 1,200.")]
+        await pilot.press("e", "tab", "end", *" Call me?", "ctrl+s")
+        await settle(pilot)
+        assert replies() == [("Price", "Hi {first_name}, it is 1,200. Call me?")]
+        await pilot.press("x")
+        await settle(pilot)
+        assert len(replies()) == 1  # asked first
+        await pilot.press("x")
+        await settle(pilot)
+        assert replies() == []
