@@ -60,6 +60,7 @@ class ChatThread(OptionList):
         kept = self.highlighted_option.id if self.highlighted_option else None
         at_end = self.highlighted is None or self.highlighted >= self.option_count - 1
         self.conversation = conversation
+        self.border_subtitle = "w reply · ctrl+r retries a failed one"
         colours = self.app.get_css_variables()
         self.clear_options()
         self.add_options(

@@ -33,13 +33,21 @@ from leadms_tui.domain.chat.templates import (
 )
 from leadms_tui.domain.errors import NotFoundError, ValidationError
 from leadms_tui.domain.leads.checks import check_may_read
-from leadms_tui.domain.models import Lead, MessageTemplate, OutboundMessage, TemplateStatus, User
+from leadms_tui.domain.models import (
+    Channel,
+    Lead,
+    MessageTemplate,
+    OutboundMessage,
+    TemplateStatus,
+    User,
+)
 from leadms_tui.domain.team.language import detect_language
 from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.key_footer import KeyFooter
 
 WINDOW_TICK_SECONDS = 30
 WriteReply = Callable[[Session], OutboundMessage]
+CHANNEL_NAMES = {Channel.WHATSAPP: "WhatsApp", Channel.MESSENGER: "Messenger"}
 
 
 class Mode(StrEnum):
@@ -92,6 +100,7 @@ class ComposeModal(WithApp, ModalScreen[bool]):
     ComposeModal .hint { width: 1fr; color: $text-muted; }
     ComposeModal #compose-window { width: 1fr; color: $text-accent; }
     ComposeModal #compose-status { width: 1fr; height: auto; color: $error; }
+    ComposeModal #text-pane, ComposeModal #template-pane { height: auto; }
     ComposeModal #compose-text { height: 7; }
     ComposeModal #quick-replies, ComposeModal #templates { height: auto; max-height: 6; }
     ComposeModal #params { height: auto; }
@@ -172,7 +181,7 @@ class ComposeModal(WithApp, ModalScreen[bool]):
         if self.data is None:
             return
         window, now = self.data.window, clock.now()
-        channel = formatting.shown(window.channel.value.capitalize() if window else "Chat")
+        channel = CHANNEL_NAMES[window.channel] if window else "Chat"
         words = formatting.window_words(window, now)
         if self.mode == Mode.TEMPLATE and window is not None and window.free_text(now):
             words += " (a template may be sent anyway)"
