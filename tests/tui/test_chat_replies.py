@@ -234,11 +234,11 @@ async def test_admins_see_the_templates_and_keep_the_quick_replies_in_settings(d
         assert isinstance(app.screen, SettingsScreen)
         await pilot.press("7")
         await settle(pilot)
-        table = app.screen.query_one("#templates")
+        table = app.screen.query_one("#message-templates")
         rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
         assert rows[0][:4] == ["follow_up", "en_US", "utility", "approved"]
         assert rows[1][:4] == ["old_promo", "en_US", "marketing", "paused"]
-        await pilot.press("8", "a", *"Price", "tab", *"Hi {first_name}, it is 1,200.", "ctrl+s")
+        await pilot.press("a", *"Price", "tab", *"Hi {first_name}, it is 1,200.", "ctrl+s")
         await settle(pilot)
         assert replies() == [("Price", "Hi {first_name}, it is 1,200.")]
         await pilot.press("e", "tab", "end", *" Call me?", "ctrl+s")
@@ -250,3 +250,48 @@ async def test_admins_see_the_templates_and_keep_the_quick_replies_in_settings(d
         await pilot.press("x")
         await settle(pilot)
         assert replies() == []
+
+
+async def test_hostile_text_in_the_thread_the_composer_and_the_templates(db, make_app, seeded):
+    """A person's message, our reply, Meta's error text, a template and a quick reply from
+    outside are text: nothing crashes, no control code reaches the terminal."""
+    from tests.tui.test_hostile_text import HOSTILE_NAMES, assert_clean
+
+    hostile = " ".join(HOSTILE_NAMES[:-1])
+    open_lead = chat_lead(db, seeded, ago=timedelta(hours=1))
+    closed_lead = chat_lead(db, seeded, ago=timedelta(hours=30), sender="447700900999")
+    db.write(lambda s: receive_message(s, LeadCreate(
+        name="x", channel=Channel.WHATSAPP, external_id=WA_ID, message=hostile,
+        dedupe_key="hostile", received_at=NOW - timedelta(minutes=5),
+    ), actor=SYSTEM, now=NOW))  # fmt: skip
+    listed = [dict(TEMPLATES[0], name="[/]x", components=[{"type": "BODY", "text": hostile}])]
+    db.write(lambda s: store_templates(s, listed, actor=SYSTEM, now=NOW))
+    db.write(lambda s: save_quick_reply(s, "[/]", hostile, actor=SYSTEM))
+    ana = seeded["users"]["ana"].actor
+    message_id = db.write(lambda s: outbox.send_text(s, open_lead, hostile, actor=ana).id)
+    db.write(lambda s: outbox.claim_due(s, now=NOW))
+    db.write(
+        lambda s: outbox.record_failed(s, message_id, 1, code=999, title=hostile, detail="[/]")
+    )
+    app = make_app()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _open(pilot, open_lead)
+        assert_clean(app)
+        assert "Meta error 999: [/] X [@click=app.quit]y[/]" in _thread(app)
+        await pilot.press("w")
+        await settle(pilot)
+        await pilot.press("ctrl+o")
+        await settle(pilot)
+        assert_clean(app)
+        await pilot.press("enter", "ctrl+t")
+        await settle(pilot)
+        assert_clean(app)
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        app.pop_screen()
+        await _open(pilot, closed_lead)
+        await pilot.press("w")
+        await settle(pilot)
+        assert isinstance(app.screen, ComposeModal)
+        assert_clean(app)
+        assert app.return_code is None

@@ -1,6 +1,6 @@
-"""The settings' chat tabs: WhatsApp's message templates as `leadms templates sync` last read
-them from Meta (read-only: they are made and approved in Meta's WhatsApp Manager), and the
-team's quick replies, which admins add, change and delete here."""
+"""The settings' Chat tab: the team's quick replies, which admins add, change and delete
+here, and WhatsApp's message templates as `leadms templates sync` last read them from Meta
+(read-only: they are made and approved in Meta's WhatsApp Manager)."""
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -32,16 +32,29 @@ STATUS_STYLE = {
 }
 
 
-class TemplatesTab(WithApp, Vertical):
+class ChatTab(Vertical):
+    """Quick replies above (the keys act on them), the message templates below (tab)."""
+
+    def compose(self) -> ComposeResult:
+        yield QuickRepliesPanel()
+        yield TemplatesPanel()
+
+    def reload(self) -> None:
+        self.query_one(QuickRepliesPanel).reload()
+        self.query_one(TemplatesPanel).reload()
+
+
+class TemplatesPanel(WithApp, Vertical):
     """WhatsApp's message templates, read-only; a rejected or paused one cannot be sent."""
 
     DEFAULT_CSS = """
-    TemplatesTab #templates { height: 1fr; border: round $panel; }
-    TemplatesTab #templates:focus { border: round $accent; }
+    TemplatesPanel { height: 1fr; }
+    TemplatesPanel #message-templates { height: 1fr; border: round $panel; }
+    TemplatesPanel #message-templates:focus { border: round $accent; }
     """
 
     def compose(self) -> ComposeResult:
-        table = TextTable(id="templates", cursor_type="row", zebra_stripes=True)
+        table = TextTable(id="message-templates", cursor_type="row", zebra_stripes=True)
         table.border_title = "WhatsApp message templates"
         for label in ("Name", "Language", "Category", "Status", "Text"):
             table.add_column(label)
@@ -57,7 +70,7 @@ class TemplatesTab(WithApp, Vertical):
         )  # fmt: skip
 
     def _loaded(self, templates: list[MessageTemplate]) -> None:
-        table = self.query_one("#templates", TextTable)
+        table = self.query_one("#message-templates", TextTable)
         table.refill(
             [
                 (
@@ -87,12 +100,13 @@ class TemplatesTab(WithApp, Vertical):
         )
 
 
-class QuickRepliesTab(WithApp, Vertical):
+class QuickRepliesPanel(WithApp, Vertical):
     """Short texts reps insert in a reply (ctrl+o), with {first_name}-style variables."""
 
     DEFAULT_CSS = """
-    QuickRepliesTab #quick-replies { height: 1fr; border: round $panel; }
-    QuickRepliesTab #quick-replies:focus { border: round $accent; }
+    QuickRepliesPanel { height: 1fr; }
+    QuickRepliesPanel #quick-replies { height: 1fr; border: round $panel; }
+    QuickRepliesPanel #quick-replies:focus { border: round $accent; }
     """
     BINDINGS = [
         Binding("a", "add_reply", "Add", id="settings.quick.add"),
