@@ -223,6 +223,7 @@ class User(SQLModel, table=True):
     availability: Availability = _text(16, default="available")
     away_until: datetime | None = _timestamp(default=None)  # back at this moment
     working_hours: str = _text(20, default="")  # "08:00-16:00"; "" = the team's hours
+    extension: str | None = _text(32, default=None, unique=True, index=True)  # phone on the PBX
     password_hash: str | None = _text(200, default=None)
     created_at: datetime = _created_at()
 
@@ -331,6 +332,10 @@ class Call(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=Lines)
     called_at: datetime = _timestamp(nullable=False)
     created_at: datetime = _created_at()
+    # the phone system's record of this call, when the bridge saw it (logged once)
+    phone_call_id: int | None = Field(
+        default=None, foreign_key="phone_calls.id", unique=True, index=True
+    )
 
 
 class FollowUp(SQLModel, table=True):
@@ -889,4 +894,49 @@ class QuickReply(SQLModel, table=True):
     title: str = _text(60, unique=True)
     body: str = Field(sa_type=Lines)
     created_at: datetime = _created_at()
+    version: int = 1
+
+
+class CallDirection(StrEnum):
+    INBOUND = "inbound"  # the person rang us
+    OUTBOUND = "outbound"  # a rep rang the person
+
+
+class PhoneCallState(StrEnum):
+    """How far a call on the phone system got; events only move it forward."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class PhoneCall(SQLModel, table=True):
+    """A call the phone system reported (Asterisk AMI, Twilio, a signed webhook), matched to
+    a lead or client by number and to a rep by extension. `domain/phone/bridge.py` alone
+    writes it; the unique provider id makes a replayed event harmless."""
+
+    __tablename__ = "phone_calls"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_call_id", name="uq_phone_call_provider_id"),
+        Index("ix_phone_calls_user_started", "user_id", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = _text(16)  # asterisk, twilio, webhook
+    provider_call_id: str = _text(128)  # Linkedid, CallSid, the dialer's id
+    direction: CallDirection = _text(16)
+    extension: str | None = _text(32, default=None)
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    remote_number: str | None = _text(64, default=None)  # the person's number as reported
+    remote_e164: str | None = _text(20, default=None, index=True)
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="clients.id")
+    state: PhoneCallState = _text(16, default=PhoneCallState.RINGING)
+    end_status: str | None = _text(16, default=None)  # answered, no_answer, busy, failed, canceled
+    started_at: datetime = _timestamp(nullable=False)
+    answered_at: datetime | None = _timestamp(default=None)
+    ended_at: datetime | None = _timestamp(default=None)
+    duration_seconds: int | None = Field(default=None)  # talk time, from answer to hang-up
+    recording_url: str | None = _text(1000, default=None)
+    updated_at: datetime = _created_at()
     version: int = 1
