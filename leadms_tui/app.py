@@ -53,6 +53,7 @@ from leadms_tui.screens.login import LoginScreen
 from leadms_tui.screens.modals.assign_modal import AssignModal
 from leadms_tui.screens.modals.call_modal import CallModal
 from leadms_tui.screens.modals.client_status_modal import ClientStatusModal
+from leadms_tui.screens.modals.compose_modal import ComposeModal
 from leadms_tui.screens.modals.convert_modal import ConvertModal
 from leadms_tui.screens.modals.date_modal import DateModal
 from leadms_tui.screens.modals.edit_fields_modal import EditFieldsModal
@@ -706,6 +707,10 @@ class LeadMSApp(Loads, App[None]):
     @on(goto.NameTemplate)
     def _name_template(self, ask: goto.NameTemplate) -> None:
         self.push_screen(TemplateNameModal(), ask.then)
+
+    @on(goto.Compose)
+    def _compose(self, ask: goto.Compose) -> None:
+        self.push_screen(ComposeModal(ask.lead_id, ask.label), ask.then)
 
 
 async def _settled(most: float = 1.0) -> None:

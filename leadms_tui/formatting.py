@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta
 from rich.text import Text
 
 from leadms_tui.domain import clock
+from leadms_tui.domain.chat.outbox import Window
 from leadms_tui.domain.clock import local
 from leadms_tui.domain.leads.phones import display_phone
 from leadms_tui.domain.text import visible
@@ -82,6 +83,29 @@ def instant(moment: datetime, timezone: str) -> str:
     minutes = round(at.utcoffset().total_seconds() / 60)  # type: ignore[union-attr]
     hours, rest = divmod(abs(minutes), 60)
     return f"{at.date().isoformat()} {at:%H:%M}{'-' if minutes < 0 else '+'}{hours:02d}:{rest:02d}"
+
+
+def span(length: timedelta) -> str:
+    """ "3 h 12 m", "5 d 3 h", "12 m": how long a chat window stays open."""
+    minutes = max(0, int(length.total_seconds() // 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h" if hours else f"{days} d"
+    if hours:
+        return f"{hours} h {mins} m"
+    return f"{mins} m"
+
+
+def window_words(window: Window | None, at: datetime) -> str:
+    """A chat lead's reply window in words: "window: 3 h 12 m left", "closed: templates only"."""
+    if window is None:
+        return "no WhatsApp or Messenger sender: call instead"
+    if window.free_text(at):
+        return f"window: {span(window.left(at))} left"
+    if window.tagged(at):
+        return f"window: {span(window.left(at))} left (a person's reply, tagged)"
+    return "closed: templates only" if window.templates else "closed: call instead"
 
 
 def format_local_datetime(moment: datetime, timezone: str) -> str:

@@ -1,8 +1,8 @@
-"""How each variant looks on screen: a call outcome's key and colour, a field type's input and
-hints. The UI half of the variant tables; what each variant means is in the domain
-(`domain/work/outcomes.py`, `domain/fields/kinds.py`). The call modal's keys and hint, the
-reports' colours and the field forms are made from these tables, and `tests/test_variants.py`
-checks that each covers its enum exactly."""
+"""How each variant looks on screen: a call outcome's key and colour, a chat reply's state, a
+field type's input and hints. The UI half of the variant tables; what each variant means is in
+the domain (`domain/work/outcomes.py`, `domain/fields/kinds.py`, `domain/chat/outbox.py`). The
+call modal's keys and hint, the reports' colours, the conversation and the field forms are made
+from these tables, and `tests/test_variants.py` checks that each covers its enum exactly."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from leadms_tui import formatting
-from leadms_tui.domain.models import CallOutcome, FieldKind
+from leadms_tui.domain.models import CallOutcome, FieldKind, MessageState
 from leadms_tui.domain.numbers import DEFAULT_FORMAT, format_number
 
 
@@ -35,6 +35,30 @@ OUTCOME_LOOKS: dict[CallOutcome, OutcomeLook] = {
     CallOutcome.UNREACHABLE: OutcomeLook("u", 1),
 }
 OUTCOME_KEYS = " ".join(look.key for look in OUTCOME_LOOKS.values())  # "i x n b ..."
+
+
+@dataclass(frozen=True)
+class MessageLook:
+    words: str  # a reply's state in the conversation and the CLI: "✓✓ read"
+    style: str  # a Rich style, or a theme colour ("$accent", "$error"): see `theme_style`
+
+
+MESSAGE_LOOKS: dict[MessageState, MessageLook] = {
+    MessageState.QUEUED: MessageLook("… queued", "dim"),
+    MessageState.SENDING: MessageLook("↑ sending", "dim"),
+    MessageState.UNCONFIRMED: MessageLook("? not confirmed", "$warning"),
+    MessageState.SENT: MessageLook("✓ sent", ""),
+    MessageState.DELIVERED: MessageLook("✓✓ delivered", ""),
+    MessageState.READ: MessageLook("✓✓ read", "$accent"),
+    MessageState.FAILED: MessageLook("✗ failed", "$error"),
+}
+
+
+def theme_style(style: str, variables: dict[str, str]) -> str:
+    """`style` with a theme colour ("$accent") made the theme's value (`App.get_css_variables`)."""
+    if style.startswith("$"):
+        return variables.get(style[1:], "")
+    return style
 
 
 class Entry(StrEnum):

@@ -7,7 +7,14 @@ import pytest
 
 from leadms_tui import looks
 from leadms_tui.domain.fields import kinds
-from leadms_tui.domain.models import Call, CallOutcome, FieldDefinition, FieldKind, FieldValue
+from leadms_tui.domain.models import (
+    Call,
+    CallOutcome,
+    FieldDefinition,
+    FieldKind,
+    FieldValue,
+    MessageState,
+)
 from leadms_tui.domain.work import outcomes
 
 TABLES = [
@@ -15,8 +22,9 @@ TABLES = [
     (looks.OUTCOME_LOOKS, CallOutcome),
     (kinds.KINDS, FieldKind),
     (looks.KIND_LOOKS, FieldKind),
+    (looks.MESSAGE_LOOKS, MessageState),
 ]
-NAMES = ["outcome meanings", "outcome looks", "field kinds", "field kind looks"]
+NAMES = ["outcome meanings", "outcome looks", "field kinds", "field kind looks", "message looks"]
 
 
 def _check_covers(table: dict, enum: type[StrEnum]) -> None:

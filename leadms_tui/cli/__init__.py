@@ -19,6 +19,7 @@ from leadms_tui.cli import (
     intake,
     leads,
     meetings,
+    messages,
     onboarding,
     people,
     phone,
@@ -48,6 +49,7 @@ app.add_typer(intake.app, name="intake")
 app.add_typer(calls.app, name="calls")
 app.add_typer(followups.app, name="followups")
 app.add_typer(meetings.app, name="meetings")
+app.add_typer(messages.app, name="messages")
 app.add_typer(clients.app, name="clients")
 app.add_typer(commissions.app, name="commissions")
 app.add_typer(onboarding.app, name="onboarding")

@@ -35,6 +35,8 @@ COLUMNS = [  # (header, RepReport field) of the table and the CSV
     ("commitments_missed", "commitments_missed"),
     ("missed_commitment_rate", "missed_commitment_rate"),
     ("missed_rate_previous_period", "missed_commitment_rate_before"),
+    ("messages_sent", "messages_sent"),
+    ("replies_in_window", "replies_in_window"),
 ]
 
 
@@ -98,20 +100,30 @@ def reps(
     if fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
-        writer.writerow([header for header, _ in COLUMNS] + ["outcomes"])
+        writer.writerow([header for header, _ in COLUMNS] + ["outcomes", "message_failures"])
         for row, cells in zip(rows, table, strict=True):
             outcomes = ";".join(f"{k}={v}" for k, v in sorted(row.outcomes.items()))
-            writer.writerow([*cells, outcomes])
+            failures = ";".join(f"{k}={v}" for k, v in sorted(row.message_failures.items()))
+            writer.writerow([*cells, outcomes, failures])
         echo(buffer.getvalue().rstrip("\n"))
         return
-    shown = [0, 1, 2, 4, 5, 6, 7, 9, 12, 13, 14, 15, 19, 20]
-    headers = [COLUMNS[i][0].replace("_", " ") for i in shown]
+    shown = [0, 1, 2, 4, 5, 6, 7, 9, 12, 13, 14, 15, 19, 20, 21, 22]
+    headers = [COLUMNS[i][0].replace("_", " ") for i in shown] + ["message failures"]
+    for cells, row in zip(table, rows, strict=True):
+        cells.append(_failures(row.message_failures))
+    shown.append(len(COLUMNS))
     widths = [
         max(len(headers[j]), *(len(cells[i]) for cells in table)) for j, i in enumerate(shown)
     ]
-    echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for cells in table:
-        echo("  ".join(cells[i].ljust(w) for i, w in zip(shown, widths, strict=True)))
+        echo("  ".join(cells[i].ljust(w) for i, w in zip(shown, widths, strict=True)).rstrip())
+
+
+def _failures(by_code: dict[str, int]) -> str:
+    """ "131047=2 131026=1": failed replies by Meta's error code, the most first."""
+    ordered = sorted(by_code.items(), key=lambda item: (-item[1], item[0]))
+    return " ".join(f"{code}={count}" for code, count in ordered)
 
 
 RESPONSE_COLUMNS = [

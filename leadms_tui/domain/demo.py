@@ -23,6 +23,8 @@ from sqlalchemy import func, inspect, make_url, select, text
 from sqlmodel import Session, SQLModel
 
 from leadms_tui.domain import audit, clock
+from leadms_tui.domain.chat import outbox
+from leadms_tui.domain.chat.templates import save_quick_reply, store_templates
 from leadms_tui.domain.db import Database, normalize_url, open_database
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import Dispatcher
@@ -31,7 +33,7 @@ from leadms_tui.domain.fields.files import check_file, store_file
 from leadms_tui.domain.fields.kinds import Upload
 from leadms_tui.domain.fields.values import context as field_context
 from leadms_tui.domain.fields.values import set_fields
-from leadms_tui.domain.leads.intake import LeadCreate, intake_lead
+from leadms_tui.domain.leads.intake import LeadCreate, intake_lead, receive_message
 from leadms_tui.domain.models import (
     Call,
     CallOutcome,
@@ -46,6 +48,7 @@ from leadms_tui.domain.models import (
     MeetingAttendee,
     MeetingKind,
     MeetingOutcome,
+    MessageState,
     OnboardingTask,
     Role,
     Setting,
@@ -80,6 +83,53 @@ LIVE_LEADS = (
     (3, "Priya Shah", "+44 7700 900603", Channel.WHATSAPP, "Hi! Is the pool open on Sundays?",
      "ana"),
 )  # fmt: skip
+
+# A WhatsApp lead with a short conversation (issue 28): the person wrote 26 hours ago; a reply
+# queued in the window's last minutes reached Meta after it closed (131047, explained), a
+# template was read, they wrote again 40 minutes ago and the answer was delivered.
+CHAT_SENDER = "447700900604"
+CHAT_TEMPLATES = [
+    {
+        "name": "follow_up",
+        "language": "en_US",
+        "category": "UTILITY",
+        "status": "APPROVED",
+        "components": [
+            {
+                "type": "BODY",
+                "text": "Hi {{1}}, this is {{2}} from the club about your "
+                "enquiry. Is now a good time for a quick chat?",
+            }
+        ],
+    },
+    {
+        "name": "tour_reminder",
+        "language": "en_US",
+        "category": "UTILITY",
+        "status": "APPROVED",
+        "components": [{"type": "BODY", "text": "Hi {{1}}, see you at {{2}} for your tour!"}],
+    },
+    {
+        "name": "seguimiento",
+        "language": "es",
+        "category": "UTILITY",
+        "status": "APPROVED",
+        "components": [{"type": "BODY", "text": "Hola {{1}}, soy {{2}} del club. ¿Hablamos?"}],
+    },
+    {
+        "name": "summer_promo",
+        "language": "en_US",
+        "category": "MARKETING",
+        "status": "PAUSED",
+        "components": [{"type": "BODY", "text": "Summer offer: 3 months for the price of 2!"}],
+    },
+]
+QUICK_REPLIES = [
+    ("Opening hours", "Hi {first_name}! We are open 06:00-22:00 on weekdays and 08:00-20:00 "
+     "at weekends."),
+    ("Book a tour", "Would you like a free tour, {first_name}? Tell me a day and a time that "
+     "suit you. {rep}"),
+]  # fmt: skip
 
 # Interested leads sold after their last call, in date order: (lead, day, time, value,
 # product, closer: None for the lead's owner, split). L159 is L001's person coming back.
@@ -362,6 +412,7 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
 
     session.flush()
     history = _load_history(session, users, settings, at)
+    chat = _load_chat(session, users, settings, now)
     live, since_moment = _load_live_leads(session, users, settings, now)
     since.value = since_moment.isoformat()  # the made-up leads at or before; the live after
     sold = _load_sales(session, leads, users, at, today)
@@ -370,7 +421,7 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
     clients = len({conversion.client_number for conversion in sold.values()})
 
     repeats = sum(1 for lead in leads.values() if lead.repeat_of_id)
-    leads = {**leads, **history, **live}
+    leads = {**leads, **history, **chat, **live}
     return (
         f"demo database ready: {len(users)} users, {len(leads)} leads ({repeats} repeats), "
         f"{calls} calls, {len(sold)} sales to {clients} clients; sign in as "
@@ -451,6 +502,72 @@ def _load_sales(
         at=at("-1", "17:00"),
     )
     return sold
+
+
+def _load_chat(
+    session: Session, users: dict[str, UserInfo], settings: TeamSettings, now: datetime
+) -> dict[str, Lead]:
+    """Templates, quick replies and one WhatsApp conversation, through the outbox as the
+    intake service would move it (Meta's answers and statuses replayed)."""
+    store_templates(session, CHAT_TEMPLATES, actor=DEMO_ACTOR, now=now - timedelta(days=3))
+    for title, body in QUICK_REPLIES:
+        save_quick_reply(session, title, body, actor=DEMO_ACTOR, now=now - timedelta(days=3))
+    ana = users["ana"].actor
+    wrote = now - timedelta(hours=26)
+
+    def inbound(key: str, message: str, at: datetime) -> int:
+        data = LeadCreate(
+            name="Lucía Fernández",
+            phone="+44 7700 900604",
+            channel=Channel.WHATSAPP,
+            external_id=CHAT_SENDER,
+            message=message,
+            dedupe_key=f"demo:chat:{key}",
+            received_at=at,
+            owner_id=users["ana"].id,
+        )
+        return receive_message(session, data, actor=DEMO_ACTOR, settings=settings, now=at).lead_id
+
+    def moved(message_id: int | None, statuses: tuple[MessageState, ...], at: datetime) -> None:
+        assert message_id is not None
+        outbox.claim_due(session, now=at)
+        outbox.record_sent(session, message_id, 1, f"wamid.demo{message_id}", now=at)
+        for after, state in enumerate(statuses, start=1):
+            report = outbox.StatusReport(
+                Channel.WHATSAPP, state, at + timedelta(minutes=after),
+                key=outbox.message_key(message_id, 1),
+            )  # fmt: skip
+            outbox.apply_status(session, report, now=at + timedelta(minutes=after))
+
+    lead_id = inbound("1", "Hello! Do you have family memberships? We are two adults and two "
+                      "kids.", wrote)  # fmt: skip
+    late_at = wrote + timedelta(hours=23, minutes=58)
+    late = outbox.send_text(
+        session, lead_id, "Hi Lucía! Yes: the family membership covers two adults and up to "
+        "three children.", actor=ana, now=late_at,
+    )  # fmt: skip
+    outbox.claim_due(session, now=late_at + timedelta(minutes=3))
+    outbox.record_failed(
+        session, late.id, 1, code=131047, title="Re-engagement message",  # type: ignore[arg-type]
+        detail="More than 24 hours have passed since the customer last replied to this number.",
+        now=late_at + timedelta(minutes=3),
+    )  # fmt: skip
+    template_at = late_at + timedelta(minutes=10)
+    template = outbox.send_template(
+        session, lead_id, "follow_up", {"1": "Lucía", "2": "Ana"}, actor=ana, now=template_at
+    )
+    read = (MessageState.DELIVERED, MessageState.READ)
+    moved(template.id, read, template_at + timedelta(seconds=4))
+    inbound("2", "Great, how much is it for the four of us?", now - timedelta(minutes=40))
+    answer_at = now - timedelta(minutes=35)
+    answer = outbox.send_text(
+        session, lead_id, "It is £89 a month for the four of you, classes included. Would you "
+        "like a tour this week?", actor=ana, now=answer_at,
+    )  # fmt: skip
+    moved(answer.id, (MessageState.DELIVERED,), answer_at + timedelta(seconds=4))
+    lead = session.get(Lead, lead_id)
+    assert lead is not None
+    return {"chat:1": lead}
 
 
 HISTORY_WEEKS = range(12, 2, -1)  # weeks ago, before the CSV files' two weeks

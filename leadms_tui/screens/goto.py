@@ -183,3 +183,12 @@ class EditStep(Message):
 @dataclass
 class NameTemplate(Message):
     then: Then = None
+
+
+@dataclass
+class Compose(Message):
+    """A reply to a chat lead: free text inside the window, else a template."""
+
+    lead_id: int
+    label: str
+    then: Then = None

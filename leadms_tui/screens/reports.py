@@ -46,7 +46,7 @@ COLUMNS = (
     fit("Rep", REP_WIDTH), fit("Recv", 4), fit("1st resp", 8), fit("In tgt", 6, drop=2),
     fit("Calls", 5), fit("Conn", 4, drop=3), fit("F/u due", 7, drop=1), fit("Missed", 6),
     fit("Miss%", 5), fit("vs prev", 7, drop=4), fit("Held", 4, drop=5), fit("Won", 4),
-    fit("Conv", 4, drop=6), fit("Value", 10),
+    fit("Conv", 4, drop=7), fit("Value", 10), fit("Chat", 8, drop=6),
 )  # fmt: skip
 SHORT_TERMINAL = 34  # rows below which the table gives rows to the chart
 TEAM_KEY = "team"  # the TEAM row's key: no username can clash with it (rep rows are "rep:…")
@@ -203,6 +203,7 @@ class ReportsScreen(WithApp, Screen[None]):
         if kept in keys:
             table.move_cursor(row=keys.index(kept), animate=False)
         table.border_title = "Team and reps" if self.rep is None else "Rep"
+        table.border_subtitle = _failures(rows[-1]) if rows else ""
         # the team's first responses are its reps' (TEAM's own list comes back empty)
         minutes = [m for report in shown.reports[:-1] for m in report.response_minutes]
         self._draw_calls(shown.days)
@@ -449,7 +450,28 @@ def _cells(report: RepReport, currency: str, team: bool) -> tuple[Text, ...]:
         _number(report.conversions, style),
         _number(_percent(report.conversion_rate), style),
         _number(f"{round_money(Decimal(report.deal_value), currency):,}", style),
+        _chat(report, style),
     )
+
+
+def _chat(report: RepReport, style: str) -> Text:
+    """Chat replies: "12/10 ✗2", sent / inside the window, failed (red)."""
+    failed = sum(report.message_failures.values())
+    if not (report.messages_sent or failed):
+        return Text("—", justify="right", style=style)
+    cell = Text(f"{report.messages_sent}/{report.replies_in_window}", style=style, justify="right")
+    if failed:
+        cell.append(f" ✗{failed}", style="red")
+    return cell
+
+
+def _failures(report: RepReport) -> str:
+    """The failed chat replies of a row by Meta's error code, for the table's subtitle."""
+    if not report.message_failures:
+        return ""
+    ordered = sorted(report.message_failures.items(), key=lambda item: (-item[1], item[0]))
+    codes = ", ".join(f"{code}: {count}" for code, count in ordered)
+    return f"chat: sent/in window; failed by Meta code: {codes} (leadms messages list)"
 
 
 def _number(value: object, style: str) -> Text:

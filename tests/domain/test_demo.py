@@ -52,20 +52,41 @@ def _emptied(db_url: str) -> str:
 def test_demo_builds_live_looking_data_and_rebuilds(db_url):
     now = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)  # early: today's data squeezes before now
     database, summary = build_demo(_emptied(db_url), now=now)
-    assert "318 leads" in summary
+    assert "319 leads" in summary
     assert _count(database, User) == 7
-    assert _count(database, Lead) == 318
+    assert _count(database, Lead) == 319
     assert _count(database, Lead, Lead.repeat_of_id.is_not(None)) >= 20
     assert _count(database, Lead, Lead.business_date == now.date()) >= 15
     assert _count(database, Call) >= 300
     assert _count(database, Call, Call.called_at > now) == 0
     assert _count(database, Lead, Lead.created_at > now) == 0
     assert _count(database, Meeting, Meeting.starts_at > now) >= 5
-    assert _count(database, AuditEvent, AuditEvent.action == "lead.create") == 318
+    assert _count(database, AuditEvent, AuditEvent.action == "lead.create") == 319
+    _has_a_whatsapp_conversation(database, now)
     database.dispose()
     rebuilt, _ = build_demo(db_url, now=now)  # a demo database may be rebuilt
-    assert _count(rebuilt, Lead) == 318
+    assert _count(rebuilt, Lead) == 319
     rebuilt.dispose()
+
+
+def _has_a_whatsapp_conversation(database, now):
+    """Lucía wrote twice; one reply failed with 131047 (explained), one read, one delivered."""
+    from leadms_tui.domain.chat.meta_errors import NextStep
+    from leadms_tui.domain.chat.outbox import conversation
+
+    with database.reading() as s:
+        lead_id = s.scalar(select(Lead.id).where(Lead.external_id == demo.CHAT_SENDER))
+        thread = conversation(s, lead_id, viewer=SYSTEM)
+    shown = [(item.inbound, item.state, item.next_step) for item in thread.items]
+    assert shown == [
+        (True, None, None),
+        (False, "failed", NextStep.USE_TEMPLATE),
+        (False, "read", None),
+        (True, None, None),
+        (False, "delivered", None),
+    ]
+    assert "only a template can reach them" in (thread.items[1].reason or "")
+    assert thread.window is not None and thread.window.free_text(now)
 
 
 def test_demo_refuses_a_database_with_real_leads(db_url, db):
@@ -89,7 +110,7 @@ def test_demo_refuses_a_team_database_that_has_no_leads_yet(db_url, db):
 def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(db_url):
     monday = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     database, summary, lock = open_demo(_emptied(db_url), now=monday)
-    assert "318 leads" in summary
+    assert "319 leads" in summary
     database.dispose()
     lock.release()
     database, summary, first_app = open_demo(db_url, now=monday + timedelta(hours=3))
@@ -108,7 +129,7 @@ def test_demo_is_reused_on_its_day_rebuilt_on_the_next_never_under_another_app(d
     first_app.release()
     database.dispose()
     _, summary, lock = open_demo(db_url, now=monday + timedelta(days=1))
-    assert "318 leads" in summary  # a new day, nobody using it: built anew
+    assert "319 leads" in summary  # a new day, nobody using it: built anew
     lock.release()
 
 

@@ -185,3 +185,41 @@ def test_the_team_row_pools_response_times(db, team):
     team_row = _by_rep(db, date(2026, 11, 30), date(2026, 11, 30))[TEAM]
     assert team_row.first_response_median_minutes == 20
     assert team_row.answered_within_target == pytest.approx(1 / 3)
+
+
+def test_chat_replies_count_per_rep_sent_inside_the_window_and_failed_by_code(db, team):
+    from leadms_tui.domain.models import Channel, MessageState, OutboundMessage
+
+    at = datetime(2026, 11, 10, 15, 0, tzinfo=UTC)
+    lead_id = _lead(db, 1, team["ana"].id, at)
+    rows = [
+        ("ana", "text", MessageState.READ, None),
+        ("ana", "text", MessageState.DELIVERED, None),
+        ("ana", "template", MessageState.SENT, None),
+        ("ana", "text", MessageState.FAILED, 131047),
+        ("ana", "text", MessageState.FAILED, 131047),
+        ("bruno", "template", MessageState.FAILED, 131026),
+        ("bruno", "text", MessageState.QUEUED, None),  # not sent yet: not counted
+    ]
+
+    def write(s):
+        for user, kind, state, code in rows:
+            s.add(
+                OutboundMessage(
+                    lead_id=lead_id, channel=Channel.WHATSAPP, recipient="4477", kind=kind,
+                    body="hi", state=state, error_code=code, created_by_id=team[user].id,
+                    created_at=at,
+                )
+            )  # fmt: skip
+
+    db.write(write)
+    with db.reading() as s:
+        report = {
+            r.rep: r for r in coaching_report(s, Period(date(2026, 11, 1), date(2026, 11, 30)))
+        }
+    ana, bruno, whole = report["ana"], report["bruno"], report[TEAM]
+    assert (ana.messages_sent, ana.replies_in_window, ana.message_failures) == (3, 2, {"131047": 2})
+    assert (bruno.messages_sent, bruno.message_failures) == (0, {"131026": 1})
+    assert (whole.messages_sent, whole.replies_in_window) == (3, 2)
+    assert whole.message_failures == {"131047": 2, "131026": 1}
+    assert whole.as_json()["message_failures"] == {"131047": 2, "131026": 1}

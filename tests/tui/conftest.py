@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable
 from textual.worker import WorkerCancelled
 
 from leadms_tui.app import LeadMSApp
@@ -122,6 +122,6 @@ async def settle(pilot) -> None:
         if _drawn(pilot.app.screen):
             break
         await pilot.pause(0.02)
-    for field in pilot.app.screen.query(Input):  # a blinking cursor would make snapshots flaky
+    for field in pilot.app.screen.query("Input, TextArea"):  # a blinking cursor: flaky snapshots
         field.cursor_blink = False
     await pilot.pause()

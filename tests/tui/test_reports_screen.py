@@ -126,7 +126,7 @@ async def test_a_manager_sees_the_team_and_every_rep(db, make_app, seeded):
         # the same numbers, written out: what the seed did
         assert rows["rep:ana"][:7] == ["ana", "2", "15m", "50%", "3", "67%", "1"]
         assert rows["rep:bruno"][4:10] == ["1", "0%", "2", "1", "50%", "—"]
-        assert rows["rep:ana"][7:] == ["0", "0%", "▼ 100.0", "1", "1", "100%", "1,200.00"]
+        assert rows["rep:ana"][7:] == ["0", "0%", "▼ 100.0", "1", "1", "100%", "1,200.00", "—"]
         assert rows["team"][4] == "4" and rows["team"][11:13] == ["1", "50%"]
 
 

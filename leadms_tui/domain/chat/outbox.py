@@ -660,7 +660,7 @@ def conversation(
                 attempts=row.attempt,
             )
         )
-    items.sort(key=lambda item: item.at)
+    items.sort(key=lambda item: (item.at, item.message_id or 0))  # same instant: as written
     return Conversation(lead_id=lead_id, window=window, items=items[-limit:])
 
 

@@ -44,6 +44,21 @@ def placeholders(body: str) -> list[str]:
     return seen
 
 
+def split_body(body: str) -> list[tuple[str, str | None]]:
+    """The body as pieces: (text, None) as written, ("", name) for each placeholder (a
+    preview fills them as they are typed)."""
+    pieces: list[tuple[str, str | None]] = []
+    at = 0
+    for match in _PLACEHOLDER.finditer(body):
+        if match.start() > at:
+            pieces.append((body[at : match.start()], None))
+        pieces.append(("", match.group(1)))
+        at = match.end()
+    if at < len(body):
+        pieces.append((body[at:], None))
+    return pieces
+
+
 def body_of(components: list[dict[str, Any]]) -> str:
     """The text of a template's BODY component (Meta's `components` list)."""
     for component in components:

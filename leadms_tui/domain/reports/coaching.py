@@ -23,7 +23,9 @@ from leadms_tui.domain.models import (
     LeadStatus,
     Meeting,
     MeetingOutcome,
+    MessageState,
     OnboardingTask,
+    OutboundMessage,
     Role,
     Sale,
     User,
@@ -60,6 +62,9 @@ class RepReport:
     commitments_missed: int = 0
     missed_commitment_rate: float | None = None
     missed_commitment_rate_before: float | None = None  # the previous period of equal length
+    messages_sent: int = 0  # chat replies written in the period that Meta took
+    replies_in_window: int = 0  # of those, free text: answers inside the person's window
+    message_failures: dict[str, int] = field(default_factory=dict)  # by Meta's error code
     response_minutes: list[int] = field(default_factory=list, repr=False)
 
     def as_json(self) -> dict[str, object]:
@@ -187,6 +192,7 @@ def coaching_report(session: Session, period: Period, *, rep: str | None = None)
         .group_by(Lead.owner_id)
     ).all():
         add(owner, leads_lost=lost)
+    _chat_replies(session, start, end, add, rows)
     _first_responses(session, start, end, settings, add, rows)
 
     before = {
@@ -242,6 +248,37 @@ def _onboarding_due(period: Period):  # type: ignore[no-untyped-def]
         .where(OnboardingTask.due_on >= period.start, OnboardingTask.due_on <= period.end)
         .group_by(OnboardingTask.owner_id)
     )
+
+
+TOOK = (MessageState.SENT, MessageState.DELIVERED, MessageState.READ)
+
+
+def _chat_replies(session, start, end, add, rows) -> None:  # type: ignore[no-untyped-def]
+    """Replies sent, those inside the window, failures by code: one grouped query."""
+    for user_id, kind, state, code, count in session.execute(
+        select(
+            OutboundMessage.created_by_id,
+            OutboundMessage.kind,
+            OutboundMessage.state,
+            OutboundMessage.error_code,
+            func.count(),
+        )
+        .where(OutboundMessage.created_at >= start, OutboundMessage.created_at < end)
+        .group_by(
+            OutboundMessage.created_by_id,
+            OutboundMessage.kind,
+            OutboundMessage.state,
+            OutboundMessage.error_code,
+        )
+    ).all():
+        if user_id is None:
+            continue
+        if state in TOOK:
+            add(user_id, messages_sent=count, replies_in_window=count if kind == "text" else 0)
+        elif state == MessageState.FAILED:
+            failures = rows[user_id].message_failures
+            reason = str(code) if code is not None else "unknown"
+            failures[reason] = failures.get(reason, 0) + count
 
 
 def _first_responses(session, start, end, settings, add, rows) -> None:  # type: ignore[no-untyped-def]
@@ -301,9 +338,10 @@ def _team(reports: list[RepReport], before: dict, settings) -> RepReport:  # typ
             if f.name in ("rep", "answered_within_target") or derived:
                 continue  # computed again from the team's sums below
             value = getattr(report, f.name)
-            if f.name == "outcomes":
-                for outcome, n in value.items():
-                    team.outcomes[outcome] = team.outcomes.get(outcome, 0) + n
+            if isinstance(value, dict):  # outcomes, message failures
+                counts = getattr(team, f.name)
+                for key, n in value.items():
+                    counts[key] = counts.get(key, 0) + n
             elif f.name == "response_minutes":
                 team.response_minutes.extend(value)
             else:

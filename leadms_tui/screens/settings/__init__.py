@@ -1,5 +1,6 @@
-"""`S`: the admin's settings in one screen, a tab each (keys 1-6): fields, users and roles,
-team settings, rules, onboarding templates and commission plans."""
+"""`S`: the admin's settings in one screen, a tab each (keys 1-7): fields, users and roles,
+team settings, rules, onboarding templates, commission plans, and chat (quick replies and
+WhatsApp's message templates)."""
 
 from textual import on
 from textual.app import ComposeResult
@@ -7,6 +8,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Header, TabbedContent, TabPane
 
+from leadms_tui.screens.settings.chat import ChatTab
 from leadms_tui.screens.settings.commission import PlansTab
 from leadms_tui.screens.settings.fields import FieldsTab
 from leadms_tui.screens.settings.onboarding_templates import OnboardingEditor
@@ -23,9 +25,11 @@ TAB_FOCUS = {  # each tab's pane id → the table that takes the keys when the t
     "rules-tab": "#rules",
     "onboarding-tab": "#steps",
     "plans-tab": "#plans",
+    "chat-tab": "#quick-replies",
 }
 
-RELOADED_ON_SHOW = "FieldsTab, UsersTab, TeamTab, PlansTab"  # not the onboarding drafts
+# not the onboarding drafts
+RELOADED_ON_SHOW = "FieldsTab, UsersTab, TeamTab, PlansTab, ChatTab"
 
 
 class SettingsScreen(WithApp, Screen[None]):
@@ -44,6 +48,7 @@ class SettingsScreen(WithApp, Screen[None]):
                 id="settings.onboarding"),
         Binding("6", "show_tab('plans-tab')", "Commission tab", show=False,
                 id="settings.commission"),
+        Binding("7", "show_tab('chat-tab')", "Chat tab", show=False, id="settings.chat"),
         Binding("escape", "back", "Back", id="settings.back"),
     ]  # fmt: skip
 
@@ -62,6 +67,8 @@ class SettingsScreen(WithApp, Screen[None]):
                 yield OnboardingEditor()
             with TabPane("6 Commission", id="plans-tab"):
                 yield PlansTab()
+            with TabPane("7 Chat", id="chat-tab"):
+                yield ChatTab()
         yield KeyFooter()
 
     def on_mount(self) -> None:
