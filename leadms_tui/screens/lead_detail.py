@@ -39,6 +39,7 @@ KIND_STYLE = {
     "call": "green",
     "followup": "yellow",
     "meeting": "magenta",
+    "phone": "blue",
     "change": "dim",
 }
 
@@ -60,6 +61,7 @@ class LeadDetailScreen(OpensFiles, LeadScreen):
             "clients",
             "users",
             "outbound_messages",
+            "phone_calls",
         }
     )
     DEFAULT_CSS = """

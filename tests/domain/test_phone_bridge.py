@@ -169,3 +169,17 @@ def test_in_a_ring_group_the_call_goes_to_the_rep_who_answered(db, phones):
     _record(db, _event(PhoneCallState.ANSWERED, AT + timedelta(seconds=4), extension="202"))
     done = _record(db, _event(PhoneCallState.ENDED, AT + timedelta(seconds=30), extension="201"))
     assert done.user_id == phones["bruno"].id
+
+
+def test_the_leads_timeline_shows_the_call_with_its_duration_rep_and_recording(db, phones):
+    from leadms_tui.domain.queries.lead_detail import load_lead_detail
+
+    lead_id = _lead(db, "Tess")
+    _record(db, _event(PhoneCallState.ANSWERED, AT, extension="201", remote_number=PHONE))
+    _record(db, _event(PhoneCallState.ENDED, AT + timedelta(seconds=151),
+                       recording_url="https://pbx.example/rec/t.wav"))  # fmt: skip
+    with db.reading() as session:
+        detail = load_lead_detail(session=session, lead_id=lead_id, viewer=phones["maria"].actor)
+    [entry] = [e for e in detail.timeline if e.kind == "phone"]
+    assert entry.title == "Phone: inbound, 2:31, answered, ana"
+    assert entry.detail == "recording https://pbx.example/rec/t.wav"

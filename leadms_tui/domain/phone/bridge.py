@@ -287,6 +287,7 @@ class PhoneCallView:
     recording_url: str | None
     logged: bool  # a call row links it already
     lead_label: str | None = None  # "LEAD-20261125-004 Nora New", for titles
+    rep: str | None = None  # the username of the rep on the call
 
     @property
     def proposed_outcome(self) -> CallOutcome | None:
@@ -311,18 +312,22 @@ def recent_calls_of(
     ]
 
 
-def phone_calls_of_lead(session: Session, lead_id: int) -> list[PhoneCallView]:
+def phone_calls_of_lead(session: Session, lead_id: int, *, limit: int = 200) -> list[PhoneCallView]:
     """The lead's phone calls, newest first (the timeline: duration, recording)."""
     logged = select(Call.id).where(Call.phone_call_id == PhoneCall.id).exists()
     rows = session.execute(
-        select(PhoneCall, logged.label("logged"))
+        select(PhoneCall, logged.label("logged"), User.username)
+        .outerjoin(User, User.id == PhoneCall.user_id)
         .where(PhoneCall.lead_id == lead_id)
         .order_by(PhoneCall.started_at.desc(), PhoneCall.id.desc())
+        .limit(limit)
     ).all()
-    return [_view(row, bool(is_logged)) for row, is_logged in rows]
+    return [_view(row, bool(is_logged), rep=rep) for row, is_logged, rep in rows]
 
 
-def _view(row: PhoneCall, logged: bool, lead_label: str | None = None) -> PhoneCallView:
+def _view(
+    row: PhoneCall, logged: bool, lead_label: str | None = None, rep: str | None = None
+) -> PhoneCallView:
     return PhoneCallView(
         id=row.id,  # type: ignore[arg-type]
         direction=CallDirection(row.direction),
@@ -338,4 +343,5 @@ def _view(row: PhoneCall, logged: bool, lead_label: str | None = None) -> PhoneC
         recording_url=row.recording_url,
         logged=logged,
         lead_label=lead_label,
+        rep=rep,
     )

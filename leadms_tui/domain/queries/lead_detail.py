@@ -22,6 +22,7 @@ from leadms_tui.domain.models import (
     Meeting,
     User,
 )
+from leadms_tui.domain.phone.bridge import PhoneCallView, phone_calls_of_lead
 from leadms_tui.domain.queries.sales import lead_client
 from leadms_tui.domain.work.response_clock import ClockView
 
@@ -174,6 +175,9 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
                 about_label="at",
             )
         )
+    for call in phone_calls_of_lead(session, lead_id, limit=TIMELINE_LIMIT):
+        recording = f"recording {call.recording_url}" if call.recording_url else ""
+        entries.append(TimelineEntry(call.started_at, "phone", phone_words(call), recording))
     events = session.execute(
         select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.changes)
         .where(
@@ -222,6 +226,21 @@ def _change(field: str, before: object, after: object, names: dict[int, str]) ->
 
     label = _FIELD_LABELS.get(field, field.replace("_", " "))
     return f"{label}: {value(before)} → {value(after)}"
+
+
+def phone_words(call: PhoneCallView) -> str:
+    """ "Phone: outbound, 2:31, busy, ana" as the timeline and the call modal say it."""
+    parts = [call.direction.value]
+    if call.duration_seconds is not None:
+        minutes, seconds = divmod(call.duration_seconds, 60)
+        parts.append(f"{minutes}:{seconds:02d}")
+    if call.end_status is not None:
+        parts.append(words(call.end_status.value))
+    elif call.state != "ended":
+        parts.append(words(call.state.value))
+    if call.rep:
+        parts.append(call.rep)
+    return "Phone: " + ", ".join(parts)
 
 
 def words(value: str) -> str:

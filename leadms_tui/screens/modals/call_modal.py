@@ -22,9 +22,9 @@ from textual.widgets.option_list import Option
 from leadms_tui import formatting
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import Effects
-from leadms_tui.domain.models import CallDirection, CallOutcome
+from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.phone.bridge import PhoneCallView
-from leadms_tui.domain.queries.lead_detail import lead_phone
+from leadms_tui.domain.queries.lead_detail import lead_phone, phone_words
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
 from leadms_tui.domain.work.outcomes import MEANINGS
@@ -38,14 +38,7 @@ DIAL_COMMAND_ENV = "LEADMS_DIAL_COMMAND"  # per terminal, never from the shared 
 
 def phone_call_words(call: PhoneCallView) -> Text:
     """ "Phone: outbound, 2:31, busy · recording" with the recording as a link."""
-    way = "inbound" if call.direction == CallDirection.INBOUND else "outbound"
-    parts = [way]
-    if call.duration_seconds is not None:
-        minutes, seconds = divmod(call.duration_seconds, 60)
-        parts.append(f"{minutes}:{seconds:02d}")
-    if call.end_status is not None:
-        parts.append(call.end_status.value.replace("_", " "))
-    words = Text(visible(f"Phone: {', '.join(parts)}"))
+    words = Text(visible(phone_words(call)))
     if call.recording_url:
         url = visible(call.recording_url)
         words.append(" · ")
