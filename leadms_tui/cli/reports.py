@@ -37,6 +37,10 @@ COLUMNS = [  # (header, RepReport field) of the table and the CSV
     ("missed_rate_previous_period", "missed_commitment_rate_before"),
     ("messages_sent", "messages_sent"),
     ("replies_in_window", "replies_in_window"),
+    ("phone_calls", "phone_calls"),
+    ("answer_rate", "answer_rate"),
+    ("calls_per_hour", "calls_per_hour"),
+    ("talk_seconds", "talk_seconds"),
 ]
 
 
@@ -107,7 +111,7 @@ def reps(
             writer.writerow([*cells, outcomes, failures])
         echo(buffer.getvalue().rstrip("\n"))
         return
-    shown = [0, 1, 2, 4, 5, 6, 7, 9, 12, 13, 14, 15, 19, 20, 21, 22]
+    shown = [0, 1, 2, 4, 5, 6, 7, 9, 12, 13, 14, 15, 19, 20, 21, 22, 23, 24, 25, 26]
     headers = [COLUMNS[i][0].replace("_", " ") for i in shown] + ["message failures"]
     for cells, row in zip(table, rows, strict=True):
         cells.append(_failures(row.message_failures))

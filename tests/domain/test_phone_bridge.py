@@ -183,3 +183,22 @@ def test_the_leads_timeline_shows_the_call_with_its_duration_rep_and_recording(d
     [entry] = [e for e in detail.timeline if e.kind == "phone"]
     assert entry.title == "Phone: inbound, 2:31, answered, ana"
     assert entry.detail == "recording https://pbx.example/rec/t.wav"
+
+
+def test_the_coaching_report_has_talk_time_answer_rate_and_calls_per_hour(db, phones):
+    from leadms_tui.domain.reports.coaching import Period, coaching_report
+
+    _lead(db, "Una")
+    out = dict(direction=CallDirection.OUTBOUND, extension="201", remote_number=PHONE)
+    _record(db, PhoneEvent("x", "1", PhoneCallState.ENDED, AT, end_status=EndStatus.ANSWERED,
+                           duration_seconds=90, **out))  # fmt: skip
+    _record(db, PhoneEvent("x", "2", PhoneCallState.ENDED, AT + timedelta(minutes=5),
+                           end_status=EndStatus.BUSY, **out))  # fmt: skip
+    _record(db, PhoneEvent("x", "3", PhoneCallState.ENDED, AT + timedelta(hours=2),
+                           end_status=EndStatus.ANSWERED, duration_seconds=30, **out))  # fmt: skip
+    with db.reading() as session:
+        reports = {r.rep: r for r in coaching_report(session, Period(AT.date(), AT.date()))}
+    ana = reports["ana"]
+    assert (ana.phone_calls, ana.phone_answered, ana.talk_seconds) == (3, 2, 120)
+    assert (ana.answer_rate, ana.calls_per_hour) == (2 / 3, 1.5)
+    assert reports["TEAM"].talk_seconds == 120

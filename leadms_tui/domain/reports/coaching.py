@@ -26,6 +26,7 @@ from leadms_tui.domain.models import (
     MessageState,
     OnboardingTask,
     OutboundMessage,
+    PhoneCall,
     Role,
     Sale,
     User,
@@ -65,6 +66,12 @@ class RepReport:
     messages_sent: int = 0  # chat replies written in the period that Meta took
     replies_in_window: int = 0  # of those, free text: answers inside the person's window
     message_failures: dict[str, int] = field(default_factory=dict)  # by Meta's error code
+    phone_calls: int = 0  # calls the phone system reported on the rep's extension
+    phone_answered: int = 0
+    talk_seconds: int = 0  # from answer to hang-up, summed
+    phone_hours: int = 0  # clock hours with at least one call (the divisor of calls per hour)
+    answer_rate: float | None = None  # answered over phone calls
+    calls_per_hour: float | None = None  # phone calls per hour with calls
     response_minutes: list[int] = field(default_factory=list, repr=False)
 
     def as_json(self) -> dict[str, object]:
@@ -193,6 +200,7 @@ def coaching_report(session: Session, period: Period, *, rep: str | None = None)
     ).all():
         add(owner, leads_lost=lost)
     _chat_replies(session, start, end, add, rows)
+    _phone_calls(session, start, end, add)
     _first_responses(session, start, end, settings, add, rows)
 
     before = {
@@ -281,6 +289,29 @@ def _chat_replies(session, start, end, add, rows) -> None:  # type: ignore[no-un
             failures[reason] = failures.get(reason, 0) + count
 
 
+def _phone_calls(session, start, end, add) -> None:  # type: ignore[no-untyped-def]
+    """Talk time, answered calls and busy hours per rep from the phone bridge's calls: the
+    sums in one grouped query, the hours with calls from the start times."""
+    for user_id, calls, answered, seconds in session.execute(
+        select(PhoneCall.user_id, func.count(), func.count(PhoneCall.answered_at),
+               func.coalesce(func.sum(PhoneCall.duration_seconds), 0))
+        .where(PhoneCall.user_id.is_not(None), PhoneCall.started_at >= start,
+               PhoneCall.started_at < end)
+        .group_by(PhoneCall.user_id)
+    ).all():  # fmt: skip
+        add(user_id, phone_calls=calls, phone_answered=answered, talk_seconds=int(seconds))
+    hours: dict[int, set[int]] = {}
+    for user_id, started in session.execute(
+        select(PhoneCall.user_id, PhoneCall.started_at).where(
+            PhoneCall.user_id.is_not(None), PhoneCall.started_at >= start,
+            PhoneCall.started_at < end,
+        )
+    ).all():  # fmt: skip
+        hours.setdefault(user_id, set()).add(int(_aware(started).timestamp()) // 3600)
+    for user_id, busy in hours.items():
+        add(user_id, phone_hours=len(busy))
+
+
 def _first_responses(session, start, end, settings, add, rows) -> None:  # type: ignore[no-untyped-def]
     """Business minutes from each received lead's creation to its first call (one query)."""
     calendar = settings.calendar()
@@ -322,6 +353,9 @@ def _finish(report: RepReport, before: tuple[int, int] | None, settings) -> None
         report.answered_within_target = in_time / len(report.response_minutes)
     connected = sum(n for outcome, n in report.outcomes.items() if outcome in CONNECTED)
     report.connect_rate = connected / report.calls if report.calls else None
+    if report.phone_calls:
+        report.answer_rate = report.phone_answered / report.phone_calls
+        report.calls_per_hour = report.phone_calls / max(report.phone_hours, 1)
     closed = report.conversions + report.leads_lost
     report.conversion_rate = report.conversions / closed if closed else None
     if report.commitments_due:
@@ -334,7 +368,9 @@ def _team(reports: list[RepReport], before: dict, settings) -> RepReport:  # typ
     team = RepReport(TEAM)
     for report in reports:
         for f in fields(RepReport):
-            derived = f.name.endswith(("_rate", "_median_minutes", "_p90_minutes", "_before"))
+            derived = f.name.endswith(
+                ("_rate", "_median_minutes", "_p90_minutes", "_before", "_per_hour")
+            )
             if f.name in ("rep", "answered_within_target") or derived:
                 continue  # computed again from the team's sums below
             value = getattr(report, f.name)
