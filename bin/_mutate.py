@@ -309,12 +309,28 @@ def _tests_for(mutant: Mutant, copy: Path, trace: dict[str, Any]) -> list[str] |
     return None
 
 
+def _in_lines(mutant: Mutant, lines: str | None) -> bool:
+    """Whether `mutant` is in `--lines` ("A-B" or "FILE:A-B", FILE the end of its path)."""
+    if lines is None:
+        return True
+    where, _, span = lines.rpartition(":")
+    first, _, last = span.partition("-")
+    in_file = not where or mutant.path.endswith(where)
+    return in_file and int(first) <= mutant.line <= int(last or first)
+
+
 def run_module(
-    name: str, *, limit: int | None, seed: int | None, jobs: int = 1, select: bool = True
+    name: str,
+    *,
+    limit: int | None,
+    seed: int | None,
+    jobs: int = 1,
+    select: bool = True,
+    lines: str | None = None,
 ) -> list[Mutant]:
-    """Every mutant of the module (or `limit` of them drawn with `seed`); returns survivors.
-    Each mutant runs only the tests that ran its line (unless `select` is off), `jobs` at a
-    time, each job in its own copy."""
+    """Every mutant of the module (or `limit` of them drawn with `seed`, or those on `lines`);
+    returns survivors. Each mutant runs only the tests that ran its line (unless `select` is
+    off), `jobs` at a time, each job in its own copy."""
     paths, tests = MODULES[name]
     copies = [COPY / f"{name}-{job}" for job in range(jobs)]  # modules may run at once
     for copy in copies:
@@ -325,6 +341,7 @@ def run_module(
     # mutants (each is the n-th mutation point of its file)
     sources = {path: (copies[0] / PACKAGE / path).read_text() for path in paths}
     mutants = [m for path in paths for m in mutants_of(path, sources[path])]
+    mutants = [m for m in mutants if _in_lines(m, lines)]
     if limit is not None:
         mutants = sorted(
             random.Random(seed).sample(mutants, min(limit, len(mutants))),
@@ -380,6 +397,11 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="at most this many mutants per module")
     parser.add_argument("--seed", type=int, help="which mutants --sample/--limit draw")
     parser.add_argument(
+        "--lines",
+        metavar="[FILE:]A-B",
+        help="only the mutants on these lines (of FILE, the end of a module's path)",
+    )
+    parser.add_argument(
         "--jobs", type=int, default=1, help="mutants run at once, each in its own copy"
     )
     parser.add_argument(
@@ -404,10 +426,16 @@ def main() -> None:
         if args.list:
             for path in MODULES[name][0]:
                 for mutant in mutants_of(path):
-                    print(mutant.describe())
+                    if _in_lines(mutant, args.lines):
+                        print(mutant.describe())
             continue
         run_module(
-            name, limit=args.limit, seed=args.seed, jobs=args.jobs, select=not args.all_tests
+            name,
+            limit=args.limit,
+            seed=args.seed,
+            jobs=args.jobs,
+            select=not args.all_tests,
+            lines=args.lines,
         )
 
 
