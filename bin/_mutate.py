@@ -61,6 +61,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         [
             "tests/domain/test_rules_definitions.py",
             "tests/domain/test_rules_actions.py",
+            "tests/domain/test_rules_engine.py",
             "tests/domain/test_rules_delays.py",
             "tests/domain/test_rules_edges.py",
             "tests/domain/test_rules.py",
@@ -78,7 +79,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
 PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_trace"]
 # `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
 # with tests fast enough for CI. A sampled survivor not listed there fails the run.
-SAMPLED = ["text", "money"]
+SAMPLED = ["text", "money", "access", "commission", "numbering"]
 # Survivors judged equivalent (no behaviour differs), one `Mutant.key()` line each; the
 # reasons are in TESTING.md.
 EQUIVALENT = ROOT / "bin" / "_mutate_equivalent.txt"
@@ -331,6 +332,7 @@ def run_module(
     jobs: int = 1,
     select: bool = True,
     lines: str | None = None,
+    keys: set[str] | None = None,
 ) -> list[Mutant]:
     """Every mutant of the module (or `limit` of them drawn with `seed`, or those on `lines`);
     returns survivors. Each mutant runs only the tests that ran its line (unless `select` is
@@ -345,7 +347,7 @@ def run_module(
     # mutants (each is the n-th mutation point of its file)
     sources = {path: (copies[0] / PACKAGE / path).read_text() for path in paths}
     mutants = [m for path in paths for m in mutants_of(path, sources[path])]
-    mutants = [m for m in mutants if _in_lines(m, lines)]
+    mutants = [m for m in mutants if _in_lines(m, lines) and (keys is None or m.key() in keys)]
     if limit is not None:
         mutants = sorted(
             random.Random(seed).sample(mutants, min(limit, len(mutants))),
@@ -391,6 +393,21 @@ def run_module(
     return survivors
 
 
+def _keys(path: str | None) -> set[str] | None:
+    """The mutant keys in a file: each line a key, or a printed result line (its verdict,
+    line number and test count are dropped)."""
+    if path is None:
+        return None
+    keys = set()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith(("SURVIVED", "equivalent", "killed")):
+            line = line[17:].rsplit("  [", 1)[0]
+        head, sep, rest = line.partition(": ")
+        name, colon, number = head.rpartition(":")
+        keys.add(f"{name}: {rest}" if colon and number.isdigit() else f"{head}{sep}{rest}")
+    return keys
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bin/mutate", description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
@@ -404,6 +421,12 @@ def main() -> None:
         "--lines",
         metavar="[FILE:]A-B",
         help="only the mutants on these lines (of FILE, the end of a module's path)",
+    )
+    parser.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="only the mutants whose key (a printed line without its line number and verdict) "
+        "is a line of FILE: re-runs the survivors of a run against tests added since",
     )
     parser.add_argument(
         "--jobs", type=int, default=1, help="mutants run at once, each in its own copy"
@@ -440,6 +463,7 @@ def main() -> None:
             jobs=args.jobs,
             select=not args.all_tests,
             lines=args.lines,
+            keys=_keys(args.keys),
         )
 
 
