@@ -19,7 +19,7 @@ from leadms_tui.domain.models import (
     User,
 )
 from leadms_tui.domain.team.settings import set_setting
-from leadms_tui.domain.work.calls import log_call
+from leadms_tui.domain.work.calls import BY_RULES, log_call, preview_call
 from leadms_tui.domain.work.followups import add_followup
 from leadms_tui.domain.work.rules import save_rule, sweep
 
@@ -192,3 +192,53 @@ def test_a_status_rule_keeps_a_status_the_lead_has_and_a_lost_reason_only_for_lo
     with db.reading() as session:
         stored = session.get(Lead, lead.id)
     assert (stored.status, stored.lost_reason) == ("qualified", None)
+
+
+def test_a_call_preview_says_what_each_rule_would_do_and_the_call_does_it(db, team, lead):
+    db.write(lambda s: s.execute(update(Rule).values(enabled=False)))  # the shipped ones
+    busy = CallOutcome.BUSY
+    _rule(db, "create_followup", {"after_minutes": 30, "reason": "Try again"}, "First", busy)
+    _rule(db, "create_followup", {"after_business_hours": 1}, "Second", busy)
+    _rule(db, "set_status", {"status": "lost", "lost_reason": "gone"}, "Third", busy)
+    _rule(db, "notify", {"to": "managers"}, "Fourth", busy)
+    with db.reading() as session:
+        preview = preview_call(session, lead.id, busy, now=WED_10)
+    assert preview.followup_due == WED_10 + timedelta(minutes=30)  # the first rule's only
+    assert preview.descriptions == [
+        "follow-up: Try again",
+        "status → lost (gone)",
+        "when a call is busy: notify managers",
+    ]
+    logged = db.write(lambda s: log_call(s, lead.id, busy, actor=team["ana"].actor, now=WED_10))
+    assert logged.followup_due == WED_10 + timedelta(hours=1)  # the last one booked
+    assert logged.rule_effects == [
+        "follow-up: Try again",
+        "follow-up: Second",
+        "status → lost",
+        "notify managers",
+    ]
+    with db.reading() as session:
+        followups = session.execute(select(FollowUp).order_by(FollowUp.id)).scalars().all()
+    assert [(clock.as_utc(f.due_at), f.reason, f.state) for f in followups] == [
+        (WED_10 + timedelta(minutes=30), "Try again", "skipped"),  # the lost lead's: closed
+        (WED_10 + timedelta(hours=1), "Second", "skipped"),
+    ]
+
+
+def test_a_rule_booking_at_the_picked_time_falls_back_to_its_delay(db, team, lead):
+    db.write(lambda s: s.execute(update(Rule).values(enabled=False)))
+    _rule(db, "create_followup", {"at_picked_time": True, "after_business_days": 1, "at": "16:00"},
+          "Callback", CallOutcome.CALLBACK_REQUESTED)  # fmt: skip
+    picked = WED_10 + timedelta(days=2, hours=3)
+    for when, due in ((picked, picked), (BY_RULES, datetime(2026, 11, 26, 16, 0, tzinfo=UTC))):
+        logged = db.write(
+            lambda s, when=when: log_call(
+                s,
+                lead.id,
+                CallOutcome.CALLBACK_REQUESTED,
+                actor=team["ana"].actor,
+                next_followup_at=when,
+                now=WED_10,
+            )
+        )
+        assert logged.followup_due == due

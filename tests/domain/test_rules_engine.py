@@ -99,9 +99,11 @@ def test_a_sweep_acts_only_on_its_statuses_and_channels_since_the_rule_changed(d
     contacted = _lead(db, team, "Old", channel="email")
     db.write(lambda s: s.execute(update(Lead).where(Lead.id == contacted.id)
                                  .values(status="contacted")))  # fmt: skip
-    _lead(db, team, "Ancient", channel="email", at=WED_10 - timedelta(days=1, hours=2))
-    assert sweep(db, now=WED_10 + timedelta(hours=2)).fired == 1
-    assert _told(db) == ["Mail"]  # Ancient went quiet an hour before the rule was made
+    made = WED_10 - timedelta(days=1)  # the rule's last change: it looks back its 1 hour
+    _lead(db, team, "Ancient", channel="email", at=made - timedelta(hours=1, minutes=1))
+    _lead(db, team, "Recent", channel="email", at=made - timedelta(minutes=59))
+    assert sweep(db, now=WED_10 + timedelta(hours=2)).fired == 2
+    assert sorted(_told(db)) == ["Mail", "Recent"]
 
 
 def test_an_overdue_rule_acts_on_missed_followups_too_once_each(db, team):
