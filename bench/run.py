@@ -75,8 +75,10 @@ def run_engine(
     workdir: Path,
     url: str | None = None,
     pg_server: str = DEFAULT_PG_URL,
+    only: frozenset[str] = frozenset(),
 ) -> list[Result]:
-    """Every benchmark on one engine; `url` is an empty database to fill (else one is made)."""
+    """Every benchmark on one engine (or those whose step name holds a word of `only`); `url`
+    is an empty database to fill (else one is made)."""
     moment = working_moment()
     with ExitStack() as stack:
 
@@ -130,6 +132,8 @@ def run_engine(
         if engine == "sqlite" and pg_server.startswith("postgres"):
             steps += (("move", lambda: move.run(big, pg_server=pg_server, workdir=workdir)),)
         for name, step in steps:
+            if only and not any(word in name for word in only):
+                continue
             log(f"{engine}: {name}")
             started = time.perf_counter()
             results += step()
@@ -186,6 +190,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, help="also write the results here (markdown)")
     parser.add_argument("--workdir", type=Path, help="for SQLite files and the CSV (default: temp)")
     parser.add_argument("--pg-url", default=DEFAULT_PG_URL, help="any database on the server")
+    parser.add_argument(
+        "--only",
+        default="",
+        help="comma-separated words of the steps to run after generating (e.g. ladder,reports)",
+    )
     args = parser.parse_args(argv)
     engines = parse_engines(parser, args.engines)
     size = SIZES[args.size]
@@ -195,7 +204,13 @@ def main(argv: list[str] | None = None) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         results = []
         for engine in engines:
-            results += run_engine(engine, size, workdir=workdir, pg_server=args.pg_url)
+            results += run_engine(
+                engine,
+                size,
+                workdir=workdir,
+                pg_server=args.pg_url,
+                only=frozenset(filter(None, args.only.split(","))),
+            )
     minutes = (time.perf_counter() - started) / 60
     report = (
         f"Size **{size.name}** ({size.leads:,} leads, {size.calls:,} calls, {size.reps} reps), "

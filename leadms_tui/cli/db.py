@@ -1,5 +1,6 @@
-"""`leadms db`: schema migrations."""
+"""`leadms db`: schema migrations, moving to PostgreSQL, backups."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -86,3 +87,79 @@ def move_to(
     echo(f"done. From now on use:\nexport LEADMS_DATABASE_URL='{shown_url}'")
     if shown_url != target_url.strip():
         echo("(the password is shown as ***: put it back, or keep it in ~/.pgpass)", err=True)
+
+
+@app.command("backup")
+def backup_command(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="Where to write the backup (an SQLite file).")],
+    keep: Annotated[
+        int | None,
+        typer.Option(
+            "--keep", min=1, help="Stamp FILE with the time and keep only the newest N such files."
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """A consistent copy of the database while people work, as one SQLite file with a
+    manifest that `leadms db verify` checks (SQLite: the online backup API; PostgreSQL: one
+    read-only snapshot)."""
+    from leadms_tui.domain.backup import backup
+
+    source = _source(ctx)
+    echo(f"backing up {source.label} ...", err=True)
+    report = backup(source, file, force=force, keep=keep)
+    taken = f"{report.taken_at:%Y-%m-%d %H:%M:%S} UTC"
+    echo(f"{report.path}: {report.rows:,} rows in {report.tables} tables, taken {taken}")
+    for old in report.removed:
+        echo(f"removed {old} (past --keep {keep})")
+
+
+@app.command("verify")
+def verify_command(
+    file: Annotated[Path, typer.Argument(help="A backup made by `leadms db backup`.")],
+) -> None:
+    """Check a backup against its manifest: every table's rows and checksum, SQLite's
+    integrity check, gapless lead numbers per day. Exit 1 when anything is wrong."""
+    from leadms_tui.domain.backup import verify_backup
+
+    check = verify_backup(file)
+    for problem in check.problems:
+        echo(f"PROBLEM: {problem}", err=True)
+    if check.problems:
+        raise typer.Exit(1)
+    echo(
+        f"{file}: verified: {check.rows:,} rows, lead numbers of {check.days_checked} day(s), "
+        f"schema {check.revision}, taken {check.taken_at} from {check.source}"
+    )
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A backup made by `leadms db backup`.")],
+    to: Annotated[
+        str, typer.Option("--to", help="An empty database: a new SQLite file or PostgreSQL URL.")
+    ],
+) -> None:
+    """Restore a verified backup into an empty database, then verify the copy (row counts,
+    lead numbers per day, the audit trail's checksum). A non-empty target is refused."""
+    from leadms_tui.domain.backup import restore
+    from leadms_tui.domain.db import Database, describe_url, normalize_url
+
+    target = Database(normalize_url(to))
+    echo(f"restoring {file} into {describe_url(to.strip())} ...", err=True)
+    mismatches = restore(file, target)
+    for problem in mismatches:
+        echo(f"MISMATCH: {problem}", err=True)
+    if mismatches:
+        raise typer.Exit(1)
+    url = describe_url(to.strip())
+    echo(f"restored and verified. Use it with:\nexport LEADMS_DATABASE_URL='{url}'")
+
+
+def _source(ctx: typer.Context):  # -> Database
+    from leadms_tui.domain.db import Database
+
+    source = Database(database_url(ctx))
+    source.check_not_moving()
+    return source

@@ -125,6 +125,12 @@ def set_(
         str | None,
         typer.Option("--hours", help="Working hours, e.g. 08:00-16:00 (empty: the team's)."),
     ] = None,
+    extension: Annotated[
+        str | None,
+        typer.Option(
+            "--extension", help="Their phone's extension on the PBX, e.g. 201 (empty: none)."
+        ),
+    ] = None,
 ):
     """Change a user's role, capacity, languages, state, name or assignment profile (admins).
 
@@ -147,8 +153,18 @@ def set_(
         if away_until is not None
         else None
     )
-    given = (parsed_role, capacity, codes, active, display_name, takes, availability, hours)
-    if given == (None,) * 8:
+    given = (
+        parsed_role,
+        capacity,
+        codes,
+        active,
+        display_name,
+        takes,
+        availability,
+        hours,
+        extension,
+    )
+    if given == (None,) * 9:
         raise CLIError("nothing to change: give --role, --capacity, --languages, --off, ...")
     db = open_db(ctx)
 
@@ -172,14 +188,16 @@ def set_(
             availability=availability,
             away_until=until,
             working_hours=hours,
+            extension=extension,
         )
 
     user = db.write(work)
     state = "active" if user.active else "inactive"
     spoken = ",".join(user.languages) or "no languages"
+    phone = f", extension {user.extension}" if user.extension else ""
     echo(
         f"{user.username}: {user.display_name}, {user.role.value}, {state}, "
-        f"capacity {user.capacity}, {spoken}"
+        f"capacity {user.capacity}, {spoken}{phone}"
     )
 
 

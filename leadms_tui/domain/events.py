@@ -68,8 +68,23 @@ class LeadConverted:
     template_id: int | None  # the onboarding template the sale starts, if any
 
 
+@dataclass(frozen=True)
+class ReplySent:
+    """Meta took a chat reply (the answer to the send, or a status or echo after it)."""
+
+    lead_id: int
+    message_id: int
+    user_id: int | None  # who wrote it
+
+
 DomainEvent = (
-    LeadCreated | CallSaved | MeetingOutcomeSet | MeetingBooked | LeadClosed | LeadConverted
+    LeadCreated
+    | CallSaved
+    | MeetingOutcomeSet
+    | MeetingBooked
+    | LeadClosed
+    | LeadConverted
+    | ReplySent
 )
 
 

@@ -223,6 +223,7 @@ class User(SQLModel, table=True):
     availability: Availability = _text(16, default="available")
     away_until: datetime | None = _timestamp(default=None)  # back at this moment
     working_hours: str = _text(20, default="")  # "08:00-16:00"; "" = the team's hours
+    extension: str | None = _text(32, default=None, unique=True, index=True)  # phone on the PBX
     password_hash: str | None = _text(200, default=None)
     created_at: datetime = _created_at()
 
@@ -331,6 +332,10 @@ class Call(SQLModel, table=True):
     note: str | None = Field(default=None, sa_type=Lines)
     called_at: datetime = _timestamp(nullable=False)
     created_at: datetime = _created_at()
+    # the phone system's record of this call, when the bridge saw it (logged once)
+    phone_call_id: int | None = Field(
+        default=None, foreign_key="phone_calls.id", unique=True, index=True
+    )
 
 
 class FollowUp(SQLModel, table=True):
@@ -698,7 +703,7 @@ class ResponseClock(SQLModel, table=True):
     lead_id: int = Field(foreign_key="leads.id", unique=True)
     started_at: datetime = _timestamp(nullable=False)
     touched_at: datetime | None = _timestamp(default=None, index=True)
-    touched_by: str | None = _text(16, default=None)  # "call", "meeting"
+    touched_by: str | None = _text(16, default=None)  # "call", "meeting", "reply"
     touched_by_id: int | None = Field(default=None, foreign_key="users.id")
     flagged_at: datetime | None = _timestamp(default=None)  # no eligible rep to take it
     steps_fired: int = 0  # ladder steps fired, counted under the row lock
@@ -786,3 +791,152 @@ class LoginFailure(SQLModel, table=True):
     username: str = _text(64)
     terminal: str = _text(128)
     at: datetime = _timestamp(nullable=False)
+
+
+class MessageState(StrEnum):
+    """Where an outbound chat message is. Only `domain/chat/outbox.py` moves it, and a state
+    reported by Meta never moves it back (read stays read)."""
+
+    QUEUED = "queued"  # written by a rep; the intake service will send it
+    SENDING = "sending"  # claimed by the service: the request is (about to be) under way
+    UNCONFIRMED = "unconfirmed"  # claimed long ago and Meta never confirmed: a person decides
+    SENT = "sent"  # Meta took it (its id known)
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"  # refused by Meta or undeliverable: the reason in words, a retry offered
+
+
+class TemplateStatus(StrEnum):
+    APPROVED = "APPROVED"
+    PENDING = "PENDING"
+    REJECTED = "REJECTED"
+    PAUSED = "PAUSED"
+    DISABLED = "DISABLED"
+
+
+class OutboundMessage(SQLModel, table=True):
+    """A reply to a WhatsApp or Messenger lead: the outbox row a rep writes and the intake
+    service sends. `key` rides to Meta (WhatsApp `biz_opaque_callback_data`, Messenger
+    `metadata`) with the attempt number, so a status or an echo finds its row even when the
+    send's answer was lost."""
+
+    __tablename__ = "outbound_messages"
+    __table_args__ = (Index("ix_outbound_messages_state_not_before", "state", "not_before"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    lead_id: int = Field(foreign_key="leads.id", index=True)
+    channel: Channel = _text(16)
+    recipient: str = _text(128)  # wa_id or PSID
+    kind: str = _text(16)  # "text" or "template"
+    body: str = Field(sa_type=Lines)  # what the person reads (a template: its filled text)
+    template_name: str | None = _text(512, default=None)
+    template_language: str | None = _text(16, default=None)
+    parameters: list[str] = Field(default_factory=list, sa_type=CleanJSON)
+    tag: str | None = _text(32, default=None)  # Messenger HUMAN_AGENT past the 24 hours
+    state: MessageState = _text(16, default=MessageState.QUEUED)
+    attempt: int = 0  # attempts claimed so far; the current one's key ends in it
+    not_before: datetime | None = _timestamp(default=None)  # throttled: not sent before
+    provider_id: str | None = _text(200, default=None, index=True)  # wamid / mid
+    error_code: int | None = Field(default=None)
+    error_title: str | None = _text(300, default=None)
+    error_detail: str | None = _text(1000, default=None)
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _created_at()
+    claimed_at: datetime | None = _timestamp(default=None)
+    sent_at: datetime | None = _timestamp(default=None)
+    delivered_at: datetime | None = _timestamp(default=None)
+    read_at: datetime | None = _timestamp(default=None)
+    failed_at: datetime | None = _timestamp(default=None)
+    version: int = 1
+
+
+class MessageAttempt(SQLModel, table=True):
+    """One try at sending an outbound message: claimed, then answered (or never, if the
+    service died: the status webhook or the echo may still tell)."""
+
+    __tablename__ = "message_attempts"
+    __table_args__ = (UniqueConstraint("message_id", "attempt", name="uq_message_attempt"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="outbound_messages.id", index=True)
+    attempt: int
+    claimed_at: datetime = _timestamp(nullable=False)
+    answered_at: datetime | None = _timestamp(default=None)
+    outcome: str | None = _text(16, default=None)  # sent, failed, throttled, unconfirmed
+    provider_id: str | None = _text(200, default=None)
+    error_code: int | None = Field(default=None)
+    requested_by_id: int | None = Field(default=None, foreign_key="users.id")  # a retry's person
+
+
+class MessageTemplate(SQLModel, table=True):
+    """A WhatsApp message template as `leadms templates sync` last read it from Meta."""
+
+    __tablename__ = "message_templates"
+    __table_args__ = (UniqueConstraint("name", "language", name="uq_message_template"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = _text(512)
+    language: str = _text(16)  # en_US, es, pt_BR
+    category: str = _text(32)  # MARKETING, UTILITY, AUTHENTICATION
+    status: TemplateStatus = _text(16)
+    body: str = Field(sa_type=Lines)  # the body text with {{1}} placeholders
+    parameters: int = 0  # how many {{n}} the body holds
+    components: list[dict[str, Any]] = Field(default_factory=list, sa_type=CleanJSON)
+    synced_at: datetime = _created_at()
+
+
+class QuickReply(SQLModel, table=True):
+    """A short text admins keep for reps to insert, with `{name}`-style variables."""
+
+    __tablename__ = "quick_replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str = _text(60, unique=True)
+    body: str = Field(sa_type=Lines)
+    created_at: datetime = _created_at()
+    version: int = 1
+
+
+class CallDirection(StrEnum):
+    INBOUND = "inbound"  # the person rang us
+    OUTBOUND = "outbound"  # a rep rang the person
+
+
+class PhoneCallState(StrEnum):
+    """How far a call on the phone system got; events only move it forward."""
+
+    RINGING = "ringing"
+    ANSWERED = "answered"
+    ENDED = "ended"
+
+
+class PhoneCall(SQLModel, table=True):
+    """A call the phone system reported (Asterisk AMI, Twilio, a signed webhook), matched to
+    a lead or client by number and to a rep by extension. `domain/phone/bridge.py` alone
+    writes it; the unique provider id makes a replayed event harmless."""
+
+    __tablename__ = "phone_calls"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_call_id", name="uq_phone_call_provider_id"),
+        Index("ix_phone_calls_user_started", "user_id", "started_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = _text(16)  # asterisk, twilio, webhook
+    provider_call_id: str = _text(128)  # Linkedid, CallSid, the dialer's id
+    direction: CallDirection = _text(16)
+    extension: str | None = _text(32, default=None)
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    remote_number: str | None = _text(64, default=None)  # the person's number as reported
+    remote_e164: str | None = _text(20, default=None, index=True)
+    lead_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
+    client_id: int | None = Field(default=None, foreign_key="clients.id")
+    state: PhoneCallState = _text(16, default=PhoneCallState.RINGING)
+    end_status: str | None = _text(16, default=None)  # answered, no_answer, busy, failed, canceled
+    started_at: datetime = _timestamp(nullable=False)
+    answered_at: datetime | None = _timestamp(default=None)
+    ended_at: datetime | None = _timestamp(default=None)
+    duration_seconds: int | None = Field(default=None)  # talk time, from answer to hang-up
+    recording_url: str | None = _text(1000, default=None)
+    updated_at: datetime = _created_at()
+    version: int = 1

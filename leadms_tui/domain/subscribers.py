@@ -10,6 +10,7 @@ from leadms_tui.domain.events import (
     LeadCreated,
     MeetingBooked,
     MeetingOutcomeSet,
+    ReplySent,
 )
 from leadms_tui.domain.sales import onboarding
 from leadms_tui.domain.team import assignment
@@ -22,6 +23,7 @@ HANDLERS: dict[type, list[Handler]] = {
     MeetingOutcomeSet: [rules.on_meeting_outcome],
     LeadClosed: [followups.on_lead_closed],
     LeadConverted: [onboarding.on_lead_converted],
+    ReplySent: [response_clock.on_reply_sent],
 }
 
 PREVIEWS: dict[type, list[Handler]] = {

@@ -84,7 +84,9 @@ class IntakeConfig:
     max_body_bytes: int = 1_000_000  # every body type, enforced before parsing
     body_seconds: float = 30  # to receive a whole body (a slow upload is cut off: 408)
     health_seconds: float = 5  # /healthz gives up on a database that does not answer
-    sweep_seconds: float = 60  # time rules every minute; 0 turns the sweeper off
+    # time rules and the speed-to-lead ladder: from the start of one sweep to the next, so a
+    # step falls due at most this long before a sweep sees it; 0 turns the sweeper off
+    sweep_seconds: float = 30
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "IntakeConfig":
@@ -408,20 +410,23 @@ def _guarded(
 
 @contextlib.asynccontextmanager
 async def _lifespan(app: Starlette) -> AsyncIterator[None]:
-    """Run the time rules every minute while the service is up (cron may run them too)."""
+    """Run the time rules and the ladder every `sweep_seconds` while the service is up (cron
+    may run them too): a step fires well within a minute of falling due."""
     from leadms_tui.domain.work.rules import sweep
 
     intake: Intake = app.state.intake
 
     async def sweeper() -> None:
         while True:
+            started = time.monotonic()
             try:
                 report = await run_in_threadpool(sweep, intake.db)
                 if report.fired or report.missed or report.assigned:
                     log.info("sweep: %s", report.describe())
             except Exception:  # keep sweeping; a failed round is retried next minute
                 log.exception("sweep failed")
-            await asyncio.sleep(intake.config.sweep_seconds)
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, intake.config.sweep_seconds - elapsed))
 
     # Requests wait for a database connection in their thread: threads beyond the pool
     # only wait, and each holds its own malloc arena (RSS grew ~2 MiB a minute with 40).

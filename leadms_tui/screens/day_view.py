@@ -136,7 +136,7 @@ class DayViewScreen(LeadScreen):
         self._clocks = ClockCells()  # the new leads' response clocks, ticking on screen
         self._new_leads: list[NewLeadRow] = []
         self._new_leads_total = 0
-        self._title = ""
+        self._titles = ("", "")  # the day in words, long and short: the short one when narrow
         self.breaching_only = False  # managers: only the new leads past the response target
         self._over: set[str] = set()
 
@@ -229,7 +229,10 @@ class DayViewScreen(LeadScreen):
         offset = (view.day - today).days
         label = "today" if not offset else f"{offset:+d} day{'' if abs(offset) == 1 else 's'}"
         closed = f" · closed: {view.holiday}" if view.holiday else ""
-        self._title = f"{view.day:%A %d %B %Y} ({label}){closed}"
+        self._titles = (
+            f"{view.day:%A %d %B %Y} ({label}){closed}",
+            f"{view.day:%a %d %b %Y} ({label}){closed}",
+        )
         self._clocks.load(faces)
         self._over = self._clocks.over(now)
         self._show_title()
@@ -347,11 +350,19 @@ class DayViewScreen(LeadScreen):
         )
 
     def _show_title(self) -> None:
-        """The day, and how many new leads shown are past the response target."""
-        title = Text(self._title)
-        if self._over:
-            title.append(f" · {len(self._over)} over target", style=OVER_STYLE)
-        self.query_one("#day-title", Label).update(title)
+        """The day, and how many new leads shown are past the response target: the count is
+        never cut, the day is shortened first when the bar is narrow (80 columns)."""
+        label = self.query_one("#day-title", Label)
+        over = f" · {len(self._over)} over target" if self._over else ""
+        long, short = self._titles
+        room = label.size.width
+        title = Text(long if not room or len(long) + len(over) <= room else short)
+        title.append(over, style=OVER_STYLE)
+        label.update(title)
+
+    def on_resize(self) -> None:
+        if self._loaded:
+            self.call_after_refresh(self._show_title)
 
     def tick_clocks(self) -> None:
         """Every second: the clocks move on screen from the current time, no database read;

@@ -149,6 +149,19 @@ async def test_managers_filter_the_new_leads_breaching_now_with_b(db, make_app, 
         assert table.row_count == 4
 
 
+async def test_at_80_columns_the_day_is_shortened_and_the_over_count_is_never_cut(make_app, seeded):
+    app = make_app("maria")  # a manager: the rep filter takes 30 columns of the bar
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot)
+        label = app.screen.query_one("#day-title")
+        shown = str(label.render())
+        assert shown.startswith("Wed ") and shown.endswith(" · 2 over target")
+        assert len(shown) <= label.size.width
+        await pilot.resize_terminal(160, 24)
+        await settle(pilot)
+        assert str(label.render()).startswith("Wednesday ")
+
+
 async def test_a_rep_has_no_breaching_filter(make_app, seeded):
     app = make_app()
     async with app.run_test(size=(120, 40)) as pilot:

@@ -56,6 +56,7 @@ class TeamSettings:
     assignment_mode: str  # off, suggest, auto
     assignment_weights: Mapping[str, float]  # normalized to 1
     reps_see: str  # team: every lead; own: a rep's own leads and unassigned ones
+    log_unanswered_calls: bool  # the phone bridge logs unanswered outbound attempts itself
     text: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     """Each setting's stored text (its default where no row), as shown and edited."""
 
@@ -387,6 +388,22 @@ SPECS["import_max_mb"] = SettingSpec(
     _read_megabytes,
 )
 
+
+def _parse_yes_no(value: str) -> bool:
+    choice = value.strip().lower()
+    if choice in ("yes", "on", "true", "1"):
+        return True
+    if choice in ("no", "off", "false", "0", ""):
+        return False
+    raise ValidationError(f"{value!r}: use yes or no")
+
+
+SPECS["log_unanswered_calls"] = SettingSpec(
+    "Phone bridge: log unanswered outbound attempts (no answer, busy) without the rep: yes/no",
+    lambda text: "yes" if _parse_yes_no(text) else "no",
+    _parse_yes_no,
+)
+
 # Settings no one edits (set by a migration or the demo): read like the rest, never written.
 READERS: dict[str, Callable[[str], Any]] = {
     **{key: spec.read or spec.parse for key, spec in SPECS.items()},
@@ -411,6 +428,7 @@ DEFAULT_TEXT: dict[str, str] = {
     "assignment_mode": "off",
     "assignment_weights": "workload=0.35,performance=0.25,fit=0.25,fairness=0.15",
     "reps_see": "team",
+    "log_unanswered_calls": "no",
 }
 
 

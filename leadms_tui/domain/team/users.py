@@ -40,6 +40,7 @@ class UserInfo:
     availability: Availability = Availability.AVAILABLE
     away_until: datetime | None = None  # UTC; meaningful when away
     working_hours: str = ""  # empty: the team's hours
+    extension: str | None = None  # their phone on the PBX (the phone bridge)
 
     @property
     def actor(self) -> audit.Actor:
@@ -59,6 +60,7 @@ def info(user: User) -> UserInfo:
         availability=Availability(user.availability),
         away_until=clock.as_utc(user.away_until) if user.away_until else None,
         working_hours=user.working_hours,
+        extension=user.extension,
     )
 
 
@@ -197,6 +199,21 @@ def parse_working_hours(text: str) -> str:
     return hours
 
 
+def _free_extension(session: Session, text: str, user: User) -> str | None:
+    """A PBX extension ('201', 'PJSIP/201' is read as '201'), unique per database; '' none."""
+    extension = text.strip().rsplit("/", 1)[-1]
+    if not extension:
+        return None
+    if len(extension) > 32 or not all(c.isalnum() or c in "-_." for c in extension):
+        raise ValidationError(f"extension {text!r}: letters, digits, '-', '_' or '.', at most 32")
+    holder = session.exec(
+        select(User.username).where(User.extension == extension, User.id != user.id)
+    ).first()
+    if holder is not None:
+        raise ValidationError(f"extension {extension} belongs to {holder}")
+    return extension
+
+
 def _user_row(session: Session, username: str) -> User:
     query = select(User).where(User.username == username.strip().lower()).with_for_update()
     user = session.exec(query).first()
@@ -219,6 +236,7 @@ def update_user(
     availability: Availability | None = None,
     away_until: datetime | None = None,
     working_hours: str | None = None,
+    extension: str | None = None,
 ) -> UserInfo:
     """Change a user's role, state, capacity, languages, name or assignment profile
     (channels, availability, working hours) (admins); the team always keeps one active admin."""
@@ -262,6 +280,8 @@ def update_user(
         user.away_until = clock.plausible(away_until, "away until") if away else None
     if working_hours is not None:
         user.working_hours = parse_working_hours(working_hours)
+    if extension is not None:
+        user.extension = _free_extension(session, extension, user)
     session.flush()
     after = audit.snapshot(user, exclude=_SECRET)
     if after != before:

@@ -90,9 +90,11 @@ def log_call(
     next_followup_at: datetime | _ByRules | None = BY_RULES,
     followup_reason: str | None = None,
     called_at: datetime | None = None,
+    phone_call_id: int | None = None,
     now: datetime | None = None,
 ) -> CallLogged:
-    """Record a call on `lead_id` inside the caller's write transaction."""
+    """Record a call on `lead_id` inside the caller's write transaction; `phone_call_id`
+    links the phone system's record of it (a phone call is logged once)."""
     at = clock.as_utc(now or clock.now())
     if called_at is not None:
         clock.plausible(called_at, "call time")
@@ -109,7 +111,13 @@ def log_call(
         note=(note or "").strip() or None,
         called_at=clock.as_utc(called_at) if called_at else at,
         created_at=at,
+        phone_call_id=phone_call_id,
     )
+    if (
+        phone_call_id is not None
+        and session.execute(select(Call.id).where(Call.phone_call_id == phone_call_id)).first()
+    ):
+        raise ValidationError("that phone call is already logged")
     session.add(call)
     session.flush()
     audit.record(session, actor, "call.create", "call", call.id, after=audit.snapshot(call), at=at)

@@ -2,9 +2,9 @@
 climbs the team's ladder (owner told, managers told, offered to another rep, reassigned).
 
 The clock counts business minutes (team days and holidays; the owner's own hours where set)
-from the lead's receipt (its `created_at`) to its first touch: a call logged with any outcome
-or a meeting booked. Every inquiry is a lead of its own here (a repeat, even of a closed
-lead, is a new lead), so an inquiry reopening a closed lead starts a clock too.
+from the lead's receipt (its `created_at`) to its first touch: a call logged with any outcome,
+a meeting booked or a chat reply Meta took. Every inquiry is a lead of its own here (a repeat,
+even of a closed lead, is a new lead), so an inquiry reopening a closed lead starts a clock.
 
 A lead no longer `new` (a person moved it on) or with a call on it counts as touched too:
 calls written without the event (the demo, older data) must not set the ladder off.
@@ -33,7 +33,7 @@ from leadms_tui.domain import audit, clock
 from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import NotFoundError
-from leadms_tui.domain.events import CallSaved, Effects, MeetingBooked
+from leadms_tui.domain.events import CallSaved, Effects, MeetingBooked, ReplySent
 from leadms_tui.domain.models import (
     Call,
     Lead,
@@ -69,6 +69,11 @@ def on_meeting_booked(
     session: Session, event: MeetingBooked, at: datetime, effects: Effects
 ) -> None:
     touch(session, event.lead_id, "meeting", event.actor.user_id, at)
+
+
+def on_reply_sent(session: Session, event: ReplySent, at: datetime, effects: Effects) -> None:
+    """Subscriber: a chat reply Meta took is a touch."""
+    touch(session, event.lead_id, "reply", event.user_id, at)
 
 
 def touch(session: Session, lead_id: int, kind: str, user_id: int | None, at: datetime) -> bool:
