@@ -1,11 +1,16 @@
-"""A rule as an admin reads it (`describe_rule`) and the checks it must pass (`validate_rule`),
-word for word: no database, every trigger, action and condition (issue 26)."""
+"""A rule as an admin reads it (`describe_rule`), the checks it must pass (`validate_rule`),
+word for word, and when its follow-up is due: no database, every trigger, action and
+condition (issue 26)."""
+
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from leadms_tui.domain.business_time import BusinessCalendar
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.models import Rule
 from leadms_tui.domain.work.rules import describe_rule
+from leadms_tui.domain.work.rules.actions import followup_due
 from leadms_tui.domain.work.rules.definitions import validate_rule
 
 
@@ -135,3 +140,26 @@ def test_a_rule_that_could_never_work_is_refused_with_why():
 )  # fmt: skip
 def test_a_rule_that_can_work_passes(fields):
     assert validate_rule(Rule(name="r", **fields)) is None
+
+
+WED_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # a Wednesday; the calendar is UTC 9-18
+
+
+@pytest.mark.parametrize(
+    ("params", "picked", "due"),
+    [
+        ({"after_minutes": 30}, None, WED_10 + timedelta(minutes=30)),
+        ({"after_minutes": 1.5}, None, WED_10 + timedelta(seconds=90)),
+        ({"after_business_hours": 9}, None, datetime(2026, 11, 26, 10, 0, tzinfo=UTC)),
+        ({}, None, datetime(2026, 11, 26, 10, 0, tzinfo=UTC)),  # a business day, at 10:00
+        ({"after_business_days": 2, "at": "16:30"}, None,
+         datetime(2026, 11, 27, 16, 30, tzinfo=UTC)),
+        ({"at_picked_time": True, "after_minutes": 5}, WED_10 + timedelta(days=3),
+         WED_10 + timedelta(days=3)),
+        ({"at_picked_time": True, "after_minutes": 5}, None, WED_10 + timedelta(minutes=5)),
+        ({"after_minutes": 5}, WED_10 + timedelta(days=3), WED_10 + timedelta(minutes=5)),
+    ],
+)  # fmt: skip
+def test_a_rules_followup_is_due_by_its_delay_or_at_the_time_picked(params, picked, due):
+    rule = Rule(name="r", trigger="call_outcome", action="create_followup", action_params=params)
+    assert followup_due(rule, BusinessCalendar(), WED_10, picked) == due
