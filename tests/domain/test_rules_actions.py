@@ -47,8 +47,10 @@ def _rule(db, action, params=None, name="Wrong number", outcome=WRONG):
     return db.write(lambda s: save_rule(s, rule, actor=SYSTEM, now=WED_10)).id
 
 
-def _call(db, team, lead_id, at=WED_10, who="ana", outcome=WRONG):
-    db.write(lambda s: log_call(s, lead_id, outcome, actor=team[who].actor, now=at))
+def _call(db, team, lead_id, at=WED_10, who="ana", outcome=WRONG) -> list[str]:
+    """Log the call; what the rules said they did."""
+    logged = db.write(lambda s: log_call(s, lead_id, outcome, actor=team[who].actor, now=at))
+    return logged.rule_effects
 
 
 def _notes(db):
@@ -73,7 +75,7 @@ def _owner(db, lead_id):
 )
 def test_a_notice_goes_to_whom_the_rule_says_in_its_words(db, team, lead, params, who):
     _rule(db, "notify", params | {"message": "check the number"})
-    _call(db, team, lead.id)
+    assert _call(db, team, lead.id) == [f"notify {params.get('to', 'owner')}"]
     assert _notes(db) == [(team[who].id, f"{lead.number} Dora: check the number")]
 
 
@@ -105,10 +107,10 @@ def test_a_notice_to_an_inactive_user_reaches_nobody(db, team, lead):
 
 def test_reassigning_gives_the_lead_and_says_so_unless_it_is_already_theirs(db, team, lead):
     _rule(db, "reassign", {"to": "bruno"}, name="Give to bruno")
-    _call(db, team, lead.id)
+    assert _call(db, team, lead.id) == ["reassigned to bruno"]
     assert _owner(db, lead.id) == team["bruno"].id
     assert _notes(db) == [(team["bruno"].id, f"{lead.number} was assigned to you: Give to bruno")]
-    _call(db, team, lead.id, WED_10 + timedelta(minutes=5), "bruno")  # his: nothing new
+    assert _call(db, team, lead.id, WED_10 + timedelta(minutes=5), "bruno") == []  # his
     assert len(_notes(db)) == 1
     with db.reading() as session:
         updates = session.execute(
@@ -134,7 +136,7 @@ def test_reassigning_to_an_inactive_user_leaves_the_lead(db, team, lead):
 def test_escalating_without_a_manager_leaves_the_lead(db, team, lead):
     _rule(db, "escalate")
     db.write(lambda s: s.execute(update(User).where(User.role == "manager").values(role="admin")))
-    _call(db, team, lead.id)
+    assert _call(db, team, lead.id) == []
     assert (_owner(db, lead.id), _notes(db)) == (team["ana"].id, [])
 
 
@@ -142,7 +144,7 @@ def test_escalating_gives_the_lead_to_the_first_manager_and_tells_each(db, team,
     _rule(db, "escalate", name="Wrong number: escalate")
     db.write(lambda s: s.execute(update(User).where(User.id == team["bruno"].id)
                                  .values(role="manager")))  # fmt: skip
-    _call(db, team, lead.id)
+    assert _call(db, team, lead.id) == ["escalated to a manager"]
     assert _owner(db, lead.id) == team["bruno"].id  # the lowest id
     message = f"Escalated {lead.number}: Wrong number: escalate"
     assert _notes(db) == [(team["bruno"].id, message), (team["maria"].id, message)]
