@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, update
 
 from leadms_tui.domain.audit import SYSTEM
-from leadms_tui.domain.errors import NotFoundError
+from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
 from leadms_tui.domain.models import AuditEvent, CallOutcome, Lead, Notification, Rule
 from leadms_tui.domain.team.settings import set_setting
@@ -172,3 +172,10 @@ def test_rules_are_listed_in_order_shown_as_json_and_switched_in_place(db, team)
     with pytest.raises(NotFoundError) as missing:
         db.write(lambda s: set_rule_enabled(s, 999, True, actor=SYSTEM))
     assert str(missing.value) == "no rule 999"
+
+
+def test_only_an_admin_changes_rules(db, team):
+    rule = Rule(name="r", trigger="no_activity", trigger_hours=1, action="notify")
+    with pytest.raises(PermissionDeniedError) as refused:
+        db.write(lambda s: save_rule(s, rule, actor=team["maria"].actor))
+    assert str(refused.value) == "only an admin can change rules"
