@@ -4,12 +4,12 @@ sweep report say, and switching a rule on and off (issue 26: these were untested
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import AuditEvent, CallOutcome, Lead, Notification, Rule
+from leadms_tui.domain.models import AuditEvent, Call, CallOutcome, Lead, Notification, Rule
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.work.calls import log_call, preview_call
 from leadms_tui.domain.work.followups import add_followup
@@ -181,3 +181,20 @@ def test_only_an_admin_changes_rules(db, team):
     with pytest.raises(PermissionDeniedError) as refused:
         db.write(lambda s: save_rule(s, rule, actor=team["maria"].actor))
     assert str(refused.value) == "only an admin can change rules"
+
+
+def test_tries_unbounded_on_one_side_are_unbounded(db, team):
+    """Only a most: a lead with no unanswered call yet matches. Only a least: a lead with a
+    hundred unanswered calls still matches."""
+    _add(db, trigger="lead_created", conditions={"max_attempts": 3})
+    _lead(db, team, "Fresh")
+    assert _told(db) == ["Fresh"]
+    _add(db, trigger="call_outcome", trigger_values=["busy"], conditions={"min_attempts": 1})
+    lead = _lead(db, team, "Stubborn")
+    earlier = [
+        {"lead_id": lead.id, "outcome": "busy", "called_at": WED_10, "created_at": WED_10}
+    ] * 100
+    db.write(lambda s: s.execute(insert(Call), earlier))
+    db.write(lambda s: log_call(s, lead.id, CallOutcome.BUSY, actor=SYSTEM,
+                                next_followup_at=None, now=WED_10))  # fmt: skip
+    assert _told(db) == ["Fresh", "Stubborn", "Stubborn"]  # arriving, then the 101st call
