@@ -198,3 +198,13 @@ def test_tries_unbounded_on_one_side_are_unbounded(db, team):
     db.write(lambda s: log_call(s, lead.id, CallOutcome.BUSY, actor=SYSTEM,
                                 next_followup_at=None, now=WED_10))  # fmt: skip
     assert _told(db) == ["Fresh", "Stubborn", "Stubborn"]  # arriving, then the 101st call
+
+
+def test_each_idle_lead_fires_its_own_spell_whatever_others_fired(db, team):
+    """Both leads are at version 1: the first's firing ("idle:v1") must not hide the second's."""
+    _add(db, trigger="no_activity", trigger_hours=1)
+    _lead(db, team, "First")
+    assert sweep(db, now=WED_10 + timedelta(hours=2)).fired == 1
+    _lead(db, team, "Second", at=WED_10 + timedelta(hours=3))
+    assert sweep(db, now=WED_10 + timedelta(hours=5)).fired == 1
+    assert _told(db) == ["First", "Second"]
