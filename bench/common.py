@@ -44,12 +44,28 @@ class Size:
     live_seconds: float  # each window of the live-update cost (idle, then 100 writes/s)
     ladder_rate: int = 2  # speed to lead: fresh leads a minute while the sweep runs
     ladder_minutes: int = 10  # minutes of arrivals (the sweeps go on 25 minutes more)
+    chat_messages: int = 20  # replies sent against the Meta stand-in (latency run, and burst)
 
 
 SIZES = {
     "smoke": Size("smoke", 2_000, 10_000, 5, 1_000, 5_000, 48, 1, 2_000, 5, 1, 3, 1),
     "full": Size(
-        "full", 100_000, 1_000_000, 20, 1_000, 10_000, 2_400, 3, 100_000, 30, 5, 30, 10, 10, 60
+        "full",
+        100_000,
+        1_000_000,
+        20,
+        1_000,
+        10_000,
+        2_400,
+        3,
+        100_000,
+        30,
+        5,
+        30,
+        10,
+        10,
+        60,
+        chat_messages=300,
     ),
 }
 

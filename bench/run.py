@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import imports, intake, ladder, live, move, queries, reports, tui
+from bench import chat, imports, intake, ladder, live, move, phone, queries, reports, tui
 from bench.common import (
     DEFAULT_PG_URL,
     SIZES,
@@ -62,7 +62,8 @@ def expected_benchmarks(engine: str, *, moved: bool = False) -> set[str]:
     names |= {f"intake: {n} writer{'s' if n > 1 else ''}" for n in intake.WRITERS[engine]}
     names |= {f"report: {name}" for name in ("reps", "daily", "commitments")}
     names |= {"live: update latency", f"live: {live.WRITES_PER_SECOND} writes/s on an idle TUI"}
-    names |= {"ladder: backlog sweep", "ladder: step lateness"}
+    names |= {"ladder: backlog sweep", "ladder: step lateness", "phone: screen pop"}
+    names |= {"chat: send-to-sent latency", "chat: burst"}
     if moved:
         names.add(f"move: {move.NAME}")
     return names | {"import: website-form CSV"}
@@ -125,9 +126,11 @@ def run_engine(
             ("import", lambda: imports.run(
                 big, rows=size.import_rows, people=made.people, moment=moment, workdir=workdir
             )),
+            ("phone screen pop", lambda: phone.run(big, moment=moment, samples=size.tui_samples)),
             ("speed-to-lead ladder", lambda: ladder.run(
                 big, moment=moment, leads_per_minute=size.ladder_rate, minutes=size.ladder_minutes
             )),
+            ("chat replies", lambda: chat.run(big, messages=size.chat_messages)),
         )  # fmt: skip
         if engine == "sqlite" and pg_server.startswith("postgres"):
             steps += (("move", lambda: move.run(big, pg_server=pg_server, workdir=workdir)),)

@@ -25,12 +25,13 @@ from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Input, TextArea
 
-from leadms_tui import collector
-from leadms_tui.domain import audit, live, recent
+from leadms_tui import collector, formatting
+from leadms_tui.domain import audit, clock, live, recent
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.errors import LeadMSError
 from leadms_tui.domain.fields.definitions import has_image_fields
 from leadms_tui.domain.models import Role
+from leadms_tui.domain.phone.bridge import recent_calls_of
 from leadms_tui.domain.team.access import has_users
 from leadms_tui.domain.team.settings import DEFAULTS, TeamSettings, load_settings
 from leadms_tui.domain.team.users import UserInfo
@@ -38,6 +39,7 @@ from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import undo_call
 from leadms_tui.domain.work.notifications import NotificationItem, unread_notifications
 from leadms_tui.domain.work.rules import sweep
+from leadms_tui.phone_pops import PhonePops, Pop
 from leadms_tui.screens import goto
 from leadms_tui.screens.client_detail import ClientDetailScreen
 from leadms_tui.screens.clients import ClientListScreen
@@ -141,6 +143,7 @@ class LeadMSApp(Loads, App[None]):
         self._welcome = welcome
         self.database = database
         self._signed_in: SignedIn | None = None  # from sign-in on
+        self._phone_pops: PhonePops | None = None  # a rep with an extension: calls pop up
         self._known_user = signed_in  # signed in already (`leadms tui` after `leadms login`)
         self._username = username
         self._typed_ahead: deque[events.Key] = deque()
@@ -222,6 +225,7 @@ class LeadMSApp(Loads, App[None]):
             self.notify(self._welcome, title="Welcome", timeout=LONGEST_TOAST_SECONDS)
         self.call_after_refresh(gc.freeze)
         self._check_notifications()
+        self._phone_pops = PhonePops(since=clock.now()) if user.extension else None
         self._listen()  # live updates; the intervals stay as a safety net
         self.set_interval(NOTIFICATION_SECONDS, self._check_notifications)
         self.set_interval(SWEEP_SECONDS, self._sweep)
@@ -272,6 +276,8 @@ class LeadMSApp(Loads, App[None]):
     def _data_changed(self, changes: frozenset[str]) -> None:
         """Shown at once, unless changes were shown less than a batch ago: then together
         at the end of that batch (a busy floor costs a bounded number of reloads)."""
+        if live.touches(changes, {"phone_calls"}):
+            self._check_phone()  # a ringing phone never waits for the batch
         self._changes |= changes
         if self._changes_timer is not None:
             return  # already due: these go with it
@@ -293,6 +299,44 @@ class LeadMSApp(Loads, App[None]):
         screen = self.screen  # a modal on top: the screen under it reloads when it returns
         if screen.is_mounted and hasattr(screen, "data_changed"):
             screen.data_changed(changes)
+
+    # --- the phone bridge: screen pop ------------------------------------------------
+
+    def _check_phone(self) -> None:
+        pops, user = self._phone_pops, self.user
+        if pops is None or user is None:
+            return
+        self.load(
+            lambda session: recent_calls_of(session, user.id, since=pops.since),
+            lambda calls: self._pop(pops.decide(calls)),
+            group="phone-pop", description="Reading the phone system's calls",
+        )  # fmt: skip
+
+    def _pop(self, pops: list[Pop]) -> None:
+        """A call starting opens the person's lead (or the new-lead modal for an unknown
+        number); a call ending unlogged opens the call modal, prefilled. Over a modal the
+        rep is working in, a toast says it instead."""
+        for pop in pops:
+            call = pop.call
+            who = visible(call.lead_label or formatting.phone(call.remote_e164 or "") or "")
+            busy = isinstance(self.screen, ModalScreen)
+            if pop.action == "log_call" and call.lead_id is not None:
+                if busy:
+                    self.notify(f"Call with {who} ended: c on the lead logs it", markup=False)
+                else:
+                    self.push_screen(CallModal(call.lead_id, call.lead_label or who, call))
+            elif pop.action == "open_lead" and call.lead_id is not None:
+                self.notify(f"Call: {who}", title="Phone", markup=False)
+                showing = isinstance(self.screen, LeadDetailScreen) and (
+                    self.screen.lead_id == call.lead_id
+                )
+                if not busy and not showing:
+                    self.push_screen(LeadDetailScreen(call.lead_id))
+            elif pop.action == "new_lead":
+                number = visible(call.remote_number or "")
+                self.notify(f"Call from {number}: not a lead yet", title="Phone", markup=False)
+                if not busy:
+                    self.push_screen(NewLeadModal(number))
 
     def _reload_settings(self) -> None:
         """An admin changed a team setting (timezone, currency, ...) somewhere: use it here."""
@@ -596,11 +640,11 @@ class LeadMSApp(Loads, App[None]):
 
     @on(goto.LogCall)
     def _log_call(self, ask: goto.LogCall) -> None:
-        self.push_screen(CallModal(ask.lead_id, ask.label), ask.then)
+        self.push_screen(CallModal(ask.lead_id, ask.label, ask.phone_call), ask.then)
 
     @on(goto.NewLead)
     def _new_lead(self, ask: goto.NewLead) -> None:
-        self.push_screen(NewLeadModal(), ask.then)
+        self.push_screen(NewLeadModal(ask.phone), ask.then)
 
     @on(goto.FollowUp)
     def _follow_up(self, ask: goto.FollowUp) -> None:

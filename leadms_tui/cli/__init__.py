@@ -20,9 +20,12 @@ from leadms_tui.cli import (
     leads,
     meetings,
     onboarding,
+    people,
+    phone,
     reports,
     rules,
     settings,
+    templates,
     users,
     web,
 )
@@ -53,8 +56,11 @@ app.add_typer(assign.app, name="assign")
 app.add_typer(reports.app, name="reports")
 app.add_typer(fields.files_app, name="files")
 app.add_typer(rules.app, name="rules")
+app.add_typer(phone.app, name="phone")
 app.add_typer(bench.app, name="bench")
 app.add_typer(auth.tokens_app, name="tokens")
+app.add_typer(templates.app, name="templates")
+app.add_typer(people.app, name="people")
 app.command("demo")(demo.demo)
 app.command("web")(web.web)
 app.command("login")(auth.login)

@@ -72,6 +72,11 @@ def serve(
     (comma-separated), LEADMS_FORM_RATE_LIMIT (posts per minute per client, default 10)
     and LEADMS_FORM_HONEYPOT (default _gotcha).
 
+    With LEADMS_WHATSAPP_TOKEN and LEADMS_WHATSAPP_PHONE_NUMBER_ID (and/or
+    LEADMS_MESSENGER_PAGE_TOKEN and LEADMS_MESSENGER_PAGE_ID) it also sends the reps' chat
+    replies, at most LEADMS_CHAT_RATE a second (default 20), to LEADMS_META_GRAPH_URL
+    (default https://graph.facebook.com/v21.0).
+
     Bodies over 1 MB are refused (413) before they are parsed. The options below bound
     connections and slow clients, so a flood of them cannot exhaust the process;
     repeated warnings are rate-limited in the log. Messages that cannot be taken in
@@ -110,6 +115,8 @@ def serve(
         typer.echo("warning: LEADMS_META_APP_SECRET is not set: webhook posts get 403", err=True)
     if not config.verify_token:
         typer.echo("warning: LEADMS_WA_VERIFY_TOKEN is not set: verification gets 403", err=True)
+    if not config.meta.configured:
+        typer.echo("note: no Meta credentials: chat replies stay queued (see README)", err=True)
     limits = ServerLimits(
         max_connections=max_connections,
         head_seconds=head_timeout,

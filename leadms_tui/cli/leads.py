@@ -12,9 +12,12 @@ from leadms_tui.cli.common import (
     day_option,
     echo,
     open_db,
+    save_new,
     say_if_empty,
     viewing,
+    write_stdout,
 )
+from leadms_tui.domain.models import Channel, LeadStatus
 
 app = typer.Typer(help="Add, list and convert leads.", no_args_is_help=True)
 
@@ -326,3 +329,114 @@ def _clock_summary(view) -> str:  # view: ClockView
     else:
         summary = f"over by {-view.minutes_left}m (target {view.target_minutes})"
     return summary + ("; flagged: no eligible rep" if view.flagged else "")
+
+
+@app.command("export")
+def export(
+    ctx: typer.Context,
+    search: Annotated[
+        str, typer.Option("--search", help="Name, number, phone or email, as the list searches.")
+    ] = "",
+    status: Annotated[LeadStatus | None, typer.Option("--status", help="Only this status.")] = None,
+    channel: Annotated[Channel | None, typer.Option("--channel", help="Only this channel.")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="Only this rep's leads.")] = None,
+    unassigned: Annotated[
+        bool, typer.Option("--unassigned", help="Only leads with no owner.")
+    ] = False,
+    date_from: Annotated[
+        str | None, typer.Option("--from", help="Business date from (YYYY-MM-DD).")
+    ] = None,
+    date_to: Annotated[
+        str | None, typer.Option("--to", help="Business date to (YYYY-MM-DD).")
+    ] = None,
+    repeats: Annotated[bool, typer.Option("--repeats", help="Only repeats.")] = False,
+    field: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--field", help="A field filter: plan=Gold, budget>=1000, notes~roof (repeatable)."
+        ),
+    ] = None,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="CSV with a header row (the default).")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, fields typed.")] = False,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="Write here, not stdout.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
+) -> None:
+    """The leads the list's filters match, newest first, with every dynamic lead field as a
+    column (CSV) or typed (JSON Lines): a list to take away. Only leads you may open."""
+    import csv
+    import io
+
+    from leadms_tui.domain.fields.values import FieldFilter
+    from leadms_tui.domain.queries.leads import LeadFilter, export_leads
+    from leadms_tui.domain.team.settings import load_settings
+    from leadms_tui.domain.team.users import get_user
+
+    if as_csv and as_json:
+        raise CLIError("give --csv or --json, not both", exit_code=2)
+    buffer = io.StringIO()
+    count = 0
+    with open_db(ctx).reading() as session:
+        viewer = viewing(ctx, session)
+        where = LeadFilter(
+            text=search,
+            status=status.value if status else None,
+            channel=channel.value if channel else None,
+            owner_id=get_user(session, owner).id if owner else None,
+            unassigned=unassigned,
+            date_from=day_option(session, date_from, "--from", historic=True),
+            date_to=day_option(session, date_to, "--to", historic=True),
+            repeats_only=repeats,
+            fields=tuple(FieldFilter.parse(text) for text in field or []),
+        )
+        rows = export_leads(session=session, where=where, viewer=viewer,
+                            phone_region=load_settings(session).phone_region)  # fmt: skip
+        writer = None
+        for row, fields in rows:
+            count += 1
+            if as_json:
+                record = {**row.as_json(), "fields": {f.key: f.value for f in fields}}
+                buffer.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
+                continue
+            if writer is None:
+                writer = csv.writer(buffer)
+                writer.writerow([*_EXPORT_COLUMNS, *(f.key for f in fields)])
+            writer.writerow([
+                row.number, _csv_safe(row.name), row.phone, _csv_safe(row.email or ""),
+                row.channel, row.status,
+                row.owner or "", row.repeat_of or "", row.created_at.isoformat(),
+                *(_csv_safe(_csv_value(f.value)) for f in fields),
+            ])  # fmt: skip
+    data = buffer.getvalue()
+    if output is None:
+        write_stdout(data.encode())
+    else:
+        save_new(output, data.encode(), force=force)
+        echo(f"{output}: {count:,} lead(s)", err=True)
+    say_if_empty(count, "leads match")
+
+
+_EXPORT_COLUMNS = ("number", "name", "phone", "email", "channel", "status", "owner",
+                   "repeat_of", "created_at")  # fmt: skip
+
+
+def _csv_value(value: object) -> str:
+    """A field's typed value as a spreadsheet reads it: 1500 (not 1,500), ISO dates, choices
+    joined by "; ", a file by its name."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(_csv_value(item) for item in value)
+    if isinstance(value, dict):
+        return str(value.get("name") or "")  # a file: its name (the zip of `people export` has it)
+    return str(value)
+
+
+def _csv_safe(value: str) -> str:
+    """A value a spreadsheet would run as a formula (=, +, -, @) gets a leading quote."""
+    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -142,7 +142,7 @@ def release_free_memory_every(seconds: float = 60) -> threading.Thread | None:
     return thread
 
 
-STORM_LOGGERS = ("uvicorn.error", "uvicorn.access", "asyncio", "leadms.intake")
+STORM_LOGGERS = ("uvicorn.error", "uvicorn.access", "asyncio", "leadms.intake", "leadms.sender")
 
 
 def quiet_log_storms(burst: int = 10, period: float = 60) -> None:

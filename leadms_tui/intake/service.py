@@ -12,6 +12,10 @@ before it is parsed, each webhook message is taken in on its own (one that the
 parser refuses or that fails to store is set aside in `intake_rejects`, counted and
 logged, and never blocks the others), and the server itself bounds connections,
 slow clients and its own log (`server_config`).
+
+With Meta credentials in its environment the service alone sends the reps' chat replies
+(`intake.sender`, in the lifespan beside the sweeper); the status webhooks, echoes,
+deliveries and reads that come back move those replies on and never make a lead.
 """
 
 import asyncio
@@ -45,8 +49,15 @@ from leadms_tui.domain.errors import DatabaseError, ValidationError
 from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, receive_message
 from leadms_tui.domain.models import Channel, IntakeReject
 from leadms_tui.intake.importer import to_lead_create
-from leadms_tui.intake.parsers.webhooks import parse_messenger_body, parse_whatsapp_body
+from leadms_tui.intake.meta_client import MetaConfig
+from leadms_tui.intake.parsers.webhooks import (
+    messenger_statuses,
+    parse_messenger_body,
+    parse_whatsapp_body,
+    whatsapp_statuses,
+)
 from leadms_tui.intake.records import LeadRecord, ParsedItem
+from leadms_tui.intake.sender import SenderConfig
 
 log = logging.getLogger("leadms.intake")
 INTAKE_ACTOR = audit.Actor(None, "intake")
@@ -54,6 +65,7 @@ WEBHOOK_OBJECTS = {
     "whatsapp": ({"whatsapp_business_account"}, parse_whatsapp_body),
     "messenger": ({"page", "instagram"}, parse_messenger_body),
 }
+STATUS_PARSERS = {"whatsapp": whatsapp_statuses, "messenger": messenger_statuses}
 NAME_FIELDS = ("name", "full_name", "fullname", "your_name")
 PHONE_FIELDS = ("phone", "phone_number", "mobile", "tel", "telephone", "whatsapp")
 EMAIL_FIELDS = ("email", "e_mail", "email_address")
@@ -87,6 +99,9 @@ class IntakeConfig:
     # time rules and the speed-to-lead ladder: from the start of one sweep to the next, so a
     # step falls due at most this long before a sweep sees it; 0 turns the sweeper off
     sweep_seconds: float = 30
+    # chat replies: sent only when Meta credentials are set (LEADMS_WHATSAPP_*, LEADMS_MESSENGER_*)
+    meta: MetaConfig = field(default_factory=MetaConfig)
+    sender: SenderConfig = field(default_factory=SenderConfig)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "IntakeConfig":
@@ -98,6 +113,8 @@ class IntakeConfig:
             allowed_origins=tuple(o for o in origins if o),
             form_posts_per_minute=int(env.get("LEADMS_FORM_RATE_LIMIT", "10")),
             honeypot_field=env.get("LEADMS_FORM_HONEYPOT", "_gotcha"),
+            meta=MetaConfig.from_env(env),
+            sender=SenderConfig.from_env(env),
         )
 
 
@@ -154,6 +171,7 @@ class Tally:
     created: int = 0
     appended: int = 0
     rejected: int = 0
+    statuses: int = 0  # reports on the replies we sent (statuses, echoes, deliveries, reads)
 
 
 class Refused(Exception):
@@ -256,7 +274,23 @@ class Intake:
                 else:
                     tally.created += outcome.created
                     tally.appended += outcome.appended
+        tally.statuses = self.take_statuses(channel, document)
         return tally
+
+    def take_statuses(self, channel: str, document: dict) -> int:
+        """What Meta says of our replies, each report in its own transaction (repeated and
+        out-of-order ones are harmless); never a lead. How many were read."""
+        from leadms_tui.domain.chat.outbox import apply_status
+
+        seen = 0
+        for report in STATUS_PARSERS[channel](document):
+            seen += 1
+            try:
+                self.db.write(lambda session, report=report: apply_status(session, report))
+            except Exception as exc:
+                self.when_down(exc)  # the database is down: 503, Meta delivers again
+                log.exception("could not apply a %s status", channel)
+        return seen
 
 
 def create_app(db: Database, config: IntakeConfig) -> Starlette:
@@ -281,6 +315,7 @@ def create_app(db: Database, config: IntakeConfig) -> Starlette:
         exception_handlers={404: _not_found, 405: _not_allowed},
     )
     app.state.intake = Intake(db, config, RateLimiter(config.form_posts_per_minute))
+    __import__("leadms_tui.intake.phone_routes", fromlist=["*"]).add_phone_routes(app)
     return app
 
 
@@ -431,10 +466,21 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     # Requests wait for a database connection in their thread: threads beyond the pool
     # only wait, and each holds its own malloc arena (RSS grew ~2 MiB a minute with 40).
     to_thread.current_default_thread_limiter().total_tokens = MAX_CONNECTIONS
-    task = asyncio.create_task(sweeper()) if intake.config.sweep_seconds > 0 else None
+    tasks = [asyncio.create_task(sweeper())] if intake.config.sweep_seconds > 0 else []
+    client = None
+    if intake.config.meta.configured:  # the only place the Meta tokens are used
+        from leadms_tui.intake.meta_client import MetaClient
+        from leadms_tui.intake.sender import Sender
+
+        client = MetaClient(intake.config.meta)
+        tasks.append(asyncio.create_task(Sender(intake.db, client, intake.config.sender).run()))
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
+    if tasks:
+        await asyncio.wait(tasks, timeout=5)
+    if client is not None:
+        await client.aclose()
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:
@@ -692,7 +738,10 @@ OPENAPI: dict[str, Any] = {
                     "content": {"application/json": {"schema": {"type": "object"}}},
                 },
                 "responses": {
-                    "200": {"description": "received, created, appended, rejected counts"},
+                    "200": {
+                        "description": "received, created, appended, rejected counts, and "
+                        "statuses (reports on the replies we sent)"
+                    },
                     **_answers(400, 403, 404, 408, 413, 503),
                 },
             },

@@ -15,6 +15,7 @@ from textual.message import Message
 from leadms_tui.domain.fields.definitions import FieldSpec
 from leadms_tui.domain.fields.values import FieldShown
 from leadms_tui.domain.models import FieldEntity, Lead, Rule
+from leadms_tui.domain.phone.bridge import PhoneCallView
 from leadms_tui.domain.queries.dayview import FollowUpRow
 from leadms_tui.domain.queries.leads import LeadFilter
 from leadms_tui.domain.reports.coaching import Period
@@ -67,11 +68,13 @@ class LogCall(Message):
     lead_id: int
     label: str
     then: Then = None
+    phone_call: PhoneCallView | None = None  # what the phone system knows of the call
 
 
 @dataclass
 class NewLead(Message):
     then: Then = None
+    phone: str = ""  # an unknown caller's number
 
 
 @dataclass

@@ -160,3 +160,12 @@ def test_every_end_status_proposes_an_outcome_or_leaves_it_to_the_rep():
     assert set(PROPOSED_OUTCOME) == set(EndStatus)
     assert PROPOSED_OUTCOME[EndStatus.BUSY] == CallOutcome.BUSY
     assert PROPOSED_OUTCOME[EndStatus.NO_ANSWER] == CallOutcome.NO_ANSWER
+
+
+def test_in_a_ring_group_the_call_goes_to_the_rep_who_answered(db, phones):
+    _lead(db, "Rita")
+    _record(db, _event(PhoneCallState.RINGING, AT, extension="201", remote_number=PHONE))
+    _record(db, _event(PhoneCallState.RINGING, AT, extension="202"))
+    _record(db, _event(PhoneCallState.ANSWERED, AT + timedelta(seconds=4), extension="202"))
+    done = _record(db, _event(PhoneCallState.ENDED, AT + timedelta(seconds=30), extension="201"))
+    assert done.user_id == phones["bruno"].id

@@ -15,13 +15,16 @@ from sqlalchemy import select
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.audit import SYSTEM, Actor
+from leadms_tui.domain.chat import outbox, templates
 from leadms_tui.domain.events import Effects, LeadClosed, LeadConverted, LeadCreated
 from leadms_tui.domain.fields import definitions, files, kinds, values
 from leadms_tui.domain.leads import bulk_intake, edits, intake
 from leadms_tui.domain.models import (
     AssignmentWait,
     AuditEvent,
+    CallDirection,
     CallOutcome,
+    Channel,
     Commission,
     CommissionState,
     FieldEntity,
@@ -31,8 +34,10 @@ from leadms_tui.domain.models import (
     Lead,
     LeadStatus,
     MeetingOutcome,
+    MessageState,
     OnboardingTask,
     OnboardingTemplate,
+    PhoneCallState,
     Role,
     Rule,
     RuleAction,
@@ -40,13 +45,15 @@ from leadms_tui.domain.models import (
     Sale,
     TaskState,
 )
+from leadms_tui.domain.people import export, person
+from leadms_tui.domain.phone import bridge
 from leadms_tui.domain.sales import clients, commission, conversion, onboarding
 from leadms_tui.domain.team import access, assignment, settings, users
 from leadms_tui.domain.work import calls, followups, meetings, rules
 
 WED = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 ADMIN = Actor(None, "admin", Role.ADMIN)
-PACKAGES = ["leads", "sales", "team", "work", "fields"]
+PACKAGES = ["leads", "sales", "team", "work", "fields", "chat", "phone", "people"]
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
     "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e2b3d2a40000000049454e44ae426082"
@@ -168,7 +175,110 @@ def _parsed(s, w):
 
 
 # function name → (how to run it on `world`, the audit action it must leave)
+
+
+def _chat_lead(w) -> int:
+    """A WhatsApp lead of ana's who wrote a minute ago (its window open)."""
+    data = intake.LeadCreate(name="Wa", channel="whatsapp", external_id="447700900555",
+                             message="hi", dedupe_key="wamid.w1", owner_id=w.ana.id)  # fmt: skip
+    return w.db.write(lambda s: intake.receive_message(s, data, actor=SYSTEM)).lead_id
+
+
+def _queued(w) -> int:
+    lead_id = _chat_lead(w)
+    return w.db.write(lambda s: outbox.send_text(s, lead_id, "hello", actor=w.ana.actor).id)
+
+
+def _claimed(w) -> int:
+    message_id = _queued(w)
+    w.db.write(lambda s: outbox.claim_due(s))
+    return message_id
+
+
+def _failed(w) -> int:
+    message_id = _claimed(w)
+    w.db.write(lambda s: outbox.record_failed(s, message_id, 1, code=131026, title="x",
+                                              detail=None))  # fmt: skip
+    return message_id
+
+
+def _quick_reply(w) -> int:
+    return w.db.write(lambda s: templates.save_quick_reply(s, "Hi", "Hi {first_name}",
+                                                           actor=ADMIN).id)  # fmt: skip
+
+
+TEMPLATE = {"name": "hello", "language": "en_US", "category": "UTILITY", "status": "APPROVED",
+            "components": [{"type": "BODY", "text": "Hi {{1}}"}]}  # fmt: skip
+
+
+def _synced(w):
+    return w.db.write(lambda s: templates.store_templates(s, [TEMPLATE], actor=ADMIN))
+
+
+def _template_sent(w) -> int:
+    _synced(w)
+    lead_id = _chat_lead(w)
+    return w.db.write(
+        lambda s: outbox.send_template(s, lead_id, "hello", {"1": "Wa"}, actor=w.ana.actor).id
+    )
+
+
+def _sent(w) -> None:
+    message_id = _claimed(w)
+    w.db.write(lambda s: outbox.record_sent(s, message_id, 1, "wamid.x"))
+
+
+def _retried(w) -> None:
+    message_id = _failed(w)
+    w.db.write(lambda s: outbox.retry(s, message_id, actor=w.ana.actor))
+
+
+def _unconfirmed(w) -> None:
+    _claimed(w)
+    later = clock.now() + timedelta(minutes=5)
+    w.db.write(lambda s: outbox.expire_unconfirmed(s, now=later))
+
+
+def _delivered(w) -> None:
+    key = outbox.message_key(_claimed(w), 1)
+    report = outbox.StatusReport(Channel.WHATSAPP, MessageState.DELIVERED, clock.now(), key=key)
+    w.db.write(lambda s: outbox.apply_status(s, report))
+
+
+def _quick_reply_deleted(w) -> None:
+    reply_id = _quick_reply(w)
+    w.db.write(lambda s: templates.delete_quick_reply(s, reply_id, actor=ADMIN))
+
+
+def _rang(w) -> None:
+    event = bridge.PhoneEvent("asterisk", "1.1", PhoneCallState.RINGING, WED,
+                              CallDirection.INBOUND, remote_number="+447700900111")  # fmt: skip
+    w.db.write(lambda s: bridge.record_phone_event(s, event))
+
+
+def _exported(w) -> None:
+    def work(s):
+        number = s.get(Lead, w.lead).number
+        return export.export_person(s, person.find_person(s, lead_number=number), actor=ADMIN)
+
+    w.db.write(work)
+
+
 WRITES: dict[str, tuple[Callable, str]] = {
+    # chat replies (issue 28), the phone bridge (29), people (30)
+    "chat.outbox.send_text": (_queued, "message.queue"),
+    "chat.outbox.send_template": (_template_sent, "message.queue"),
+    "chat.outbox.claim_due": (_claimed, "message.claim"),
+    "chat.outbox.record_sent": (_sent, "message.sent"),
+    "chat.outbox.record_failed": (_failed, "message.failed"),
+    "chat.outbox.retry": (_retried, "message.retry"),
+    "chat.outbox.expire_unconfirmed": (_unconfirmed, "message.unconfirmed"),
+    "chat.outbox.apply_status": (_delivered, "message.delivered"),
+    "chat.templates.store_templates": (_synced, "template.sync"),
+    "chat.templates.save_quick_reply": (_quick_reply, "quick_reply.create"),
+    "chat.templates.delete_quick_reply": (_quick_reply_deleted, "quick_reply.delete"),
+    "phone.bridge.record_phone_event": (_rang, "phone_call.create"),
+    "people.export.export_person": (_exported, "person.export"),
     "leads.intake.create_lead": (
         lambda w: _new_lead(w.db, 30),
         "lead.create",
@@ -705,6 +815,28 @@ NOT_WRITES = {
     "team.settings.parse_ladder",
     "work.rules.engine.on_lead_created",
     "work.rules.engine.on_meeting_outcome",
+    "work.response_clock.on_reply_sent",  # a touch: follows an audited message.sent
+    # chat: reading, and the words and rules of the channels
+    "chat.meta_errors.explain",
+    "chat.meta_errors.is_throttled",
+    "chat.outbox.backoff",
+    "chat.outbox.chat_window",
+    "chat.outbox.conversation",
+    "chat.outbox.message_key",
+    "chat.outbox.messages_of",
+    "chat.outbox.parse_key",
+    "chat.templates.body_of",
+    "chat.templates.expand_quick_reply",
+    "chat.templates.fill_template",
+    "chat.templates.find_template",
+    "chat.templates.list_quick_replies",
+    "chat.templates.list_templates",
+    "chat.templates.pickable_templates",
+    "chat.templates.placeholders",
+    "chat.templates.suggested_values",
+    "phone.bridge.phone_calls_of_lead",
+    "phone.bridge.recent_calls_of",
+    "people.person.find_person",
 }
 
 

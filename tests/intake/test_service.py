@@ -233,7 +233,13 @@ def test_status_callbacks_create_nothing(service, db):
         }
     ).encode()
     reply = httpx.post(f"{service}/webhooks/whatsapp", content=body, headers=_signed(body))
-    assert reply.json() == {"received": 0, "created": 0, "appended": 0, "rejected": 0}
+    assert reply.json() == {
+        "received": 0,
+        "created": 0,
+        "appended": 0,
+        "rejected": 0,
+        "statuses": 1,
+    }
     assert _count(db, Lead) == 0
 
 
@@ -561,7 +567,13 @@ def test_a_bad_message_is_set_aside_counted_and_kept(service, db):
         ("wamid.L3", "447700900003", "third"),
     )
     reply = _post_signed(service, body)
-    assert reply.json() == {"received": 3, "created": 2, "appended": 0, "rejected": 1}
+    assert reply.json() == {
+        "received": 3,
+        "created": 2,
+        "appended": 0,
+        "rejected": 1,
+        "statuses": 0,
+    }
     assert _post_signed(service, body).status_code == 200  # re-delivered: still fine
     assert _count(db, Lead) == 2
     first = _rejects(db)[0]
@@ -602,7 +614,13 @@ def test_an_unexpected_failure_on_one_message_is_set_aside(service, db, monkeypa
     monkeypatch.setattr(module, "receive_message", fails_on_boom)
     body = _wa_delivery(("wamid.B1", "447700900001", "boom"), ("wamid.B2", "447700900002", "fine"))
     reply = _post_signed(service, body)
-    assert reply.json() == {"received": 2, "created": 1, "appended": 0, "rejected": 1}
+    assert reply.json() == {
+        "received": 2,
+        "created": 1,
+        "appended": 0,
+        "rejected": 1,
+        "statuses": 0,
+    }
     assert [r.reason for r in _rejects(db)] == ["could not be stored (RuntimeError)"]
 
 

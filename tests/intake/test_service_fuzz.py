@@ -142,6 +142,30 @@ WHATSAPP_MESSAGES = st.fixed_dictionaries(
         "image": JSON_VALUES,
     },
 )
+# What Meta says of our replies: keys of ours (some naming no row, or past any id column),
+# statuses of every kind, errors of any shape.
+KEYS = st.builds(
+    "leadms:{}:{}".format,
+    st.integers(0, 3) | st.integers(2**31, 10**25),
+    st.integers(0, 3),
+)
+WHATSAPP_STATUSES = st.fixed_dictionaries(
+    {"status": st.sampled_from(["sent", "delivered", "read", "failed", "deleted"]) | NASTY},
+    optional={
+        "id": NASTY | st.integers(),
+        "biz_opaque_callback_data": KEYS | NASTY | JSON_VALUES,
+        "timestamp": JSON_VALUES | st.integers().map(str),
+        "recipient_id": NASTY | JSON_VALUES,
+        "errors": st.lists(
+            st.fixed_dictionaries(
+                {"code": st.integers() | JSON_VALUES, "title": NASTY | JSON_VALUES},
+                optional={"error_data": JSON_VALUES, "message": NASTY},
+            )
+            | JSON_VALUES,
+            max_size=2,
+        ),
+    },
+)
 WHATSAPP = st.fixed_dictionaries(
     {
         "object": st.just("whatsapp_business_account"),
@@ -153,7 +177,10 @@ WHATSAPP = st.fixed_dictionaries(
                             {
                                 "value": st.fixed_dictionaries(
                                     {"messages": st.lists(WHATSAPP_MESSAGES | JSON_VALUES)},
-                                    optional={"contacts": JSON_VALUES},
+                                    optional={
+                                        "contacts": JSON_VALUES,
+                                        "statuses": st.lists(WHATSAPP_STATUSES | JSON_VALUES),
+                                    },
                                 )
                             }
                         )
@@ -173,13 +200,31 @@ MESSENGER_EVENTS = st.fixed_dictionaries(
         "message": st.fixed_dictionaries({"mid": NASTY, "text": NASTY}) | JSON_VALUES,
         "postback": st.fixed_dictionaries({"title": NASTY, "payload": JSON_VALUES}),
         "timestamp": JSON_VALUES,
+        "recipient": st.fixed_dictionaries({"id": NASTY | JSON_VALUES}),
+    },
+)
+MESSENGER_STATUS_EVENTS = st.fixed_dictionaries(
+    {"sender": st.fixed_dictionaries({"id": NASTY | st.integers() | JSON_VALUES})},
+    optional={
+        "message": st.fixed_dictionaries(
+            {"is_echo": st.just(True) | JSON_VALUES},
+            optional={"metadata": KEYS | NASTY | JSON_VALUES, "mid": NASTY | JSON_VALUES},
+        ),
+        "delivery": st.fixed_dictionaries(
+            {"watermark": st.integers() | JSON_VALUES},
+            optional={"mids": st.lists(NASTY | JSON_VALUES, max_size=3) | JSON_VALUES},
+        ),
+        "read": st.fixed_dictionaries({"watermark": st.integers() | JSON_VALUES}),
+        "timestamp": JSON_VALUES | st.integers(),
     },
 )
 MESSENGER = st.fixed_dictionaries(
     {
         "object": st.sampled_from(["page", "instagram"]),
         "entry": st.lists(
-            st.fixed_dictionaries({"messaging": st.lists(MESSENGER_EVENTS | JSON_VALUES)})
+            st.fixed_dictionaries(
+                {"messaging": st.lists(MESSENGER_EVENTS | MESSENGER_STATUS_EVENTS | JSON_VALUES)}
+            )
             | JSON_VALUES,
             max_size=2,
         ),
@@ -201,6 +246,7 @@ def test_signed_deliveries_with_hostile_values(client, db, delivery):
     # Every message is stored, a known re-delivery, or set aside and kept: none is lost.
     assert tally["created"] + tally["appended"] + tally["rejected"] <= tally["received"]
     assert _rejected(db) - before == tally["rejected"]
+    assert tally["statuses"] >= 0  # reports on our replies: applied or harmlessly no-ops
 
 
 def _encoded(fields: dict[str, str], encoding: str) -> tuple[bytes, str]:

@@ -40,6 +40,9 @@ from leadms_tui.domain.models import (
 
 UNCONFIRMED_AFTER = timedelta(minutes=2)  # a claim with no answer, status or echo by then
 THROTTLE_BACKOFF = (timedelta(seconds=5), timedelta(minutes=5))  # first wait, longest wait
+# Messenger's "read up to" watermark is Meta's clock; our sent_at is when we stored Meta's
+# answer, a moment later: a message sent this close before the watermark counts as covered.
+WATERMARK_SLACK = timedelta(seconds=5)
 META = audit.Actor(None, "meta")  # who moves a row on what Meta said
 SENDER = audit.Actor(None, "sender")  # the intake service's sending loop
 TOKEN_ALERT = "chat_token_alert"  # set when managers were told the token failed; a send clears it
@@ -479,7 +482,7 @@ def _rows_of(session: Session, report: StatusReport) -> list[OutboundMessage]:
                 .where(
                     OutboundMessage.channel == report.channel,
                     OutboundMessage.recipient == report.recipient,
-                    OutboundMessage.sent_at <= clock.as_utc(report.watermark),
+                    OutboundMessage.sent_at <= clock.as_utc(report.watermark) + WATERMARK_SLACK,
                     OutboundMessage.state.in_([MessageState.SENT, MessageState.DELIVERED]),
                 )
                 .with_for_update()

@@ -53,11 +53,15 @@ def body_of(components: list[dict[str, Any]]) -> str:
 
 
 def store_templates(
-    session: Session, listed: list[dict[str, Any]], *, actor: audit.Actor, now: datetime
+    session: Session,
+    listed: list[dict[str, Any]],
+    *,
+    actor: audit.Actor,
+    now: datetime | None = None,
 ) -> SyncReport:
     """Make the stored templates what Meta listed (name, language, category, status,
     components); one listed no more is kept as DISABLED so a sent message still names it."""
-    at = clock.as_utc(now)
+    at = clock.as_utc(now or clock.now())
     stored = {(t.name, t.language): t for t in session.execute(select(MessageTemplate)).scalars()}
     added = changed = 0
     seen: set[tuple[str, str]] = set()

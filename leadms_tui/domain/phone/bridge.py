@@ -143,6 +143,8 @@ def record_phone_event(
         .execution_options(populate_existing=True)
     ).scalar_one()
     before = audit.snapshot(row)
+    if event.state == PhoneCallState.ANSWERED and user_id is not None:
+        row.extension, row.user_id = extension, user_id  # a ring group: whoever picked up
     _fill(row, "extension", extension)
     _fill(row, "user_id", user_id)
     _fill(row, "remote_number", text.clean_line(event.remote_number or "")[:64] or None)
@@ -284,6 +286,7 @@ class PhoneCallView:
     end_status: EndStatus | None
     recording_url: str | None
     logged: bool  # a call row links it already
+    lead_label: str | None = None  # "LEAD-20261125-004 Nora New", for titles
 
     @property
     def proposed_outcome(self) -> CallOutcome | None:
@@ -296,12 +299,16 @@ def recent_calls_of(
     """The rep's phone calls changed since `since`, newest first (what a TUI pops)."""
     logged = select(Call.id).where(Call.phone_call_id == PhoneCall.id).exists()
     rows = session.execute(
-        select(PhoneCall, logged.label("logged"))
+        select(PhoneCall, logged.label("logged"), Lead.number, Lead.name)
+        .outerjoin(Lead, Lead.id == PhoneCall.lead_id)
         .where(PhoneCall.user_id == user_id, PhoneCall.updated_at >= clock.as_utc(since))
         .order_by(PhoneCall.updated_at.desc(), PhoneCall.id.desc())
         .limit(limit)
     ).all()
-    return [_view(row, bool(is_logged)) for row, is_logged in rows]
+    return [
+        _view(row, bool(is_logged), f"{number} {name}" if number else None)
+        for row, is_logged, number, name in rows
+    ]
 
 
 def phone_calls_of_lead(session: Session, lead_id: int) -> list[PhoneCallView]:
@@ -315,7 +322,7 @@ def phone_calls_of_lead(session: Session, lead_id: int) -> list[PhoneCallView]:
     return [_view(row, bool(is_logged)) for row, is_logged in rows]
 
 
-def _view(row: PhoneCall, logged: bool) -> PhoneCallView:
+def _view(row: PhoneCall, logged: bool, lead_label: str | None = None) -> PhoneCallView:
     return PhoneCallView(
         id=row.id,  # type: ignore[arg-type]
         direction=CallDirection(row.direction),
@@ -330,4 +337,5 @@ def _view(row: PhoneCall, logged: bool) -> PhoneCallView:
         end_status=EndStatus(row.end_status) if row.end_status else None,
         recording_url=row.recording_url,
         logged=logged,
+        lead_label=lead_label,
     )

@@ -10,7 +10,13 @@ from sqlalchemy.orm import InstrumentedAttribute, aliased
 from sqlmodel import Session
 
 from leadms_tui.domain.audit import Actor
-from leadms_tui.domain.fields.values import FieldFilter, context, filter_condition
+from leadms_tui.domain.fields.values import (
+    FieldFilter,
+    FieldShown,
+    context,
+    filter_condition,
+    values_for,
+)
 from leadms_tui.domain.leads.checks import readable_leads
 from leadms_tui.domain.leads.phones import international_start, normalize_phone
 from leadms_tui.domain.models import FieldEntity, Lead, User, fold
@@ -215,3 +221,22 @@ def _containing(session: Session, field: InstrumentedAttribute, part: str) -> Co
         found = _SEARCH.c.lead_search.match(f'{{{field.key}}}: "{phrase}"')
         return Lead.id.in_(select(_SEARCH.c.rowid).where(found))
     return field.contains(part, autoescape=True)
+
+
+def export_leads(
+    *, session: Session, where: LeadFilter, phone_region: str, viewer: Actor, page: int = 1000
+) -> Iterator[tuple[LeadRow, list[FieldShown]]]:
+    """Every lead the list's filter matches (newest first), with its dynamic fields, a page
+    at a time: `leads export` streams a list of any size."""
+    before_id = None
+    while True:
+        rows = search_leads(session=session, where=where, phone_region=phone_region,
+                            viewer=viewer, before_id=before_id, limit=page)  # fmt: skip
+        if not rows:
+            return
+        fields = values_for(session, FieldEntity.LEAD, [row.id for row in rows])
+        for row in rows:
+            yield row, fields.get(row.id, [])
+        if len(rows) < page:
+            return
+        before_id = rows[-1].id

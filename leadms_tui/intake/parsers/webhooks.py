@@ -3,6 +3,10 @@
 The live service and `leadms import payloads` share these functions. Each inbound
 message is one record; status callbacks, deliveries, reads and echoes are not
 inquiries and produce nothing. A body of the wrong shape is a `RejectedRow`.
+
+What Meta says of the replies we sent (WhatsApp `statuses[]`, Messenger echoes,
+deliveries and reads) is read apart, as `StatusReport`s (`whatsapp_statuses`,
+`messenger_statuses`): anything of the wrong shape is skipped, never raised.
 """
 
 import json
@@ -10,7 +14,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from leadms_tui.domain.models import Channel
+from leadms_tui.domain import clock
+from leadms_tui.domain.chat.outbox import StatusReport, parse_key
+from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.models import Channel, MessageState
 from leadms_tui.intake.records import LeadRecord, ParsedItem, RejectedRow, UnusableInput
 
 MAX_TEXT = 4000
@@ -108,6 +115,116 @@ def parse_messenger_body(
                 attributes={"postback": postback.get("payload")} if postback else {},
                 payload_ref=f"{source}#mid={event_id}"[:500],
             )
+
+
+WHATSAPP_STATES = {
+    "sent": MessageState.SENT,
+    "delivered": MessageState.DELIVERED,
+    "read": MessageState.READ,
+    "failed": MessageState.FAILED,
+}  # "deleted", "warning" and anything else: not a step of ours
+MAX_KEY = 200  # our keys are ~30 characters; Meta's ids well under the 200 the column holds
+
+
+def whatsapp_statuses(body: Any) -> Iterator[StatusReport]:
+    """A report per `value.statuses[]` entry of ours or not (the key decides later); the
+    entry's first error gives the code, title and details of a failure."""
+    for entry in _list(_dict(body).get("entry")):
+        for change in _list(_dict(entry).get("changes")):
+            for status in map(_dict, _list(_dict(_dict(change).get("value")).get("statuses"))):
+                state = WHATSAPP_STATES.get(status.get("status"))  # type: ignore[arg-type]
+                if state is None:
+                    continue
+                error = _dict(next(iter(_list(status.get("errors"))), None))
+                code = error.get("code")
+                detail = _dict(error.get("error_data")).get("details") or error.get("message")
+                yield StatusReport(
+                    channel=Channel.WHATSAPP,
+                    status=state,
+                    at=_plausible(_from_epoch(status.get("timestamp"), scale=1)),
+                    key=_key(status.get("biz_opaque_callback_data")),
+                    provider_id=_short(status.get("id")),
+                    recipient=_short(status.get("recipient_id")),
+                    error_code=code
+                    if isinstance(code, int) and not isinstance(code, bool)
+                    else None,
+                    error_title=_text(error.get("title")) or _text(error.get("message")),
+                    error_detail=_text(detail),
+                )
+
+
+def messenger_statuses(body: Any) -> Iterator[StatusReport]:
+    """Echoes of what the page sent (`metadata`: our key; `mid`), deliveries (`mids`, and
+    `watermark`: everything sent to that person before it) and reads (`watermark`)."""
+    for entry in _list(_dict(body).get("entry")):
+        for event in map(_dict, _list(_dict(entry).get("messaging"))):
+            at = _plausible(_from_epoch(event.get("timestamp"), scale=1000))
+            message, delivery, read = (
+                _dict(event.get("message")),
+                _dict(event.get("delivery")),
+                _dict(event.get("read")),
+            )
+            person = _short(_dict(event.get("sender")).get("id"))
+            if message.get("is_echo") is True:
+                yield StatusReport(
+                    channel=Channel.MESSENGER,
+                    status=MessageState.SENT,
+                    at=at,
+                    key=_key(message.get("metadata")),
+                    provider_id=_short(message.get("mid")),
+                    recipient=_short(_dict(event.get("recipient")).get("id")),
+                )
+            elif delivery:
+                watermark = _from_epoch(delivery.get("watermark"), scale=1000)
+                for mid in _list(delivery.get("mids")):
+                    if mid := _short(mid):
+                        yield StatusReport(
+                            Channel.MESSENGER, MessageState.DELIVERED, at, provider_id=mid
+                        )
+                if watermark is not None and person:
+                    yield StatusReport(
+                        Channel.MESSENGER,
+                        MessageState.DELIVERED,
+                        _plausible(watermark),
+                        recipient=person,
+                        watermark=_plausible(watermark),
+                    )
+            elif read:
+                watermark = _from_epoch(read.get("watermark"), scale=1000)
+                if watermark is not None and person:
+                    yield StatusReport(
+                        Channel.MESSENGER,
+                        MessageState.READ,
+                        _plausible(watermark),
+                        recipient=person,
+                        watermark=_plausible(watermark),
+                    )
+
+
+def _short(value: Any) -> str | None:
+    """An id or key as text (a number too), or None: empty, or longer than any of ours."""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    if isinstance(value, int) and not 0 <= value < 10**30:  # str() of 10**5000 raises
+        return None
+    value = str(value)
+    return value if value and len(value) <= MAX_KEY and value.isprintable() else None
+
+
+def _key(value: Any) -> str | None:
+    """One of our keys (`leadms:ID:ATTEMPT`, ids a database column holds); else None."""
+    keyed = parse_key(value) if isinstance(value, str) else None
+    return value if keyed is not None and max(keyed) < 2**31 else None  # type: ignore[return-value]
+
+
+def _plausible(moment: datetime | None) -> datetime:
+    """Meta's instant, or now when it is missing or outside 2000 .. now + 5 years."""
+    if moment is None:
+        return clock.now()
+    try:
+        return clock.plausible(moment, "timestamp")
+    except ValidationError:
+        return clock.now()
 
 
 def parse_lead_field_data(

@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 
+from rich.style import Style
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -21,7 +22,8 @@ from textual.widgets.option_list import Option
 from leadms_tui import formatting
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import Effects
-from leadms_tui.domain.models import CallOutcome
+from leadms_tui.domain.models import CallDirection, CallOutcome
+from leadms_tui.domain.phone.bridge import PhoneCallView
 from leadms_tui.domain.queries.lead_detail import lead_phone
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
@@ -32,6 +34,23 @@ from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.when_field import WhenField
 
 DIAL_COMMAND_ENV = "LEADMS_DIAL_COMMAND"  # per terminal, never from the shared database
+
+
+def phone_call_words(call: PhoneCallView) -> Text:
+    """ "Phone: outbound, 2:31, busy · recording" with the recording as a link."""
+    way = "inbound" if call.direction == CallDirection.INBOUND else "outbound"
+    parts = [way]
+    if call.duration_seconds is not None:
+        minutes, seconds = divmod(call.duration_seconds, 60)
+        parts.append(f"{minutes}:{seconds:02d}")
+    if call.end_status is not None:
+        parts.append(call.end_status.value.replace("_", " "))
+    words = Text(visible(f"Phone: {', '.join(parts)}"))
+    if call.recording_url:
+        url = visible(call.recording_url)
+        words.append(" · ")
+        words.append("recording", style=Style(link=url) if url.startswith("http") else "")
+    return words
 
 
 SHORT_TERMINAL = 34  # rows below which the modal packs its fields into one line each
@@ -74,10 +93,11 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         Binding("tab", "app.focus_next", "Next field", show=False, id="call.next"),
     ]
 
-    def __init__(self, lead_id: int, label: str) -> None:
+    def __init__(self, lead_id: int, label: str, phone_call: PhoneCallView | None = None) -> None:
         super().__init__()
         self.lead_id = lead_id
         self.label = label
+        self.phone_call = phone_call  # the phone system's record of the call just ended
         self.outcome: CallOutcome | None = None
         self.phone: str | None = None  # E.164, once loaded
         self._prefilled = ""  # what the rules proposed; unchanged at save = let the rules decide
@@ -89,6 +109,8 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
             yield Label(formatting.titled("Log call", self.label))
             yield Digits("", id="phone")
             yield Label("", id="dial-hint", classes="hint")
+            if self.phone_call is not None:
+                yield Label(phone_call_words(self.phone_call), id="phone-call", classes="hint")
             yield OptionList(
                 *(
                     Option(
@@ -130,6 +152,9 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
 
     def _arm(self) -> None:
         self._armed = True
+        proposed = self.phone_call.proposed_outcome if self.phone_call else None
+        if proposed is not None:  # what the phone system knows: `enter` saves it
+            self.action_choose(proposed.value)
 
     def _load_phone(self) -> None:
         self.load(
@@ -256,9 +281,17 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
 
     def _save(self, outcome: CallOutcome, note: str, due: object) -> None:
         actor = self.signed_in.actor
+        phone_call = self.phone_call
         self.commit(
             lambda session: log_call(
-                session, self.lead_id, outcome, actor=actor, note=note, next_followup_at=due
+                session,
+                self.lead_id,
+                outcome,
+                actor=actor,
+                note=note,
+                next_followup_at=due,
+                called_at=phone_call.started_at if phone_call else None,
+                phone_call_id=phone_call.id if phone_call else None,
             ),
             self._saved,
             group="call",

@@ -43,12 +43,16 @@ class NewLeadModal(WithApp, ModalScreen[IntakeResult | None]):
         Binding("escape", "cancel", "Cancel", id="new.cancel"),
     ]
 
+    def __init__(self, phone: str = "") -> None:
+        super().__init__()
+        self.phone = phone  # an unknown caller's number (the phone bridge)
+
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("[b]New lead[/b] — needs a phone or an email")
             yield Label("", id="new-status", markup=False)  # errors under the title
             yield Input(placeholder="Name", id="name")
-            yield Input(placeholder="Phone (any format)", id="phone")
+            yield Input(self.phone, placeholder="Phone (any format)", id="phone")
             yield Input(placeholder="Email", id="email")
             yield Label("", id="repeat-warning", markup=False)  # a repeat, seen while typing
             yield Select(

@@ -244,6 +244,9 @@ class UserModal(FormModal[UserInfo | None]):
                                       disabled=not away))  # fmt: skip
         yield row("Hours", entry(profile.working_hours, "user-hours",
                                  "empty: the team's; e.g. 08:00-16:00"))  # fmt: skip
+        extension = (self.user.extension if self.user else None) or ""
+        yield row("Extension", entry(extension, "user-extension",
+                                     "their phone on the PBX, e.g. 201"))  # fmt: skip
 
     def on_mount(self) -> None:
         self.query_one("#user-name" if self.user is None else "#user-display", Input).focus()
@@ -297,13 +300,13 @@ class UserModal(FormModal[UserInfo | None]):
             self.say(str(exc))
             self.query_one("#user-away-until", Input).focus()
             return
-        hours = self.value("user-hours")
+        hours, extension = self.value("user-hours"), self.value("user-extension")
         self.write(
             lambda session: update_user(
                 session, user.username, actor=actor, role=role, active=active,
                 capacity=int(capacity), languages=languages, display_name=name,
                 channels=channels, availability=availability, away_until=away_until,
-                working_hours=hours,
+                working_hours=hours, extension=extension,
             )
         )  # fmt: skip
 

@@ -1,0 +1,1 @@
+"""Adapters from phone systems (Asterisk AMI) into the domain's phone events (issue 29)."""

@@ -1,0 +1,1 @@
+"""The phone bridge's adapters (issue 29)."""
