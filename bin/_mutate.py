@@ -59,9 +59,12 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
             "work/rules/delays.py",
         ],
         [
+            "tests/domain/test_rules_definitions.py",
+            "tests/domain/test_rules_actions.py",
+            "tests/domain/test_rules_engine.py",
+            "tests/domain/test_rules_delays.py",
             "tests/domain/test_rules_edges.py",
             "tests/domain/test_rules.py",
-            "tests/domain/test_rules_delays.py",
         ],
     ),
     "assignment": (["team/assignment.py"], ["tests/domain/test_assignment.py"]),
@@ -76,7 +79,7 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
 PLUGINS = ["pytest_asyncio.plugin", "_hypothesis_pytestplugin", "time_machine", "_mutate_trace"]
 # `--sample` draws from these: modules whose every survivor is listed in EQUIVALENT below,
 # with tests fast enough for CI. A sampled survivor not listed there fails the run.
-SAMPLED = ["text", "money"]
+SAMPLED = ["text", "money", "access", "commission", "numbering"]
 # Survivors judged equivalent (no behaviour differs), one `Mutant.key()` line each; the
 # reasons are in TESTING.md.
 EQUIVALENT = ROOT / "bin" / "_mutate_equivalent.txt"
@@ -276,7 +279,9 @@ def _run_tests(
         return "timeout"
     if result.returncode == 0:
         return "passed"
-    if result.returncode in (1, 2):  # 2: the mutant broke the import (collection error)
+    # 2: the mutant broke a test module's import (collection error); 4: a conftest's
+    # ("ImportError while loading conftest"): the clean run has shown the command is right
+    if result.returncode in (1, 2, 4):
         return "failed"
     sys.exit(f"error: pytest could not run ({result.returncode}):\n{result.stdout[-2000:]}")
 
@@ -309,12 +314,29 @@ def _tests_for(mutant: Mutant, copy: Path, trace: dict[str, Any]) -> list[str] |
     return None
 
 
+def _in_lines(mutant: Mutant, lines: str | None) -> bool:
+    """Whether `mutant` is in `--lines` ("A-B" or "FILE:A-B", FILE the end of its path)."""
+    if lines is None:
+        return True
+    where, _, span = lines.rpartition(":")
+    first, _, last = span.partition("-")
+    in_file = not where or mutant.path.endswith(where)
+    return in_file and int(first) <= mutant.line <= int(last or first)
+
+
 def run_module(
-    name: str, *, limit: int | None, seed: int | None, jobs: int = 1, select: bool = True
+    name: str,
+    *,
+    limit: int | None,
+    seed: int | None,
+    jobs: int = 1,
+    select: bool = True,
+    lines: str | None = None,
+    keys: set[str] | None = None,
 ) -> list[Mutant]:
-    """Every mutant of the module (or `limit` of them drawn with `seed`); returns survivors.
-    Each mutant runs only the tests that ran its line (unless `select` is off), `jobs` at a
-    time, each job in its own copy."""
+    """Every mutant of the module (or `limit` of them drawn with `seed`, or those on `lines`);
+    returns survivors. Each mutant runs only the tests that ran its line (unless `select` is
+    off), `jobs` at a time, each job in its own copy."""
     paths, tests = MODULES[name]
     copies = [COPY / f"{name}-{job}" for job in range(jobs)]  # modules may run at once
     for copy in copies:
@@ -325,6 +347,7 @@ def run_module(
     # mutants (each is the n-th mutation point of its file)
     sources = {path: (copies[0] / PACKAGE / path).read_text() for path in paths}
     mutants = [m for path in paths for m in mutants_of(path, sources[path])]
+    mutants = [m for m in mutants if _in_lines(m, lines) and (keys is None or m.key() in keys)]
     if limit is not None:
         mutants = sorted(
             random.Random(seed).sample(mutants, min(limit, len(mutants))),
@@ -370,6 +393,21 @@ def run_module(
     return survivors
 
 
+def _keys(path: str | None) -> set[str] | None:
+    """The mutant keys in a file: each line a key, or a printed result line (its verdict,
+    line number and test count are dropped)."""
+    if path is None:
+        return None
+    keys = set()
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith(("SURVIVED", "equivalent", "killed")):
+            line = line[17:].rsplit("  [", 1)[0]
+        head, sep, rest = line.partition(": ")
+        name, colon, number = head.rpartition(":")
+        keys.add(f"{name}: {rest}" if colon and number.isdigit() else f"{head}{sep}{rest}")
+    return keys
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bin/mutate", description=__doc__.splitlines()[0])
     parser.add_argument("modules", nargs="*", metavar="MODULE", help=", ".join(MODULES))
@@ -379,6 +417,17 @@ def main() -> None:
     )
     parser.add_argument("--limit", type=int, help="at most this many mutants per module")
     parser.add_argument("--seed", type=int, help="which mutants --sample/--limit draw")
+    parser.add_argument(
+        "--lines",
+        metavar="[FILE:]A-B",
+        help="only the mutants on these lines (of FILE, the end of a module's path)",
+    )
+    parser.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="only the mutants whose key (a printed line without its line number and verdict) "
+        "is a line of FILE: re-runs the survivors of a run against tests added since",
+    )
     parser.add_argument(
         "--jobs", type=int, default=1, help="mutants run at once, each in its own copy"
     )
@@ -404,10 +453,17 @@ def main() -> None:
         if args.list:
             for path in MODULES[name][0]:
                 for mutant in mutants_of(path):
-                    print(mutant.describe())
+                    if _in_lines(mutant, args.lines):
+                        print(mutant.describe())
             continue
         run_module(
-            name, limit=args.limit, seed=args.seed, jobs=args.jobs, select=not args.all_tests
+            name,
+            limit=args.limit,
+            seed=args.seed,
+            jobs=args.jobs,
+            select=not args.all_tests,
+            lines=args.lines,
+            keys=_keys(args.keys),
         )
 
 

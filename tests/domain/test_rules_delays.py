@@ -28,3 +28,30 @@ def test_follow_up_delay_language(text, params):
 def test_a_delay_outside_the_language_is_refused_with_its_grammar(text):
     with pytest.raises(ValidationError, match="use 30m, 4bh, 2bd@10:00"):
         parse_delay(text)
+
+
+@pytest.mark.parametrize(
+    ("params", "text"),
+    [
+        ({"after_minutes": 30}, "30m"),
+        ({"after_business_hours": 4.0}, "4bh"),
+        ({"after_business_hours": 1.5}, "1.5bh"),
+        ({"after_business_days": 2, "at": "10:00"}, "2bd@10:00"),
+        ({"at": "09:30"}, "1bd@09:30"),  # days default to one
+        ({"after_minutes": 30, "at": "09:30"}, "30m"),  # a time of day only after days
+        ({"at_picked_time": True}, "picked"),
+        ({"at_picked_time": False, "after_minutes": 5}, "5m"),
+        ({"at_picked_time": True, "after_business_days": 1, "at": "09:30"}, "picked|1bd@09:30"),
+        ({}, ""),
+    ],
+)
+def test_a_delay_is_shown_as_typed(params, text):
+    assert format_delay(params) == text
+
+
+def test_a_refused_delay_quotes_what_was_left_of_it():
+    with pytest.raises(ValidationError) as refused:
+        parse_delay("Picked| 2 H")
+    assert str(refused.value) == (
+        "follow-up delay '2h': use 30m, 4bh, 2bd@10:00, picked or picked|1bd@10:00"
+    )

@@ -6,13 +6,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from leadms_tui.domain import audit
+from leadms_tui.domain import audit, clock
 from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead
-from leadms_tui.domain.models import AuditEvent, FollowUp, Notification, Rule
+from leadms_tui.domain.models import AuditEvent, FollowUp, Meeting, Notification, Rule
 from leadms_tui.domain.team.settings import set_setting
 from leadms_tui.domain.work.followups import add_followup
-from leadms_tui.domain.work.rules import save_rule, sweep
+from leadms_tui.domain.work.meetings import schedule_meeting
+from leadms_tui.domain.work.rules import SweepReport, save_rule, sweep
 
 WED_10 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # London is on GMT: 10:00 local
 THU_MIDNIGHT = datetime(2026, 11, 26, 0, 0, tzinfo=UTC)
@@ -142,3 +143,35 @@ def test_editing_a_rule_changes_it_in_place(db, team):
     assert len(saves) == 2  # the creation and this edit
     assert saves[1].changes["trigger_hours"] == [2, 3]
     assert "version" in saves[1].changes
+
+
+def test_what_the_sweep_marks_missed_is_versioned_and_audited_one_by_one(db, team):
+    _rules_older_than_the_leads(db)
+    lead_id = _lead(db, team)
+    followup_id = _followup(db, lead_id, WED_10 + timedelta(hours=1))
+    meeting, _ = db.write(
+        lambda s: schedule_meeting(
+            s, lead_id, starts_at=WED_10 + timedelta(hours=2), actor=team["ana"].actor, now=WED_10
+        )
+    )
+    at = WED_10 + timedelta(days=1)
+    report = sweep(db, now=at)
+    assert (report.missed_followups, report.missed_meetings, report.missed) == (1, 1, 2)
+    with db.reading() as session:
+        followup = session.get(FollowUp, followup_id)
+        stored = session.get(Meeting, meeting.id)
+    assert (followup.state, followup.version, clock.as_utc(followup.missed_at)) == ("missed", 2, at)
+    assert (stored.version, clock.as_utc(stored.missed_at)) == (meeting.version + 1, at)
+    assert [(e.entity, e.entity_id, e.actor) for e in _events(db, "followup.missed")] == [
+        ("followup", str(followup_id), "sweep")
+    ]
+    assert [(e.entity, e.entity_id, e.actor) for e in _events(db, "meeting.missed")] == [
+        ("meeting", str(meeting.id), "sweep")
+    ]
+
+
+def test_an_empty_sweep_report_says_nothing_happened():
+    assert SweepReport().describe() == (
+        "0 rule firing(s); 0 follow-up(s), 0 meeting(s) and 0 onboarding task(s) marked missed; "
+        "0 waiting lead(s) assigned; 0 speed-to-lead step(s) fired"
+    )

@@ -146,12 +146,18 @@ def test_approval_records_who_and_each_move_bumps_the_version(db, team):
         (row,) = session.execute(select(Commission)).scalars().all()
     assert (row.version, row.approved_by_id, row.approved_at) == (1, None, None)
     approved_at = datetime(2026, 11, 26, 9, tzinfo=UTC)
-    for state, at in ((CommissionState.APPROVED, approved_at), (CommissionState.PAID, None)):
+    moves = (
+        (CommissionState.APPROVED, approved_at, maria.actor),
+        (CommissionState.PAID, None, SYSTEM),
+    )
+    for state, at, actor in moves:
         db.write(
-            lambda s, state=state, at=at: commission.move_commissions(
-                s, [row.id], state, actor=maria.actor, now=at
+            lambda s, state=state, at=at, actor=actor: commission.move_commissions(
+                s, [row.id], state, actor=actor, now=at
             )
         )
+        with db.reading() as session:  # approving says who; paying (by another) keeps it
+            assert session.get(Commission, row.id).approved_by_id == maria.id
     with db.reading() as session:
         stored = session.get(Commission, row.id)
         events = session.execute(
@@ -164,7 +170,7 @@ def test_approval_records_who_and_each_move_bumps_the_version(db, team):
     assert stored.paid_at is not None
     assert [tuple(e) for e in events][-2:] == [
         ("commission.approved", "maria"),
-        ("commission.paid", "maria"),
+        ("commission.paid", "system"),
     ]
     with pytest.raises(NotFoundError, match="no commission #999"):
         db.write(
@@ -410,6 +416,23 @@ def test_no_plan_or_a_zero_total_makes_no_commission_rows(db, team):
     _add(db, team["maria"].actor, "One", flat="1")
     _sell(db, team, "one")
     assert _commissions(db) == [("pending", 1, Decimal("1.00"))]
+
+
+def test_each_commission_made_by_a_sale_is_audited_with_its_id(db, team):
+    maria = team["maria"].actor
+    _add(db, maria, "Base", rate="10")
+    _sell(db, team, "split", split="60/40", closer="maria")
+    with db.reading() as session:
+        ids = session.execute(select(Commission.id).order_by(Commission.id)).scalars().all()
+        events = session.execute(
+            select(AuditEvent.entity_id, AuditEvent.changes)
+            .where(AuditEvent.action == "commission.create")
+            .order_by(AuditEvent.id)
+        ).all()
+    assert len(ids) == 2
+    assert [entity_id for entity_id, _ in events] == [str(i) for i in ids]
+    assert [changes["id"] for _, changes in events] == [[None, i] for i in ids]
+    assert [changes["amount"][1] for _, changes in events] == ["6.00", "4.00"]
 
 
 def test_voiding_a_sale_voids_each_live_commission_once(db, team):

@@ -166,6 +166,9 @@ def log_call(
         due = None
     saved = CallSaved(lead_id, call.id, outcome.value, picked_time=due, followup_chosen=chosen)
     effects = events.publish(session, saved, at=at)
+    # A rule may have changed the lead (a new owner, escalation) without anything flushing it
+    # since: flush first, or the refresh would drop that change while its audit event stays.
+    session.flush()
     session.refresh(lead)
     return CallLogged(
         call_id=call.id,  # type: ignore[arg-type]
