@@ -269,6 +269,8 @@ class Lead(SQLModel, table=True):
     owner_id: int | None = Field(default=None, foreign_key="users.id")
     repeat_of_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
     repeat_count: int = 0  # earlier leads with the same phone or email
+    # merged into that lead (`people merge`): hidden from lists, its number never reused
+    merged_into_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
     created_at: datetime = _timestamp(default_factory=clock.now, nullable=False, index=True)
     updated_at: datetime = _created_at()
     version: int = 1  # optimistic concurrency: every update bumps it and checks the old value
@@ -956,3 +958,20 @@ class DuplicateDismissal(SQLModel, table=True):
     second_lead_id: int = Field(foreign_key="leads.id")
     dismissed_by_id: int | None = Field(default=None, foreign_key="users.id")
     dismissed_at: datetime = _timestamp(nullable=False)
+
+
+class LeadMerge(SQLModel, table=True):
+    """Two leads merged into one: what moved (`moved`: table → row ids) and what the changed
+    columns held before (`before`), so `people unmerge` restores exactly that."""
+
+    __tablename__ = "lead_merges"
+
+    id: int | None = Field(default=None, primary_key=True)
+    survivor_id: int = Field(foreign_key="leads.id", index=True)
+    merged_id: int = Field(foreign_key="leads.id", index=True)
+    merged_at: datetime = _timestamp(nullable=False)
+    merged_by_id: int | None = Field(default=None, foreign_key="users.id")
+    moved: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
+    before: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
+    unmerged_at: datetime | None = _timestamp(default=None)
+    unmerged_by_id: int | None = Field(default=None, foreign_key="users.id")

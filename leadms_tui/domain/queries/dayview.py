@@ -152,7 +152,12 @@ def load_day_view(*, session: Session, day: date, timezone: str, owner_id: int |
         .correlate(Lead)
         .exists()
     )  # a new lead with a follow-up due shows once, under follow-ups
-    fresh = and_(Lead.status == LeadStatus.NEW, Lead.created_at < end, ~listed_above)
+    fresh = and_(
+        Lead.status == LeadStatus.NEW,
+        Lead.created_at < end,
+        Lead.merged_into_id.is_(None),  # a merged lead lives on in its survivor
+        ~listed_above,
+    )
     if owner_id is not None:
         fresh = and_(fresh, or_(Lead.owner_id == owner_id, Lead.owner_id.is_(None)))
     new_total = session.scalar(select(func.count()).select_from(Lead).where(fresh)) or 0

@@ -134,7 +134,7 @@ def iter_leads(
 ) -> Iterator[LeadRow]:
     """Leads `viewer` may open in number order (of `day`, if given), streamed in batches,
     never all in memory."""
-    stmt = _lead_rows().order_by(Lead.business_date, Lead.seq)
+    stmt = _lead_rows().where(Lead.merged_into_id.is_(None)).order_by(Lead.business_date, Lead.seq)
     if (readable := readable_leads(session, viewer)) is not None:
         stmt = stmt.where(readable)
     if day is not None:
@@ -156,7 +156,10 @@ def search_leads(
 ) -> list[LeadRow]:
     """One page of matching leads `viewer` may open, newest first; pass the last row's id
     for the next page."""
-    conditions = [*_text_conditions(session, where.text, phone_region)]
+    conditions = [
+        Lead.merged_into_id.is_(None),
+        *_text_conditions(session, where.text, phone_region),
+    ]
     if (readable := readable_leads(session, viewer)) is not None:
         conditions.append(readable)
     if where.status:
