@@ -8,7 +8,8 @@ import typer
 from leadms_tui.cli.common import CLIError, acting, echo, open_db, save_new
 
 app = typer.Typer(
-    help="People and their data: export everything held about a person.", no_args_is_help=True
+    help="People and their data: duplicates, merges, export everything held about a person.",
+    no_args_is_help=True,
 )
 
 
@@ -98,3 +99,82 @@ def dismiss(
 def _manager(actor) -> None:  # actor: audit.Actor
     if actor.role == "rep":
         raise CLIError("only a manager or an admin can do this")
+
+
+@app.command("merge")
+def merge(
+    ctx: typer.Context,
+    first: Annotated[str, typer.Argument(help="A lead of the person (LEAD-A).")],
+    second: Annotated[str, typer.Argument(help="Another lead of theirs (LEAD-B).")],
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--keep",
+            help="A or B: the lead that survives (default: one with a client, else the older).",
+        ),
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what moves; change nothing.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="The result as one JSON object.")] = False,
+) -> None:
+    """Merge two leads of one person: every call, note, follow-up, meeting, message, field
+    value and sale of the other lead moves to the survivor; the other lead stays, hidden,
+    marked merged. Undo with `people unmerge`. Managers and admins; audited."""
+    import json
+
+    from leadms_tui.domain.people.merge import default_survivor, merge_leads
+
+    choice = (keep or "").strip().upper()
+    if choice not in ("", "A", "B"):
+        raise CLIError("--keep takes A (the first lead) or B (the second)")
+
+    def work(session):
+        actor = acting(ctx, session)
+        _manager(actor)
+        if choice:
+            survivor = first if choice == "A" else second
+        else:
+            survivor = default_survivor(session, first, second)
+        other = second if survivor.strip().upper() == first.strip().upper() else first
+        return merge_leads(session, survivor, other, actor=actor, dry_run=dry_run)
+
+    result = open_db(ctx).write(work)
+    if as_json:
+        echo(json.dumps(result.as_json(), ensure_ascii=False))
+        return
+    verb = "would move" if dry_run else "moved"
+    head = f"{result.merged} into {result.survivor}"
+    echo(f"dry run: {head}" if dry_run else f"merge {result.merge_id}: {head}")
+    for table, count in sorted(result.moved.items()):
+        echo(f"  {verb} {count:>5}  {table}")
+    if not result.moved:
+        echo(f"  {verb} nothing")
+    if result.kept_fields:
+        echo(f"  fields both had, survivor's kept: {', '.join(result.kept_fields)}")
+    for note in result.notes:
+        echo(f"  {note}")
+    if not dry_run:
+        echo(f"undo with: leadms people unmerge {result.merge_id}")
+
+
+@app.command("unmerge")
+def unmerge(
+    ctx: typer.Context,
+    merge_id: Annotated[int, typer.Argument(help="The merge's number (`people merge` shows it).")],
+) -> None:
+    """Undo a merge exactly: the moved rows go back and the merged lead shows again; refused
+    when a moved row was deleted or moved elsewhere since. Managers and admins; audited."""
+    from leadms_tui.domain.models import Lead
+    from leadms_tui.domain.people.merge import unmerge as undo
+
+    def work(session):
+        actor = acting(ctx, session)
+        _manager(actor)
+        merge = undo(session, merge_id, actor=actor)
+        return session.get(Lead, merge.merged_id).number, session.get(
+            Lead, merge.survivor_id
+        ).number
+
+    merged, survivor = open_db(ctx).write(work)
+    echo(f"merge {merge_id} undone: {merged} is apart from {survivor} again")
