@@ -236,6 +236,7 @@ def lead_values(
         "owner_id": data.owner_id if data.owner_id is not None else inherited_owner,
         "repeat_of_id": repeat_of_id,
         "repeat_count": repeat_count,
+        "merged_into_id": None,
         "created_at": at,
         "updated_at": at,
         "version": 1,

@@ -207,7 +207,7 @@ def _merge(
             select(ResponseClock.lead_id, ResponseClock.id).where(
                 ResponseClock.lead_id.in_([keep_id, other_id])  # type: ignore[attr-defined]
             )
-        ).tuples()
+        ).all()
     )
     if other_id in clocks and keep_id not in clocks:
         moved["response_clocks"] = _move(
@@ -312,11 +312,9 @@ def unmerge(
     problems: list[str] = []
     for name, ids in moved.items():
         table = _table_named(name)
-        key = table.c.lead_id if name != "leads" else table.c.repeat_of_id
-        if name == "field_values":
-            key = table.c.entity_id
+        key = _owner_column(name, table)
         pk = table.c.lead_id if name == "assignment_waits" else table.c.id
-        now_at = dict(session.execute(select(pk, key).where(pk.in_(ids))).tuples().all())
+        now_at = dict(session.execute(select(pk, key).where(pk.in_(ids))).all())
         gone = [i for i in ids if i not in now_at]
         elsewhere = [i for i in ids if i in now_at and now_at[i] != keep_id]
         if gone:
@@ -327,7 +325,7 @@ def unmerge(
     to_other = before.get("field_values_to_other", [])
     if to_other:
         now_at = dict(session.execute(select(FieldValue.id, FieldValue.entity_id)
-                                      .where(FieldValue.id.in_(to_other))).tuples().all())  # type: ignore[union-attr]  # fmt: skip
+                                      .where(FieldValue.id.in_(to_other))).all())  # type: ignore[union-attr]  # fmt: skip
         if any(now_at.get(i) != other_id for i in to_other):
             problems.append("a field value the merge took from the other lead changed since")
     if "assignment_wait_dropped" in before and session.get(AssignmentWait, other_id):
@@ -387,7 +385,7 @@ def _lead_definitions(session: Session) -> dict[int, str]:
             select(FieldDefinition.id, FieldDefinition.key).where(
                 FieldDefinition.entity == FieldEntity.LEAD
             )
-        ).tuples()
+        ).all()
     )
 
 
@@ -420,6 +418,15 @@ def _table_named(name: str) -> Table:
     models = {"field_values": FieldValue, "response_clocks": ResponseClock,
               "assignment_waits": AssignmentWait, "leads": Lead}  # fmt: skip
     return _table(models[name])
+
+
+def _owner_column(name: str, table: Table) -> Any:
+    """The column naming the lead a moved row belongs to."""
+    if name == "leads":
+        return table.c.repeat_of_id
+    if name == "field_values":
+        return table.c.entity_id
+    return table.c.lead_id
 
 
 def _some(ids: list[int]) -> str:
