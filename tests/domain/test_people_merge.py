@@ -69,23 +69,47 @@ def _children(session, lead_id: int, users: dict, tag: str, *, sold: bool = Fals
     session.add(Call(lead_id=lead_id, user_id=ana, outcome=CallOutcome.NO_ANSWER, called_at=AT))
     session.add(FollowUp(lead_id=lead_id, owner_id=ana, due_at=AT + timedelta(days=1)))
     session.add(Meeting(lead_id=lead_id, owner_id=ana, starts_at=AT + timedelta(days=2)))
-    session.add(OutboundMessage(lead_id=lead_id, channel="whatsapp", recipient="447700900123",
-                                kind="text", body=f"hello {tag}"))  # fmt: skip
-    session.add(PhoneCall(provider="asterisk", provider_call_id=f"call-{tag}",
-                          direction=CallDirection.INBOUND, lead_id=lead_id, started_at=AT))  # fmt: skip
+    session.add(
+        OutboundMessage(
+            lead_id=lead_id,
+            channel="whatsapp",
+            recipient="447700900123",
+            kind="text",
+            body=f"hello {tag}",
+        )
+    )
+    session.add(
+        PhoneCall(
+            provider="asterisk",
+            provider_call_id=f"call-{tag}",
+            direction=CallDirection.INBOUND,
+            lead_id=lead_id,
+            started_at=AT,
+        )
+    )
     session.add(Notification(user_id=ana, lead_id=lead_id, message=f"new lead {tag}"))
     clock_row = ResponseClock(lead_id=lead_id, started_at=AT)
     session.add(clock_row)
     session.flush()
-    session.add(ResponseStep(clock_id=clock_row.id, lead_id=lead_id, minute=5, action="owner",
-                             fired_at=AT))  # fmt: skip
+    session.add(
+        ResponseStep(clock_id=clock_row.id, lead_id=lead_id, minute=5, action="owner", fired_at=AT)
+    )
     if sold:
-        client = Client(number=f"CL-{lead_id:06d}", seq=lead_id, name=f"Client {tag}",
-                        first_lead_id=lead_id)  # fmt: skip
+        client = Client(
+            number=f"CL-{lead_id:06d}", seq=lead_id, name=f"Client {tag}", first_lead_id=lead_id
+        )
         session.add(client)
         session.flush()
-        session.add(Sale(client_id=client.id, lead_id=lead_id, value=Decimal("100"),
-                         currency="GBP", sold_on=date(2026, 11, 25), previous_status="new"))  # fmt: skip
+        session.add(
+            Sale(
+                client_id=client.id,
+                lead_id=lead_id,
+                value=Decimal("100"),
+                currency="GBP",
+                sold_on=date(2026, 11, 25),
+                previous_status="new",
+            )
+        )
     session.flush()
 
 
@@ -95,8 +119,12 @@ def two(db, team):
     with rows of every kind; two lead fields both have and one only the other has."""
 
     def lead(name, phone=None, email=None, at=AT):
-        return create_lead(db, LeadCreate(name=name, channel="website", phone=phone,
-                                          email=email), actor=SYSTEM, now=at)  # fmt: skip
+        return create_lead(
+            db,
+            LeadCreate(name=name, channel="website", phone=phone, email=email),
+            actor=SYSTEM,
+            now=at,
+        )
 
     keep = lead("Bia Souza", phone="+44 7700 900123", at=AT - timedelta(days=3))
     other = lead("Beatriz Souza", email="bia@example.com", at=AT - timedelta(hours=1))
@@ -109,17 +137,25 @@ def two(db, team):
         )
         defs = {}
         for key in ("budget", "plan", "source"):
-            row = FieldDefinition(entity=FieldEntity.LEAD, key=key, label=key.title(),
-                                  kind=FieldKind.TEXT)  # fmt: skip
+            row = FieldDefinition(
+                entity=FieldEntity.LEAD, key=key, label=key.title(), kind=FieldKind.TEXT
+            )
             session.add(row)
             session.flush()
             defs[key] = row.id
-        for lead_id, values in ((keep.lead_id, {"budget": "500", "plan": "Gold"}),
-                                (other.lead_id, {"budget": "900", "plan": "Silver",
-                                                 "source": "fair"})):  # fmt: skip
+        for lead_id, values in (
+            (keep.lead_id, {"budget": "500", "plan": "Gold"}),
+            (other.lead_id, {"budget": "900", "plan": "Silver", "source": "fair"}),
+        ):
             for key, value in values.items():
-                session.add(FieldValue(definition_id=defs[key], entity_id=lead_id,
-                                       value_text=value, value_key=value.lower()))  # fmt: skip
+                session.add(
+                    FieldValue(
+                        definition_id=defs[key],
+                        entity_id=lead_id,
+                        value_text=value,
+                        value_key=value.lower(),
+                    )
+                )
         _children(session, keep.lead_id, team, "keep")
         _children(session, other.lead_id, team, "other", sold=True)
         _children(session, stranger.lead_id, team, "stranger")
@@ -135,22 +171,40 @@ def _count(session, model, lead_id):
 
 def _merge(db, keep, other, **kwargs):
     actor = kwargs.pop("actor", SYSTEM)
-    return db.write(lambda s: merge_leads(s, keep.number, other.number, actor=actor, now=AT,
-                                          **kwargs))  # fmt: skip
+    return db.write(
+        lambda s: merge_leads(s, keep.number, other.number, actor=actor, now=AT, **kwargs)
+    )
 
 
 def test_a_merge_moves_every_row_and_hides_the_other_lead(db, team, two):
     keep, other = two["keep"], two["other"]
     result = _merge(db, keep, other, actor=team["maria"].actor)
     assert result.merge_id is not None and result.survivor == keep.number
-    assert result.moved == {"inquiries": 1, "calls": 1, "follow_ups": 1, "meetings": 1,
-                            "outbound_messages": 1, "phone_calls": 1, "response_steps": 1,
-                            "notifications": 1, "sales": 1, "field_values": 1,
-                            "assignment_waits": 1, "leads": 1}  # fmt: skip
+    assert result.moved == {
+        "inquiries": 1,
+        "calls": 1,
+        "follow_ups": 1,
+        "meetings": 1,
+        "outbound_messages": 1,
+        "phone_calls": 1,
+        "response_steps": 1,
+        "notifications": 1,
+        "sales": 1,
+        "field_values": 1,
+        "assignment_waits": 1,
+        "leads": 1,
+    }
     assert result.kept_fields == ("budget", "plan")
     with db.reading() as s:
-        for model in (Call, FollowUp, Meeting, OutboundMessage, PhoneCall, Notification,
-                      ResponseStep):  # fmt: skip
+        for model in (
+            Call,
+            FollowUp,
+            Meeting,
+            OutboundMessage,
+            PhoneCall,
+            Notification,
+            ResponseStep,
+        ):
             assert _count(s, model, other.lead_id) == 0, model
             assert _count(s, model, keep.lead_id) == 2, model
         assert _count(s, Sale, other.lead_id) == 0 and _count(s, Sale, keep.lead_id) == 1
@@ -159,16 +213,26 @@ def test_a_merge_moves_every_row_and_hides_the_other_lead(db, team, two):
         assert s.get(AssignmentWait, keep.lead_id) is not None
         assert s.get(AssignmentWait, other.lead_id) is None
         assert s.get(Lead, two["later"].lead_id).repeat_of_id == keep.lead_id
-        values = dict(s.execute(select(FieldDefinition.key, FieldValue.value_text)
-                                .join(FieldDefinition)
-                                .where(FieldValue.entity_id == keep.lead_id)).all())  # fmt: skip
+        values = dict(
+            s.execute(
+                select(FieldDefinition.key, FieldValue.value_text)
+                .join(FieldDefinition)
+                .where(FieldValue.entity_id == keep.lead_id)
+            ).all()
+        )
         assert values == {"budget": "500", "plan": "Gold", "source": "fair"}
         merged = s.get(Lead, other.lead_id)
         assert merged.merged_into_id == keep.lead_id and merged.status == "new"
-        listed = {r.number for r in search_leads(session=s, where=LeadFilter(),
-                                                 phone_region="GB", viewer=SYSTEM)}  # fmt: skip
-        found = {r.number for r in search_leads(session=s, where=LeadFilter(text="Beatriz"),
-                                                phone_region="GB", viewer=SYSTEM)}  # fmt: skip
+        listed = {
+            r.number
+            for r in search_leads(session=s, where=LeadFilter(), phone_region="GB", viewer=SYSTEM)
+        }
+        found = {
+            r.number
+            for r in search_leads(
+                session=s, where=LeadFilter(text="Beatriz"), phone_region="GB", viewer=SYSTEM
+            )
+        }
         streamed = {r.number for r in iter_leads(session=s, viewer=SYSTEM)}
         day = load_day_view(session=s, day=AT.date(), timezone="Europe/London", owner_id=None)
         event = s.execute(select(AuditEvent).where(AuditEvent.action == "lead.merge")).scalar_one()
@@ -202,8 +266,16 @@ def test_the_refusals(db, team, two):
         client = Client(number="CL-999999", seq=999999, name="Carl")
         session.add(client)
         session.flush()
-        session.add(Sale(client_id=client.id, lead_id=stranger.lead_id, value=Decimal(1),
-                         currency="GBP", sold_on=date(2026, 11, 25), previous_status="new"))  # fmt: skip
+        session.add(
+            Sale(
+                client_id=client.id,
+                lead_id=stranger.lead_id,
+                value=Decimal(1),
+                currency="GBP",
+                sold_on=date(2026, 11, 25),
+                previous_status="new",
+            )
+        )
 
     db.write(sell)
     with pytest.raises(ConflictError, match="both leads were sold"):
@@ -226,8 +298,11 @@ def test_unmerge_restores_every_table_exactly(db, team, two):
     result = _merge(db, two["keep"], two["other"], picks={"budget": "other"})
     assert result.taken_fields == ("budget",) and result.kept_fields == ("plan",)
     with db.reading() as s:
-        budget = s.execute(select(FieldValue.value_text).join(FieldDefinition).where(
-            FieldDefinition.key == "budget", FieldValue.entity_id == two["keep"].lead_id)).scalar()  # fmt: skip
+        budget = s.execute(
+            select(FieldValue.value_text)
+            .join(FieldDefinition)
+            .where(FieldDefinition.key == "budget", FieldValue.entity_id == two["keep"].lead_id)
+        ).scalar()
     assert budget == "900"
     assert dump(db) != before
     db.write(lambda s: unmerge(s, result.merge_id, actor=team["maria"].actor, now=AT))
@@ -245,8 +320,11 @@ def test_unmerge_is_refused_after_a_conflicting_change(db, two):
     with db.reading() as s:
         moved = s.get(LeadMerge, result.merge_id).moved
     call_id, follow_up_id = moved["calls"][0], moved["follow_ups"][0]
-    db.write(lambda s: s.execute(update(FollowUp).where(FollowUp.id == follow_up_id)
-                                 .values(lead_id=stranger.lead_id)))  # fmt: skip
+    db.write(
+        lambda s: s.execute(
+            update(FollowUp).where(FollowUp.id == follow_up_id).values(lead_id=stranger.lead_id)
+        )
+    )
     db.write(lambda s: s.execute(delete(Call).where(Call.id == call_id)))
     snapshot = dump(db)
     with pytest.raises(
@@ -268,10 +346,14 @@ def test_a_dropped_assignment_wait_comes_back(db, two):
     assert dump(db) == before
 
 
-@settings(max_examples=4, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
-@given(keep_index=st.integers(0, 3), other_index=st.integers(0, 3),
-       take=st.lists(st.sampled_from(["budget", "plan", "source"]), unique=True))  # fmt: skip
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    keep_index=st.integers(0, 3),
+    other_index=st.integers(0, 3),
+    take=st.lists(st.sampled_from(["budget", "plan", "source"]), unique=True),
+)
 def test_any_merge_then_unmerge_is_the_identity(db, two, keep_index, other_index, take):
     leads = [two[k] for k in ("keep", "other", "later", "stranger")]
     if keep_index == other_index:
