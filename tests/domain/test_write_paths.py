@@ -45,7 +45,7 @@ from leadms_tui.domain.models import (
     Sale,
     TaskState,
 )
-from leadms_tui.domain.people import duplicates, export, person
+from leadms_tui.domain.people import duplicates, export, merge, person
 from leadms_tui.domain.phone import bridge
 from leadms_tui.domain.sales import clients, commission, conversion, onboarding
 from leadms_tui.domain.team import access, assignment, settings, users
@@ -274,6 +274,21 @@ def _dismissed(w) -> None:
     w.db.write(work)
 
 
+def _merged(w) -> int:
+    first, second = _new_lead(w.db, 43), _new_lead(w.db, 44)
+
+    def work(s):
+        numbers = [s.get(Lead, i).number for i in (first, second)]
+        return merge.merge_leads(s, *numbers, actor=ADMIN).merge_id
+
+    return w.db.write(work)
+
+
+def _unmerged(w) -> None:
+    merge_id = _merged(w)
+    w.db.write(lambda s: merge.unmerge(s, merge_id, actor=ADMIN))
+
+
 WRITES: dict[str, tuple[Callable, str]] = {
     # chat replies (issue 28), the phone bridge (29), people (30)
     "chat.outbox.send_text": (_queued, "message.queue"),
@@ -290,6 +305,8 @@ WRITES: dict[str, tuple[Callable, str]] = {
     "phone.bridge.record_phone_event": (_rang, "phone_call.create"),
     "people.export.export_person": (_exported, "person.export"),
     "people.duplicates.dismiss_pair": (_dismissed, "duplicate.dismiss"),
+    "people.merge.merge_leads": (_merged, "lead.merge"),
+    "people.merge.unmerge": (_unmerged, "lead.unmerge"),
     "leads.intake.create_lead": (
         lambda w: _new_lead(w.db, 30),
         "lead.create",
@@ -850,6 +867,8 @@ NOT_WRITES = {
     "people.person.find_person",
     "people.duplicates.find_duplicates",
     "people.duplicates.normalized_email",
+    "people.merge.default_survivor",
+    "people.merge.has_client",
     "chat.templates.split_body",
 }
 

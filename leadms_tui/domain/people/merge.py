@@ -371,14 +371,6 @@ def unmerge(
     return merge
 
 
-def find_merge(session: Session, number: str) -> LeadMerge | None:
-    """The live merge that merged lead `number` into another, if any."""
-    lead = _lead(session, number, lock=False)
-    return session.execute(
-        select(LeadMerge).where(LeadMerge.merged_id == lead.id, LeadMerge.unmerged_at.is_(None))  # type: ignore[union-attr]
-    ).scalar()
-
-
 def _lead_definitions(session: Session) -> dict[int, str]:
     return dict(
         session.execute(
