@@ -91,9 +91,18 @@ def bridge(
         ),
     ] = None,
     ping: Annotated[float, typer.Option("--ping", help="Seconds between keep-alive pings.")] = 20,
+    context: Annotated[
+        str,
+        typer.Option(
+            "--context",
+            envvar="LEADMS_AMI_CONTEXT",
+            help="The dialplan context click-to-call dials in.",
+        ),
+    ] = "from-internal",
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log every call event.")] = False,
 ) -> None:
-    """Listen to an Asterisk (FreePBX, VICIdial) manager and store its calls.
+    """Listen to an Asterisk (FreePBX, VICIdial) manager and store its calls; place the
+    reps' click-to-call requests (`d` in the call modal) through it.
 
     The secret comes from LEADMS_AMI_SECRET. Runs until stopped (Ctrl-C or SIGTERM);
     reconnects with backoff after a drop and logs the gap. See the README for manager.conf.
@@ -107,6 +116,7 @@ def bridge(
         BridgeStats,
         EventWriter,
         database_store,
+        dial_loop,
     )
 
     config = _config(
@@ -127,7 +137,12 @@ def bridge(
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await client.run(stop=stop)
+        dialling = asyncio.create_task(dial_loop(client, db, context=context, stop=stop))
+        try:
+            await client.run(stop=stop)
+        finally:
+            stop.set()
+            await dialling
 
     try:
         asyncio.run(run())

@@ -975,3 +975,21 @@ class LeadMerge(SQLModel, table=True):
     before: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
     unmerged_at: datetime | None = _timestamp(default=None)
     unmerged_by_id: int | None = Field(default=None, foreign_key="users.id")
+
+
+class DialRequest(SQLModel, table=True):
+    """Click to call from a rep's terminal: the bridge process (which alone holds the phone
+    system's credentials) rings the rep's extension, then dials the number."""
+
+    __tablename__ = "dial_requests"
+    __table_args__ = (Index("ix_dial_requests_state", "state", "requested_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    lead_id: int | None = Field(default=None, foreign_key="leads.id")
+    extension: str = _text(32)
+    number: str = _text(20)  # E.164
+    state: str = _text(16, default="pending")  # pending, sent, failed, expired
+    requested_at: datetime = _timestamp(nullable=False)
+    handled_at: datetime | None = _timestamp(default=None)
+    detail: str = _text(300, default="")  # the phone system's answer

@@ -695,3 +695,42 @@ async def originate(
         reading.cancel()
         stream.close()
         writer.close(timeout=1)
+
+
+async def dial_loop(
+    client: AmiClient,
+    db,  # domain.db.Database
+    *,
+    context: str,
+    stop: asyncio.Event,
+    interval: float = 0.5,
+) -> None:
+    """Click to call from the reps' terminals: while logged in, take the dial requests they
+    left in the database and `Originate` each on the live connection (the rep's extension
+    rings, then the number is dialled), recording the PBX's answer."""
+    from leadms_tui.domain.phone.dialing import record_answer, take_pending
+
+    tech = client.config.extensions.techs[0] if client.config.extensions.techs else "PJSIP"
+    while not stop.is_set():
+        if client.logged_in.is_set():
+            try:
+                dials = await asyncio.to_thread(db.write, lambda s: take_pending(s))
+            except Exception:  # the database is away: the next round tries again
+                log.exception("could not read the dial requests")
+                dials = []
+            for dial in dials:
+                try:
+                    answer = await client.action(
+                        "Originate", Channel=f"{tech}/{dial.extension}", Exten=dial.number,
+                        Context=context, Priority="1", CallerID=dial.number, Async="true",
+                    )  # fmt: skip
+                    ok = answer.get("Response").lower() == "success"
+                    detail = answer.get("Message") or ("queued" if ok else "refused")
+                except (OSError, TimeoutError, ConnectionError) as exc:
+                    ok, detail = False, f"not sent: {exc or type(exc).__name__}"
+                await asyncio.to_thread(
+                    db.write, lambda s, d=dial, o=ok, m=detail: record_answer(
+                        s, d.request_id, ok=o, detail=m)
+                )  # fmt: skip
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), interval)

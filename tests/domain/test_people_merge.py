@@ -25,6 +25,7 @@ from leadms_tui.domain.models import (
     CallDirection,
     CallOutcome,
     Client,
+    DialRequest,
     FieldDefinition,
     FieldEntity,
     FieldKind,
@@ -85,6 +86,11 @@ def _children(session, lead_id: int, users: dict, tag: str, *, sold: bool = Fals
             direction=CallDirection.INBOUND,
             lead_id=lead_id,
             started_at=AT,
+        )
+    )
+    session.add(
+        DialRequest(
+            user_id=ana, lead_id=lead_id, extension="201", number="+447700900123", requested_at=AT
         )
     )
     session.add(Notification(user_id=ana, lead_id=lead_id, message=f"new lead {tag}"))
@@ -190,6 +196,7 @@ def test_a_merge_moves_every_row_and_hides_the_other_lead(db, team, two):
         "response_steps": 1,
         "notifications": 1,
         "sales": 1,
+        "dial_requests": 1,
         "field_values": 1,
         "assignment_waits": 1,
         "leads": 1,
@@ -201,6 +208,7 @@ def test_a_merge_moves_every_row_and_hides_the_other_lead(db, team, two):
             FollowUp,
             Meeting,
             OutboundMessage,
+            DialRequest,
             PhoneCall,
             Notification,
             ResponseStep,

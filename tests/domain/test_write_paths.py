@@ -46,7 +46,7 @@ from leadms_tui.domain.models import (
     TaskState,
 )
 from leadms_tui.domain.people import duplicates, export, merge, person
-from leadms_tui.domain.phone import bridge
+from leadms_tui.domain.phone import bridge, dialing
 from leadms_tui.domain.sales import clients, commission, conversion, onboarding
 from leadms_tui.domain.team import access, assignment, settings, users
 from leadms_tui.domain.work import calls, followups, meetings, rules
@@ -264,6 +264,11 @@ def _exported(w) -> None:
     w.db.write(work)
 
 
+def _dial_asked(w) -> None:
+    w.db.write(lambda s: users.update_user(s, "ana", actor=ADMIN, extension="201"))
+    w.db.write(lambda s: dialing.request_dial(s, w.lead, actor=w.ana.actor))
+
+
 def _dismissed(w) -> None:
     first, second = _new_lead(w.db, 41), _new_lead(w.db, 42)
 
@@ -307,6 +312,7 @@ WRITES: dict[str, tuple[Callable, str]] = {
     "people.duplicates.dismiss_pair": (_dismissed, "duplicate.dismiss"),
     "people.merge.merge_leads": (_merged, "lead.merge"),
     "people.merge.unmerge": (_unmerged, "lead.unmerge"),
+    "phone.dialing.request_dial": (_dial_asked, "dial.request"),
     "leads.intake.create_lead": (
         lambda w: _new_lead(w.db, 30),
         "lead.create",
@@ -866,6 +872,9 @@ NOT_WRITES = {
     "phone.bridge.recent_calls_of",
     "people.person.find_person",
     "people.duplicates.find_duplicates",
+    # the bridge's bookkeeping of a dial request (audited when asked): the row is the record
+    "phone.dialing.take_pending",
+    "phone.dialing.record_answer",
     "people.duplicates.normalized_email",
     "people.merge.default_survivor",
     "people.merge.has_client",

@@ -27,6 +27,7 @@ from leadms_tui.domain.models import (
     AssignmentWait,
     Call,
     Client,
+    DialRequest,
     FieldDefinition,
     FieldEntity,
     FieldValue,
@@ -56,6 +57,7 @@ _BY_LEAD_ID: dict[str, Table] = {
         ResponseStep,
         Notification,
         Sale,
+        DialRequest,
     )
 }
 KEEP, OTHER = "keep", "other"

@@ -24,6 +24,7 @@ from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.events import Effects
 from leadms_tui.domain.models import CallOutcome
 from leadms_tui.domain.phone.bridge import PhoneCallView
+from leadms_tui.domain.phone.dialing import request_dial
 from leadms_tui.domain.queries.lead_detail import lead_phone, phone_words
 from leadms_tui.domain.text import visible
 from leadms_tui.domain.work.calls import BY_RULES, CallLogged, log_call, preview_call
@@ -173,12 +174,24 @@ class CallModal(WithApp, ModalScreen[CallLogged | None]):
         self.refresh_bindings()
 
     def action_dial(self) -> None:
-        """Run the terminal's dial command (LEADMS_DIAL_COMMAND, e.g. a softphone's CLI with
-        {phone}), else copy the number and show it as a tel: link a terminal can open."""
+        """A rep with an extension: ask the phone bridge (it rings their phone, then dials).
+        Else run the terminal's dial command (LEADMS_DIAL_COMMAND, e.g. a softphone's CLI
+        with {phone}), else copy the number and show it as a tel: link a terminal can open."""
         if not self.phone:
             return
-        command = os.environ.get(DIAL_COMMAND_ENV, "").strip()
         hint = self.query_one("#dial-hint", Label)
+        extension = self.signed_in.user.extension
+        if extension:  # the phone bridge rings the rep's phone, then dials the lead
+            actor = self.signed_in.actor
+            self.commit(
+                lambda session: request_dial(session, self.lead_id, actor=actor),
+                lambda _request: hint.update(
+                    visible(f"your phone ({extension}) rings, then {self.phone} is dialled…")
+                ),
+                group="call-dial", description="Asking the phone system to dial",
+            )  # fmt: skip
+            return
+        command = os.environ.get(DIAL_COMMAND_ENV, "").strip()
         if command:
             try:  # the number is E.164 (+ and digits): safe as an argument, no shell involved
                 subprocess.Popen(
