@@ -400,3 +400,11 @@ def test_the_cli_merges_and_unmerges_for_managers_only(db, db_url, two, monkeypa
     assert undone.exit_code == 0, undone.output
     again = runner.invoke(app, [*base, "unmerge", str(merge_id)])
     assert again.exit_code != 0 and "already undone" in again.output
+
+
+def test_a_new_lead_like_a_merged_one_is_a_repeat_of_the_survivor(db, two):
+    _merge(db, two["keep"], two["other"])
+    again = create_lead(
+        db, LeadCreate(name="Bia", channel="website", email="bia@example.com"), actor=SYSTEM, now=AT
+    )
+    assert again.repeat_of == two["keep"].number  # not the hidden lead it was merged from

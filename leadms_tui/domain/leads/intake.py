@@ -57,13 +57,22 @@ def _earlier_statement(by_phone: bool, by_email: bool) -> Select:
     if by_email:
         matches.append(_LEADS.c.email_lower == bindparam("email"))
     return (
-        select(_LEADS.c.id, _LEADS.c.number, _LEADS.c.owner_id, func.count().over())
+        select(
+            _LEADS.c.id,
+            _LEADS.c.number,
+            _LEADS.c.owner_id,
+            func.count().over(),
+            _LEADS.c.merged_into_id,
+        )
         .where(or_(*matches), _LEADS.c.id < bindparam("before"))
         .order_by(_LEADS.c.id)
         .limit(1)
     )
 
 
+_SURVIVOR = select(_LEADS.c.id, _LEADS.c.number, _LEADS.c.owner_id, _LEADS.c.merged_into_id).where(
+    _LEADS.c.id == bindparam("id")
+)
 _EARLIER = {
     (p, e): _earlier_statement(p, e) for p in (True, False) for e in (True, False) if p or e
 }
@@ -293,10 +302,16 @@ def earlier_leads(
         return None, None, None, 0
     statement = _EARLIER[(bool(e164), bool(email_lower))]
     params = {"phone": e164, "email": email_lower, "before": before or _NO_LIMIT}
-    row = session.connection().execute(statement, params).first()
+    conn = session.connection()
+    row = conn.execute(statement, params).first()
     if row is None:
         return None, None, None, 0
-    return row[0], row[1], row[2], row[3]
+    lead_id, number, owner_id, count, merged_into = row
+    for _ in range(5):  # merged away: the person's lead is now the one it was merged into
+        if merged_into is None:
+            break
+        lead_id, number, owner_id, merged_into = conn.execute(_SURVIVOR, {"id": merged_into}).one()
+    return lead_id, number, owner_id, count
 
 
 def _find_delivery(conn: Connection, data: LeadCreate) -> IntakeResult | None:
