@@ -8,10 +8,10 @@ and swap neighbours, so the bridge meets what a real manager does to it.
 import asyncio
 import contextlib
 import random
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from leadms_tui.domain import clock
 from leadms_tui.phone.ami import AmiMessage, AmiParser, encode
 
 GREETING = b"Asterisk Call Manager/7.0.3\r\n"
@@ -119,7 +119,7 @@ class AmiStandIn:
                                     ("Response", "Success"),
                                     ("ActionID", action_id),
                                     ("Ping", "Pong"),
-                                    ("Timestamp", f"{time.time():.6f}"),
+                                    ("Timestamp", f"{clock.now().timestamp():.6f}"),
                                 ]
                             )
                         )
