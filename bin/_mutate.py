@@ -73,6 +73,20 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["work/response_clock.py"],
         ["tests/domain/test_response_clock.py", "tests/cli/test_response_clock_cli.py"],
     ),
+    # landed 2026-12-07, not yet run (TESTING.md)
+    "outbox": (
+        ["chat/outbox.py", "chat/channels.py", "chat/meta_errors.py", "chat/templates.py"],
+        ["tests/domain/test_chat.py", "tests/intake/test_chat_sending.py"],
+    ),
+    "bridge": (
+        ["phone/bridge.py", "phone/dialing.py"],
+        ["tests/domain/test_phone_bridge.py", "tests/phone/test_ami_bridge.py"],
+    ),
+    "merge": (
+        ["people/merge.py", "people/duplicates.py", "people/person.py"],
+        ["tests/domain/test_people_merge.py", "tests/domain/test_duplicates.py",
+         "tests/domain/test_people_export.py"],
+    ),
 }
 # The pytest plugins a mutant's run loads (no others); _mutate_trace maps lines to tests and
 # makes argon2 cheap (the seeded users' hashes were most of the time).
