@@ -270,7 +270,9 @@ class Lead(SQLModel, table=True):
     repeat_of_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
     repeat_count: int = 0  # earlier leads with the same phone or email
     # merged into that lead (`people merge`): hidden from lists, its number never reused
-    merged_into_id: int | None = Field(default=None, foreign_key="leads.id", index=True)
+    # no index: a merged lead is only ever reached by id, and an index on a column that is
+    # NULL for nearly every lead would tempt PostgreSQL away from the search index
+    merged_into_id: int | None = Field(default=None, foreign_key="leads.id")
     created_at: datetime = _timestamp(default_factory=clock.now, nullable=False, index=True)
     updated_at: datetime = _created_at()
     version: int = 1  # optimistic concurrency: every update bumps it and checks the old value

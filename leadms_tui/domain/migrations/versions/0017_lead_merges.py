@@ -24,7 +24,6 @@ def upgrade() -> None:
         op.create_foreign_key(
             "fk_leads_merged_into_id", "leads", "leads", ["merged_into_id"], ["id"]
         )
-    op.create_index("ix_leads_merged_into_id", "leads", ["merged_into_id"])
     op.create_table(
         "lead_merges",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -48,6 +47,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("lead_merges")
-    op.drop_index("ix_leads_merged_into_id", "leads")
     with op.batch_alter_table("leads") as batch:
         batch.drop_column("merged_into_id")
