@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, SQLModel
 
 from leadms_tui.domain import clock
-from leadms_tui.domain.models import AuditEvent
+from leadms_tui.domain.models import AuditEvent, table_of
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ def update_each(
     (its id from RETURNING, so only rows this transaction changed are audited). `before` is
     what the columns held, as `where` implies it (e.g. state open); the entity is the action's
     first word. How many rows changed."""
-    table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     ids = (
         session.execute(
             update(model)

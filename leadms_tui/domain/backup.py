@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Table, func, select, text
+from sqlalchemy import Connection, Table, func, select, text
 from sqlmodel import SQLModel
 
 from leadms_tui.domain import clock, models
@@ -112,12 +112,19 @@ def _rotate(path: Path, keep: int) -> list[Path]:
 def _copy_sqlite(source: Database, target: Path) -> None:
     """SQLite's online backup: a consistent snapshot while others write (WAL)."""
     with translate_errors(), source.engine.connect() as conn:
-        live = conn.connection.dbapi_connection
         copy = sqlite3.connect(target)
         try:
-            live.backup(copy)  # type: ignore[union-attr]
+            _sqlite_connection(conn).backup(copy)
         finally:
             copy.close()
+
+
+def _sqlite_connection(conn: Connection) -> sqlite3.Connection:
+    """The driver's own connection under a SQLite engine's (the backup API lives there)."""
+    raw = conn.connection.driver_connection
+    if not isinstance(raw, sqlite3.Connection):
+        raise TypeError(f"not an SQLite connection: {type(raw).__name__}")
+    return raw
 
 
 def _copy_postgres(source: Database, target: Path, progress: Progress | None) -> None:
@@ -282,7 +289,7 @@ def _restore_sqlite(source: Database, path: Path, target: Database) -> list[str]
     backup_file = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         with target.engine.connect() as conn:
-            backup_file.backup(conn.connection.dbapi_connection)  # type: ignore[arg-type]
+            backup_file.backup(_sqlite_connection(conn))
     finally:
         backup_file.close()
     with target.engine.begin() as conn:

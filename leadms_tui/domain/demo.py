@@ -53,6 +53,7 @@ from leadms_tui.domain.models import (
     Role,
     Setting,
     TaskState,
+    saved_id,
 )
 from leadms_tui.domain.sales.clients import client_by_number, set_client_status
 from leadms_tui.domain.sales.commission import add_plan, move_commissions
@@ -473,7 +474,7 @@ def _load_sales(
         ).scalar_one()
         worked = at(str((task.due_on - today).days), "16:00")
         when = max(worked, sold_at[key] + timedelta(hours=1))
-        finish_task(session, task.id, state, actor=users[who].actor, now=when)  # type: ignore[arg-type]
+        finish_task(session, saved_id(task), state, actor=users[who].actor, now=when)
 
     paid, approved = commissions("L008"), commissions("L001")
     move_commissions(
@@ -548,7 +549,7 @@ def _load_chat(
     )  # fmt: skip
     outbox.claim_due(session, now=late_at + timedelta(minutes=3))
     outbox.record_failed(
-        session, late.id, 1, code=131047, title="Re-engagement message",  # type: ignore[arg-type]
+        session, saved_id(late), 1, code=131047, title="Re-engagement message",
         detail="More than 24 hours have passed since the customer last replied to this number.",
         now=late_at + timedelta(minutes=3),
     )  # fmt: skip

@@ -10,7 +10,7 @@ import unicodedata
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import (
     JSON,
@@ -19,6 +19,7 @@ from sqlalchemy import (
     LargeBinary,
     Numeric,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -84,6 +85,24 @@ def _created_at() -> Any:
 
 def _text(length: int, **kwargs: Any) -> Any:
     return Field(sa_type=Line(length), **kwargs)
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def saved_id(row: _Stored) -> int:
+    """The id of a row the database holds (flushed or read). A model's `id` is typed
+    `int | None` only because it is None before the insert; this says so once."""
+    if row.id is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush it first")
+    return row.id
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A model's Core table, for statements built once (SQLModel sets `__table__` on the
+    class at run time, where a type checker cannot see it)."""
+    return model.__table__  # type: ignore[attr-defined]
 
 
 class Role(StrEnum):

@@ -268,7 +268,7 @@ def dict_of(rows) -> dict:  # type: ignore[no-untyped-def]
 
 def _audit_checksum(conn) -> str:  # type: ignore[no-untyped-def]
     """sha256 over the audit trail in id order, each event in a canonical JSON form."""
-    events = models.AuditEvent.__table__  # type: ignore[attr-defined]
+    events = models.table_of(models.AuditEvent)
     digest = hashlib.sha256()
     result = conn.execution_options(yield_per=BATCH).execute(select(events).order_by(events.c.id))
     for row in result.mappings():

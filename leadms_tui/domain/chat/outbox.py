@@ -12,7 +12,7 @@ status webhooks move it on. Nothing outside the channel's rules is ever queued.
 - **Never backwards.** A late or repeated status never moves a row back (read stays read).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, or_, select, update
@@ -36,6 +36,7 @@ from leadms_tui.domain.models import (
     Role,
     Setting,
     User,
+    saved_id,
 )
 
 UNCONFIRMED_AFTER = timedelta(minutes=2)  # a claim with no answer, status or echo by then
@@ -148,7 +149,7 @@ def send_text(
             f"free text cannot reach them; {instead}"
         )
     tag = HUMAN_AGENT_TAG if window.tagged(at) else None
-    return _queue(session, lead, window, actor, at, kind="text", body=body, tag=tag)
+    return _queue(session, _Content("text", body, tag=tag), lead, window, actor, at)
 
 
 def send_template(
@@ -171,18 +172,8 @@ def send_template(
     body, parameters = fill_template(template, values)
     if len(body) > CHAT_RULES[window.channel].max_text:
         raise ValidationError("the filled template is longer than a message may be")
-    return _queue(
-        session,
-        lead,
-        window,
-        actor,
-        at,
-        kind="template",
-        body=body,
-        template_name=template.name,
-        template_language=template.language,
-        parameters=parameters,
-    )
+    content = _Content("template", body, template.name, template.language, parameters)
+    return _queue(session, content, lead, window, actor, at)
 
 
 def retry(
@@ -221,21 +212,39 @@ def _chat_lead(session: Session, lead_id: int, actor: audit.Actor) -> tuple[Lead
     return lead, window
 
 
+@dataclass(frozen=True)
+class _Content:
+    """What a rep queues: text, or a template filled in."""
+
+    kind: str  # "text" or "template"
+    body: str
+    template_name: str | None = None
+    template_language: str | None = None
+    parameters: list[str] = field(default_factory=list)
+    tag: str | None = None
+
+
 def _queue(
     session: Session,
+    content: _Content,
     lead: Lead,
     window: Window,
     actor: audit.Actor,
     at: datetime,
-    **values: object,
 ) -> OutboundMessage:
+    """`content` addressed to the lead's sender, written and audited."""
     row = OutboundMessage(
-        lead_id=lead.id,
+        lead_id=saved_id(lead),
         channel=window.channel,
         recipient=window.recipient,
+        kind=content.kind,
+        body=content.body,
+        template_name=content.template_name,
+        template_language=content.template_language,
+        parameters=content.parameters,
+        tag=content.tag,
         created_by_id=actor.user_id,
         created_at=at,
-        **values,  # type: ignore[arg-type]
     )
     session.add(row)
     session.flush()
@@ -325,7 +334,7 @@ def claim_due(session: Session, *, now: datetime | None = None, limit: int = 20)
         )  # fmt: skip
         claims.append(
             Claim(
-                message_id=row.id,  # type: ignore[arg-type]
+                message_id=saved_id(row),
                 attempt=row.attempt,
                 channel=Channel(row.channel),
                 recipient=row.recipient,
@@ -510,7 +519,7 @@ def _advance(
     row.version += 1
     audit.record_row(session, actor, f"message.{state.value}", row, before=before, at=at)
     if first_sent:
-        events.publish(session, ReplySent(row.lead_id, row.id, row.created_by_id), at=at)  # type: ignore[arg-type]
+        events.publish(session, ReplySent(row.lead_id, saved_id(row), row.created_by_id), at=at)
     return True
 
 

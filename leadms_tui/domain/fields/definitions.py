@@ -16,7 +16,14 @@ from leadms_tui.domain.errors import (
     ValidationError,
 )
 from leadms_tui.domain.fields import kinds
-from leadms_tui.domain.models import FieldDefinition, FieldEntity, FieldKind, FieldValue, Role
+from leadms_tui.domain.models import (
+    FieldDefinition,
+    FieldEntity,
+    FieldKind,
+    FieldValue,
+    Role,
+    saved_id,
+)
 from leadms_tui.domain.text import clean_line
 
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -389,7 +396,7 @@ def _convert_values(
     from leadms_tui.domain.fields.values import write_items
 
     for entity_id, items in converted.items():
-        write_items(session, row.id, entity_id, items)  # type: ignore[arg-type]
+        write_items(session, saved_id(row), entity_id, items)
 
 
 def retire_field(

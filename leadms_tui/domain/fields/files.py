@@ -24,6 +24,8 @@ from leadms_tui.domain.models import (
     Lead,
     Meeting,
     StoredFile,
+    saved_id,
+    table_of,
 )
 
 IMAGE_TYPES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
@@ -40,7 +42,7 @@ DOCUMENT_TYPES = IMAGE_TYPES | {
     "text/csv",
 }
 _TEXT_EXTENSIONS = {".txt": "text/plain", ".csv": "text/csv"}
-_FILES = StoredFile.__table__  # type: ignore[attr-defined]
+_FILES = table_of(StoredFile)
 
 
 @dataclass(frozen=True)
@@ -126,7 +128,7 @@ def read_file(session: Session, file_id: int, viewer: Actor) -> tuple[FileInfo, 
         raise PermissionDeniedError(
             f"file #{file_id} belongs to another rep's records (this team's reps see their own)"
         )
-    return FileInfo(row.id, row.mime_type, row.size, row.sha256), row.content  # type: ignore[arg-type]
+    return FileInfo(saved_id(row), row.mime_type, row.size, row.sha256), row.content
 
 
 def may_read_file(session: Session, file_id: int, viewer: Actor) -> bool:

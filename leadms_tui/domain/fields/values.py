@@ -24,11 +24,12 @@ from leadms_tui.domain.models import (
     Lead,
     Meeting,
     fold,
+    table_of,
 )
 from leadms_tui.domain.team.settings import load_settings
 
 ENTITY_MODELS = {FieldEntity.LEAD: Lead, FieldEntity.CLIENT: Client, FieldEntity.MEETING: Meeting}
-_VALUES = FieldValue.__table__  # type: ignore[attr-defined]
+_VALUES = table_of(FieldValue)
 
 
 def context(session: Session, now: datetime | None = None) -> kinds.Context:

@@ -34,12 +34,12 @@ from leadms_tui.domain.leads.intake import (
     lead_values,
     receive_message,
 )
-from leadms_tui.domain.models import AuditEvent, FieldEntity, Inquiry, Lead
+from leadms_tui.domain.models import AuditEvent, FieldEntity, Inquiry, Lead, table_of
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 
 log = logging.getLogger("leadms.intake")
-_LEADS, _INQUIRIES = Lead.__table__, Inquiry.__table__  # type: ignore[attr-defined]
-_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_LEADS, _INQUIRIES = table_of(Lead), table_of(Inquiry)
+_EVENTS = table_of(AuditEvent)
 # PostgreSQL's COPY returns nothing: the new leads' ids are found by day and sequence.
 _IDS_OF_DAY = select(_LEADS.c.seq, _LEADS.c.id).where(
     _LEADS.c.business_date == bindparam("day"),

@@ -23,6 +23,7 @@ from leadms_tui.domain.models import (
     LeadStatus,
     Role,
     lead_search_name,
+    saved_id,
 )
 from leadms_tui.domain.team.settings import load_settings
 
@@ -80,7 +81,7 @@ def change_lead(
     for key, value in values.items():
         setattr(lead, key, value)
     if closing:
-        events.publish(session, LeadClosed(lead.id, lead.status, actor), at=at)  # type: ignore[arg-type]
+        events.publish(session, LeadClosed(saved_id(lead), lead.status, actor), at=at)
     if "name" in values or "email" in values:
         lead.search_name = lead_search_name(lead.name, lead.email)
     lead.updated_at = at
@@ -162,7 +163,7 @@ def update_lead(
         session, actor, "lead.update", "lead", lead.id, before=before, after=audit.snapshot(lead)
     )
     if values.get("status") in CLOSED and before["status"] not in CLOSED:
-        closed = LeadClosed(lead.id, lead.status, actor)  # type: ignore[arg-type]
+        closed = LeadClosed(saved_id(lead), lead.status, actor)
         events.publish(session, closed, at=values["updated_at"])  # type: ignore[arg-type]
     return lead
 

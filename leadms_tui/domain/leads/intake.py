@@ -31,13 +31,15 @@ from leadms_tui.domain.models import (
     LeadStatus,
     PhoneFlag,
     lead_search_name,
+    saved_id,
+    table_of,
 )
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 
 _NO_LIMIT = 2**31 - 1  # "before" bound that excludes nothing (ids are 32-bit integers)
 
 # Statements of the intake hot path, built once (compiled SQL is cached by SQLAlchemy).
-_LEADS, _INQUIRIES = Lead.__table__, Inquiry.__table__  # type: ignore[attr-defined]
+_LEADS, _INQUIRIES = table_of(Lead), table_of(Inquiry)
 _INSERT_LEAD = _LEADS.insert().returning(_LEADS.c.id)
 _INSERT_INQUIRY = _INQUIRIES.insert()
 _FIND_DELIVERY = (
@@ -362,7 +364,7 @@ def receive_message(
         )
     at = clock.as_utc(now or clock.now())
     inquiry = Inquiry(
-        lead_id=lead.id,  # type: ignore[arg-type]
+        lead_id=saved_id(lead),
         channel=data.channel,
         received_at=clock.as_utc(data.received_at) if data.received_at else at,
         message=data.message,
@@ -381,7 +383,7 @@ def receive_message(
         after={"lead_id": lead.id, "message": data.message},
         at=at,
     )
-    return IntakeResult(lead_id=lead.id, number=lead.number, created=False, appended=True)  # type: ignore[arg-type]
+    return IntakeResult(lead_id=saved_id(lead), number=lead.number, created=False, appended=True)
 
 
 def _lock_person(conn: Connection, data: LeadCreate, e164: str | None, email: str | None) -> None:

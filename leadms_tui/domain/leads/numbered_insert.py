@@ -14,12 +14,12 @@ from sqlalchemy import JSON, Connection, String, bindparam, case, cast, func, in
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from leadms_tui.domain.models import AuditEvent, DayCounter, Inquiry, Lead
+from leadms_tui.domain.models import AuditEvent, DayCounter, Inquiry, Lead, table_of
 
-_COUNTERS = DayCounter.__table__  # type: ignore[attr-defined]
-_LEADS = Lead.__table__  # type: ignore[attr-defined]
-_INQUIRIES = Inquiry.__table__  # type: ignore[attr-defined]
-_EVENTS = AuditEvent.__table__  # type: ignore[attr-defined]
+_COUNTERS = table_of(DayCounter)
+_LEADS = table_of(Lead)
+_INQUIRIES = table_of(Inquiry)
+_EVENTS = table_of(AuditEvent)
 NUMBERED = ("number", "seq")  # the lead columns this statement fills in
 
 

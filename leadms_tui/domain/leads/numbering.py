@@ -12,7 +12,7 @@ from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
-from leadms_tui.domain.models import DayCounter
+from leadms_tui.domain.models import DayCounter, table_of
 
 
 def format_lead_number(day: date, seq: int) -> str:
@@ -24,7 +24,7 @@ def lead_number_prefix(day: date) -> str:
     return f"LEAD-{day:%Y%m%d}-"
 
 
-_COUNTERS = DayCounter.__table__  # type: ignore[attr-defined]
+_COUNTERS = table_of(DayCounter)
 
 
 def _upsert(dialect, step: int):  # type: ignore[no-untyped-def]

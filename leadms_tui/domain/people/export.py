@@ -10,8 +10,8 @@ import zipfile
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, or_, select
-from sqlmodel import Session
+from sqlalchemy import and_, or_, select
+from sqlmodel import Session, SQLModel
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.audit import plain
@@ -35,6 +35,7 @@ from leadms_tui.domain.models import (
     ResponseStep,
     Sale,
     StoredFile,
+    table_of,
 )
 from leadms_tui.domain.people.person import Person
 
@@ -98,10 +99,12 @@ def export_person(
     return buffer.getvalue()
 
 
-def _rows(session: Session, model: type, column: str, ids: list[int]) -> list[dict[str, Any]]:
+def _rows(
+    session: Session, model: type[SQLModel], column: str, ids: list[int]
+) -> list[dict[str, Any]]:
     if not ids:
         return []
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    table = table_of(model)
     result = session.execute(select(table).where(table.c[column].in_(ids)).order_by(table.c.id))
     return [{key: plain(value) for key, value in row.items()} for row in result.mappings()]
 
@@ -162,6 +165,6 @@ def _audit_events(
     ]
     if not about:
         return []
-    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    table = table_of(AuditEvent)
     result = session.execute(select(table).where(or_(*about)).order_by(table.c.id))
     return [{key: plain(value) for key, value in row.items()} for row in result.mappings()]

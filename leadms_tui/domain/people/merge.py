@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, delete, exists, insert, select, update
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import ConflictError, NotFoundError, ValidationError
@@ -42,11 +42,13 @@ from leadms_tui.domain.models import (
     ResponseClock,
     ResponseStep,
     Sale,
+    saved_id,
+    table_of,
 )
 
 # tables whose rows belong to a lead through `lead_id` and simply move
 _BY_LEAD_ID: dict[str, Table] = {
-    model.__tablename__: model.__table__  # type: ignore[attr-defined,misc]
+    table_of(model).name: table_of(model)
     for model in (
         Inquiry,
         Call,
@@ -97,7 +99,7 @@ def _lead(session: Session, number: str, *, lock: bool = True) -> Lead:
 
 def has_client(session: Session, lead_id: int) -> bool:
     """Whether the lead was sold (a live sale) or made a client."""
-    sold = exists().where(Sale.lead_id == lead_id, Sale.reversed_at.is_(None))  # type: ignore[union-attr]
+    sold = exists().where(Sale.lead_id == lead_id, col(Sale.reversed_at).is_(None))
     made = exists().where(Client.first_lead_id == lead_id)
     return bool(session.scalar(select(sold | made)))
 
@@ -105,7 +107,7 @@ def has_client(session: Session, lead_id: int) -> bool:
 def default_survivor(session: Session, first: str, second: str) -> str:
     """Which of two leads should survive a merge: one with a client, else the older one."""
     leads = [_lead(session, n, lock=False) for n in (first, second)]
-    leads.sort(key=lambda lead: (not has_client(session, lead.id), lead.created_at, lead.id))  # type: ignore[arg-type]
+    leads.sort(key=lambda lead: (not has_client(session, saved_id(lead)), lead.created_at, lead.id))
     return leads[0].number
 
 
@@ -139,7 +141,7 @@ def merge_leads(
         for lead_id, client in session.execute(
             select(Sale.lead_id, Client.number)
             .join(Client, Client.id == Sale.client_id)
-            .where(Sale.lead_id.in_([keep.id, other.id]), Sale.reversed_at.is_(None))  # type: ignore[union-attr,attr-defined]
+            .where(col(Sale.lead_id).in_([keep.id, other.id]), col(Sale.reversed_at).is_(None))
         )
     }
     if len(live) == 2:
@@ -187,8 +189,8 @@ def _merge(
     # field values: the survivor's stays on a field both have, unless picked
     values = session.execute(
         select(FieldValue.id, FieldValue.definition_id, FieldValue.entity_id).where(
-            FieldValue.entity_id.in_([keep_id, other_id]),  # type: ignore[attr-defined]
-            FieldValue.definition_id.in_(list(definitions)),  # type: ignore[attr-defined]
+            col(FieldValue.entity_id).in_([keep_id, other_id]),
+            col(FieldValue.definition_id).in_(list(definitions)),
         )
     ).all()
     keep_defs = {d for _, d, e in values if e == keep_id}
@@ -207,13 +209,13 @@ def _merge(
     clocks = dict(
         session.execute(
             select(ResponseClock.lead_id, ResponseClock.id).where(
-                ResponseClock.lead_id.in_([keep_id, other_id])  # type: ignore[attr-defined]
+                col(ResponseClock.lead_id).in_([keep_id, other_id])
             )
         ).all()
     )
     if other_id in clocks and keep_id not in clocks:
         moved["response_clocks"] = _move(
-            session, _table(ResponseClock), _table(ResponseClock).c.lead_id, other_id, keep_id
+            session, table_of(ResponseClock), table_of(ResponseClock).c.lead_id, other_id, keep_id
         )
     elif other_id in clocks:
         before["response_clock_left"] = clocks[other_id]
@@ -223,7 +225,7 @@ def _merge(
     waits = {
         w.lead_id: w
         for w in session.execute(
-            select(AssignmentWait).where(AssignmentWait.lead_id.in_([keep_id, other_id]))  # type: ignore[attr-defined]
+            select(AssignmentWait).where(col(AssignmentWait.lead_id).in_([keep_id, other_id]))
         ).scalars()
     }
     if other_id in waits:
@@ -253,7 +255,7 @@ def _merge(
             .values(repeat_of_id=other.repeat_of_id)
             .execution_options(synchronize_session=False)
         )
-    leads = _table(Lead)
+    leads = table_of(Lead)
     repeat_ids = session.scalars(
         select(Lead.id).where(Lead.repeat_of_id == other_id, Lead.id != keep_id)
     ).all()
@@ -261,7 +263,7 @@ def _merge(
         session.execute(
             update(leads).where(leads.c.id.in_(repeat_ids)).values(repeat_of_id=keep_id)
         )
-        moved["leads"] = sorted(repeat_ids)  # type: ignore[arg-type]
+        moved["leads"] = sorted(int(i) for i in repeat_ids)  # ids of rows read: never None
 
     before["survivor"] = survivor_before
     before["other"] = {
@@ -327,7 +329,7 @@ def unmerge(
     to_other = before.get("field_values_to_other", [])
     if to_other:
         now_at = dict(session.execute(select(FieldValue.id, FieldValue.entity_id)
-                                      .where(FieldValue.id.in_(to_other))).all())  # type: ignore[union-attr]  # fmt: skip
+                                      .where(col(FieldValue.id).in_(to_other))).all())  # fmt: skip
         if any(now_at.get(i) != other_id for i in to_other):
             problems.append("a field value the merge took from the other lead changed since")
     if "assignment_wait_dropped" in before and session.get(AssignmentWait, other_id):
@@ -350,13 +352,13 @@ def unmerge(
     _swap_values(session, moved.get("field_values", []), other_id, to_other, keep_id)
     if dropped := before.get("assignment_wait_dropped"):
         session.execute(
-            insert(_table(AssignmentWait)).values(
+            insert(table_of(AssignmentWait)).values(
                 lead_id=other_id,
                 since=datetime.fromisoformat(dropped["since"]),
                 reason=dropped["reason"],
             )
         )
-    leads = _table(Lead)
+    leads = table_of(Lead)
     if before.get("survivor"):
         session.execute(update(leads).where(leads.c.id == keep_id).values(**before["survivor"]))
     restored = dict(before["other"])
@@ -393,7 +395,7 @@ def _move(session: Session, table: Table, column: Any, from_id: int, to_id: int)
 def _swap_values(session: Session, to_a: list[int], a: int, to_b: list[int], b: int) -> None:
     """Field value rows `to_a` go to record `a` and `to_b` to `b`, through a parking id so the
     unique (definition, record, item) never sees two at once."""
-    values = _table(FieldValue)
+    values = table_of(FieldValue)
     if to_b:
         session.execute(update(values).where(values.c.id.in_(to_b)).values(entity_id=-b))
     if to_a:
@@ -402,16 +404,16 @@ def _swap_values(session: Session, to_a: list[int], a: int, to_b: list[int], b: 
         session.execute(update(values).where(values.c.id.in_(to_b)).values(entity_id=b))
 
 
-def _table(model: Any) -> Table:
-    return model.__table__
-
-
 def _table_named(name: str) -> Table:
     if name in _BY_LEAD_ID:
         return _BY_LEAD_ID[name]
-    models = {"field_values": FieldValue, "response_clocks": ResponseClock,
-              "assignment_waits": AssignmentWait, "leads": Lead}  # fmt: skip
-    return _table(models[name])
+    models: dict[str, type[SQLModel]] = {
+        "field_values": FieldValue,
+        "response_clocks": ResponseClock,
+        "assignment_waits": AssignmentWait,
+        "leads": Lead,
+    }
+    return table_of(models[name])
 
 
 def _owner_column(name: str, table: Table) -> Any:

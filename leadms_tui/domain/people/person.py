@@ -11,7 +11,7 @@ from sqlmodel import Session
 from leadms_tui.domain.errors import NotFoundError, ValidationError
 from leadms_tui.domain.leads.checks import validated_email
 from leadms_tui.domain.leads.phones import normalize_phone
-from leadms_tui.domain.models import Client, Lead, Sale
+from leadms_tui.domain.models import Client, Lead, Sale, saved_id
 
 MAX_LEADS = 5_000  # a "person" larger than this is a shared number (a switchboard), not a person
 
@@ -44,7 +44,7 @@ def find_person(
         lead = session.execute(select(Lead).where(Lead.number == lead_number.strip())).scalar()
         if lead is None:
             raise NotFoundError(f"no lead {lead_number.strip()}")
-        lead_ids.add(lead.id)  # type: ignore[arg-type]
+        lead_ids.add(saved_id(lead))
         _collect(lead, phones, emails, senders)
     elif phone:
         e164 = normalize_phone(phone, region).e164
@@ -64,10 +64,10 @@ def find_person(
         if lead_ids:
             conditions.append(Lead.repeat_of_id.in_(lead_ids))
         found = list(session.execute(select(Lead).where(or_(*conditions))).scalars())
-        new = {lead.id for lead in found} - lead_ids
+        new = {saved_id(lead) for lead in found} - lead_ids
         if not new:
             break
-        lead_ids |= new  # type: ignore[arg-type]
+        lead_ids |= new
         if len(lead_ids) > MAX_LEADS:
             raise ValidationError(
                 f"more than {MAX_LEADS:,} leads share these details: a shared number, not a person"

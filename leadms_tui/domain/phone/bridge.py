@@ -29,6 +29,8 @@ from leadms_tui.domain.models import (
     PhoneCall,
     PhoneCallState,
     User,
+    saved_id,
+    table_of,
 )
 from leadms_tui.domain.once import insert_once
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
@@ -36,7 +38,7 @@ from leadms_tui.domain.work.calls import log_call
 
 BRIDGE = audit.Actor(None, "phone")  # who writes what the phone system reported
 _ORDER = {PhoneCallState.RINGING: 0, PhoneCallState.ANSWERED: 1, PhoneCallState.ENDED: 2}
-_CALLS = PhoneCall.__table__  # type: ignore[attr-defined]
+_CALLS = table_of(PhoneCall)
 
 
 class EndStatus(StrEnum):
@@ -167,7 +169,7 @@ def record_phone_event(
         if ended_now and settings.log_unanswered_calls:
             logged = _log_unanswered(session, row, at)
     return Recorded(
-        phone_call_id=row.id,  # type: ignore[arg-type]
+        phone_call_id=saved_id(row),
         lead_id=row.lead_id,
         client_id=row.client_id,
         user_id=row.user_id,
@@ -202,8 +204,9 @@ def _advance(row: PhoneCall, event: PhoneEvent, happened: datetime) -> bool:
     _derive_duration(row)
     if row.end_status is None:
         row.end_status = (EndStatus.ANSWERED if row.answered_at else EndStatus.NO_ANSWER).value
-    if row.answered_at is None and row.end_status == EndStatus.ANSWERED and row.duration_seconds:
-        row.answered_at = row.ended_at - timedelta(seconds=row.duration_seconds)  # type: ignore[operator]
+    ended, talked = row.ended_at, row.duration_seconds
+    if row.answered_at is None and row.end_status == EndStatus.ANSWERED and ended and talked:
+        row.answered_at = ended - timedelta(seconds=talked)
     return first_end
 
 
@@ -329,7 +332,7 @@ def _view(
     row: PhoneCall, logged: bool, lead_label: str | None = None, rep: str | None = None
 ) -> PhoneCallView:
     return PhoneCallView(
-        id=row.id,  # type: ignore[arg-type]
+        id=saved_id(row),
         direction=CallDirection(row.direction),
         state=PhoneCallState(row.state),
         lead_id=row.lead_id,

@@ -4,6 +4,7 @@ first-response times need the business calendar, so they are computed per lead (
 call) from one query's first-call times."""
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -32,10 +33,11 @@ from leadms_tui.domain.models import (
     User,
 )
 from leadms_tui.domain.queries.dayview import day_bounds
-from leadms_tui.domain.team.settings import load_settings
+from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.work.outcomes import CONNECTED
 
 TEAM = "TEAM"
+Adder = Callable[..., None]  # add(user_id, field=amount, ...): sums into a rep's report
 
 
 @dataclass
@@ -261,7 +263,9 @@ def _onboarding_due(period: Period):  # type: ignore[no-untyped-def]
 TOOK = (MessageState.SENT, MessageState.DELIVERED, MessageState.READ)
 
 
-def _chat_replies(session, start, end, add, rows) -> None:  # type: ignore[no-untyped-def]
+def _chat_replies(
+    session: Session, start: datetime, end: datetime, add: Adder, rows: dict[int, RepReport]
+) -> None:
     """Replies sent, those inside the window, failures by code: one grouped query."""
     for user_id, kind, state, code, count in session.execute(
         select(
@@ -289,7 +293,7 @@ def _chat_replies(session, start, end, add, rows) -> None:  # type: ignore[no-un
             failures[reason] = failures.get(reason, 0) + count
 
 
-def _phone_calls(session, start, end, add) -> None:  # type: ignore[no-untyped-def]
+def _phone_calls(session: Session, start: datetime, end: datetime, add: Adder) -> None:
     """Talk time, answered calls and busy hours per rep from the phone bridge's calls: the
     sums in one grouped query, the hours with calls from the start times."""
     for user_id, calls, answered, seconds in session.execute(
@@ -312,7 +316,14 @@ def _phone_calls(session, start, end, add) -> None:  # type: ignore[no-untyped-d
         add(user_id, phone_hours=len(busy))
 
 
-def _first_responses(session, start, end, settings, add, rows) -> None:  # type: ignore[no-untyped-def]
+def _first_responses(
+    session: Session,
+    start: datetime,
+    end: datetime,
+    settings: TeamSettings,
+    add: Adder,
+    rows: dict[int, RepReport],
+) -> None:
     """Business minutes from each received lead's creation to its first call (one query)."""
     calendar = settings.calendar()
     first_call = select(func.min(Call.called_at)).where(Call.lead_id == Lead.id).scalar_subquery()

@@ -15,10 +15,11 @@ from leadms_tui.domain.models import (
     Lead,
     SequenceCounter,
     fold,
+    table_of,
 )
 from leadms_tui.domain.sales.commission import require_manager
 
-_COUNTERS = SequenceCounter.__table__  # type: ignore[attr-defined]
+_COUNTERS = table_of(SequenceCounter)
 CLIENT_COUNTER = "client"
 
 

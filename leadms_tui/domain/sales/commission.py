@@ -15,7 +15,14 @@ from leadms_tui.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from leadms_tui.domain.models import Commission, CommissionPlan, CommissionState, Role, Sale
+from leadms_tui.domain.models import (
+    Commission,
+    CommissionPlan,
+    CommissionState,
+    Role,
+    Sale,
+    saved_id,
+)
 from leadms_tui.domain.numbers import DEFAULT_FORMAT
 from leadms_tui.domain.sales.money import format_money, parse_amount, parse_percent, round_money
 from leadms_tui.domain.team.settings import load_settings
@@ -45,7 +52,7 @@ class PlanInfo:
 
 def _info(plan: CommissionPlan) -> PlanInfo:
     return PlanInfo(
-        plan.id,  # type: ignore[arg-type]
+        saved_id(plan),
         plan.name,
         plan.rate,
         plan.flat,
@@ -179,7 +186,7 @@ def record_commissions(
     amounts = split_amounts(Decimal(sale.commission_total), [s for _, s in shares], sale.currency)
     rows = [
         Commission(
-            sale_id=sale.id,  # type: ignore[arg-type]
+            sale_id=saved_id(sale),
             user_id=user_id,
             share=share,
             amount=amount,

@@ -24,6 +24,7 @@ from leadms_tui.domain.models import (
     OnboardingTask,
     Sale,
     User,
+    saved_id,
 )
 from leadms_tui.domain.sales import clients, commission, onboarding
 from leadms_tui.domain.sales.money import format_money, parse_amount
@@ -154,8 +155,8 @@ def convert_lead(
             session, lead, owner_id=closer_id or lead.owner_id, actor=actor, at=at
         )
     sale = Sale(
-        client_id=client.id,  # type: ignore[arg-type]
-        lead_id=lead.id,  # type: ignore[arg-type]
+        client_id=saved_id(client),
+        lead_id=saved_id(lead),
         value=value,
         currency=settings.currency,
         product=product,
@@ -257,7 +258,7 @@ def _result(
         client_number=client.number,
         client_name=client.name,
         new_client=new_client,
-        sale_id=sale.id,  # type: ignore[arg-type]
+        sale_id=saved_id(sale),
         value=sale.value,
         currency=sale.currency,
         product=sale.product,
@@ -295,8 +296,8 @@ def reverse_conversion(
     sale.reverse_reason = reason.strip()
     session.flush()
     audit.record_row(session, actor, "sale.reverse", sale, before=before, at=at)
-    commission.void_commissions(session, sale.id, actor, at)  # type: ignore[arg-type]
-    onboarding.cancel_sale_tasks(session, sale.id, actor, at)  # type: ignore[arg-type]
+    commission.void_commissions(session, saved_id(sale), actor, at)
+    onboarding.cancel_sale_tasks(session, saved_id(sale), actor, at)
     lead = session.get(Lead, sale.lead_id, with_for_update=True)
     if lead is not None and lead.status == LeadStatus.WON:
         change_lead(session, lead, actor, at, status=LeadStatus(sale.previous_status))

@@ -25,6 +25,7 @@ from leadms_tui.domain.models import (
     StepOwner,
     TaskState,
     User,
+    saved_id,
 )
 from leadms_tui.domain.sales.commission import require_manager
 from leadms_tui.domain.team.settings import load_settings
@@ -68,7 +69,7 @@ def _template_info(session: Session, template: OnboardingTemplate) -> TemplateIn
         StepSpec(s.title, s.offset_days, StepOwner(s.owner), s.owner_role, s.owner_user_id)
         for s in steps
     ]
-    return TemplateInfo(template.id, template.name, template.is_default, specs)  # type: ignore[arg-type]
+    return TemplateInfo(saved_id(template), template.name, template.is_default, specs)
 
 
 def choose_template(session: Session, name: str | None) -> OnboardingTemplate | None:
@@ -171,8 +172,8 @@ def on_lead_converted(
     calendar = load_settings(session).calendar()
     for position, step in enumerate(_template_info(session, template).steps):
         task = OnboardingTask(
-            client_id=client.id,  # type: ignore[arg-type]
-            sale_id=sale.id,  # type: ignore[arg-type]
+            client_id=saved_id(client),
+            sale_id=saved_id(sale),
             position=position,
             title=step.title,
             owner_id=_step_owner(session, step, sale, client),

@@ -21,6 +21,7 @@ from leadms_tui.domain.models import (
     Notification,
     Role,
     User,
+    saved_id,
 )
 from leadms_tui.domain.team.language import detect_language
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
@@ -137,9 +138,11 @@ def suggest(session: Session, lead_id: int, *, now: datetime | None = None) -> S
             settings,
         )
         score = sum(s.contribution for s in signals)
-        ranked.append(Candidate(rep.id, rep.username, score, signals, rep.id == previous))  # type: ignore[arg-type]
+        ranked.append(
+            Candidate(saved_id(rep), rep.username, score, signals, saved_id(rep) == previous)
+        )
     ranked.sort(key=lambda c: (not c.sticky, -c.score, c.user_id))
-    return Suggestions(lead.id, lead.number, language, ranked, excluded)  # type: ignore[arg-type]
+    return Suggestions(saved_id(lead), lead.number, language, ranked, excluded)
 
 
 def exclusions(rep: User, load: Load, settings: TeamSettings, at: datetime) -> list[str]:
@@ -361,7 +364,7 @@ def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects:
 def _wait(session: Session, lead: Lead, at: datetime) -> None:
     if session.get(AssignmentWait, lead.id) is not None:
         return
-    session.add(AssignmentWait(lead_id=lead.id, since=at, reason="no eligible rep"))  # type: ignore[arg-type]
+    session.add(AssignmentWait(lead_id=saved_id(lead), since=at, reason="no eligible rep"))
     managers = session.execute(
         select(User.id).where(User.active, User.role == Role.MANAGER)
     ).scalars()

@@ -18,7 +18,7 @@ from leadms_tui.domain.errors import (
     PermissionDeniedError,
     ValidationError,
 )
-from leadms_tui.domain.models import AccessToken, Availability, Channel, Role, User
+from leadms_tui.domain.models import AccessToken, Availability, Channel, Role, User, saved_id
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 _hasher = PasswordHasher()
@@ -49,7 +49,7 @@ class UserInfo:
 
 def info(user: User) -> UserInfo:
     return UserInfo(
-        id=user.id,  # type: ignore[arg-type]
+        id=saved_id(user),
         username=user.username,
         display_name=user.display_name,
         role=Role(user.role),

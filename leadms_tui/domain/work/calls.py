@@ -23,6 +23,7 @@ from leadms_tui.domain.models import (
     FollowUpState,
     Lead,
     LeadStatus,
+    saved_id,
 )
 from leadms_tui.domain.work.followups import book_followup
 from leadms_tui.domain.work.outcomes import MEANINGS
@@ -171,7 +172,7 @@ def log_call(
     session.flush()
     session.refresh(lead)
     return CallLogged(
-        call_id=call.id,  # type: ignore[arg-type]
+        call_id=saved_id(call),
         outcome=outcome,
         lead_number=lead.number,
         status=LeadStatus(lead.status),

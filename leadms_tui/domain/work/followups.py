@@ -16,6 +16,7 @@ from leadms_tui.domain.models import (
     LeadStatus,
     Notification,
     User,
+    saved_id,
 )
 from leadms_tui.domain.team.settings import load_settings
 
@@ -71,7 +72,7 @@ def book_followup(
         select(func.max(FollowUp.attempt)).where(FollowUp.lead_id == lead.id)
     ).scalar()
     followup = FollowUp(
-        lead_id=lead.id,  # type: ignore[arg-type]
+        lead_id=saved_id(lead),
         owner_id=owner_id if owner_id is not None else lead.owner_id,
         due_at=clock.as_utc(due_at),
         reason=reason.strip() or "Follow up",

@@ -20,6 +20,7 @@ from leadms_tui.domain.models import (
     MeetingAttendee,
     MeetingKind,
     MeetingOutcome,
+    saved_id,
 )
 from leadms_tui.domain.work.followups import close_followup
 
@@ -120,7 +121,7 @@ def schedule_meeting(
     session.add(meeting)
     session.flush()
     for user_id in attendees:
-        session.add(MeetingAttendee(meeting_id=meeting.id, user_id=user_id))  # type: ignore[arg-type]
+        session.add(MeetingAttendee(meeting_id=saved_id(meeting), user_id=user_id))
     audit.record(
         session,
         actor,
@@ -141,7 +142,7 @@ def schedule_meeting(
             owner_id=lead.owner_id or owner,
         )
     # after the lead's row is written: a ladder step takes the lead, then its clock
-    events.publish(session, MeetingBooked(lead_id, meeting.id, actor), at=at)  # type: ignore[arg-type]
+    events.publish(session, MeetingBooked(lead_id, saved_id(meeting), actor), at=at)
     return meeting, clashes
 
 
@@ -200,6 +201,6 @@ def record_outcome(
         after=audit.snapshot(meeting),
         at=at,
     )
-    held = MeetingOutcomeSet(lead.id, meeting.id, outcome.value)  # type: ignore[arg-type]
+    held = MeetingOutcomeSet(saved_id(lead), saved_id(meeting), outcome.value)
     events.publish(session, held, at=at)
     return meeting

@@ -43,14 +43,15 @@ from leadms_tui.domain.models import (
     ResponseStep,
     Role,
     User,
+    table_of,
 )
 from leadms_tui.domain.once import insert_once
 from leadms_tui.domain.team.assignment import auto_assign, suggest, working_calendar
 from leadms_tui.domain.team.settings import LadderStep, TeamSettings, load_settings
 
 SWEEP_LIMIT = 500  # leads per sweep; the next sweep takes the rest
-_STEPS = ResponseStep.__table__  # type: ignore[attr-defined]
-_CLOCKS = ResponseClock.__table__  # type: ignore[attr-defined]
+_STEPS = table_of(ResponseStep)
+_CLOCKS = table_of(ResponseClock)
 _called = select(Call.id).where(Call.lead_id == Lead.id).exists()
 
 

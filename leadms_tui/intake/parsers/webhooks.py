@@ -132,7 +132,7 @@ def whatsapp_statuses(body: Any) -> Iterator[StatusReport]:
     for entry in _list(_dict(body).get("entry")):
         for change in _list(_dict(entry).get("changes")):
             for status in map(_dict, _list(_dict(_dict(change).get("value")).get("statuses"))):
-                state = WHATSAPP_STATES.get(status.get("status"))  # type: ignore[arg-type]
+                state = WHATSAPP_STATES.get(str(status.get("status")))
                 if state is None:
                     continue
                 error = _dict(next(iter(_list(status.get("errors"))), None))
@@ -213,8 +213,10 @@ def _short(value: Any) -> str | None:
 
 def _key(value: Any) -> str | None:
     """One of our keys (`leadms:ID:ATTEMPT`, ids a database column holds); else None."""
-    keyed = parse_key(value) if isinstance(value, str) else None
-    return value if keyed is not None and max(keyed) < 2**31 else None  # type: ignore[return-value]
+    if not isinstance(value, str):
+        return None
+    keyed = parse_key(value)
+    return value if keyed is not None and max(keyed) < 2**31 else None
 
 
 def _plausible(moment: datetime | None) -> datetime:

@@ -11,7 +11,7 @@ from textual.widgets import Input, Label, Select
 from leadms_tui import formatting
 from leadms_tui.domain.fields.values import FieldShown, set_fields
 from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
-from leadms_tui.domain.models import FieldEntity, Lead, LeadStatus
+from leadms_tui.domain.models import FieldEntity, Lead, LeadStatus, saved_id
 from leadms_tui.screens.modals.edit_fields_modal import checked_fields, refusal
 from leadms_tui.screens.with_app import WithApp
 from leadms_tui.widgets.field_form import FieldForm, FormScroll, Raw
@@ -114,12 +114,12 @@ class EditLeadModal(WithApp, ModalScreen[bool]):
         def save(session: Session) -> None:
             values = checked_fields(session, FieldEntity.LEAD, raw)
             lead = update_lead(
-                session, self.lead.id, changes,  # type: ignore[arg-type]
+                session, saved_id(self.lead), changes,
                 expected_version=self.lead.version, actor=actor,
             )  # fmt: skip
             if values:  # the version the edit left: a change by someone else refuses both
                 set_fields(
-                    session, FieldEntity.LEAD, lead.id, values,  # type: ignore[arg-type]
+                    session, FieldEntity.LEAD, saved_id(lead), values,
                     actor=actor, expected_version=lead.version,
                 )  # fmt: skip
 

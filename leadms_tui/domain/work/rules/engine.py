@@ -20,13 +20,14 @@ from leadms_tui.domain.models import (
     RuleFiring,
     RuleTrigger,
     User,
+    table_of,
 )
 from leadms_tui.domain.once import insert_once
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.domain.work.outcomes import UNANSWERED
 from leadms_tui.domain.work.rules import actions
 
-FIRINGS = RuleFiring.__table__  # type: ignore[attr-defined]
+FIRINGS = table_of(RuleFiring)
 
 
 def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects: Effects) -> None:
