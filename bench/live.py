@@ -17,14 +17,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bench.common import TIMEZONE, Result, engine_of, median, p95
-from bench.queries import busiest_rep
+from bench.common import Result, engine_of, median, p95
+from bench.queries import busiest_rep_at
 from leadms_tui import bootstrap
 from leadms_tui.app import LIVE_BATCH_SECONDS, LeadMSApp
 from leadms_tui.domain import clock
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import Call, CallOutcome, Lead, User
-from leadms_tui.domain.queries.dayview import day_bounds
 from leadms_tui.domain.team.users import UserInfo, get_user
 from leadms_tui.domain.work.calls import log_call
 from leadms_tui.screens.day_view import DayViewScreen
@@ -39,9 +38,7 @@ def run(url: str, *, moment: datetime, samples: int, seconds: float) -> list[Res
     db = bootstrap.database(url)
     try:
         with db.reading() as session:
-            rep_id = busiest_rep(
-                session, day_bounds(clock.business_date(moment, TIMEZONE), TIMEZONE)[1]
-            )
+            rep_id = busiest_rep_at(session, moment)
             rep = get_user(session, session.get_one(User, rep_id).username)
             leads = list(
                 session.execute(select(Lead.id).where(Lead.owner_id == rep_id).limit(500)).scalars()

@@ -14,8 +14,8 @@ from random import Random
 
 from sqlalchemy import select
 
-from bench.common import TIMEZONE, Result, engine_of, median, p95
-from bench.queries import busiest_rep
+from bench.common import Result, engine_of, median, p95
+from bench.queries import busiest_rep_at
 from leadms_tui import bootstrap
 from leadms_tui.app import LeadMSApp
 from leadms_tui.domain import clock
@@ -23,7 +23,6 @@ from leadms_tui.domain.audit import SYSTEM
 from leadms_tui.domain.db import Database
 from leadms_tui.domain.models import CallDirection, Lead, PhoneCallState, User
 from leadms_tui.domain.phone.bridge import PhoneEvent, record_phone_event
-from leadms_tui.domain.queries.dayview import day_bounds
 from leadms_tui.domain.team.users import UserInfo, update_user
 from leadms_tui.screens.day_view import DayViewScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
@@ -38,9 +37,7 @@ def run(url: str, *, moment: datetime, samples: int) -> list[Result]:
     db = bootstrap.database(url)
     try:
         with db.reading() as session:
-            rep_id = busiest_rep(
-                session, day_bounds(clock.business_date(moment, TIMEZONE), TIMEZONE)[1]
-            )
+            rep_id = busiest_rep_at(session, moment)
             username = session.get_one(User, rep_id).username
             phones = list(
                 session.execute(

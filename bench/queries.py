@@ -108,6 +108,11 @@ def busiest_rep(session: Session, day_end: datetime) -> int:
     ).scalar_one()
 
 
+def busiest_rep_at(session: Session, moment: datetime) -> int:
+    """`busiest_rep` on the business day of `moment` (the TUI benchmarks' rep)."""
+    return busiest_rep(session, day_bounds(clock.business_date(moment, TIMEZONE), TIMEZONE)[1])
+
+
 def subject(db: Database, moment: datetime) -> Subject:
     day = clock.business_date(moment, TIMEZONE)
     with db.reading() as session:

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from leadms_tui.cli.common import CLIError, acting, echo, open_db
+from leadms_tui.cli.common import CLIError, acting, echo, open_db, spreadsheet_cell
 
 app = typer.Typer(help="Commission plans, the payroll list, approve and pay.", no_args_is_help=True)
 plans_app = typer.Typer(help="Commission plans.", no_args_is_help=True)
@@ -162,10 +162,10 @@ def _print_csv(rows) -> None:  # rows: list[CommissionRow]
             [
                 row.id,
                 row.sold_on.isoformat(),
-                _cell(row.rep),
+                spreadsheet_cell(row.rep),
                 row.client_number,
                 row.lead_number,
-                _cell(row.product or ""),
+                spreadsheet_cell(row.product or ""),
                 round_money(row.value, row.currency),
                 row.currency,
                 f"{row.share.normalize():f}",
@@ -174,11 +174,6 @@ def _print_csv(rows) -> None:  # rows: list[CommissionRow]
             ]
         )
     echo(buffer.getvalue().rstrip("\n"))
-
-
-def _cell(text: str) -> str:
-    """A text cell a spreadsheet will not run as a formula (payroll opens this file)."""
-    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 def _print_table(rows) -> None:  # rows: list[CommissionRow]

@@ -109,6 +109,12 @@ def save_new(path: Path, data: bytes, *, force: bool) -> None:
         raise CLIError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
+def spreadsheet_cell(text: str) -> str:
+    """A CSV text cell a spreadsheet will not run as a formula: one starting with =, +, -,
+    @, a tab or a carriage return gets a leading quote."""
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def say_if_empty(count: int, what: str) -> None:
     """An empty list says so on stderr: a person sees it, a pipe or script gets nothing."""
     if not count:

@@ -14,6 +14,7 @@ from leadms_tui.cli.common import (
     open_db,
     save_new,
     say_if_empty,
+    spreadsheet_cell,
     viewing,
     write_stdout,
 )
@@ -405,10 +406,10 @@ def export(
                 writer = csv.writer(buffer)
                 writer.writerow([*_EXPORT_COLUMNS, *(f.key for f in fields)])
             writer.writerow([
-                row.number, _csv_safe(row.name), row.phone, _csv_safe(row.email or ""),
-                row.channel, row.status,
+                row.number, spreadsheet_cell(row.name), row.phone,
+                spreadsheet_cell(row.email or ""), row.channel, row.status,
                 row.owner or "", row.repeat_of or "", row.created_at.isoformat(),
-                *(_csv_safe(_csv_value(f.value)) for f in fields),
+                *(spreadsheet_cell(_csv_value(f.value)) for f in fields),
             ])  # fmt: skip
     data = buffer.getvalue()
     if output is None:
@@ -435,8 +436,3 @@ def _csv_value(value: object) -> str:
     if isinstance(value, dict):
         return str(value.get("name") or "")  # a file: its name (the zip of `people export` has it)
     return str(value)
-
-
-def _csv_safe(value: str) -> str:
-    """A value a spreadsheet would run as a formula (=, +, -, @) gets a leading quote."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
