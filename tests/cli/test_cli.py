@@ -216,7 +216,7 @@ def test_leads_add_from_eight_shells_at_once(db_url, db):
             [
                 "sh",
                 "-c",
-                " ; ".join(
+                " && ".join(  # the first failure ends the shell with its status
                     f"{sys.executable} -m leadms_tui leads add --name 'Shell {s} #{i}' "
                     f"--email s{s}.{i}@example.com --channel phone"
                     for i in range(3)
@@ -232,7 +232,8 @@ def test_leads_add_from_eight_shells_at_once(db_url, db):
     outputs = [shell.communicate(timeout=300) for shell in shells]
     assert all(shell.returncode == 0 for shell in shells), [err for _, err in outputs]
     numbers = [line for out, _ in outputs for line in out.split()]
-    assert len(numbers) == 24 and not [n for n, c in Counter(numbers).items() if c > 1]
+    assert len(numbers) == 24, [err for _, err in outputs]
+    assert not [n for n, c in Counter(numbers).items() if c > 1]
     assert sorted(int(n.rsplit("-", 1)[1]) for n in numbers) == list(range(1, 25))
     assert time.monotonic() - start < 300
 
