@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 class LeadCreated:
     lead_id: int
     channel: str
+    assignment_done: bool = False  # intake already gave it a rep or made it wait
 
 
 @dataclass(frozen=True)

@@ -281,6 +281,40 @@ def test_auto_mode_assigns_at_intake_and_waits_when_nobody_can(db, reps):
         assert s.scalar(select(func.count()).select_from(AssignmentWait)) == 1
 
 
+def test_intake_writes_the_lead_with_its_rep_once_and_audits_a_wait(db, reps):
+    """Issue 31: the rep is chosen before the lead is written, so the lead is written once
+    (version 1, no lead.update) with lead.create then lead.assign; a lead nobody can take
+    has its wait audited (lead.wait) besides the waiting list."""
+    db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))
+    assigned = _lead(db, 1)
+    for name in ("ana", "bruno", "chloe"):
+        _user(db, name, availability="off")
+    waiting = _lead(db, 2)
+
+    def trail(s, lead_id):
+        return [
+            (e.actor, e.action)
+            for e in s.execute(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "lead", AuditEvent.entity_id == str(lead_id))
+                .order_by(AuditEvent.id)
+            ).scalars()
+        ]
+
+    with db.reading() as s:
+        lead = s.get(Lead, assigned)
+        assert lead.owner_id is not None and lead.version == 1
+        assert trail(s, assigned) == [("system", "lead.create"), ("assignment", "lead.assign")]
+        created = s.execute(
+            select(AuditEvent.changes).where(
+                AuditEvent.action == "lead.create", AuditEvent.entity_id == str(assigned)
+            )
+        ).scalar_one()
+        assert created["owner_id"] == [None, lead.owner_id]
+        assert trail(s, waiting) == [("system", "lead.create"), ("assignment", "lead.wait")]
+        assert s.get(AssignmentWait, waiting).reason == "no eligible rep"
+
+
 def test_fairness_over_equal_reps(db, reps):
     """1,000 leads over three reps of equal profile: every share within 10% of the mean."""
     db.write(lambda s: set_setting(s, "assignment_mode", "auto", actor=SYSTEM))

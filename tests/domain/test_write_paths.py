@@ -582,6 +582,24 @@ WRITES: dict[str, tuple[Callable, str]] = {
         ),
         "lead.update",
     ),
+    "team.assignment.announce": (
+        lambda w: w.db.write(
+            lambda s: assignment.announce(
+                s,
+                (w.lead, "L-1", "Dora"),
+                (w.maria.id, "maria"),
+                ADMIN,
+                WED,
+                None,
+                how="by hand",
+            )
+        ),
+        "lead.assign",
+    ),
+    "team.assignment.wait": (
+        lambda w: w.db.write(lambda s: assignment.wait(s, (w.lead, "L-1", "Dora"), WED)),
+        "lead.wait",
+    ),
     "team.settings.set_setting": (
         lambda w: w.db.write(lambda s: settings.set_setting(s, "currency", "EUR", actor=ADMIN)),
         "setting",
@@ -704,7 +722,7 @@ WRITES: dict[str, tuple[Callable, str]] = {
 NOT_WRITES = {
     # reads and formatting
     "leads.intake.created_result",
-    "leads.intake.earlier_leads",
+    "leads.repeats.earlier_leads",
     "leads.intake.lead_values",
     "leads.intake.inquiry_values",
     "leads.intake.check_contact",
@@ -754,6 +772,8 @@ NOT_WRITES = {
     "team.assignment.check_may_assign",
     "team.assignment.exclusions",
     "team.assignment.suggest",
+    "team.assignment.rank",
+    "team.assignment.pick_for_new_lead",  # locks the rep's row, writes nothing
     "team.assignment.working_calendar",
     "team.language.detect_language",
     "team.settings.describe_settings",

@@ -15,8 +15,8 @@ from leadms_tui.domain.errors import ConflictError, NotFoundError, PermissionDen
 from leadms_tui.domain.errors import ValidationError as InvalidInput
 from leadms_tui.domain.events import LeadClosed
 from leadms_tui.domain.leads.checks import MAX_NAME_LENGTH, check_may_edit, validated_email
-from leadms_tui.domain.leads.intake import earlier_leads
 from leadms_tui.domain.leads.phones import normalize_phone
+from leadms_tui.domain.leads.repeats import earlier_leads
 from leadms_tui.domain.models import (
     AuditEvent,
     Lead,

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
-from sqlalchemy import Connection, Select, bindparam, func, or_, select, text
+from sqlalchemy import Connection, bindparam, select, text
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, events
@@ -23,6 +23,7 @@ from leadms_tui.domain.leads import numbering
 from leadms_tui.domain.leads.checks import MAX_NAME_LENGTH, validated_email
 from leadms_tui.domain.leads.numbered_insert import NUMBERED, insert_numbered
 from leadms_tui.domain.leads.phones import Phone, normalize_phone
+from leadms_tui.domain.leads.repeats import earlier_leads
 from leadms_tui.domain.models import (
     Channel,
     FieldEntity,
@@ -34,9 +35,8 @@ from leadms_tui.domain.models import (
     saved_id,
     table_of,
 )
+from leadms_tui.domain.team import assignment
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
-
-_NO_LIMIT = 2**31 - 1  # "before" bound that excludes nothing (ids are 32-bit integers)
 
 # Statements of the intake hot path, built once (compiled SQL is cached by SQLAlchemy).
 _LEADS, _INQUIRIES = table_of(Lead), table_of(Inquiry)
@@ -52,32 +52,6 @@ _FIND_DELIVERY = (
 )
 
 
-def _earlier_statement(by_phone: bool, by_email: bool) -> Select:
-    matches = []
-    if by_phone:
-        matches.append(_LEADS.c.phone_e164 == bindparam("phone"))
-    if by_email:
-        matches.append(_LEADS.c.email_lower == bindparam("email"))
-    return (
-        select(
-            _LEADS.c.id,
-            _LEADS.c.number,
-            _LEADS.c.owner_id,
-            func.count().over(),
-            _LEADS.c.merged_into_id,
-        )
-        .where(or_(*matches), _LEADS.c.id < bindparam("before"))
-        .order_by(_LEADS.c.id)
-        .limit(1)
-    )
-
-
-_SURVIVOR = select(_LEADS.c.id, _LEADS.c.number, _LEADS.c.owner_id, _LEADS.c.merged_into_id).where(
-    _LEADS.c.id == bindparam("id")
-)
-_EARLIER = {
-    (p, e): _earlier_statement(p, e) for p in (True, False) for e in (True, False) if p or e
-}
 _SENDER_LOCK_SPACE = 7272  # pg advisory lock namespace for per-sender serialization
 _PERSON_LOCK_SPACE = 7273  # and for one phone, email or delivery
 _LOCK_PERSON = {  # up to three keys, locked left to right
@@ -195,6 +169,12 @@ def intake_lead(
         repeat_count=repeat_count,
         inherited_owner=first_owner,
     )
+    picked = None
+    auto = values["owner_id"] is None and settings.assignment_mode == "auto"
+    if auto:  # scored and the rep locked before the day's counter (see pick_for_new_lead)
+        facts = assignment.LeadFacts(data.channel, data.message, previous_owner=None)
+        picked = assignment.pick_for_new_lead(session, facts, at=at, settings=settings)
+        values["owner_id"] = picked.user_id if picked else None
     inquiry = inquiry_values(data, lead_id=0, at=at)
     if concurrent:  # number, lead, inquiry and audit event in one statement (see its module)
         row = {key: value for key, value in values.items() if key not in NUMBERED}
@@ -212,7 +192,17 @@ def intake_lead(
         audit.record(session, actor, "lead.create", "lead", lead_id, after=after, at=at)
     if fields:
         field_values.set_parsed(session, FieldEntity.LEAD, lead_id, fields, actor=actor, at=at)
-    events.publish(session, LeadCreated(lead_id, data.channel.value), at=at)
+    if auto:
+        lead = (lead_id, str(values["number"]), contact.name)
+        if picked:
+            rep = (picked.user_id, picked.username)
+            assignment.announce(
+                session, lead, rep, assignment.ASSIGNER, at, picked, how="automatically"
+            )
+        else:
+            assignment.wait(session, lead, at)
+    created = LeadCreated(lead_id, data.channel.value, assignment_done=auto)
+    events.publish(session, created, at=at)
     return created_result(values, lead_id=lead_id, repeat_of=first_number)
 
 
@@ -290,30 +280,6 @@ def create_lead(
 ) -> IntakeResult:
     """Take in one lead in its own transaction (retried on lock contention)."""
     return db.write(lambda session: intake_lead(session, data, actor=actor, now=now))
-
-
-def earlier_leads(
-    session: Session, e164: str | None, email_lower: str | None, *, before: int | None = None
-) -> tuple[int | None, str | None, int | None, int]:
-    """(id, number, owner id) of the first lead sharing the phone or email, and how many do.
-
-    `before` limits the search to leads taken in before that lead id. Ids are handed out
-    under the day's lock, so the first lead has the lowest id.
-    """
-    if not (e164 or email_lower):
-        return None, None, None, 0
-    statement = _EARLIER[(bool(e164), bool(email_lower))]
-    params = {"phone": e164, "email": email_lower, "before": before or _NO_LIMIT}
-    conn = session.connection()
-    row = conn.execute(statement, params).first()
-    if row is None:
-        return None, None, None, 0
-    lead_id, number, owner_id, count, merged_into = row
-    for _ in range(5):  # merged away: the person's lead is now the one it was merged into
-        if merged_into is None:
-            break
-        lead_id, number, owner_id, merged_into = conn.execute(_SURVIVOR, {"id": merged_into}).one()
-    return lead_id, number, owner_id, count
 
 
 def _find_delivery(conn: Connection, data: LeadCreate) -> IntakeResult | None:

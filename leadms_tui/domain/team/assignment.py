@@ -5,7 +5,7 @@ processes assign at once (the rep's row is locked while their load is counted)."
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, insert, select
 from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock
@@ -27,6 +27,7 @@ from leadms_tui.domain.team.language import detect_language
 from leadms_tui.domain.team.settings import TeamSettings, load_settings
 from leadms_tui.domain.team.signals import OPEN_STATUSES, Load, Performance, loads, performances
 
+ASSIGNER = audit.Actor(None, "assignment")  # who hands out leads automatically
 PRIOR_LEADS = 10  # conversion is smoothed toward the team's rate as if from 10 closed leads
 FAST_FIRST_CALL = 60.0  # minutes to the first call at which the response signal is 0.5
 
@@ -91,28 +92,44 @@ class Suggestions:
 # --- scoring -------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LeadFacts:
+    """What scoring needs to know of a lead, which a lead still being taken in has too."""
+
+    channel: str
+    message: str | None  # the first message, for its language
+    previous_owner: int | None  # who owned the person's earlier lead (repeat stickiness)
+
+
 def suggest(session: Session, lead_id: int, *, now: datetime | None = None) -> Suggestions:
     """Every active rep, eligible ones ranked by score, the others with the rule that
     excluded them. Reads only; nothing is assigned."""
     at = clock.as_utc(now or clock.now())
-    settings = load_settings(session)
     lead = session.get(Lead, lead_id)
     if lead is None:
         raise NotFoundError("that lead no longer exists")
+    facts = LeadFacts(lead.channel, _first_message(session, lead), _previous_owner(session, lead))
+    language, ranked, excluded = rank(session, facts, at=at, settings=load_settings(session))
+    return Suggestions(saved_id(lead), lead.number, language, ranked, excluded)
+
+
+def rank(
+    session: Session, facts: LeadFacts, *, at: datetime, settings: TeamSettings
+) -> tuple[str | None, list[Candidate], list[tuple[str, str]]]:
+    """(the message's language, eligible reps best first, (username, why not) of the others)."""
     reps = list(
         session.execute(
             select(User).where(User.active, User.role == Role.REP).order_by(User.id)
         ).scalars()
     )
     today = clock.business_date(at, settings.timezone)
-    load = loads(session, [r.id for r in reps], today=today, timezone=settings.timezone)  # type: ignore[misc]
+    load = loads(session, [saved_id(r) for r in reps], today=today, timezone=settings.timezone)
     perf = performances(session, at)
-    language = detect_language(_first_message(session, lead))
-    previous = _previous_owner(session, lead)
+    language = detect_language(facts.message)
     team_rate = _team_rate(perf)
     eligible, excluded = [], []
     for rep in reps:
-        rep_load = load.get(rep.id, Load())  # type: ignore[arg-type]
+        rep_load = load.get(saved_id(rep), Load())
         why_not = exclusions(rep, rep_load, settings, at)
         if why_not:
             excluded.append((rep.username, "; ".join(why_not)))
@@ -129,20 +146,18 @@ def suggest(session: Session, lead_id: int, *, now: datetime | None = None) -> S
         signals = _signals(
             rep,
             rep_load,
-            perf.get(rep.id, Performance()),
-            lead,
+            perf.get(saved_id(rep), Performance()),
+            facts,
             language,
-            previous,  # type: ignore[arg-type]
             team_rate,
             mean_received,
             settings,
         )
         score = sum(s.contribution for s in signals)
-        ranked.append(
-            Candidate(saved_id(rep), rep.username, score, signals, saved_id(rep) == previous)
-        )
+        sticky = saved_id(rep) == facts.previous_owner
+        ranked.append(Candidate(saved_id(rep), rep.username, score, signals, sticky))
     ranked.sort(key=lambda c: (not c.sticky, -c.score, c.user_id))
-    return Suggestions(saved_id(lead), lead.number, language, ranked, excluded)
+    return language, ranked, excluded
 
 
 def exclusions(rep: User, load: Load, settings: TeamSettings, at: datetime) -> list[str]:
@@ -170,9 +185,8 @@ def _signals(
     rep: User,
     load: Load,
     perf: Performance,
-    lead: Lead,
+    facts: LeadFacts,
     language: str | None,
-    previous: int | None,
     team_rate: float,
     mean_received: float,
     settings: TeamSettings,
@@ -192,8 +206,8 @@ def _signals(
     speaks = [code for code in rep.languages.split(",") if code]
     language_fit = 0.5 if language is None or not speaks else float(language in speaks)
     takes = [c for c in rep.channels.split(",") if c]
-    channel_fit = 1.0 if not takes or lead.channel in takes else 0.0
-    sticky = 1.0 if previous == rep.id else 0.0
+    channel_fit = 1.0 if not takes or facts.channel in takes else 0.0
+    sticky = 1.0 if facts.previous_owner == rep.id else 0.0
     fit = (language_fit + channel_fit + sticky) / 3
     over = max(0.0, load.received_today - mean_received)
     fairness = 1.0 / (1.0 + over)
@@ -219,7 +233,7 @@ def _signals(
             fit,
             weights["fit"],
             f"language {language or '?'}{' spoken' if language_fit == 1 else ''}, "
-            f"channel {lead.channel}{' taken' if channel_fit else ' not taken'}"
+            f"channel {facts.channel}{' taken' if channel_fit else ' not taken'}"
             f"{', their earlier lead was theirs' if sticky else ''}",
         ),
         Signal(
@@ -295,6 +309,24 @@ def _give(
         raise NotFoundError("that lead no longer exists")
     change_lead(session, lead, actor, at, owner_id=rep.id)
     session.execute(delete(AssignmentWait).where(AssignmentWait.lead_id == lead_id))
+    lead_row = (lead_id, lead.number, lead.name)
+    announce(session, lead_row, (saved_id(rep), rep.username), actor, at, scored, how=how)
+
+
+def announce(
+    session: Session,
+    lead: tuple[int, str, str],
+    rep: tuple[int, str],
+    actor: audit.Actor,
+    at: datetime,
+    scored: Candidate | None,
+    *,
+    how: str,
+) -> None:
+    """The audit event of an assignment (with the scores) and the rep's notification.
+    `lead` is (id, number, name), `rep` (id, username)."""
+    lead_id, number, name = lead
+    rep_id, username = rep
     audit.record(
         session,
         actor,
@@ -302,19 +334,19 @@ def _give(
         "lead",
         lead_id,
         after={
-            "owner": rep.username,
+            "owner": username,
             "how": how,
             "score": round(scored.score, 4) if scored else None,
             "signals": scored.as_json()["signals"] if scored else None,
         },
         at=at,
     )
-    session.add(
-        Notification(
-            user_id=rep.id,
+    session.execute(
+        insert(Notification).values(
+            user_id=rep_id,
             lead_id=lead_id,
-            created_at=at,  # type: ignore[arg-type]
-            message=f"{lead.number} {lead.name} was assigned to you ({how})",
+            created_at=at,
+            message=f"{number} {name} was assigned to you ({how})",
         )
     )
 
@@ -334,37 +366,65 @@ def auto_assign(
     for candidate in suggest(session, lead_id, now=at).ranked:
         if candidate.user_id == exclude:
             continue
-        rep = session.execute(
-            select(User).where(User.id == candidate.user_id).with_for_update()
-        ).scalar_one()
-        open_now = session.execute(
-            select(func.count())
-            .select_from(Lead)
-            .where(Lead.owner_id == rep.id, Lead.status.in_(OPEN_STATUSES))
-        ).scalar_one()  # counted again under the lock: another intake may have just given one
-        if open_now < rep.capacity:
+        if _has_room(session, candidate.user_id):
+            rep = session.get_one(User, candidate.user_id)
             _give(session, lead_id, rep, actor, at, candidate, how=how)
             return rep.username
     return None
 
 
+def pick_for_new_lead(
+    session: Session, facts: LeadFacts, *, at: datetime, settings: TeamSettings
+) -> Candidate | None:
+    """The rep a lead being taken in goes to, chosen before the lead is written, so intake
+    inserts it with its owner (no second write of the row) and, on PostgreSQL, scores before
+    it takes the day's counter lock. The rep's row stays locked to the end of the transaction.
+    None: nobody can take it now (intake then makes it wait, see `wait`)."""
+    ranked = rank(session, facts, at=at, settings=settings)[1]
+    if session.get_bind().dialect.name == "sqlite":
+        # one writer at a time: the loads `rank` counted are this write's, and an eligible
+        # rep is below capacity (see `exclusions`), so the first has room
+        return ranked[0] if ranked else None
+    return next((c for c in ranked if _has_room(session, c.user_id)), None)
+
+
+_LOCK_CAPACITY = select(User.capacity).where(User.id == bindparam("rep")).with_for_update()
+_OPEN_LEADS = (
+    select(func.count())
+    .select_from(Lead)
+    .where(Lead.owner_id == bindparam("rep"), Lead.status.in_(OPEN_STATUSES))
+)
+
+
+def _has_room(session: Session, rep_id: int) -> bool:
+    """Locks the rep's row, then counts their open leads again under the lock (another
+    intake may have just given them one): below capacity?"""
+    conn = session.connection()
+    capacity = conn.execute(_LOCK_CAPACITY, {"rep": rep_id}).scalar_one()
+    return conn.execute(_OPEN_LEADS, {"rep": rep_id}).scalar_one() < capacity
+
+
 def on_lead_created(session: Session, event: LeadCreated, at: datetime, effects: Effects) -> None:
     """Subscriber: with assignment_mode auto, a new lead without an owner gets one in the
-    transaction that took it in, or waits (flagged; managers told) for the sweep."""
-    if load_settings(session).assignment_mode != "auto":
+    transaction that took it in, or waits (flagged; managers told) for the sweep. A lead
+    taken in one at a time was already given its rep by intake (`pick_for_new_lead`)."""
+    if event.assignment_done or load_settings(session).assignment_mode != "auto":
         return
     lead = session.get(Lead, event.lead_id)
     if lead is None or lead.owner_id is not None:
         return
-    actor = audit.Actor(None, "assignment")
-    if auto_assign(session, event.lead_id, at=at, actor=actor) is None:
-        _wait(session, lead, at)
+    if auto_assign(session, event.lead_id, at=at, actor=ASSIGNER) is None:
+        wait(session, (event.lead_id, lead.number, lead.name), at)
 
 
-def _wait(session: Session, lead: Lead, at: datetime) -> None:
-    if session.get(AssignmentWait, lead.id) is not None:
+def wait(session: Session, lead: tuple[int, str, str], at: datetime) -> None:
+    """Nobody can take the lead (id, number, name) now: it waits for the sweep, managers told."""
+    lead_id, number, name = lead
+    if session.get(AssignmentWait, lead_id) is not None:
         return
-    session.add(AssignmentWait(lead_id=saved_id(lead), since=at, reason="no eligible rep"))
+    session.add(AssignmentWait(lead_id=lead_id, since=at, reason="no eligible rep"))
+    after = {"reason": "no eligible rep"}
+    audit.record(session, ASSIGNER, "lead.wait", "lead", lead_id, after=after, at=at)
     managers = session.execute(
         select(User.id).where(User.active, User.role == Role.MANAGER)
     ).scalars()
@@ -372,9 +432,9 @@ def _wait(session: Session, lead: Lead, at: datetime) -> None:
         session.add(
             Notification(
                 user_id=manager,
-                lead_id=lead.id,
+                lead_id=lead_id,
                 created_at=at,
-                message=f"{lead.number} {lead.name} waits: no rep can take it now",
+                message=f"{number} {name} waits: no rep can take it now",
             )
         )
 
@@ -405,9 +465,8 @@ def assign_waiting(
         .all()
     )
     assigned = 0
-    actor = audit.Actor(None, "assignment")
     for lead_id in waiting:
-        if auto_assign(session, lead_id, at=at, actor=actor) is None:
+        if auto_assign(session, lead_id, at=at, actor=ASSIGNER) is None:
             break
         assigned += 1
     return assigned

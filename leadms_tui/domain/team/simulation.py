@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import clock
 from leadms_tui.domain.models import Lead, Role, User
-from leadms_tui.domain.team.assignment import _signals, _team_rate, working_calendar
+from leadms_tui.domain.team.assignment import LeadFacts, _signals, _team_rate, working_calendar
 from leadms_tui.domain.team.language import detect_language
 from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.domain.team.signals import OPEN_STATUSES, Load, Performance, performances
@@ -132,9 +132,8 @@ def simulate(session: Session, *, days: int, now: datetime | None = None) -> Sim
         for rep in eligible:
             load = replace(loads[rep.id], received_today=received_on[(rep.id, day)])
             rep_perf = perf.get(rep.id, Performance())  # type: ignore[arg-type]
-            signals = _signals(
-                rep, load, rep_perf, lead, language, sticky_owner, team_rate, mean, settings
-            )
+            facts = LeadFacts(lead.channel, lead.first_message, sticky_owner)
+            signals = _signals(rep, load, rep_perf, facts, language, team_rate, mean, settings)
             score = sum(signal.contribution for signal in signals)
             ranked.append((rep.id != sticky_owner, -score, rep.id, rep))
         chosen = min(ranked, key=lambda entry: entry[:3])[3]
