@@ -48,6 +48,8 @@ from leadms_tui.domain.db import MAX_CONNECTIONS, Database
 from leadms_tui.domain.errors import DatabaseError, ValidationError
 from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, receive_message
 from leadms_tui.domain.models import Channel, IntakeReject
+from leadms_tui.domain.team.language import load_model
+from leadms_tui.domain.team.settings import load_settings
 from leadms_tui.intake.importer import to_lead_create
 from leadms_tui.intake.meta_client import MetaConfig
 from leadms_tui.intake.parsers.webhooks import (
@@ -467,6 +469,7 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
     # only wait, and each holds its own malloc arena (RSS grew ~2 MiB a minute with 40).
     to_thread.current_default_thread_limiter().total_tokens = MAX_CONNECTIONS
     tasks = [asyncio.create_task(sweeper())] if intake.config.sweep_seconds > 0 else []
+    tasks.append(asyncio.create_task(run_in_threadpool(_ready_to_assign, intake.db)))
     client = None
     if intake.config.meta.configured:  # the only place the Meta tokens are used
         from leadms_tui.intake.meta_client import MetaClient
@@ -481,6 +484,17 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.wait(tasks, timeout=5)
     if client is not None:
         await client.aclose()
+
+
+def _ready_to_assign(db: Database) -> None:
+    """With automatic assignment on, load the language model before the first lead comes."""
+    try:
+        with db.reading() as session:
+            auto = load_settings(session).assignment_mode == "auto"
+    except DatabaseError:
+        return  # the first lead loads it, as without this
+    if auto:
+        load_model()
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

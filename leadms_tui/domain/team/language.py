@@ -19,6 +19,12 @@ def _identifier():  # type: ignore[no-untyped-def]
     return identifier
 
 
+def load_model() -> None:
+    """Load the model now (1.2 s): the first detection would otherwise pay it, inside the
+    intake transaction that assigns the first lead."""
+    _identifier()
+
+
 def detect_language(text: str | None) -> str | None:
     """ISO 639-1 code of `text`'s language, or None when it is too short or unclear."""
     cleaned = _URLS.sub(" ", text or "")
