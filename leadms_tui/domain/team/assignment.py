@@ -423,10 +423,23 @@ def pick_for_new_lead(
         # one writer at a time: the loads `rank` counted are this write's, and an eligible
         # rep is below capacity (see `exclusions`), so the first has room
         return ranked[0] if ranked else None
-    return next((c for c in ranked if _has_room(session, c.user_id)), None)
+    # a rep another intake is giving a lead to now is passed over for the next best (a burst
+    # spreads over the team instead of queueing for one rep); all taken: wait for the best
+    for skip_locked in (True, False):
+        for candidate in ranked:
+            if _has_room(session, candidate.user_id, skip_locked=skip_locked):
+                return candidate
+    return None
 
 
-_LOCK_CAPACITY = select(User.capacity).where(User.id == bindparam("rep")).with_for_update()
+# FOR NO KEY UPDATE: it queues assigners of one rep, but not the foreign-key check of a
+# lead inserted with that owner (a repeat keeps its first lead's rep without this lock):
+# FOR UPDATE made such an insert, holding the day's counter, wait behind an assigner
+# waiting for that counter (deadlocks, most of the 16-writer benchmark's time).
+_CAPACITY = select(User.capacity).where(User.id == bindparam("rep"))
+_LOCK_CAPACITY = {
+    skip: _CAPACITY.with_for_update(key_share=True, skip_locked=skip) for skip in (True, False)
+}
 _OPEN_LEADS = (
     select(func.count())
     .select_from(Lead)
@@ -434,11 +447,14 @@ _OPEN_LEADS = (
 )
 
 
-def _has_room(session: Session, rep_id: int) -> bool:
+def _has_room(session: Session, rep_id: int, *, skip_locked: bool = False) -> bool:
     """Locks the rep's row, then counts their open leads again under the lock (another
-    intake may have just given them one): below capacity?"""
+    intake may have just given them one): below capacity? `skip_locked`: False at once
+    when another transaction holds the lock."""
     conn = session.connection()
-    capacity = conn.execute(_LOCK_CAPACITY, {"rep": rep_id}).scalar_one()
+    capacity = conn.execute(_LOCK_CAPACITY[skip_locked], {"rep": rep_id}).scalar()
+    if capacity is None:
+        return False  # locked by another (or gone)
     return conn.execute(_OPEN_LEADS, {"rep": rep_id}).scalar_one() < capacity
 
 
