@@ -256,8 +256,10 @@ class TwilioApiStandIn:
             "status": status or http_status,
         }
 
-    def take(self, path: str, authorization: str, form: list[tuple[str, str]]) -> tuple:
-        """(HTTP status, answer, the plan's die flag) for one request."""
+    def take(
+        self, path: str, authorization: str, form: list[tuple[str, str]]
+    ) -> tuple[int, dict[str, object], str | None]:
+        """(HTTP status, answer, "die" when the socket is to close unanswered)."""
         with self._lock:
             self._requests.append(CallRequest(path, authorization, form))
             plan = self._plans.popleft() if self._plans else None
