@@ -67,6 +67,8 @@ from leadms_tui.screens.modals.new_lead_modal import NewLeadModal
 from leadms_tui.screens.modals.path_modal import PathModal
 from leadms_tui.screens.modals.range_modal import RangeModal
 from leadms_tui.screens.modals.rule_modal import RuleModal
+from leadms_tui.screens.modals.save_filter_modal import SaveFilterModal
+from leadms_tui.screens.modals.saved_filters_modal import SavedFiltersModal
 from leadms_tui.screens.modals.step_modal import StepModal
 from leadms_tui.screens.modals.template_name_modal import TemplateNameModal
 from leadms_tui.screens.modals.what_next_modal import WhatNextModal
@@ -711,6 +713,14 @@ class LeadMSApp(Loads, App[None]):
     @on(goto.Compose)
     def _compose(self, ask: goto.Compose) -> None:
         self.push_screen(ComposeModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.SaveFilter)
+    def _save_filter(self, ask: goto.SaveFilter) -> None:
+        self.push_screen(SaveFilterModal(ask.criteria, ask.summary), ask.then)
+
+    @on(goto.PickSavedFilter)
+    def _pick_saved_filter(self, ask: goto.PickSavedFilter) -> None:
+        self.push_screen(SavedFiltersModal(), ask.then)
 
 
 async def _settled(most: float = 1.0) -> None:
