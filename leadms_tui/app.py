@@ -45,11 +45,13 @@ from leadms_tui.screens.client_detail import ClientDetailScreen
 from leadms_tui.screens.clients import ClientListScreen
 from leadms_tui.screens.commissions import CommissionsScreen
 from leadms_tui.screens.day_view import DayViewScreen
+from leadms_tui.screens.duplicates import DuplicatesScreen
 from leadms_tui.screens.first_run import FirstRunScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
 from leadms_tui.screens.loading import Loads
 from leadms_tui.screens.login import LoginScreen
+from leadms_tui.screens.merge import MergeScreen
 from leadms_tui.screens.modals.assign_modal import AssignModal
 from leadms_tui.screens.modals.call_modal import CallModal
 from leadms_tui.screens.modals.client_status_modal import ClientStatusModal
@@ -122,6 +124,7 @@ class LeadMSApp(Loads, App[None]):
             show=False,
             id="app.commissions",
         ),
+        Binding("D", "duplicates", "Duplicates", show=False, id="app.duplicates"),  # managers
         Binding(  # shift+o, admins
             "O",
             "onboarding_templates",
@@ -534,7 +537,7 @@ class LeadMSApp(Loads, App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if (
-            action in ("search", "commissions", "clients", "settings", "reports")
+            action in ("search", "commissions", "clients", "settings", "reports", "duplicates")
             and self.user is None
         ):
             return False  # nothing to search before signing in
@@ -582,6 +585,14 @@ class LeadMSApp(Loads, App[None]):
             self.notify("only managers and admins see commissions", severity="warning")
         else:
             self.push_screen(CommissionsScreen())
+
+    def action_duplicates(self) -> None:
+        if self.user is None or isinstance(self.screen, DuplicatesScreen | MergeScreen):
+            return
+        if self.user.role == Role.REP:
+            self.notify("only managers and admins find and merge duplicates", severity="warning")
+        else:
+            self.push_screen(DuplicatesScreen())
 
     def action_onboarding_templates(self) -> None:
         if self.user is None or isinstance(self.screen, OnboardingTemplatesScreen):
@@ -632,6 +643,14 @@ class LeadMSApp(Loads, App[None]):
     @on(goto.OpenRules)
     def _open_rules(self) -> None:
         self.push_screen(RulesScreen())
+
+    @on(goto.OpenDuplicates)
+    def _open_duplicates(self) -> None:
+        self.action_duplicates()
+
+    @on(goto.OpenMerge)
+    def _open_merge(self, ask: goto.OpenMerge) -> None:
+        self.push_screen(MergeScreen(ask.first_number, ask.second_number), ask.then)
 
     @on(goto.SignInAgain)
     def _sign_in_again(self) -> None:
