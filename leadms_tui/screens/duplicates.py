@@ -157,7 +157,8 @@ class DuplicatesScreen(WithApp, Screen[None]):
         pane.update(Text.assemble(sides, "\n", score, " · ", why))
 
     def _current(self) -> DuplicateRow | None:
-        key = self.query_one("#pairs", TextTable).key_at_cursor()
+        table = next(self.query("#pairs").results(TextTable), None)  # none while closing
+        key = table.key_at_cursor() if table is not None else None
         return self._rows.get(key or "")
 
     # --- keys ----------------------------------------------------------------------

@@ -202,9 +202,11 @@ class MergeScreen(WithApp, Screen[MergeResult | None]):
     # --- keys ------------------------------------------------------------------------
 
     def _current(self) -> MergeRow | None:
-        if self._preview is None:
+        tables = self.query("#merge-fields").results(TextTable)  # none while closing
+        table = next(tables, None)
+        if self._preview is None or table is None:
             return None
-        key = self.query_one("#merge-fields", TextTable).key_at_cursor()
+        key = table.key_at_cursor()
         return self._preview.rows[int(key)] if key is not None else None
 
     @on(DataTable.RowHighlighted, "#merge-fields")
