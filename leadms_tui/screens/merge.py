@@ -33,12 +33,12 @@ class MergeScreen(WithApp, Screen[MergeResult | None]):
     MergeScreen #merge-status { height: auto; padding: 0 1; color: $error; }
     """
     BINDINGS = [
-        Binding("s", "swap", "Swap survivor", id="merge.swap"),
-        Binding("left,h", "pick('first')", "Take left", key_display="←/h", priority=True,
-                id="merge.left"),
-        Binding("right,l", "pick('second')", "Take right", key_display="→/l", priority=True,
-                id="merge.right"),
         Binding("M,ctrl+enter", "merge", "Merge now", key_display="M", id="merge.merge"),
+        Binding("s", "swap", "Swap survivor", id="merge.swap"),
+        Binding("left,h", "pick('first')", "Take left", key_display="h", priority=True,
+                id="merge.left"),
+        Binding("right,l", "pick('second')", "Take right", key_display="l", priority=True,
+                id="merge.right"),
         Binding("j", "cursor_down", "Down", show=False, id="nav.down"),
         Binding("k", "cursor_up", "Up", show=False, id="nav.up"),
         Binding("escape", "back", "Back", id="merge.back"),
@@ -65,8 +65,10 @@ class MergeScreen(WithApp, Screen[MergeResult | None]):
     def on_mount(self) -> None:
         self.query_one("#merge-fields", DataTable).focus()
         first, second, viewer = *self._numbers, self.signed_in.actor
+        zone = self.signed_in.settings.timezone
         self.load(
-            lambda session: merge_preview(session, first, second, viewer=viewer), self._loaded,
+            lambda session: merge_preview(session, first, second, viewer=viewer, timezone=zone),
+            self._loaded,
             group="merge-preview", description="Reading the two leads", refused=self._refused,
         )  # fmt: skip
 
@@ -141,6 +143,8 @@ class MergeScreen(WithApp, Screen[MergeResult | None]):
 
             def cell(side: Side, row: MergeRow = row, stays: Side | None = stays) -> Text:
                 value = self._value(row, side)
+                if row.key == "phone" and value:
+                    value = formatting.phone(value)
                 if stays is None or not value:
                     return formatting.shown(value or "—", "dim" if not value else "")
                 if side == stays:

@@ -66,7 +66,8 @@ async def test_a_manager_dismisses_one_pair_and_merges_another(db, make_app, see
                 for i in range(fields.row_count)}  # fmt: skip
         assert rows["≠ Name"][1:] == ["● Ana Lima", "ana lima"]
         assert rows["≠ Email"][1:] == ["● ana.lima+promo@gmail.com", "analima@googlemail.com"]
-        assert rows["Phone"][1:] == ["● +447700900444", "—"]
+        assert rows["Phone"][1:] == ["● +44 7700 900444", "—"]
+        assert rows["Created"][1:] == ["2026-11-20 10:00", "2026-11-25 06:00"]  # London, GMT
         dry = str(merge.query_one("#merge-dry-run").render())
         assert f"{made['ana2']} into {made['ana1']} would move 1 inquiries" in dry
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlmodel import Session, col
 
-from leadms_tui.domain import audit
+from leadms_tui.domain import audit, clock
 from leadms_tui.domain.errors import NotFoundError, ValidationError
 from leadms_tui.domain.fields.values import values_for
 from leadms_tui.domain.models import FieldEntity, Lead, User, saved_id
@@ -28,8 +28,9 @@ class MergeRow:
 
     @property
     def conflict(self) -> bool:
-        """Both leads have a value and they differ: one of them has to go."""
-        return bool(self.first) and bool(self.second) and self.first != self.second
+        """Both leads have a value to pick and they differ: one of them has to go."""
+        both = bool(self.first and self.second)
+        return self.key is not None and both and self.first != self.second
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,10 @@ class MergePreview:
     survivor: str  # the number a merge keeps by default: a client wins, else the older
 
 
+def _when(moment: datetime, timezone: str) -> str:
+    return f"{clock.local(moment, timezone):%Y-%m-%d %H:%M}"
+
+
 def _lead(session: Session, number: str) -> Lead:
     lead = session.execute(select(Lead).where(Lead.number == number.strip().upper())).scalar()
     if lead is None:
@@ -58,9 +63,14 @@ def _lead(session: Session, number: str) -> Lead:
 
 
 def merge_preview(
-    session: Session, first_number: str, second_number: str, *, viewer: audit.Actor
+    session: Session,
+    first_number: str,
+    second_number: str,
+    *,
+    viewer: audit.Actor,
+    timezone: str = "UTC",
 ) -> MergePreview:
-    """The two leads side by side (managers and admins)."""
+    """The two leads side by side (managers and admins); times in `timezone`."""
     check_manages_people(viewer)
     first, second = _lead(session, first_number), _lead(session, second_number)
     if first.id == second.id:
@@ -86,13 +96,13 @@ def merge_preview(
         ("Channel", str(first.channel), str(second.channel)),
         ("Status", str(first.status).replace("_", " "), str(second.status).replace("_", " ")),
         ("Owner", owners.get(first.owner_id, ""), owners.get(second.owner_id, "")),
-        ("Created", f"{first.created_at:%Y-%m-%d %H:%M}", f"{second.created_at:%Y-%m-%d %H:%M}"),
+        ("Created", _when(first.created_at, timezone), _when(second.created_at, timezone)),
     )
     rows += [MergeRow(label, x, y, None, True) for label, x, y in shown]
     ids = [saved_id(first), saved_id(second)]
     values = values_for(session, FieldEntity.LEAD, ids, include_retired=True)
     by_key = [{f.key: f for f in values.get(i, [])} for i in ids]
-    # fields only the second has a value for come in too (values_for lists blank ones)
+    # values_for lists every field of each lead, blank ones too: one pass covers both
     for shown_field in values.get(ids[0], []):
         key = shown_field.key
         x = shown_field.text
