@@ -62,7 +62,7 @@ from leadms_tui.screens.modals.edit_fields_modal import EditFieldsModal
 from leadms_tui.screens.modals.edit_lead_modal import EditLeadModal
 from leadms_tui.screens.modals.field_columns_modal import FieldColumnsModal
 from leadms_tui.screens.modals.followup_modal import FollowUpModal
-from leadms_tui.screens.modals.help_modal import HelpModal
+from leadms_tui.screens.modals.help_modal import HelpModal, usable_by
 from leadms_tui.screens.modals.inbox_modal import InboxModal
 from leadms_tui.screens.modals.meeting_modal import MeetingModal, MeetingOutcomeModal
 from leadms_tui.screens.modals.new_lead_modal import NewLeadModal
@@ -548,12 +548,16 @@ class LeadMSApp(Loads, App[None]):
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers every key of the current screen as a command, and the usual ones."""
+        """The palette offers every key of the current screen that the signed-in role can use
+        (as the help screen does) as a command, and the usual ones."""
         seen = set()
+        role = self.user.role if self.user is not None else None
         for key, active in screen.active_bindings.items():
             binding = active.binding
             if not binding.description or not active.enabled or binding.action in seen:
                 continue
+            if binding.id is not None and not usable_by(binding.id, role):
+                continue  # a rep's palette has no Duplicates, Commissions, Settings
             seen.add(binding.action)
             shown = binding.key_display or self.get_key_display(binding)
             yield SystemCommand(

@@ -122,3 +122,13 @@ async def test_a_rep_cannot_open_the_duplicates(db, make_app, seeded):
         await settle(pilot)
         assert app.screen.query_one("#pairs").row_count == 0
         assert any("only a manager or an admin" in n.message for n in app._notifications)
+
+
+async def test_the_palette_offers_duplicates_to_managers_only(db, make_app, seeded):
+    for username, offered in (("maria", True), ("ana", False)):
+        app = make_app(username)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await settle(pilot)
+            titles = {command.title for command in app.get_system_commands(app.screen)}
+            assert ("Duplicates" in titles) is offered
+            assert "Log call" in titles  # the screen's own keys stay
