@@ -132,3 +132,19 @@ async def test_the_palette_offers_duplicates_to_managers_only(db, make_app, seed
             titles = {command.title for command in app.get_system_commands(app.screen)}
             assert ("Duplicates" in titles) is offered
             assert "Log call" in titles  # the screen's own keys stay
+
+
+async def test_pairs_come_a_page_at_a_time(db, make_app, seeded, monkeypatch):
+    import leadms_tui.screens.duplicates as screen_module
+
+    near_duplicates(db, seeded)
+    monkeypatch.setattr(screen_module, "PAGE_SIZE", 1)
+    monkeypatch.setattr(screen_module, "LOAD_MORE_WITHIN", 1)
+    app = make_app("maria")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        pairs = app.screen.query_one("#pairs")
+        assert pairs.row_count == 2  # the first page's last row asked for the next
+        assert str(app.screen.query_one("#pairs-count").render()) == "2 pairs"
