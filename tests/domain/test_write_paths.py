@@ -18,7 +18,7 @@ from leadms_tui.domain.audit import SYSTEM, Actor
 from leadms_tui.domain.chat import outbox, templates
 from leadms_tui.domain.events import Effects, LeadClosed, LeadConverted, LeadCreated
 from leadms_tui.domain.fields import definitions, files, kinds, values
-from leadms_tui.domain.leads import bulk_intake, edits, intake
+from leadms_tui.domain.leads import bulk_intake, edits, intake, saved_filters
 from leadms_tui.domain.models import (
     AssignmentWait,
     AuditEvent,
@@ -269,6 +269,33 @@ def _dial_asked(w) -> None:
     w.db.write(lambda s: dialing.request_dial(s, w.lead, actor=w.ana.actor))
 
 
+def _dial_claimed(w) -> int:
+    _dial_asked(w)
+    [dial] = w.db.write(lambda s: dialing.take_pending(s, claimed_as="dialing"))
+    return dial.request_id
+
+
+def _dial_made(w) -> None:
+    request_id = _dial_claimed(w)
+    w.db.write(lambda s: dialing.record_twilio_call(s, request_id, "CA1", address="client:201"))
+
+
+def _dial_failed(w) -> None:
+    request_id = _dial_claimed(w)
+    w.db.write(lambda s: dialing.record_dial_failure(s, request_id, "Twilio refused the call"))
+
+
+def _dial_unanswered(w) -> None:
+    request_id = _dial_claimed(w)
+    w.db.write(lambda s: dialing.record_rep_leg(s, request_id, "no-answer", "CA1"))
+
+
+def _dial_expired(w) -> None:
+    _dial_claimed(w)
+    later = clock.now() + timedelta(minutes=5)
+    w.db.write(lambda s: dialing.expire_dialing(s, now=later))
+
+
 def _dismissed(w) -> None:
     first, second = _new_lead(w.db, 41), _new_lead(w.db, 42)
 
@@ -294,6 +321,22 @@ def _unmerged(w) -> None:
     w.db.write(lambda s: merge.unmerge(s, merge_id, actor=ADMIN))
 
 
+def _filter_saved(w, *, replace: bool = False) -> None:
+    criteria = saved_filters.FilterCriteria(text="Ana")
+    w.db.write(lambda s: saved_filters.save_filter(s, "Mine", criteria, actor=w.ana.actor))
+    if replace:
+        w.db.write(
+            lambda s: saved_filters.save_filter(
+                s, "Mine", criteria, actor=w.ana.actor, replace=True
+            )
+        )
+
+
+def _filter_deleted(w) -> None:
+    _filter_saved(w)
+    w.db.write(lambda s: saved_filters.delete_filter(s, "Mine", actor=w.ana.actor))
+
+
 WRITES: dict[str, tuple[Callable, str]] = {
     # chat replies (issue 28), the phone bridge (29), people (30)
     "chat.outbox.send_text": (_queued, "message.queue"),
@@ -312,7 +355,16 @@ WRITES: dict[str, tuple[Callable, str]] = {
     "people.duplicates.dismiss_pair": (_dismissed, "duplicate.dismiss"),
     "people.merge.merge_leads": (_merged, "lead.merge"),
     "people.merge.unmerge": (_unmerged, "lead.unmerge"),
+    "leads.saved_filters.save_filter": (
+        lambda w: _filter_saved(w, replace=True),
+        "saved_filter.replace",
+    ),
+    "leads.saved_filters.delete_filter": (_filter_deleted, "saved_filter.delete"),
     "phone.dialing.request_dial": (_dial_asked, "dial.request"),
+    "phone.dialing.record_twilio_call": (_dial_made, "dial.sent"),
+    "phone.dialing.record_dial_failure": (_dial_failed, "dial.failed"),
+    "phone.dialing.record_rep_leg": (_dial_unanswered, "dial.failed"),
+    "phone.dialing.expire_dialing": (_dial_expired, "dial.failed"),
     "leads.intake.create_lead": (
         lambda w: _new_lead(w.db, 30),
         "lead.create",
@@ -776,6 +828,7 @@ NOT_WRITES = {
     "team.assignment.pick_for_new_lead",  # locks the rep's row, writes nothing
     "team.assignment.working_calendar",
     "team.language.detect_language",
+    "team.language.load_model",
     "team.settings.describe_settings",
     "team.settings.detected_timezone",
     "team.settings.load_settings",
@@ -895,9 +948,17 @@ NOT_WRITES = {
     # the bridge's bookkeeping of a dial request (audited when asked): the row is the record
     "phone.dialing.take_pending",
     "phone.dialing.record_answer",
+    "phone.dialing.twilio_words",
+    "leads.intake.open_lead_of_sender",
+    "leads.repeats.survivor_id",
     "people.duplicates.normalized_email",
     "people.merge.default_survivor",
     "people.merge.has_client",
+    "people.duplicates.check_manages_people",
+    "people.duplicates.duplicate_page",
+    "people.merge_preview.merge_preview",
+    "leads.saved_filters.list_saved_filters",
+    "leads.saved_filters.saved_filter",
     "chat.templates.split_body",
 }
 

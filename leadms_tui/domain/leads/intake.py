@@ -23,7 +23,7 @@ from leadms_tui.domain.leads import numbering
 from leadms_tui.domain.leads.checks import MAX_NAME_LENGTH, validated_email
 from leadms_tui.domain.leads.numbered_insert import NUMBERED, insert_numbered
 from leadms_tui.domain.leads.phones import Phone, normalize_phone
-from leadms_tui.domain.leads.repeats import earlier_leads
+from leadms_tui.domain.leads.repeats import earlier_leads, survivor_id
 from leadms_tui.domain.models import (
     Channel,
     FieldEntity,
@@ -314,16 +314,7 @@ def receive_message(
     concurrent = conn.dialect.name != "sqlite"
     if data.dedupe_key and concurrent and (known := _find_delivery(conn, data)) is not None:
         return known  # a concurrent delivery of the same message got here first
-    lead = session.execute(
-        select(Lead)
-        .where(
-            Lead.channel == data.channel,
-            Lead.external_id == sender,
-            Lead.status.not_in([LeadStatus.WON, LeadStatus.LOST]),
-        )
-        .order_by(Lead.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    lead = open_lead_of_sender(session, data.channel, sender)
     if lead is None:
         return intake_lead(
             session, data, actor=actor, settings=settings, now=now, delivery_checked=True
@@ -350,6 +341,22 @@ def receive_message(
         at=at,
     )
     return IntakeResult(lead_id=saved_id(lead), number=lead.number, created=False, appended=True)
+
+
+def open_lead_of_sender(session: Session, channel: Channel, sender: str) -> Lead | None:
+    """The lead a message from `sender` belongs on: their newest lead on the channel whose
+    person is still open, a merged lead standing for the lead it was merged into."""
+    candidates = session.execute(
+        select(Lead.id)
+        .where(Lead.channel == channel, Lead.external_id == sender)
+        .order_by(Lead.id.desc())
+        .limit(20)
+    ).scalars()
+    for lead_id in list(candidates):
+        lead = session.get(Lead, survivor_id(session, lead_id))
+        if lead is not None and lead.status not in (LeadStatus.WON, LeadStatus.LOST):
+            return lead
+    return None
 
 
 def _lock_person(conn: Connection, data: LeadCreate, e164: str | None, email: str | None) -> None:

@@ -108,3 +108,15 @@ def earlier_leads(
             break
         lead_id, number, owner_id, merged_into = conn.execute(_SURVIVOR, {"id": merged_into}).one()
     return lead_id, number, owner_id, count
+
+
+def survivor_id(session: Session, lead_id: int) -> int:
+    """The lead that stands for `lead_id`: itself, or the one it was merged into (a chain of
+    merges followed to its end)."""
+    conn = session.connection()
+    for _ in range(20):  # a merge into a merged lead is refused: chains are short
+        merged_into = conn.execute(_SURVIVOR, {"id": lead_id}).one()[3]
+        if merged_into is None:
+            break
+        lead_id = merged_into
+    return lead_id
