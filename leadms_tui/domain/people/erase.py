@@ -1,0 +1,359 @@
+"""Erase a person (`people erase`): their names, phones, emails, chat sender ids, messages,
+notes, field values and files go from every table and from the audit trail's kept-apart
+personal values; what the reports count stays (lead rows and numbers, statuses, dates,
+owners, channels, call outcomes and durations, sale and commission amounts).
+
+The trail itself is not touched: the erase seals it first, clears only `personal`, and
+checks the seal after (see domain/trail.py). Which columns are personal: domain/personal.py.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, and_, delete, func, or_, select, update
+from sqlmodel import Session
+
+from leadms_tui.domain import audit, clock, personal, trail
+from leadms_tui.domain.db import Database, translate_errors
+from leadms_tui.domain.errors import PermissionDeniedError, ValidationError
+from leadms_tui.domain.leads.phones import national_digits
+from leadms_tui.domain.models import (
+    AuditEvent,
+    Call,
+    Client,
+    Commission,
+    CommissionState,
+    DialRequest,
+    DuplicateDismissal,
+    FieldDefinition,
+    FieldEntity,
+    FieldValue,
+    FollowUp,
+    Inquiry,
+    IntakeReject,
+    Lead,
+    LeadMerge,
+    Meeting,
+    Notification,
+    OnboardingTask,
+    OutboundMessage,
+    PhoneCall,
+    Role,
+    Sale,
+    StoredFile,
+    table_of,
+)
+from leadms_tui.domain.people.person import Person
+
+ERASED = personal.ERASED
+UNPAID = (CommissionState.PENDING, CommissionState.APPROVED)
+_MIN_NAME = 4  # shorter names are not searched for in free text (too many false hits)
+
+
+class UnpaidCommissionError(ValidationError):
+    """The person's sales still owe commission: a second confirmation is needed."""
+
+
+class AlreadyErasedError(ValidationError):
+    pass
+
+
+@dataclass(frozen=True)
+class Erased:
+    lead_numbers: list[str]
+    counts: dict[str, int] = field(default_factory=dict)  # table → rows cleared or deleted
+    seal_id: int = 0
+
+
+def confirmation_numbers(session: Session, person: Person) -> list[str]:
+    """The lead numbers a person may type to confirm the erase (the first is offered)."""
+    rows = session.execute(
+        select(Lead.number).where(Lead.id.in_(person.lead_ids)).order_by(Lead.id)
+    )
+    return list(rows.scalars())
+
+
+def unpaid_commissions(session: Session, person: Person) -> int:
+    """How many of the person's commissions are not paid yet (pending or approved)."""
+    return (
+        session.execute(
+            select(func.count())
+            .select_from(Commission)
+            .where(Commission.sale_id.in_(_sale_ids(person)), Commission.state.in_(UNPAID))
+        ).scalar()
+        or 0
+    )
+
+
+def erase_person(
+    session: Session,
+    person: Person,
+    *,
+    actor: audit.Actor,
+    reason: str,
+    confirm: str,
+    unpaid_ok: bool = False,
+    now: datetime | None = None,
+) -> Erased:
+    """Erase `person` in the caller's transaction, audited with one `person.erase` event
+    (the reason, the lead numbers, the counts; never the identity). `confirm` is one of the
+    person's lead numbers, typed; unpaid commissions need `unpaid_ok`."""
+    at = clock.as_utc(now or clock.now())
+    if actor.role not in (None, Role.ADMIN.value):
+        raise PermissionDeniedError("only an admin can erase a person")
+    reason = " ".join(reason.split())
+    if not reason:
+        raise ValidationError("give the reason for the erase (--reason)")
+    numbers = confirmation_numbers(session, person)
+    if confirm.strip().upper() not in numbers:
+        raise ValidationError(
+            f"{confirm.strip()!r} is not one of this person's lead numbers: nothing erased"
+        )
+    if already := _already_erased(session, numbers):
+        raise AlreadyErasedError(f"{already} was already erased")
+    if not unpaid_ok and (unpaid := unpaid_commissions(session, person)):
+        raise UnpaidCommissionError(
+            f"{unpaid} commission(s) on this person's sales are not paid yet: their amounts "
+            "stay, their identity goes; confirm again to erase"
+        )
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    if sqlite:  # pages freed by this transaction are zeroed, not left holding the text
+        session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
+    sealed = trail.seal(session, actor, now=at)
+    counts = _clear_rows(session, person)
+    counts["audit_events"] = _clear_audit(session, person, counts.pop("_ids"))
+    if not trail.check_unchanged(session, sealed):
+        raise RuntimeError("the erase changed the audit trail: rolled back")
+    if sqlite:  # the search index drops the erased entries now, not at some later merge
+        session.connection().exec_driver_sql(
+            "INSERT INTO lead_search(lead_search) VALUES ('optimize')"
+        )
+        session.connection().exec_driver_sql("PRAGMA secure_delete = OFF")
+    audit.record(
+        session, actor, "person.erase", "person", ",".join(map(str, person.lead_ids))[:64],
+        after={"reason": reason[:500], "leads": numbers, "clients": len(person.client_ids),
+               "erased": counts, "seal": sealed.id},
+        at=at,
+    )  # fmt: skip
+    return Erased(numbers, counts, sealed.id)
+
+
+def _already_erased(session: Session, numbers: list[str]) -> str | None:
+    """A lead number of these that an earlier `person.erase` covered."""
+    wanted = set(numbers)
+    for changes in session.execute(
+        select(AuditEvent.changes).where(AuditEvent.action == "person.erase")
+    ).scalars():
+        erased = set(changes.get("leads", [None, []])[1] or [])
+        if hit := sorted(wanted & erased):
+            return hit[0]
+    return None
+
+
+def _sale_ids(person: Person) -> Any:
+    return select(Sale.id).where(
+        or_(Sale.lead_id.in_(person.lead_ids), Sale.client_id.in_(person.client_ids))
+    )
+
+
+def _ids(session: Session, column: Any, *where: Any) -> list[int]:
+    return list(session.execute(select(column).where(or_(*where))).scalars())
+
+
+def _set(session: Session, model: Any, ids: list[int], **values: Any) -> int:
+    if not ids:
+        return 0
+    table = table_of(model)
+    session.execute(update(table).where(table.c.id.in_(ids)).values(**values))
+    return len(ids)
+
+
+def _clear_rows(session: Session, person: Person) -> dict[str, Any]:
+    """Overwrite or delete every personal value of the person; each table's row count, and
+    under "_ids" the ids per audit entity whose events are about the person."""
+    leads, clients = person.lead_ids, person.client_ids
+    phones = person.phones
+    ids: dict[str, list[int]] = {"lead": leads, "client": clients}
+    ids["inquiry"] = _ids(session, Inquiry.id, Inquiry.lead_id.in_(leads))
+    ids["call"] = _ids(session, Call.id, Call.lead_id.in_(leads))
+    ids["followup"] = _ids(session, FollowUp.id, FollowUp.lead_id.in_(leads))
+    ids["meeting"] = _ids(session, Meeting.id, Meeting.lead_id.in_(leads))
+    ids["message"] = _ids(session, OutboundMessage.id, OutboundMessage.lead_id.in_(leads))
+    ids["sale"] = list(session.execute(_sale_ids(person)).scalars())
+    ids["commission"] = _ids(session, Commission.id, Commission.sale_id.in_(ids["sale"]))
+    ids["onboarding_task"] = _ids(session, OnboardingTask.id, OnboardingTask.client_id.in_(clients))
+    ids["phone_call"] = _ids(
+        session, PhoneCall.id, PhoneCall.lead_id.in_(leads), PhoneCall.client_id.in_(clients),
+        PhoneCall.remote_e164.in_(phones),
+    )  # fmt: skip
+    ids["dial"] = _ids(
+        session, DialRequest.id, DialRequest.lead_id.in_(leads), DialRequest.number.in_(phones)
+    )
+    ids["duplicate"] = _ids(
+        session, DuplicateDismissal.id,
+        DuplicateDismissal.first_lead_id.in_(leads), DuplicateDismissal.second_lead_id.in_(leads),
+    )  # fmt: skip
+    names = _names(session, leads, clients)
+    counts: dict[str, Any] = {}
+    counts["leads"] = _set(
+        session, Lead, leads, name=ERASED, phone_raw=None, phone_e164=None, email=None,
+        email_lower=None, external_id=None, first_message=None, search_name="",
+        version=Lead.version + 1,
+    )  # fmt: skip
+    counts["clients"] = _set(
+        session, Client, clients, name=ERASED, phone_raw=None, phone_e164=None, email=None,
+        email_lower=None, search_name="", version=Client.version + 1,
+    )  # fmt: skip
+    counts["inquiries"] = _set(
+        session, Inquiry, ids["inquiry"], message=None, dedupe_key=None, payload_ref=None,
+        attributes={},
+    )  # fmt: skip
+    counts["calls"] = _set(session, Call, ids["call"], note=None)
+    counts["follow_ups"] = _set(session, FollowUp, ids["followup"], reason=ERASED)
+    counts["meetings"] = _set(
+        session, Meeting, ids["meeting"], place=None, video_link=None, notes=None
+    )
+    counts["outbound_messages"] = _set(
+        session, OutboundMessage, ids["message"], recipient=ERASED, body=ERASED,
+        parameters=[], error_detail=None,
+    )  # fmt: skip
+    counts["sales"] = _set(session, Sale, ids["sale"], reverse_reason=None)
+    counts["phone_calls"] = _set(
+        session, PhoneCall, ids["phone_call"], remote_number=None, remote_e164=None,
+        recording_url=None,
+    )  # fmt: skip
+    counts["dial_requests"] = _set(session, DialRequest, ids["dial"], number=ERASED, detail=ERASED)
+    counts["duplicate_dismissals"] = _delete(session, DuplicateDismissal, ids["duplicate"])
+    counts["notifications"] = _clear_notifications(session, leads, names)
+    counts["lead_merges"] = _set(
+        session, LeadMerge,
+        _ids(session, LeadMerge.id, LeadMerge.survivor_id.in_(leads),
+             LeadMerge.merged_id.in_(leads)),
+        before={"erased": True},
+    )  # fmt: skip
+    counts["field_values"], counts["stored_files"] = _delete_field_values(
+        session, leads, clients, ids["meeting"]
+    )
+    counts["intake_rejects"] = _delete_rejects(session, person, names)
+    counts["_ids"] = ids
+    return counts
+
+
+def _names(session: Session, leads: list[int], clients: list[int]) -> set[str]:
+    found = _ids(session, Lead.name, Lead.id.in_(leads))
+    found += _ids(session, Client.name, Client.id.in_(clients))
+    return {name for name in map(str.strip, found) if len(name) >= _MIN_NAME and name != ERASED}
+
+
+def _delete(session: Session, model: Any, ids: list[int]) -> int:
+    if not ids:
+        return 0
+    table = table_of(model)
+    session.execute(delete(table).where(table.c.id.in_(ids)))
+    return len(ids)
+
+
+def _clear_notifications(session: Session, leads: list[int], names: Iterable[str]) -> int:
+    """Notifications about the person's leads, and any naming them."""
+    about = [Notification.lead_id.in_(leads)]
+    about += [Notification.message.contains(name, autoescape=True) for name in names]
+    return _set(session, Notification, _ids(session, Notification.id, *about), message=ERASED)
+
+
+def _delete_field_values(
+    session: Session, leads: list[int], clients: list[int], meetings: list[int]
+) -> tuple[int, int]:
+    """Every field value of the person's records, and the files no other value keeps."""
+    owners = [
+        and_(FieldDefinition.entity == entity, FieldValue.entity_id.in_(ids))
+        for entity, ids in (
+            (FieldEntity.LEAD, leads), (FieldEntity.CLIENT, clients),
+            (FieldEntity.MEETING, meetings),
+        )
+        if ids
+    ]  # fmt: skip
+    if not owners:
+        return 0, 0
+    rows = session.execute(
+        select(FieldValue.id, FieldValue.file_id)
+        .join(FieldDefinition, FieldDefinition.id == FieldValue.definition_id)
+        .where(or_(*owners))
+    ).all()
+    value_ids = [row[0] for row in rows]
+    file_ids = {row[1] for row in rows if row[1] is not None}
+    _delete(session, FieldValue, value_ids)
+    still_used = set(
+        session.execute(
+            select(FieldValue.file_id).where(FieldValue.file_id.in_(file_ids))
+        ).scalars()
+    )
+    return len(value_ids), _delete(session, StoredFile, sorted(file_ids - still_used))
+
+
+def _delete_rejects(session: Session, person: Person, names: Iterable[str]) -> int:
+    """Intake rejects (raw refused messages) holding the person's phone, email, sender id
+    or name: not business records, so deleted."""
+    needles = {p.lstrip("+") for p in person.phones}
+    needles |= {national_digits(p) for p in person.phones} - {""}
+    needles |= set(person.emails) | set(names)
+    senders = session.execute(
+        select(Lead.external_id).where(Lead.id.in_(person.lead_ids), Lead.external_id.is_not(None))
+    ).scalars()
+    needles |= {s for s in senders if s and len(s) >= _MIN_NAME}
+    if not needles:
+        return 0
+    table: Table = table_of(IntakeReject)
+    where = [table.c.payload.contains(n, autoescape=True) for n in sorted(needles)]
+    return _delete(session, IntakeReject, _ids(session, table.c.id, *where))
+
+
+def _clear_audit(session: Session, person: Person, ids: dict[str, list[int]]) -> int:
+    """Clear the kept-apart personal values of every event about the person's rows (the
+    database lets an update of audit_events do nothing else)."""
+    undone = session.execute(
+        select(AuditEvent.entity_id, AuditEvent.changes).where(
+            AuditEvent.action == "call.undo", AuditEvent.personal.is_not(None)
+        )
+    ).all()
+    leads = set(person.lead_ids)
+    calls = [int(i) for i, ch in undone if (ch.get("lead_id") or [None])[0] in leads]
+    ids = {**ids, "call": [*ids["call"], *calls]}
+    events = table_of(AuditEvent)
+    cleared = 0
+    for entity, entity_ids in ids.items():
+        for start in range(0, len(entity_ids), 1_000):
+            part = [str(i) for i in entity_ids[start : start + 1_000]]
+            result = session.connection().execute(
+                update(events)
+                .where(
+                    events.c.entity == entity,
+                    events.c.entity_id.in_(part),
+                    events.c.personal.is_not(None),
+                )
+                .values(personal=None)
+            )
+            cleared += result.rowcount
+    return cleared
+
+
+TOUCHED_TABLES = (
+    "leads", "clients", "inquiries", "calls", "follow_ups", "meetings", "outbound_messages",
+    "sales", "phone_calls", "dial_requests", "duplicate_dismissals", "notifications",
+    "lead_merges", "field_values", "stored_files", "intake_rejects", "audit_events",
+)  # fmt: skip
+
+
+def compact(database: Database) -> None:
+    """After an erase has committed: leave no freed page holding the erased text. SQLite:
+    VACUUM rewrites the file from its live rows, then the WAL is emptied. PostgreSQL: a
+    plain VACUUM of the touched tables (outside a transaction) frees the old row versions
+    for reuse; VACUUM FULL, which would rewrite the files, locks every table for the time."""
+    with translate_errors(), database.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        if database.is_sqlite:
+            conn.exec_driver_sql("VACUUM")
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            return
+        conn.exec_driver_sql(f"VACUUM {', '.join(TOUCHED_TABLES)}")
