@@ -54,8 +54,8 @@ def _walk(conn: Connection, stops: list[int]) -> tuple[dict[int, tuple[int, str]
     count = 0
     at_stop: dict[int, tuple[int, str]] = {}
     pending = sorted(set(stops))
-    result = conn.execution_options(yield_per=_BATCH).execute(
-        select(*TRAIL_COLUMNS).order_by(_EVENTS.c.id)
+    result = conn.execute(  # the option on the statement: set on `conn` it would stay
+        select(*TRAIL_COLUMNS).order_by(_EVENTS.c.id).execution_options(yield_per=_BATCH)
     )
     for row in result.mappings():
         while pending and row["id"] > pending[0]:

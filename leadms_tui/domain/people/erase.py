@@ -7,10 +7,11 @@ The trail itself is not touched: the erase seals it first, clears only `personal
 checks the seal after (see domain/trail.py). Which columns are personal: domain/personal.py.
 """
 
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Table, and_, delete, func, or_, select, update
 from sqlmodel import Session
@@ -350,10 +351,16 @@ def compact(database: Database) -> None:
     VACUUM rewrites the file from its live rows, then the WAL is emptied. PostgreSQL: a
     plain VACUUM of the touched tables (outside a transaction) frees the old row versions
     for reuse; VACUUM FULL, which would rewrite the files, locks every table for the time."""
+    if database.is_sqlite:  # on the driver's connection: the engine's begins every use
+        raw = database.engine.raw_connection()
+        try:
+            driver = cast(sqlite3.Connection, raw.driver_connection)
+            with translate_errors():
+                driver.execute("VACUUM")
+                driver.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            raw.close()
+        return
     with translate_errors(), database.engine.connect() as conn:
         conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        if database.is_sqlite:
-            conn.exec_driver_sql("VACUUM")
-            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            return
         conn.exec_driver_sql(f"VACUUM {', '.join(TOUCHED_TABLES)}")
