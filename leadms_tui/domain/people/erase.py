@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, and_, delete, func, or_, select, update
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from leadms_tui.domain import audit, clock, personal, trail
 from leadms_tui.domain.db import Database, translate_errors
@@ -321,19 +321,19 @@ def _clear_audit(session: Session, person: Person, ids: dict[str, list[int]]) ->
     leads = set(person.lead_ids)
     calls = [int(i) for i, ch in undone if (ch.get("lead_id") or [None])[0] in leads]
     ids = {**ids, "call": [*ids["call"], *calls]}
-    events = table_of(AuditEvent)
     cleared = 0
     for entity, entity_ids in ids.items():
         for start in range(0, len(entity_ids), 1_000):
             part = [str(i) for i in entity_ids[start : start + 1_000]]
-            result = session.connection().execute(
-                update(events)
+            result = session.connection().execute(  # the one update of the trail's table
+                update(AuditEvent)
                 .where(
-                    events.c.entity == entity,
-                    events.c.entity_id.in_(part),
-                    events.c.personal.is_not(None),
+                    col(AuditEvent.entity) == entity,
+                    col(AuditEvent.entity_id).in_(part),
+                    col(AuditEvent.personal).is_not(None),
                 )
                 .values(personal=None)
+                .execution_options(synchronize_session=False)
             )
             cleared += result.rowcount
     return cleared
