@@ -105,7 +105,9 @@ def person(db, team):
         )  # fmt: skip
         outbox.send_text(s, chat.lead_id, f"Olá {NAME}!", actor=ana.actor, now=AT)
         s.add(Notification(user_id=team["maria"].id, message=f"{NAME} asked for a manager"))
+        s.add(Notification(user_id=team["maria"].id, message=f"Missed call from {E164}"))
         s.add(IntakeReject(channel="whatsapp", reason="bad", payload=f'{{"from":"{E164[1:]}"}}'))
+        s.add(IntakeReject(channel="website", reason=f"no consent: {EMAIL}", payload="{}"))
 
     db.write(work)
     event = bridge.PhoneEvent("asterisk", "1.1", PhoneCallState.RINGING, AT,

@@ -196,7 +196,7 @@ def _clear_rows(session: Session, person: Person) -> dict[str, Any]:
         session, DuplicateDismissal.id,
         DuplicateDismissal.first_lead_id.in_(leads), DuplicateDismissal.second_lead_id.in_(leads),
     )  # fmt: skip
-    names = _names(session, leads, clients)
+    needles = _needles(session, person, _names(session, leads, clients))
     counts: dict[str, Any] = {}
     counts["leads"] = _set(
         session, Lead, leads, name=ERASED, phone_raw=None, phone_e164=None, email=None,
@@ -227,7 +227,7 @@ def _clear_rows(session: Session, person: Person) -> dict[str, Any]:
     )  # fmt: skip
     counts["dial_requests"] = _set(session, DialRequest, ids["dial"], number=ERASED, detail=ERASED)
     counts["duplicate_dismissals"] = _delete(session, DuplicateDismissal, ids["duplicate"])
-    counts["notifications"] = _clear_notifications(session, leads, names)
+    counts["notifications"] = _clear_notifications(session, leads, needles)
     counts["lead_merges"] = _set(
         session, LeadMerge,
         _ids(session, LeadMerge.id, LeadMerge.survivor_id.in_(leads),
@@ -237,7 +237,7 @@ def _clear_rows(session: Session, person: Person) -> dict[str, Any]:
     counts["field_values"], counts["stored_files"] = _delete_field_values(
         session, leads, clients, ids["meeting"]
     )
-    counts["intake_rejects"] = _delete_rejects(session, person, names)
+    counts["intake_rejects"] = _delete_rejects(session, needles)
     counts["_ids"] = ids
     return counts
 
@@ -256,10 +256,10 @@ def _delete(session: Session, model: Any, ids: list[int]) -> int:
     return len(ids)
 
 
-def _clear_notifications(session: Session, leads: list[int], names: Iterable[str]) -> int:
-    """Notifications about the person's leads, and any naming them."""
+def _clear_notifications(session: Session, leads: list[int], needles: Iterable[str]) -> int:
+    """Notifications about the person's leads, and any naming them or their contacts."""
     about = [Notification.lead_id.in_(leads)]
-    about += [Notification.message.contains(name, autoescape=True) for name in names]
+    about += [_holds(col(Notification.message), n) for n in needles]
     return _set(session, Notification, _ids(session, Notification.id, *about), message=ERASED)
 
 
@@ -293,20 +293,29 @@ def _delete_field_values(
     return len(value_ids), _delete(session, StoredFile, sorted(file_ids - still_used))
 
 
-def _delete_rejects(session: Session, person: Person, names: Iterable[str]) -> int:
-    """Intake rejects (raw refused messages) holding the person's phone, email, sender id
-    or name: not business records, so deleted."""
-    needles = {p.lstrip("+") for p in person.phones}
+def _holds(column: Any, needle: str) -> Any:
+    """`column` holds `needle`, ignoring case (LIKE ignores it on SQLite only)."""
+    return func.lower(column).contains(needle.lower(), autoescape=True)
+
+
+def _needles(session: Session, person: Person, names: set[str]) -> set[str]:
+    """What free text naming the person holds: their names, phones (E.164 with and without
+    the plus, national digits), emails and chat sender ids."""
+    needles = set(person.phones) | {p.lstrip("+") for p in person.phones}
     needles |= {national_digits(p) for p in person.phones} - {""}
-    needles |= set(person.emails) | set(names)
+    needles |= set(person.emails) | names
     senders = session.execute(
         select(Lead.external_id).where(Lead.id.in_(person.lead_ids), Lead.external_id.is_not(None))
     ).scalars()
-    needles |= {s for s in senders if s and len(s) >= _MIN_NAME}
-    if not needles:
-        return 0
+    return needles | {s for s in senders if s and len(s) >= _MIN_NAME}
+
+
+def _delete_rejects(session: Session, needles: Iterable[str]) -> int:
+    """Intake rejects (raw refused messages, not business records) holding any of them."""
     table: Table = table_of(IntakeReject)
-    where = [table.c.payload.contains(n, autoescape=True) for n in sorted(needles)]
+    where = [_holds(c, n) for n in sorted(needles) for c in (table.c.payload, table.c.reason)]
+    if not where:
+        return 0
     return _delete(session, IntakeReject, _ids(session, table.c.id, *where))
 
 
