@@ -17,6 +17,7 @@ from leadms_tui.domain.audit import SYSTEM, Actor
 from leadms_tui.domain.chat import outbox
 from leadms_tui.domain.errors import PermissionDeniedError, ValidationError
 from leadms_tui.domain.fields import definitions, files, kinds, values
+from leadms_tui.domain.leads.edits import LeadUpdate, update_lead
 from leadms_tui.domain.leads.intake import LeadCreate, create_lead, receive_message
 from leadms_tui.domain.models import (
     AuditEvent,
@@ -35,6 +36,7 @@ from leadms_tui.domain.models import (
 from leadms_tui.domain.people import erase
 from leadms_tui.domain.people.person import find_person
 from leadms_tui.domain.phone import bridge
+from leadms_tui.domain.queries.lead_detail import load_lead_detail
 from leadms_tui.domain.reports.coaching import Period, coaching_report
 from leadms_tui.domain.sales import commission, conversion
 from leadms_tui.domain.team.users import add_user
@@ -245,3 +247,23 @@ def test_the_cli_erases_for_admins_after_the_typed_number(db, db_url, team, pers
     assert again.exit_code != 0 and "already erased" in again.output
     verified = runner.invoke(app, ["--database-url", db_url, "audit", "verify"])
     assert verified.exit_code == 0 and "1 seal(s) hold" in verified.output
+
+
+def test_the_lead_timeline_shows_changed_values_until_the_erase_then_erased(db, person):
+    lead_id = person["form"].lead_id
+
+    def rename(s):
+        version = s.get(Lead, lead_id).version
+        update_lead(s, lead_id, LeadUpdate(name="Bia S."), expected_version=version, actor=ADMIN)
+
+    def changes_shown():
+        with db.reading() as s:
+            detail = load_lead_detail(session=s, lead_id=lead_id, viewer=ADMIN)
+        return [e.detail for e in detail.timeline if e.kind == "change"]
+
+    db.write(rename)
+    assert any(OTHER_NAME in shown and "Bia S." in shown for shown in changes_shown())
+    _erase(db, person["form"].number)
+    shown = changes_shown()
+    assert shown and all("Souzaberg" not in line for line in shown)
+    assert any("erased" in line for line in shown)
