@@ -267,3 +267,26 @@ def test_the_lead_timeline_shows_changed_values_until_the_erase_then_erased(db, 
     shown = changes_shown()
     assert shown and all("Souzaberg" not in line for line in shown)
     assert any("erased" in line for line in shown)
+
+
+def test_the_cli_asks_again_for_unpaid_commission(db, db_url, team, person, monkeypatch):
+    maria = team["maria"].actor
+    db.write(
+        lambda s: commission.add_plan(
+            s, "Standard", currency="USD", rate="10", make_default=True, actor=maria
+        )
+    )
+    db.write(
+        lambda s: conversion.convert_lead(
+            s, person["form"].lead_id, conversion.ConversionRequest(value="1000"), actor=ADMIN
+        )
+    )
+    number = person["form"].number
+    args = ["--database-url", db_url, "people", "erase", number, "--reason", "ticket 9"]
+    monkeypatch.setenv("LEADMS_TOKEN", cli_token(db, "root"))
+    scripted = runner.invoke(app, [*args, "--confirm", number])
+    assert scripted.exit_code != 0 and "--unpaid-ok" in scripted.output
+    declined = runner.invoke(app, args, input=f"{number}\nn\n")
+    assert declined.exit_code != 0 and "nothing erased" in declined.output
+    done = runner.invoke(app, args, input=f"{number}\ny\n")
+    assert done.exit_code == 0 and "erased:" in done.output, done.output
