@@ -47,62 +47,102 @@ def _canonical(row: dict[str, object]) -> bytes:
     ).encode()
 
 
-def _walk(conn: Connection, stops: list[int]) -> tuple[dict[int, tuple[int, str]], int, str]:
-    """One pass over the trail in id order: (events, digest) at each id in `stops` (the
-    trail up to and with it), and the whole trail's count and digest."""
-    digest = hashlib.sha256()
+def _segment(conn: Connection, seed: str, after_id: int, upto_id: int) -> tuple[int, str]:
+    """How many events have ids in (after_id, upto_id], and the sha256 of `seed` (the
+    previous seal's digest) followed by each of them in id order."""
+    digest = hashlib.sha256(seed.encode())
     count = 0
-    at_stop: dict[int, tuple[int, str]] = {}
-    pending = sorted(set(stops))
     result = conn.execute(  # the option on the statement: set on `conn` it would stay
-        select(*TRAIL_COLUMNS).order_by(_EVENTS.c.id).execution_options(yield_per=_BATCH)
+        select(*TRAIL_COLUMNS)
+        .where(_EVENTS.c.id > after_id, _EVENTS.c.id <= upto_id)
+        .order_by(_EVENTS.c.id)
+        .execution_options(yield_per=_BATCH)
     )
     for row in result.mappings():
-        while pending and row["id"] > pending[0]:
-            at_stop[pending.pop(0)] = (count, digest.hexdigest())
         digest.update(_canonical(dict(row)))
         count += 1
-    for stop in pending:
-        at_stop[stop] = (count, digest.hexdigest())
-    return at_stop, count, digest.hexdigest()
+    return count, digest.hexdigest()
+
+
+def _as_seal(row: AuditSeal) -> Seal:
+    return Seal(saved_id(row), row.last_event_id, row.events, row.digest, row.sealed_at)
+
+
+def _latest(session: Session) -> Seal | None:
+    row = session.execute(select(AuditSeal).order_by(AuditSeal.id.desc()).limit(1)).scalar()
+    return None if row is None else _as_seal(row)
 
 
 def seal(session: Session, actor: audit.Actor, *, now: datetime | None = None) -> Seal:
     """Seal the trail as it is now (audited `audit.seal`, after the seal: the next one covers
-    that event)."""
+    that event). Each seal chains on the one before, so only the events since it are read."""
     at = clock.as_utc(now or clock.now())
     conn = session.connection()
     last = conn.execute(select(func.max(_EVENTS.c.id))).scalar() or 0
-    stops, _, _ = _walk(conn, [last])
-    events, digest = stops[last]
-    row = AuditSeal(sealed_at=at, last_event_id=last, events=events, digest=digest)
+    previous = _latest(session)
+    start, seed, before = (
+        (previous.last_event_id, previous.digest, previous.events) if previous else (0, "", 0)
+    )
+    count, digest = _segment(conn, seed, start, last)
+    row = AuditSeal(sealed_at=at, last_event_id=last, events=before + count, digest=digest)
     session.add(row)
     session.flush()
     audit.record(
         session, actor, "audit.seal", "audit_seal", row.id,
-        after={"last_event_id": last, "events": events, "digest": digest}, at=at,
+        after={"last_event_id": last, "events": row.events, "digest": digest}, at=at,
     )  # fmt: skip
-    return Seal(saved_id(row), last, events, digest, at)
+    return _as_seal(row)
 
 
 def verify(session: Session) -> Verified:
-    """Recompute every seal's digest over the trail as it is now."""
+    """Recompute every seal's digest over the trail as it is now: each from the seal before
+    it and the events between, so a changed event breaks the seal that covers it."""
     conn = session.connection()
-    seals = list(session.execute(select(AuditSeal).order_by(AuditSeal.id)).scalars())
-    stops, count, _ = _walk(conn, [s.last_event_id for s in seals])
+    seals = [
+        _as_seal(r) for r in session.execute(select(AuditSeal).order_by(AuditSeal.id)).scalars()
+    ]
     broken = []
-    for row in seals:
-        events, digest = stops[row.last_event_id]
-        if (events, digest) != (row.events, row.digest):
+    previous: Seal | None = None
+    for sealed in seals:
+        if not _holds(conn, previous, sealed):
             broken.append(
-                f"seal {row.id} ({row.sealed_at:%Y-%m-%d %H:%M} UTC, events up to "
-                f"{row.last_event_id}): the trail now gives {events} events, digest "
-                f"{digest[:12]}…, sealed {row.events}, {row.digest[:12]}…"
+                f"seal {sealed.id} ({sealed.sealed_at:%Y-%m-%d %H:%M} UTC, events "
+                f"{previous.last_event_id + 1 if previous else 1}-{sealed.last_event_id}): "
+                "the trail no longer gives its digest"
             )
+        previous = sealed
+    count = conn.execute(select(func.count()).select_from(_EVENTS)).scalar() or 0
     return Verified(count, len(seals), broken)
 
 
+def _holds(conn: Connection, previous: Seal | None, sealed: Seal) -> bool:
+    start, seed, before = (
+        (previous.last_event_id, previous.digest, previous.events) if previous else (0, "", 0)
+    )
+    count, digest = _segment(conn, seed, start, sealed.last_event_id)
+    return (before + count, digest) == (sealed.events, sealed.digest)
+
+
 def check_unchanged(session: Session, sealed: Seal) -> bool:
-    """Whether the trail up to `sealed` still gives its digest."""
-    stops, _, _ = _walk(session.connection(), [sealed.last_event_id])
-    return stops[sealed.last_event_id] == (sealed.events, sealed.digest)
+    """Whether the events `sealed` covers since the seal before it still give its digest."""
+    previous = session.execute(
+        select(AuditSeal).where(AuditSeal.id < sealed.id).order_by(AuditSeal.id.desc()).limit(1)
+    ).scalar()
+    return _holds(session.connection(), None if previous is None else _as_seal(previous), sealed)
+
+
+def digest_of(session: Session, event_ids: list[int]) -> str:
+    """The sha256 of these events' trail columns in id order (to show that an update of
+    their `personal` left the trail as it was)."""
+    digest = hashlib.sha256()
+    conn = session.connection()
+    ids = sorted(event_ids)
+    for start in range(0, len(ids), 1_000):
+        result = conn.execute(
+            select(*TRAIL_COLUMNS)
+            .where(_EVENTS.c.id.in_(ids[start : start + 1_000]))
+            .order_by(_EVENTS.c.id)
+        )
+        for row in result.mappings():
+            digest.update(_canonical(dict(row)))
+    return digest.hexdigest()

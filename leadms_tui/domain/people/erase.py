@@ -125,8 +125,8 @@ def erase_person(
     sealed = trail.seal(session, actor, now=at)
     counts = _clear_rows(session, person)
     counts["audit_events"] = _clear_audit(session, person, counts.pop("_ids"))
-    if not trail.check_unchanged(session, sealed):
-        raise RuntimeError("the erase changed the audit trail: rolled back")
+    if not trail.check_unchanged(session, sealed):  # what came before, as sealed
+        raise RuntimeError("the audit trail does not match its seal: nothing erased")
     if sqlite:  # the search index drops the erased entries now, not at some later merge
         session.connection().exec_driver_sql(
             "INSERT INTO lead_search(lead_search) VALUES ('optimize')"
@@ -321,31 +321,38 @@ def _delete_rejects(session: Session, needles: Iterable[str]) -> int:
 
 def _clear_audit(session: Session, person: Person, ids: dict[str, list[int]]) -> int:
     """Clear the kept-apart personal values of every event about the person's rows (the
-    database lets an update of audit_events do nothing else)."""
+    database lets an update of audit_events do nothing else), and check that the trail
+    columns of those events are as they were."""
     undone = session.execute(
         select(AuditEvent.entity_id, AuditEvent.changes).where(
-            AuditEvent.action == "call.undo", AuditEvent.personal.is_not(None)
+            AuditEvent.action == "call.undo", col(AuditEvent.personal).is_not(None)
         )
     ).all()
     leads = set(person.lead_ids)
     calls = [int(i) for i, ch in undone if (ch.get("lead_id") or [None])[0] in leads]
     ids = {**ids, "call": [*ids["call"], *calls]}
-    cleared = 0
+    events: list[int] = []
     for entity, entity_ids in ids.items():
         for start in range(0, len(entity_ids), 1_000):
             part = [str(i) for i in entity_ids[start : start + 1_000]]
-            result = session.connection().execute(  # the one update of the trail's table
-                update(AuditEvent)
-                .where(
+            events += session.execute(
+                select(AuditEvent.id).where(
                     col(AuditEvent.entity) == entity,
                     col(AuditEvent.entity_id).in_(part),
                     col(AuditEvent.personal).is_not(None),
                 )
-                .values(personal=None)
-                .execution_options(synchronize_session=False)
-            )
-            cleared += result.rowcount
-    return cleared
+            ).scalars()
+    before = trail.digest_of(session, events)
+    for start in range(0, len(events), 1_000):
+        session.connection().execute(  # the one update of the trail's table
+            update(AuditEvent)
+            .where(col(AuditEvent.id).in_(events[start : start + 1_000]))
+            .values(personal=None)
+            .execution_options(synchronize_session=False)
+        )
+    if trail.digest_of(session, events) != before:
+        raise RuntimeError("the erase changed the audit trail: rolled back")
+    return len(events)
 
 
 TOUCHED_TABLES = (
