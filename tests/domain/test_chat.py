@@ -334,3 +334,51 @@ def test_quick_replies_are_admins_and_expand_from_the_lead(db, team):
             expand_quick_reply(reply.body, lead, rep) == f"Hi Bruno, {rep.display_name} here {{x}}"
         )
         assert expand_quick_reply("a { b", lead, rep) == "a { b"
+
+
+def test_a_failure_is_audited_as_its_own_version_and_only_a_failed_message_is_retried(db, team):
+    """Mutation testing (issue 26): the failure's audit event and version bump, and the refusal
+    to retry a message still on its way, were never read by a test."""
+    lead_id = _chat_lead(db, team)
+    ana = team["ana"].actor
+    message_id = _send(db, lead_id, "Hi", ana, AT)
+    with pytest.raises(ValidationError) as refused:
+        db.write(lambda s: outbox.retry(s, message_id, actor=ana, now=AT))
+    assert str(refused.value) == (
+        "this message is queued: only a failed or unconfirmed one is sent again"
+    )
+    _claim(db, AT)
+    sending = _row(db, message_id).version
+    db.write(
+        lambda s: outbox.record_failed(
+            s, message_id, 1, code=131026, title="Undeliverable", detail=None, now=AT
+        )
+    )
+    assert _row(db, message_id).version == sending + 1
+    with db.reading() as session:
+        failed = session.execute(
+            select(AuditEvent).where(AuditEvent.action == "message.failed")
+        ).scalar_one()
+    assert (failed.actor, failed.entity_id, failed.changes["state"]) == (
+        "meta",
+        str(message_id),
+        ["sending", "failed"],
+    )
+
+
+def test_the_conversation_reads_in_time_order_whoever_wrote(db, team):
+    """Their message, our two replies, their answer: in the order they happened, not
+    inbound first and ours newest first as the two queries return them."""
+    lead_id = _chat_lead(db, team, text="Hi, price?")
+    ana = team["ana"].actor
+    _send(db, lead_id, "It is 40 a month", ana, AT + timedelta(minutes=1))
+    _send(db, lead_id, "Shall I book you in?", ana, AT + timedelta(minutes=2))
+    _chat_lead(db, team, at=AT + timedelta(minutes=3), text="Yes please")
+    with db.reading() as session:
+        thread = outbox.conversation(session, lead_id, viewer=ana)
+    assert [(item.inbound, item.text) for item in thread.items] == [
+        (True, "Hi, price?"),
+        (False, "It is 40 a month"),
+        (False, "Shall I book you in?"),
+        (True, "Yes please"),
+    ]

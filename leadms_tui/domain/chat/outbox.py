@@ -186,7 +186,8 @@ def retry(
     _lead, window = _chat_lead(session, row.lead_id, actor)
     if row.state not in (MessageState.FAILED, MessageState.UNCONFIRMED):
         raise ValidationError(
-            f"this message is {row.state.value}: only a failed or unconfirmed one is sent again"
+            f"this message is {MessageState(row.state).value}: only a failed or unconfirmed one"
+            " is sent again"
         )
     if row.kind == "text" and not window.open(at):
         raise ValidationError("the window closed since: pick an approved template instead")
