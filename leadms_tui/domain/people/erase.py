@@ -18,7 +18,7 @@ from sqlmodel import Session, col
 
 from leadms_tui.domain import audit, clock, personal, trail
 from leadms_tui.domain.db import Database, translate_errors
-from leadms_tui.domain.errors import PermissionDeniedError, ValidationError
+from leadms_tui.domain.errors import ConflictError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.leads.phones import national_digits
 from leadms_tui.domain.models import (
     AuditEvent,
@@ -51,6 +51,9 @@ from leadms_tui.domain.people.person import Person
 ERASED = personal.ERASED
 UNPAID = (CommissionState.PENDING, CommissionState.APPROVED)
 _MIN_NAME = 4  # shorter names are not searched for in free text (too many false hits)
+_TRAIL_CHANGED = (
+    "the audit trail does not match its seal: nothing erased (run `leadms audit verify`)"
+)
 
 
 class UnpaidCommissionError(ValidationError):
@@ -123,10 +126,10 @@ def erase_person(
     if sqlite:  # pages freed by this transaction are zeroed, not left holding the text
         session.connection().exec_driver_sql("PRAGMA secure_delete = ON")
     sealed = trail.seal(session, actor, now=at)
-    counts = _clear_rows(session, person)
-    counts["audit_events"] = _clear_audit(session, person, counts.pop("_ids"))
+    counts, about = _clear_rows(session, person)
+    counts["audit_events"] = _clear_audit(session, person, about)
     if not trail.check_unchanged(session, sealed):  # what came before, as sealed
-        raise RuntimeError("the audit trail does not match its seal: nothing erased")
+        raise ConflictError(_TRAIL_CHANGED)
     if sqlite:  # the search index drops the erased entries now, not at some later merge
         session.connection().exec_driver_sql(
             "INSERT INTO lead_search(lead_search) VALUES ('optimize')"
@@ -171,9 +174,9 @@ def _set(session: Session, model: Any, ids: list[int], **values: Any) -> int:
     return len(ids)
 
 
-def _clear_rows(session: Session, person: Person) -> dict[str, Any]:
-    """Overwrite or delete every personal value of the person; each table's row count, and
-    under "_ids" the ids per audit entity whose events are about the person."""
+def _clear_rows(session: Session, person: Person) -> tuple[dict[str, int], dict[str, list[int]]]:
+    """Overwrite or delete every personal value of the person: each table's row count, and
+    the ids per audit entity whose events are about the person."""
     leads, clients = person.lead_ids, person.client_ids
     phones = person.phones
     ids: dict[str, list[int]] = {"lead": leads, "client": clients}
@@ -197,7 +200,7 @@ def _clear_rows(session: Session, person: Person) -> dict[str, Any]:
         DuplicateDismissal.first_lead_id.in_(leads), DuplicateDismissal.second_lead_id.in_(leads),
     )  # fmt: skip
     needles = _needles(session, person, _names(session, leads, clients))
-    counts: dict[str, Any] = {}
+    counts: dict[str, int] = {}
     counts["leads"] = _set(
         session, Lead, leads, name=ERASED, phone_raw=None, phone_e164=None, email=None,
         email_lower=None, external_id=None, first_message=None, search_name="",
@@ -238,8 +241,7 @@ def _clear_rows(session: Session, person: Person) -> dict[str, Any]:
         session, leads, clients, ids["meeting"]
     )
     counts["intake_rejects"] = _delete_rejects(session, needles)
-    counts["_ids"] = ids
-    return counts
+    return counts, ids
 
 
 def _names(session: Session, leads: list[int], clients: list[int]) -> set[str]:
@@ -351,7 +353,7 @@ def _clear_audit(session: Session, person: Person, ids: dict[str, list[int]]) ->
             .execution_options(synchronize_session=False)
         )
     if trail.digest_of(session, events) != before:
-        raise RuntimeError("the erase changed the audit trail: rolled back")
+        raise ConflictError(_TRAIL_CHANGED)
     return len(events)
 
 
