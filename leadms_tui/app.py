@@ -45,11 +45,13 @@ from leadms_tui.screens.client_detail import ClientDetailScreen
 from leadms_tui.screens.clients import ClientListScreen
 from leadms_tui.screens.commissions import CommissionsScreen
 from leadms_tui.screens.day_view import DayViewScreen
+from leadms_tui.screens.duplicates import DuplicatesScreen
 from leadms_tui.screens.first_run import FirstRunScreen
 from leadms_tui.screens.lead_detail import LeadDetailScreen
 from leadms_tui.screens.lead_list import LeadListScreen
 from leadms_tui.screens.loading import Loads
 from leadms_tui.screens.login import LoginScreen
+from leadms_tui.screens.merge import MergeScreen
 from leadms_tui.screens.modals.assign_modal import AssignModal
 from leadms_tui.screens.modals.call_modal import CallModal
 from leadms_tui.screens.modals.client_status_modal import ClientStatusModal
@@ -60,13 +62,15 @@ from leadms_tui.screens.modals.edit_fields_modal import EditFieldsModal
 from leadms_tui.screens.modals.edit_lead_modal import EditLeadModal
 from leadms_tui.screens.modals.field_columns_modal import FieldColumnsModal
 from leadms_tui.screens.modals.followup_modal import FollowUpModal
-from leadms_tui.screens.modals.help_modal import HelpModal
+from leadms_tui.screens.modals.help_modal import HelpModal, usable_by
 from leadms_tui.screens.modals.inbox_modal import InboxModal
 from leadms_tui.screens.modals.meeting_modal import MeetingModal, MeetingOutcomeModal
 from leadms_tui.screens.modals.new_lead_modal import NewLeadModal
 from leadms_tui.screens.modals.path_modal import PathModal
 from leadms_tui.screens.modals.range_modal import RangeModal
 from leadms_tui.screens.modals.rule_modal import RuleModal
+from leadms_tui.screens.modals.save_filter_modal import SaveFilterModal
+from leadms_tui.screens.modals.saved_filters_modal import SavedFiltersModal
 from leadms_tui.screens.modals.step_modal import StepModal
 from leadms_tui.screens.modals.template_name_modal import TemplateNameModal
 from leadms_tui.screens.modals.what_next_modal import WhatNextModal
@@ -120,6 +124,7 @@ class LeadMSApp(Loads, App[None]):
             show=False,
             id="app.commissions",
         ),
+        Binding("D", "duplicates", "Duplicates", show=False, id="app.duplicates"),  # managers
         Binding(  # shift+o, admins
             "O",
             "onboarding_templates",
@@ -532,7 +537,7 @@ class LeadMSApp(Loads, App[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if (
-            action in ("search", "commissions", "clients", "settings", "reports")
+            action in ("search", "commissions", "clients", "settings", "reports", "duplicates")
             and self.user is None
         ):
             return False  # nothing to search before signing in
@@ -543,12 +548,16 @@ class LeadMSApp(Loads, App[None]):
         return True
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers every key of the current screen as a command, and the usual ones."""
+        """The palette offers every key of the current screen that the signed-in role can use
+        (as the help screen does) as a command, and the usual ones."""
         seen = set()
+        role = self.user.role if self.user is not None else None
         for key, active in screen.active_bindings.items():
             binding = active.binding
             if not binding.description or not active.enabled or binding.action in seen:
                 continue
+            if binding.id is not None and not usable_by(binding.id, role):
+                continue  # a rep's palette has no Duplicates, Commissions, Settings
             seen.add(binding.action)
             shown = binding.key_display or self.get_key_display(binding)
             yield SystemCommand(
@@ -580,6 +589,14 @@ class LeadMSApp(Loads, App[None]):
             self.notify("only managers and admins see commissions", severity="warning")
         else:
             self.push_screen(CommissionsScreen())
+
+    def action_duplicates(self) -> None:
+        if self.user is None or isinstance(self.screen, DuplicatesScreen | MergeScreen):
+            return
+        if self.user.role == Role.REP:
+            self.notify("only managers and admins find and merge duplicates", severity="warning")
+        else:
+            self.push_screen(DuplicatesScreen())
 
     def action_onboarding_templates(self) -> None:
         if self.user is None or isinstance(self.screen, OnboardingTemplatesScreen):
@@ -630,6 +647,14 @@ class LeadMSApp(Loads, App[None]):
     @on(goto.OpenRules)
     def _open_rules(self) -> None:
         self.push_screen(RulesScreen())
+
+    @on(goto.OpenDuplicates)
+    def _open_duplicates(self) -> None:
+        self.action_duplicates()
+
+    @on(goto.OpenMerge)
+    def _open_merge(self, ask: goto.OpenMerge) -> None:
+        self.push_screen(MergeScreen(ask.first_number, ask.second_number), ask.then)
 
     @on(goto.SignInAgain)
     def _sign_in_again(self) -> None:
@@ -711,6 +736,14 @@ class LeadMSApp(Loads, App[None]):
     @on(goto.Compose)
     def _compose(self, ask: goto.Compose) -> None:
         self.push_screen(ComposeModal(ask.lead_id, ask.label), ask.then)
+
+    @on(goto.SaveFilter)
+    def _save_filter(self, ask: goto.SaveFilter) -> None:
+        self.push_screen(SaveFilterModal(ask.criteria, ask.summary), ask.then)
+
+    @on(goto.PickSavedFilter)
+    def _pick_saved_filter(self, ask: goto.PickSavedFilter) -> None:
+        self.push_screen(SavedFiltersModal(), ask.then)
 
 
 async def _settled(most: float = 1.0) -> None:

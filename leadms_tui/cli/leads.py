@@ -357,6 +357,12 @@ def export(
             "--field", help="A field filter: plan=Gold, budget>=1000, notes~roof (repeatable)."
         ),
     ] = None,
+    saved: Annotated[
+        str | None,
+        typer.Option(
+            "--filter", help="A filter you saved in the lead list (ctrl+s), instead of the above."
+        ),
+    ] = None,
     as_csv: Annotated[
         bool, typer.Option("--csv", help="CSV with a header row (the default).")
     ] = False,
@@ -367,7 +373,8 @@ def export(
     force: Annotated[bool, typer.Option("--force", help="Replace an existing file.")] = False,
 ) -> None:
     """The leads the list's filters match, newest first, with every dynamic lead field as a
-    column (CSV) or typed (JSON Lines): a list to take away. Only leads you may open."""
+    column (CSV) or typed (JSON Lines): a list to take away. Only leads you may open.
+    `--filter NAME`: the search and filters you saved in the lead list under NAME."""
     import csv
     import io
 
@@ -378,20 +385,28 @@ def export(
 
     if as_csv and as_json:
         raise CLIError("give --csv or --json, not both", exit_code=2)
+    narrowed = search or status or channel or owner or unassigned or date_from or date_to
+    if saved is not None and (narrowed or repeats or field):
+        raise CLIError("--filter is a saved filter as it is: leave out the other filters",
+                       exit_code=2)  # fmt: skip
     buffer = io.StringIO()
     count = 0
     with open_db(ctx).reading() as session:
         viewer = viewing(ctx, session)
-        where = LeadFilter(
-            text=search,
-            status=status.value if status else None,
-            channel=channel.value if channel else None,
-            owner_id=get_user(session, owner).id if owner else None,
-            unassigned=unassigned,
-            date_from=day_option(session, date_from, "--from", historic=True),
-            date_to=day_option(session, date_to, "--to", historic=True),
-            repeats_only=repeats,
-            fields=tuple(FieldFilter.parse(text) for text in field or []),
+        where = (
+            _saved_filter(ctx, session, saved)
+            if saved is not None
+            else LeadFilter(
+                text=search,
+                status=status.value if status else None,
+                channel=channel.value if channel else None,
+                owner_id=get_user(session, owner).id if owner else None,
+                unassigned=unassigned,
+                date_from=day_option(session, date_from, "--from", historic=True),
+                date_to=day_option(session, date_to, "--to", historic=True),
+                repeats_only=repeats,
+                fields=tuple(FieldFilter.parse(text) for text in field or []),
+            )
         )
         rows = export_leads(session=session, where=where, viewer=viewer,
                             phone_region=load_settings(session).phone_region)  # fmt: skip
@@ -418,6 +433,20 @@ def export(
         save_new(output, data.encode(), force=force)
         echo(f"{output}: {count:,} lead(s)", err=True)
     say_if_empty(count, "leads match")
+
+
+def _saved_filter(ctx: typer.Context, session, name: str):  # -> LeadFilter
+    """The signed-in user's saved filter `name`, its dates read today."""
+    from leadms_tui.domain import clock
+    from leadms_tui.domain.leads.saved_filters import saved_filter
+    from leadms_tui.domain.team.settings import load_settings
+
+    actor = acting(ctx, session)
+    if actor.user_id is None:
+        raise CLIError("saved filters belong to a user: sign in with `leadms login`")
+    found = saved_filter(session=session, user_id=actor.user_id, name=name)
+    today = clock.business_date(clock.now(), load_settings(session).timezone)
+    return found.criteria.lead_filter(today)
 
 
 _EXPORT_COLUMNS = ("number", "name", "phone", "email", "channel", "status", "owner",

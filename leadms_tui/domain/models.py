@@ -1030,3 +1030,18 @@ class DialRequest(SQLModel, table=True):
     requested_at: datetime = _timestamp(nullable=False)
     handled_at: datetime | None = _timestamp(default=None)
     detail: str = _text(300, default="")  # the phone system's answer
+
+
+class SavedFilter(SQLModel, table=True):
+    """A lead-list search and its filters saved by a user under a name (`ctrl+s` in the list),
+    recalled in the list or by `leads export --filter NAME`."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_filter_user_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    name: str = _text(80)
+    criteria: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
+    created_at: datetime = _created_at()
+    updated_at: datetime = _created_at()

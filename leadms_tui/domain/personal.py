@@ -104,6 +104,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "action": _ENUM, "action_params": _CONFIG,
     },
     "sequence_counters": {"name": _CONFIG},
+    "saved_filters": {
+        "name": _STAFF,
+        "criteria": "a team member's saved search (a search naming a person is not erased)",
+    },
 }  # fmt: skip
 
 # audit entity → the table its rows are in (entities of other tables hold no personal field)

@@ -14,6 +14,7 @@ from textual.message import Message
 
 from leadms_tui.domain.fields.definitions import FieldSpec
 from leadms_tui.domain.fields.values import FieldShown
+from leadms_tui.domain.leads.saved_filters import FilterCriteria
 from leadms_tui.domain.models import FieldEntity, Lead, Rule
 from leadms_tui.domain.phone.bridge import PhoneCallView
 from leadms_tui.domain.queries.dayview import FollowUpRow
@@ -48,6 +49,20 @@ class OpenLeads(Message):
 @dataclass
 class OpenRules(Message):
     pass
+
+
+@dataclass
+class OpenDuplicates(Message):
+    """The managers' duplicate pairs."""
+
+
+@dataclass
+class OpenMerge(Message):
+    """The side-by-side merge of two leads (numbers); `then` is told the merge, if any."""
+
+    first_number: str
+    second_number: str
+    then: Then = None
 
 
 @dataclass
@@ -191,4 +206,18 @@ class Compose(Message):
 
     lead_id: int
     label: str
+    then: Then = None
+
+
+@dataclass
+class SaveFilter(Message):
+    """The lead list's search and filters, to save under a name (`summary` says what)."""
+
+    criteria: FilterCriteria
+    summary: str
+    then: Then = None
+
+
+@dataclass
+class PickSavedFilter(Message):
     then: Then = None

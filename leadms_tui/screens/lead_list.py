@@ -1,5 +1,6 @@
 """`/`: the lead list. Incremental search with filters (lead fields too: `ctrl+t`), paged from
-the database by keyset; `ctrl+o` adds lead fields as columns."""
+the database by keyset; `ctrl+o` adds lead fields as columns; `ctrl+s` saves the search and
+filters under a name, `ctrl+l` recalls one."""
 
 from datetime import date
 
@@ -11,12 +12,14 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.timer import Timer
 from textual.widgets import Checkbox, DataTable, Header, Input, Label, Select
+from textual.widgets.select import InvalidSelectValueError
 
 from leadms_tui import formatting
 from leadms_tui.domain import clock
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.fields.definitions import FieldSpec, list_fields
 from leadms_tui.domain.fields.values import FieldFilter, values_for
+from leadms_tui.domain.leads.saved_filters import FilterCriteria
 from leadms_tui.domain.live import touches
 from leadms_tui.domain.models import Channel, FieldEntity, LeadStatus, Role
 from leadms_tui.domain.queries.leads import LeadFilter, LeadRow, search_leads
@@ -24,6 +27,7 @@ from leadms_tui.domain.spoken_dates import parse_day
 from leadms_tui.domain.team.users import UserInfo, list_users
 from leadms_tui.screens import goto
 from leadms_tui.screens.base import LeadScreen
+from leadms_tui.screens.modals.saved_filters_modal import describe
 from leadms_tui.widgets.key_footer import KeyFooter
 from leadms_tui.widgets.text_table import (
     LEAD_NUMBER_WIDTH,
@@ -78,6 +82,8 @@ class LeadListScreen(LeadScreen):
         Binding("ctrl+r", "clear_filters", "Clear filters", id="list.clear"),
         Binding("ctrl+t", "field_filter", "Field filter", id="list.field-filter"),
         Binding("ctrl+o", "field_columns", "Field columns", id="list.field-columns"),
+        Binding("ctrl+s", "save_filter", "Save filter", id="list.save-filter"),
+        Binding("ctrl+l", "saved_filters", "Saved filters", id="list.saved-filters"),
     ]
 
     def __init__(self, where: LeadFilter | None = None) -> None:
@@ -385,6 +391,69 @@ class LeadListScreen(LeadScreen):
 
     def action_focus_search(self) -> None:
         self.query_one("#search", Input).focus()
+
+    # --- saved filters ---------------------------------------------------------------
+
+    def _criteria(self) -> FilterCriteria:
+        """The search box and filters as typed and chosen (what a saved filter keeps)."""
+
+        def value(selector: str) -> object:
+            select = self.query_one(selector, Select)
+            return None if select.is_blank() else select.value
+
+        owner = value("#owner")
+        status, channel = value("#status"), value("#channel")
+        return FilterCriteria(
+            text=self.query_one("#search", Input).value,
+            status=status if isinstance(status, str) else None,
+            channel=channel if isinstance(channel, str) else None,
+            owner_id=owner if isinstance(owner, int) and owner != UNASSIGNED else None,
+            unassigned=owner == UNASSIGNED,
+            date_from=self.query_one("#date-from", Input).value.strip(),
+            date_to=self.query_one("#date-to", Input).value.strip(),
+            repeats_only=self.query_one("#repeats", Checkbox).value,
+            fields=self.query_one("#field-filter", Input).value.strip(),
+        )
+
+    def action_save_filter(self) -> None:
+        def saved(message: str | None) -> None:
+            if message is not None:
+                self.leadms.notify(message, title="Saved filters")
+
+        criteria = self._criteria()
+        self.go(goto.SaveFilter(criteria, describe(criteria), then=saved))
+
+    def action_saved_filters(self) -> None:
+        self.go(goto.PickSavedFilter(then=self._recall))
+
+    def _recall(self, criteria: FilterCriteria | None) -> None:
+        """Fill the boxes as they were saved; the search runs once they changed."""
+        if criteria is None:
+            return
+        self.query_one("#search", Input).value = criteria.text
+        for selector, chosen in (("#status", criteria.status), ("#channel", criteria.channel)):
+            select = self.query_one(selector, Select)
+            if chosen is None:
+                select.clear()
+            else:
+                select.value = chosen
+        owner = self.query_one("#owner", Select)
+        wanted = UNASSIGNED if criteria.unassigned else criteria.owner_id
+        if wanted is None:
+            owner.clear()
+        else:
+            try:
+                owner.value = wanted
+            except InvalidSelectValueError:  # the reps still loading, or no longer a rep
+                self._preset = LeadFilter(owner_id=wanted)
+                self._load_owners()
+        self.query_one("#date-from", Input).value = criteria.date_from
+        self.query_one("#date-to", Input).value = criteria.date_to
+        self.query_one("#repeats", Checkbox).value = criteria.repeats_only
+        box = self.query_one("#field-filter", Input)
+        box.value = criteria.fields
+        box.set_class(bool(criteria.fields) or box.has_class("-open"), "-open")
+        self._criteria_changed()
 
     def action_clear_filters(self) -> None:
         for select in self.query(Select):

@@ -113,14 +113,14 @@ def test_a_seal_finds_an_event_changed_after_it(db):
     assert not verified.ok and f"seal {sealed.id}" in verified.broken[0]
 
 
-def test_migration_0018_moves_personal_values_of_existing_events(request, db_url):
+def test_migration_0020_moves_personal_values_of_existing_events(request, db_url):
     from alembic import command
 
     from tests.domain.test_migrations import _empty_database
 
     database: Database = _empty_database(request, "sqlite" if "sqlite" in db_url else "postgres")
     with database.engine.begin() as conn:
-        command.upgrade(_alembic_config(conn), "0017")
+        command.upgrade(_alembic_config(conn), "0019")
         conn.execute(
             text(
                 "INSERT INTO audit_events (at, actor, action, entity, entity_id, changes) VALUES "

@@ -93,3 +93,23 @@ def test_pages_stream_every_lead_once(db, team):
         rows = list(export_leads(session=session, where=LeadFilter(), phone_region="GB",
                                  viewer=team["maria"].actor, page=2))  # fmt: skip
     assert sorted(row.id for row, _ in rows) == sorted(lead.lead_id for lead in made.values())
+
+
+def test_export_with_a_saved_filter(db, db_url, team, monkeypatch):
+    from leadms_tui.domain.leads.saved_filters import FilterCriteria, save_filter
+
+    _setup(db, team)
+    maria = team["maria"]
+    db.write(
+        lambda s: save_filter(s, "Big", FilterCriteria(fields="budget>=1000"), actor=maria.actor)
+    )
+    monkeypatch.setenv("LEADMS_TOKEN", cli_token(db, "maria"))
+    base = ["--database-url", db_url, "leads", "export", "--json"]
+    result = runner.invoke(app, [*base, "--filter", "Big"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line)["name"] for line in result.stdout.splitlines()] == ["Ada Gold"]
+    both = runner.invoke(app, [*base, "--filter", "Big", "--search", "Ada"])
+    assert both.exit_code == 2 and "leave out the other filters" in both.output
+    monkeypatch.setenv("LEADMS_TOKEN", cli_token(db, "ana"))  # maria's, not ana's
+    other = runner.invoke(app, [*base, "--filter", "Big"])
+    assert other.exit_code != 0 and "no saved filter 'Big'" in other.output

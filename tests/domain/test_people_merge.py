@@ -364,14 +364,17 @@ PAIRS = [(a, b) for a in NAMES for b in NAMES if a != b]
 @given(
     pair=st.sampled_from(PAIRS),
     take=st.lists(st.sampled_from(["budget", "plan", "source"]), unique=True),
+    core=st.lists(st.sampled_from(["name", "phone", "email"]), unique=True),
 )
-@example(pair=("later", "other"), take=["budget"])  # the survivor was a repeat of the other
-def test_any_merge_then_unmerge_is_the_identity(db, two, pair, take):
-    """Whichever two leads, whatever fields taken: merge then unmerge changes no row."""
+@example(pair=("later", "other"), take=["budget"], core=[])  # the survivor repeated the other
+@example(pair=("keep", "other"), take=[], core=["name", "phone", "email"])
+def test_any_merge_then_unmerge_is_the_identity(db, two, pair, take, core):
+    """Whichever two leads, whatever fields taken (the survivor's own name, phone and email
+    too): merge then unmerge changes no row."""
     keep, other = two[pair[0]], two[pair[1]]
     before = dump(db)
     try:
-        result = _merge(db, keep, other, picks=dict.fromkeys(take, "other"))
+        result = _merge(db, keep, other, picks=dict.fromkeys(take, "other"), take=frozenset(core))
     except ConflictError:  # both sold
         assert dump(db) == before
         return
@@ -408,3 +411,28 @@ def test_a_new_lead_like_a_merged_one_is_a_repeat_of_the_survivor(db, two):
         db, LeadCreate(name="Bia", channel="website", email="bia@example.com"), actor=SYSTEM, now=AT
     )
     assert again.repeat_of == two["keep"].number  # not the hidden lead it was merged from
+
+
+def test_the_survivor_can_take_the_others_name_phone_and_email(db, team, two):
+    keep, other = two["keep"], two["other"]
+    with db.reading() as s:
+        theirs = s.get(Lead, other.lead_id)
+        wanted = (theirs.name, theirs.phone_e164, theirs.email)
+    result = _merge(db, keep, other, take=frozenset({"name", "phone", "email"}))
+    assert result.taken_core == ("name", "phone", "email")
+    with db.reading() as s:
+        survivor = s.get(Lead, keep.lead_id)
+        assert (survivor.name, survivor.phone_e164, survivor.email) == wanted
+    with pytest.raises(ValidationError, match="take name, phone, email, not age"):
+        _merge(db, two["later"], two["stranger"], take=frozenset({"age"}))
+
+
+def test_reps_neither_find_nor_merge_duplicates(db, team, two):
+    from leadms_tui.domain.errors import PermissionDeniedError
+    from leadms_tui.domain.people.duplicates import duplicate_page
+
+    rep = team["ana"].actor
+    with pytest.raises(PermissionDeniedError), db.reading() as s:
+        duplicate_page(s, viewer=rep)
+    with pytest.raises(PermissionDeniedError):
+        _merge(db, two["keep"], two["other"], actor=rep)

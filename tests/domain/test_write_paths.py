@@ -18,7 +18,7 @@ from leadms_tui.domain.audit import SYSTEM, Actor
 from leadms_tui.domain.chat import outbox, templates
 from leadms_tui.domain.events import Effects, LeadClosed, LeadConverted, LeadCreated
 from leadms_tui.domain.fields import definitions, files, kinds, values
-from leadms_tui.domain.leads import bulk_intake, edits, intake
+from leadms_tui.domain.leads import bulk_intake, edits, intake, saved_filters
 from leadms_tui.domain.models import (
     AssignmentWait,
     AuditEvent,
@@ -303,6 +303,22 @@ def _unmerged(w) -> None:
     w.db.write(lambda s: merge.unmerge(s, merge_id, actor=ADMIN))
 
 
+def _filter_saved(w, *, replace: bool = False) -> None:
+    criteria = saved_filters.FilterCriteria(text="Ana")
+    w.db.write(lambda s: saved_filters.save_filter(s, "Mine", criteria, actor=w.ana.actor))
+    if replace:
+        w.db.write(
+            lambda s: saved_filters.save_filter(
+                s, "Mine", criteria, actor=w.ana.actor, replace=True
+            )
+        )
+
+
+def _filter_deleted(w) -> None:
+    _filter_saved(w)
+    w.db.write(lambda s: saved_filters.delete_filter(s, "Mine", actor=w.ana.actor))
+
+
 WRITES: dict[str, tuple[Callable, str]] = {
     # chat replies (issue 28), the phone bridge (29), people (30)
     "chat.outbox.send_text": (_queued, "message.queue"),
@@ -322,6 +338,11 @@ WRITES: dict[str, tuple[Callable, str]] = {
     "people.merge.merge_leads": (_merged, "lead.merge"),
     "people.merge.unmerge": (_unmerged, "lead.unmerge"),
     "people.erase.erase_person": (_erased, "person.erase"),
+    "leads.saved_filters.save_filter": (
+        lambda w: _filter_saved(w, replace=True),
+        "saved_filter.replace",
+    ),
+    "leads.saved_filters.delete_filter": (_filter_deleted, "saved_filter.delete"),
     "phone.dialing.request_dial": (_dial_asked, "dial.request"),
     "leads.intake.create_lead": (
         lambda w: _new_lead(w.db, 30),
@@ -892,6 +913,11 @@ NOT_WRITES = {
     "people.duplicates.normalized_email",
     "people.merge.default_survivor",
     "people.merge.has_client",
+    "people.duplicates.check_manages_people",
+    "people.duplicates.duplicate_page",
+    "people.merge_preview.merge_preview",
+    "leads.saved_filters.list_saved_filters",
+    "leads.saved_filters.saved_filter",
     "chat.templates.split_body",
 }
 

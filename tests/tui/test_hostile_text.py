@@ -235,3 +235,39 @@ async def test_a_date_past_the_calendar_is_an_error_not_a_crash(make_app, seeded
             await pilot.press("escape")
             await settle(pilot)
         assert isinstance(app.screen, DayViewScreen) and app.return_code is None
+
+
+async def test_hostile_names_in_duplicates_merge_and_saved_filters(db, make_app, seeded, hostile):
+    from leadms_tui.domain.leads.saved_filters import FilterCriteria, save_filter
+    from leadms_tui.screens.duplicates import DuplicatesScreen
+    from leadms_tui.screens.merge import MergeScreen
+    from leadms_tui.screens.modals.saved_filters_modal import SavedFiltersModal
+
+    maria = seeded["users"]["maria"]
+    for index, name in enumerate(HOSTILE_NAMES[:4]):  # again, another phone: the same name
+        create_lead(db, LeadCreate(name=name, phone=f"07700 91{index:04d}", channel="website"),
+                    actor=maria.actor, now=NOW)  # fmt: skip
+    criteria = FilterCriteria(text="[/]", fields="notes~\x1b]0;x\x07")
+    db.write(lambda s: save_filter(s, "[@click=app.quit]q[/] \x1b]0;f\x07", criteria,
+                                   actor=maria.actor))  # fmt: skip
+    app = make_app("maria")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        await pilot.press("D")
+        await settle(pilot)
+        assert isinstance(app.screen, DuplicatesScreen)
+        assert app.screen.query_one("#pairs").row_count >= 1
+        assert "X [@click=app.quit]y[/]" in assert_clean(app)
+        await pilot.press("m")
+        await settle(pilot)
+        assert isinstance(app.screen, MergeScreen)
+        assert_clean(app)
+        await pilot.press("escape", "escape", "slash", "ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, SavedFiltersModal)
+        assert "[@click=app.quit]q[/]" in assert_clean(app)
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, LeadListScreen)
+        assert_clean(app)
+        assert app.return_code is None

@@ -17,10 +17,10 @@ from itertools import combinations
 
 from rapidfuzz import fuzz
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from leadms_tui.domain import audit, clock
-from leadms_tui.domain.errors import NotFoundError, ValidationError
+from leadms_tui.domain.errors import NotFoundError, PermissionDeniedError, ValidationError
 from leadms_tui.domain.models import DuplicateDismissal, Lead, fold
 
 WEIGHTS = {"phone": 0.6, "sender": 0.6, "email": 0.5}
@@ -52,6 +52,51 @@ class DuplicatePair:
         }
 
 
+@dataclass(frozen=True)
+class PairLead:
+    """One side of a pair as the duplicates screen shows it."""
+
+    id: int
+    number: str
+    name: str
+    phone: str | None  # E.164 when it read as a phone, else as given
+    email: str | None
+
+
+@dataclass(frozen=True)
+class DuplicateRow:
+    pair: DuplicatePair
+    first: PairLead
+    second: PairLead
+
+
+def check_manages_people(actor: audit.Actor) -> None:
+    """Finding, dismissing and merging duplicates is for managers and admins."""
+    if actor.is_rep:
+        raise PermissionDeniedError("only a manager or an admin can find and merge duplicates")
+
+
+def duplicate_page(
+    session: Session, *, viewer: audit.Actor, offset: int = 0, limit: int = 50
+) -> tuple[list[DuplicateRow], bool]:
+    """Pairs `offset` .. `offset + limit` of the finder's ranking, each lead with its phone and
+    email; True when more pairs follow."""
+    check_manages_people(viewer)
+    pairs = find_duplicates(session, limit=offset + limit + 1)
+    more = len(pairs) > offset + limit
+    pairs = pairs[offset : offset + limit]
+    ids = {i for p in pairs for i in (p.first_id, p.second_id)}
+    leads = {
+        row[0]: PairLead(row[0], row[1], row[2], row[3] or row[4], row[5])
+        for row in session.execute(
+            select(Lead.id, Lead.number, Lead.name, Lead.phone_e164, Lead.phone_raw, Lead.email)
+            .where(col(Lead.id).in_(ids))
+        )
+    } if ids else {}  # fmt: skip
+    rows = [DuplicateRow(p, leads[p.first_id], leads[p.second_id]) for p in pairs]
+    return rows, more
+
+
 def normalized_email(email: str | None) -> str | None:
     """'Ana.Lima+promo@GoogleMail.com' → 'analima@gmail.com'; plus-tags dropped everywhere."""
     if not email or "@" not in email:
@@ -79,7 +124,9 @@ def find_duplicates(
     blocks: dict[str, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
     rows = session.execute(
         select(Lead.id, Lead.repeat_of_id, Lead.number, Lead.name, Lead.phone_e164, Lead.email,
-               Lead.channel, Lead.external_id).order_by(Lead.id)
+               Lead.channel, Lead.external_id)
+        .where(col(Lead.merged_into_id).is_(None))  # one person already
+        .order_by(Lead.id)
     )  # fmt: skip
     for lead_id, repeat_of, number, name, phone, email, channel, sender in rows:
         root = repeat_of or lead_id
@@ -156,6 +203,7 @@ def dismiss_pair(
     now: datetime | None = None,
 ) -> None:
     """Two people, not one: the finder proposes this pair no more (audited)."""
+    check_manages_people(actor)
     at = clock.as_utc(now or clock.now())
     ids = []
     for number in (first_number, second_number):

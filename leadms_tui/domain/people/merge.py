@@ -14,7 +14,7 @@ has one response clock, so the survivor keeps its own and the other's stays wher
 (recorded, put back on unmerge) when the survivor already waits.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,9 +42,11 @@ from leadms_tui.domain.models import (
     ResponseClock,
     ResponseStep,
     Sale,
+    lead_search_name,
     saved_id,
     table_of,
 )
+from leadms_tui.domain.people.duplicates import check_manages_people
 
 # tables whose rows belong to a lead through `lead_id` and simply move
 _BY_LEAD_ID: dict[str, Table] = {
@@ -63,6 +65,12 @@ _BY_LEAD_ID: dict[str, Table] = {
     )
 }
 KEEP, OTHER = "keep", "other"
+# the lead's own columns a merge can take from the other lead (`take`), by what people call them
+CORE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "name": ("name",),
+    "phone": ("phone_raw", "phone_e164", "phone_flag"),
+    "email": ("email", "email_lower"),
+}
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class MergeResult:
     kept_fields: tuple[str, ...] = ()  # both had it: the survivor's value stays
     taken_fields: tuple[str, ...] = ()  # both had it: the other's value taken (picks)
     notes: tuple[str, ...] = field(default=())
+    taken_core: tuple[str, ...] = ()  # the survivor took the other's name, phone, email
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -84,6 +93,7 @@ class MergeResult:
             "kept_fields": list(self.kept_fields),
             "taken_fields": list(self.taken_fields),
             "notes": list(self.notes),
+            "taken_core": list(self.taken_core),
         }
 
 
@@ -119,10 +129,14 @@ def merge_leads(
     actor: audit.Actor,
     dry_run: bool = False,
     picks: dict[str, str] | None = None,
+    take: frozenset[str] = frozenset(),
     now: datetime | None = None,
 ) -> MergeResult:
     """Merge lead `other_number` into `keep_number` (audited `lead.merge`). A dry run does all
-    of it in a savepoint and rolls it back: what it reports is what a merge would move."""
+    of it in a savepoint and rolls it back: what it reports is what a merge would move.
+    `picks`: lead field key → KEEP or OTHER, whose value stays where both have one; `take`:
+    the survivor's own name, phone or email (CORE_COLUMNS) replaced by the other's."""
+    check_manages_people(actor)
     at = clock.as_utc(now or clock.now())
     if keep_number.strip().upper() == other_number.strip().upper():
         raise ValidationError("a lead cannot be merged with itself")
@@ -156,15 +170,16 @@ def merge_leads(
             raise ValidationError(f"no lead field {key!r}")
         if side not in (KEEP, OTHER):
             raise ValidationError(f"pick {KEEP!r} or {OTHER!r} for {key}, not {side!r}")
+    if unknown := set(take) - set(CORE_COLUMNS):
+        raise ValidationError(f"take {', '.join(CORE_COLUMNS)}, not {', '.join(sorted(unknown))}")
     if dry_run:
         savepoint = session.begin_nested()
         try:
-            result = _merge(session, keep, other, definitions, picks, actor, at)
+            result = _merge(session, keep, other, definitions, picks, take, actor, at)
         finally:
             savepoint.rollback()
-        return MergeResult(None, result.survivor, result.merged, result.moved,
-                           result.kept_fields, result.taken_fields, result.notes)  # fmt: skip
-    return _merge(session, keep, other, definitions, picks, actor, at)
+        return replace(result, merge_id=None)
+    return _merge(session, keep, other, definitions, picks, take, actor, at)
 
 
 def _merge(
@@ -173,10 +188,12 @@ def _merge(
     other: Lead,
     definitions: dict[int, str],
     picks: dict[str, str],
+    take: frozenset[str],
     actor: audit.Actor,
     at: datetime,
 ) -> MergeResult:
     keep_id, other_id = keep.id, other.id
+    kept_core = {c: getattr(keep, c) for c in ("search_name", "version", *_core(CORE_COLUMNS))}
     assert keep_id is not None and other_id is not None
     moved: dict[str, list[int]] = {}
     before: dict[str, Any] = {}
@@ -265,6 +282,15 @@ def _merge(
         )
         moved["leads"] = sorted(int(i) for i in repeat_ids)  # ids of rows read: never None
 
+    taken_core = tuple(what for what in CORE_COLUMNS if what in take)
+    if taken_core:  # the survivor's own columns, put back on unmerge
+        values = {c: getattr(other, c) for what in taken_core for c in CORE_COLUMNS[what]}
+        name = values.get("name", kept_core["name"])
+        email = values["email"] if "email" in take else kept_core["email"]
+        values["search_name"] = lead_search_name(name, email)
+        values["version"] = kept_core["version"] + 1
+        survivor_before.update({c: audit.plain(kept_core[c]) for c in values})
+        session.execute(update(leads).where(leads.c.id == keep_id).values(**values))
     before["survivor"] = survivor_before
     before["other"] = {
         "merged_into_id": None,
@@ -285,9 +311,11 @@ def _merge(
     result = MergeResult(
         row.id, keep.number, other.number, counts,
         tuple(n for n in names if picks.get(n) != OTHER),
-        tuple(n for n in names if picks.get(n) == OTHER), tuple(notes),
+        tuple(n for n in names if picks.get(n) == OTHER), tuple(notes), taken_core,
     )  # fmt: skip
     after = {"merged_into_id": keep_id, "merge_id": row.id, "moved": counts}
+    if taken_core:
+        after["survivor_took"] = list(taken_core)
     audit.record(session, actor, "lead.merge", "lead", other_id, at=at,
                  before={"merged_into_id": None}, after=after)  # fmt: skip
     session.expire_all()
@@ -299,6 +327,7 @@ def unmerge(
 ) -> LeadMerge:
     """Undo merge `merge_id` exactly (audited `lead.unmerge`), or refuse with the reason when
     a row it moved was deleted or moved elsewhere since."""
+    check_manages_people(actor)
     at = clock.as_utc(now or clock.now())
     merge = session.get(LeadMerge, merge_id, with_for_update=True, populate_existing=True)
     if merge is None:
@@ -336,6 +365,9 @@ def unmerge(
             problems.append("a field value the merge took from the other lead changed since")
     if "assignment_wait_dropped" in before and session.get(AssignmentWait, other_id):
         problems.append(f"{other.number} waits for assignment again")
+    took = before.get("survivor", {}).get("version")
+    if took is not None and keep.version != took + 1:  # it took the other's name, phone, email
+        problems.append(f"{keep.number} was edited since (its name, phone or email)")
     if problems:
         raise ConflictError(f"merge {merge_id} cannot be undone: " + "; ".join(problems))
 
@@ -375,6 +407,10 @@ def unmerge(
                  after={"merged_into_id": None})  # fmt: skip
     session.expire_all()
     return merge
+
+
+def _core(columns: dict[str, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(c for names in columns.values() for c in names)
 
 
 def _lead_definitions(session: Session) -> dict[int, str]:

@@ -16,6 +16,7 @@ STAFF = frozenset({Role.MANAGER, Role.ADMIN})
 # their help leaves them out.
 ROLE_ONLY: dict[str, frozenset[Role]] = {
     "app.commissions": STAFF,
+    "app.duplicates": STAFF,
     "app.onboarding-templates": frozenset({Role.ADMIN}),
     "app.settings": frozenset({Role.ADMIN}),
     "lead.assign": STAFF,

@@ -4,8 +4,8 @@ the database lets an update only clear them, and `audit_seals` holds digests of 
 Existing events' personal values (domain/personal.py says which) move out of `changes` in
 batches; the trail keeps a marker per personal field, so it still says which fields changed.
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0020
+Revises: 0019
 """
 
 from collections.abc import Sequence
@@ -15,8 +15,8 @@ from alembic import op
 
 from leadms_tui.domain import personal
 
-revision: str = "0018"
-down_revision: str | None = "0017"
+revision: str = "0020"
+down_revision: str | None = "0019"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
