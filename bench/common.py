@@ -45,6 +45,8 @@ class Size:
     ladder_rate: int = 2  # speed to lead: fresh leads a minute while the sweep runs
     ladder_minutes: int = 10  # minutes of arrivals (the sweeps go on 25 minutes more)
     chat_messages: int = 20  # replies sent against the Meta stand-in (latency run, and burst)
+    merge_calls: int = 100  # calls on each of the two leads a merge joins
+    merge_runs: int = 3  # merges timed (the median is reported), and as many baselines
 
 
 SIZES = {
@@ -66,6 +68,8 @@ SIZES = {
         10,
         60,
         chat_messages=300,
+        merge_calls=1_000,
+        merge_runs=7,
     ),
 }
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench import chat, imports, intake, ladder, live, move, phone, queries, reports, tui
+from bench import chat, imports, intake, ladder, live, merge, move, phone, queries, reports, tui
 from bench.common import (
     DEFAULT_PG_URL,
     SIZES,
@@ -63,7 +63,7 @@ def expected_benchmarks(engine: str, *, moved: bool = False) -> set[str]:
     names |= {f"report: {name}" for name in ("reps", "daily", "commitments")}
     names |= {"live: update latency", f"live: {live.WRITES_PER_SECOND} writes/s on an idle TUI"}
     names |= {"ladder: backlog sweep", "ladder: step lateness", "phone: screen pop"}
-    names |= {"chat: send-to-sent latency", "chat: burst"}
+    names |= {"chat: send-to-sent latency", "chat: burst", merge.NAME}
     if moved:
         names.add(f"move: {move.NAME}")
     return names | {"import: website-form CSV"}
@@ -131,6 +131,9 @@ def run_engine(
                 big, moment=moment, leads_per_minute=size.ladder_rate, minutes=size.ladder_minutes
             )),
             ("chat replies", lambda: chat.run(big, messages=size.chat_messages)),
+            ("people merge", lambda: merge.run(
+                big, moment=moment, calls=size.merge_calls, runs=size.merge_runs
+            )),
         )  # fmt: skip
         if engine == "sqlite" and pg_server.startswith("postgres"):
             steps += (("move", lambda: move.run(big, pg_server=pg_server, workdir=workdir)),)

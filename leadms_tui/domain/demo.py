@@ -413,6 +413,7 @@ def _load(session: Session, folder: Path, now: datetime) -> str:
 
     session.flush()
     history = _load_history(session, users, settings, at)
+    history |= _load_near_duplicates(session, users, settings, at)
     chat = _load_chat(session, users, settings, now)
     live, since_moment = _load_live_leads(session, users, settings, now)
     since.value = since_moment.isoformat()  # the made-up leads at or before; the live after
@@ -657,6 +658,101 @@ def _load_history(
             lead.status = LeadStatus.LOST if n % 2 else LeadStatus.CONTACTED
             lead.lost_reason = "went elsewhere" if n % 2 else None
             made[f"H{weeks_ago:02d}{n}"] = lead
+    return made
+
+
+# People who came in twice in ways repeat detection cannot link (it matches the same E.164
+# phone or the same email exactly): each pair is one person, by construction, for the
+# duplicate finder to find (`people duplicates`). (name, email, channel) of the first lead,
+# then of the second; each lead has a phone of its own. The last pairs are the hard and the
+# easy cases: a name typo alone (the finder ranks it low), and two the repeat check already
+# links (the same email with another phone; a name typo with the same phone).
+_Seeded = tuple[str, str | None, Channel]  # name, email, channel
+NEAR_DUPLICATES: tuple[tuple[_Seeded, _Seeded], ...] = (
+    (("Mira Okafor", "mira.okafor@gmail.com", Channel.WEBSITE),
+     ("Mira Okafor", "miraokafor@gmail.com", Channel.WHATSAPP)),
+    (("Jonas Berg", "jonas.berg+gym@outlook.com", Channel.META_ADS),
+     ("Jonas Berg", "jonas.berg@outlook.com", Channel.WEBSITE)),
+    (("Elif Karaca", "elifkaraca@googlemail.com", Channel.WEBSITE),
+     ("Elif Karaca", "elif.karaca@gmail.com", Channel.META_ADS)),
+    (("Katarzyna Wójcik", "kasia.wojcik@gmail.com", Channel.WEBSITE),
+     ("Katarzyna Wojcik", "kasiawojcik+promo@gmail.com", Channel.WHATSAPP)),
+    (("Rafael Souza", "rafa.souza+ads@yahoo.co.uk", Channel.META_ADS),
+     ("Rafael Sousa", "rafa.souza@yahoo.co.uk", Channel.WEBSITE)),
+    (("Ingrid Halvorsen", "ingrid.h@gmail.com", Channel.WEBSITE),
+     ("Ingrid Halvorson", "i.n.g.r.i.d.h@gmail.com", Channel.WEBSITE)),
+    (("Tobias Lindqvist", "t.lindqvist@gmail.com", Channel.WHATSAPP),
+     ("Tobias Lindqvist", "tlindqvist@gmail.com", Channel.WEBSITE)),
+    (("Adaeze Okonkwo", "adaeze.okonkwo+fb@icloud.com", Channel.META_ADS),
+     ("Adaeze Okonkwo", "adaeze.okonkwo@icloud.com", Channel.WEBSITE)),
+    (("Henrik Dahl", "henrik.dahl@gmail.com", Channel.WEBSITE),
+     ("Henrik Dahl", "henrikdahl+offer@googlemail.com", Channel.META_ADS)),
+    (("Yara Haddad", "yara.haddad+spring@outlook.com", Channel.META_ADS),
+     ("Yara Hadad", "yara.haddad+summer@outlook.com", Channel.META_ADS)),
+    (("Niamh O'Brien", "niamh.obrien@gmail.com", Channel.WEBSITE),
+     ("Niamh OBrien", "niamhobrien@gmail.com", Channel.WHATSAPP)),
+    (("Matteo Ricci", "matteo.ricci@gmail.com", Channel.WEBSITE),
+     ("Matteo Ricci", "m.atteo.ricci@gmail.com", Channel.WEBSITE)),
+    (("Saoirse Kinsella", "saoirse+web@example.co.uk", Channel.WEBSITE),
+     ("Saoirse Kinsella", "saoirse@example.co.uk", Channel.META_ADS)),
+    (("Dmitri Volkov", "d.volkov@gmail.com", Channel.WHATSAPP),
+     ("Dmitri Volkov", "dvolkov+gym@gmail.com", Channel.WEBSITE)),
+    (("Leila Farouk", "leila.farouk+meta@yahoo.co.uk", Channel.META_ADS),
+     ("Leila Farouk", "leila.farouk@yahoo.co.uk", Channel.WEBSITE)),
+    (("Oskar Brandt", "oskar.brandt@googlemail.com", Channel.WEBSITE),
+     ("Oscar Brandt", "oskarbrandt@gmail.com", Channel.WHATSAPP)),
+    (("Zanele Dube", "zanele.dube@gmail.com", Channel.WEBSITE),
+     ("Zanele Dube", "zaneledube@gmail.com", Channel.META_ADS)),
+    (("Tarek Nassar", "tarek.nassar+trial@gmail.com", Channel.WEBSITE),
+     ("Tarek Nassar", "tareknassar@gmail.com", Channel.WEBSITE)),
+    (("Beatriz Lopes", "beatriz.lopes+class@outlook.com", Channel.META_ADS),
+     ("Beatriz Lopes", "beatriz.lopes@outlook.com", Channel.WHATSAPP)),
+    (("Callum Fraser", "callum.fraser@gmail.com", Channel.WEBSITE),
+     ("Calum Fraser", "callumfraser@gmail.com", Channel.WEBSITE)),
+    (("Rosalind Achterberg", None, Channel.WEBSITE),
+     ("Rosalind Achterburg", None, Channel.META_ADS)),
+    (("Gideon Ashworth", "gideon@ashworth.example", Channel.WEBSITE),
+     ("Gideon Ashworth", "gideon@ashworth.example", Channel.WHATSAPP)),
+    (("Priscilla Vance", None, Channel.WEBSITE),
+     ("Priscila Vance", None, Channel.META_ADS)),
+)  # fmt: skip
+SAME_PHONE_PAIRS = 1  # the last pairs: the second lead has the first's phone
+
+
+def near_duplicate_phone(pair: int, second: bool) -> str:
+    """The phone of a seeded near-duplicate (unique to it, unless the pair shares one)."""
+    if second and pair >= len(NEAR_DUPLICATES) - SAME_PHONE_PAIRS:
+        second = False
+    return f"07{'922' if second else '911'} 4{pair:05d}"
+
+
+def _load_near_duplicates(
+    session: Session,
+    users: dict[str, UserInfo],
+    settings: TeamSettings,
+    at: Callable[[str, str], datetime],
+) -> dict[str, Lead]:
+    """`NEAR_DUPLICATES`: each person's two leads, weeks apart, contacted and left."""
+    made: dict[str, Lead] = {}
+    for pair, leads in enumerate(NEAR_DUPLICATES):
+        for second, (name, email, channel) in enumerate(leads):
+            day = -80 + 2 * pair + 20 * second
+            owner = users[HISTORY_REPS[(pair + second) % len(HISTORY_REPS)]]
+            data = LeadCreate(
+                name=name,
+                phone=near_duplicate_phone(pair, bool(second)),
+                email=email,
+                channel=channel,
+                message="Do you have evening classes?",
+                owner_id=owner.id,
+                dedupe_key=f"demo:near-duplicate:{pair}:{second}",
+            )
+            created = at(str(day), f"{10 + pair % 7:02d}:{(7 * pair) % 60:02d}")
+            result = intake_lead(session, data, actor=DEMO_ACTOR, settings=settings, now=created)
+            lead = session.get(Lead, result.lead_id)
+            assert lead is not None
+            lead.status = LeadStatus.CONTACTED
+            made[f"D{pair:02d}{second}"] = lead
     return made
 
 

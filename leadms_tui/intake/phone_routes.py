@@ -8,6 +8,9 @@ called (`LEADMS_PUBLIC_URL` + the path behind a proxy) followed by every paramet
 name, name then value. The rep is the Twilio side of the call: a Twilio Client identity
 (`client:201`, as the rep's extension) or a SIP user (`sip:201@...`), else the Twilio number
 looked up in `LEADMS_TWILIO_EXTENSIONS` (`+442071234567=201,+442071234568=202`).
+Click to call through Twilio (`intake.dialer`) points its callbacks here too: the rep's leg
+with `?dial=ID` (it confirms or fails that request), the lead's leg with `?extension=201`
+(the rep, named in the URL Twilio signs).
 
 `POST /phone/events` takes one event as JSON in the `PhoneEvent` shape, signed like Meta's
 webhooks: `X-LeadMS-Signature: sha256=<hex HMAC-SHA256 of the raw body>` keyed with
@@ -24,7 +27,7 @@ import hmac
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -37,9 +40,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from leadms_tui.domain import clock, text
-from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.errors import NotFoundError, ValidationError
 from leadms_tui.domain.models import CallDirection, PhoneCallState
 from leadms_tui.domain.phone.bridge import EndStatus, PhoneEvent, Recorded, record_phone_event
+from leadms_tui.domain.phone.dialing import record_rep_leg
 from leadms_tui.intake.service import (
     Refused,
     _error,
@@ -131,8 +135,32 @@ async def twilio(request: Request) -> Response:
     if not given or not hmac.compare_digest(expected.encode(), given.strip().encode()):
         log.warning("refused a Twilio callback to %s: wrong X-Twilio-Signature", text.visible(url))
         return _error(403, "missing or wrong X-Twilio-Signature")
-    event = twilio_event(dict(params), config)
+    fields = dict(params)
+    dial = request.query_params.get("dial", "")
+    if dial:  # the rep's leg of a click-to-call (intake.dialer): it moves the request only
+        return await _rep_leg(request, dial, fields)
+    event = twilio_event(fields, config)
+    extension = text.clean_line(request.query_params.get("extension", "")).strip()[:32]
+    if extension:  # the lead's leg of a click-to-call: the rep is named in the signed URL
+        event = replace(event, extension=extension)
     return await _store(request, event)
+
+
+async def _rep_leg(request: Request, dial: str, fields: dict[str, str]) -> Response:
+    if not dial.isdigit() or len(dial) > 18:
+        raise Refused(400, "dial: a dial request id")
+    status = fields.get("CallStatus", "").strip().lower()
+    if status not in TWILIO_STATUS:
+        raise Refused(400, "CallStatus is missing or unknown")
+    sid = text.clean_line(fields.get("CallSid", "")).strip()[:64]
+    try:
+        state = await run_in_threadpool(
+            _intake(request).db.write,
+            lambda session: record_rep_leg(session, int(dial), status, sid),
+        )
+    except NotFoundError as missing:
+        return _error(404, str(missing))
+    return JSONResponse({"dial_request_id": int(dial), "state": state})
 
 
 def twilio_event(fields: dict[str, str], config: PhoneConfig) -> PhoneEvent:

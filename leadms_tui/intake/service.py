@@ -48,6 +48,7 @@ from leadms_tui.domain.db import MAX_CONNECTIONS, Database
 from leadms_tui.domain.errors import DatabaseError, ValidationError
 from leadms_tui.domain.leads.intake import IntakeResult, LeadCreate, receive_message
 from leadms_tui.domain.models import Channel, IntakeReject
+from leadms_tui.intake.dialer import DialerConfig
 from leadms_tui.intake.importer import to_lead_create
 from leadms_tui.intake.meta_client import MetaConfig
 from leadms_tui.intake.parsers.webhooks import (
@@ -58,6 +59,7 @@ from leadms_tui.intake.parsers.webhooks import (
 )
 from leadms_tui.intake.records import LeadRecord, ParsedItem
 from leadms_tui.intake.sender import SenderConfig
+from leadms_tui.intake.twilio_client import TwilioConfig
 
 log = logging.getLogger("leadms.intake")
 INTAKE_ACTOR = audit.Actor(None, "intake")
@@ -102,6 +104,9 @@ class IntakeConfig:
     # chat replies: sent only when Meta credentials are set (LEADMS_WHATSAPP_*, LEADMS_MESSENGER_*)
     meta: MetaConfig = field(default_factory=MetaConfig)
     sender: SenderConfig = field(default_factory=SenderConfig)
+    # click to call through Twilio: only when LEADMS_TWILIO_* and LEADMS_PUBLIC_URL are set
+    twilio: TwilioConfig = field(default_factory=TwilioConfig)
+    dialer: DialerConfig = field(default_factory=DialerConfig)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "IntakeConfig":
@@ -115,6 +120,8 @@ class IntakeConfig:
             honeypot_field=env.get("LEADMS_FORM_HONEYPOT", "_gotcha"),
             meta=MetaConfig.from_env(env),
             sender=SenderConfig.from_env(env),
+            twilio=TwilioConfig.from_env(env),
+            dialer=DialerConfig.from_env(env),
         )
 
 
@@ -474,6 +481,13 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
 
         client = MetaClient(intake.config.meta)
         tasks.append(asyncio.create_task(Sender(intake.db, client, intake.config.sender).run()))
+    twilio = None
+    if intake.config.twilio.dials:  # the only place the Twilio credentials place calls
+        from leadms_tui.intake.dialer import Dialer
+        from leadms_tui.intake.twilio_client import TwilioClient
+
+        twilio = TwilioClient(intake.config.twilio)
+        tasks.append(asyncio.create_task(Dialer(intake.db, twilio, intake.config.dialer).run()))
     yield
     for task in tasks:
         task.cancel()
@@ -481,6 +495,8 @@ async def _lifespan(app: Starlette) -> AsyncIterator[None]:
         await asyncio.wait(tasks, timeout=5)
     if client is not None:
         await client.aclose()
+    if twilio is not None:
+        await twilio.aclose()
 
 
 async def _not_found(request: Request, exc: Exception) -> Response:

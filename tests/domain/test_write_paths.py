@@ -278,6 +278,33 @@ def _dial_asked(w) -> None:
     w.db.write(lambda s: dialing.request_dial(s, w.lead, actor=w.ana.actor))
 
 
+def _dial_claimed(w) -> int:
+    _dial_asked(w)
+    [dial] = w.db.write(lambda s: dialing.take_pending(s, claimed_as="dialing"))
+    return dial.request_id
+
+
+def _dial_made(w) -> None:
+    request_id = _dial_claimed(w)
+    w.db.write(lambda s: dialing.record_twilio_call(s, request_id, "CA1", address="client:201"))
+
+
+def _dial_failed(w) -> None:
+    request_id = _dial_claimed(w)
+    w.db.write(lambda s: dialing.record_dial_failure(s, request_id, "Twilio refused the call"))
+
+
+def _dial_unanswered(w) -> None:
+    request_id = _dial_claimed(w)
+    w.db.write(lambda s: dialing.record_rep_leg(s, request_id, "no-answer", "CA1"))
+
+
+def _dial_expired(w) -> None:
+    _dial_claimed(w)
+    later = clock.now() + timedelta(minutes=5)
+    w.db.write(lambda s: dialing.expire_dialing(s, now=later))
+
+
 def _dismissed(w) -> None:
     first, second = _new_lead(w.db, 41), _new_lead(w.db, 42)
 
@@ -344,6 +371,10 @@ WRITES: dict[str, tuple[Callable, str]] = {
     ),
     "leads.saved_filters.delete_filter": (_filter_deleted, "saved_filter.delete"),
     "phone.dialing.request_dial": (_dial_asked, "dial.request"),
+    "phone.dialing.record_twilio_call": (_dial_made, "dial.sent"),
+    "phone.dialing.record_dial_failure": (_dial_failed, "dial.failed"),
+    "phone.dialing.record_rep_leg": (_dial_unanswered, "dial.failed"),
+    "phone.dialing.expire_dialing": (_dial_expired, "dial.failed"),
     "leads.intake.create_lead": (
         lambda w: _new_lead(w.db, 30),
         "lead.create",
@@ -910,6 +941,9 @@ NOT_WRITES = {
     # the bridge's bookkeeping of a dial request (audited when asked): the row is the record
     "phone.dialing.take_pending",
     "phone.dialing.record_answer",
+    "phone.dialing.twilio_words",
+    "leads.intake.open_lead_of_sender",
+    "leads.intake.survivor_id",
     "people.duplicates.normalized_email",
     "people.merge.default_survivor",
     "people.merge.has_client",

@@ -348,16 +348,7 @@ def receive_message(
     concurrent = conn.dialect.name != "sqlite"
     if data.dedupe_key and concurrent and (known := _find_delivery(conn, data)) is not None:
         return known  # a concurrent delivery of the same message got here first
-    lead = session.execute(
-        select(Lead)
-        .where(
-            Lead.channel == data.channel,
-            Lead.external_id == sender,
-            Lead.status.not_in([LeadStatus.WON, LeadStatus.LOST]),
-        )
-        .order_by(Lead.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    lead = open_lead_of_sender(session, data.channel, sender)
     if lead is None:
         return intake_lead(
             session, data, actor=actor, settings=settings, now=now, delivery_checked=True
@@ -384,6 +375,34 @@ def receive_message(
         at=at,
     )
     return IntakeResult(lead_id=saved_id(lead), number=lead.number, created=False, appended=True)
+
+
+def open_lead_of_sender(session: Session, channel: Channel, sender: str) -> Lead | None:
+    """The lead a message from `sender` belongs on: their newest lead on the channel whose
+    person is still open, a merged lead standing for the lead it was merged into."""
+    candidates = session.execute(
+        select(Lead.id)
+        .where(Lead.channel == channel, Lead.external_id == sender)
+        .order_by(Lead.id.desc())
+        .limit(20)
+    ).scalars()
+    for lead_id in list(candidates):
+        lead = session.get(Lead, survivor_id(session, lead_id))
+        if lead is not None and lead.status not in (LeadStatus.WON, LeadStatus.LOST):
+            return lead
+    return None
+
+
+def survivor_id(session: Session, lead_id: int) -> int:
+    """The lead that stands for `lead_id`: itself, or the one it was merged into (a chain of
+    merges followed to its end)."""
+    conn = session.connection()
+    for _ in range(20):  # a merge into a merged lead is refused: chains are short
+        merged_into = conn.execute(_SURVIVOR, {"id": lead_id}).one()[3]
+        if merged_into is None:
+            break
+        lead_id = merged_into
+    return lead_id
 
 
 def _lock_person(conn: Connection, data: LeadCreate, e164: str | None, email: str | None) -> None:

@@ -424,10 +424,11 @@ def _lead_definitions(session: Session) -> dict[int, str]:
 
 
 def _move(session: Session, table: Table, column: Any, from_id: int, to_id: int) -> list[int]:
-    ids = session.scalars(select(table.c.id).where(column == from_id).order_by(table.c.id)).all()
-    if ids:
-        session.execute(update(table).where(table.c.id.in_(ids)).values({column.key: to_id}))
-    return list(ids)
+    """Move the rows of `from_id` to `to_id` in one statement; their ids, in order."""
+    moved = session.scalars(
+        update(table).where(column == from_id).values({column.key: to_id}).returning(table.c.id)
+    ).all()
+    return sorted(int(i) for i in moved)
 
 
 def _swap_values(session: Session, to_a: list[int], a: int, to_b: list[int], b: int) -> None:

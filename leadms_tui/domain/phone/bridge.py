@@ -18,6 +18,7 @@ from sqlmodel import Session
 
 from leadms_tui.domain import audit, clock, text
 from leadms_tui.domain.errors import ValidationError
+from leadms_tui.domain.leads.intake import survivor_id
 from leadms_tui.domain.leads.phones import normalize_phone
 from leadms_tui.domain.models import (
     Call,
@@ -229,7 +230,8 @@ def _user_of(session: Session, extension: str | None) -> int | None:
 
 
 def _match(session: Session, e164: str) -> tuple[int | None, int | None]:
-    """The person's newest open lead (else newest lead), and their client."""
+    """The person's newest open lead (else newest lead; a merged one stands for its
+    survivor), and their client."""
     open_first = case((Lead.status.in_([LeadStatus.WON, LeadStatus.LOST]), 1), else_=0)
     lead_id = session.execute(
         select(Lead.id)
@@ -237,6 +239,8 @@ def _match(session: Session, e164: str) -> tuple[int | None, int | None]:
         .order_by(open_first, Lead.created_at.desc(), Lead.id.desc())
         .limit(1)
     ).scalar()
+    if lead_id is not None:  # a merged lead's number: the call belongs on its survivor
+        lead_id = survivor_id(session, lead_id)
     client_id = session.execute(
         select(Client.id).where(Client.phone_e164 == e164).order_by(Client.id).limit(1)
     ).scalar()
