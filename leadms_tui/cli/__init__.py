@@ -6,6 +6,7 @@ import typer
 
 from leadms_tui.cli import (
     assign,
+    audit,
     auth,
     bench,
     calls,
@@ -63,6 +64,7 @@ app.add_typer(bench.app, name="bench")
 app.add_typer(auth.tokens_app, name="tokens")
 app.add_typer(templates.app, name="templates")
 app.add_typer(people.app, name="people")
+app.add_typer(audit.app, name="audit")
 app.command("demo")(demo.demo)
 app.command("web")(web.web)
 app.command("login")(auth.login)

@@ -1,4 +1,4 @@
-"""`leadms people`: a person's data across leads and clients: duplicates, export."""
+"""`leadms people`: a person's data across leads and clients: duplicates, merge, export, erase."""
 
 from pathlib import Path
 from typing import Annotated
@@ -8,7 +8,7 @@ import typer
 from leadms_tui.cli.common import CLIError, acting, echo, open_db, save_new
 
 app = typer.Typer(
-    help="People and their data: duplicates, merges, export everything held about a person.",
+    help="People and their data: duplicates, merges, export or erase what is held about a person.",
     no_args_is_help=True,
 )
 
@@ -178,3 +178,75 @@ def unmerge(
 
     merged, survivor = open_db(ctx).write(work)
     echo(f"merge {merge_id} undone: {merged} is apart from {survivor} again")
+
+
+@app.command("erase")
+def erase(
+    ctx: typer.Context,
+    lead: Annotated[str | None, typer.Argument(help="A lead number of the person.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="Or: their phone number.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Or: their email address.")] = None,
+    reason: Annotated[
+        str, typer.Option("--reason", help="Why (the request's reference): kept in the audit.")
+    ] = "",
+    confirm: Annotated[
+        str | None,
+        typer.Option("--confirm", help="For scripts: the person's lead number, typed."),
+    ] = None,
+    unpaid_ok: Annotated[
+        bool,
+        typer.Option("--unpaid-ok", help="Erase even with commission unpaid (amounts stay)."),
+    ] = False,
+) -> None:
+    """Erase a person: names, phones, emails, chat sender ids, messages, notes, field values
+    and files go from every table and from the audit trail's kept-apart values; lead
+    numbers, statuses, dates, outcomes and amounts stay, so reports still count right.
+    Admins only, confirmed by typing a lead number of the person; audited."""
+    from leadms_tui.domain.people import erase as erasing
+    from leadms_tui.domain.people.person import find_person
+    from leadms_tui.domain.team.settings import load_settings
+
+    if not reason.strip():
+        raise CLIError("give the reason for the erase: --reason TEXT", exit_code=2)
+    db = open_db(ctx)
+
+    def find(session):
+        acting(ctx, session, admin=True)
+        region = load_settings(session).phone_region
+        person = find_person(session, lead_number=lead, phone=phone, email=email, region=region)
+        return person, erasing.confirmation_numbers(session, person)
+
+    with db.reading() as session:
+        person, numbers = find(session)
+    typed = confirm
+    if typed is None:
+        echo(
+            f"This erases the person of {len(numbers)} lead(s) and "
+            f"{len(person.client_ids)} client(s) for good: {', '.join(numbers[:5])}"
+            + (" …" if len(numbers) > 5 else "")
+        )
+        typed = typer.prompt(f"Type {numbers[0]} to erase")
+
+    def work(session, unpaid_ok: bool):
+        actor = acting(ctx, session, admin=True)
+        region = load_settings(session).phone_region
+        again = find_person(session, lead_number=lead, phone=phone, email=email, region=region)
+        return erasing.erase_person(
+            session, again, actor=actor, reason=reason, confirm=typed, unpaid_ok=unpaid_ok
+        )
+
+    try:
+        erased = db.write(lambda session: work(session, unpaid_ok))
+    except erasing.UnpaidCommissionError as exc:
+        if confirm is not None:  # a script: the flag is the second confirmation
+            raise CLIError(f"{exc} (--unpaid-ok)") from None
+        if not typer.confirm(f"{exc}. Erase anyway?", default=False):
+            raise CLIError("nothing erased") from None
+        erased = db.write(lambda session: work(session, True))
+    erasing.compact(db)
+    total = sum(v for k, v in erased.counts.items() if k != "audit_events")
+    echo(
+        f"erased: {', '.join(erased.lead_numbers)}; {total} row(s) cleared, "
+        f"{erased.counts.get('audit_events', 0)} audit event(s)' personal values cleared; "
+        f"trail sealed (seal {erased.seal_id}) and unchanged"
+    )

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, update
 from sqlmodel import Session, SQLModel
 
-from leadms_tui.domain import clock
+from leadms_tui.domain import clock, personal
 from leadms_tui.domain.models import AuditEvent, table_of
 
 
@@ -114,14 +114,31 @@ def event(
     after: dict[str, Any] | None = None,
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The audit_events row of a change, but its entity_id (for bulk and one-statement inserts)."""
+    """The audit_events row of a change, but its entity_id (for bulk and one-statement
+    inserts). The values of personal fields go to `personal`, `changes` marks them."""
+    changes, personal_values = personal.split(action, entity, diff(before or {}, after or {}))
     return {
         "at": at or clock.now(),
         "actor_id": actor.user_id,
         "actor": actor.name[:64],
         "action": action,
         "entity": entity,
-        "changes": diff(before or {}, after or {}),
+        "changes": changes,
+        "personal": personal_values,
+    }
+
+
+def changes_of(changes: dict[str, Any], kept_apart: dict[str, Any] | None) -> dict[str, Any]:
+    """An event's field -> [before, after] as readers show it: personal values put back
+    from `personal`, or shown as erased once `people erase` cleared them. The one reader
+    of `AuditEvent.changes` for anything shown or exported."""
+    if not any(value == personal.MARK for value in changes.values()):
+        return changes
+    kept_apart = kept_apart or {}
+    erased = [personal.ERASED, personal.ERASED]
+    return {
+        key: (kept_apart.get(key, erased) if value == personal.MARK else value)
+        for key, value in changes.items()
     }
 
 

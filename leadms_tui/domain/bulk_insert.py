@@ -92,8 +92,14 @@ def _shareable(kind: type, values: list[Any]) -> bool:
 
 def _processor(column: Column, dialect: Any) -> Callable[[Any], Any] | None:
     if isinstance(column.type, CleanJSON):  # its own processor serializes twice (check, store)
+        if getattr(column.type.impl_instance, "none_as_null", False):
+            return _clean_json_or_null
         return text.clean_json
     return column.type._cached_bind_processor(dialect)
+
+
+def _clean_json_or_null(value: Any) -> str | None:
+    return None if value is None else text.clean_json(value)
 
 
 def _insert_sqlite(

@@ -32,7 +32,7 @@ from leadms_tui.domain.events import SESSION_KEY, Dispatcher
 T = TypeVar("T")
 
 # The newest migration; compared with the database before Alembic is ever imported (fast start).
-SCHEMA_HEAD = "0019"
+SCHEMA_HEAD = "0020"
 # PostgreSQL's pool: connections kept open, and at most at once. The intake service runs
 # at most MAX_CONNECTIONS request threads on either engine (SQLite writes one at a time).
 POOL_SIZE, MAX_CONNECTIONS = 5, 10

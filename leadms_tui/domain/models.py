@@ -763,8 +763,24 @@ class AuditEvent(SQLModel, table=True):
     action: str = _text(64)  # e.g. lead.create, lead.update, setting.set
     entity: str = _text(32)
     entity_id: str = _text(64)
-    # field -> [before, after]
+    # field -> [before, after]; a personal field (domain/personal.py) holds only a marker
     changes: dict[str, Any] = Field(default_factory=dict, sa_type=CleanJSON)
+    # the personal fields' [before, after], kept apart from the trail: `people erase` clears
+    # it (the database allows no other update), the trail and its digest stay as they were
+    personal: dict[str, Any] | None = Field(default=None, sa_type=CleanJSON(none_as_null=True))
+
+
+class AuditSeal(SQLModel, table=True):
+    """A digest of the trail (every audit_events column but `personal`) up to one event:
+    `leadms audit verify` recomputes it, so a changed or removed event is found."""
+
+    __tablename__ = "audit_seals"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sealed_at: datetime = _timestamp(nullable=False)
+    last_event_id: int
+    events: int  # how many events the trail held up to and with `last_event_id`
+    digest: str = _text(64)
 
 
 class IntakeReject(SQLModel, table=True):

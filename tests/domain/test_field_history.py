@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from leadms_tui.domain import clock
-from leadms_tui.domain.audit import SYSTEM, Actor
+from leadms_tui.domain.audit import SYSTEM, Actor, changes_of
 from leadms_tui.domain.errors import ValidationError
 from leadms_tui.domain.fields import definitions, files, kinds
 from leadms_tui.domain.fields.values import set_fields, values_for
@@ -66,10 +66,11 @@ def _lead(db, n=1):
 
 
 def _field_events(db, lead_id):
+    """The lead's field changes as readers show them (the values are kept apart)."""
     with db.reading() as s:
-        return (
+        rows = (
             s.execute(
-                select(AuditEvent.changes)
+                select(AuditEvent.changes, AuditEvent.personal)
                 .where(
                     AuditEvent.action == "fields.update",
                     AuditEvent.entity == "lead",
@@ -77,9 +78,8 @@ def _field_events(db, lead_id):
                 )
                 .order_by(AuditEvent.id)
             )
-            .scalars()
-            .all()
-        )
+        ).all()
+    return [changes_of(changes, kept) for changes, kept in rows]
 
 
 def _upload(db, lead_id, data, name):

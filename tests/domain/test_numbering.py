@@ -50,7 +50,7 @@ def test_numbers_past_999_and_the_audit_event_of_each_lead(db):
     assert event.changes["id"] == [None, lead.id]
     assert event.changes["number"] == [None, "LEAD-20261125-1000"]
     assert event.changes["seq"] == [None, 1000]
-    assert event.changes["email_lower"] == [None, "lead1@example.com"]
+    assert event.personal["email_lower"] == [None, "lead1@example.com"]  # kept apart
     assert event.changes["created_at"] == [None, "2026-11-25T12:00:00+00:00"]
     assert "lost_reason" not in event.changes  # only fields that have a value
     assert inquiry.channel == "website"

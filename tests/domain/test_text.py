@@ -34,6 +34,7 @@ def _stored_text(db) -> list[str]:
         "SELECT note FROM calls",
         "SELECT reason FROM follow_ups",
         "SELECT CAST(changes AS TEXT) FROM audit_events",
+        "SELECT CAST(personal AS TEXT) FROM audit_events",
         "SELECT CAST(attributes AS TEXT) FROM inquiries",
     ]
     with db.reading() as session:

@@ -45,7 +45,7 @@ from leadms_tui.domain.models import (
     Sale,
     TaskState,
 )
-from leadms_tui.domain.people import duplicates, export, merge, person
+from leadms_tui.domain.people import duplicates, erase, export, merge, person
 from leadms_tui.domain.phone import bridge, dialing
 from leadms_tui.domain.sales import clients, commission, conversion, onboarding
 from leadms_tui.domain.team import access, assignment, settings, users
@@ -256,6 +256,15 @@ def _rang(w) -> None:
     w.db.write(lambda s: bridge.record_phone_event(s, event))
 
 
+def _erased(w) -> None:
+    def work(s):
+        number = s.get(Lead, w.lead).number
+        found = person.find_person(s, lead_number=number)
+        erase.erase_person(s, found, actor=ADMIN, reason="GDPR request 7", confirm=number)
+
+    w.db.write(work)
+
+
 def _exported(w) -> None:
     def work(s):
         number = s.get(Lead, w.lead).number
@@ -355,6 +364,7 @@ WRITES: dict[str, tuple[Callable, str]] = {
     "people.duplicates.dismiss_pair": (_dismissed, "duplicate.dismiss"),
     "people.merge.merge_leads": (_merged, "lead.merge"),
     "people.merge.unmerge": (_unmerged, "lead.unmerge"),
+    "people.erase.erase_person": (_erased, "person.erase"),
     "leads.saved_filters.save_filter": (
         lambda w: _filter_saved(w, replace=True),
         "saved_filter.replace",
@@ -944,6 +954,10 @@ NOT_WRITES = {
     "phone.bridge.phone_calls_of_lead",
     "phone.bridge.recent_calls_of",
     "people.person.find_person",
+    "people.erase.confirmation_numbers",
+    "people.erase.unpaid_commissions",
+    "people.erase.compact",  # VACUUM after an erase: no row changes
+    "leads.phones.national_digits",
     "people.duplicates.find_duplicates",
     # the bridge's bookkeeping of a dial request (audited when asked): the row is the record
     "phone.dialing.take_pending",

@@ -21,6 +21,7 @@ _LEADS = table_of(Lead)
 _INQUIRIES = table_of(Inquiry)
 _EVENTS = table_of(AuditEvent)
 NUMBERED = ("number", "seq")  # the lead columns this statement fills in
+_EVENT_COLUMNS = ("at", "actor_id", "actor", "action", "entity")
 
 
 def _statement():  # type: ignore[no-untyped-def]
@@ -69,13 +70,14 @@ def _statement():  # type: ignore[no-untyped-def]
     changes = cast(bindparam("changes", type_=_EVENTS.c.changes.type), JSONB).op("||")(
         numbered_changes
     )
-    event_columns = ["at", "actor_id", "actor", "action", "entity"]
+    event_columns = list(_EVENT_COLUMNS)
     event = insert(_EVENTS).from_select(
-        [*event_columns, "entity_id", "changes"],
+        [*event_columns, "entity_id", "changes", "personal"],
         select(
             *(bindparam(f"event_{k}", type_=_EVENTS.c[k].type) for k in event_columns),
             cast(lead.c.id, String),
             cast(changes, JSON),
+            bindparam("personal", type_=_EVENTS.c.personal.type),
         ),
     )
     return select(lead.c.id, lead.c.seq).add_cte(inquiry.cte("inquiry")).add_cte(event.cte("event"))
@@ -95,13 +97,14 @@ def insert_numbered(
     """Number and insert the lead, its inquiry and its audit event; returns (id, seq).
 
     `lead` holds every column but id, number and seq; `inquiry` every column but id and
-    lead_id; `event` the audit event's at, actor_id, actor, action, entity and its changes
-    without id, number and seq (added here once known).
+    lead_id; `event` the audit event's at, actor_id, actor, action, entity, its changes
+    without id, number and seq (added here once known) and its personal values.
     """
     params: dict[str, Any] = {"day": lead["business_date"], "prefix": prefix}
     params.update({f"lead_{key}": value for key, value in lead.items()})
     params.update({f"inquiry_{key}": value for key, value in inquiry.items() if key != "lead_id"})
-    params.update({f"event_{key}": value for key, value in event.items() if key != "changes"})
+    params.update({f"event_{key}": value for key, value in event.items() if key in _EVENT_COLUMNS})
     params["changes"] = event["changes"]
+    params["personal"] = event["personal"]  # the name, phone, email... kept apart (audit.event)
     lead_id, seq = conn.execute(_INSERT_NUMBERED, params).one()
     return lead_id, seq

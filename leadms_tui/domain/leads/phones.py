@@ -93,6 +93,15 @@ def display_phone(e164: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.INTERNATIONAL)
 
 
+def national_digits(e164: str) -> str:
+    """The number's national significant digits ("+44 7700 900123" → "7700900123"); "" when
+    it cannot be read (for finding a number written without its country code)."""
+    try:
+        return phonenumbers.national_significant_number(phonenumbers.parse(e164, None))
+    except NumberParseException:
+        return ""
+
+
 def international_start(digits: str, region: str) -> str | None:
     """The E.164 start of a national number's first digits: "07700" in GB is "+447700" (the
     trunk prefix 0 dropped, the country code added); None when they do not start that way."""

@@ -167,4 +167,9 @@ def _audit_events(
         return []
     table = table_of(AuditEvent)
     result = session.execute(select(table).where(or_(*about)).order_by(table.c.id))
-    return [{key: plain(value) for key, value in row.items()} for row in result.mappings()]
+    events = []
+    for row in result.mappings():
+        shown = {key: plain(value) for key, value in row.items() if key != "personal"}
+        shown["changes"] = audit.changes_of(row["changes"], row["personal"])
+        events.append(shown)
+    return events

@@ -334,6 +334,8 @@ def unmerge(
         raise NotFoundError(f"no merge {merge_id}")
     if merge.unmerged_at is not None:
         raise ValidationError(f"merge {merge_id} was already undone")
+    if merge.before.get("erased"):
+        raise ValidationError(f"merge {merge_id} is of a person since erased: it cannot be undone")
     keep_id, other_id = merge.survivor_id, merge.merged_id
     other = session.get(Lead, other_id, with_for_update=True, populate_existing=True)
     keep = session.get(Lead, keep_id, with_for_update=True, populate_existing=True)

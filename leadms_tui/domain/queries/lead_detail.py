@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
-from leadms_tui.domain.audit import Actor
+from leadms_tui.domain.audit import Actor, changes_of
 from leadms_tui.domain.errors import NotFoundError
 from leadms_tui.domain.fields import history
 from leadms_tui.domain.fields.definitions import list_fields
@@ -178,8 +179,14 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
     for call in phone_calls_of_lead(session, lead_id, limit=TIMELINE_LIMIT):
         recording = f"recording {call.recording_url}" if call.recording_url else ""
         entries.append(TimelineEntry(call.started_at, "phone", phone_words(call), recording))
-    events = session.execute(
-        select(AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.changes)
+    rows = session.execute(
+        select(
+            AuditEvent.at,
+            AuditEvent.actor,
+            AuditEvent.action,
+            AuditEvent.changes,
+            AuditEvent.personal,
+        )
         .where(
             AuditEvent.entity == "lead",
             AuditEvent.entity_id == str(lead_id),
@@ -188,6 +195,9 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
         .order_by(AuditEvent.id.desc())
         .limit(TIMELINE_LIMIT)
     ).all()
+    events = [
+        (at, actor, action, changes_of(changes, kept)) for at, actor, action, changes, kept in rows
+    ]
     names = _user_names(session, events)
     fields = {f.key: f for f in list_fields(session, FieldEntity.LEAD, include_retired=True)}
     for at, actor, action, changes in events:
@@ -202,7 +212,9 @@ def _timeline(session: Session, lead_id: int) -> list[TimelineEntry]:
     return entries
 
 
-def _user_names(session: Session, events: list) -> dict[int, str]:  # type: ignore[type-arg]
+def _user_names(
+    session: Session, events: list[tuple[datetime, str, str, dict[str, Any]]]
+) -> dict[int, str]:
     """The username of every owner id the lead's changes mention (shown instead of the id)."""
     ids = {
         value

@@ -225,8 +225,8 @@ def undo_call(
             before=before, after=audit.snapshot(followup), at=at,
         )  # fmt: skip
     restore: dict[str, object] = {}
-    for (changes,) in session.execute(  # newest first: the oldest "before" is written last
-        select(AuditEvent.changes)
+    for changes, kept_apart in session.execute(  # newest first: the oldest "before" last
+        select(AuditEvent.changes, AuditEvent.personal)
         .where(
             AuditEvent.entity == "lead",
             AuditEvent.entity_id == str(lead.id),
@@ -235,7 +235,8 @@ def undo_call(
         )
         .order_by(AuditEvent.id.desc())
     ):
-        restore |= {k: v[0] for k, v in changes.items() if k in _RESTORED_FIELDS}
+        shown = audit.changes_of(changes, kept_apart)
+        restore |= {k: v[0] for k, v in shown.items() if k in _RESTORED_FIELDS}
     if "status" in restore:
         restore["status"] = LeadStatus(str(restore["status"]))
     if restore:
