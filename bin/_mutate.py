@@ -76,7 +76,8 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
     # landed 2026-12-07, not yet run (TESTING.md)
     "outbox": (
         ["chat/outbox.py", "chat/channels.py", "chat/meta_errors.py", "chat/templates.py"],
-        ["tests/domain/test_chat.py", "tests/intake/test_chat_sending.py"],
+        ["tests/domain/test_chat.py", "tests/domain/test_chat_edges.py",
+         "tests/intake/test_chat_sending.py"],
     ),
     "bridge": (
         ["phone/bridge.py", "phone/dialing.py"],
