@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -416,7 +417,8 @@ def _keys(path: str | None) -> set[str] | None:
     keys = set()
     for line in Path(path).read_text(encoding="utf-8").splitlines():
         if line.startswith(("SURVIVED", "equivalent", "killed")):
-            line = line[17:].rsplit("  [", 1)[0]
+            line = line[17:]
+        line = re.sub(r"  \[\d+ tests?\]$", "", line)  # the test count, verdict or not
         head, sep, rest = line.partition(": ")
         name, colon, number = head.rpartition(":")
         keys.add(f"{name}: {rest}" if colon and number.isdigit() else f"{head}{sep}{rest}")
