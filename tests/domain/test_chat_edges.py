@@ -180,10 +180,16 @@ def test_quick_replies_refuse_a_rep_a_duplicate_title_and_a_stale_version(db, te
 
 
 def test_deleting_a_quick_reply_is_audited_and_an_unknown_one_is_refused(db, team):
+    admin = db.write(lambda s: add_user(s, "ada", role=Role.ADMIN, actor=SYSTEM, password="x" * 12))
     reply = db.write(lambda s: save_quick_reply(s, "Hello", "Hi", actor=SYSTEM, now=AT))
-    db.write(lambda s: delete_quick_reply(s, reply.id, actor=SYSTEM, now=AT))
-    [(actor, entity, entity_id, changes)] = _events(db, "quick_reply.delete")
+    [(actor, entity, entity_id, _)] = _events(db, "quick_reply.create")
     assert (actor, entity, entity_id) == ("system", "quick_reply", str(reply.id))
+    with pytest.raises(PermissionDeniedError) as refused:
+        db.write(lambda s: delete_quick_reply(s, reply.id, actor=team["ana"].actor))
+    assert str(refused.value) == "only an admin can change the quick replies"
+    db.write(lambda s: delete_quick_reply(s, reply.id, actor=admin.actor, now=AT))
+    [(actor, entity, entity_id, changes)] = _events(db, "quick_reply.delete")
+    assert (actor, entity, entity_id) == ("ada", "quick_reply", str(reply.id))
     assert changes["title"] == ["Hello", None]
     for act in (
         lambda s: delete_quick_reply(s, reply.id, actor=SYSTEM),
@@ -320,12 +326,14 @@ def test_a_retry_reads_the_row_as_stored_not_as_the_session_last_saw_it(db, team
     _claim(db, AT)
 
     def sweep_then_retry(session):
-        assert session.get(OutboundMessage, message_id).state == MessageState.SENDING
+        held = session.get(OutboundMessage, message_id)  # held: the identity map keeps it
+        assert held.state == MessageState.SENDING
         later = AT + timedelta(minutes=3)
         assert outbox.expire_unconfirmed(session, now=later) == 1
-        return outbox.retry(session, message_id, actor=ana, now=later).state
+        retried = outbox.retry(session, message_id, actor=ana, now=later)
+        return retried is held, retried.state, retried.version
 
-    assert db.write(sweep_then_retry) == MessageState.QUEUED
+    assert db.write(sweep_then_retry) == (True, MessageState.QUEUED, 4)  # claim, sweep, retry
 
 
 def test_an_older_attempts_status_names_only_its_own_attempt(db, team):
@@ -384,7 +392,26 @@ def test_messengers_watermark_covers_a_message_sent_up_to_five_seconds_after_it(
         Channel.MESSENGER, MessageState.READ, watermark, recipient="PSID-1", watermark=watermark
     )
     assert db.write(lambda s: outbox.apply_status(s, read, now=watermark)) == 1
-    assert [_row(db, m).state for m in ids] == ["read", "sent"]
+    # claimed (2), sent (3), read (4): each move is a version
+    assert [(_row(db, m).state, _row(db, m).version) for m in ids] == [("read", 4), ("sent", 3)]
+
+
+def test_a_throttled_send_is_a_new_version_of_the_row_and_audited(db, team):
+    lead_id = _chat_lead(db, team)
+    message_id = _send(db, lead_id, "Hi", team["ana"].actor, AT)
+    _claim(db, AT)
+    db.write(
+        lambda s: outbox.record_failed(s, message_id, 1, code=4, title=None, detail=None, now=AT)
+    )
+    row = _row(db, message_id)
+    assert (row.state, row.version, row.not_before) == ("queued", 3, AT + timedelta(seconds=5))
+    [(actor, entity, entity_id, changes)] = _events(db, "message.throttled")
+    assert (actor, entity, entity_id, changes["state"]) == (
+        "meta",
+        "message",
+        str(message_id),
+        ["sending", "queued"],
+    )
 
 
 def test_the_conversation_gathers_every_lead_of_the_sender_and_a_plain_lead_its_own(db, team):
