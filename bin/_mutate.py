@@ -74,11 +74,14 @@ MODULES: dict[str, tuple[list[str], list[str]]] = {
         ["work/response_clock.py"],
         ["tests/domain/test_response_clock.py", "tests/cli/test_response_clock_cli.py"],
     ),
-    # landed 2026-12-07, not yet run (TESTING.md)
+    # outbox: a sample of 100 run; bridge and merge: landed 2026-12-07, not yet run (TESTING.md)
     "outbox": (
         ["chat/outbox.py", "chat/channels.py", "chat/meta_errors.py", "chat/templates.py"],
-        ["tests/domain/test_chat.py", "tests/domain/test_chat_edges.py",
-         "tests/intake/test_chat_sending.py"],
+        [
+            "tests/domain/test_chat.py",
+            "tests/domain/test_chat_edges.py",
+            "tests/intake/test_chat_sending.py",
+        ],
     ),
     "bridge": (
         ["phone/bridge.py", "phone/dialing.py"],
