@@ -16,12 +16,13 @@ import urllib.request
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.etree import ElementTree
 
+from leadms_tui.domain import clock
 from leadms_tui.intake.phone_routes import twilio_signature
 
 
@@ -304,7 +305,7 @@ class TwilioApiStandIn:
         """Queue the call's callbacks: the rep's leg, then (answered) the lead's leg."""
         events = set(request.all("StatusCallbackEvent")) or {"completed"}
         wanted = {"initiated": "initiated", "ringing": "ringing", "in-progress": "answered"}
-        start = datetime.now(UTC)
+        start = clock.now()
         base = {"AccountSid": self.account_sid, "ApiVersion": "2010-04-01", "CallSid": sid,
                 "From": request.get("From") or "", "To": request.get("To") or "",
                 "Direction": "outbound-api"}  # fmt: skip
